@@ -1,0 +1,13 @@
+/** LINKTYPE_* values as pcap and pcapng files carry them (tcpdump.org/linktypes.html). */
+export const LinkType = {
+  NULL: 0, // BSD loopback, host-order u32 family
+  ETHERNET: 1,
+  RAW_OPENBSD: 12, // DLT_RAW on OpenBSD
+  RAW_BSD: 14, // DLT_RAW on BSD/OS
+  LOOP: 108, // OpenBSD loopback, network-order u32 family
+  RAW: 101, // LINKTYPE_RAW
+  LINUX_SLL: 113,
+  IPV4: 228,
+  IPV6: 229,
+  LINUX_SLL2: 276,
+} as const;

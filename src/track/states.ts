@@ -1,0 +1,35 @@
+/** RFC 9293 endpoint states, by the names users see. */
+export const TCP_STATES = [
+  'CLOSED',
+  'LISTEN',
+  'SYN_SENT',
+  'SYN_RECEIVED',
+  'ESTABLISHED',
+  'FIN_WAIT_1',
+  'FIN_WAIT_2',
+  'CLOSE_WAIT',
+  'CLOSING',
+  'LAST_ACK',
+  'TIME_WAIT',
+] as const;
+export type TcpState = (typeof TCP_STATES)[number];
+
+/** Zeek's conn_state values. */
+export const CONN_STATES = [
+  'S0',
+  'S1',
+  'SF',
+  'REJ',
+  'S2',
+  'S3',
+  'RSTO',
+  'RSTR',
+  'RSTOS0',
+  'RSTRH',
+  'SH',
+  'SHR',
+  'OTH',
+] as const;
+export type ConnState = (typeof CONN_STATES)[number];
+
+export type Side = 'client' | 'server';
