@@ -27,3 +27,9 @@ if [ ! -d node_modules ] || [ ! -f node_modules/.package-lock.json ] || [ packag
 elif [ ! -f dist/cli.js ] || [ -n "$(find src -newer dist/cli.js -name '*.ts' -print -quit 2>/dev/null)" ]; then
   npm run --silent build
 fi
+
+# Some npm versions skip dependency install scripts unless approved; the capture binding must be built.
+if ! node -e "require('cap')" >/dev/null 2>&1; then
+  echo "setup: building the libpcap binding (cap)" >&2
+  npm rebuild cap --foreground-scripts --loglevel=error >/dev/null
+fi
