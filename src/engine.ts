@@ -1,0 +1,34 @@
+import { frameTimeMs, type Frame } from './capture/frame';
+import { DecodeCounters, decodeFrame } from './decode/decode';
+import { Segment } from './decode/segment';
+import type { TrackerOptions } from './track/api';
+import { Tracker } from './track/tracker';
+
+/**
+ * The per-packet path shared by every mode (live, replay, analyze, tests, benchmarks): decode each
+ * frame into one reused Segment and feed the tracker with the frame's own timestamp.
+ */
+export class Engine {
+  readonly tracker: Tracker;
+  readonly decode = new DecodeCounters();
+  /** Timestamp (epoch ms) of the newest frame seen; replay expires timers with it at the end. */
+  lastTs = 0;
+  frames = 0;
+  bytes = 0;
+  private readonly seg = new Segment();
+
+  constructor(opts?: Partial<TrackerOptions>) {
+    this.tracker = new Tracker(opts);
+    this.onFrame = this.onFrame.bind(this);
+  }
+
+  onFrame(f: Frame): void {
+    this.frames++;
+    this.bytes += f.origLen;
+    const ts = frameTimeMs(f);
+    if (ts > this.lastTs) this.lastTs = ts;
+    const status = decodeFrame(f.linkType, f.data, f.origLen, this.seg);
+    this.decode.count(status);
+    if (status === 'ok') this.tracker.process(this.seg, ts);
+  }
+}
