@@ -5,9 +5,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# `setup.sh --test` also installs what the test suite drives: a real browser for the dashboard tests
+# and docker-compose to validate the compose file.
+packages=(libpcap-dev tcpdump tshark)
+if [ "${1:-}" = "--test" ]; then packages+=(chromium fonts-dejavu-core docker-compose); fi
+
 need=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
-for p in libpcap-dev tcpdump tshark ${TCPSCOPE_EXTRA_PACKAGES:-}; do
+for p in "${packages[@]}"; do
   have_pkg "$p" || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then
