@@ -6,6 +6,7 @@ export const LinkType = {
   RAW_BSD: 14, // DLT_RAW on BSD/OS
   LOOP: 108, // OpenBSD loopback, network-order u32 family
   RAW: 101, // LINKTYPE_RAW
+  IEEE802_11_RADIOTAP: 127, // 802.11 monitor mode with a radiotap header
   LINUX_SLL: 113,
   IPV4: 228,
   IPV6: 229,

@@ -1,0 +1,505 @@
+// Live capture on lo against real connections, checked against tcpdump capturing the same ports at
+// the same time: tshark's reading of tcpdump's file is the truth for ports, seq/ack, flags, wire
+// length and timestamps. Needs root (CAP_NET_RAW); the filter is narrowed to this file's ports
+// because other programs use lo at the same time.
+import { readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Frame } from '../../src/capture/frame';
+import { type LiveCapture, openLive } from '../../src/capture/live';
+import { decodeFrame } from '../../src/decode/decode';
+import { LinkType } from '../../src/decode/linktype';
+import { addrString, Segment, TcpFlag } from '../../src/decode/segment';
+import { countPcapRecords, parseEpoch, startTcpdump, tempDir, tsharkFields, waitFor } from '../support/tools';
+
+const { SYN, ACK, FIN, RST } = TcpFlag;
+
+interface Rec {
+  /** Arrival order. */
+  n: number;
+  sec: number;
+  nsec: number;
+  linkType: number;
+  capLen: number;
+  dataLen: number;
+  origLen: number;
+  status: string;
+  family: number;
+  src: string;
+  dst: string;
+  sport: number;
+  dport: number;
+  seq: number;
+  ack: number;
+  flags: number;
+  /** Where the IP packet ends by the decoder's reading of the IP lengths. */
+  ipEnd: number;
+  matched: boolean;
+}
+
+/** A sink that copies what each (reused, short-lived) frame says into a plain record. */
+function recorder() {
+  const recs: Rec[] = [];
+  const seg = new Segment();
+  const onFrame = (f: Frame) => {
+    const status = decodeFrame(f.linkType, f.data, f.origLen, seg);
+    const ok = status === 'ok';
+    recs.push({
+      n: recs.length,
+      sec: f.tsSec,
+      nsec: f.tsNsec,
+      linkType: f.linkType,
+      capLen: f.capLen,
+      dataLen: f.data.length,
+      origLen: f.origLen,
+      status,
+      family: ok ? seg.family : 0,
+      src: ok ? addrString(seg.buf, seg.srcOff, seg.family) : '',
+      dst: ok ? addrString(seg.buf, seg.dstOff, seg.family) : '',
+      sport: ok ? seg.srcPort : -1,
+      dport: ok ? seg.dstPort : -1,
+      seq: seg.seq,
+      ack: seg.ack,
+      flags: ok ? seg.flags : 0,
+      ipEnd: ok ? seg.tcpOff + seg.headerLen + seg.payloadLen : -1,
+      matched: false,
+    });
+  };
+  return { recs, onFrame };
+}
+
+function listen(host: string, onConn: (s: net.Socket) => void): Promise<net.Server> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer(onConn);
+    srv.on('error', reject);
+    srv.listen(0, host, () => resolve(srv));
+  });
+}
+
+function portOf(srv: net.Server): number {
+  return (srv.address() as net.AddressInfo).port;
+}
+
+function connect(host: string, port: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect({ host, port }, () => resolve(s));
+    s.once('error', reject);
+  });
+}
+
+/** A port nothing listens on: bound once by us, then released. */
+async function closedPort(): Promise<number> {
+  const srv = await listen('127.0.0.1', () => {});
+  const port = portOf(srv);
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+/** Packet sockets this process holds (fds whose socket inode /proc/net/packet lists). */
+function packetSockets(): number {
+  const inodes = new Set(
+    readFileSync('/proc/net/packet', 'utf8')
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => l.trim().split(/\s+/).at(-1)),
+  );
+  let n = 0;
+  for (const fd of readdirSync('/proc/self/fd')) {
+    let target: string;
+    try {
+      target = readlinkSync(path.join('/proc/self/fd', fd));
+    } catch {
+      continue;
+    }
+    const m = /^socket:\[(\d+)\]$/.exec(target);
+    if (m && inodes.has(m[1])) n++;
+  }
+  return n;
+}
+
+const ms = (r: { sec: number; nsec: number }) => r.sec * 1000 + r.nsec / 1e6;
+const has = (flags: number, bits: number) => (flags & bits) === bits;
+
+describe('live capture on lo', () => {
+  const servers: net.Server[] = [];
+  const ports = { clientClose: 0, serverClose: 0, reset: 0, refused: 0, v6: 0 };
+  const clientPorts = { clientClose: 0, serverClose: 0, reset: 0, refusedSyn: 0, v6: 0 };
+  const CHUNK = 1 << 20;
+  let bulkSent = 0;
+  let cap: LiveCapture;
+  let rec: ReturnType<typeof recorder>;
+  let truth: string[][] = [];
+  /** The live record each tcpdump packet matched (filled by the comparison test, used after it). */
+  const matchOf = new Map<string[], Rec>();
+  let openedSockets = 0;
+  const dir = tempDir('tcpscope-live-');
+
+  beforeAll(async () => {
+    // Client-first close, after a bulk transfer big enough for segments longer than the snap length.
+    servers.push(await listen('127.0.0.1', (s) => s.resume()));
+    // Server-first close.
+    servers.push(await listen('127.0.0.1', (s) => s.end('bye')));
+    // The client resets.
+    servers.push(await listen('127.0.0.1', (s) => s.on('error', () => {})));
+    // IPv6, client-first close.
+    servers.push(await listen('::1', (s) => s.on('data', () => s.write('pong'))));
+    [ports.clientClose, ports.serverClose, ports.reset, ports.v6] = servers.map(portOf);
+    ports.refused = await closedPort();
+
+    const before = packetSockets();
+    rec = recorder();
+    const r = openLive({ iface: 'lo', ports: Object.values(ports) }, rec.onFrame);
+    if (!r.ok) throw new Error(`${r.error.code}: ${r.error.message}`);
+    cap = r.capture;
+    openedSockets = packetSockets() - before;
+    const dump = await startTcpdump({ iface: 'lo', filter: cap.filter, file: path.join(dir, 'truth.pcap') });
+
+    // A first connection proves the capture is live before the connections under test start.
+    const probe = await connect('127.0.0.1', ports.serverClose);
+    const probePort = probe.localPort;
+    probe.on('data', () => {});
+    await new Promise((r) => probe.on('close', r));
+    await waitFor(() => rec.recs.some((x) => x.sport === probePort && has(x.flags, SYN)), 'the first SYN');
+
+    // Client-first close. Bulk data goes out in 1 MiB writes until the capture has seen a segment
+    // longer than the snap length (how lo segments a write depends on the window at that moment).
+    {
+      const c = await connect('127.0.0.1', ports.clientClose);
+      clientPorts.clientClose = c.localPort!;
+      const closed = new Promise((r) => c.on('close', r));
+      const chunk = Buffer.alloc(CHUNK, 0x61);
+      const big = () => rec.recs.some((x) => x.sport === clientPorts.clientClose && x.origLen > x.capLen);
+      while (bulkSent < 32 * CHUNK && !big()) {
+        await new Promise<void>((r) => c.write(chunk, () => r()));
+        bulkSent += CHUNK;
+        await waitFor(() => big(), 'a segment longer than the snap length', 200).catch(() => {});
+      }
+      c.end();
+      await closed;
+    }
+    // Server-first close.
+    {
+      const c = await connect('127.0.0.1', ports.serverClose);
+      clientPorts.serverClose = c.localPort!;
+      c.on('data', () => {});
+      await new Promise((r) => c.on('close', r));
+    }
+    // Client reset.
+    {
+      const c = await connect('127.0.0.1', ports.reset);
+      clientPorts.reset = c.localPort!;
+      const syn = await waitFor(() => synOf(clientPorts.reset), 'the SYN before the reset');
+      c.write('x');
+      // Wait for the server's ACK of the byte, so the RST is the last thing the client sends.
+      await waitFor(
+        () =>
+          rec.recs.some(
+            (x) => x.sport === ports.reset && x.dport === clientPorts.reset && x.ack === ((syn.seq + 2) >>> 0),
+          ),
+        'the ACK of the byte before the reset',
+      );
+      c.resetAndDestroy();
+    }
+    // Refused.
+    {
+      const err = await connect('127.0.0.1', ports.refused).then(
+        () => null,
+        (e: NodeJS.ErrnoException) => e,
+      );
+      expect(err?.code).toBe('ECONNREFUSED');
+    }
+    // IPv6.
+    {
+      const c = await connect('::1', ports.v6);
+      clientPorts.v6 = c.localPort!;
+      const closed = new Promise((r) => c.on('close', r));
+      c.on('data', () => c.end());
+      c.write('ping');
+      await closed;
+    }
+
+    // Wait until every closing packet is in, then until tcpdump has written at least as much.
+    await waitFor(() => closingSeen(), 'every FIN and RST in the live capture');
+    try {
+      await waitFor(() => countPcapRecords(dump.file) >= rec.recs.length, 'tcpdump to write what the live capture saw');
+    } catch (e) {
+      await dump.stop();
+      const got = `${countPcapRecords(dump.file)} of ${rec.recs.length}`;
+      throw new Error(`${(e as Error).message}: ${got}; tcpdump: ${dump.stderr().trim()}`);
+    }
+    await dump.stop();
+    truth = await tsharkFields(dump.file, [
+      'frame.time_epoch',
+      'frame.len',
+      'tcp.srcport',
+      'tcp.dstport',
+      'tcp.seq_raw',
+      'tcp.ack_raw',
+      'tcp.flags',
+      'ip.len',
+      'ipv6.plen',
+    ]);
+  });
+
+  afterAll(async () => {
+    rmSync(dir, { recursive: true, force: true });
+    cap?.stop();
+    for (const s of servers) await new Promise((r) => s.close(r));
+  });
+
+  function synOf(clientPort: number): Rec | undefined {
+    return rec.recs.find((x) => x.sport === clientPort && x.flags === SYN);
+  }
+
+  function fins(clientPort: number, serverPort: number) {
+    const fromClient = rec.recs.find((x) => x.sport === clientPort && x.dport === serverPort && has(x.flags, FIN));
+    const fromServer = rec.recs.find((x) => x.sport === serverPort && x.dport === clientPort && has(x.flags, FIN));
+    return { fromClient, fromServer };
+  }
+
+  function closingSeen(): boolean {
+    const done = (c: number, s: number) => {
+      const f = fins(c, s);
+      if (!f.fromClient || !f.fromServer) return false;
+      const last = f.fromClient.n > f.fromServer.n ? f.fromClient : f.fromServer;
+      // the ACK of the second FIN
+      return rec.recs.some((x) => x.sport === last.dport && x.dport === last.sport && x.ack === ((last.seq + 1) >>> 0));
+    };
+    return (
+      done(clientPorts.clientClose, ports.clientClose) &&
+      done(clientPorts.serverClose, ports.serverClose) &&
+      done(clientPorts.v6, ports.v6) &&
+      rec.recs.some((x) => x.sport === clientPorts.reset && has(x.flags, RST)) &&
+      rec.recs.some((x) => x.sport === ports.refused && has(x.flags, RST))
+    );
+  }
+
+  /** SYN from the client, SYN+ACK acknowledging it, and the handshake's last ACK. */
+  function checkHandshake(clientPort: number, serverPort: number, family: 4 | 6) {
+    const syn = synOf(clientPort)!;
+    expect(syn, 'SYN').toBeDefined();
+    expect(syn.dport).toBe(serverPort);
+    expect(syn.family).toBe(family);
+    const synAck = rec.recs.find((x) => x.sport === serverPort && x.dport === clientPort && x.flags === (SYN | ACK))!;
+    expect(synAck, 'SYN+ACK').toBeDefined();
+    expect(synAck.ack).toBe((syn.seq + 1) >>> 0);
+    expect(synAck.n).toBeGreaterThan(syn.n);
+    const ack = rec.recs.find(
+      (x) => x.sport === clientPort && x.dport === serverPort && x.n > synAck.n && has(x.flags, ACK),
+    )!;
+    expect(ack.seq).toBe((syn.seq + 1) >>> 0);
+    expect(ack.ack).toBe((synAck.seq + 1) >>> 0);
+    return { syn, synAck };
+  }
+
+  it('opens on lo with link type Ethernet, the filter narrowed to the ports, one packet socket', () => {
+    expect(cap.iface).toBe('lo');
+    expect(cap.linkType).toBe(LinkType.ETHERNET);
+    expect(cap.filter).toBe(`tcp and (${Object.values(ports).map((p) => `port ${p}`).join(' or ')})`);
+    expect(openedSockets).toBe(1);
+  });
+
+  it('decodes every captured frame, all of them on the filtered ports', () => {
+    const mine = new Set(Object.values(ports));
+    for (const r of rec.recs) {
+      expect(r.status).toBe('ok');
+      expect(mine.has(r.sport) || mine.has(r.dport)).toBe(true);
+      expect(r.dataLen).toBe(r.capLen);
+      expect(r.linkType).toBe(LinkType.ETHERNET);
+    }
+  });
+
+  it('client-first close: SYN, SYN+ACK, then the client FIN before the server FIN', () => {
+    const c = clientPorts.clientClose;
+    const s = ports.clientClose;
+    const { syn, synAck } = checkHandshake(c, s, 4);
+    const { fromClient, fromServer } = fins(c, s);
+    expect(fromClient!.n).toBeLessThan(fromServer!.n);
+    // The client's FIN comes right after the bulk bytes; the server sent nothing before its FIN,
+    // which acknowledges the client's.
+    expect(fromClient!.seq).toBe((syn.seq + 1 + bulkSent) >>> 0);
+    expect(fromServer!.seq).toBe((synAck.seq + 1) >>> 0);
+    expect(fromServer!.ack).toBe((fromClient!.seq + 1) >>> 0);
+  });
+
+  it('segments longer than the snap length keep their wire length', () => {
+    const big = rec.recs.filter((x) => x.sport === clientPorts.clientClose && x.origLen > x.capLen);
+    expect(big.length).toBeGreaterThan(0);
+    for (const r of big) expect(r.capLen).toBe(65535);
+  });
+
+  it('server-first close: the server FIN comes first and the client FIN acknowledges it', () => {
+    const c = clientPorts.serverClose;
+    const s = ports.serverClose;
+    const { syn, synAck } = checkHandshake(c, s, 4);
+    const { fromClient, fromServer } = fins(c, s);
+    expect(fromServer!.n).toBeLessThan(fromClient!.n);
+    expect(fromServer!.seq).toBe((synAck.seq + 1 + 3) >>> 0); // after 'bye'
+    expect(fromClient!.seq).toBe((syn.seq + 1) >>> 0);
+    expect(fromClient!.ack).toBe((fromServer!.seq + 1) >>> 0);
+  });
+
+  it('reset: the client RST carries its next sequence number', () => {
+    const c = clientPorts.reset;
+    const s = ports.reset;
+    const { syn } = checkHandshake(c, s, 4);
+    const rst = rec.recs.find((x) => x.sport === c && x.dport === s && has(x.flags, RST))!;
+    expect(rst).toBeDefined();
+    expect(rst.seq).toBe((syn.seq + 2) >>> 0); // after the one byte
+    expect(rec.recs.some((x) => x.sport === c && has(x.flags, FIN))).toBe(false);
+  });
+
+  it('refused: the SYN to a closed port is answered by RST+ACK acknowledging it', () => {
+    const s = ports.refused;
+    const rst = rec.recs.find((x) => x.sport === s && has(x.flags, RST))!;
+    const syn = rec.recs.find((x) => x.dport === s && x.sport === rst.dport && x.flags === SYN)!;
+    expect(syn).toBeDefined();
+    expect(rst.flags).toBe(RST | ACK);
+    expect(rst.seq).toBe(0);
+    expect(rst.ack).toBe((syn.seq + 1) >>> 0);
+    expect(rst.n).toBeGreaterThan(syn.n);
+  });
+
+  it('IPv6 on ::1: handshake and client-first close', () => {
+    const c = clientPorts.v6;
+    const s = ports.v6;
+    checkHandshake(c, s, 6);
+    const { fromClient, fromServer } = fins(c, s);
+    expect(fromClient!.n).toBeLessThan(fromServer!.n);
+    const all = rec.recs.filter((x) => x.sport === c || x.dport === c);
+    for (const r of all) {
+      expect(r.family).toBe(6);
+      expect(r.src).toBe('::1');
+      expect(r.dst).toBe('::1');
+    }
+  });
+
+  it('every packet tcpdump saw is in the live capture with equal ports, seq, ack and flags', () => {
+    expect(truth.length).toBeGreaterThan(20);
+    const unmatched: string[][] = [];
+    for (const t of truth) {
+      const [, , sport, dport, seq, ack, flags] = t;
+      const m = rec.recs.find(
+        (x) =>
+          !x.matched &&
+          x.sport === Number(sport) &&
+          x.dport === Number(dport) &&
+          x.seq === Number(seq) &&
+          x.ack === Number(ack) &&
+          x.flags === parseInt(flags, 16),
+      );
+      if (m) {
+        m.matched = true;
+        matchOf.set(t, m);
+      } else unmatched.push(t);
+    }
+    expect(unmatched).toEqual([]);
+  });
+
+  it('origLen is the IP-derived length and equals the wire length tcpdump recorded', () => {
+    for (const t of truth) {
+      const r = matchOf.get(t)!;
+      const [, frameLen, , , , , , ipLen, ip6PayloadLen] = t;
+      const ipDerived = ipLen ? 14 + Number(ipLen) : 14 + 40 + Number(ip6PayloadLen);
+      expect(r.origLen).toBe(ipDerived);
+      expect(r.origLen).toBe(r.ipEnd);
+      expect(r.origLen).toBe(Number(frameLen));
+    }
+  });
+
+  it('timestamps are epoch-anchored, monotonic, and within a few ms of tcpdump', () => {
+    for (let i = 1; i < rec.recs.length; i++) expect(ms(rec.recs[i])).toBeGreaterThanOrEqual(ms(rec.recs[i - 1]));
+    for (const r of rec.recs) {
+      expect(Number.isInteger(r.sec) && Number.isInteger(r.nsec)).toBe(true);
+      expect(r.nsec).toBeGreaterThanOrEqual(0);
+      expect(r.nsec).toBeLessThan(1e9);
+      expect(r.nsec % 1000).toBe(0); // microsecond resolution
+    }
+    const lags = truth.map((t) => ms(matchOf.get(t)!) - ms(parseEpoch(t[0]))).sort((a, b) => a - b);
+    const median = lags[lags.length >> 1];
+    // We stamp after the kernel does, so a lag is expected, a lead is not (beyond clock anchoring).
+    expect(lags[0]).toBeGreaterThan(-2);
+    expect(median).toBeLessThan(5);
+    expect(lags[lags.length - 1]).toBeLessThan(50);
+  });
+
+  it('stats count frames and wire bytes; dropped is unknown', () => {
+    const s = cap.stats();
+    expect(s.frames).toBe(rec.recs.length);
+    expect(s.bytes).toBe(rec.recs.reduce((a, r) => a + r.origLen, 0));
+    expect(s.dropped).toBeNull();
+  });
+
+  it('stop() releases the packet socket, is idempotent, and no frame arrives after it', async () => {
+    const before = packetSockets();
+    cap.stop();
+    expect(packetSockets()).toBe(before - 1);
+    cap.stop();
+    const n = rec.recs.length;
+    const c = await connect('127.0.0.1', ports.serverClose);
+    c.on('data', () => {});
+    await new Promise((r) => c.on('close', r));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(rec.recs.length).toBe(n);
+    expect(cap.stats().frames).toBe(n);
+  });
+});
+
+describe('live capture on any', () => {
+  it('maps cooked captures to LINUX_SLL and derives their wire length', async () => {
+    const srv = await listen('127.0.0.1', (s) => s.end('hi'));
+    const port = portOf(srv);
+    const rec = recorder();
+    const r = openLive({ iface: 'any', ports: [port], bufferSize: 4 << 20 }, rec.onFrame);
+    if (!r.ok) throw new Error(`${r.error.code}: ${r.error.message}`);
+    try {
+      expect(r.capture.linkType).toBe(LinkType.LINUX_SLL);
+      const c = await connect('127.0.0.1', port);
+      c.on('data', () => {});
+      await new Promise((res) => c.on('close', res));
+      await waitFor(() => rec.recs.filter((x) => has(x.flags, FIN)).length >= 2, 'both FINs on any');
+      for (const x of rec.recs) {
+        expect(x.status).toBe('ok');
+        expect(x.linkType).toBe(LinkType.LINUX_SLL);
+        expect(x.origLen).toBe(x.ipEnd);
+        expect(x.origLen).toBe(x.capLen);
+      }
+    } finally {
+      r.capture.stop();
+      await new Promise((res) => srv.close(res));
+    }
+  });
+});
+
+describe('stopping from inside the frame callback', () => {
+  it('delivers no frame after the one that stopped it', async () => {
+    const srv = await listen('127.0.0.1', (s) => s.end('hi'));
+    const port = portOf(srv);
+    let frames = 0;
+    let stoppedAt = -1;
+    let capture: LiveCapture | undefined;
+    const r = openLive({ ports: [port], bufferSize: 1 << 20 }, () => {
+      frames++;
+      if (stoppedAt < 0) {
+        stoppedAt = frames;
+        capture!.stop();
+      }
+    });
+    if (!r.ok) throw new Error(`${r.error.code}: ${r.error.message}`);
+    capture = r.capture;
+    try {
+      const c = await connect('127.0.0.1', port);
+      c.on('data', () => {});
+      await new Promise((res) => c.on('close', res));
+      await waitFor(() => stoppedAt > 0, 'the first frame');
+      await new Promise((res) => setTimeout(res, 100));
+      expect(frames).toBe(1);
+      expect(capture.stats().frames).toBe(1);
+    } finally {
+      capture.stop();
+      await new Promise((res) => srv.close(res));
+    }
+  });
+});
