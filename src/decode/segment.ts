@@ -90,6 +90,7 @@ export type DecodeStatus =
   | 'not-tcp'
   | 'ip-fragment'
   | 'unsupported-link'
+  | 'short-first-fragment'
   // damage
   | 'truncated-link'
   | 'truncated-ip'
@@ -99,14 +100,15 @@ export type DecodeStatus =
   | 'truncated-ip6-ext'
   | 'bad-ip6-ext'
   | 'truncated-tcp'
-  | 'bad-tcp-offset'
-  | 'short-first-fragment';
+  | 'bad-tcp-offset';
 
 export const SKIP_CODES: ReadonlySet<DecodeStatus> = new Set<DecodeStatus>([
   'not-ip',
   'not-tcp',
   'ip-fragment',
   'unsupported-link',
+  // A first fragment too short to hold the TCP header: tcpscope does not reassemble fragments.
+  'short-first-fragment',
 ]);
 
 export function isDecodeError(s: DecodeStatus): boolean {
