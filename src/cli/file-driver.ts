@@ -1,0 +1,123 @@
+import { statSync } from 'node:fs';
+import { frameTimeMs, type Frame } from '../capture/frame';
+import { readCaptureFile, type FileReadResult } from '../capture/file';
+import type { Engine } from '../engine';
+import type { FileSourceInfo } from '../server/deps';
+import { speedText, type Speed } from './options';
+
+/** Timers advance at most this often (capture time) while a file plays: deterministic, as it depends only on the packets. */
+const EXPIRE_EVERY_MS = 1000;
+/** Waits shorter than this are not worth a timer; the next frame catches up. */
+const MIN_WAIT_MS = 2;
+
+export interface FileRun {
+  source: FileSourceInfo;
+  done: Promise<FileReadResult>;
+}
+
+/**
+ * Feeds a capture file through the engine. Timers (TIME_WAIT, idle timeouts) are driven only by
+ * packet timestamps, and at the end by the last packet's timestamp, so the same file always gives
+ * the same connections, however fast it is read.
+ */
+export function playFile(
+  engine: Engine,
+  input: string,
+  speed: Speed,
+  opts: { onProgress?: (bytesRead: number, total: number | null) => void; signal?: AbortSignal } = {},
+): FileRun {
+  const source: FileSourceInfo = {
+    kind: 'file',
+    path: input,
+    format: null,
+    gzip: null,
+    speed: speedText(speed),
+    bytesRead: 0,
+    totalBytes: input === '-' ? null : sizeOf(input),
+    frames: 0,
+    done: false,
+    error: null,
+  };
+  let nextExpire = -Infinity;
+  const afterFrame = () => {
+    source.frames++;
+    const ts = engine.lastTs;
+    if (ts >= nextExpire) {
+      engine.tracker.expire(ts);
+      nextExpire = ts + EXPIRE_EVERY_MS;
+    }
+  };
+
+  let onFrame: (f: Frame) => void | Promise<void>;
+  if (speed.kind === 'max') {
+    onFrame = (f) => {
+      engine.onFrame(f);
+      afterFrame();
+    };
+  } else {
+    const factor = speed.factor;
+    let wall0 = -1;
+    let ts0 = 0;
+    const held: Frame = { tsSec: 0, tsNsec: 0, linkType: 0, data: Buffer.alloc(0), capLen: 0, origLen: 0 };
+    onFrame = (f) => {
+      const ts = frameTimeMs(f);
+      if (wall0 < 0) {
+        wall0 = performance.now();
+        ts0 = ts;
+      }
+      const wait = wall0 + (ts - ts0) / factor - performance.now();
+      if (wait < MIN_WAIT_MS) {
+        engine.onFrame(f);
+        afterFrame();
+        return;
+      }
+      // The reader may reuse its frame once we return, so keep a copy for the wait.
+      held.tsSec = f.tsSec;
+      held.tsNsec = f.tsNsec;
+      held.linkType = f.linkType;
+      held.data = Buffer.from(f.data);
+      held.capLen = f.capLen;
+      held.origLen = f.origLen;
+      return new Promise<void>((resolve) => {
+        const t = setTimeout(() => {
+          opts.signal?.removeEventListener('abort', stop);
+          engine.onFrame(held);
+          afterFrame();
+          resolve();
+        }, wait);
+        const stop = () => {
+          clearTimeout(t);
+          resolve();
+        };
+        opts.signal?.addEventListener('abort', stop, { once: true });
+      });
+    };
+  }
+
+  const done = readCaptureFile(input === '-' ? '-' : input, onFrame, {
+    signal: opts.signal,
+    onProgress: (bytesRead, totalBytes) => {
+      source.bytesRead = bytesRead;
+      if (totalBytes !== null) source.totalBytes = totalBytes;
+      opts.onProgress?.(bytesRead, source.totalBytes);
+    },
+  }).then((r) => {
+    if (engine.lastTs > 0) engine.tracker.expire(engine.lastTs);
+    source.format = r.format ?? null;
+    source.gzip = r.gzip ?? null;
+    source.bytesRead = Math.max(source.bytesRead, r.bytes);
+    source.error = r.error ? { ...r.error } : null;
+    source.done = true;
+    return r;
+  });
+  return { source, done };
+}
+
+function sizeOf(path: string): number | null {
+  try {
+    const s = statSync(path);
+    return s.isFile() ? s.size : null;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,57 @@
+import { listInterfaces, openLive, type LiveCapture } from '../capture/live';
+import type { LiveSourceInfo } from '../server/deps';
+import type { RunningServer } from '../server/listen';
+import { CliError, EXIT_OK, liveErrorMessage } from './errors';
+import type { CommonOptions, ServeOptions } from './options';
+import { createSession, note, resolveToken, startServer, untilSignal, writeJsonLines } from './session';
+
+export interface LiveCommandOptions extends CommonOptions, ServeOptions {
+  iface: string;
+  ports: number[];
+  hosts: string[];
+  filter?: string;
+  jsonl: boolean;
+}
+
+/** How often timers (TIME_WAIT expiry, idle timeouts) advance in live mode: the wall clock is the only clock here. */
+export const LIVE_EXPIRE_EVERY_MS = 250;
+
+export async function runLive(o: LiveCommandOptions): Promise<number> {
+  const token = resolveToken(o);
+  const session = createSession(o);
+  if (o.jsonl) writeJsonLines(session.bus);
+
+  const opened = openLive({ iface: o.iface, ports: o.ports, hosts: o.hosts, filter: o.filter }, session.engine.onFrame);
+  if (!opened.ok) throw new CliError(liveErrorMessage(o.iface, opened.error, listInterfaces));
+  const capture = opened.capture;
+
+  let server: RunningServer | null = null;
+  try {
+    if (o.server) server = await startServer(session, o, () => liveSource(capture), token);
+  } catch (e) {
+    capture.stop();
+    throw e;
+  }
+  const timer = setInterval(() => session.engine.tracker.expire(Date.now()), LIVE_EXPIRE_EVERY_MS);
+  note(`capturing on ${capture.iface} (filter: ${capture.filter})${server ? `; serving ${server.url} (dashboard, /api, /ws)` : ''} — Ctrl-C to stop`);
+
+  await untilSignal();
+  clearInterval(timer);
+  capture.stop();
+  await server?.close();
+  return EXIT_OK;
+}
+
+export function liveSource(capture: LiveCapture, demo = false): LiveSourceInfo {
+  const s = capture.stats();
+  return {
+    kind: 'live',
+    iface: capture.iface,
+    filter: capture.filter,
+    linkType: capture.linkType,
+    frames: s.frames,
+    bytes: s.bytes,
+    dropped: s.dropped,
+    ...(demo ? { demo: true } : {}),
+  };
+}

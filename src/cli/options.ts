@@ -1,0 +1,73 @@
+import { isIP } from 'node:net';
+import { InvalidArgumentError } from 'commander';
+import { DEFAULT_LISTEN, parseListen, type ListenAddress } from '../server/address';
+
+/** Options every command shares. */
+export interface CommonOptions {
+  msl?: number;
+  maxConnections?: number;
+}
+
+export interface ServeOptions {
+  listen: ListenAddress;
+  server: boolean;
+  token?: string;
+}
+
+export type Speed = { kind: 'max' } | { kind: 'factor'; factor: number };
+
+export function parseMsl(v: string): number {
+  const n = Number(v);
+  if (!/^\d+(\.\d+)?$/.test(v.trim()) || !(n > 0) || n > 86_400) {
+    throw new InvalidArgumentError('give the maximum segment lifetime in seconds, e.g. --msl 30 (TIME_WAIT lasts 2×MSL)');
+  }
+  return n;
+}
+
+export function parseMaxConnections(v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v.trim()) || n < 1 || n > 50_000_000) {
+    throw new InvalidArgumentError('give a whole number of connections from 1 to 50000000, e.g. --max-connections 100000');
+  }
+  return n;
+}
+
+export function collectPort(v: string, prev: number[] = []): number[] {
+  const n = Number(v);
+  if (!/^\d{1,5}$/.test(v.trim()) || n < 1 || n > 65535) {
+    throw new InvalidArgumentError('give a TCP port 1..65535, e.g. -p 3000 (repeat -p for more ports)');
+  }
+  return [...prev, n];
+}
+
+export function collectHost(v: string, prev: string[] = []): string[] {
+  if (isIP(v.trim()) === 0) throw new InvalidArgumentError('give an IPv4 or IPv6 address, e.g. --host 127.0.0.1 (repeat for more)');
+  return [...prev, v.trim()];
+}
+
+export function parseListenOption(v: string): ListenAddress {
+  const r = parseListen(v);
+  if (typeof r === 'string') throw new InvalidArgumentError(`${r}; e.g. --listen ${DEFAULT_LISTEN.host}:${DEFAULT_LISTEN.port}`);
+  return r;
+}
+
+export function parseSpeed(v: string): Speed {
+  const t = v.trim().toLowerCase();
+  if (t === 'max') return { kind: 'max' };
+  if (t === 'realtime') return { kind: 'factor', factor: 1 };
+  const n = Number(t.replace(/x$/, ''));
+  if (/^\d+(\.\d+)?x?$/.test(t) && n > 0 && n <= 1_000_000) return { kind: 'factor', factor: n };
+  throw new InvalidArgumentError("give 'max', 'realtime' or a speed-up factor such as 10 (ten times real time) or 0.5");
+}
+
+export function speedText(s: Speed): string {
+  return s.kind === 'max' ? 'max' : s.factor === 1 ? 'realtime' : `${s.factor}x`;
+}
+
+export function parseEvery(v: string): number {
+  const n = Number(v);
+  if (!/^\d+(\.\d+)?$/.test(v.trim()) || !(n >= 0.5 && n <= 3600)) {
+    throw new InvalidArgumentError('give seconds between 0.5 and 3600, e.g. --every 3');
+  }
+  return n;
+}

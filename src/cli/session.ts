@@ -1,0 +1,86 @@
+import { Engine } from '../engine';
+import { EventBus } from '../events/bus';
+import type { TcpEvent } from '../events/types';
+import { isLoopback } from '../server/address';
+import { createApp } from '../server/app';
+import type { SourceInfo } from '../server/deps';
+import { listen, type RunningServer } from '../server/listen';
+import type { TrackerOptions } from '../track/api';
+import { CliError, EXIT_USAGE, listenErrorMessage } from './errors';
+import type { CommonOptions, ServeOptions } from './options';
+import { VERSION } from './version';
+
+/** The engine and the event bus every mode starts from, with the common options applied. */
+export function createSession(common: CommonOptions, extra: Partial<TrackerOptions> = {}): { engine: Engine; bus: EventBus } {
+  const opts: Partial<TrackerOptions> = { ...extra };
+  if (common.msl !== undefined) opts.mslMs = common.msl * 1000;
+  if (common.maxConnections !== undefined) opts.maxConnections = common.maxConnections;
+  const engine = new Engine(opts);
+  const bus = new EventBus();
+  engine.tracker.onEvent(bus.publish);
+  return { engine, bus };
+}
+
+/** The token from --token or TCPSCOPE_TOKEN, and the rule that off-loopback listening needs one. */
+export function resolveToken(serve: ServeOptions): string | undefined {
+  const token = serve.token ?? (process.env.TCPSCOPE_TOKEN || undefined);
+  if (serve.server && !token && !isLoopback(serve.listen.host)) {
+    throw new CliError(
+      `--listen ${serve.listen.host} is reachable from other machines — protect it with --token TOKEN or TCPSCOPE_TOKEN=TOKEN (or listen on 127.0.0.1)`,
+      EXIT_USAGE,
+    );
+  }
+  return token;
+}
+
+export async function startServer(
+  session: { engine: Engine; bus: EventBus },
+  serve: ServeOptions,
+  source: () => SourceInfo,
+  token: string | undefined,
+): Promise<RunningServer> {
+  const app = createApp({ engine: session.engine, bus: session.bus, version: VERSION, source, token });
+  const r = await listen(app, serve.listen.host, serve.listen.port);
+  if (!r.ok) {
+    app.locals.services.ws.close();
+    throw new CliError(listenErrorMessage(serve.listen.host, serve.listen.port, r.code, r.message));
+  }
+  return r.running;
+}
+
+/** `--jsonl`: every event as one JSON line on stdout. */
+export function writeJsonLines(bus: EventBus): void {
+  guardStdout();
+  bus.subscribe((_seq, e: TcpEvent) => {
+    process.stdout.write(JSON.stringify(e) + '\n');
+  });
+}
+
+let stdoutGuarded = false;
+/** A reader that goes away (`| head`) ends the program quietly instead of with an EPIPE trace. */
+export function guardStdout(): void {
+  if (stdoutGuarded) return;
+  stdoutGuarded = true;
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    process.stderr.write(`tcpscope: cannot write output: ${err.message}\n`);
+    process.exit(1);
+  });
+}
+
+/** Resolves on the first SIGINT or SIGTERM (Ctrl-C, docker stop). */
+export function untilSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const on = (sig: NodeJS.Signals) => {
+      process.off('SIGINT', on);
+      process.off('SIGTERM', on);
+      resolve(sig);
+    };
+    process.on('SIGINT', on);
+    process.on('SIGTERM', on);
+  });
+}
+
+export function note(line: string): void {
+  process.stderr.write(`tcpscope: ${line}\n`);
+}

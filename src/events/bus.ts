@@ -1,0 +1,52 @@
+import type { TcpEvent } from './types';
+
+/** Receives every event with its global sequence number (1, 2, 3, … for the life of the process). */
+export type BusListener = (seq: number, event: TcpEvent) => void;
+
+/**
+ * Fan-out from the tracker to every consumer (WebSocket clients, metrics, JSON lines, analyze).
+ *
+ * The tracker calls `publish` synchronously on the capture path, so a listener must be quick and must
+ * not throw: one that does is counted and skipped, never allowed to stop capture or the listeners
+ * after it.
+ */
+export class EventBus {
+  private seq = 0;
+  private listeners: BusListener[] = [];
+  /** Listener calls that threw (a bug in a consumer, kept visible in /api/stats). */
+  listenerErrors = 0;
+
+  constructor() {
+    this.publish = this.publish.bind(this);
+  }
+
+  /** Sequence number of the newest event published (0 before the first). */
+  get lastSeq(): number {
+    return this.seq;
+  }
+
+  publish(event: TcpEvent): void {
+    const seq = ++this.seq;
+    const ls = this.listeners;
+    for (let i = 0; i < ls.length; i++) {
+      try {
+        ls[i](seq, event);
+      } catch {
+        this.listenerErrors++;
+      }
+    }
+  }
+
+  /** Adds a listener; the returned function removes it. */
+  subscribe(listener: BusListener): () => void {
+    // Copy on write: a listener that unsubscribes during publish does not disturb the loop.
+    this.listeners = [...this.listeners, listener];
+    return () => {
+      this.listeners = this.listeners.filter((l) => l !== listener);
+    };
+  }
+
+  get listenerCount(): number {
+    return this.listeners.length;
+  }
+}

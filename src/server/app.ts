@@ -1,0 +1,167 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { ConnectionView } from '../track/connection';
+import { TokenCheck } from './auth';
+import { CreationIndex, encodeCursor } from './creation-index';
+import { DEFAULT_WS_OPTIONS, type ServerDeps, type WsOptions } from './deps';
+import { Metrics } from './metrics';
+import { parseListQuery, parseNoQuery, type ListQuery } from './query';
+import { RttWindow } from './rtt-window';
+import { buildStats } from './stats';
+import { WsHub } from './ws-hub';
+
+/** What listen() needs beside the express app: the WebSocket hub sharing its state. */
+export interface AppServices {
+  deps: ServerDeps;
+  token: TokenCheck;
+  index: CreationIndex;
+  rtt: RttWindow;
+  metrics: Metrics;
+  ws: WsHub;
+  startedAt: number;
+}
+
+export type TcpscopeApp = express.Express & { locals: { services: AppServices } };
+
+/** The default dashboard folder: web/ at the top of the checkout (beside src/ and dist/). */
+export const DEFAULT_WEB_ROOT = path.resolve(__dirname, '..', '..', 'web');
+
+/**
+ * Builds the HTTP API (REST, metrics, static dashboard) without listening, so tests and embedders
+ * can mount it anywhere. Everything reads the tracker at request time; nothing here runs per packet
+ * except the event-bus listeners (creation numbers, RTT window, histogram, WebSocket fan-out).
+ */
+export function createApp(deps: ServerDeps): TcpscopeApp {
+  const wsOpts: WsOptions = { ...DEFAULT_WS_OPTIONS, ...deps.ws };
+  const token = new TokenCheck(deps.token);
+  const index = new CreationIndex(deps.bus, deps.engine.tracker);
+  const rtt = new RttWindow(10_000, deps.bus);
+  const hub = new WsHub({ engine: deps.engine, bus: deps.bus, version: deps.version, source: deps.source, token, opts: wsOpts });
+  const metrics = new Metrics(deps.engine, deps.source, () => hub.clientCount, deps.bus);
+  const services: AppServices = { deps, token, index, rtt, metrics, ws: hub, startedAt: performance.now() };
+
+  const app = express() as TcpscopeApp;
+  app.locals.services = services;
+  app.disable('x-powered-by');
+  app.set('etag', false);
+
+  app.use((_req, res, next) => {
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.setHeader('Referrer-Policy', 'no-referrer');
+    next();
+  });
+
+  const guard = (req: Request, res: Response, next: NextFunction) => {
+    if (token.allows(req)) return next();
+    res.setHeader('WWW-Authenticate', 'Bearer');
+    res.status(401).json({
+      error: 'unauthorized',
+      detail: 'missing or wrong token: send Authorization: Bearer TOKEN or add ?token=TOKEN',
+    });
+  };
+  app.use('/api', guard);
+  app.use('/metrics', guard);
+  // The API is read-only: anything but GET/HEAD is answered before routing.
+  app.use(['/api', '/metrics'], (req, res, next) => {
+    if (req.method === 'GET' || req.method === 'HEAD') return next();
+    res.setHeader('Allow', 'GET, HEAD');
+    res.status(405).json({ error: 'method-not-allowed', detail: `${req.method} is not supported; the API is read-only` });
+  });
+
+  app.get('/api/health', (req, res) => {
+    if (!noParams(req, res)) return;
+    res.json({
+      status: 'ok',
+      version: deps.version,
+      uptimeS: Math.round((performance.now() - services.startedAt) / 10) / 100,
+      source: deps.source(),
+    });
+  });
+
+  app.get('/api/connections', (req, res) => {
+    const q = parseListQuery(req.query as Record<string, unknown>);
+    if (!q.ok) return badParam(res, q.parameter, q.detail);
+    res.json(listConnections(services, q.value));
+  });
+
+  app.get('/api/connections/:id', (req, res) => {
+    if (!noParams(req, res)) return;
+    const id = String(req.params.id);
+    const d = id.length <= 200 ? deps.engine.tracker.detail(id) : undefined;
+    if (!d) return void res.status(404).json({ error: 'not-found', detail: `no connection with id '${id.slice(0, 200)}'` });
+    res.json(d);
+  });
+
+  app.get('/api/stats', (req, res) => {
+    if (!noParams(req, res)) return;
+    res.json(buildStats(deps.engine, rtt, deps.source(), hub.clientCount));
+  });
+
+  app.get('/metrics', async (req, res) => {
+    if (!noParams(req, res)) return;
+    res.setHeader('Content-Type', metrics.contentType);
+    res.send(await metrics.text());
+  });
+
+  app.use('/api', (req, res) => {
+    res.status(404).json({ error: 'not-found', detail: `no API endpoint ${req.method} ${req.baseUrl}${req.path}` });
+  });
+
+  const webRoot = deps.webRoot ?? DEFAULT_WEB_ROOT;
+  if (existsSync(webRoot)) app.use(express.static(webRoot, { index: 'index.html', dotfiles: 'ignore', fallthrough: true }));
+
+  app.use((req, res) => {
+    res.status(404).json({ error: 'not-found', detail: `nothing at ${req.path}` });
+  });
+
+  // Express 5 passes rejected promises here; a failing request never takes the server down.
+  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    const status = typeof (err as { status?: unknown }).status === 'number' ? (err as { status: number }).status : 500;
+    if (res.headersSent) return void res.end();
+    res.status(status).json({ error: status >= 500 ? 'internal-error' : 'bad-request', detail: errorText(err) });
+  });
+
+  return app;
+}
+
+function noParams(req: Request, res: Response): boolean {
+  const q = parseNoQuery(req.query as Record<string, unknown>);
+  if (q.ok) return true;
+  badParam(res, q.parameter, q.detail);
+  return false;
+}
+
+function badParam(res: Response, parameter: string, detail: string): void {
+  res.status(400).json({ error: `bad query parameter '${parameter}'`, parameter, detail: `${parameter}: ${detail}` });
+}
+
+function listConnections(s: AppServices, q: ListQuery) {
+  const all = s.deps.engine.tracker.list();
+  s.index.prune(all);
+  const matches = (c: ConnectionView) =>
+    (q.status === 'all' || c.status === q.status) &&
+    (q.state === null || c.client.state === q.state || c.server.state === q.state) &&
+    (q.port === null || c.client.port === q.port || c.server.port === q.port) &&
+    (q.host === null || c.client.ip === q.host || c.server.ip === q.host);
+  const page: ConnectionView[] = [];
+  let total = 0;
+  let more = false;
+  let lastSeq = 0;
+  for (const c of all) {
+    if (!matches(c)) continue;
+    total++;
+    const seq = s.index.seqOf(c.id);
+    if (seq <= q.after) continue;
+    if (page.length < q.limit) {
+      page.push(c);
+      lastSeq = seq;
+    } else more = true;
+  }
+  return { connections: page, nextCursor: more ? encodeCursor(lastSeq) : null, total };
+}
+
+function errorText(err: unknown): string {
+  if (err instanceof Error) return err.message.split('\n')[0];
+  return 'unexpected error';
+}

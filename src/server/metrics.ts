@@ -1,0 +1,183 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { EventBus } from '../events/bus';
+import type { TrackerStats } from '../track/api';
+import { CONN_STATES, TCP_STATES } from '../track/states';
+import type { EngineLike, SourceInfo } from './deps';
+import { decodeBreakdown } from './stats';
+
+/** Handshake RTT buckets in seconds: loopback handshakes take tens of µs, WAN ones up to seconds. */
+const RTT_BUCKETS = [
+  0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
+  2.5, 5, 10,
+];
+
+interface Snapshot {
+  t: TrackerStats;
+  decodeErrors: Record<string, number>;
+  packets: number;
+  bytes: number;
+  dropped: number | null;
+  wsClients: number;
+}
+
+/**
+ * Prometheus metrics in a Registry of our own (never prom-client's global one, so two servers in one
+ * process, as in tests, do not collide). Counters mirror the tracker's and engine's own totals at
+ * scrape time; the RTT histogram is fed by handshake events.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+  private snap: Snapshot | null = null;
+
+  constructor(
+    private readonly engine: EngineLike,
+    private readonly source: () => SourceInfo,
+    private readonly wsClients: () => number,
+    bus: EventBus,
+  ) {
+    const registers = [this.registry];
+    const self = this;
+    const cur = (): Snapshot => {
+      if (!self.snap) self.refresh();
+      return self.snap!;
+    };
+
+    new Gauge({
+      name: 'tcpscope_endpoints',
+      help: 'Tracked connection endpoints by side and RFC 9293 state',
+      labelNames: ['side', 'state'] as const,
+      registers,
+      collect() {
+        const t = cur().t;
+        for (const state of TCP_STATES) {
+          this.set({ side: 'client', state }, t.byClientState[state] ?? 0);
+          this.set({ side: 'server', state }, t.byServerState[state] ?? 0);
+        }
+      },
+    });
+    new Gauge({
+      name: 'tcpscope_connections',
+      help: 'Connections in the table by status',
+      labelNames: ['status'] as const,
+      registers,
+      collect() {
+        const t = cur().t;
+        this.set({ status: 'open' }, t.open);
+        this.set({ status: 'closed' }, t.closed);
+      },
+    });
+    new Gauge({
+      name: 'tcpscope_connections_by_conn_state',
+      help: "Connections in the table by Zeek's conn_state",
+      labelNames: ['conn_state'] as const,
+      registers,
+      collect() {
+        const t = cur().t;
+        for (const s of CONN_STATES) this.set({ conn_state: s }, t.byConnState[s] ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'tcpscope_half_open_connections',
+      help: 'Server endpoints in SYN_RECEIVED (handshake not completed)',
+      registers,
+      collect() {
+        this.set(cur().t.halfOpen);
+      },
+    });
+    const counter = (name: string, help: string, value: (s: Snapshot) => number) =>
+      new Counter({
+        name,
+        help,
+        registers,
+        collect() {
+          this.reset();
+          this.inc(value(cur()));
+        },
+      });
+    counter('tcpscope_connections_total', 'Connections seen since start', (s) => s.t.connectionsTotal);
+    counter('tcpscope_handshakes_total', 'Three-way handshakes completed', (s) => s.t.handshakesCompleted);
+    counter('tcpscope_resets_total', 'Connections reset', (s) => s.t.resets);
+    counter('tcpscope_refused_total', 'Connection attempts refused (RST answering a SYN)', (s) => s.t.refused);
+    counter('tcpscope_evictions_total', 'Connections evicted because the table was full', (s) => s.t.evictions);
+    counter('tcpscope_packets_total', 'Frames captured or read', (s) => s.packets);
+    counter('tcpscope_captured_bytes_total', 'Bytes of the frames captured or read (original lengths)', (s) => s.bytes);
+    counter('tcpscope_tcp_segments_total', 'TCP segments fed to the tracker', (s) => s.t.packets);
+    new Counter({
+      name: 'tcpscope_decode_errors_total',
+      help: 'Frames that could not be decoded, by error code',
+      labelNames: ['code'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const [code, n] of Object.entries(cur().decodeErrors)) this.inc({ code }, n);
+      },
+    });
+    new Counter({
+      name: 'tcpscope_anomalies_total',
+      help: 'TCP anomalies seen, by kind',
+      labelNames: ['kind'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const [kind, n] of Object.entries(cur().t.anomalies)) this.inc({ kind }, n);
+      },
+    });
+    new Gauge({
+      name: 'tcpscope_capture_dropped_packets',
+      help: 'Packets the kernel dropped before capture (libpcap statistics; absent for files)',
+      registers,
+      collect() {
+        const d = cur().dropped;
+        if (d === null) this.reset();
+        else this.set(d);
+      },
+    });
+    new Gauge({
+      name: 'tcpscope_websocket_clients',
+      help: 'Connected WebSocket clients',
+      registers,
+      collect() {
+        this.set(cur().wsClients);
+      },
+    });
+    const rtt = new Histogram({
+      name: 'tcpscope_handshake_rtt_seconds',
+      help: 'Handshake round-trip time seen by the observer (SYN to final ACK)',
+      buckets: RTT_BUCKETS,
+      registers,
+    });
+    bus.subscribe((_s, e) => {
+      if (e.type === 'handshake' && e.phase === 'established' && typeof e.rttMs === 'number' && e.rttMs >= 0) {
+        rtt.observe(e.rttMs / 1000);
+      }
+    });
+    // The standard process_* and nodejs_* series, under their usual names.
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Takes one consistent reading of every counter for the scrape about to run. */
+  refresh(): void {
+    const src = this.source();
+    this.snap = {
+      t: this.engine.tracker.stats(),
+      decodeErrors: decodeBreakdown(this.engine.decode.byCode()).errors,
+      packets: this.engine.frames,
+      bytes: this.engine.bytes,
+      dropped: src.kind === 'live' ? src.dropped : null,
+      wsClients: this.wsClients(),
+    };
+  }
+
+  async text(): Promise<string> {
+    this.refresh();
+    try {
+      return await this.registry.metrics();
+    } finally {
+      this.snap = null;
+    }
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}

@@ -1,0 +1,62 @@
+import { isDecodeError, type DecodeStatus } from '../decode/segment';
+import type { EngineLike, SourceInfo } from './deps';
+import type { RttWindow } from './rtt-window';
+
+/** Decode outcomes split into damage (errors) and fine-but-not-tracked frames (skipped). */
+export function decodeBreakdown(byCode: Record<string, number>): {
+  errors: Record<string, number>;
+  skipped: Record<string, number>;
+  errorsTotal: number;
+} {
+  const errors: Record<string, number> = {};
+  const skipped: Record<string, number> = {};
+  let errorsTotal = 0;
+  for (const [code, n] of Object.entries(byCode)) {
+    if (code === 'ok') continue;
+    if (isDecodeError(code as DecodeStatus)) {
+      errors[code] = n;
+      errorsTotal += n;
+    } else skipped[code] = n;
+  }
+  return { errors, skipped, errorsTotal };
+}
+
+/** The body of GET /api/stats. */
+export function buildStats(engine: EngineLike, rtt: RttWindow, source: SourceInfo, wsClients: number) {
+  const t = engine.tracker.stats();
+  const dec = decodeBreakdown(engine.decode.byCode());
+  const [p50, p90, p99] = rtt.percentiles([50, 90, 99]);
+  const cs = t.byClientState;
+  const ss = t.byServerState;
+  return {
+    connections: {
+      tracked: t.tracked,
+      open: t.open,
+      closed: t.closed,
+      total: t.connectionsTotal,
+    },
+    endpoints: { client: cs, server: ss },
+    connState: t.byConnState,
+    handshakes: {
+      completed: t.handshakesCompleted,
+      rttMs: { p50, p90, p99, samples: rtt.samples, window: rtt.capacity },
+    },
+    resets: t.resets,
+    refused: t.refused,
+    halfOpen: t.halfOpen,
+    timeWait: (cs.TIME_WAIT ?? 0) + (ss.TIME_WAIT ?? 0),
+    closeWait: (cs.CLOSE_WAIT ?? 0) + (ss.CLOSE_WAIT ?? 0),
+    anomalies: t.anomalies,
+    capture: {
+      packets: engine.frames,
+      bytes: engine.bytes,
+      tcpSegments: t.packets,
+      decodeErrors: dec.errors,
+      decodeErrorsTotal: dec.errorsTotal,
+      skipped: dec.skipped,
+      evictions: t.evictions,
+      dropped: source.kind === 'live' ? source.dropped : null,
+    },
+    wsClients,
+  };
+}

@@ -1,0 +1,48 @@
+// `tcpscope demo`: the first thing a new user runs. It must show every kind of connection life on
+// its own, and say how to get capture permission when it has none.
+import { spawn } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { BIN, buildOnce, getJson, REPO, startCli, waitFor } from './support';
+
+const isRoot = process.getuid?.() === 0;
+
+describe.runIf(isRoot)('tcpscope demo', () => {
+  it('makes and serves client-first, server-first, half-close, reset, refused and IPv6 connections', async () => {
+    await buildOnce();
+    const cli = await startCli(['demo', '--listen', '127.0.0.1:0', '--every', '1']);
+    try {
+      expect(cli.stdout()).toMatch(/^tcpscope demo: open http:\/\/127\.0\.0\.1:\d+\/\n/);
+      const health = (await getJson(`${cli.url}api/health`)).body;
+      expect(health.source).toMatchObject({ kind: 'live', iface: 'lo', demo: true });
+      const ports = [...health.source.filter.matchAll(/port (\d+)/g)].map((m) => Number(m[1]));
+      const conns = await waitFor(async () => {
+        const all = (await getJson(`${cli.url}api/connections?status=all&limit=1000`)).body.connections;
+        const kinds = new Set(all.map((c: any) => `${c.connState}/${c.closedBy}/${c.family}`));
+        return ['SF/client/4', 'SF/server/4', 'RSTO/client/4', 'REJ/server/4', 'SF/client/6'].every((k) => kinds.has(k)) ? all : undefined;
+      }, 'one round of every kind', 20_000);
+      // Only the demo's own ports were captured.
+      expect(conns.every((c: any) => ports.includes(c.server.port))).toBe(true);
+    } finally {
+      expect(await cli.stop()).toBe(0);
+    }
+  });
+
+  it('without capture permission says how to get it and exits 1', async () => {
+    await buildOnce();
+    const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', process.execPath, BIN, 'demo', '--listen', '127.0.0.1:0'], {
+        cwd: REPO,
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d));
+      child.stderr.on('data', (d: Buffer) => (stderr += d));
+      child.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trim()).toBe(
+      'tcpscope: cannot capture on lo: permission denied — run as root or grant CAP_NET_RAW: sudo setcap cap_net_raw,cap_net_admin=eip "$(which node)"',
+    );
+  });
+});
