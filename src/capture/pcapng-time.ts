@@ -1,0 +1,96 @@
+/**
+ * pcapng timestamps: a 64-bit count of units since the epoch, split in two u32 halves, where the
+ * interface's `if_tsresol` sets the unit (10^-n or 2^-n seconds) and `if_tsoffset` adds seconds.
+ *
+ * A nanosecond count (~1.7e18 today) does not fit in a double's 53 bits, so the division by the
+ * units per second is done in 16-bit limbs: each partial dividend stays below 2^53 as long as the
+ * divisor is below 2^37. The fraction is then exact too: rem * 10^(9-n) for 10^-n, and
+ * rem * 5^9 / 2^(n-9) for 2^-n (rem * 5^9 < 2^53 while n <= 32). Resolutions finer than 10^-11 or
+ * 2^-32 take a BigInt path (they exist only in hand-made files).
+ */
+export interface TsResolution {
+  /** Units per second. */
+  readonly units: number;
+  readonly decimal: boolean;
+  /** The n of 10^-n or 2^-n. */
+  readonly exponent: number;
+  /** Seconds added to every timestamp (if_tsoffset). */
+  readonly offsetSec: number;
+  /** Too fine for the number path. */
+  readonly big: boolean;
+}
+
+const LIMB = 65536;
+
+/** Decodes the if_tsresol byte; null when the resolution cannot be represented. */
+export function tsResolution(tsresol: number, offsetSec: number): TsResolution | null {
+  const decimal = (tsresol & 0x80) === 0;
+  const exponent = tsresol & 0x7f;
+  if (decimal ? exponent > 19 : exponent > 63) return null;
+  const big = decimal ? exponent > 11 : exponent > 32;
+  return { units: decimal ? 10 ** exponent : 2 ** exponent, decimal, exponent, offsetSec, big };
+}
+
+export const DEFAULT_RESOLUTION: TsResolution = tsResolution(6, 0)!;
+
+/** Writes seconds and nanoseconds of the count `hi * 2^32 + lo` into `out`. */
+export function setTimestamp(
+  out: { tsSec: number; tsNsec: number },
+  hi: number,
+  lo: number,
+  res: TsResolution,
+): void {
+  const u = res.units;
+  let sec: number;
+  let rem: number;
+  if (res.big) {
+    setTimestampBig(out, hi, lo, res);
+    return;
+  }
+  if (hi < 0x100000) {
+    // The whole count is below 2^52 (microsecond counts until the 22nd century): one division.
+    const t = hi * 4294967296 + lo;
+    sec = Math.floor(t / u);
+    rem = t - sec * u;
+    if (rem < 0) {
+      sec--;
+      rem += u;
+    }
+  } else {
+    let cur = hi >>> 16;
+    let d = Math.floor(cur / u);
+    rem = cur - d * u;
+    sec = d;
+    cur = rem * LIMB + (hi & 0xffff);
+    d = Math.floor(cur / u);
+    rem = cur - d * u;
+    sec = sec * LIMB + d;
+    cur = rem * LIMB + (lo >>> 16);
+    d = Math.floor(cur / u);
+    rem = cur - d * u;
+    sec = sec * LIMB + d;
+    cur = rem * LIMB + (lo & 0xffff);
+    d = Math.floor(cur / u);
+    rem = cur - d * u;
+    sec = sec * LIMB + d;
+  }
+  out.tsSec = sec + res.offsetSec;
+  out.tsNsec = fracToNsec(rem, res);
+}
+
+function fracToNsec(rem: number, res: TsResolution): number {
+  if (res.decimal) {
+    if (res.exponent <= 9) return rem * 10 ** (9 - res.exponent);
+    return Math.floor(rem / 10 ** (res.exponent - 9));
+  }
+  // 10^9 / 2^n = 5^9 / 2^(n-9); dividing by a power of two is exact.
+  if (res.exponent >= 9) return Math.floor((rem * 1953125) / 2 ** (res.exponent - 9));
+  return Math.floor((rem * 1e9) / res.units);
+}
+
+function setTimestampBig(out: { tsSec: number; tsNsec: number }, hi: number, lo: number, res: TsResolution): void {
+  const t = (BigInt(hi) << 32n) | BigInt(lo);
+  const u = res.decimal ? 10n ** BigInt(res.exponent) : 1n << BigInt(res.exponent);
+  out.tsSec = Number(t / u) + res.offsetSec;
+  out.tsNsec = Number(((t % u) * 1_000_000_000n) / u);
+}
