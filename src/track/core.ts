@@ -1,0 +1,301 @@
+import type { EventSink } from '../events/types';
+import type { TrackerOptions, TrackerStats } from './api';
+import type { ConnectionDetailView, ConnectionView } from './connection';
+import { EV, EventLog, EVENT_BLOCK, REF_TIMER, evWord } from './eventlog';
+import { FlowTable } from './flowtable';
+import { History } from './history';
+import { IdIndex } from './idindex';
+import { Ladder, LADDER_BLOCK } from './ladder';
+import { resolveOptions } from './options';
+import { EventPool, SegPool } from './pools';
+import { TrackerCounters } from './stats';
+import { C, ConnStore, E, K } from './store';
+import { TimerLists } from './timers';
+import { CL, ROLE, S, __, nextState } from './transitions';
+import { Views } from './view';
+import { ZeekMirror } from './zeek';
+
+export const BY_CLIENT = 1, BY_SERVER = 2, BY_BOTH = 3;
+export const KIND_FIN = 1, KIND_RST = 2, KIND_TIMEOUT = 3, KIND_REFUSED = 4;
+export const TD_FIN = 0, TD_CLOSED = 1; // teardown phases
+const TDK_FIN = 0, TDK_RST = 1, TDK_TIMEOUT = 2; // teardown kinds
+export const HS_SYN = 0, HS_SYNACK = 1, HS_EST = 2;
+export const CONN_OPENED = 0, CONN_CLOSED = 1, CONN_EVICTED = 2;
+export const TDK = { FIN: TDK_FIN, RST: TDK_RST, TIMEOUT: TDK_TIMEOUT } as const;
+const NO_STATE_CHANGE = __;
+
+/**
+ * The tracker's storage and the primitives everything else is built from: changing an endpoint's
+ * state (with its event and counters), keeping and emitting events, closing and forgetting a
+ * connection, and the queries. The packet path is in tracker.ts, timers and eviction in expiry.ts.
+ */
+export abstract class TrackerCore {
+  readonly options: TrackerOptions;
+  protected readonly st: ConnStore;
+  protected readonly flows: FlowTable;
+  protected readonly ids = new IdIndex();
+  protected readonly lists: TimerLists;
+  protected readonly ladder: Ladder;
+  protected readonly log: EventLog;
+  protected readonly hist: History;
+  protected readonly zeek: ZeekMirror;
+  protected readonly views: Views;
+  protected readonly sinks: EventSink[] = [];
+  protected readonly timeoutByClass: Float64Array;
+
+  protected nextId = 1;
+  /** Oldest and newest tracked connection (the creation-order list through cprev/cnext). */
+  protected oldest = -1;
+  protected newest = -1;
+  /** Slots (and their ids) with a FIN awaiting reception; expire() settles them. */
+  protected pendSlots: number[] = [];
+  protected pendIds: number[] = [];
+
+  // the segment being processed
+  protected now = 0;
+  protected ord = 0;
+  /** Some endpoint changed state while handling the current segment or timer. */
+  protected changed = false;
+  protected readonly counters = new TrackerCounters();
+
+  constructor(opts?: Partial<TrackerOptions>) {
+    this.options = resolveOptions(opts);
+    const o = this.options;
+    const maxConn = Math.max(1, Math.floor(o.maxConnections));
+    this.st = new ConnStore(Math.min(1024, maxConn), maxConn);
+    this.flows = new FlowTable(this.st);
+    this.lists = new TimerLists(this.st);
+    // at least one block, so every event can find its segment (the first ones always stay)
+    const head = Math.max(1, Math.ceil(Math.max(0, o.ladderHead) / LADDER_BLOCK)) * LADDER_BLOCK;
+    const tail = Math.max(0, Math.floor(o.ladderTail));
+    this.ladder = new Ladder(this.st, new SegPool(LADDER_BLOCK), head, tail);
+    this.log = new EventLog(this.st, new EventPool(EVENT_BLOCK));
+    this.hist = new History(this.st);
+    this.zeek = new ZeekMirror(this.st, this.hist);
+    this.views = new Views(this.st, this.hist, this.ladder, this.log);
+    const t = o.timeouts;
+    this.timeoutByClass = Float64Array.from([
+      t.synSent,
+      t.synReceived,
+      t.established,
+      t.finWait,
+      t.closeWait,
+      t.lastAck,
+      2 * o.mslMs,
+      t.closedRetention,
+    ]);
+  }
+
+  onEvent(sink: EventSink): void {
+    this.sinks.push(sink);
+  }
+
+  protected setClosedBy(s: number, by: number, both: boolean): void {
+    const st = this.st;
+    const cur = (st.cflags[s] & C.BY_MASK) >>> C.BY_SHIFT;
+    const next = both ? BY_BOTH : cur === 0 ? by : cur;
+    st.cflags[s] = (st.cflags[s] & ~C.BY_MASK) | (next << C.BY_SHIFT);
+  }
+
+  protected receivePendingFin(s: number, x: number): void {
+    const st = this.st;
+    st.eflags[x] &= ~E.PEND_FIN;
+    this.apply(s, x & 1, ROLE.RECEIVER, CL.FIN, st.pendOrd[x]);
+  }
+
+  /** Looks up the table for side `side` of s and applies the change; true if the state changed. */
+  protected apply(s: number, side: number, role: number, cls: number, ref: number): boolean {
+    const cur = this.st.st[2 * s + side];
+    const next = nextState(role, cls, cur);
+    if (next === NO_STATE_CHANGE || next === cur) return false;
+    this.setState(s, side, next, ref);
+    return true;
+  }
+
+  protected setState(s: number, side: number, to: number, ref: number): void {
+    const st = this.st;
+    const x = 2 * s + side;
+    const from = st.st[x];
+    if (from === to) return;
+    st.st[x] = to;
+    this.counters.byState[side * 11 + from]--;
+    this.counters.byState[side * 11 + to]++;
+    this.changed = true;
+    this.emit(s, evWord(EV.STATE, side, true, from, to, 0), ref);
+  }
+
+  protected setStateSilently(s: number, side: number, to: number): void {
+    const st = this.st;
+    const x = 2 * s + side;
+    this.counters.byState[side * 11 + st.st[x]]--;
+    this.counters.byState[side * 11 + to]++;
+    st.st[x] = to;
+    this.changed = true;
+  }
+
+  /** Marks s closed once neither endpoint can send any more. */
+  protected checkClosed(s: number, kind: number): void {
+    const st = this.st;
+    if ((st.cflags[s] & C.CLOSED) !== 0) return;
+    if (!done(st.st[2 * s]) || !done(st.st[2 * s + 1])) return;
+    if (st.st[2 * s] === S.LISTEN && st.st[2 * s + 1] === S.LISTEN) return;
+    this.markClosed(s, kind, this.ord);
+  }
+
+  protected markClosed(s: number, kind: number, ref: number): void {
+    const st = this.st;
+    st.cflags[s] = (st.cflags[s] & ~C.KIND_MASK) | C.CLOSED | (kind << C.KIND_SHIFT);
+    st.tEnd[s] = ref === REF_TIMER ? st.tTimer[s] : this.now;
+    this.counters.open--;
+    this.counters.closed++;
+    const tdKind = kind === KIND_TIMEOUT ? TDK_TIMEOUT : kind === KIND_FIN ? TDK_FIN : TDK_RST;
+    this.emit(s, evWord(EV.TEARDOWN, 0, false, TD_CLOSED, tdKind, 0), ref);
+    this.emit(s, evWord(EV.CONNECTION, 0, false, CONN_CLOSED, 0, 0), ref);
+  }
+
+  protected refreshConnState(s: number): void {
+    const st = this.st;
+    const v = this.zeek.connState(s);
+    if (v !== st.zconn[s]) {
+      this.counters.byConn[st.zconn[s]]--;
+      this.counters.byConn[v]++;
+      st.zconn[s] = v;
+    }
+  }
+
+  protected anomaly(s: number, d: number, kind: number): void {
+    const st = this.st;
+    st.anomalies[s]++;
+    this.counters.anomalies[kind]++;
+    if (st.anomStored[s] >= Math.min(this.options.maxEventsPerConn, 0xffff)) {
+      st.evOmitted[s]++;
+      return;
+    }
+    st.anomStored[s]++;
+    this.emit(s, evWord(EV.ANOMALY, d, true, 0, 0, kind), this.ord);
+  }
+
+  /** Keeps the event and hands it to the sinks. */
+  protected emit(s: number, word: number, ref: number): void {
+    if (ref !== REF_TIMER) this.ladder.pin(s, ref);
+    this.log.push(s, word, ref);
+    if (this.sinks.length === 0) return;
+    const ev = this.views.event(s, word, ref, true);
+    for (const sink of this.sinks) sink(ev);
+  }
+
+  /** The timer class of s, from its endpoints' states. */
+  protected classOf(s: number): number {
+    const st = this.st;
+    const a = st.st[2 * s];
+    const b = st.st[2 * s + 1];
+    if ((st.cflags[s] & C.CLOSED) !== 0) return a === S.TIME_WAIT || b === S.TIME_WAIT ? K.TIME_WAIT : K.CLOSED;
+    // conntrack's order: a FIN not yet acknowledged is FIN_WAIT, an acknowledged one CLOSE_WAIT
+    if (a === S.LAST_ACK || b === S.LAST_ACK) return K.LAST_ACK;
+    if (a === S.FIN_WAIT_1 || b === S.FIN_WAIT_1 || a === S.CLOSING || b === S.CLOSING) return K.FIN_WAIT;
+    if (a === S.CLOSE_WAIT || b === S.CLOSE_WAIT) return K.CLOSE_WAIT;
+    if (closing(a) || closing(b)) return K.FIN_WAIT;
+    if ((st.cflags[s] & C.EST_ONCE) !== 0) return K.ESTABLISHED;
+    if ((st.cflags[s] & C.SYNACK_SEEN) !== 0 || a === S.SYN_RECEIVED || b === S.SYN_RECEIVED) return K.SYN_RECV;
+    return K.SYN_SENT;
+  }
+
+  /** Idle timeout: the observer gives up; every endpoint still holding state goes to CLOSED. */
+  protected closeByTimer(s: number): void {
+    const st = this.st;
+    for (let side = 0; side < 2; side++) {
+      const x = 2 * s + side;
+      st.eflags[x] &= ~E.PEND_FIN;
+      if (st.st[x] !== S.CLOSED && st.st[x] !== S.LISTEN) this.setState(s, side, S.CLOSED, REF_TIMER);
+    }
+    if ((st.cflags[s] & C.CLOSED) === 0) {
+      this.setClosedBy(s, 0, false);
+      this.markClosed(s, KIND_TIMEOUT, REF_TIMER);
+    }
+    st.tRef[s] = st.tTimer[s];
+    this.lists.touch(s, K.CLOSED);
+  }
+
+  /** Forgets s entirely. */
+  protected drop(s: number): void {
+    const st = this.st;
+    this.flows.remove(s);
+    this.ids.delete(st.idNum[s]);
+    this.lists.unlink(s);
+    const p = st.cprev[s];
+    const n = st.cnext[s];
+    if (p >= 0) st.cnext[p] = n;
+    else this.oldest = n;
+    if (n >= 0) st.cprev[n] = p;
+    else this.newest = p;
+    this.ladder.release(s);
+    this.log.release(s);
+    this.hist.release(s);
+    this.counters.byState[st.st[2 * s]]--;
+    this.counters.byState[11 + st.st[2 * s + 1]]--;
+    this.counters.byConn[st.zconn[s]]--;
+    if ((st.cflags[s] & C.CLOSED) !== 0) this.counters.closed--;
+    else this.counters.open--;
+    st.idNum[s] = 0;
+    st.free(s);
+  }
+
+  // ------------------------------------------------------------------ queries
+
+  get(id: string): ConnectionView | undefined {
+    const s = this.slotOf(id);
+    return s < 0 ? undefined : this.views.connection(s);
+  }
+
+  detail(id: string): ConnectionDetailView | undefined {
+    const s = this.slotOf(id);
+    return s < 0 ? undefined : this.views.detail(s);
+  }
+
+  list(): ConnectionView[] {
+    const out: ConnectionView[] = [];
+    for (let s = this.oldest; s >= 0; s = this.st.cnext[s]) out.push(this.views.connection(s));
+    return out;
+  }
+
+  /** Puts a new connection at the end of the creation order. */
+  protected append(s: number): void {
+    const st = this.st;
+    st.cprev[s] = this.newest;
+    st.cnext[s] = -1;
+    if (this.newest >= 0) st.cnext[this.newest] = s;
+    else this.oldest = s;
+    this.newest = s;
+  }
+
+
+  stats(): TrackerStats {
+    return this.counters.snapshot(this.st.used, this.counters.byState[11 + S.SYN_RECEIVED]);
+  }
+
+
+  /** Blocks the ladder and event pools have handed out and not got back (a leak check). */
+  memoryInUse(): { ladderBlocks: number; pinnedBlocks: number; eventBlocks: number } {
+    return { ladderBlocks: this.ladder.pool.inUse, pinnedBlocks: this.ladder.pins.inUse, eventBlocks: this.log.pool.inUse };
+  }
+
+  /** Bytes held in typed arrays by this tracker (store, pools, indexes), for benchmarks. */
+  memoryBytes(): number {
+    return this.st.byteSize() + this.ladder.pool.byteSize() + this.ladder.pins.byteSize() + this.log.pool.byteSize() +
+      this.ids.byteSize();
+  }
+
+  protected slotOf(id: string): number {
+    const n = Number(id);
+    if (!Number.isInteger(n) || n <= 0) return -1;
+    return this.ids.get(n);
+  }}
+
+/** Neither side can send any more data. */
+function done(state: number): boolean {
+  return state === S.CLOSED || state === S.LISTEN || state === S.TIME_WAIT;
+}
+
+function closing(state: number): boolean {
+  return state === S.FIN_WAIT_1 || state === S.FIN_WAIT_2 || state === S.CLOSING || state === S.TIME_WAIT;
+}

@@ -1,0 +1,103 @@
+import type { AnomalyKind } from '../events/types';
+import type { EventPool } from './pools';
+import type { ConnStore } from './store';
+
+/**
+ * Kept events in 8 bytes each: a packed word and the ordinal of the segment that caused the event
+ * (its timestamp and cause are read back from the ladder), or REF_TIMER for timer-driven ones.
+ */
+
+export const EV = { STATE: 0, HANDSHAKE: 1, TEARDOWN: 2, RESET: 3, REFUSED: 4, ANOMALY: 5, CONNECTION: 6 } as const;
+export const REF_TIMER = 0xffffffff;
+
+export const HS_PHASES = ['syn', 'syn-ack', 'established'] as const;
+export const TD_PHASES = ['fin', 'closed'] as const;
+export const TD_KINDS = ['fin', 'rst', 'timeout'] as const;
+export const CONN_PHASES = ['opened', 'closed', 'evicted'] as const;
+export const ANOMALY_KINDS: readonly AnomalyKind[] = [
+  'retransmission',
+  'syn-retransmission',
+  'out-of-order',
+  'gap',
+  'dup-ack',
+  'zero-window',
+  'keep-alive',
+  'bad-ack',
+  'bad-handshake-ack',
+  'syn-fin',
+  'syn-rst',
+  'invalid-flags',
+  'rst-out-of-window',
+];
+export const AK = {
+  RETRANSMISSION: 0,
+  SYN_RETRANSMISSION: 1,
+  OUT_OF_ORDER: 2,
+  GAP: 3,
+  DUP_ACK: 4,
+  ZERO_WINDOW: 5,
+  KEEP_ALIVE: 6,
+  BAD_ACK: 7,
+  BAD_HANDSHAKE_ACK: 8,
+  SYN_FIN: 9,
+  SYN_RST: 10,
+  INVALID_FLAGS: 11,
+  RST_OUT_OF_WINDOW: 12,
+} as const;
+
+// word layout: type 0-2 | side 3 | hasSide 4 | a 5-8 | b 9-12 | anomaly kind 13-17
+export function evWord(type: number, side: number, hasSide: boolean, a: number, b: number, kind: number): number {
+  return type | (side << 3) | (hasSide ? 16 : 0) | (a << 5) | (b << 9) | (kind << 13);
+}
+export const evType = (w: number): number => w & 7;
+export const evSide = (w: number): number => (w >>> 3) & 1;
+export const evHasSide = (w: number): boolean => (w & 16) !== 0;
+export const evA = (w: number): number => (w >>> 5) & 15;
+export const evB = (w: number): number => (w >>> 9) & 15;
+export const evKind = (w: number): number => (w >>> 13) & 31;
+
+const B = 4; // records per block (EventPool is built with this size)
+
+export class EventLog {
+  constructor(
+    private readonly st: ConnStore,
+    readonly pool: EventPool,
+  ) {}
+
+  push(s: number, word: number, ref: number): void {
+    const st = this.st;
+    const p = this.pool;
+    const k = st.evCount[s];
+    // The last block is found by walking: events are few, and a tail pointer would cost every slot.
+    let b = st.evHead[s];
+    for (let i = (k - 1) >> 2; i > 0; i--) b = p.next[b];
+    if ((k & (B - 1)) === 0) {
+      const nb = p.alloc();
+      if (b < 0) st.evHead[s] = nb;
+      else p.next[b] = nb;
+      b = nb;
+    }
+    const r = b * B + (k & (B - 1));
+    p.word[r] = word;
+    p.ref[r] = ref;
+    st.evCount[s] = k + 1;
+  }
+
+  /** Record indices in order. */
+  records(s: number): number[] {
+    const out: number[] = [];
+    let left = this.st.evCount[s];
+    for (let b = this.st.evHead[s]; b >= 0 && left > 0; b = this.pool.next[b]) {
+      for (let i = 0; i < B && left > 0; i++, left--) out.push(b * B + i);
+    }
+    return out;
+  }
+
+  release(s: number): void {
+    this.pool.freeChain(this.st.evHead[s]);
+    this.st.evHead[s] = -1;
+    this.st.evCount[s] = 0;
+  }
+}
+
+export const EVENT_BLOCK = B;

@@ -1,0 +1,182 @@
+import { META_PINNED, PinPool, type SegPool } from './pools';
+import type { ConnStore } from './store';
+
+const B = 4; // records per block (SegPool is built with this size)
+const SHIFT = 2;
+
+/**
+ * The per-connection ladder: the first `head` segments, the last `tail` ones in a ring, and any
+ * segment in between that an event refers to (pinned when the ring overwrites it), so a kept event
+ * can always show its cause. Segment ordinals count from 0 per connection.
+ *
+ * A record handle h ≥ 0 is an index in `pool`; h ≤ -2 is index −h − 2 in `pins`; −1 is none.
+ */
+export class Ladder {
+  private readonly ringBlocks: number;
+  readonly pins = new PinPool(B);
+
+  constructor(
+    private readonly st: ConnStore,
+    readonly pool: SegPool,
+    readonly head: number,
+    readonly tail: number,
+  ) {
+    this.ringBlocks = Math.ceil(tail / B);
+  }
+
+  /**
+   * Stores segment `o` (= st.nseg[s] before it is incremented) and returns its record index (the
+   * caller writes the timestamp there: a double argument would be boxed on every call).
+   */
+  record(s: number, o: number, seq: number, ack: number, len: number, meta: number): number {
+    const st = this.st;
+    const p = this.pool;
+    let r: number;
+    if (o < this.head) {
+      // the head is a few blocks long: walking to its end is cheaper than a tail pointer per slot
+      let b = st.segHead[s];
+      for (let i = (o - 1) >> SHIFT; i > 0; i--) b = p.next[b];
+      if ((o & (B - 1)) === 0) {
+        const nb = p.alloc();
+        if (b < 0) st.segHead[s] = nb;
+        else p.next[b] = nb;
+        b = nb;
+      }
+      r = (b << SHIFT) + (o & (B - 1));
+    } else if (this.tail > 0) {
+      if (st.ring[s] < 0) this.allocRing(s);
+      const pos = (o - this.head) % this.tail;
+      r = this.ringRecord(s, pos);
+      if (o - this.head >= this.tail && (p.meta[r] & META_PINNED) !== 0) this.keepPinned(s, r, o - this.tail);
+    } else {
+      return -1;
+    }
+    p.seq[r] = seq;
+    p.ack[r] = ack;
+    p.len[r] = len;
+    p.meta[r] = meta;
+    return r;
+  }
+
+  /** Record index of segment `o`, or -1 when it was not kept. */
+  find(s: number, o: number): number {
+    const st = this.st;
+    const n = st.nseg[s];
+    if (o >= n) return -1;
+    if (o < this.head) return this.walk(st.segHead[s], o >> SHIFT, o & (B - 1));
+    if (this.tail > 0 && o >= Math.max(this.head, n - this.tail)) {
+      return this.ringRecord(s, (o - this.head) % this.tail);
+    }
+    const p = this.pins;
+    let b = st.pinHead[s];
+    let left = st.pinCount[s];
+    while (b >= 0 && left > 0) {
+      for (let i = 0; i < B && left > 0; i++, left--) {
+        const r = (b << SHIFT) + i;
+        if (p.ord[r] === o) return -r - 2;
+      }
+      b = p.next[b];
+    }
+    return -1;
+  }
+
+  ts(h: number): number {
+    return h >= 0 ? this.pool.ts[h] : this.pins.ts[-h - 2];
+  }
+
+  seq(h: number): number {
+    return h >= 0 ? this.pool.seq[h] : this.pins.seq[-h - 2];
+  }
+
+  ack(h: number): number {
+    return h >= 0 ? this.pool.ack[h] : this.pins.ack[-h - 2];
+  }
+
+  len(h: number): number {
+    return h >= 0 ? this.pool.len[h] : this.pins.len[-h - 2];
+  }
+
+  meta(h: number): number {
+    return h >= 0 ? this.pool.meta[h] : this.pins.meta[-h - 2];
+  }
+
+  /** Marks segment `o` as referenced by a kept event. */
+  pin(s: number, o: number): void {
+    if (o < this.head) return; // never overwritten
+    const r = this.find(s, o);
+    if (r >= 0) this.pool.meta[r] |= META_PINNED;
+    else if (r < -1) this.pins.meta[-r - 2] |= META_PINNED;
+  }
+
+  /** Record handles in ladder order, and how many segments were left out. */
+  collect(s: number): { records: number[]; omitted: number } {
+    const st = this.st;
+    const n = st.nseg[s];
+    const records: number[] = [];
+    const headN = Math.min(n, this.head);
+    for (let o = 0; o < headN; o++) records.push(this.walk(st.segHead[s], o >> SHIFT, o & (B - 1)));
+    const ringFrom = Math.max(this.head, n - this.tail);
+    let b = st.pinHead[s];
+    let left = st.pinCount[s];
+    while (b >= 0 && left > 0) {
+      for (let i = 0; i < B && left > 0; i++, left--) {
+        const r = (b << SHIFT) + i;
+        if (this.pins.ord[r] < ringFrom) records.push(-r - 2);
+      }
+      b = this.pins.next[b];
+    }
+    if (this.tail > 0) for (let o = ringFrom; o < n; o++) records.push(this.ringRecord(s, (o - this.head) % this.tail));
+    return { records, omitted: n - records.length };
+  }
+
+  release(s: number): void {
+    const st = this.st;
+    this.pool.freeChain(st.segHead[s]);
+    this.pool.freeChain(st.ring[s]);
+    this.pins.freeChain(st.pinHead[s]);
+    st.segHead[s] = st.ring[s] = st.pinHead[s] = -1;
+    st.pinCount[s] = 0;
+  }
+
+  private allocRing(s: number): void {
+    const p = this.pool;
+    let first = -1;
+    let prev = -1;
+    for (let i = 0; i < this.ringBlocks; i++) {
+      const b = p.alloc();
+      if (prev < 0) first = b;
+      else p.next[prev] = b;
+      prev = b;
+    }
+    this.st.ring[s] = first;
+  }
+
+  private ringRecord(s: number, pos: number): number {
+    return this.walk(this.st.ring[s], pos >> SHIFT, pos & (B - 1));
+  }
+
+  private walk(b: number, steps: number, off: number): number {
+    const next = this.pool.next;
+    while (steps-- > 0) b = next[b];
+    return (b << SHIFT) + off;
+  }
+
+  private keepPinned(s: number, r: number, o: number): void {
+    const st = this.st;
+    const p = this.pins;
+    const k = st.pinCount[s];
+    if (k >= 0xffff) return; // the count is 16 bits; beyond it causes show as unknown
+    let b = st.pinHead[s];
+    for (let i = (k - 1) >> SHIFT; i > 0; i--) b = p.next[b];
+    if ((k & (B - 1)) === 0) {
+      const nb = p.alloc();
+      if (b < 0) st.pinHead[s] = nb;
+      else p.next[b] = nb;
+      b = nb;
+    }
+    p.copyFrom(this.pool, r, (b << SHIFT) + (k & (B - 1)), o);
+    st.pinCount[s] = k + 1;
+  }
+}
+
+export const LADDER_BLOCK = B;

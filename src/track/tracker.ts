@@ -1,0 +1,479 @@
+import { TcpFlag, type Segment } from '../decode/segment';
+import type { TrackerApi } from './api';
+import {
+  BY_CLIENT,
+  BY_SERVER,
+  CONN_OPENED,
+  HS_EST,
+  HS_SYN,
+  HS_SYNACK,
+  KIND_FIN,
+  KIND_REFUSED,
+  KIND_RST,
+  TD_FIN,
+  TDK,
+} from './core';
+import { AK, EV, REF_TIMER, evWord } from './eventlog';
+import { TrackerExpiry } from './expiry';
+import { FlowTable } from './flowtable';
+import { packMeta } from './pools';
+import { C, E, K } from './store';
+import { CL, ROLE, S } from './transitions';
+import { zeekSenderIsOrig } from './zeek';
+
+export { DEFAULT_TRACKER_OPTIONS } from './options';
+
+const FIN = TcpFlag.FIN;
+const SYN = TcpFlag.SYN;
+const RST = TcpFlag.RST;
+const ACK = TcpFlag.ACK;
+
+/**
+ * The connection tracker: a flow table of 4-tuples, and for each connection the RFC 9293 state of
+ * both endpoints as their kernels hold them (shared/design/tcp-states.md), Zeek's conn_state and
+ * history, handshake timing, counts, a bounded ladder of segments and a bounded event log.
+ *
+ * Pure: time comes only from process(seg, ts) and expire(now), events go synchronously to the
+ * sinks. An ordinary data or ACK segment of a known connection allocates nothing.
+ */
+export class Tracker extends TrackerExpiry implements TrackerApi {
+  process(seg: Segment, tsMs: number): void {
+    this.counters.packets++;
+    this.counters.bytes += seg.payloadLen;
+    this.now = tsMs;
+    const h = FlowTable.hashSegment(seg);
+    let s = this.flows.find(seg, h);
+    let d = this.flows.dir;
+    if (s >= 0 && (seg.flags & (SYN | ACK | RST)) === SYN && this.startsNewConnection(s, d, seg)) {
+      this.supersede(s);
+      s = -1;
+    }
+    if (s < 0) {
+      s = this.create(seg, h);
+      if (s < 0) return;
+      d = this.flows.dir;
+    }
+    this.segment(s, d, seg);
+  }
+
+  /** A plain SYN on a known 4-tuple: is it a new connection (port reuse) or part of this one? */
+  private startsNewConnection(s: number, d: number, seg: Segment): boolean {
+    const st = this.st;
+    const e = 2 * s + d;
+    const p = e ^ 1;
+    const seq = seg.seq | 0;
+    if ((st.eflags[e] & E.SEQ_INIT) !== 0) {
+      // the same initial sequence number: a retransmission, or the handshake's SYN seen late
+      return seq !== st.isn[e];
+    }
+    // This side never spoke and nothing numbered it: a simultaneous open if the other side is
+    // still opening, otherwise a new connection.
+    return !(st.st[p] === S.SYN_SENT && (st.cflags[s] & C.CLOSED) === 0);
+  }
+
+  /** Takes an older connection off its 4-tuple when a new one starts there. */
+  private supersede(s: number): void {
+    const st = this.st;
+    this.flows.remove(s);
+    st.tTimer[s] = this.now;
+    if ((st.cflags[s] & C.CLOSED) !== 0) {
+      // A TIME_WAIT endpoint gives way to the new connection (RFC 9293 §3.6.1, Linux tw reuse).
+      for (let side = 0; side < 2; side++) {
+        if (st.st[2 * s + side] === S.TIME_WAIT) this.setState(s, side, S.CLOSED, REF_TIMER);
+      }
+      this.lists.touch(s, K.CLOSED);
+      st.tRef[s] = this.now;
+    } else {
+      // Its end was never seen; it cannot receive packets any more, so close it now.
+      this.closeByTimer(s);
+    }
+  }
+
+  private create(seg: Segment, h: number): number {
+    const st = this.st;
+    if (st.full && !this.evictOne()) return -1;
+    const s = st.alloc();
+    if (s < 0) return -1;
+    const f = seg.flags;
+    const plainSyn = (f & (SYN | ACK)) === SYN;
+    const synAck = (f & (SYN | ACK)) === (SYN | ACK);
+    let dir: number;
+    let cf = 0;
+    if (plainSyn) dir = 0;
+    else if (synAck) dir = 1;
+    else {
+      dir = serverPort(seg.srcPort, seg.dstPort) ? 1 : 0;
+      cf |= C.PARTIAL | C.ROLES_GUESSED | C.EST_ONCE;
+    }
+    const n = seg.family === 4 ? 4 : 16;
+    const base = s * 32;
+    const cOff = dir === 0 ? seg.srcOff : seg.dstOff;
+    const sOff = dir === 0 ? seg.dstOff : seg.srcOff;
+    for (let i = 0; i < n; i++) {
+      st.addr[base + i] = seg.buf[cOff + i];
+      st.addr[base + 16 + i] = seg.buf[sOff + i];
+    }
+    st.family[s] = seg.family;
+    st.cport[s] = dir === 0 ? seg.srcPort : seg.dstPort;
+    st.sport[s] = dir === 0 ? seg.dstPort : seg.srcPort;
+    const id = this.nextId++;
+    st.idNum[s] = id;
+    this.ids.set(id, s);
+    st.tStart[s] = this.now;
+    st.tLast[s] = this.now;
+    st.tRef[s] = this.now;
+
+    // Zeek decides its originator by its own rule; '^' records that it chose the receiver.
+    const senderIsOrig = zeekSenderIsOrig(f, seg.srcPort, seg.dstPort);
+    const zOrigSide = senderIsOrig ? dir : 1 - dir;
+    if (zOrigSide === 1) cf |= C.ZFLIP;
+    st.cflags[s] = cf;
+    if (!senderIsOrig) this.hist.append(s, 94 /* ^ */);
+
+    const c = 2 * s;
+    if (plainSyn) {
+      st.st[c] = S.CLOSED;
+      st.st[c + 1] = S.LISTEN; // assumed once a SYN is seen
+    } else if (synAck) {
+      st.st[c] = S.SYN_SENT; // it must have sent the SYN we missed
+      st.st[c + 1] = S.LISTEN;
+    } else {
+      st.st[c] = S.ESTABLISHED; // mid-stream: inferred, so no events for these
+      st.st[c + 1] = S.ESTABLISHED;
+    }
+    this.counters.byState[st.st[c]]++;
+    this.counters.byState[11 + st.st[c + 1]]++;
+    st.zconn[s] = this.zeek.connState(s);
+    this.counters.byConn[st.zconn[s]]++;
+
+    this.flows.insert(s, h);
+    this.flows.dir = dir;
+    this.append(s);
+    this.lists.push(s, this.classOf(s));
+    this.counters.open++;
+    this.counters.connectionsTotal++;
+    return s;
+  }
+
+  /** One segment of connection s, sent by side d (0 client, 1 server). */
+  private segment(s: number, d: number, seg: Segment): void {
+    const st = this.st;
+    const now = this.now;
+    const e = 2 * s + d;
+    const p = e ^ 1;
+    const f = seg.flags;
+    const seq = seg.seq | 0;
+    const ackNo = seg.ack | 0;
+    const len = seg.payloadLen;
+    const syn = (f & SYN) !== 0;
+    const fin = (f & FIN) !== 0;
+    const rst = (f & RST) !== 0;
+    const ack = (f & ACK) !== 0;
+
+    const o = st.nseg[s];
+    this.ord = o;
+    const r = this.ladder.record(s, o, seq, ackNo, len, packMeta(f, seg.window, d === 1));
+    if (r >= 0) this.ladder.pool.ts[r] = now;
+    st.nseg[s] = o + 1;
+    if (o === 0) this.emit(s, evWord(EV.CONNECTION, 0, false, CONN_OPENED, 0, 0), 0);
+    if (now > st.tLast[s]) st.tLast[s] = now;
+    st.tRef[s] = now;
+    st.pkts[e]++;
+    st.bytes[e] += len;
+
+    // Segments from the other side arrive in order: its FIN was received before this.
+    if ((st.eflags[p] & E.PEND_FIN) !== 0) this.receivePendingFin(s, p);
+    // The sender itself got the peer's FIN before sending this if its ACK covers that FIN.
+    let finAfterSend = false;
+    if ((st.eflags[e] & E.PEND_FIN) !== 0) {
+      if (ack && ((ackNo - st.finSeq[p] - 1) | 0) >= 0) this.receivePendingFin(s, e);
+      else finAfterSend = true;
+    }
+
+    // ------------------------------------------------------------ what the segment is
+    const sentBefore = (st.eflags[e] & E.SENT) !== 0;
+    const numbered = (st.eflags[e] & E.SEQ_INIT) !== 0;
+    const synRetransmit = syn && (st.eflags[e] & (ack ? E.SYNACK : E.SYN)) !== 0 && seq === st.isn[e];
+    const finRetransmit = fin && (st.eflags[e] & E.FIN) !== 0;
+    const oddFlags = (syn && (fin || rst)) || (f & (SYN | RST | ACK)) === 0;
+    const segEnd = (seq + (rst ? 0 : len) + (syn ? 1 : 0) + (fin ? 1 : 0)) | 0;
+    this.changed = false;
+
+    if (oddFlags) {
+      this.anomaly(s, d, syn && fin ? AK.SYN_FIN : syn && rst ? AK.SYN_RST : AK.INVALID_FLAGS);
+    } else if (fin && rst) {
+      this.anomaly(s, d, AK.INVALID_FLAGS);
+    }
+    if (synRetransmit) {
+      if (!ack) st.synRetx[s]++;
+      this.anomaly(s, d, ack ? AK.RETRANSMISSION : AK.SYN_RETRANSMISSION);
+    } else if (numbered && !rst && !syn) {
+      this.dataAnomalies(s, d, seq, segEnd, len, fin);
+    }
+    if (seg.window === 0 && !rst && !syn) this.anomaly(s, d, AK.ZERO_WINDOW);
+    if (ack && !rst && !syn && !fin && len === 0 && (st.eflags[e] & E.ACKED) !== 0 &&
+        ackNo === st.ackHi[e] && seg.window === st.win[e] && ((st.hi[p] - ackNo) | 0) > 0 &&
+        (st.eflags[p] & E.SENT) !== 0 && (st.eflags[e] & E.DUP_PEND) !== 0) {
+      this.anomaly(s, d, AK.DUP_ACK);
+    }
+    if (ack && !rst && (st.eflags[p] & E.SENT) !== 0 && ((ackNo - st.hi[p]) | 0) > 0) {
+      this.anomaly(s, d, AK.BAD_ACK);
+    }
+
+    // The RST check needs the sender's sequence position before this segment.
+    let rstValid = false;
+    if (rst && !oddFlags) rstValid = this.rstAcceptable(s, d, seq, ackNo, ack, sentBefore);
+
+    // ------------------------------------------------------------ Zeek's view
+    if (this.zeek.packet(s, d, seg)) this.refreshConnState(s);
+
+    // ------------------------------------------------------------ sender bookkeeping
+    if (!numbered) {
+      st.isn[e] = syn ? seq : (seq - 1) | 0;
+      st.hi[e] = seq;
+      st.eflags[e] |= E.SEQ_INIT;
+    } else if (syn && (st.eflags[e] & E.ISN_KNOWN) === 0 && !rst) {
+      st.isn[e] = seq; // the handshake's SYN, seen late: now the ISN is known
+    }
+    if (syn && !rst) st.eflags[e] |= E.ISN_KNOWN | (ack ? E.SYNACK : E.SYN);
+    if (fin && !rst && !finRetransmit) {
+      st.finSeq[e] = (segEnd - 1) | 0;
+      st.eflags[e] |= E.FIN;
+    }
+    if (!sentBefore && !numbered) st.hi[e] = segEnd;
+    else if (((segEnd - st.hi[e]) | 0) > 0) st.hi[e] = segEnd;
+    st.eflags[e] |= E.SENT;
+    if (syn) this.readOptions(e, seg);
+    if (ack) {
+      const advanced = (st.eflags[e] & E.ACKED) === 0 || ((ackNo - st.ackHi[e]) | 0) > 0;
+      if (advanced) st.ackHi[e] = ackNo;
+      // an identical pure ACK is a duplicate only after one that carried nothing either
+      if (len === 0 && !syn && !fin && !rst && (advanced || ackNo === st.ackHi[e])) st.eflags[e] |= E.DUP_PEND;
+      else st.eflags[e] &= ~E.DUP_PEND;
+      st.eflags[e] |= E.ACKED;
+    }
+    st.win[e] = seg.window;
+    st.eflags[e] |= E.WIN;
+    if (ack && (st.eflags[p] & E.SEQ_INIT) === 0) {
+      // the silent side is numbered from what is acknowledged, as if its SYN had been seen
+      st.isn[p] = (ackNo - 1) | 0;
+      st.hi[p] = ackNo;
+      st.eflags[p] |= E.SEQ_INIT;
+    }
+
+    // ------------------------------------------------------------ transitions
+    let closeKind = KIND_FIN;
+    if (!oddFlags) {
+      closeKind = this.transitions(s, d, f, ackNo, synRetransmit, finRetransmit, rstValid, finAfterSend);
+    } else if (finAfterSend) {
+      this.receivePendingFin(s, e);
+    }
+
+    // ------------------------------------------------------------ lifecycle
+    this.handshakeEvents(s, d, f, oddFlags, synRetransmit);
+    if (this.changed) this.checkClosed(s, closeKind);
+    this.lists.touch(s, this.classOf(s));
+  }
+
+  /** Retransmission, out-of-order, keep-alive and gap, judged against what the sender sent before. */
+  private dataAnomalies(s: number, d: number, seq: number, segEnd: number, len: number, fin: boolean): void {
+    const st = this.st;
+    const e = 2 * s + d;
+    const hi = st.hi[e];
+    if (len <= 1 && !fin && seq === ((hi - 1) | 0)) {
+      this.anomaly(s, d, AK.KEEP_ALIVE);
+    } else if (len === 0 && !fin) {
+      // a pure ACK: nothing to judge
+    } else if (((seq - hi) | 0) > 0) {
+      this.anomaly(s, d, AK.GAP);
+    } else if (((segEnd - hi) | 0) <= 0) {
+      const inHole = (st.eflags[e] & E.R_ABOVE) !== 0 && ((seq - st.rContig[e]) | 0) >= 0 &&
+        ((seq - st.rAboveS[e]) | 0) < 0;
+      this.anomaly(s, d, inHole ? AK.OUT_OF_ORDER : AK.RETRANSMISSION);
+    }
+  }
+
+  /**
+   * Whether the receiver of a RST from side d accepts it: in SYN_SENT only a RST that acknowledges
+   * the SYN (RFC 9293 §3.10.7.3); otherwise its sequence number must fall in the receive window.
+   */
+  private rstAcceptable(s: number, d: number, seq: number, ackNo: number, ack: boolean, sentBefore: boolean): boolean {
+    const st = this.st;
+    const e = 2 * s + d;
+    const p = e ^ 1;
+    let ok: boolean;
+    if (st.st[p] === S.SYN_SENT) {
+      ok = ack && this.acksSyn(p, ackNo);
+    } else if (!sentBefore || (st.eflags[e] & E.SEQ_INIT) === 0) {
+      ok = true; // nothing to check against
+    } else if (seq === st.hi[e]) {
+      ok = true;
+    } else {
+      const rcvNxt = (st.eflags[p] & E.ACKED) !== 0 ? st.ackHi[p] : st.hi[e];
+      let wnd = 65535;
+      if ((st.eflags[p] & E.WIN) !== 0) {
+        const scale = st.wscale[p] >= 0 && st.wscale[e] >= 0 ? Math.min(st.wscale[p], 14) : 0;
+        wnd = Math.max(1, st.win[p] * 2 ** scale);
+      }
+      const off = (seq - rcvNxt) | 0;
+      ok = off >= 0 && off <= wnd;
+    }
+    if (!ok) this.anomaly(s, d, AK.RST_OUT_OF_WINDOW);
+    return ok;
+  }
+
+  /** An acceptable acknowledgement of endpoint x's SYN: ISN < ack ≤ what x sent. */
+  private acksSyn(x: number, ackNo: number): boolean {
+    const st = this.st;
+    return ((ackNo - st.isn[x]) | 0) > 0 && ((ackNo - st.hi[x]) | 0) <= 0;
+  }
+
+  /**
+   * Applies the table to sender then receiver, with the exceptions the table cannot express.
+   * Returns how a close caused by this segment should be labelled.
+   */
+  private transitions(
+    s: number,
+    d: number,
+    f: number,
+    ackNo: number,
+    synRetransmit: boolean,
+    finRetransmit: boolean,
+    rstValid: boolean,
+    finAfterSend: boolean,
+  ): number {
+    const st = this.st;
+    const e = 2 * s + d;
+    const p = e ^ 1;
+    const syn = (f & SYN) !== 0;
+    const fin = (f & FIN) !== 0;
+    const rst = (f & RST) !== 0;
+    const ack = (f & ACK) !== 0;
+    const ref = this.ord;
+    let kind = KIND_FIN;
+
+    if (rst) {
+      if (!rstValid) {
+        if (finAfterSend) this.receivePendingFin(s, e);
+        return kind;
+      }
+      kind = KIND_RST;
+      const refused = st.st[p] === S.SYN_SENT;
+      let changed = false;
+      if (st.st[e] === S.LISTEN) {
+        // No socket was listening after all: the endpoint was CLOSED all along, so no event.
+        this.setStateSilently(s, d, S.CLOSED);
+      } else {
+        changed = this.apply(s, d, ROLE.SENDER, CL.RST, ref);
+      }
+      if (finAfterSend) this.receivePendingFin(s, e);
+      if (this.apply(s, 1 - d, ROLE.RECEIVER, CL.RST, ref)) changed = true;
+      if (refused && st.st[p] === S.CLOSED) {
+        kind = KIND_REFUSED;
+        st.cflags[s] |= C.REFUSED;
+        this.counters.refused++;
+        this.emit(s, evWord(EV.REFUSED, 0, false, 0, 0, 0), ref);
+      } else if (changed) {
+        if ((st.cflags[s] & C.RESET) === 0) this.counters.resets++;
+        st.cflags[s] |= C.RESET;
+        this.emit(s, evWord(EV.RESET, d, true, 0, 0, 0), ref);
+      }
+      if (changed || refused) this.setClosedBy(s, d === 0 ? BY_CLIENT : BY_SERVER, false);
+      return kind;
+    }
+
+    // sender
+    if (syn && !ack) {
+      if (!synRetransmit) {
+        if (st.st[e] === S.LISTEN && st.st[p] === S.SYN_SENT) {
+          // Simultaneous open: this side never listened; it opened too, and had the peer's SYN
+          // in flight when it sent its own.
+          this.setStateSilently(s, d, S.CLOSED);
+          this.setState(s, d, S.SYN_SENT, ref);
+          this.setState(s, d, S.SYN_RECEIVED, ref);
+        } else {
+          this.apply(s, d, ROLE.SENDER, CL.SYN, ref);
+        }
+      }
+    } else if (syn) {
+      this.apply(s, d, ROLE.SENDER, CL.SYNACK, ref);
+    } else if (fin && !finRetransmit) {
+      if (this.apply(s, d, ROLE.SENDER, CL.FIN, ref)) this.finSent(s, d, finAfterSend);
+    }
+    if (finAfterSend) this.receivePendingFin(s, e);
+
+    // receiver: the ACK part first
+    if (ack) {
+      const r = st.st[p];
+      if ((r === S.SYN_SENT || r === S.SYN_RECEIVED) && (st.eflags[p] & E.SEQ_INIT) !== 0) {
+        if (this.acksSyn(p, ackNo)) this.apply(s, 1 - d, ROLE.RECEIVER, CL.ACK_SYN, ref);
+        else this.anomaly(s, d, AK.BAD_HANDSHAKE_ACK);
+      } else if ((st.eflags[p] & E.FIN) !== 0 && ((ackNo - st.finSeq[p] - 1) | 0) >= 0 && ((ackNo - st.hi[p]) | 0) <= 0) {
+        this.apply(s, 1 - d, ROLE.RECEIVER, CL.ACK_FIN, ref);
+      }
+    }
+    // then SYN / FIN
+    if (syn && !ack && !synRetransmit) this.apply(s, 1 - d, ROLE.RECEIVER, CL.SYN, ref);
+    if (fin && !finRetransmit) {
+      if ((st.eflags[p] & E.FIN) !== 0) {
+        this.apply(s, 1 - d, ROLE.RECEIVER, CL.FIN, ref);
+      } else {
+        // The receiver may yet send its own FIN before this one reaches it (simultaneous close),
+        // so its reception waits for the receiver's next segment, or the next one from here.
+        st.eflags[p] |= E.PEND_FIN;
+        st.pendOrd[p] = ref;
+        this.ladder.pin(s, ref);
+        if (this.pendSlots.length >= 4096) this.compactPending();
+        this.pendSlots.push(s);
+        this.pendIds.push(st.idNum[s]);
+      }
+    }
+    return kind;
+  }
+
+  private finSent(s: number, d: number, peerFinInFlight: boolean): void {
+    // Both sent a FIN before receiving the other's: a simultaneous close.
+    this.setClosedBy(s, d === 0 ? BY_CLIENT : BY_SERVER, peerFinInFlight);
+    this.emit(s, evWord(EV.TEARDOWN, d, true, TD_FIN, TDK.FIN, 0), this.ord);
+  }
+
+  private handshakeEvents(s: number, d: number, f: number, oddFlags: boolean, synRetransmit: boolean): void {
+    const st = this.st;
+    const cf = st.cflags[s];
+    if (oddFlags) return;
+    if ((f & (SYN | ACK | RST)) === SYN && d === 0 && (cf & C.HS_SYN) === 0) {
+      st.cflags[s] |= C.HS_SYN;
+      if (Number.isNaN(st.tSyn[s])) st.tSyn[s] = this.now;
+      if ((cf & C.SYNACK_SEEN) === 0) this.emit(s, evWord(EV.HANDSHAKE, 0, false, HS_SYN, 0, 0), this.ord);
+    } else if ((f & (SYN | ACK | RST)) === (SYN | ACK) && (cf & C.HS_SYNACK) === 0 && !synRetransmit) {
+      st.cflags[s] |= C.HS_SYNACK | C.SYNACK_SEEN;
+      st.tSynAck[s] = this.now;
+      this.emit(s, evWord(EV.HANDSHAKE, d, false, HS_SYNACK, 0, 0), this.ord);
+    }
+    if ((st.cflags[s] & (C.HS_EST | C.PARTIAL)) === 0 && st.st[2 * s] >= S.ESTABLISHED &&
+        st.st[2 * s + 1] >= S.ESTABLISHED) {
+      st.cflags[s] |= C.HS_EST | C.EST_ONCE;
+      st.tAck[s] = this.now;
+      this.counters.handshakesCompleted++;
+      this.emit(s, evWord(EV.HANDSHAKE, 0, false, HS_EST, 0, 0), this.ord);
+    }
+  }
+
+  private readOptions(e: number, seg: Segment): void {
+    const st = this.st;
+    if (seg.mss >= 0) st.mss[e] = seg.mss;
+    st.wscale[e] = seg.wscale >= 0 ? Math.min(seg.wscale, 14) : -1;
+    if (seg.sackPermitted) st.eflags[e] |= E.SACK_OK;
+    if (seg.hasTimestamps) st.eflags[e] |= E.TS;
+  }}
+
+/**
+ * Guessed roles for a connection picked up mid-stream: a well-known port (< 1024) is the server's,
+ * otherwise the lower port. True if the source is the server.
+ */
+function serverPort(src: number, dst: number): boolean {
+  const srcWk = src < 1024;
+  const dstWk = dst < 1024;
+  if (srcWk !== dstWk) return srcWk;
+  return src < dst;
+}

@@ -1,0 +1,196 @@
+import { addrString } from '../decode/segment';
+import type { TcpEvent } from '../events/types';
+import type { ConnectionDetailView, ConnectionView, LadderSegment, SideOptions } from './connection';
+import {
+  ANOMALY_KINDS,
+  CONN_PHASES,
+  EV,
+  HS_PHASES,
+  REF_TIMER,
+  TD_KINDS,
+  TD_PHASES,
+  evA,
+  evB,
+  evHasSide,
+  evKind,
+  evSide,
+  evType,
+  type EventLog,
+} from './eventlog';
+import type { History } from './history';
+import type { Ladder } from './ladder';
+import { META_FROM_SERVER } from './pools';
+import { CONN_STATES, TCP_STATES, type Side } from './states';
+import { C, E, type ConnStore } from './store';
+
+const SIDES: readonly Side[] = ['client', 'server'];
+const CLOSED_BY = [null, 'client', 'server', 'both'] as const;
+const CLOSE_KIND = [null, 'fin', 'rst', 'timeout', 'refused'] as const;
+
+/** Flag letters of a cause or ladder segment: 'S', 'SA', 'A', 'PA', 'FA', 'R', 'RA', … */
+export const FLAG_TEXT: readonly string[] = Array.from({ length: 512 }, (_, f) => {
+  let t = '';
+  if (f & 0x002) t += 'S';
+  if (f & 0x001) t += 'F';
+  if (f & 0x004) t += 'R';
+  if (f & 0x008) t += 'P';
+  if (f & 0x020) t += 'U';
+  if (f & 0x040) t += 'E';
+  if (f & 0x080) t += 'W';
+  if (f & 0x100) t += 'N';
+  if (f & 0x010) t += 'A';
+  return t || '-';
+});
+
+const nullable = (t: number): number | null => (Number.isNaN(t) ? null : t);
+
+/** Builds the objects the API hands out, from the compact store. Nothing here is on the packet path. */
+export class Views {
+  constructor(
+    private readonly st: ConnStore,
+    private readonly hist: History,
+    private readonly ladder: Ladder,
+    private readonly log: EventLog,
+  ) {}
+
+  id(s: number): string {
+    return String(this.st.idNum[s]);
+  }
+
+  connection(s: number): ConnectionView {
+    const st = this.st;
+    const cf = st.cflags[s];
+    const fam = st.family[s] === 6 ? 6 : 4;
+    const c = 2 * s;
+    const tSyn = nullable(st.tSyn[s]);
+    const tSynAck = nullable(st.tSynAck[s]);
+    const tAck = nullable(st.tAck[s]);
+    return {
+      id: this.id(s),
+      family: fam,
+      client: { ip: addrString(st.addr, s * 32, fam), port: st.cport[s], state: TCP_STATES[st.st[c]] },
+      server: { ip: addrString(st.addr, s * 32 + 16, fam), port: st.sport[s], state: TCP_STATES[st.st[c + 1]] },
+      status: (cf & C.CLOSED) !== 0 ? 'closed' : 'open',
+      connState: CONN_STATES[st.zconn[s]],
+      history: this.hist.get(s),
+      partial: (cf & C.PARTIAL) !== 0,
+      rolesGuessed: (cf & C.ROLES_GUESSED) !== 0,
+      startedAt: st.tStart[s],
+      endedAt: nullable(st.tEnd[s]),
+      lastSeenAt: st.tLast[s],
+      handshake: {
+        synAt: tSyn,
+        synAckAt: tSynAck,
+        ackAt: tAck,
+        rttMs: tSyn !== null && tAck !== null ? tAck - tSyn : null,
+        synToSynAckMs: tSyn !== null && tSynAck !== null ? tSynAck - tSyn : null,
+        synAckToAckMs: tSynAck !== null && tAck !== null ? tAck - tSynAck : null,
+      },
+      closedBy: CLOSED_BY[(cf & C.BY_MASK) >>> C.BY_SHIFT],
+      closeKind: CLOSE_KIND[(cf & C.KIND_MASK) >>> C.KIND_SHIFT] ?? null,
+      counts: {
+        client: { packets: st.pkts[c], bytes: st.bytes[c] },
+        server: { packets: st.pkts[c + 1], bytes: st.bytes[c + 1] },
+      },
+      options: { client: this.options(c), server: this.options(c + 1) },
+      synRetransmits: st.synRetx[s],
+      anomalies: st.anomalies[s],
+      missedBytes: st.missed[s],
+    };
+  }
+
+  detail(s: number): ConnectionDetailView {
+    const { records, omitted } = this.ladder.collect(s);
+    const segments = records.map((r) => this.segment(s, r));
+    const events = this.log.records(s).map((r) => this.event(s, this.log.pool.word[r], this.log.pool.ref[r]));
+    return {
+      ...this.connection(s),
+      events,
+      segments,
+      segmentsOmitted: omitted,
+      eventsOmitted: this.st.evOmitted[s],
+    };
+  }
+
+  /** The event a packed word stands for (also used to emit it). */
+  event(s: number, w: number, ref: number, withConnection = false): TcpEvent {
+    const st = this.st;
+    const connectionId = this.id(s);
+    let ts = st.tTimer[s];
+    let cause: { flags: string; seq: number; ack: number; len: number } | null = null;
+    if (ref !== REF_TIMER) {
+      const h = this.ladder.find(s, ref);
+      if (h !== -1) {
+        const l = this.ladder;
+        ts = l.ts(h);
+        cause = { flags: FLAG_TEXT[l.meta(h) & 0x1ff], seq: l.seq(h) >>> 0, ack: l.ack(h) >>> 0, len: l.len(h) };
+      }
+    }
+    const side = SIDES[evSide(w)];
+    switch (evType(w)) {
+      case EV.STATE:
+        return { type: 'state', connectionId, ts, side, from: TCP_STATES[evA(w)], to: TCP_STATES[evB(w)], cause };
+      case EV.HANDSHAKE: {
+        const phase = HS_PHASES[evA(w)];
+        const e: TcpEvent = { type: 'handshake', connectionId, ts, phase };
+        const tSyn = st.tSyn[s];
+        const tSynAck = st.tSynAck[s];
+        const tAck = st.tAck[s];
+        if (phase === 'syn-ack' && !Number.isNaN(tSyn)) e.synToSynAckMs = tSynAck - tSyn;
+        if (phase === 'established') {
+          if (!Number.isNaN(tSyn)) e.rttMs = tAck - tSyn;
+          if (!Number.isNaN(tSyn) && !Number.isNaN(tSynAck)) e.synToSynAckMs = tSynAck - tSyn;
+          if (!Number.isNaN(tSynAck)) e.synAckToAckMs = tAck - tSynAck;
+        }
+        return e;
+      }
+      case EV.TEARDOWN: {
+        const e: TcpEvent = { type: 'teardown', connectionId, ts, phase: TD_PHASES[evA(w)], kind: TD_KINDS[evB(w)] };
+        if (evHasSide(w)) e.side = side;
+        return e;
+      }
+      case EV.RESET:
+        return { type: 'reset', connectionId, ts, side };
+      case EV.REFUSED:
+        return { type: 'refused', connectionId, ts };
+      case EV.ANOMALY:
+        return { type: 'anomaly', connectionId, ts, kind: ANOMALY_KINDS[evKind(w)], side };
+      default: {
+        const e: TcpEvent = { type: 'connection', connectionId, ts, phase: CONN_PHASES[evA(w)] };
+        if (withConnection) e.connection = this.connection(s);
+        return e;
+      }
+    }
+  }
+
+  private segment(s: number, h: number): LadderSegment {
+    const st = this.st;
+    const l = this.ladder;
+    const meta = l.meta(h);
+    const fromServer = (meta & META_FROM_SERVER) !== 0 ? 1 : 0;
+    const flags = meta & 0x1ff;
+    const seq = l.seq(h);
+    const ack = l.ack(h);
+    return {
+      ts: l.ts(h),
+      from: SIDES[fromServer],
+      flags: FLAG_TEXT[flags],
+      seq: seq >>> 0,
+      ack: ack >>> 0,
+      relSeq: (seq - st.isn[2 * s + fromServer]) >>> 0,
+      relAck: flags & 0x10 ? (ack - st.isn[2 * s + 1 - fromServer]) >>> 0 : 0,
+      len: l.len(h),
+      win: (meta >>> 9) & 0xffff,
+    };
+  }
+
+  private options(e: number): SideOptions {
+    const st = this.st;
+    return {
+      mss: st.mss[e] !== 0 ? st.mss[e] : null,
+      wscale: st.wscale[e] >= 0 ? st.wscale[e] : null,
+      sackPermitted: (st.eflags[e] & E.SACK_OK) !== 0,
+      timestamps: (st.eflags[e] & E.TS) !== 0,
+    };
+  }
+}
