@@ -1,4 +1,5 @@
 import { u16 } from './bytes';
+import { IpFrag, ipPayload } from './ip-payload';
 import type { DecodeStatus, Segment } from './segment';
 import { decodeTcp } from './tcp';
 
@@ -30,10 +31,19 @@ export function decodeIPv4(d: Buffer, off: number, wireLen: number, seg: Segment
   seg.srcOff = off + 12;
   seg.dstOff = off + 16;
   seg.ttl = d[off + 8];
-  if (d[off + 9] !== PROTO_TCP) return 'not-tcp';
   const frag = u16(d, off + 6);
+  if (d[off + 9] !== PROTO_TCP) return notTcp(d[off + 9], off + ihl, off + total, frag);
   // Later fragments carry no TCP header. A first fragment is decoded when the whole header is in
   // it; its payloadLen then counts only the bytes this fragment carries.
   if ((frag & FRAG_OFFSET) !== 0) return 'ip-fragment';
   return decodeTcp(d, off + ihl, total - ihl, (frag & MF) !== 0, seg);
+}
+
+/** Leaves a payload that is not TCP to the tunnel decoders (GRE, UDP tunnels, IP-in-IP). */
+function notTcp(proto: number, start: number, end: number, frag: number): DecodeStatus {
+  ipPayload.proto = proto;
+  ipPayload.off = start;
+  ipPayload.end = end;
+  ipPayload.frag = (frag & FRAG_OFFSET) !== 0 ? IpFrag.LATER : (frag & MF) !== 0 ? IpFrag.FIRST : IpFrag.NONE;
+  return 'not-tcp';
 }

@@ -1,4 +1,5 @@
 import { u16, u32 } from './bytes';
+import { IpFrag, ipPayload } from './ip-payload';
 import type { DecodeStatus, Segment } from './segment';
 import { decodeTcp } from './tcp';
 
@@ -45,8 +46,13 @@ export function decodeIPv6(d: Buffer, off: number, wireLen: number, seg: Segment
   let firstFragment = false;
   for (;;) {
     if (next === TCP) return decodeTcp(d, p, end - p, firstFragment, seg);
-    // No Next Header, ESP (opaque) and every upper protocol that is not TCP end the walk.
+    // No Next Header, ESP (opaque) and every upper protocol that is not TCP end the walk; the
+    // tunnel decoders take it from there.
     if (next !== HOP_BY_HOP && next !== ROUTING && next !== DEST_OPTIONS && next !== FRAGMENT && next !== AH) {
+      ipPayload.proto = next;
+      ipPayload.off = p;
+      ipPayload.end = end;
+      ipPayload.frag = firstFragment ? IpFrag.FIRST : IpFrag.NONE;
       return 'not-tcp';
     }
     // Hop-by-hop is only allowed straight after the fixed header (RFC 8200 §4.3).

@@ -1,28 +1,21 @@
+import { etherTypeOrLlc, followEtherType, LLC_FRAME } from './encap';
+import { Net, type LinkResult } from './layer';
 import { LinkType } from './linktype';
 import type { DecodeStatus } from './segment';
-
-/** What the link layer says comes next. */
-export const Net = {
-  /** Raw IP: the version nibble decides. */
-  ANY: 0,
-  IPV4: 4,
-  IPV6: 6,
-} as const;
-
-/** Where the network layer starts and what it should be; one module-level instance, reused. */
-export interface LinkResult {
-  off: number;
-  net: number;
-}
 
 const ETH_HEADER = 14;
 const SLL_HEADER = 16;
 const SLL2_HEADER = 20;
 const VLAN_TAG = 4;
+// Frame control, destination and source MAC.
+const FDDI_HEADER = 13;
+// LINUX_SLL/SLL2 protocol 4: the packet is an 802.2 LLC frame.
+const SLL_PROTO_802_2 = 0x0004;
 
+// The plain path's ethertypes as module constants (the rest are in encap.ts): a property read on
+// another module's object per frame is measurable here.
 const ETHERTYPE_IPV4 = 0x0800;
 const ETHERTYPE_IPV6 = 0x86dd;
-// 802.1Q, 802.1ad and the pre-standard QinQ outer tag.
 const ETHERTYPE_8021Q = 0x8100;
 const ETHERTYPE_8021AD = 0x88a8;
 const ETHERTYPE_QINQ = 0x9100;
@@ -41,12 +34,12 @@ export function decodeLink(linkType: number, d: Buffer, out: LinkResult): Decode
       return nullLoopback(d, out, true);
     case LinkType.LINUX_SLL:
       if (d.length < SLL_HEADER) return 'truncated-link';
-      out.off = SLL_HEADER;
-      return etherNet(((d[14] << 8) | d[15]), out);
+      return sllNet((d[14] << 8) | d[15], d, SLL_HEADER, out);
     case LinkType.LINUX_SLL2:
       if (d.length < SLL2_HEADER) return 'truncated-link';
-      out.off = SLL2_HEADER;
-      return etherNet((d[0] << 8) | d[1], out);
+      return sllNet((d[0] << 8) | d[1], d, SLL2_HEADER, out);
+    case LinkType.FDDI:
+      return fddi(d, out);
     case LinkType.RAW:
     case LinkType.RAW_OPENBSD:
     case LinkType.RAW_BSD:
@@ -76,15 +69,31 @@ function ethernet(d: Buffer, out: LinkResult): DecodeStatus {
     if (off + 2 > d.length) return 'truncated-link';
     type = (d[off] << 8) | d[off + 1];
   }
-  out.off = off + 2;
-  return etherNet(type, out);
-}
-
-function etherNet(type: number, out: LinkResult): DecodeStatus {
+  off += 2;
   if (type === ETHERTYPE_IPV4) out.net = Net.IPV4;
   else if (type === ETHERTYPE_IPV6) out.net = Net.IPV6;
-  else return 'not-ip';
+  // Everything else (MPLS, PPPoE, PBB, LLC, ...) off the plain path.
+  else return followEtherType(d, off, etherTypeOrLlc(type), out);
+  out.off = off;
   return 'ok';
+}
+
+function sllNet(type: number, d: Buffer, off: number, out: LinkResult): DecodeStatus {
+  out.off = off;
+  if (type === ETHERTYPE_IPV4) out.net = Net.IPV4;
+  else if (type === ETHERTYPE_IPV6) out.net = Net.IPV6;
+  else return followEtherType(d, off, type === SLL_PROTO_802_2 ? LLC_FRAME : type, out);
+  return 'ok';
+}
+
+/**
+ * FDDI: frame control, two MACs (bit-swapped or not, they are not read here), then 802.2 LLC for
+ * LLC frames (frame format bits 01); SMT and MAC frames carry no IP.
+ */
+function fddi(d: Buffer, out: LinkResult): DecodeStatus {
+  if (d.length < FDDI_HEADER) return 'truncated-link';
+  if ((d[0] & 0x30) !== 0x10) return 'not-ip';
+  return followEtherType(d, FDDI_HEADER, LLC_FRAME, out);
 }
 
 // Address families as BSD loopback headers carry them: AF_INET is 2 everywhere, AF_INET6 is 24

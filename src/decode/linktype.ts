@@ -2,6 +2,7 @@
 export const LinkType = {
   NULL: 0, // BSD loopback, host-order u32 family
   ETHERNET: 1,
+  FDDI: 10, // frame control, two MACs (bit-swapped on some systems), then 802.2 LLC
   RAW_OPENBSD: 12, // DLT_RAW on OpenBSD
   RAW_BSD: 14, // DLT_RAW on BSD/OS
   LOOP: 108, // OpenBSD loopback, network-order u32 family

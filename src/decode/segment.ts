@@ -31,6 +31,12 @@ export class Segment {
   tcpOff = 0;
   /** IP TTL / hop limit. */
   ttl = 0;
+  /**
+   * How many IP tunnels (GRE, UDP tunnels, IP-in-IP) enclose the packet: the addresses and ports
+   * above are the innermost ones. 0 when TCP rides straight on the link's IP, however many link
+   * shims (VLAN, MPLS, PPPoE, PBB, ...) lie below it.
+   */
+  encapDepth = 0;
 
   // Options; -1 where absent.
   mss = -1;
@@ -62,6 +68,7 @@ export class Segment {
     this.capturedPayloadLen = 0;
     this.urgent = 0;
     this.ttl = 0;
+    this.encapDepth = 0;
   }
 }
 
@@ -91,6 +98,7 @@ export type DecodeStatus =
   | 'ip-fragment'
   | 'unsupported-link'
   | 'short-first-fragment'
+  | 'encap-too-deep'
   // damage
   | 'truncated-link'
   | 'truncated-ip'
@@ -100,7 +108,9 @@ export type DecodeStatus =
   | 'truncated-ip6-ext'
   | 'bad-ip6-ext'
   | 'truncated-tcp'
-  | 'bad-tcp-offset';
+  | 'bad-tcp-offset'
+  | 'truncated-encap'
+  | 'bad-encap';
 
 export const SKIP_CODES: ReadonlySet<DecodeStatus> = new Set<DecodeStatus>([
   'not-ip',
@@ -109,6 +119,8 @@ export const SKIP_CODES: ReadonlySet<DecodeStatus> = new Set<DecodeStatus>([
   'unsupported-link',
   // A first fragment too short to hold the TCP header: tcpscope does not reassemble fragments.
   'short-first-fragment',
+  // More encapsulation headers than the decoder unwraps (MAX_ENCAP_LAYERS): valid, but not followed.
+  'encap-too-deep',
 ]);
 
 export function isDecodeError(s: DecodeStatus): boolean {

@@ -20,6 +20,9 @@ const ALL = {
   'truncated-tcp': 12,
   'bad-tcp-offset': 13,
   'short-first-fragment': 14,
+  'encap-too-deep': 15,
+  'truncated-encap': 16,
+  'bad-encap': 17,
 } as const satisfies { [K in DecodeStatus]: number };
 
 export const STATUS_INDEX: Readonly<Record<DecodeStatus, number>> = ALL;

@@ -7,9 +7,11 @@ import * as L from './fixtures/link';
 import * as V4 from './fixtures/ipv4';
 import * as V6 from './fixtures/ipv6';
 import * as T from './fixtures/tcp';
+import * as E from './fixtures/encap';
+import * as TU from './fixtures/tunnel';
 import { decodeFixture } from './decode-view';
 
-const ALL_FIXTURES: Fixture[] = [L, V4, V6, T].flatMap((m) => Object.values(m) as Fixture[]);
+const ALL_FIXTURES: Fixture[] = [L, V4, V6, T, E, TU].flatMap((m) => Object.values(m) as Fixture[]);
 
 describe('DecodeCounters', () => {
   it('counts frames by outcome and by code', () => {

@@ -19,6 +19,7 @@ export interface SegmentView {
   capturedPayloadLen: number;
   tcpOff: number;
   ttl: number;
+  encapDepth: number;
   mss: number;
   wscale: number;
   sackPermitted: boolean;
@@ -52,6 +53,7 @@ export function view(seg: Segment): SegmentView {
     capturedPayloadLen: seg.capturedPayloadLen,
     tcpOff: seg.tcpOff,
     ttl: seg.ttl,
+    encapDepth: seg.encapDepth,
     mss: seg.mss,
     wscale: seg.wscale,
     sackPermitted: seg.sackPermitted,

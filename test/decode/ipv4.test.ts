@@ -22,6 +22,7 @@ describe('IPv4', () => {
       capturedPayloadLen: 0,
       tcpOff: 34,
       ttl: 64,
+      encapDepth: 0,
       mss: 65495,
       wscale: 10,
       sackPermitted: true,

@@ -25,6 +25,7 @@ describe('IPv6', () => {
       capturedPayloadLen: 0,
       tcpOff: ETH + FIXED,
       ttl: 64,
+      encapDepth: 0,
       mss: 65476,
       wscale: 10,
       sackPermitted: true,

@@ -1,5 +1,7 @@
 import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
+import { addrString } from '../../src/decode/segment';
 
 const run = promisify(execFile);
 
@@ -33,8 +35,31 @@ export function readPcap(file: string): Promise<{ linkType: number; frames: Pcap
   });
 }
 
+/** Writes `frames` as a microsecond pcap file of one link type. */
+export function writePcap(file: string, linkType: number, frames: PcapFrame[]): void {
+  const head = Buffer.alloc(24);
+  head.writeUInt32LE(0xa1b2c3d4, 0);
+  head.writeUInt16LE(2, 4);
+  head.writeUInt16LE(4, 6);
+  head.writeUInt32LE(262144, 16);
+  head.writeUInt32LE(linkType, 20);
+  const parts: Buffer[] = [head];
+  frames.forEach((f, i) => {
+    const rec = Buffer.alloc(16);
+    rec.writeUInt32LE(1_700_000_000 + i, 0);
+    rec.writeUInt32LE(f.data.length, 8);
+    rec.writeUInt32LE(f.origLen, 12);
+    parts.push(rec, f.data);
+  });
+  writeFileSync(file, Buffer.concat(parts));
+}
+
 export const TSHARK_FIELDS = [
   'frame.protocols',
+  'ip.src',
+  'ip.dst',
+  'ipv6.src',
+  'ipv6.dst',
   'tcp.srcport',
   'tcp.dstport',
   'tcp.seq_raw',
@@ -43,14 +68,17 @@ export const TSHARK_FIELDS = [
   'tcp.window_size_value',
   'tcp.len',
   'ip.frag_offset',
+  'ip.flags.mf',
+  'ip.id',
   '_ws.expert.severity',
 ] as const;
 
 type Field = (typeof TSHARK_FIELDS)[number];
 
-/** One frame as tshark dissects it: each field's first occurrence ('' where absent), and every
- * expert-info severity it raised. */
-export type TsharkRow = Record<Exclude<Field, '_ws.expert.severity'>, string> & { severities: number[] };
+/** One frame as tshark dissects it: each field's first occurrence ('' where absent), every
+ * expert-info severity it raised, and the addresses of the IP header the first TCP header rides in
+ * (the innermost one when the packet is tunnelled). */
+export type TsharkRow = Record<Exclude<Field, '_ws.expert.severity'>, string> & { severities: number[]; src: string; dst: string };
 
 /** tshark's expert-info severity for errors (PI_ERROR). */
 export const PI_ERROR = 0x00800000;
@@ -66,25 +94,43 @@ export async function tsharkRows(file: string): Promise<TsharkRow[]> {
     .map((line) => {
       const cols = line.split('\t');
       const row = { severities: [] as number[] } as unknown as TsharkRow;
+      const all: Partial<Record<Field, string[]>> = {};
       TSHARK_FIELDS.forEach((f, i) => {
         const v = cols[i] ?? '';
+        all[f] = v === '' ? [] : v.split(',');
         if (f === '_ws.expert.severity') row.severities = v === '' ? [] : v.split(',').map(Number);
         else row[f] = v.split(',')[0];
       });
+      // The IP layer right before the first 'tcp' in the protocol stack, and how many of its kind
+      // come before it: that occurrence of its address fields is the TCP segment's.
+      const layers = row['frame.protocols'].split(':');
+      const tcpAt = layers.indexOf('tcp');
+      const before = tcpAt < 0 ? [] : layers.slice(0, tcpAt);
+      const lastIp = Math.max(before.lastIndexOf('ip'), before.lastIndexOf('ipv6'));
+      row.src = row.dst = '';
+      if (lastIp >= 0) {
+        const v = before[lastIp] as 'ip' | 'ipv6';
+        const k = before.filter((l) => l === v).length - 1;
+        row.src = all[`${v}.src`]?.[k] ?? '';
+        row.dst = all[`${v}.dst`]?.[k] ?? '';
+      }
       return row;
     });
 }
 
 /** Our segment's fields in the form tshark prints them. */
 export function ourFields(seg: {
+  buf: Buffer; family: 4 | 6; srcOff: number; dstOff: number;
   srcPort: number; dstPort: number; seq: number; ack: number; flags: number; window: number; payloadLen: number;
 }): string {
-  return [seg.srcPort, seg.dstPort, seg.seq, seg.ack, seg.flags, seg.window, seg.payloadLen].join(' ');
+  const src = addrString(seg.buf, seg.srcOff, seg.family);
+  const dst = addrString(seg.buf, seg.dstOff, seg.family);
+  return [src, dst, seg.srcPort, seg.dstPort, seg.seq, seg.ack, seg.flags, seg.window, seg.payloadLen].join(' ');
 }
 
 /** tshark's row in the same form; the flags keep the nine defined bits (our decoder drops the
  * three reserved ones). */
 export function theirFields(r: TsharkRow): string {
   const flags = r['tcp.flags'] === '' ? '' : String(parseInt(r['tcp.flags'], 16) & 0x1ff);
-  return [r['tcp.srcport'], r['tcp.dstport'], r['tcp.seq_raw'], r['tcp.ack_raw'], flags, r['tcp.window_size_value'], r['tcp.len']].join(' ');
+  return [r.src, r.dst, r['tcp.srcport'], r['tcp.dstport'], r['tcp.seq_raw'], r['tcp.ack_raw'], flags, r['tcp.window_size_value'], r['tcp.len']].join(' ');
 }

@@ -9,16 +9,18 @@ import * as L from './fixtures/link';
 import * as V4 from './fixtures/ipv4';
 import * as V6 from './fixtures/ipv6';
 import * as T from './fixtures/tcp';
+import * as E from './fixtures/encap';
+import * as TU from './fixtures/tunnel';
 import { view, type SegmentView } from './decode-view';
 
 const KNOWN = new Set<string>(DECODE_STATUSES);
 const LINK_TYPES = [...Object.values(LinkType), 147, 2, 113 + 1];
-const ALL: Fixture[] = [L, V4, V6, T].flatMap((m) => Object.values(m) as Fixture[]);
+const ALL: Fixture[] = [L, V4, V6, T, E, TU].flatMap((m) => Object.values(m) as Fixture[]);
 const GOOD = ALL.filter((f) => decodeFrame(f.linkType, f.data, f.origLen, new Segment()) === 'ok');
 
 function fixedFields(s: SegmentView) {
-  const { family, src, dst, srcPort, dstPort, seq, ack, flags, window, urgent, headerLen, payloadLen, tcpOff, ttl } = s;
-  return { family, src, dst, srcPort, dstPort, seq, ack, flags, window, urgent, headerLen, payloadLen, tcpOff, ttl };
+  const { family, src, dst, srcPort, dstPort, seq, ack, flags, window, urgent, headerLen, payloadLen, tcpOff, ttl, encapDepth } = s;
+  return { family, src, dst, srcPort, dstPort, seq, ack, flags, window, urgent, headerLen, payloadLen, tcpOff, ttl, encapDepth };
 }
 
 /** What must hold of any segment decoded as ok: every offset it hands out lies inside the bytes. */

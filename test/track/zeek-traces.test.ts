@@ -47,11 +47,40 @@ const zeekDroppedBadChecksums: Allowance = {
   covers: (z) => /^[Cc]+$/.test(z.history ?? ''),
 };
 
-// The decoder does not unwrap this link layer or encapsulation yet, so no segment reached us.
-const notDecoded = (what: string): Allowance => ({
-  why: `the decoder does not unwrap ${what}`,
-  covers: (_z, v) => v === null,
-});
+// Zeek ran bare (-b): no analyzer registered port 443, so for a connection picked up mid-stream
+// it kept the first packet's sender as originator. We take the side on 443 for the server and mark
+// the flip ('^'), which turns Zeek's letters into the other side's.
+const zeekBareKeepsFirstSender: Allowance = {
+  why: "Zeek (bare) kept the first sender as originator; we take port 443 for the server ('^')",
+  covers: (z, v) => v !== null && sameState(z, v) && v.history === `^${swapCase(z.history ?? '')}`,
+};
+
+function swapCase(h: string): string {
+  return [...h].map((c) => (c === c.toUpperCase() ? c.toLowerCase() : c.toUpperCase())).join('');
+}
+
+// The snap length cut the only packet's TCP header inside its options. Zeek does not read such a
+// header (an empty history); the decoder reads the fixed 20 bytes, which hold the flags.
+const zeekSkipsCutHeader: Allowance = {
+  why: 'Zeek skips a TCP header cut inside its options; we read its fixed part',
+  covers: (z, v) => v !== null && z.history === '' && sameState(z, v),
+};
+
+// The tunnel's datagrams were fragmented on the way. Zeek reassembles the outer fragments; the
+// decoder reads each tunnelled segment from its first fragment, which stops short of the
+// segment's end, so the tracker sees content gaps ('g') where Zeek has none. Apart from gap
+// letters (and Zeek's own 'X'), the histories agree.
+const outerFragments: Allowance = {
+  why: "outer IP fragments are not reassembled: segments read from first fragments lack their last bytes ('g')",
+  covers: (z, v) => v !== null && sameState(z, v) && v.history.replace(/[gG]/g, '') === (z.history ?? '').replace(/[gGxX]/g, ''),
+};
+
+// These baselines keep only the history column, so the reader cannot drop non-TCP rows: the 'D'
+// row is the tunnel's own UDP flow (data from its originator), which has no TCP counterpart.
+const outerUdpRow: Allowance = {
+  why: "the baseline holds only histories: its 'D' row is the tunnel's UDP flow",
+  covers: (z, v) => v === null && z.origH === null && z.connState === null && z.history === 'D',
+};
 
 const either = (...list: Allowance[]): Allowance => ({
   why: list.map((a) => a.why).join('; or '),
@@ -67,26 +96,15 @@ const ALLOWED: Record<string, Allowance> = {
   'traces/modbus/modbus-and-non-modbus-p502.pcap': zeekSplits,
   'traces/tunnels/Teredo.pcap': zeekSplits,
   // 1333 RSTs on one tuple: one row each in Zeek (a split after every reset), over FDDI frames
-  'traces/llc.pcap': either(notDecoded('FDDI with LLC/SNAP'), zeekSplits),
+  'traces/llc.pcap': zeekSplits,
   'traces/pop3/pop3.pcap': zeekReusesOnSameIsn,
   'traces/tcp/syn-bad.pcap': zeekDroppedBadChecksums,
-  'traces/mixed-vlan-mpls.pcap': notDecoded('MPLS'),
-  'traces/mpls-in-vlan.pcap': notDecoded('MPLS inside VLAN'),
-  'traces/pbb.pcap': notDecoded('802.1ah provider backbone bridging'),
-  'traces/pppoe-over-qinq.pcap': notDecoded('PPPoE over QinQ'),
-  'traces/vntag_vlan_sandwich_clean.pcap': notDecoded('VN-Tag'),
-  'traces/tunnels/ayiya3.pcap': notDecoded('AYIYA tunnels'),
-  'traces/tunnels/geneve-47101.pcap': notDecoded('Geneve tunnels'),
-  'traces/tunnels/geneve-inner-tcp-bad-checksum.pcap': either(notDecoded('Geneve tunnels'), zeekDroppedBadChecksums),
-  'traces/tunnels/geneve-many-options.pcap': notDecoded('Geneve tunnels'),
-  'traces/tunnels/gre-aruba-amsdu.pcap': notDecoded('GRE tunnels'),
-  'traces/tunnels/gre-over-udp-4754.pcap': notDecoded('GRE tunnels'),
-  'traces/tunnels/gre-sample.pcap': notDecoded('GRE tunnels'),
-  'traces/tunnels/gtp/gtp1_gn_normal_incl_fragmentation.pcap': notDecoded('GTP tunnels'),
-  'traces/tunnels/gtp/gtp2_different_udp_port.pcap': notDecoded('GTP tunnels'),
-  'traces/tunnels/gtp/gtp6_gtp_0x32.pcap': notDecoded('GTP tunnels'),
-  'traces/tunnels/vxlan-encapsulated-http.pcap': notDecoded('VXLAN tunnels'),
-  'traces/tunnels/vxlan-inner-tcp-bad-checksum.pcap': either(notDecoded('VXLAN tunnels'), zeekDroppedBadChecksums),
+  'traces/tunnels/geneve-inner-tcp-bad-checksum.pcap': either(zeekDroppedBadChecksums, outerUdpRow),
+  'traces/tunnels/vxlan-inner-tcp-bad-checksum.pcap': either(zeekDroppedBadChecksums, outerUdpRow),
+  'traces/tunnels/gre-aruba-amsdu.pcap': zeekBareKeepsFirstSender,
+  'traces/vntag_vlan_sandwich_clean.pcap': zeekSkipsCutHeader,
+  'traces/tunnels/gtp/gtp1_gn_normal_incl_fragmentation.pcap': outerFragments,
+  'traces/tunnels/gtp/gtp2_different_udp_port.pcap': outerFragments,
 };
 
 interface Verdict {
@@ -151,6 +169,6 @@ describe("connState and history against Zeek's conn.log", () => {
     );
     expect(count('differs')).toBe(0);
     // Everything Zeek logged that reached the tracker and is not one of Zeek's own splits matches.
-    expect(matched).toBeGreaterThanOrEqual(130);
+    expect(matched).toBeGreaterThanOrEqual(148);
   });
 });
