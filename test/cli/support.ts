@@ -216,7 +216,10 @@ export class TestTraffic {
 /** Runs tcpdump on lo narrowed to `ports` until `body` resolves; returns the capture's path. */
 export async function captureWithTcpdump(file: string, ports: number[], body: () => Promise<void>): Promise<void> {
   const filter = `tcp and (${ports.map((p) => `port ${p}`).join(' or ')})`;
-  const child = spawn('tcpdump', ['-i', 'lo', '-n', '-U', '--immediate-mode', '-Z', 'root', '-w', file, filter], {
+  // Immediate mode makes libpcap use fixed ring slots sized by the snap length (64 KiB each on lo):
+  // with tcpdump's default 2 MiB buffer a burst overflows it. Headers are all the tests need.
+  const args = ['-i', 'lo', '-n', '-U', '--immediate-mode', '-s', '512', '-B', '65536', '-Z', 'root', '-w', file, filter];
+  const child = spawn('tcpdump', args, {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
@@ -234,4 +237,6 @@ export async function captureWithTcpdump(file: string, ports: number[], body: ()
     child.kill('SIGINT');
     await exited;
   }
+  const dropped = /(\d+) packets? dropped by kernel/.exec(stderr);
+  if (dropped && Number(dropped[1]) > 0) throw new Error(`tcpdump lost ${dropped[1]} packets; the capture is incomplete`);
 }
