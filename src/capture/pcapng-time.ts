@@ -6,7 +6,9 @@
  * units per second is done in 16-bit limbs: each partial dividend stays below 2^53 as long as the
  * divisor is below 2^37. The fraction is then exact too: rem * 10^(9-n) for 10^-n, and
  * rem * 5^9 / 2^(n-9) for 2^-n (rem * 5^9 < 2^53 while n <= 32). Resolutions finer than 10^-11 or
- * 2^-32 take a BigInt path (they exist only in hand-made files).
+ * 2^-32 take a BigInt path (they exist only in hand-made files). The decimal resolutions 10^-4 to
+ * 10^-9, micro- and nanoseconds among them, need no limbs: one division, then the remainder is
+ * recovered exactly from the low 32 bits.
  */
 export interface TsResolution {
   /** Units per second. */
@@ -18,6 +20,11 @@ export interface TsResolution {
   readonly offsetSec: number;
   /** Too fine for the number path. */
   readonly big: boolean;
+  /**
+   * Nanoseconds per unit for the decimal resolutions 10^-4 … 10^-9 (micro- and nanoseconds among
+   * them), which take the fast path below; 0 for every other resolution.
+   */
+  readonly nsPerUnit: number;
 }
 
 const LIMB = 65536;
@@ -28,7 +35,8 @@ export function tsResolution(tsresol: number, offsetSec: number): TsResolution |
   const exponent = tsresol & 0x7f;
   if (decimal ? exponent > 19 : exponent > 63) return null;
   const big = decimal ? exponent > 11 : exponent > 32;
-  return { units: decimal ? 10 ** exponent : 2 ** exponent, decimal, exponent, offsetSec, big };
+  const nsPerUnit = decimal && exponent >= 4 && exponent <= 9 ? 10 ** (9 - exponent) : 0;
+  return { units: decimal ? 10 ** exponent : 2 ** exponent, decimal, exponent, offsetSec, big, nsPerUnit };
 }
 
 export const DEFAULT_RESOLUTION: TsResolution = tsResolution(6, 0)!;
@@ -43,6 +51,24 @@ export function setTimestamp(
   const u = res.units;
   let sec: number;
   let rem: number;
+  const nsPerUnit = res.nsPerUnit;
+  if (nsPerUnit !== 0) {
+    // 10^4 <= u <= 10^9. The quotient of the (maybe rounded) count is off by at most one, and the
+    // exact remainder is then in [-u, 2u): its low 32 bits, read as an int32, are the whole of it.
+    const t = hi * 4294967296 + lo;
+    sec = Math.floor(t / u);
+    rem = (lo - Math.imul(sec, u)) | 0;
+    if (rem < 0) {
+      sec--;
+      rem += u;
+    } else if (rem >= u) {
+      sec++;
+      rem -= u;
+    }
+    out.tsSec = sec + res.offsetSec;
+    out.tsNsec = rem * nsPerUnit;
+    return;
+  }
   if (res.big) {
     setTimestampBig(out, hi, lo, res);
     return;
@@ -80,6 +106,7 @@ export function setTimestamp(
 
 function fracToNsec(rem: number, res: TsResolution): number {
   if (res.decimal) {
+    // exponents 4..9 never get here (nsPerUnit)
     if (res.exponent <= 9) return rem * 10 ** (9 - res.exponent);
     return Math.floor(rem / 10 ** (res.exponent - 9));
   }

@@ -1,6 +1,6 @@
 import { damaged, MAX_PACKET, truncated } from './file-error';
 import type { CaptureError, Frame } from './frame';
-import type { CaptureParser, FrameSink } from './parser';
+import { FrameBytes, type CaptureParser, type FrameSink } from './parser';
 import { DEFAULT_RESOLUTION, setTimestamp, tsResolution, type TsResolution } from './pcapng-time';
 
 const SHB = 0x0a0d0d0a;
@@ -67,6 +67,8 @@ export class PcapngReader implements CaptureParser {
   private bytesIn = 0;
 
   private chunk: Buffer | null = null;
+  /** A DataView over exactly `chunk`. */
+  private view: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
   private pos = 0;
   /** Stream offset of the current chunk's first byte. */
   private base = 0;
@@ -84,6 +86,7 @@ export class PcapngReader implements CaptureParser {
   private readonly tail = Buffer.alloc(4);
 
   private readonly frame: Frame = { tsSec: 0, tsNsec: 0, linkType: 0, data: Buffer.alloc(0), capLen: 0, origLen: 0 };
+  private readonly bytes = new FrameBytes();
 
   constructor(private readonly sink: FrameSink) {}
 
@@ -91,6 +94,7 @@ export class PcapngReader implements CaptureParser {
     if (this.error !== null || this.ended) return;
     this.bytesIn += chunk.length;
     this.chunk = chunk;
+    this.view = FrameBytes.view(chunk);
     this.pos = 0;
     this.run();
   }
@@ -139,6 +143,8 @@ export class PcapngReader implements CaptureParser {
         if (!this.continuePending(chunk)) break;
         continue;
       }
+      this.packets(chunk, end);
+      if (this.paused) break;
       const pos = this.pos;
       const avail = end - pos;
       if (avail === 0) break;
@@ -172,6 +178,40 @@ export class PcapngReader implements CaptureParser {
       this.base += end;
       this.chunk = null;
     }
+  }
+
+  /**
+   * The common case, enhanced packet blocks lying whole in the chunk one after another, with every
+   * check of the general path but read straight from the chunk. Stops at the first block that is
+   * anything else (or damaged), which the general path then handles or names.
+   */
+  private packets(chunk: Buffer, end: number): void {
+    const v = this.view;
+    const le = this.le;
+    const ifaces = this.ifaces;
+    const f = this.frame;
+    let pos = this.pos;
+    while (end - pos >= 32 && !this.paused) {
+      if (v.getUint32(pos, le) !== EPB) break;
+      const length = v.getUint32(pos + 4, le);
+      if ((length & 3) !== 0 || length < 32 || length > end - pos || length > READ_BLOCK_MAX) break;
+      if (v.getUint32(pos + length - 4, le) !== length) break;
+      const id = v.getUint32(pos + 8, le);
+      if (id >= ifaces.length) break;
+      const capLen = v.getUint32(pos + 20, le);
+      if (capLen > MAX_PACKET || capLen > length - 32) break;
+      const ifc = ifaces[id];
+      setTimestamp(f, v.getUint32(pos + 12, le), v.getUint32(pos + 16, le), ifc.res);
+      f.origLen = v.getUint32(pos + 24, le);
+      f.linkType = ifc.linkType;
+      f.data = this.bytes.take(chunk, v, pos + 28, capLen);
+      f.capLen = capLen;
+      pos += length;
+      this.pos = pos;
+      this.frames++;
+      if (this.sink(f)) this.paused = true;
+    }
+    this.pos = pos;
   }
 
   /** Feeds the current chunk to the pending block; true when it was finished (or failed). */

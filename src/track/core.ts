@@ -1,7 +1,7 @@
 import type { EventSink } from '../events/types';
 import type { TrackerOptions, TrackerStats } from './api';
 import type { ConnectionDetailView, ConnectionView } from './connection';
-import { EV, EventLog, EVENT_BLOCK, REF_TIMER, evWord } from './eventlog';
+import { EV, EventLog, REF_TIMER, evWord } from './eventlog';
 import { FlowTable } from './flowtable';
 import { History } from './history';
 import { IdIndex } from './idindex';
@@ -15,13 +15,20 @@ import { CL, ROLE, S, __, nextState } from './transitions';
 import { Views } from './view';
 import { ZeekMirror } from './zeek';
 
-export const BY_CLIENT = 1, BY_SERVER = 2, BY_BOTH = 3;
-export const KIND_FIN = 1, KIND_RST = 2, KIND_TIMEOUT = 3, KIND_REFUSED = 4;
-export const TD_FIN = 0, TD_CLOSED = 1; // teardown phases
-const TDK_FIN = 0, TDK_RST = 1, TDK_TIMEOUT = 2; // teardown kinds
-export const HS_SYN = 0, HS_SYNACK = 1, HS_EST = 2;
-export const CONN_OPENED = 0, CONN_CLOSED = 1, CONN_EVICTED = 2;
-export const TDK = { FIN: TDK_FIN, RST: TDK_RST, TIMEOUT: TDK_TIMEOUT } as const;
+// const enums: the compiler writes their values in place, where an exported constant would be a
+// property load on the packet path.
+/** closedBy (C.BY_MASK) */
+export const enum By { CLIENT = 1, SERVER = 2, BOTH = 3 }
+/** closeKind (C.KIND_MASK) */
+export const enum Kind { FIN = 1, RST = 2, TIMEOUT = 3, REFUSED = 4 }
+/** teardown phases, indices into TD_PHASES */
+export const enum TD { FIN = 0, CLOSED = 1 }
+/** teardown kinds, indices into TD_KINDS */
+export const enum TDK { FIN = 0, RST = 1, TIMEOUT = 2 }
+/** handshake phases, indices into HS_PHASES */
+export const enum HS { SYN = 0, SYNACK = 1, EST = 2 }
+/** connection phases, indices into CONN_PHASES */
+export const enum CONN { OPENED = 0, CLOSED = 1, EVICTED = 2 }
 const NO_STATE_CHANGE = __;
 
 /**
@@ -42,6 +49,8 @@ export abstract class TrackerCore {
   protected readonly views: Views;
   protected readonly sinks: EventSink[] = [];
   protected readonly timeoutByClass: Float64Array;
+  /** The ladder's head length (segments kept from the start). */
+  private readonly ladderHead: number;
 
   protected nextId = 1;
   /** Oldest and newest tracked connection (the creation-order list through cprev/cnext). */
@@ -68,8 +77,9 @@ export abstract class TrackerCore {
     // at least one block, so every event can find its segment (the first ones always stay)
     const head = Math.max(1, Math.ceil(Math.max(0, o.ladderHead) / LADDER_BLOCK)) * LADDER_BLOCK;
     const tail = Math.max(0, Math.floor(o.ladderTail));
-    this.ladder = new Ladder(this.st, new SegPool(LADDER_BLOCK), head, tail);
-    this.log = new EventLog(this.st, new EventPool(EVENT_BLOCK));
+    this.ladder = new Ladder(this.st, new SegPool(), head, tail);
+    this.ladderHead = head;
+    this.log = new EventLog(this.st, new EventPool());
     this.hist = new History(this.st);
     this.zeek = new ZeekMirror(this.st, this.hist);
     this.views = new Views(this.st, this.hist, this.ladder, this.log);
@@ -93,7 +103,7 @@ export abstract class TrackerCore {
   protected setClosedBy(s: number, by: number, both: boolean): void {
     const st = this.st;
     const cur = (st.cflags[s] & C.BY_MASK) >>> C.BY_SHIFT;
-    const next = both ? BY_BOTH : cur === 0 ? by : cur;
+    const next = both ? By.BOTH : cur === 0 ? by : cur;
     st.cflags[s] = (st.cflags[s] & ~C.BY_MASK) | (next << C.BY_SHIFT);
   }
 
@@ -148,9 +158,9 @@ export abstract class TrackerCore {
     st.tEnd[s] = ref === REF_TIMER ? st.tTimer[s] : this.now;
     this.counters.open--;
     this.counters.closed++;
-    const tdKind = kind === KIND_TIMEOUT ? TDK_TIMEOUT : kind === KIND_FIN ? TDK_FIN : TDK_RST;
-    this.emit(s, evWord(EV.TEARDOWN, 0, false, TD_CLOSED, tdKind, 0), ref);
-    this.emit(s, evWord(EV.CONNECTION, 0, false, CONN_CLOSED, 0, 0), ref);
+    const tdKind = kind === Kind.TIMEOUT ? TDK.TIMEOUT : kind === Kind.FIN ? TDK.FIN : TDK.RST;
+    this.emit(s, evWord(EV.TEARDOWN, 0, false, TD.CLOSED, tdKind, 0), ref);
+    this.emit(s, evWord(EV.CONNECTION, 0, false, CONN.CLOSED, 0, 0), ref);
   }
 
   protected refreshConnState(s: number): void {
@@ -177,14 +187,18 @@ export abstract class TrackerCore {
 
   /** Keeps the event and hands it to the sinks. */
   protected emit(s: number, word: number, ref: number): void {
-    if (ref !== REF_TIMER) this.ladder.pin(s, ref);
+    // segments in the ladder's head are never overwritten, so most causes need no pinning
+    if (ref >= this.ladderHead && ref !== REF_TIMER) this.ladder.pin(s, ref);
     this.log.push(s, word, ref);
     if (this.sinks.length === 0) return;
     const ev = this.views.event(s, word, ref, true);
     for (const sink of this.sinks) sink(ev);
   }
 
-  /** The timer class of s, from its endpoints' states. */
+  /**
+   * The timer class of s, from its endpoints' states and the flags in CLASS_FLAGS (tracker.ts);
+   * `lclass` always holds it for a connection between segments.
+   */
   protected classOf(s: number): number {
     const st = this.st;
     const a = st.st[2 * s];
@@ -210,7 +224,7 @@ export abstract class TrackerCore {
     }
     if ((st.cflags[s] & C.CLOSED) === 0) {
       this.setClosedBy(s, 0, false);
-      this.markClosed(s, KIND_TIMEOUT, REF_TIMER);
+      this.markClosed(s, Kind.TIMEOUT, REF_TIMER);
     }
     st.tRef[s] = st.tTimer[s];
     this.lists.touch(s, K.CLOSED);

@@ -1,5 +1,5 @@
 import type { AnomalyKind } from '../events/types';
-import type { EventPool } from './pools';
+import { BLOCK as B, type EventPool } from './pools';
 import type { ConnStore } from './store';
 
 /**
@@ -7,7 +7,7 @@ import type { ConnStore } from './store';
  * (its timestamp and cause are read back from the ladder), or REF_TIMER for timer-driven ones.
  */
 
-export const EV = { STATE: 0, HANDSHAKE: 1, TEARDOWN: 2, RESET: 3, REFUSED: 4, ANOMALY: 5, CONNECTION: 6 } as const;
+export const enum EV { STATE = 0, HANDSHAKE = 1, TEARDOWN = 2, RESET = 3, REFUSED = 4, ANOMALY = 5, CONNECTION = 6 }
 export const REF_TIMER = 0xffffffff;
 
 export const HS_PHASES = ['syn', 'syn-ack', 'established'] as const;
@@ -29,21 +29,21 @@ export const ANOMALY_KINDS: readonly AnomalyKind[] = [
   'invalid-flags',
   'rst-out-of-window',
 ];
-export const AK = {
-  RETRANSMISSION: 0,
-  SYN_RETRANSMISSION: 1,
-  OUT_OF_ORDER: 2,
-  GAP: 3,
-  DUP_ACK: 4,
-  ZERO_WINDOW: 5,
-  KEEP_ALIVE: 6,
-  BAD_ACK: 7,
-  BAD_HANDSHAKE_ACK: 8,
-  SYN_FIN: 9,
-  SYN_RST: 10,
-  INVALID_FLAGS: 11,
-  RST_OUT_OF_WINDOW: 12,
-} as const;
+export const enum AK {
+  RETRANSMISSION = 0,
+  SYN_RETRANSMISSION = 1,
+  OUT_OF_ORDER = 2,
+  GAP = 3,
+  DUP_ACK = 4,
+  ZERO_WINDOW = 5,
+  KEEP_ALIVE = 6,
+  BAD_ACK = 7,
+  BAD_HANDSHAKE_ACK = 8,
+  SYN_FIN = 9,
+  SYN_RST = 10,
+  INVALID_FLAGS = 11,
+  RST_OUT_OF_WINDOW = 12,
+}
 
 // word layout: type 0-2 | side 3 | hasSide 4 | a 5-8 | b 9-12 | anomaly kind 13-17
 export function evWord(type: number, side: number, hasSide: boolean, a: number, b: number, kind: number): number {
@@ -56,7 +56,6 @@ export const evA = (w: number): number => (w >>> 5) & 15;
 export const evB = (w: number): number => (w >>> 9) & 15;
 export const evKind = (w: number): number => (w >>> 13) & 31;
 
-const B = 4; // records per block (EventPool is built with this size)
 
 export class EventLog {
   constructor(
@@ -68,36 +67,34 @@ export class EventLog {
     const st = this.st;
     const p = this.pool;
     const k = st.evCount[s];
-    // The last block is found by walking: events are few, and a tail pointer would cost every slot.
-    let b = st.evHead[s];
-    for (let i = (k - 1) >> 2; i > 0; i--) b = p.next[b];
+    // Blocks are chained newest first, so appending never walks the chain.
+    let b = st.evLast[s];
     if ((k & (B - 1)) === 0) {
       const nb = p.alloc();
-      if (b < 0) st.evHead[s] = nb;
-      else p.next[b] = nb;
+      p.setNext(nb, b);
+      st.evLast[s] = nb;
       b = nb;
     }
     const r = b * B + (k & (B - 1));
-    p.word[r] = word;
-    p.ref[r] = ref;
+    p.set(r, word, ref);
     st.evCount[s] = k + 1;
   }
 
   /** Record indices in order. */
   records(s: number): number[] {
+    const blocks: number[] = [];
+    for (let b = this.st.evLast[s]; b >= 0; b = this.pool.next(b)) blocks.push(b);
     const out: number[] = [];
     let left = this.st.evCount[s];
-    for (let b = this.st.evHead[s]; b >= 0 && left > 0; b = this.pool.next[b]) {
-      for (let i = 0; i < B && left > 0; i++, left--) out.push(b * B + i);
+    for (let j = blocks.length - 1; j >= 0 && left > 0; j--) {
+      for (let i = 0; i < B && left > 0; i++, left--) out.push(blocks[j] * B + i);
     }
     return out;
   }
 
   release(s: number): void {
-    this.pool.freeChain(this.st.evHead[s]);
-    this.st.evHead[s] = -1;
+    this.pool.freeChain(this.st.evLast[s]);
+    this.st.evLast[s] = -1;
     this.st.evCount[s] = 0;
   }
 }
-
-export const EVENT_BLOCK = B;

@@ -1,4 +1,4 @@
-import { TrackerCore, CONN_EVICTED, KIND_FIN } from './core';
+import { CONN, Kind, TrackerCore } from './core';
 import { EV, REF_TIMER, evWord } from './eventlog';
 import { E, K } from './store';
 import { S } from './transitions';
@@ -31,7 +31,7 @@ export abstract class TrackerExpiry extends TrackerCore {
           this.now = r !== -1 ? this.ladder.ts(r) : nowMs;
           this.changed = false;
           this.receivePendingFin(s, x);
-          if (this.changed) this.checkClosed(s, KIND_FIN);
+          if (this.changed) this.checkClosed(s, Kind.FIN);
           this.lists.touch(s, this.classOf(s));
         }
       }
@@ -96,7 +96,7 @@ export abstract class TrackerExpiry extends TrackerCore {
     this.counters.evictions++;
     this.ord = 0;
     this.st.tTimer[victim] = this.now;
-    this.emit(victim, evWord(EV.CONNECTION, 0, false, CONN_EVICTED, 0, 0), REF_TIMER);
+    this.emit(victim, evWord(EV.CONNECTION, 0, false, CONN.EVICTED, 0, 0), REF_TIMER);
     this.drop(victim);
     return true;
   }

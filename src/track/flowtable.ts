@@ -1,10 +1,14 @@
 import type { Segment } from '../decode/segment';
 import { C, type ConnStore } from './store';
 
+/** Host byte order, for reading four address bytes as the word the store's word view holds. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
 /**
- * The flow table: both directions of a 4-tuple lead to one slot. The hash is computed straight
- * from the address bytes and ports in the frame (symmetric in the two endpoints), and a bucket's
- * chain is compared byte by byte, so a lookup builds no key string and allocates nothing.
+ * The flow table: both directions of a 4-tuple lead to one slot. `key()` reads the segment's
+ * addresses once, as 32-bit words, and hashes them with the ports (symmetric in the two
+ * endpoints); a bucket's chain is then compared word by word against the store's `addrW`, so a
+ * lookup builds no key string and allocates nothing.
  */
 export class FlowTable {
   private buckets: Int32Array;
@@ -12,43 +16,68 @@ export class FlowTable {
   /** Set by find(): 0 when the segment comes from the client, 1 from the server. */
   dir = 0;
 
+  // The key of the segment last passed to key(): address words, ports, words per address.
+  readonly src = new Int32Array(4);
+  readonly dst = new Int32Array(4);
+  srcPort = 0;
+  dstPort = 0;
+  words = 1;
+
   constructor(private readonly store: ConnStore) {
     this.buckets = new Int32Array(0);
     this.mask = 0;
     this.resize(1024);
   }
 
-  /** Symmetric hash of a segment's endpoints. */
-  static hashSegment(seg: Segment): number {
-    const n = seg.family === 4 ? 4 : 16;
-    const a = hashEndpoint(seg.buf, seg.srcOff, n, seg.srcPort);
-    const b = hashEndpoint(seg.buf, seg.dstOff, n, seg.dstPort);
+  /** Takes the segment's key and returns its hash (the same for both directions). */
+  key(seg: Segment): number {
+    const n = seg.family === 4 ? 1 : 4;
+    const buf = seg.buf;
+    let so = seg.srcOff;
+    let d = seg.dstOff;
+    const src = this.src;
+    const dst = this.dst;
+    let a = Math.imul(0x811c9dc5 ^ seg.srcPort, 0x01000193);
+    let b = Math.imul(0x811c9dc5 ^ seg.dstPort, 0x01000193);
+    for (let i = 0; i < n; i++, so += 4, d += 4) {
+      const ws = LITTLE_ENDIAN
+        ? buf[so] | (buf[so + 1] << 8) | (buf[so + 2] << 16) | (buf[so + 3] << 24)
+        : (buf[so] << 24) | (buf[so + 1] << 16) | (buf[so + 2] << 8) | buf[so + 3];
+      const wd = LITTLE_ENDIAN
+        ? buf[d] | (buf[d + 1] << 8) | (buf[d + 2] << 16) | (buf[d + 3] << 24)
+        : (buf[d] << 24) | (buf[d + 1] << 16) | (buf[d + 2] << 8) | buf[d + 3];
+      src[i] = ws;
+      dst[i] = wd;
+      a = Math.imul(a ^ ws, 0x01000193);
+      a ^= a >>> 15;
+      b = Math.imul(b ^ wd, 0x01000193);
+      b ^= b >>> 15;
+    }
+    this.srcPort = seg.srcPort;
+    this.dstPort = seg.dstPort;
+    this.words = n;
     return mix((a + b) ^ Math.imul(a ^ b, 0x9e3779b1) ^ n);
   }
 
-  /** The slot holding this segment's connection, or -1; sets `dir`. */
-  find(seg: Segment, h: number): number {
+  /** The slot holding the connection of the last key(), or -1; sets `dir`. */
+  find(h: number): number {
     const st = this.store;
-    const n = seg.family === 4 ? 4 : 16;
+    const w = st.addrW;
+    const n = this.words;
+    const src = this.src;
+    const dst = this.dst;
+    const sp = this.srcPort;
+    const dp = this.dstPort;
+    const fam = n === 1 ? 4 : 6;
     let s = this.buckets[h & this.mask];
     while (s >= 0) {
-      if (st.hash[s] === h && st.family[s] === seg.family) {
-        const base = s * 32;
-        if (
-          st.cport[s] === seg.srcPort &&
-          st.sport[s] === seg.dstPort &&
-          same(st.addr, base, seg.buf, seg.srcOff, n) &&
-          same(st.addr, base + 16, seg.buf, seg.dstOff, n)
-        ) {
+      if (st.hash[s] === h && st.family[s] === fam) {
+        const c = s * 8;
+        if (st.cport[s] === sp && st.sport[s] === dp && same(w, c, src, n) && same(w, c + 4, dst, n)) {
           this.dir = 0;
           return s;
         }
-        if (
-          st.sport[s] === seg.srcPort &&
-          st.cport[s] === seg.dstPort &&
-          same(st.addr, base + 16, seg.buf, seg.srcOff, n) &&
-          same(st.addr, base, seg.buf, seg.dstOff, n)
-        ) {
+        if (st.sport[s] === sp && st.cport[s] === dp && same(w, c + 4, src, n) && same(w, c, dst, n)) {
           this.dir = 1;
           return s;
         }
@@ -56,6 +85,21 @@ export class FlowTable {
       s = st.chain[s];
     }
     return -1;
+  }
+
+  /** Writes the last key() into slot s: addresses and ports, the sender as client if `dir` is 0. */
+  assign(s: number, dir: number): void {
+    const st = this.store;
+    const w = st.addrW;
+    const c = dir === 0 ? this.src : this.dst;
+    const v = dir === 0 ? this.dst : this.src;
+    const base = s * 8;
+    for (let i = 0; i < this.words; i++) {
+      w[base + i] = c[i];
+      w[base + 4 + i] = v[i];
+    }
+    st.cport[s] = dir === 0 ? this.srcPort : this.dstPort;
+    st.sport[s] = dir === 0 ? this.dstPort : this.srcPort;
   }
 
   insert(s: number, h: number): void {
@@ -90,30 +134,17 @@ export class FlowTable {
 
   private resize(size: number): void {
     const st = this.store;
-    const old = this.buckets;
     this.buckets = new Int32Array(size).fill(-1);
     this.mask = size - 1;
-    // Re-thread every chain: collect the slots first, since chains are rebuilt in place.
-    const slots: number[] = [];
-    for (let i = 0; i < old.length; i++) {
-      for (let s = old[i]; s >= 0; s = st.chain[s]) slots.push(s);
-    }
-    for (const s of slots) {
+    // Re-thread every connection that is in the table (chains are rebuilt in place).
+    const cflags = st.cflags;
+    for (let s = 0, n = st.slotsTouched; s < n; s++) {
+      if ((cflags[s] & C.IN_TABLE) === 0) continue;
       const b = st.hash[s] & this.mask;
       st.chain[s] = this.buckets[b];
       this.buckets[b] = s;
     }
   }
-}
-
-function hashEndpoint(buf: Uint8Array, off: number, n: number, port: number): number {
-  let h = 0x811c9dc5 ^ port;
-  for (let i = 0; i < n; i += 4) {
-    const w = (buf[off + i] << 24) | (buf[off + i + 1] << 16) | (buf[off + i + 2] << 8) | buf[off + i + 3];
-    h = Math.imul(h ^ w, 0x01000193);
-    h ^= h >>> 15;
-  }
-  return mix(h);
 }
 
 function mix(h: number): number {
@@ -125,7 +156,8 @@ function mix(h: number): number {
   return h;
 }
 
-function same(a: Uint8Array, ao: number, b: Uint8Array, bo: number, n: number): boolean {
-  for (let i = 0; i < n; i++) if (a[ao + i] !== b[bo + i]) return false;
+function same(a: Int32Array, ao: number, b: Int32Array, n: number): boolean {
+  if (a[ao] !== b[0]) return false;
+  for (let i = 1; i < n; i++) if (a[ao + i] !== b[i]) return false;
   return true;
 }

@@ -1,8 +1,7 @@
-import { META_PINNED, PinPool, type SegPool } from './pools';
+import { BLOCK as B, META_PINNED, PinPool, type SegPool } from './pools';
 import type { ConnStore } from './store';
 
-const B = 4; // records per block (SegPool is built with this size)
-const SHIFT = 2;
+const SHIFT = 2; // log2(B)
 
 /**
  * The per-connection ladder: the first `head` segments, the last `tail` ones in a ring, and any
@@ -13,7 +12,7 @@ const SHIFT = 2;
  */
 export class Ladder {
   private readonly ringBlocks: number;
-  readonly pins = new PinPool(B);
+  readonly pins = new PinPool();
 
   constructor(
     private readonly st: ConnStore,
@@ -33,13 +32,12 @@ export class Ladder {
     const p = this.pool;
     let r: number;
     if (o < this.head) {
-      // the head is a few blocks long: walking to its end is cheaper than a tail pointer per slot
-      let b = st.segHead[s];
-      for (let i = (o - 1) >> SHIFT; i > 0; i--) b = p.next[b];
+      // the head's blocks chain newest first, so appending never walks the chain
+      let b = st.segLast[s];
       if ((o & (B - 1)) === 0) {
         const nb = p.alloc();
-        if (b < 0) st.segHead[s] = nb;
-        else p.next[b] = nb;
+        p.setNext(nb, b);
+        st.segLast[s] = nb;
         b = nb;
       }
       r = (b << SHIFT) + (o & (B - 1));
@@ -47,14 +45,11 @@ export class Ladder {
       if (st.ring[s] < 0) this.allocRing(s);
       const pos = (o - this.head) % this.tail;
       r = this.ringRecord(s, pos);
-      if (o - this.head >= this.tail && (p.meta[r] & META_PINNED) !== 0) this.keepPinned(s, r, o - this.tail);
+      if (o - this.head >= this.tail && (p.meta(r) & META_PINNED) !== 0) this.keepPinned(s, r, o - this.tail);
     } else {
       return -1;
     }
-    p.seq[r] = seq;
-    p.ack[r] = ack;
-    p.len[r] = len;
-    p.meta[r] = meta;
+    p.write(r, seq, ack, len, meta);
     return r;
   }
 
@@ -63,7 +58,7 @@ export class Ladder {
     const st = this.st;
     const n = st.nseg[s];
     if (o >= n) return -1;
-    if (o < this.head) return this.walk(st.segHead[s], o >> SHIFT, o & (B - 1));
+    if (o < this.head) return this.headRecord(s, o);
     if (this.tail > 0 && o >= Math.max(this.head, n - this.tail)) {
       return this.ringRecord(s, (o - this.head) % this.tail);
     }
@@ -73,39 +68,39 @@ export class Ladder {
     while (b >= 0 && left > 0) {
       for (let i = 0; i < B && left > 0; i++, left--) {
         const r = (b << SHIFT) + i;
-        if (p.ord[r] === o) return -r - 2;
+        if (p.ord(r) === o) return -r - 2;
       }
-      b = p.next[b];
+      b = p.next(b);
     }
     return -1;
   }
 
   ts(h: number): number {
-    return h >= 0 ? this.pool.ts[h] : this.pins.ts[-h - 2];
+    return h >= 0 ? this.pool.ts(h) : this.pins.ts(-h - 2);
   }
 
   seq(h: number): number {
-    return h >= 0 ? this.pool.seq[h] : this.pins.seq[-h - 2];
+    return h >= 0 ? this.pool.seq(h) : this.pins.seq(-h - 2);
   }
 
   ack(h: number): number {
-    return h >= 0 ? this.pool.ack[h] : this.pins.ack[-h - 2];
+    return h >= 0 ? this.pool.ack(h) : this.pins.ack(-h - 2);
   }
 
   len(h: number): number {
-    return h >= 0 ? this.pool.len[h] : this.pins.len[-h - 2];
+    return h >= 0 ? this.pool.len(h) : this.pins.len(-h - 2);
   }
 
   meta(h: number): number {
-    return h >= 0 ? this.pool.meta[h] : this.pins.meta[-h - 2];
+    return h >= 0 ? this.pool.meta(h) : this.pins.meta(-h - 2);
   }
 
   /** Marks segment `o` as referenced by a kept event. */
   pin(s: number, o: number): void {
     if (o < this.head) return; // never overwritten
     const r = this.find(s, o);
-    if (r >= 0) this.pool.meta[r] |= META_PINNED;
-    else if (r < -1) this.pins.meta[-r - 2] |= META_PINNED;
+    if (r >= 0) this.pool.setMeta(r, this.pool.meta(r) | META_PINNED);
+    else if (r < -1) this.pins.setMeta(-r - 2, this.pins.meta(-r - 2) | META_PINNED);
   }
 
   /** Record handles in ladder order, and how many segments were left out. */
@@ -114,16 +109,16 @@ export class Ladder {
     const n = st.nseg[s];
     const records: number[] = [];
     const headN = Math.min(n, this.head);
-    for (let o = 0; o < headN; o++) records.push(this.walk(st.segHead[s], o >> SHIFT, o & (B - 1)));
+    for (let o = 0; o < headN; o++) records.push(this.headRecord(s, o));
     const ringFrom = Math.max(this.head, n - this.tail);
     let b = st.pinHead[s];
     let left = st.pinCount[s];
     while (b >= 0 && left > 0) {
       for (let i = 0; i < B && left > 0; i++, left--) {
         const r = (b << SHIFT) + i;
-        if (this.pins.ord[r] < ringFrom) records.push(-r - 2);
+        if (this.pins.ord(r) < ringFrom) records.push(-r - 2);
       }
-      b = this.pins.next[b];
+      b = this.pins.next(b);
     }
     if (this.tail > 0) for (let o = ringFrom; o < n; o++) records.push(this.ringRecord(s, (o - this.head) % this.tail));
     return { records, omitted: n - records.length };
@@ -131,10 +126,10 @@ export class Ladder {
 
   release(s: number): void {
     const st = this.st;
-    this.pool.freeChain(st.segHead[s]);
+    this.pool.freeChain(st.segLast[s]);
     this.pool.freeChain(st.ring[s]);
     this.pins.freeChain(st.pinHead[s]);
-    st.segHead[s] = st.ring[s] = st.pinHead[s] = -1;
+    st.segLast[s] = st.ring[s] = st.pinHead[s] = -1;
     st.pinCount[s] = 0;
   }
 
@@ -145,10 +140,16 @@ export class Ladder {
     for (let i = 0; i < this.ringBlocks; i++) {
       const b = p.alloc();
       if (prev < 0) first = b;
-      else p.next[prev] = b;
+      else p.setNext(prev, b);
       prev = b;
     }
     this.st.ring[s] = first;
+  }
+
+  /** Record of head segment `o` (< min(nseg, head)): its block counted back from the newest. */
+  private headRecord(s: number, o: number): number {
+    const newest = (Math.min(this.st.nseg[s], this.head) - 1) >> SHIFT;
+    return this.walk(this.st.segLast[s], newest - (o >> SHIFT), o & (B - 1));
   }
 
   private ringRecord(s: number, pos: number): number {
@@ -156,8 +157,8 @@ export class Ladder {
   }
 
   private walk(b: number, steps: number, off: number): number {
-    const next = this.pool.next;
-    while (steps-- > 0) b = next[b];
+    const p = this.pool;
+    while (steps-- > 0) b = p.next(b);
     return (b << SHIFT) + off;
   }
 
@@ -167,11 +168,11 @@ export class Ladder {
     const k = st.pinCount[s];
     if (k >= 0xffff) return; // the count is 16 bits; beyond it causes show as unknown
     let b = st.pinHead[s];
-    for (let i = (k - 1) >> SHIFT; i > 0; i--) b = p.next[b];
+    for (let i = (k - 1) >> SHIFT; i > 0; i--) b = p.next(b);
     if ((k & (B - 1)) === 0) {
       const nb = p.alloc();
       if (b < 0) st.pinHead[s] = nb;
-      else p.next[b] = nb;
+      else p.setNext(b, nb);
       b = nb;
     }
     p.copyFrom(this.pool, r, (b << SHIFT) + (k & (B - 1)), o);

@@ -1,27 +1,50 @@
 /**
- * Fixed-size blocks of records in shared typed arrays, handed out to connections on demand and
- * linked through `next`. Connections that never need a block cost nothing; a freed block goes back
- * on the free list. Record i of block b lives at index b * size + i.
+ * Fixed-size blocks of records, handed out to connections on demand and linked through `next`.
+ * Connections that never need a block cost nothing; a freed block goes back on the free list.
+ * Record i of block b is record b * BLOCK + i.
+ *
+ * The records live in pages that are added as the pool grows and never copied: growing by copying
+ * touched every byte several times over (and left up to a quarter of the last copy unused), which
+ * cost more than writing the records. A record's fields sit side by side in its page, so one
+ * segment or event is one or two cache lines, not one per field.
  */
+export const BLOCK = 4;
+const BLOCK_SHIFT = 2;
+
+/** Records per page (a power of two). */
+const PAGE_SHIFT = 14;
+const PAGE_RECORDS = 1 << PAGE_SHIFT;
+const PAGE_MASK = PAGE_RECORDS - 1;
+const PAGE_BLOCKS = PAGE_RECORDS >> BLOCK_SHIFT;
+const BLOCK_PAGE_SHIFT = PAGE_SHIFT - BLOCK_SHIFT;
+const BLOCK_PAGE_MASK = PAGE_BLOCKS - 1;
+
 abstract class BlockPool {
-  next = new Int32Array(0);
+  /** Blocks that exist (whole pages of them). */
   blocks = 0;
+  inUse = 0;
   private freeHead = -1;
   private hwm = 0;
-  inUse = 0;
+  private readonly nextPages: Int32Array[] = [];
 
-  constructor(readonly size: number) {}
+  /** The block after b in its chain, or -1. */
+  next(b: number): number {
+    return this.nextPages[b >>> BLOCK_PAGE_SHIFT][b & BLOCK_PAGE_MASK];
+  }
+
+  setNext(b: number, n: number): void {
+    this.nextPages[b >>> BLOCK_PAGE_SHIFT][b & BLOCK_PAGE_MASK] = n;
+  }
 
   alloc(): number {
     let b = this.freeHead;
     if (b >= 0) {
-      this.freeHead = this.next[b];
+      this.freeHead = this.next(b);
     } else {
-      // 1.25× growth: the arrays are large, so doubling would leave up to half of them unused
-      if (this.hwm >= this.blocks) this.growTo(Math.max(64, Math.ceil(this.blocks * 1.25)));
+      if (this.hwm >= this.blocks) this.addPage();
       b = this.hwm++;
     }
-    this.next[b] = -1;
+    this.setNext(b, -1);
     this.inUse++;
     return b;
   }
@@ -29,72 +52,101 @@ abstract class BlockPool {
   /** Frees a whole chain starting at `b`. */
   freeChain(b: number): void {
     while (b >= 0) {
-      const nx = this.next[b];
-      this.next[b] = this.freeHead;
+      const nx = this.next(b);
+      this.setNext(b, this.freeHead);
       this.freeHead = b;
       this.inUse--;
       b = nx;
     }
   }
 
-  private growTo(blocks: number): void {
-    const n = new Int32Array(blocks);
-    n.set(this.next);
-    this.next = n;
-    this.growRecords(blocks * this.size);
-    this.blocks = blocks;
+  byteSize(): number {
+    return this.nextPages.length * (PAGE_BLOCKS * 4 + PAGE_RECORDS * this.recordBytes());
   }
 
-  protected abstract growRecords(records: number): void;
-  abstract byteSize(): number;
+  private addPage(): void {
+    this.nextPages.push(new Int32Array(PAGE_BLOCKS));
+    this.addRecordPage(PAGE_RECORDS);
+    this.blocks += PAGE_BLOCKS;
+  }
+
+  protected abstract addRecordPage(records: number): void;
+  protected abstract recordBytes(): number;
 }
 
 /**
- * Ladder segments: headers only. `meta` packs flags (9 bits), window (16 bits), from, pinned. A
- * record's ordinal follows from where it sits (head or ring), so only pinned copies store it.
+ * Ladder segments: headers only, 24 bytes each (time, seq, ack, len, meta). `meta` packs flags
+ * (9 bits), window (16 bits), from, pinned. A record's ordinal follows from where it sits (head or
+ * ring), so only pinned copies store it.
  */
 export class SegPool extends BlockPool {
-  ts = new Float64Array(0);
-  seq = new Int32Array(0);
-  ack = new Int32Array(0);
-  len = new Uint32Array(0);
-  meta = new Uint32Array(0);
+  /** Words (4 bytes) per record: the time as a double at word 0, then seq, ack, len, meta, … */
+  protected readonly words: number = 6;
+  protected readonly f64: Float64Array[] = [];
+  protected readonly i32: Int32Array[] = [];
 
-  protected growRecords(n: number): void {
-    this.ts = grow(this.ts, new Float64Array(n));
-    this.seq = grow(this.seq, new Int32Array(n));
-    this.ack = grow(this.ack, new Int32Array(n));
-    this.len = grow(this.len, new Uint32Array(n));
-    this.meta = grow(this.meta, new Uint32Array(n));
+  ts(r: number): number {
+    return this.f64[r >>> PAGE_SHIFT][((r & PAGE_MASK) * this.words) >> 1];
   }
 
-  byteSize(): number {
-    return this.next.byteLength + this.ts.byteLength + this.seq.byteLength + this.ack.byteLength +
-      this.len.byteLength + this.meta.byteLength;
+  setTs(r: number, t: number): void {
+    this.f64[r >>> PAGE_SHIFT][((r & PAGE_MASK) * this.words) >> 1] = t;
+  }
+
+  seq(r: number): number {
+    return this.i32[r >>> PAGE_SHIFT][(r & PAGE_MASK) * this.words + 2];
+  }
+
+  ack(r: number): number {
+    return this.i32[r >>> PAGE_SHIFT][(r & PAGE_MASK) * this.words + 3];
+  }
+
+  len(r: number): number {
+    return this.i32[r >>> PAGE_SHIFT][(r & PAGE_MASK) * this.words + 4];
+  }
+
+  meta(r: number): number {
+    return this.i32[r >>> PAGE_SHIFT][(r & PAGE_MASK) * this.words + 5];
+  }
+
+  setMeta(r: number, m: number): void {
+    this.i32[r >>> PAGE_SHIFT][(r & PAGE_MASK) * this.words + 5] = m;
+  }
+
+  /** Writes everything but the time (see Ladder.record). */
+  write(r: number, seq: number, ack: number, len: number, meta: number): void {
+    const a = this.i32[r >>> PAGE_SHIFT];
+    const i = (r & PAGE_MASK) * this.words;
+    a[i + 2] = seq;
+    a[i + 3] = ack;
+    a[i + 4] = len;
+    a[i + 5] = meta;
+  }
+
+  protected addRecordPage(records: number): void {
+    const buf = new ArrayBuffer(records * this.words * 4);
+    this.f64.push(new Float64Array(buf));
+    this.i32.push(new Int32Array(buf));
+  }
+
+  protected recordBytes(): number {
+    return this.words * 4;
   }
 }
 
 /** Segments that events refer to, kept after the ladder's ring moved past them. */
 export class PinPool extends SegPool {
-  ord = new Uint32Array(0);
+  protected override readonly words: number = 8; // … and the segment's ordinal at word 6
 
-  protected override growRecords(n: number): void {
-    super.growRecords(n);
-    this.ord = grow(this.ord, new Uint32Array(n));
+  ord(r: number): number {
+    return this.i32[r >>> PAGE_SHIFT][(r & PAGE_MASK) * this.words + 6] >>> 0;
   }
 
   /** Copies record `from` of `src` to record `to` here, as segment `o`. */
   copyFrom(src: SegPool, from: number, to: number, o: number): void {
-    this.ts[to] = src.ts[from];
-    this.seq[to] = src.seq[from];
-    this.ack[to] = src.ack[from];
-    this.len[to] = src.len[from];
-    this.meta[to] = src.meta[from];
-    this.ord[to] = o;
-  }
-
-  override byteSize(): number {
-    return super.byteSize() + this.ord.byteLength;
+    this.setTs(to, src.ts(from));
+    this.write(to, src.seq(from), src.ack(from), src.len(from), src.meta(from));
+    this.i32[to >>> PAGE_SHIFT][(to & PAGE_MASK) * this.words + 6] = o;
   }
 }
 
@@ -107,20 +159,28 @@ export function packMeta(flags: number, win: number, fromServer: boolean): numbe
 
 /** Compact events: a packed word and a reference (segment ordinal, or REF_TIMER). */
 export class EventPool extends BlockPool {
-  word = new Uint32Array(0);
-  ref = new Uint32Array(0);
+  private readonly pages: Uint32Array[] = [];
 
-  protected growRecords(n: number): void {
-    this.word = grow(this.word, new Uint32Array(n));
-    this.ref = grow(this.ref, new Uint32Array(n));
+  word(r: number): number {
+    return this.pages[r >>> PAGE_SHIFT][(r & PAGE_MASK) << 1];
   }
 
-  byteSize(): number {
-    return this.next.byteLength + this.word.byteLength + this.ref.byteLength;
+  ref(r: number): number {
+    return this.pages[r >>> PAGE_SHIFT][((r & PAGE_MASK) << 1) + 1];
   }
-}
 
-function grow<T extends Float64Array | Int32Array | Uint32Array>(old: T, next: T): T {
-  next.set(old as never);
-  return next;
+  set(r: number, word: number, ref: number): void {
+    const a = this.pages[r >>> PAGE_SHIFT];
+    const i = (r & PAGE_MASK) << 1;
+    a[i] = word;
+    a[i + 1] = ref;
+  }
+
+  protected addRecordPage(records: number): void {
+    this.pages.push(new Uint32Array(records * 2));
+  }
+
+  protected recordBytes(): number {
+    return 8;
+  }
 }

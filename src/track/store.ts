@@ -9,136 +9,136 @@
  */
 
 /** Bits of `cflags` (per connection). */
-export const C = {
-  PARTIAL: 1 << 0, // no SYN seen: picked up mid-stream
-  ROLES_GUESSED: 1 << 1,
-  ZFLIP: 1 << 2, // Zeek's originator is our server
-  CLOSED: 1 << 3, // status 'closed'
-  IN_TABLE: 1 << 4, // reachable through the flow table (not displaced by a newer connection)
-  EST_ONCE: 1 << 5, // both sides were ESTABLISHED at some point (or assumed so, mid-stream)
-  Z_PARTIAL: 1 << 6, // Zeek's is_partial
-  Z_FIRST_ORIG: 1 << 7, // Zeek's first_packet_seen
-  Z_FIRST_RESP: 1 << 8,
-  SYNACK_SEEN: 1 << 10,
-  HS_SYN: 1 << 11, // handshake events already emitted
-  HS_SYNACK: 1 << 12,
-  HS_EST: 1 << 13,
-  RESET: 1 << 15,
-  REFUSED: 1 << 16,
-  HIST_LONG: 1 << 17, // history continues in the overflow map
-  BY_SHIFT: 20, // closedBy: 0 none, 1 client, 2 server, 3 both
-  BY_MASK: 3 << 20,
-  KIND_SHIFT: 22, // closeKind: 0 none, 1 fin, 2 rst, 3 timeout, 4 refused
-  KIND_MASK: 7 << 22,
-} as const;
+export const enum C {
+  PARTIAL = 1 << 0, // no SYN seen: picked up mid-stream
+  ROLES_GUESSED = 1 << 1,
+  ZFLIP = 1 << 2, // Zeek's originator is our server
+  CLOSED = 1 << 3, // status 'closed'
+  IN_TABLE = 1 << 4, // reachable through the flow table (not displaced by a newer connection)
+  EST_ONCE = 1 << 5, // both sides were ESTABLISHED at some point (or assumed so, mid-stream)
+  Z_PARTIAL = 1 << 6, // Zeek's is_partial
+  Z_FIRST_ORIG = 1 << 7, // Zeek's first_packet_seen
+  Z_FIRST_RESP = 1 << 8,
+  SYNACK_SEEN = 1 << 10,
+  HS_SYN = 1 << 11, // handshake events already emitted
+  HS_SYNACK = 1 << 12,
+  HS_EST = 1 << 13,
+  RESET = 1 << 15,
+  REFUSED = 1 << 16,
+  HIST_LONG = 1 << 17, // history continues in the overflow map
+  BY_SHIFT = 20, // closedBy: 0 none, 1 client, 2 server, 3 both
+  BY_MASK = 3 << 20,
+  KIND_SHIFT = 22, // closeKind: 0 none, 1 fin, 2 rst, 3 timeout, 4 refused
+  KIND_MASK = 7 << 22,
+}
 
 /** Bits of `eflags` (per endpoint). */
-export const E = {
-  SENT: 1 << 0, // sent at least one segment: `hi` is meaningful
-  ISN_KNOWN: 1 << 1, // `isn` came from this side's own SYN
-  SEQ_INIT: 1 << 2, // `isn` is set (maybe guessed from the first segment or the peer's ACK)
-  SYN: 1 << 3, // sent a SYN without ACK
-  FIN: 1 << 4, // sent a FIN (finSeq is its sequence number)
-  PEND_FIN: 1 << 5, // the peer's FIN is seen but not yet received by this side (see tracker.ts)
-  ACKED: 1 << 6, // sent an ACK: `ackHi` is meaningful
-  WIN: 1 << 7, // `win` is meaningful
-  Z_FIN: 1 << 8, // Zeek's FIN_cnt > 0
-  Z_RST: 1 << 9, // Zeek's RST_cnt > 0
-  Z_DIDCLOSE: 1 << 10,
-  R_ABOVE: 1 << 11, // reassembly: a block above the hole is pending
-  SACK_OK: 1 << 12,
-  TS: 1 << 13,
-  DUP_PEND: 1 << 14, // last pure ACK is a candidate for duplicate-ACK detection
-  SYNACK: 1 << 15, // sent a SYN+ACK
-} as const;
+export const enum E {
+  SENT = 1 << 0, // sent at least one segment: `hi` is meaningful
+  ISN_KNOWN = 1 << 1, // `isn` came from this side's own SYN
+  SEQ_INIT = 1 << 2, // `isn` is set (maybe guessed from the first segment or the peer's ACK)
+  SYN = 1 << 3, // sent a SYN without ACK
+  FIN = 1 << 4, // sent a FIN (finSeq is its sequence number)
+  PEND_FIN = 1 << 5, // the peer's FIN is seen but not yet received by this side (see tracker.ts)
+  ACKED = 1 << 6, // sent an ACK: `ackHi` is meaningful
+  WIN = 1 << 7, // `win` is meaningful
+  Z_FIN = 1 << 8, // Zeek's FIN_cnt > 0
+  Z_RST = 1 << 9, // Zeek's RST_cnt > 0
+  Z_DIDCLOSE = 1 << 10,
+  R_ABOVE = 1 << 11, // reassembly: a block above the hole is pending
+  SACK_OK = 1 << 12,
+  TS = 1 << 13,
+  DUP_PEND = 1 << 14, // last pure ACK is a candidate for duplicate-ACK detection
+  SYNACK = 1 << 15, // sent a SYN+ACK
+}
 
 /** Timer classes; each is one intrusive list ordered by `tRef`. */
-export const K = {
-  SYN_SENT: 0,
-  SYN_RECV: 1,
-  ESTABLISHED: 2,
-  FIN_WAIT: 3,
-  CLOSE_WAIT: 4,
-  LAST_ACK: 5,
-  TIME_WAIT: 6,
-  CLOSED: 7,
-  COUNT: 8,
-} as const;
+export const enum K {
+  SYN_SENT = 0,
+  SYN_RECV = 1,
+  ESTABLISHED = 2,
+  FIN_WAIT = 3,
+  CLOSE_WAIT = 4,
+  LAST_ACK = 5,
+  TIME_WAIT = 6,
+  CLOSED = 7,
+  COUNT = 8,
+}
 
 export const HIST_INLINE = 12;
 
 type Ctor = Float64ArrayConstructor | Uint32ArrayConstructor | Int32ArrayConstructor |
   Uint16ArrayConstructor | Uint8ArrayConstructor | Int8ArrayConstructor;
 
-// name, element type, elements per slot
-const FIELDS: ReadonlyArray<readonly [string, Ctor, number]> = [
+// name, element type, elements per slot, value of a cleared slot
+const FIELDS: ReadonlyArray<readonly [string, Ctor, number, number]> = [
   // connection level
-  ['idNum', Float64Array, 1],
-  ['family', Uint8Array, 1],
-  ['addr', Uint8Array, 32], // client address at 0, server address at 16 (IPv4 uses the first 4 bytes)
-  ['cport', Uint16Array, 1],
-  ['sport', Uint16Array, 1],
-  ['hash', Int32Array, 1],
-  ['chain', Int32Array, 1], // next slot in the hash bucket, or in the free list
-  ['cflags', Uint32Array, 1],
-  ['tStart', Float64Array, 1],
-  ['tLast', Float64Array, 1],
-  ['tEnd', Float64Array, 1],
-  ['tSyn', Float64Array, 1],
-  ['tSynAck', Float64Array, 1],
-  ['tAck', Float64Array, 1],
-  ['tRef', Float64Array, 1], // start of the current timer phase
-  ['tTimer', Float64Array, 1], // when the last timer fired (cause-less events)
-  ['missed', Float64Array, 1],
-  ['anomalies', Uint32Array, 1],
-  ['synRetx', Uint32Array, 1],
-  ['nseg', Uint32Array, 1], // segments seen = ordinal of the next one
-  ['lprev', Int32Array, 1],
-  ['lnext', Int32Array, 1],
-  ['lclass', Uint8Array, 1],
-  ['cprev', Int32Array, 1], // creation order, oldest first
-  ['cnext', Int32Array, 1],
-  ['histLen', Uint8Array, 1],
-  ['hist', Uint8Array, HIST_INLINE],
-  ['histSeen', Uint32Array, 1], // Zeek's hist_seen mask (responder bits shifted by 16)
-  ['zconn', Uint8Array, 1], // cached conn_state index
-  ['evHead', Int32Array, 1],
-  ['evCount', Uint32Array, 1],
-  ['evOmitted', Uint32Array, 1],
-  ['anomStored', Uint16Array, 1],
-  ['segHead', Int32Array, 1],
-  ['ring', Int32Array, 1],
-  ['pinHead', Int32Array, 1],
-  ['pinCount', Uint16Array, 1],
+  ['idNum', Float64Array, 1, 0],
+  ['family', Uint8Array, 1, 0],
+  ['addr', Uint8Array, 32, 0], // client address at 0, server address at 16 (IPv4 uses the first 4 bytes)
+  ['cport', Uint16Array, 1, 0],
+  ['sport', Uint16Array, 1, 0],
+  ['hash', Int32Array, 1, 0],
+  ['chain', Int32Array, 1, -1], // next slot in the hash bucket, or in the free list
+  ['cflags', Uint32Array, 1, 0],
+  ['tStart', Float64Array, 1, 0],
+  ['tLast', Float64Array, 1, 0],
+  ['tEnd', Float64Array, 1, NaN],
+  ['tSyn', Float64Array, 1, NaN],
+  ['tSynAck', Float64Array, 1, NaN],
+  ['tAck', Float64Array, 1, NaN],
+  ['tRef', Float64Array, 1, 0], // start of the current timer phase
+  ['tTimer', Float64Array, 1, NaN], // when the last timer fired (cause-less events)
+  ['missed', Float64Array, 1, 0],
+  ['anomalies', Uint32Array, 1, 0],
+  ['synRetx', Uint32Array, 1, 0],
+  ['nseg', Uint32Array, 1, 0], // segments seen = ordinal of the next one
+  ['lprev', Int32Array, 1, -1],
+  ['lnext', Int32Array, 1, -1],
+  ['lclass', Uint8Array, 1, 0],
+  ['cprev', Int32Array, 1, -1], // creation order, oldest first
+  ['cnext', Int32Array, 1, -1],
+  ['histLen', Uint8Array, 1, 0],
+  ['hist', Uint8Array, HIST_INLINE, 0],
+  ['histSeen', Uint32Array, 1, 0], // Zeek's hist_seen mask (responder bits shifted by 16)
+  ['zconn', Uint8Array, 1, 0], // cached conn_state index
+  ['evLast', Int32Array, 1, -1], // newest event block (blocks chain newest first)
+  ['evCount', Uint32Array, 1, 0],
+  ['evOmitted', Uint32Array, 1, 0],
+  ['anomStored', Uint16Array, 1, 0],
+  ['segLast', Int32Array, 1, -1], // newest block of the ladder's head (blocks chain newest first)
+  ['ring', Int32Array, 1, -1],
+  ['pinHead', Int32Array, 1, -1],
+  ['pinCount', Uint16Array, 1, 0],
   // endpoint level
-  ['st', Uint8Array, 2],
-  ['zst', Uint8Array, 2],
-  ['zprev', Uint8Array, 2],
-  ['eflags', Uint16Array, 2],
-  ['isn', Int32Array, 2],
-  ['hi', Int32Array, 2], // one past the highest sequence number sent (SYN and FIN count)
-  ['finSeq', Int32Array, 2],
-  ['ackHi', Int32Array, 2], // highest acknowledgement number sent
-  ['pendOrd', Uint32Array, 2], // ordinal of the peer's FIN segment awaiting reception
-  ['zStart', Int32Array, 2],
-  ['zLast', Int32Array, 2],
-  ['zAck', Int32Array, 2],
-  ['zFinRel', Int32Array, 2],
-  ['hlSyn', Int32Array, 2],
-  ['hlFin', Int32Array, 2],
-  ['hlRst', Int32Array, 2],
-  ['rContig', Int32Array, 2],
-  ['rAboveS', Int32Array, 2],
-  ['rAboveE', Int32Array, 2],
-  ['rTrim', Int32Array, 2],
-  ['cntRxmt', Uint32Array, 2],
-  ['cntWin0', Uint32Array, 2],
-  ['cntGap', Uint32Array, 2],
-  ['win', Uint16Array, 2],
-  ['wscale', Int8Array, 2],
-  ['mss', Uint16Array, 2],
-  ['pkts', Uint32Array, 2],
-  ['bytes', Float64Array, 2],
+  ['st', Uint8Array, 2, 0],
+  ['zst', Uint8Array, 2, 0],
+  ['zprev', Uint8Array, 2, 0],
+  ['eflags', Uint16Array, 2, 0],
+  ['isn', Int32Array, 2, 0],
+  ['hi', Int32Array, 2, 0], // one past the highest sequence number sent (SYN and FIN count)
+  ['finSeq', Int32Array, 2, 0],
+  ['ackHi', Int32Array, 2, 0], // highest acknowledgement number sent
+  ['pendOrd', Uint32Array, 2, 0], // ordinal of the peer's FIN segment awaiting reception
+  ['zStart', Int32Array, 2, 0],
+  ['zLast', Int32Array, 2, 0],
+  ['zAck', Int32Array, 2, 0],
+  ['zFinRel', Int32Array, 2, 0],
+  ['hlSyn', Int32Array, 2, 0],
+  ['hlFin', Int32Array, 2, 0],
+  ['hlRst', Int32Array, 2, 0],
+  ['rContig', Int32Array, 2, 0],
+  ['rAboveS', Int32Array, 2, 0],
+  ['rAboveE', Int32Array, 2, 0],
+  ['rTrim', Int32Array, 2, 0],
+  ['cntRxmt', Uint32Array, 2, 0],
+  ['cntWin0', Uint32Array, 2, 0],
+  ['cntGap', Uint32Array, 2, 0],
+  ['win', Uint16Array, 2, 0],
+  ['wscale', Int8Array, 2, -1],
+  ['mss', Uint16Array, 2, 0],
+  ['pkts', Uint32Array, 2, 0],
+  ['bytes', Float64Array, 2, 0],
 ];
 
 export class ConnStore {
@@ -150,6 +150,8 @@ export class ConnStore {
   idNum = new Float64Array(0);
   family = new Uint8Array(0);
   addr = new Uint8Array(0);
+  /** `addr` as 32-bit words in host byte order (8 per slot), for the flow table's comparisons. */
+  addrW = new Int32Array(0);
   cport = new Uint16Array(0);
   sport = new Uint16Array(0);
   hash = new Int32Array(0);
@@ -176,11 +178,11 @@ export class ConnStore {
   hist = new Uint8Array(0);
   histSeen = new Uint32Array(0);
   zconn = new Uint8Array(0);
-  evHead = new Int32Array(0);
+  evLast = new Int32Array(0);
   evCount = new Uint32Array(0);
   evOmitted = new Uint32Array(0);
   anomStored = new Uint16Array(0);
-  segHead = new Int32Array(0);
+  segLast = new Int32Array(0);
   ring = new Int32Array(0);
   pinHead = new Int32Array(0);
   pinCount = new Uint16Array(0);
@@ -221,6 +223,11 @@ export class ConnStore {
     this.grow(Math.max(1, Math.min(initialCap, maxCap)));
   }
 
+  /** Slots below this index have been handed out at least once. */
+  get slotsTouched(): number {
+    return this.hwm;
+  }
+
   get full(): boolean {
     return this.used >= this.maxCap;
   }
@@ -230,14 +237,15 @@ export class ConnStore {
     let s = this.freeHead;
     if (s >= 0) {
       this.freeHead = this.chain[s];
+      this.clear(s);
     } else {
+      // slots never handed out still hold the values grow() filled in
       if (this.hwm >= this.cap) {
         if (this.cap >= this.maxCap) return -1;
         this.grow(Math.min(this.maxCap, this.cap * 2));
       }
       s = this.hwm++;
     }
-    this.clear(s);
     this.used++;
     return s;
   }
@@ -248,7 +256,7 @@ export class ConnStore {
     this.used--;
   }
 
-  // Written out field by field: this runs for every new connection.
+  // Written out field by field: this runs for every reused slot. Must give FIELDS' values.
   private clear(s: number): void {
     const e = 2 * s;
     this.idNum[s] = 0;
@@ -279,11 +287,11 @@ export class ConnStore {
     this.histLen[s] = 0;
     this.histSeen[s] = 0;
     this.zconn[s] = 0;
-    this.evHead[s] = -1;
+    this.evLast[s] = -1;
     this.evCount[s] = 0;
     this.evOmitted[s] = 0;
     this.anomStored[s] = 0;
-    this.segHead[s] = -1;
+    this.segLast[s] = -1;
     this.ring[s] = -1;
     this.pinHead[s] = -1;
     this.pinCount[s] = 0;
@@ -319,12 +327,14 @@ export class ConnStore {
 
   private grow(cap: number): void {
     const self = this as unknown as Record<string, ArrayLike<number> & { length: number }>;
-    for (const [name, Ctor, per] of FIELDS) {
+    for (const [name, Ctor, per, initial] of FIELDS) {
       const old = self[name] as unknown as Float64Array;
-      const next = new Ctor(cap * per);
-      (next as unknown as Float64Array).set(old);
+      const next = new Ctor(cap * per) as unknown as Float64Array;
+      next.set(old);
+      if (initial !== 0) next.fill(initial, old.length);
       (self as Record<string, unknown>)[name] = next;
     }
+    this.addrW = new Int32Array(this.addr.buffer, this.addr.byteOffset, this.addr.length >> 2);
     this.cap = cap;
   }
 

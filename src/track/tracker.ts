@@ -1,27 +1,17 @@
 import { TcpFlag, type Segment } from '../decode/segment';
 import type { TrackerApi } from './api';
-import {
-  BY_CLIENT,
-  BY_SERVER,
-  CONN_OPENED,
-  HS_EST,
-  HS_SYN,
-  HS_SYNACK,
-  KIND_FIN,
-  KIND_REFUSED,
-  KIND_RST,
-  TD_FIN,
-  TDK,
-} from './core';
+import { By, CONN, HS, Kind, TD, TDK } from './core';
 import { AK, EV, REF_TIMER, evWord } from './eventlog';
 import { TrackerExpiry } from './expiry';
-import { FlowTable } from './flowtable';
 import { packMeta } from './pools';
 import { C, E, K } from './store';
 import { CL, ROLE, S } from './transitions';
 import { zeekSenderIsOrig } from './zeek';
 
 export { DEFAULT_TRACKER_OPTIONS } from './options';
+
+/** The connection flags classOf() reads besides the two states (all below bit 16). */
+const CLASS_FLAGS = C.CLOSED | C.EST_ONCE | C.SYNACK_SEEN;
 
 const FIN = TcpFlag.FIN;
 const SYN = TcpFlag.SYN;
@@ -41,8 +31,8 @@ export class Tracker extends TrackerExpiry implements TrackerApi {
     this.counters.packets++;
     this.counters.bytes += seg.payloadLen;
     this.now = tsMs;
-    const h = FlowTable.hashSegment(seg);
-    let s = this.flows.find(seg, h);
+    const h = this.flows.key(seg);
+    let s = this.flows.find(h);
     let d = this.flows.dir;
     if (s >= 0 && (seg.flags & (SYN | ACK | RST)) === SYN && this.startsNewConnection(s, d, seg)) {
       this.supersede(s);
@@ -81,8 +71,13 @@ export class Tracker extends TrackerExpiry implements TrackerApi {
       for (let side = 0; side < 2; side++) {
         if (st.st[2 * s + side] === S.TIME_WAIT) this.setState(s, side, S.CLOSED, REF_TIMER);
       }
-      this.lists.touch(s, K.CLOSED);
-      st.tRef[s] = this.now;
+      // Retention runs from the end of TIME_WAIT, which is now only if it was still running; a
+      // connection already past it keeps its clock, or every reuse of a 4-tuple would keep the
+      // old connection another full retention (seen live: ~20% more closed connections held).
+      if (st.lclass[s] === K.TIME_WAIT) {
+        this.lists.touch(s, K.CLOSED);
+        st.tRef[s] = this.now;
+      }
     } else {
       // Its end was never seen; it cannot receive packets any more, so close it now.
       this.closeByTimer(s);
@@ -105,17 +100,8 @@ export class Tracker extends TrackerExpiry implements TrackerApi {
       dir = serverPort(seg.srcPort, seg.dstPort) ? 1 : 0;
       cf |= C.PARTIAL | C.ROLES_GUESSED | C.EST_ONCE;
     }
-    const n = seg.family === 4 ? 4 : 16;
-    const base = s * 32;
-    const cOff = dir === 0 ? seg.srcOff : seg.dstOff;
-    const sOff = dir === 0 ? seg.dstOff : seg.srcOff;
-    for (let i = 0; i < n; i++) {
-      st.addr[base + i] = seg.buf[cOff + i];
-      st.addr[base + 16 + i] = seg.buf[sOff + i];
-    }
+    this.flows.assign(s, dir);
     st.family[s] = seg.family;
-    st.cport[s] = dir === 0 ? seg.srcPort : seg.dstPort;
-    st.sport[s] = dir === 0 ? seg.dstPort : seg.srcPort;
     const id = this.nextId++;
     st.idNum[s] = id;
     this.ids.set(id, s);
@@ -158,6 +144,11 @@ export class Tracker extends TrackerExpiry implements TrackerApi {
   /** One segment of connection s, sent by side d (0 client, 1 server). */
   private segment(s: number, d: number, seg: Segment): void {
     const st = this.st;
+    // The arrays are only replaced when the store grows, which never happens in here.
+    const eflags = st.eflags;
+    const hi = st.hi;
+    const ackHi = st.ackHi;
+    const isn = st.isn;
     const now = this.now;
     const e = 2 * s + d;
     const p = e ^ 1;
@@ -165,36 +156,40 @@ export class Tracker extends TrackerExpiry implements TrackerApi {
     const seq = seg.seq | 0;
     const ackNo = seg.ack | 0;
     const len = seg.payloadLen;
+    const window = seg.window;
     const syn = (f & SYN) !== 0;
     const fin = (f & FIN) !== 0;
     const rst = (f & RST) !== 0;
     const ack = (f & ACK) !== 0;
 
+    // what the timer class depends on, to skip recomputing it when none of it changes
+    const class0 = st.st[2 * s] | (st.st[2 * s + 1] << 8) | ((st.cflags[s] & CLASS_FLAGS) << 16);
     const o = st.nseg[s];
     this.ord = o;
-    const r = this.ladder.record(s, o, seq, ackNo, len, packMeta(f, seg.window, d === 1));
-    if (r >= 0) this.ladder.pool.ts[r] = now;
+    const r = this.ladder.record(s, o, seq, ackNo, len, packMeta(f, window, d === 1));
+    if (r >= 0) this.ladder.pool.setTs(r, now);
     st.nseg[s] = o + 1;
-    if (o === 0) this.emit(s, evWord(EV.CONNECTION, 0, false, CONN_OPENED, 0, 0), 0);
+    if (o === 0) this.emit(s, evWord(EV.CONNECTION, 0, false, CONN.OPENED, 0, 0), 0);
     if (now > st.tLast[s]) st.tLast[s] = now;
     st.tRef[s] = now;
     st.pkts[e]++;
     st.bytes[e] += len;
 
     // Segments from the other side arrive in order: its FIN was received before this.
-    if ((st.eflags[p] & E.PEND_FIN) !== 0) this.receivePendingFin(s, p);
+    if ((eflags[p] & E.PEND_FIN) !== 0) this.receivePendingFin(s, p);
     // The sender itself got the peer's FIN before sending this if its ACK covers that FIN.
     let finAfterSend = false;
-    if ((st.eflags[e] & E.PEND_FIN) !== 0) {
+    if ((eflags[e] & E.PEND_FIN) !== 0) {
       if (ack && ((ackNo - st.finSeq[p] - 1) | 0) >= 0) this.receivePendingFin(s, e);
       else finAfterSend = true;
     }
 
     // ------------------------------------------------------------ what the segment is
-    const sentBefore = (st.eflags[e] & E.SENT) !== 0;
-    const numbered = (st.eflags[e] & E.SEQ_INIT) !== 0;
-    const synRetransmit = syn && (st.eflags[e] & (ack ? E.SYNACK : E.SYN)) !== 0 && seq === st.isn[e];
-    const finRetransmit = fin && (st.eflags[e] & E.FIN) !== 0;
+    const ef = eflags[e];
+    const sentBefore = (ef & E.SENT) !== 0;
+    const numbered = (ef & E.SEQ_INIT) !== 0;
+    const synRetransmit = syn && (ef & (ack ? E.SYNACK : E.SYN)) !== 0 && seq === isn[e];
+    const finRetransmit = fin && (ef & E.FIN) !== 0;
     const oddFlags = (syn && (fin || rst)) || (f & (SYN | RST | ACK)) === 0;
     const segEnd = (seq + (rst ? 0 : len) + (syn ? 1 : 0) + (fin ? 1 : 0)) | 0;
     this.changed = false;
@@ -210,13 +205,13 @@ export class Tracker extends TrackerExpiry implements TrackerApi {
     } else if (numbered && !rst && !syn) {
       this.dataAnomalies(s, d, seq, segEnd, len, fin);
     }
-    if (seg.window === 0 && !rst && !syn) this.anomaly(s, d, AK.ZERO_WINDOW);
-    if (ack && !rst && !syn && !fin && len === 0 && (st.eflags[e] & E.ACKED) !== 0 &&
-        ackNo === st.ackHi[e] && seg.window === st.win[e] && ((st.hi[p] - ackNo) | 0) > 0 &&
-        (st.eflags[p] & E.SENT) !== 0 && (st.eflags[e] & E.DUP_PEND) !== 0) {
+    if (window === 0 && !rst && !syn) this.anomaly(s, d, AK.ZERO_WINDOW);
+    if (ack && !rst && !syn && !fin && len === 0 && (ef & E.ACKED) !== 0 &&
+        ackNo === ackHi[e] && window === st.win[e] && ((hi[p] - ackNo) | 0) > 0 &&
+        (eflags[p] & E.SENT) !== 0 && (ef & E.DUP_PEND) !== 0) {
       this.anomaly(s, d, AK.DUP_ACK);
     }
-    if (ack && !rst && (st.eflags[p] & E.SENT) !== 0 && ((ackNo - st.hi[p]) | 0) > 0) {
+    if (ack && !rst && (eflags[p] & E.SENT) !== 0 && ((ackNo - hi[p]) | 0) > 0) {
       this.anomaly(s, d, AK.BAD_ACK);
     }
 
@@ -228,41 +223,48 @@ export class Tracker extends TrackerExpiry implements TrackerApi {
     if (this.zeek.packet(s, d, seg)) this.refreshConnState(s);
 
     // ------------------------------------------------------------ sender bookkeeping
+    // (the flags are read again: the calls above may have set bits of their own)
+    let x = eflags[e];
     if (!numbered) {
-      st.isn[e] = syn ? seq : (seq - 1) | 0;
-      st.hi[e] = seq;
-      st.eflags[e] |= E.SEQ_INIT;
-    } else if (syn && (st.eflags[e] & E.ISN_KNOWN) === 0 && !rst) {
-      st.isn[e] = seq; // the handshake's SYN, seen late: now the ISN is known
+      isn[e] = syn ? seq : (seq - 1) | 0;
+      hi[e] = seq;
+      x |= E.SEQ_INIT;
+    } else if (syn && (x & E.ISN_KNOWN) === 0 && !rst) {
+      isn[e] = seq; // the handshake's SYN, seen late: now the ISN is known
     }
-    if (syn && !rst) st.eflags[e] |= E.ISN_KNOWN | (ack ? E.SYNACK : E.SYN);
+    if (syn && !rst) x |= E.ISN_KNOWN | (ack ? E.SYNACK : E.SYN);
     if (fin && !rst && !finRetransmit) {
       st.finSeq[e] = (segEnd - 1) | 0;
-      st.eflags[e] |= E.FIN;
+      x |= E.FIN;
     }
-    if (!sentBefore && !numbered) st.hi[e] = segEnd;
-    else if (((segEnd - st.hi[e]) | 0) > 0) st.hi[e] = segEnd;
-    st.eflags[e] |= E.SENT;
-    if (syn) this.readOptions(e, seg);
+    if (!sentBefore && !numbered) hi[e] = segEnd;
+    else if (((segEnd - hi[e]) | 0) > 0) hi[e] = segEnd;
+    x |= E.SENT;
+    if (syn) {
+      if (seg.mss >= 0) st.mss[e] = seg.mss;
+      st.wscale[e] = seg.wscale >= 0 ? Math.min(seg.wscale, 14) : -1;
+      if (seg.sackPermitted) x |= E.SACK_OK;
+      if (seg.hasTimestamps) x |= E.TS;
+    }
     if (ack) {
-      const advanced = (st.eflags[e] & E.ACKED) === 0 || ((ackNo - st.ackHi[e]) | 0) > 0;
-      if (advanced) st.ackHi[e] = ackNo;
+      const advanced = (x & E.ACKED) === 0 || ((ackNo - ackHi[e]) | 0) > 0;
+      if (advanced) ackHi[e] = ackNo;
       // an identical pure ACK is a duplicate only after one that carried nothing either
-      if (len === 0 && !syn && !fin && !rst && (advanced || ackNo === st.ackHi[e])) st.eflags[e] |= E.DUP_PEND;
-      else st.eflags[e] &= ~E.DUP_PEND;
-      st.eflags[e] |= E.ACKED;
+      if (len === 0 && !syn && !fin && !rst && (advanced || ackNo === ackHi[e])) x |= E.DUP_PEND;
+      else x &= ~E.DUP_PEND;
+      x |= E.ACKED;
     }
-    st.win[e] = seg.window;
-    st.eflags[e] |= E.WIN;
-    if (ack && (st.eflags[p] & E.SEQ_INIT) === 0) {
+    st.win[e] = window;
+    eflags[e] = x | E.WIN;
+    if (ack && (eflags[p] & E.SEQ_INIT) === 0) {
       // the silent side is numbered from what is acknowledged, as if its SYN had been seen
-      st.isn[p] = (ackNo - 1) | 0;
-      st.hi[p] = ackNo;
-      st.eflags[p] |= E.SEQ_INIT;
+      isn[p] = (ackNo - 1) | 0;
+      hi[p] = ackNo;
+      eflags[p] |= E.SEQ_INIT;
     }
 
     // ------------------------------------------------------------ transitions
-    let closeKind = KIND_FIN;
+    let closeKind = Kind.FIN;
     if (!oddFlags) {
       closeKind = this.transitions(s, d, f, ackNo, synRetransmit, finRetransmit, rstValid, finAfterSend);
     } else if (finAfterSend) {
@@ -272,7 +274,8 @@ export class Tracker extends TrackerExpiry implements TrackerApi {
     // ------------------------------------------------------------ lifecycle
     this.handshakeEvents(s, d, f, oddFlags, synRetransmit);
     if (this.changed) this.checkClosed(s, closeKind);
-    this.lists.touch(s, this.classOf(s));
+    const class1 = st.st[2 * s] | (st.st[2 * s + 1] << 8) | ((st.cflags[s] & CLASS_FLAGS) << 16);
+    this.lists.touch(s, class1 === class0 ? st.lclass[s] : this.classOf(s));
   }
 
   /** Retransmission, out-of-order, keep-alive and gap, judged against what the sender sent before. */
@@ -350,14 +353,14 @@ export class Tracker extends TrackerExpiry implements TrackerApi {
     const rst = (f & RST) !== 0;
     const ack = (f & ACK) !== 0;
     const ref = this.ord;
-    let kind = KIND_FIN;
+    let kind = Kind.FIN;
 
     if (rst) {
       if (!rstValid) {
         if (finAfterSend) this.receivePendingFin(s, e);
         return kind;
       }
-      kind = KIND_RST;
+      kind = Kind.RST;
       const refused = st.st[p] === S.SYN_SENT;
       let changed = false;
       if (st.st[e] === S.LISTEN) {
@@ -369,7 +372,7 @@ export class Tracker extends TrackerExpiry implements TrackerApi {
       if (finAfterSend) this.receivePendingFin(s, e);
       if (this.apply(s, 1 - d, ROLE.RECEIVER, CL.RST, ref)) changed = true;
       if (refused && st.st[p] === S.CLOSED) {
-        kind = KIND_REFUSED;
+        kind = Kind.REFUSED;
         st.cflags[s] |= C.REFUSED;
         this.counters.refused++;
         this.emit(s, evWord(EV.REFUSED, 0, false, 0, 0, 0), ref);
@@ -378,7 +381,7 @@ export class Tracker extends TrackerExpiry implements TrackerApi {
         st.cflags[s] |= C.RESET;
         this.emit(s, evWord(EV.RESET, d, true, 0, 0, 0), ref);
       }
-      if (changed || refused) this.setClosedBy(s, d === 0 ? BY_CLIENT : BY_SERVER, false);
+      if (changed || refused) this.setClosedBy(s, d === 0 ? By.CLIENT : By.SERVER, false);
       return kind;
     }
 
@@ -433,8 +436,8 @@ export class Tracker extends TrackerExpiry implements TrackerApi {
 
   private finSent(s: number, d: number, peerFinInFlight: boolean): void {
     // Both sent a FIN before receiving the other's: a simultaneous close.
-    this.setClosedBy(s, d === 0 ? BY_CLIENT : BY_SERVER, peerFinInFlight);
-    this.emit(s, evWord(EV.TEARDOWN, d, true, TD_FIN, TDK.FIN, 0), this.ord);
+    this.setClosedBy(s, d === 0 ? By.CLIENT : By.SERVER, peerFinInFlight);
+    this.emit(s, evWord(EV.TEARDOWN, d, true, TD.FIN, TDK.FIN, 0), this.ord);
   }
 
   private handshakeEvents(s: number, d: number, f: number, oddFlags: boolean, synRetransmit: boolean): void {
@@ -444,28 +447,21 @@ export class Tracker extends TrackerExpiry implements TrackerApi {
     if ((f & (SYN | ACK | RST)) === SYN && d === 0 && (cf & C.HS_SYN) === 0) {
       st.cflags[s] |= C.HS_SYN;
       if (Number.isNaN(st.tSyn[s])) st.tSyn[s] = this.now;
-      if ((cf & C.SYNACK_SEEN) === 0) this.emit(s, evWord(EV.HANDSHAKE, 0, false, HS_SYN, 0, 0), this.ord);
+      if ((cf & C.SYNACK_SEEN) === 0) this.emit(s, evWord(EV.HANDSHAKE, 0, false, HS.SYN, 0, 0), this.ord);
     } else if ((f & (SYN | ACK | RST)) === (SYN | ACK) && (cf & C.HS_SYNACK) === 0 && !synRetransmit) {
       st.cflags[s] |= C.HS_SYNACK | C.SYNACK_SEEN;
       st.tSynAck[s] = this.now;
-      this.emit(s, evWord(EV.HANDSHAKE, d, false, HS_SYNACK, 0, 0), this.ord);
+      this.emit(s, evWord(EV.HANDSHAKE, d, false, HS.SYNACK, 0, 0), this.ord);
     }
     if ((st.cflags[s] & (C.HS_EST | C.PARTIAL)) === 0 && st.st[2 * s] >= S.ESTABLISHED &&
         st.st[2 * s + 1] >= S.ESTABLISHED) {
       st.cflags[s] |= C.HS_EST | C.EST_ONCE;
       st.tAck[s] = this.now;
       this.counters.handshakesCompleted++;
-      this.emit(s, evWord(EV.HANDSHAKE, 0, false, HS_EST, 0, 0), this.ord);
+      this.emit(s, evWord(EV.HANDSHAKE, 0, false, HS.EST, 0, 0), this.ord);
     }
   }
-
-  private readOptions(e: number, seg: Segment): void {
-    const st = this.st;
-    if (seg.mss >= 0) st.mss[e] = seg.mss;
-    st.wscale[e] = seg.wscale >= 0 ? Math.min(seg.wscale, 14) : -1;
-    if (seg.sackPermitted) st.eflags[e] |= E.SACK_OK;
-    if (seg.hasTimestamps) st.eflags[e] |= E.TS;
-  }}
+}
 
 /**
  * Guessed roles for a connection picked up mid-stream: a well-known port (< 1024) is the server's,

@@ -7,33 +7,33 @@
  */
 
 /** Endpoint states, indices into TCP_STATES (src/track/states.ts). */
-export const S = {
-  CLOSED: 0,
-  LISTEN: 1,
-  SYN_SENT: 2,
-  SYN_RECEIVED: 3,
-  ESTABLISHED: 4,
-  FIN_WAIT_1: 5,
-  FIN_WAIT_2: 6,
-  CLOSE_WAIT: 7,
-  CLOSING: 8,
-  LAST_ACK: 9,
-  TIME_WAIT: 10,
-} as const;
+export const enum S {
+  CLOSED = 0,
+  LISTEN = 1,
+  SYN_SENT = 2,
+  SYN_RECEIVED = 3,
+  ESTABLISHED = 4,
+  FIN_WAIT_1 = 5,
+  FIN_WAIT_2 = 6,
+  CLOSE_WAIT = 7,
+  CLOSING = 8,
+  LAST_ACK = 9,
+  TIME_WAIT = 10,
+}
 
-export const ROLE = { SENDER: 0, RECEIVER: 1 } as const;
+export const enum ROLE { SENDER = 0, RECEIVER = 1 }
 
 /** Segment classes. */
-export const CL = {
-  SYN: 0, // SYN without ACK
-  SYNACK: 1, // SYN with ACK
-  FIN: 2,
-  ACK: 3, // an ACK that acknowledges nothing special
-  ACK_SYN: 4, // an acceptable ACK of the receiver's SYN (ISN+1, or more with data on the SYN)
-  ACK_FIN: 5, // an ACK covering the receiver's FIN (≥ FIN seq + 1)
-  RST: 6, // RST accepted by the receiver (in window; in SYN_SENT: acknowledging the SYN)
-  COUNT: 7,
-} as const;
+export const enum CL {
+  SYN = 0, // SYN without ACK
+  SYNACK = 1, // SYN with ACK
+  FIN = 2,
+  ACK = 3, // an ACK that acknowledges nothing special
+  ACK_SYN = 4, // an acceptable ACK of the receiver's SYN (ISN+1, or more with data on the SYN)
+  ACK_FIN = 5, // an ACK covering the receiver's FIN (≥ FIN seq + 1)
+  RST = 6, // RST accepted by the receiver (in window; in SYN_SENT: acknowledging the SYN)
+  COUNT = 7,
+}
 
 const NSTATES = 11;
 

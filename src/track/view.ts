@@ -53,8 +53,19 @@ export class Views {
     private readonly log: EventLog,
   ) {}
 
+  // Events come in runs for one connection: its id string is made once per run.
+  private idSlot = -1;
+  private idNum = 0;
+  private idText = '';
+
   id(s: number): string {
-    return String(this.st.idNum[s]);
+    const n = this.st.idNum[s];
+    if (s !== this.idSlot || n !== this.idNum) {
+      this.idSlot = s;
+      this.idNum = n;
+      this.idText = String(n);
+    }
+    return this.idText;
   }
 
   connection(s: number): ConnectionView {
@@ -102,7 +113,7 @@ export class Views {
   detail(s: number): ConnectionDetailView {
     const { records, omitted } = this.ladder.collect(s);
     const segments = records.map((r) => this.segment(s, r));
-    const events = this.log.records(s).map((r) => this.event(s, this.log.pool.word[r], this.log.pool.ref[r]));
+    const events = this.log.records(s).map((r) => this.event(s, this.log.pool.word(r), this.log.pool.ref(r)));
     return {
       ...this.connection(s),
       events,
