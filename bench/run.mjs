@@ -3,9 +3,15 @@
 //
 //   npm run bench                      # all cases, 3 runs each, median reported
 //   node bench/run.mjs --runs 1 --only track-pcap,node-pcap
+//   node bench/run.mjs --case track-pcapng .bench-data/loopback.pcapng   # one run, JSON
 //
+// Seconds are wall time from loading tcpscope's modules to the end of the file; CPU seconds (user +
+// system, V8's compiler and GC threads included) vary less when other work shares the cores.
+// The track- cases register no event listener, as the bare engine has none; sink-pcapng adds one,
+// as every CLI mode does, so event objects are built.
 // Each case runs in its own process (so peak RSS is its own) over .bench-data/loopback.pcap(.pcapng),
-// made by bench/make-capture.mjs when missing. tcpscope is measured from dist/ (npm run build).
+// made by bench/make-capture.mjs when missing. tcpscope is measured from dist/ (npm run build), or
+// from the build named by TCPSCOPE_DIST (to compare two builds side by side).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -24,11 +30,14 @@ const PCAPNG = `${base}.pcapng`;
 
 // ---------------------------------------------------------------- one case, in a child process
 async function runCase(name, file) {
-  const dist = (m) => require(path.join(root, 'dist', m));
+  const distDir = process.env.TCPSCOPE_DIST ? path.resolve(process.env.TCPSCOPE_DIST) : path.join(root, 'dist');
+  const dist = (m) => require(path.join(distDir, m));
   const t0 = process.hrtime.bigint();
+  const cpu0 = process.cpuUsage();
   let packets = 0;
   let segments = 0;
   let connections = null;
+  let events = null;
   if (name === 'pcap-parser') {
     const parser = require('pcap-parser').parse(file);
     parser.on('packet', () => packets++);
@@ -49,10 +58,17 @@ async function runCase(name, file) {
       if (decodeFrame(f.linkType, f.data, f.origLen, seg) === 'ok') segments++;
     });
     if (res.error) throw new Error(res.error.message);
-  } else if (name.startsWith('track-')) {
+  } else if (name.startsWith('track-') || name.startsWith('sink-')) {
     const { readCaptureFile } = dist('capture/file.js');
     const { Engine } = dist('engine.js');
     const engine = new Engine({ maxConnections: 1_000_000 });
+    // The CLI always listens to events (it fans them out); the bare engine builds none.
+    if (name.startsWith('sink-')) {
+      events = 0;
+      engine.tracker.onEvent(() => {
+        events++;
+      });
+    }
     const res = await readCaptureFile(file, engine.onFrame);
     if (res.error) throw new Error(res.error.message);
     engine.tracker.expire(engine.lastTs);
@@ -72,7 +88,10 @@ async function runCase(name, file) {
     await new Promise((r) => session.on('complete', r));
   } else throw new Error(`unknown case ${name}`);
   const s = Number(process.hrtime.bigint() - t0) / 1e9;
-  return { packets, segments, connections, seconds: s, maxRssMiB: process.resourceUsage().maxRSS / 1024 };
+  // CPU time is steadier than wall time on a shared machine; it includes V8's helper threads.
+  const cpu = process.cpuUsage(cpu0);
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+  return { packets, segments, connections, events, seconds: s, cpuSeconds, maxRssMiB: process.resourceUsage().maxRSS / 1024 };
 }
 
 if (args[0] === '--case') {
@@ -101,6 +120,7 @@ const cases = [
   ['read-pcapng', PCAPNG, 'tcpscope read, pcapng'],
   ['decode-pcapng', PCAPNG, 'tcpscope read + decode, pcapng'],
   ['track-pcapng', PCAPNG, 'tcpscope read + decode + track, pcapng'],
+  ['sink-pcapng', PCAPNG, 'tcpscope read + decode + track + an event listener, pcapng'],
   ['node-pcap', PCAP, 'node_pcap offline session + decode + TCPTracker'],
 ].filter(([n]) => !only || only.includes(n));
 
@@ -122,7 +142,8 @@ for (const [name, file, label] of cases) {
   if (!rs.length) continue;
   const secs = median(rs.map((r) => r.seconds));
   const r = rs[0];
-  results[name] = { label, ...r, seconds: secs, pps: r.packets / secs, rss: median(rs.map((x) => x.maxRssMiB)) };
+  const cpu = median(rs.map((x) => x.cpuSeconds));
+  results[name] = { label, ...r, seconds: secs, cpu, pps: r.packets / secs, rss: median(rs.map((x) => x.maxRssMiB)) };
 }
 
 // tshark's own conversation table on the same file: wall time and connection count.
@@ -139,10 +160,14 @@ if (!only || only.includes('tshark')) {
 const fmt = (n, d = 0) => (n == null ? '–' : Number(n).toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }));
 console.log(`\nmachine: ${os.cpus()[0].model}, ${os.cpus().length} cores, node ${process.version}; runs per case: ${runs} (median)`);
 console.log(`capture: ${path.relative(root, PCAP)} / .pcapng\n`);
-console.log('| case | packets | seconds | packets/s | segments | connections | peak RSS MiB |');
-console.log('|---|---:|---:|---:|---:|---:|---:|');
+console.log(`load average at the end: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}\n`);
+console.log('| case | packets | seconds | CPU s | packets/s | segments | connections | events | peak RSS MiB |');
+console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
 for (const r of Object.values(results)) {
-  console.log(`| ${r.label} | ${fmt(r.packets)} | ${fmt(r.seconds, 2)} | ${fmt(r.pps)} | ${fmt(r.segments)} | ${fmt(r.connections)} | ${fmt(r.rss, 0)} |`);
+  console.log(
+    `| ${r.label} | ${fmt(r.packets)} | ${fmt(r.seconds, 2)} | ${fmt(r.cpu, 2)} | ${fmt(r.pps)} | ${fmt(r.segments)} | ${fmt(r.connections)} | ${fmt(r.events)} | ${fmt(r.rss, 0)} |`,
+  );
 }
 const ceil = results['pcap-parser']?.pps;
 if (ceil && results['track-pcap']) console.log(`\nfull tracking on classic pcap = ${fmt((100 * results['track-pcap'].pps) / ceil, 1)} % of pcap-parser's raw rate`);
+if (results['track-pcapng']) console.log(`full tracking on pcapng = ${fmt(results['track-pcapng'].pps)} packets/s`);
