@@ -8,6 +8,7 @@ import {
   collectHost,
   collectPort,
   parseListenOption,
+  parseBufferMiB,
   parseMaxConnections,
   parseMsl,
   parseEvery,
@@ -72,6 +73,7 @@ export function buildProgram(onDone: (code: number) => void): Command {
     .option('-p, --port <port>', 'only connections on this port (repeatable)', collectPort, [] as number[])
     .option('--host <addr>', 'only connections with this address (repeatable)', collectHost, [] as string[])
     .option('-f, --filter <bpf>', "extra BPF expression, combined as 'tcp and (BPF)'")
+    .option('--buffer <MiB>', 'kernel capture buffer: packets wait here while tcpscope is busy; each takes a 64 KiB slot, and the ring uses twice this memory (default: 64, about 1000 packets)', parseBufferMiB)
     .option('--no-server', 'serve nothing (with --jsonl: a plain event stream)')
     .option('--jsonl', 'also print every event as one JSON line on stdout');
   serveOptions(live);
@@ -96,6 +98,7 @@ export function buildProgram(onDone: (code: number) => void): Command {
           ports: opts.port,
           hosts: opts.host,
           filter: opts.filter,
+          bufferSize: opts.buffer,
           jsonl: !!opts.jsonl,
           server: opts.server !== false,
           listen: (opts.listen as ListenAddress | undefined) ?? DEFAULT_LISTEN,

@@ -1,6 +1,7 @@
+import { execFileSync } from 'node:child_process';
 import { LinkType } from '../decode/linktype';
 import type { CaptureError, Frame } from './frame';
-import { type CapHandle, type CapModule, filterError, loadCap, openError, unknownInterface } from './live-cap';
+import { type CapDevice, type CapHandle, type CapModule, filterError, loadCap, openError, unknownInterface } from './live-cap';
 import { stampFrom } from './live-clock';
 import { buildFilter, checkFilterOptions } from './live-filter';
 import { originalLength } from './live-origlen';
@@ -15,7 +16,7 @@ export interface LiveOptions {
   hosts?: string[];
   /** Raw BPF expression, AND-ed with the rest as `tcp and (EXPR)`. */
   filter?: string;
-  /** Kernel capture buffer in bytes; default 32 MiB. */
+  /** Kernel capture buffer in bytes; default 64 MiB (DEFAULT_BUFFER_SIZE). */
   bufferSize?: number;
 }
 
@@ -30,8 +31,12 @@ export interface LiveStats {
 export interface LiveCapture {
   iface: string;
   linkType: number;
-  /** The BPF expression in effect. */
+  /** The BPF expression in effect, as the user's options give it. */
   filter: string;
+  /** What the kernel is asked to filter: `filter`, or on lo loopbackFilter(filter). */
+  kernelFilter: string;
+  /** Kernel capture buffer requested, in bytes. */
+  bufferSize: number;
   /** Stops capturing and releases the handle; calling it again does nothing. */
   stop(): void;
   stats(): LiveStats;
@@ -39,7 +44,12 @@ export interface LiveCapture {
 
 export type OpenLiveResult = { ok: true; capture: LiveCapture } | { ok: false; error: CaptureError };
 
-export const DEFAULT_BUFFER_SIZE = 32 * 1024 * 1024;
+/**
+ * With the immediate mode `cap` turns on, libpcap's ring has fixed 64 KiB slots on lo (each in a
+ * 128 KiB block, so the ring takes twice this in memory): 64 MiB holds 1023 packets, about 40 ms
+ * of a busy loopback, while the JavaScript thread is busy elsewhere (BENCHMARKS.md, Live load).
+ */
+export const DEFAULT_BUFFER_SIZE = 64 * 1024 * 1024;
 /** cap's fixed snap length, and so the size of the one packet buffer. */
 export const SNAPLEN = 65535;
 // The trial open that finds permission, interface and filter errors uses a tiny kernel buffer:
@@ -55,14 +65,52 @@ const retired: CapHandle[] = [];
 /** Names of the interfaces libpcap can capture on; empty when libpcap is unavailable. */
 export function listInterfaces(): string[] {
   const lc = loadCap();
-  return (lc.ok && deviceNames(lc.cap)) || [];
+  return (lc.ok && deviceList(lc.cap)?.map((d) => d.name)) || [];
 }
 
-function deviceNames(cap: CapModule): string[] | null {
+function deviceList(cap: CapModule): CapDevice[] | null {
   try {
-    return cap.Cap.deviceList().map((d) => d.name);
+    return cap.Cap.deviceList();
   } catch {
     return null;
+  }
+}
+
+/**
+ * The kernel filter for lo. Linux hands every loopback packet to packet sockets twice, once
+ * leaving and once arriving, and with the immediate mode `cap` turns on, libpcap uses a TPACKET_V2
+ * ring of fixed slots sized for lo's 64 KiB MTU. Each copy takes a slot before libpcap throws the
+ * outgoing one away, so a 32 MiB buffer (511 slots) held only 255 packets. `inbound` drops the
+ * outgoing copy in the kernel filter instead, which doubles what the ring holds through a burst
+ * and changes nothing that is delivered (measured: BENCHMARKS.md, Live load).
+ *
+ * One catch, seen with tcpdump --immediate-mode too: libpcap runs the filter of the first frame
+ * after it is set in userland, where `inbound` (a Linux socket-filter extension) cannot be read, so
+ * that frame is dropped. A UDP datagram to the discard port is sent right after opening to be that
+ * frame (PRIMER_PORT); the packet handler drops any UDP frame that still gets through.
+ */
+export function loopbackFilter(filter: string): string {
+  return `inbound and ((udp and dst port ${PRIMER_PORT}) or (${filter}))`;
+}
+
+/** The discard port (RFC 863): the primer datagram is sent there, to nobody. */
+const PRIMER_PORT = 9;
+
+/** An Ethernet frame (lo's link type) carrying UDP over IPv4 or IPv6: only the primer can be one. */
+function isUdpOnEthernet(b: Buffer, n: number): boolean {
+  if (n < 24 || b[12] !== 0x08 && b[12] !== 0x86) return false;
+  return b[12] === 0x08 ? b[13] === 0x00 && b[23] === 17 : b[13] === 0xdd && b[20] === 17;
+}
+
+/**
+ * Sends the primer before openLive returns, so that no packet of ours (nor, most likely, of anyone
+ * else) reaches the ring first: Node has no synchronous datagram send, a short-lived shell does.
+ */
+function sendPrimer(): void {
+  try {
+    execFileSync('/bin/bash', ['-c', `printf x > /dev/udp/127.0.0.1/${PRIMER_PORT}`], { stdio: 'ignore', timeout: 2000 });
+  } catch {
+    // no bash: the first frame may be lost, as without the primer
   }
 }
 
@@ -112,20 +160,26 @@ export function openLive(opts: LiveOptions, onFrame: (f: Frame) => void): OpenLi
 
   // Checked before any open: libpcap would also print a warning on stderr for a missing device.
   // Should libpcap fail to list devices at all, opening is still tried and reports for itself.
-  const interfaces = deviceNames(lc.cap);
+  const devices = deviceList(lc.cap);
+  const interfaces = devices?.map((d) => d.name) ?? null;
   if (typeof iface !== 'string' || (interfaces !== null && !interfaces.includes(iface))) {
     return { ok: false, error: unknownInterface(String(iface), interfaces ?? []) };
   }
+  // lo only: the primer below travels over 127.0.0.1.
+  const loopback = iface === 'lo' && devices?.find((d) => d.name === iface)?.flags?.includes('PCAP_IF_LOOPBACK') !== false;
 
   const buffer = Buffer.alloc(SNAPLEN);
   const probeErr = probe(Cap, iface, filter, buffer);
   if (probeErr) return { ok: false, error: probeErr };
+  // A libpcap that cannot filter on direction here keeps the plain filter.
+  const primed = loopback && probe(Cap, iface, loopbackFilter(filter), buffer) === null;
+  const kernelFilter = primed ? loopbackFilter(filter) : filter;
 
   const cap = new Cap();
   retired.push(cap);
   let typeName: string;
   try {
-    typeName = cap.open(iface, filter, bufferSize, buffer);
+    typeName = cap.open(iface, kernelFilter, bufferSize, buffer);
   } catch (e) {
     return { ok: false, error: openError(iface, e, listInterfaces) };
   }
@@ -146,6 +200,7 @@ export function openLive(opts: LiveOptions, onFrame: (f: Frame) => void): OpenLi
 
   cap.on('packet', (nbytes: number) => {
     if (stopped) return;
+    if (primed && isUdpOnEthernet(buffer, nbytes)) return;
     // Read the clock here, as the first call, rather than inside a helper: V8 then inlines
     // hrtime() into this function before its inlining budget runs out, and the array hrtime()
     // returns never gets allocated. Behind one more call level it often did (measured).
@@ -161,10 +216,14 @@ export function openLive(opts: LiveOptions, onFrame: (f: Frame) => void): OpenLi
     onFrame(frame);
   });
 
+  if (primed) sendPrimer();
+
   const capture: LiveCapture = {
     iface,
     linkType,
     filter,
+    kernelFilter,
+    bufferSize,
     stop() {
       if (stopped) return;
       stopped = true;

@@ -1,4 +1,4 @@
-import { listInterfaces, openLive } from '../capture/live';
+import { captureClockMs, listInterfaces, openLive } from '../capture/live';
 import { DemoTraffic } from '../demo/traffic';
 import { CliError, EXIT_OK, liveErrorMessage } from './errors';
 import { liveSource, LIVE_EXPIRE_EVERY_MS } from './live';
@@ -35,7 +35,7 @@ export async function runDemo(o: DemoCommandOptions): Promise<number> {
     await traffic.stop();
     throw e;
   }
-  const timer = setInterval(() => session.engine.tracker.expire(Date.now()), LIVE_EXPIRE_EVERY_MS);
+  const timer = setInterval(() => session.engine.tracker.expire(captureClockMs()), LIVE_EXPIRE_EVERY_MS);
   traffic.loop(o.every * 1000);
 
   const url = token ? `${server.url}?token=${encodeURIComponent(token)}` : server.url;

@@ -1,4 +1,4 @@
-import { listInterfaces, openLive, type LiveCapture } from '../capture/live';
+import { captureClockMs, listInterfaces, openLive, type LiveCapture } from '../capture/live';
 import type { LiveSourceInfo } from '../server/deps';
 import type { RunningServer } from '../server/listen';
 import { CliError, EXIT_OK, liveErrorMessage } from './errors';
@@ -10,6 +10,8 @@ export interface LiveCommandOptions extends CommonOptions, ServeOptions {
   ports: number[];
   hosts: string[];
   filter?: string;
+  /** Kernel capture buffer in bytes; openLive's default when absent. */
+  bufferSize?: number;
   jsonl: boolean;
 }
 
@@ -21,7 +23,7 @@ export async function runLive(o: LiveCommandOptions): Promise<number> {
   const session = createSession(o);
   if (o.jsonl) writeJsonLines(session.bus);
 
-  const opened = openLive({ iface: o.iface, ports: o.ports, hosts: o.hosts, filter: o.filter }, session.engine.onFrame);
+  const opened = openLive({ iface: o.iface, ports: o.ports, hosts: o.hosts, filter: o.filter, bufferSize: o.bufferSize }, session.engine.onFrame);
   if (!opened.ok) throw new CliError(liveErrorMessage(o.iface, opened.error, listInterfaces));
   const capture = opened.capture;
 
@@ -32,7 +34,9 @@ export async function runLive(o: LiveCommandOptions): Promise<number> {
     capture.stop();
     throw e;
   }
-  const timer = setInterval(() => session.engine.tracker.expire(Date.now()), LIVE_EXPIRE_EVERY_MS);
+  // The capture clock, not Date.now(): packet stamps come from it, so a stepped wall clock cannot
+  // expire TIME_WAIT early or late.
+  const timer = setInterval(() => session.engine.tracker.expire(captureClockMs()), LIVE_EXPIRE_EVERY_MS);
   note(`capturing on ${capture.iface} (filter: ${capture.filter})${server ? `; serving ${server.url} (dashboard, /api, /ws)` : ''} — Ctrl-C to stop`);
 
   await untilSignal();
@@ -52,6 +56,7 @@ export function liveSource(capture: LiveCapture, demo = false): LiveSourceInfo {
     frames: s.frames,
     bytes: s.bytes,
     dropped: s.dropped,
+    bufferSize: capture.bufferSize,
     ...(demo ? { demo: true } : {}),
   };
 }

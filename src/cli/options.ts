@@ -32,6 +32,15 @@ export function parseMaxConnections(v: string): number {
   return n;
 }
 
+/** `--buffer`: the kernel capture buffer in MiB, as a byte count. */
+export function parseBufferMiB(v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v.trim()) || n < 1 || n > 2047) {
+    throw new InvalidArgumentError('give the capture buffer in MiB, a whole number from 1 to 2047, e.g. --buffer 64');
+  }
+  return n * 1024 * 1024;
+}
+
 export function collectPort(v: string, prev: number[] = []): number[] {
   const n = Number(v);
   if (!/^\d{1,5}$/.test(v.trim()) || n < 1 || n > 65535) {

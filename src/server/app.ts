@@ -5,6 +5,7 @@ import type { ConnectionView } from '../track/connection';
 import { TokenCheck } from './auth';
 import { CreationIndex, encodeCursor } from './creation-index';
 import { DEFAULT_WS_OPTIONS, type ServerDeps, type WsOptions } from './deps';
+import { MidstreamCounter } from './loss-evidence';
 import { Metrics } from './metrics';
 import { parseListQuery, parseNoQuery, type ListQuery } from './query';
 import { RttWindow } from './rtt-window';
@@ -37,6 +38,7 @@ export function createApp(deps: ServerDeps): TcpscopeApp {
   const token = new TokenCheck(deps.token);
   const index = new CreationIndex(deps.bus, deps.engine.tracker);
   const rtt = new RttWindow(10_000, deps.bus);
+  const midstream = new MidstreamCounter(deps.bus);
   const hub = new WsHub({ engine: deps.engine, bus: deps.bus, version: deps.version, source: deps.source, token, opts: wsOpts });
   const metrics = new Metrics(deps.engine, deps.source, () => hub.clientCount, deps.bus);
   const services: AppServices = { deps, token, index, rtt, metrics, ws: hub, startedAt: performance.now() };
@@ -95,7 +97,7 @@ export function createApp(deps: ServerDeps): TcpscopeApp {
 
   app.get('/api/stats', (req, res) => {
     if (!noParams(req, res)) return;
-    res.json(buildStats(deps.engine, rtt, deps.source(), hub.clientCount));
+    res.json(buildStats(deps.engine, rtt, deps.source(), hub.stats(), midstream.count));
   });
 
   app.get('/metrics', async (req, res) => {

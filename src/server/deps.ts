@@ -11,6 +11,8 @@ export interface LiveSourceInfo {
   bytes: number;
   /** Packets the kernel dropped (libpcap stats), null when unknown. */
   dropped: number | null;
+  /** Kernel capture buffer in bytes. */
+  bufferSize?: number;
   demo?: boolean;
 }
 
@@ -42,10 +44,24 @@ export interface WsOptions {
   /** Largest client message accepted, in bytes. */
   maxPayload: number;
   maxClients: number;
-  /** Messages queued for one client before it is declared lagging and its backlog dropped. */
+  /** Clients from one remote address. */
+  maxClientsPerAddress: number;
+  /**
+   * Recent events kept for clients that fall behind (one ring shared by all clients); a client more
+   * than this many events behind is lagging and resynchronises from a snapshot.
+   */
   maxQueue: number;
-  /** Bytes the socket may hold unsent before we stop writing to it and queue instead. */
+  /** Bytes the socket may hold unsent before we stop writing to it and let events wait in the ring. */
   highWaterBytes: number;
+  /**
+   * Bytes a client may be sent beyond what it confirmed reading (by answering a ping); past this it
+   * waits like a full socket. Bounds what a client that never reads costs in kernel buffers.
+   */
+  maxInFlightBytes: number;
+  /** A client whose socket takes nothing for this long while data waits for it is closed. */
+  stallTimeoutMs: number;
+  /** New clients accepted per second once a burst of 50 is used up; more get 503. */
+  maxNewClientsPerSecond: number;
   heartbeatMs: number;
   /** Largest number of connections in one snapshot (the newest are kept). */
   snapshotLimit: number;
@@ -65,9 +81,13 @@ export interface ServerDeps {
 
 export const DEFAULT_WS_OPTIONS: WsOptions = {
   maxPayload: 16 * 1024,
-  maxClients: 64,
-  maxQueue: 10_000,
-  highWaterBytes: 1024 * 1024,
+  maxClients: 256,
+  maxClientsPerAddress: 64,
+  maxQueue: 20_000,
+  highWaterBytes: 256 * 1024,
+  maxInFlightBytes: 1024 * 1024,
+  stallTimeoutMs: 10_000,
+  maxNewClientsPerSecond: 20,
   heartbeatMs: 30_000,
   snapshotLimit: 10_000,
 };

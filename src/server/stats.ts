@@ -21,8 +21,15 @@ export function decodeBreakdown(byCode: Record<string, number>): {
   return { errors, skipped, errorsTotal };
 }
 
+/** What the WebSocket hub reports about its clients. */
+export interface WsHubStats {
+  clients: number;
+  refused: Record<string, number>;
+  dropped: Record<string, number>;
+}
+
 /** The body of GET /api/stats. */
-export function buildStats(engine: EngineLike, rtt: RttWindow, source: SourceInfo, wsClients: number) {
+export function buildStats(engine: EngineLike, rtt: RttWindow, source: SourceInfo, ws: WsHubStats, midstreamStarts = 0) {
   const t = engine.tracker.stats();
   const dec = decodeBreakdown(engine.decode.byCode());
   const [p50, p90, p99] = rtt.percentiles([50, 90, 99]);
@@ -56,7 +63,17 @@ export function buildStats(engine: EngineLike, rtt: RttWindow, source: SourceInf
       skipped: dec.skipped,
       evictions: t.evictions,
       dropped: source.kind === 'live' ? source.dropped : null,
+      // Segments the capture must have missed, as the packets themselves show: data beyond what
+      // the sender was seen sending (gap), acknowledgements of data never seen (bad-ack), and
+      // connections first seen mid-stream. On loopback nothing is lost on the wire, so any growth
+      // here is capture loss; elsewhere a gap may also be a loss upstream of the capture point.
+      lossEvidence: {
+        gaps: t.anomalies.gap ?? 0,
+        acksOfUnseen: t.anomalies['bad-ack'] ?? 0,
+        midstreamStarts,
+      },
     },
-    wsClients,
+    wsClients: ws.clients,
+    ws,
   };
 }

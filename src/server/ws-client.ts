@@ -1,82 +1,173 @@
 import type { WebSocket } from 'ws';
 import type { StreamFilter } from './ws-filter';
 
+/** Text frames from Buffers: ws sends a Buffer as it is, so one frame can go to many sockets. */
+const TEXT = { binary: false } as const;
+/** Snapshots leave in fragments of this size (parts of one WebSocket message). */
+const SNAPSHOT_FRAGMENT = 64 * 1024;
+
 /**
- * One WebSocket client with its own bounded queue. Capture only ever appends a string here; writing
- * to the socket happens later and stops while the socket holds more than `highWaterBytes`, so a
- * client that does not read costs its own queue and nothing else. When the queue overflows the
- * client is "lagging": its backlog is dropped and counted, and once its socket drains it gets
- * `lagged {dropped}` followed by a fresh snapshot to resynchronise from.
+ * One WebSocket client: a cursor into the shared event ring (see EventRing), a few control
+ * messages of its own, and what is needed to tell a slow reader from a stalled one.
+ *
+ * Nothing here runs per captured packet. The hub's flush pass writes to the socket only while it
+ * holds less than `highWaterBytes` unsent; past that, events simply wait in the ring. A client
+ * that falls a whole ring behind is "lagging": once its socket drains it gets
+ * `lagged {dropped}` and a fresh snapshot, and goes on from there.
  */
 export class WsClient {
   filter: StreamFilter | null = null;
   alive = true;
+  /** Sequence number of the next event to consider sending. */
+  next = 0;
+  /** Events were overwritten before it was sent them; resynchronise when the socket drains. */
   lagging = false;
-  dropped = 0;
-  private queue: string[] = [];
-  private head = 0;
+  /** Send a snapshot before any further event (on connect, after subscribe, after lagging). */
+  wantSnapshot = true;
+  /** Frame bytes handed to ws so far; with bufferedAmount it tells whether the socket moves. */
+  sentBytes = 0;
+  /**
+   * Bytes the client has certainly read: everything sent before a ping it answered (a pong
+   * comes back only after the frames before its ping were taken in).
+   */
+  ackedBytes = 0;
+  /** sentBytes when the unanswered ping was sent, or -1. */
+  private pingMark = -1;
+  /** A snapshot being sent in fragments, and how far it got. */
+  private snap: Buffer | null = null;
+  private snapOff = 0;
+  /** sentBytes − bufferedAmount at the last stall check, and since when it has not grown. */
+  flushedAtCheck = 0;
+  stalledSince = 0;
+  /** Messages the client may still send before it is cut off (refilled over time). */
+  tokens: number;
+  tokensAt: number;
+  private control: (string | Buffer)[] = [];
 
   constructor(
     readonly ws: WebSocket,
-    private readonly maxQueue: number,
-    private readonly highWaterBytes: number,
-  ) {}
-
-  get queued(): number {
-    return this.queue.length - this.head;
+    readonly address: string,
+    readonly highWaterBytes: number,
+    readonly maxInFlightBytes: number,
+    readonly messageBurst: number,
+    now: number,
+  ) {
+    this.tokens = messageBurst;
+    this.tokensAt = now;
   }
 
   get open(): boolean {
     return this.ws.readyState === this.ws.OPEN;
   }
 
-  enqueue(msg: string): void {
-    if (this.lagging) {
-      this.dropped++;
-      return;
+  /**
+   * Nothing more should be written now: the socket holds highWaterBytes unsent, or the client has
+   * not confirmed reading what it was sent beyond maxInFlightBytes. On loopback a socket that is
+   * never read still takes megabytes into kernel buffers before bufferedAmount moves at all; the
+   * second bound keeps a client that does not read from costing more than that.
+   */
+  get blocked(): boolean {
+    return this.ws.bufferedAmount >= this.highWaterBytes || this.sentBytes - this.ackedBytes >= this.maxInFlightBytes;
+  }
+
+  /** Unsent and unconfirmed bytes are both well below their bounds: a good moment to resynchronise. */
+  get drained(): boolean {
+    return this.ws.bufferedAmount < this.highWaterBytes / 4 && this.sentBytes - this.ackedBytes < this.maxInFlightBytes / 2;
+  }
+
+  /** Asks for a pong once half the in-flight allowance is used, so a reading client is never held up. */
+  probe(): void {
+    if (this.pingMark < 0 && this.sentBytes - this.ackedBytes > this.maxInFlightBytes / 2) this.ping();
+  }
+
+  /** A ping that also marks what the client has read once it answers. */
+  ping(): void {
+    if (this.pingMark < 0) this.pingMark = this.sentBytes;
+    this.ws.ping();
+  }
+
+  onPong(): void {
+    this.alive = true;
+    if (this.pingMark >= 0) {
+      this.ackedBytes = this.pingMark;
+      this.pingMark = -1;
     }
-    if (this.queued >= this.maxQueue) {
-      this.dropped += this.queued + 1;
-      this.queue = [];
-      this.head = 0;
-      this.lagging = true;
-      return;
-    }
-    this.queue.push(msg);
+  }
+
+  /** Starts sending `frame` as one message in fragments (see sendSnapshotPart). */
+  startSnapshot(frame: Buffer): void {
+    this.snap = frame;
+    this.snapOff = 0;
+  }
+
+  get sendingSnapshot(): boolean {
+    return this.snap !== null;
   }
 
   /**
-   * Writes what the socket can take now. Returns true when the client needs another flush later
-   * (backlog left, or lagging and waiting to drain).
+   * Sends the snapshot in fragments of one message while the client is not blocked, so that one
+   * that never reads takes at most its allowance of it. Returns true once it is all sent.
    */
-  flush(resync: (c: WsClient) => void): boolean {
-    if (!this.open) return false;
-    const ws = this.ws;
-    // Corked, a burst of frames leaves in one write instead of one system call per frame. Corked
-    // bytes count as buffered, so after each batch the kernel gets a chance to take them.
-    const sock = (ws as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
-    while (this.head < this.queue.length && ws.bufferedAmount < this.highWaterBytes) {
-      sock?.cork();
-      while (this.head < this.queue.length && ws.bufferedAmount < this.highWaterBytes) {
-        ws.send(this.queue[this.head++]);
-      }
-      sock?.uncork();
+  sendSnapshotPart(): boolean {
+    const f = this.snap;
+    if (f === null) return true;
+    while (this.snapOff < f.length && !this.blocked) {
+      const end = Math.min(f.length, this.snapOff + SNAPSHOT_FRAGMENT);
+      this.sentBytes += end - this.snapOff;
+      this.ws.send(f.subarray(this.snapOff, end), { binary: false, fin: end === f.length });
+      this.snapOff = end;
     }
-    if (this.head === this.queue.length) {
-      this.queue = [];
-      this.head = 0;
-    } else if (this.head > 4096) {
-      this.queue = this.queue.slice(this.head);
-      this.head = 0;
-    }
-    if (this.lagging && ws.bufferedAmount < this.highWaterBytes / 4) {
-      const dropped = this.dropped;
-      this.lagging = false;
-      this.dropped = 0;
-      ws.send(JSON.stringify({ type: 'lagged', dropped }));
-      resync(this);
-      return this.flush(resync);
-    }
-    return this.lagging || this.queued > 0;
+    this.probe();
+    if (this.snapOff < f.length) return false;
+    this.snap = null;
+    return true;
+  }
+
+  /** A message of its own (hello, subscribed, error, lagged): sent before the next events. */
+  enqueueControl(msg: string): void {
+    // Control replies answer the client's own messages, which are rate limited; this bound only
+    // guards against a client that sends but never reads.
+    if (this.control.length < 64) this.control.push(msg);
+  }
+
+  get hasControl(): boolean {
+    return this.control.length > 0;
+  }
+
+  /** Writes queued control messages while the socket takes them; false if some are left. */
+  sendControl(): boolean {
+    let i = 0;
+    while (i < this.control.length && !this.blocked) this.send(this.control[i++]);
+    this.control = i === this.control.length ? [] : this.control.slice(i);
+    return this.control.length === 0;
+  }
+
+  send(frame: string | Buffer): void {
+    this.sentBytes += typeof frame === 'string' ? Buffer.byteLength(frame) : frame.length;
+    this.ws.send(frame, TEXT);
+  }
+
+  /** Corks the socket so a batch of frames leaves in one write; returns the uncork function. */
+  cork(): () => void {
+    const sock = (this.ws as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
+    sock?.cork();
+    return () => sock?.uncork();
+  }
+
+  /**
+   * Takes one token for a message the client sent; false when it sends faster than `perSecond`
+   * beyond its burst allowance.
+   */
+  takeToken(now: number, perSecond: number): boolean {
+    this.tokens = Math.min(this.messageBurst, this.tokens + ((now - this.tokensAt) / 1000) * perSecond);
+    this.tokensAt = now;
+    if (this.tokens < 1) return false;
+    this.tokens--;
+    return true;
   }
 }
+
+export const FLUSH_DONE = 0;
+export const FLUSH_MORE = 1;
+export const FLUSH_BLOCKED = 2;
+export type FlushResult = typeof FLUSH_DONE | typeof FLUSH_MORE | typeof FLUSH_BLOCKED;

@@ -6,13 +6,40 @@ import { EVENT_SCHEMA_VERSION, type TcpEvent } from '../events/types';
 import type { ConnectionView } from '../track/connection';
 import { sameOrigin, type TokenCheck } from './auth';
 import type { EngineLike, SourceInfo, WsOptions } from './deps';
-import { WsClient } from './ws-client';
+import { FLUSH_BLOCKED, FLUSH_DONE, FLUSH_MORE, WsClient, type FlushResult } from './ws-client';
 import { StreamFilter, clientMessage, endpointsOf, type EndpointsOf } from './ws-filter';
+import { EventRing } from './ws-ring';
 
-/** How often clients with a backlog are retried while their sockets drain. */
+/** How often clients whose sockets are full are looked at again. */
 const BACKLOG_RETRY_MS = 20;
+/**
+ * How long one pass of writing to clients may hold the event loop: at least FLUSH_SLICE_MS, at
+ * most FLUSH_SLICE_MAX_MS, in between as long as the rest of the loop took since the last pass.
+ * The live capture ring holds about 500 packets on lo (BENCHMARKS.md, Live load), some 15 ms of a
+ * busy loopback; writing a whole backlog at once held the loop for tens of milliseconds.
+ */
+const FLUSH_SLICE_MS = 2;
+const FLUSH_SLICE_MAX_MS = 10;
+/** The least time one client gets in a pass it takes part in. */
+const MIN_SHARE_MS = 0.25;
+/** Frames written between two looks at the clock and at the socket's buffer. */
+const BATCH = 128;
 /** Endpoints remembered per connection id for port/host filters, before the cache is reset. */
 const ENDPOINT_CACHE_MAX = 50_000;
+/**
+ * A snapshot (unfiltered) is shared by clients that connect within this long of each other, as
+ * long as the ring still holds every event since (they get those next). Listing a full table
+ * takes 100-200 ms here, a stall the capture ring only just absorbs: a crowd connecting must not
+ * cause one every second.
+ */
+const SNAPSHOT_REUSE_MS = 5000;
+/** How often sockets are checked for a stall. */
+const STALL_CHECK_MS = 1000;
+/** Messages a client may send per second, and in one burst. */
+const CLIENT_MESSAGES_PER_S = 20;
+const CLIENT_MESSAGE_BURST = 100;
+/** New clients admitted at once before maxNewClientsPerSecond applies. */
+const ADMIT_BURST = 50;
 
 export interface WsHubDeps {
   engine: EngineLike;
@@ -23,22 +50,41 @@ export interface WsHubDeps {
   opts: WsOptions;
 }
 
+interface Snapshot {
+  seq: number;
+  frame: Buffer;
+  at: number;
+}
+
 /**
  * The /ws stream: `hello`, `snapshot`, then one frame per event (`{type:'event', seq, event}`), in
- * the order of the global sequence number. Each event is serialised once and shared by every
- * client whose filter takes it.
+ * the order of the global sequence number.
+ *
+ * Capture only drops each event into a ring (EventRing); everything else happens in flush passes
+ * between bursts of packets, each at most a couple of milliseconds long: serialising an event
+ * (once, shared by all clients), filtering, writing. A client that does not read costs nothing
+ * per event; one whose socket has not moved for `stallTimeoutMs` is closed.
  */
 export class WsHub {
   private readonly wss: WebSocketServer;
   private readonly clients = new Set<WsClient>();
   private readonly backlog = new Set<WsClient>();
+  private readonly perAddress = new Map<string, number>();
   private readonly endpoints = new Map<string, EndpointsOf>();
+  private readonly ring: EventRing;
+  private snapshot: Snapshot | null = null;
   private flushScheduled = false;
+  private lastPassEnd = 0;
   private retryTimer: NodeJS.Timeout | null = null;
   private readonly heartbeat: NodeJS.Timeout;
+  private readonly stallTimer: NodeJS.Timeout;
   private readonly unsubscribe: () => void;
   /** Upgrades refused, by reason (visible to tests and /api/stats through the server). */
-  readonly refused = { path: 0, token: 0, origin: 0, full: 0 };
+  readonly refused = { path: 0, token: 0, origin: 0, full: 0, address: 0, rate: 0 };
+  private admitTokens = ADMIT_BURST;
+  private admitAt = performance.now();
+  /** Clients closed by the server, by reason. */
+  readonly dropped = { stalled: 0, unresponsive: 0, flooding: 0 };
 
   constructor(private readonly deps: WsHubDeps) {
     this.wss = new WebSocketServer({
@@ -47,9 +93,12 @@ export class WsHub {
       perMessageDeflate: false,
       clientTracking: false,
     });
+    this.ring = new EventRing(deps.opts.maxQueue);
     this.unsubscribe = deps.bus.subscribe((seq, e) => this.onEvent(seq, e));
     this.heartbeat = setInterval(() => this.beat(), deps.opts.heartbeatMs);
     this.heartbeat.unref();
+    this.stallTimer = setInterval(() => this.checkStalls(), Math.min(STALL_CHECK_MS, deps.opts.stallTimeoutMs));
+    this.stallTimer.unref();
   }
 
   get clientCount(): number {
@@ -72,24 +121,45 @@ export class WsHub {
       this.refused.origin++;
       return reject(socket, 403, 'forbidden-origin', 'the page connecting is not served by this tcpscope');
     }
-    if (this.clients.size >= this.deps.opts.maxClients) {
+    const { maxClients, maxClientsPerAddress } = this.deps.opts;
+    if (this.clients.size >= maxClients) {
       this.refused.full++;
-      return reject(socket, 503, 'too-many-clients', `at most ${this.deps.opts.maxClients} WebSocket clients`);
+      return reject(socket, 503, 'too-many-clients', `at most ${maxClients} WebSocket clients`);
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws));
+    // Each new client is sent a snapshot (megabytes with a full table) that a socket which never
+    // reads still takes into its kernel buffers: a crowd connecting at once would hold the loop
+    // for seconds. Admissions are paced instead; a refused dashboard retries with backoff.
+    const now = performance.now();
+    this.admitTokens = Math.min(ADMIT_BURST, this.admitTokens + ((now - this.admitAt) / 1000) * this.deps.opts.maxNewClientsPerSecond);
+    this.admitAt = now;
+    if (this.admitTokens < 1) {
+      this.refused.rate++;
+      return reject(socket, 503, 'too-many-clients', 'too many WebSocket clients connecting at once: retry in a second');
+    }
+    const address = req.socket.remoteAddress ?? '';
+    if ((this.perAddress.get(address) ?? 0) >= maxClientsPerAddress) {
+      this.refused.address++;
+      return reject(socket, 503, 'too-many-clients', `at most ${maxClientsPerAddress} WebSocket clients from one address`);
+    }
+    this.admitTokens--;
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, address));
   }
 
-  private accept(ws: WebSocket): void {
-    const c = new WsClient(ws, this.deps.opts.maxQueue, this.deps.opts.highWaterBytes);
+  private accept(ws: WebSocket, address: string): void {
+    const o = this.deps.opts;
+    const c = new WsClient(ws, address, o.highWaterBytes, o.maxInFlightBytes, CLIENT_MESSAGE_BURST, performance.now());
     this.clients.add(c);
+    this.perAddress.set(address, (this.perAddress.get(address) ?? 0) + 1);
     ws.on('pong', () => {
-      c.alive = true;
+      c.onPong();
+      // what it just confirmed may be what it was waiting for
+      this.flushClient(c);
     });
     // Oversized or broken frames surface here; ws closes the socket itself, we only forget it.
     ws.on('error', () => this.drop(c));
     ws.on('close', () => this.drop(c));
     ws.on('message', (data, isBinary) => this.onMessage(c, data, isBinary));
-    c.enqueue(
+    c.enqueueControl(
       JSON.stringify({
         type: 'hello',
         version: this.deps.version,
@@ -97,16 +167,25 @@ export class WsHub {
         source: this.deps.source(),
       }),
     );
-    this.sendSnapshot(c);
     this.flushClient(c);
   }
 
   private drop(c: WsClient): void {
-    this.clients.delete(c);
+    if (!this.clients.delete(c)) return;
     this.backlog.delete(c);
+    const n = (this.perAddress.get(c.address) ?? 1) - 1;
+    if (n > 0) this.perAddress.set(c.address, n);
+    else this.perAddress.delete(c.address);
   }
 
   private onMessage(c: WsClient, data: RawData, isBinary: boolean): void {
+    if (!c.takeToken(performance.now(), CLIENT_MESSAGES_PER_S)) {
+      // One clear word, then the door: a client this chatty is not a dashboard.
+      c.ws.close(1008, 'too many messages');
+      this.dropped.flooding++;
+      this.drop(c);
+      return;
+    }
     if (isBinary) return this.replyError(c, 'bad-message', 'messages are JSON text');
     let parsed: unknown;
     try {
@@ -121,48 +200,48 @@ export class WsHub {
       return this.replyError(c, 'bad-message', where + (i?.message ?? 'invalid message'));
     }
     c.filter = new StreamFilter(r.data.filter);
-    c.enqueue(JSON.stringify({ type: 'subscribed', filter: c.filter.toJSON() }));
-    this.sendSnapshot(c);
+    c.enqueueControl(JSON.stringify({ type: 'subscribed', filter: c.filter.toJSON() }));
+    // Many subscribes in a row still cost one snapshot: it is made when the client is next written to.
+    c.wantSnapshot = true;
+    c.lagging = false;
     this.flushClient(c);
   }
 
   private replyError(c: WsClient, error: string, detail: string): void {
-    c.enqueue(JSON.stringify({ type: 'error', error, detail }));
+    c.enqueueControl(JSON.stringify({ type: 'error', error, detail }));
     this.flushClient(c);
   }
 
-  /** The connections a client should start from, at the sequence number of the newest event. */
-  private sendSnapshot(c: WsClient): void {
-    const all = this.deps.engine.tracker.list();
-    const f = c.filter;
-    const matching = f && f.needsEndpoints ? all.filter((x) => f.matchesConnection(x)) : all;
-    const { connections, truncated } = newestFirstOpen(matching, this.deps.opts.snapshotLimit);
-    c.enqueue(
-      JSON.stringify({
-        type: 'snapshot',
-        seq: this.deps.bus.lastSeq,
-        connections,
-        ...(truncated ? { truncated: true, total: matching.length } : {}),
-      }),
-    );
+  private onEvent(seq: number, e: TcpEvent): void {
+    this.ring.push(seq, e);
+    if (this.clients.size === 0) {
+      // Nobody to keep it for: a client that connects starts from a snapshot after it.
+      this.ring.releaseBefore(seq + 1);
+      this.snapshot = null;
+      return;
+    }
+    if (!this.flushScheduled) this.scheduleFlush();
   }
 
-  private onEvent(seq: number, e: TcpEvent): void {
-    if (this.clients.size === 0) return;
-    if (e.type === 'connection' && e.connection) this.remember(e.connection);
-    let msg: string | null = null;
-    let ep: EndpointsOf | undefined | null = null;
-    const lookup = () => {
-      if (ep === null) ep = this.endpointsFor(e);
-      return ep;
-    };
-    for (const c of this.clients) {
-      if (c.filter && !c.filter.matchesEvent(e, lookup)) continue;
-      msg ??= JSON.stringify({ type: 'event', seq, event: e });
-      c.enqueue(msg);
-      this.backlog.add(c);
-    }
-    if (msg !== null) this.scheduleFlush();
+  /** The snapshot a client starts from, and the sequence number it stands at. */
+  private snapshotFor(c: WsClient, now: number): Snapshot {
+    const f = c.filter;
+    if (f && f.needsEndpoints) return this.makeSnapshot(f, now);
+    // Shared while fresh and while the ring still holds every event after it, so a crowd of
+    // clients connecting at once costs one listing of the table, not one each.
+    const s = this.snapshot;
+    if (s && now - s.at < SNAPSHOT_REUSE_MS && (s.seq === this.ring.head || this.ring.has(s.seq + 1))) return s;
+    this.snapshot = this.makeSnapshot(null, now);
+    return this.snapshot;
+  }
+
+  private makeSnapshot(f: StreamFilter | null, now: number): Snapshot {
+    const all = this.deps.engine.tracker.list();
+    const matching = f ? all.filter((x) => f.matchesConnection(x)) : all;
+    const { connections, truncated } = newestFirstOpen(matching, this.deps.opts.snapshotLimit);
+    const seq = this.deps.bus.lastSeq;
+    const body = { type: 'snapshot', seq, connections, ...(truncated ? { truncated: true, total: matching.length } : {}) };
+    return { seq, frame: Buffer.from(JSON.stringify(body)), at: now };
   }
 
   private endpointsFor(e: TcpEvent): EndpointsOf | undefined {
@@ -194,43 +273,201 @@ export class WsHub {
     this.scheduleFlush();
   }
 
-  private flushBacklog(): void {
-    for (const c of this.backlog) {
-      if (!c.flush((x) => this.sendSnapshot(x))) this.backlog.delete(c);
+  /**
+   * One pass over the clients with something to send, time-boxed (see FLUSH_SLICE_MS), the longest
+   * while a reading client is more than half a ring behind, so that it catches up rather than
+   * lose events whenever the machine can afford it. Clients with new events join through the ring.
+   */
+  private flushBacklog(retry = false): void {
+    const start = performance.now();
+    const ring = this.ring;
+    let more = false;
+    let blocked = false;
+    let farBehind = false;
+    let writable = 0;
+    for (const c of this.clients) {
+      if (c.next <= ring.head || c.wantSnapshot || c.lagging || c.hasControl) this.backlog.add(c);
     }
-    if (this.backlog.size > 0 && this.retryTimer === null) {
+    for (const c of this.backlog) {
+      if (c.blocked) continue;
+      writable++;
+      if (!c.lagging && ring.head - c.next > ring.capacity / 2) farBehind = true;
+    }
+    // Writing gets about as long as everything else had since the last pass (capture, mostly),
+    // so under load the two share the loop evenly and neither starves.
+    const since = start - this.lastPassEnd;
+    const budget = farBehind ? FLUSH_SLICE_MAX_MS : Math.min(FLUSH_SLICE_MAX_MS, Math.max(FLUSH_SLICE_MS, since));
+    const deadline = start + budget;
+    // Shared out, so that one client (say, one whose kernel buffers are still filling) cannot
+    // take the whole pass from the others.
+    const share = Math.max(MIN_SHARE_MS, budget / Math.max(1, writable));
+    // A copy: clients are re-added while going through it, and a Set's iterator would visit them again.
+    for (const c of [...this.backlog]) {
+      // A full socket is looked at again only on the retry timer: a thousand stalled clients
+      // must not cost a thousand calls on every pass.
+      if (!retry && c.blocked) {
+        blocked = true;
+        continue;
+      }
+      if (performance.now() >= deadline) {
+        more = true;
+        break;
+      }
+      const r = this.pump(c, Math.min(deadline, performance.now() + share), start);
+      this.backlog.delete(c);
+      if (r === FLUSH_DONE) continue;
+      // Re-added at the end, so the next pass starts with the clients this one did not reach.
+      this.backlog.add(c);
+      if (r === FLUSH_MORE) more = true;
+      else blocked = true;
+    }
+    this.release();
+    this.lastPassEnd = performance.now();
+    // Time ran out with sockets still writable: go on after the capture had its turn (poll phase).
+    if (more) this.scheduleFlush();
+    else if (blocked && this.retryTimer === null) {
       this.retryTimer = setTimeout(() => {
         this.retryTimer = null;
-        this.flushBacklog();
+        this.flushBacklog(true);
       }, BACKLOG_RETRY_MS);
       this.retryTimer.unref();
+    }
+  }
+
+  /** Writes what client c can take now: control messages, then a snapshot if due, then events. */
+  private pump(c: WsClient, deadline: number, now: number): FlushResult {
+    if (!c.open) return FLUSH_DONE;
+    const ring = this.ring;
+    // A snapshot under way is one message: nothing else may be sent until its last fragment.
+    if (!c.sendSnapshotPart()) return FLUSH_BLOCKED;
+    if (!c.sendControl()) return FLUSH_BLOCKED;
+    if (!c.wantSnapshot && !c.lagging && c.next <= ring.head && !ring.has(c.next)) c.lagging = true;
+    if (c.lagging) {
+      // Resynchronise only once the socket has drained, so the snapshot is not stale on arrival.
+      if (!c.drained) {
+        c.probe();
+        return FLUSH_BLOCKED;
+      }
+      const snap = this.snapshotFor(c, now);
+      c.send(JSON.stringify({ type: 'lagged', dropped: Math.max(0, snap.seq - c.next + 1) }));
+      c.lagging = false;
+      if (!this.sendSnapshot(c, snap)) return FLUSH_BLOCKED;
+    } else if (c.wantSnapshot) {
+      if (!this.sendSnapshot(c, this.snapshotFor(c, now))) return FLUSH_BLOCKED;
+    }
+    const f = c.filter;
+    let ep: EndpointsOf | undefined | null = null;
+    let epFor = '';
+    let e: TcpEvent;
+    const lookup = () => {
+      if (ep === null || epFor !== e.connectionId) {
+        ep = this.endpointsFor(e);
+        epFor = e.connectionId;
+      }
+      return ep;
+    };
+    while (c.next <= ring.head) {
+      if (c.blocked) return FLUSH_BLOCKED;
+      if (performance.now() >= deadline) return FLUSH_MORE;
+      // Corked, a batch leaves in one write; corked bytes count as buffered, so the batch also
+      // ends at the high-water mark and the kernel gets its chance to take them on uncork.
+      const uncork = c.cork();
+      try {
+        for (let n = 0; n < BATCH && c.next <= ring.head && !c.blocked; n++) {
+          const seq = c.next;
+          if (!ring.has(seq)) {
+            c.lagging = true;
+            return FLUSH_BLOCKED;
+          }
+          e = ring.event(seq);
+          if (f === null || f.matchesEvent(e, lookup)) c.send(ring.frame(seq));
+          c.next = seq + 1;
+        }
+      } finally {
+        uncork();
+        c.probe();
+      }
+    }
+    return FLUSH_DONE;
+  }
+
+  /** Starts a snapshot; true when it went out whole. */
+  private sendSnapshot(c: WsClient, snap: Snapshot): boolean {
+    c.startSnapshot(snap.frame);
+    c.next = snap.seq + 1;
+    c.wantSnapshot = false;
+    return c.sendSnapshotPart();
+  }
+
+  /** Frees ring entries every client is past (and the shared snapshot still needs none of). */
+  private release(): void {
+    let min = this.ring.head + 1;
+    const oldest = this.ring.oldest;
+    // Clients already behind the ring's start (lagging, known or not) will resynchronise from a snapshot.
+    for (const c of this.clients) if (!c.lagging && !c.wantSnapshot && c.next >= oldest && c.next < min) min = c.next;
+    const s = this.snapshot;
+    if (s && performance.now() - s.at < SNAPSHOT_REUSE_MS && s.seq + 1 < min) min = s.seq + 1;
+    this.ring.releaseBefore(min);
+  }
+
+  /**
+   * Closes clients whose socket has taken nothing for stallTimeoutMs while data waited for them:
+   * they pin memory (their unsent frames) and will only ever be resynchronised from scratch.
+   */
+  private checkStalls(): void {
+    const now = performance.now();
+    for (const c of this.clients) {
+      // Waiting: frames unsent, or more sent than it confirmed reading; progress: either moves.
+      const waiting = c.ws.bufferedAmount > 0 || c.blocked;
+      const progress = c.sentBytes - c.ws.bufferedAmount + c.ackedBytes;
+      if (!waiting || progress > c.flushedAtCheck) {
+        c.flushedAtCheck = progress;
+        c.stalledSince = 0;
+        continue;
+      }
+      // make sure a client that does read gets the chance to say so
+      c.probe();
+      if (c.stalledSince === 0) c.stalledSince = now;
+      else if (now - c.stalledSince >= this.deps.opts.stallTimeoutMs) this.evict(c, 'stalled');
     }
   }
 
   private beat(): void {
     for (const c of this.clients) {
       if (!c.alive) {
-        c.ws.terminate();
-        this.drop(c);
+        this.evict(c, 'unresponsive');
         continue;
       }
       c.alive = false;
       try {
-        c.ws.ping();
+        c.ping();
       } catch {
         this.drop(c);
       }
     }
   }
 
+  /** Counters for /api/stats. */
+  stats() {
+    return { clients: this.clients.size, refused: { ...this.refused }, dropped: { ...this.dropped } };
+  }
+
   close(): void {
     this.unsubscribe();
     clearInterval(this.heartbeat);
+    clearInterval(this.stallTimer);
     if (this.retryTimer) clearTimeout(this.retryTimer);
-    for (const c of this.clients) c.ws.close(1001, 'server shutting down');
+    for (const x of this.clients) x.ws.close(1001, 'server shutting down');
     this.clients.clear();
     this.backlog.clear();
+    this.perAddress.clear();
     this.wss.close();
+  }
+
+  private evict(c: WsClient, why: keyof WsHub['dropped']): void {
+    this.dropped[why]++;
+    c.ws.terminate();
+    this.drop(c);
   }
 }
 

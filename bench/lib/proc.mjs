@@ -1,0 +1,38 @@
+// Readings of another process from /proc: CPU time and resident memory.
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+
+// USER_HZ is 100 on every Linux this runs on (sysconf(_SC_CLK_TCK)); Node cannot ask.
+const TICK_MS = 10;
+
+/** User and system CPU time of `pid` in milliseconds (utime + stime, fields 14 and 15). */
+export function cpuMs(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The command name may hold spaces and parentheses: split after its closing parenthesis.
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { user: Number(f[11]) * TICK_MS, system: Number(f[12]) * TICK_MS, total: (Number(f[11]) + Number(f[12])) * TICK_MS };
+}
+
+/** Resident set size of `pid` in bytes (VmRSS). */
+export function rssBytes(pid) {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) * 1024 : null;
+}
+
+export function loadAverage() {
+  return os.loadavg().map((x) => Math.round(x * 100) / 100);
+}
+
+export function percentile(sorted, p) {
+  if (sorted.length === 0) return null;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i];
+}
+
+export function round(x, digits = 2) {
+  if (x === null || x === undefined || !Number.isFinite(x)) return x ?? null;
+  const k = 10 ** digits;
+  return Math.round(x * k) / k;
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

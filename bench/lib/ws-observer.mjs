@@ -1,0 +1,51 @@
+// A WebSocket client connected like the dashboard (no filter), in its own process so that its
+// clock readings are not delayed by the load generator. For every event it notes
+// receive time − event ts: the capture timestamp is epoch-anchored, and so is this clock
+// (performance.timeOrigin + performance.now(), sub-millisecond).
+//   argv[2] = ws URL; IPC: parent sends 'report', child answers with the figures.
+import WebSocket from 'ws';
+
+const url = process.argv[2];
+const lat = new Float64Array(4_000_000);
+let n = 0;
+const stats = { messages: 0, events: 0, lagged: 0, laggedDropped: 0, snapshots: 0, gaps: 0, closedEvents: 0, bytes: 0 };
+let lastSeq = null;
+const now = () => performance.timeOrigin + performance.now();
+const ws = new WebSocket(url);
+ws.on('message', (data) => {
+  const t = now();
+  stats.messages++;
+  stats.bytes += data.length;
+  const m = JSON.parse(data.toString());
+  if (m.type === 'event') {
+    stats.events++;
+    if (n < lat.length) lat[n++] = t - m.event.ts;
+    if (lastSeq !== null && m.seq !== lastSeq + 1) stats.gaps++;
+    lastSeq = m.seq;
+    if (m.event.type === 'connection' && m.event.phase === 'closed') stats.closedEvents++;
+  } else if (m.type === 'snapshot') {
+    stats.snapshots++;
+    lastSeq = m.seq;
+  } else if (m.type === 'lagged') {
+    stats.lagged++;
+    stats.laggedDropped += m.dropped;
+  }
+});
+ws.on('open', () => process.send({ ready: true }));
+ws.on('error', (e) => process.send({ error: String(e) }));
+ws.on('close', () => (stats.closed = true));
+// 'report' answers and ends; 'phase' answers and starts counting afresh.
+process.on('message', (m) => {
+  if (m !== 'report' && m !== 'phase') return;
+  const sorted = lat.slice(0, n).sort();
+  const p = (q) => (n ? sorted[Math.min(n - 1, Math.ceil((q / 100) * n) - 1)] : null);
+  process.send({ report: { ...stats, latencyMs: { p50: p(50), p90: p(90), p99: p(99), max: n ? sorted[n - 1] : null, samples: n } } });
+  if (m === 'phase') {
+    n = 0;
+    for (const k of Object.keys(stats)) if (typeof stats[k] === 'number') stats[k] = 0;
+    return;
+  }
+  ws.close();
+  setTimeout(() => process.exit(0), 200);
+});
+process.on('disconnect', () => process.exit(0));

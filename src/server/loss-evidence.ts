@@ -1,0 +1,18 @@
+import type { EventBus } from '../events/bus';
+
+/**
+ * Connections picked up mid-stream (their first segment was neither a SYN nor a SYN+ACK), counted
+ * from the event stream. With the tracker's `gap` and `bad-ack` anomalies this is what tells, from
+ * the packets alone, that the capture missed some: the kernel's drop counter is out of reach
+ * (`cap` does not expose pcap_stats). Connections already open when capture started count too,
+ * so the number that matters is its growth.
+ */
+export class MidstreamCounter {
+  count = 0;
+
+  constructor(bus: EventBus) {
+    bus.subscribe((_seq, e) => {
+      if (e.type === 'connection' && e.phase === 'opened' && e.connection?.partial) this.count++;
+    });
+  }
+}

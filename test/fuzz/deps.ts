@@ -1,0 +1,18 @@
+// The stages under fuzzing, from src/, in the shape bench/lib/fuzz-engine.mjs takes them.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { readCaptureFile } from '../../src/capture/file';
+import { decodeFrame } from '../../src/decode/decode';
+import { Segment } from '../../src/decode/segment';
+import { DECODE_STATUSES } from '../../src/decode/status';
+import { Tracker } from '../../src/track/tracker';
+import { fileErrorCodesFrom, type FuzzDeps } from '../../bench/lib/fuzz-engine.mjs';
+
+export const deps: FuzzDeps = {
+  readCaptureFile: readCaptureFile as FuzzDeps['readCaptureFile'],
+  decodeFrame,
+  Segment,
+  Tracker,
+  decodeStatuses: DECODE_STATUSES,
+  fileErrorCodes: fileErrorCodesFrom(readFileSync(path.resolve(__dirname, '../../src/capture/file-error.ts'), 'utf8')),
+};
