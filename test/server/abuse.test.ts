@@ -118,10 +118,10 @@ describe('WebSocket messages that are not what the protocol says', () => {
     const c = await done;
     expect(c.code).toBe(1008);
     expect(c.reason).toMatch(/too many messages/);
-    // about a burst of replies (100, plus 20 a second while the server works through the flood),
-    // and one snapshot per burst of subscribes rather than one each
+    // at most about a burst of replies (100, plus 20 a second while the server works through the
+    // flood; replies are written in passes, so the cut may come before any is flushed), and one
+    // snapshot per burst of subscribes rather than one each
     const subscribed = flood.messages.filter((m) => m.type === 'subscribed').length;
-    expect(subscribed).toBeGreaterThan(0);
     expect(subscribed).toBeLessThan(500);
     // the first snapshot, then at most one per subscribe answered (they coalesce)
     expect(flood.messages.filter((m) => m.type === 'snapshot').length).toBeLessThanOrEqual(subscribed + 1);
