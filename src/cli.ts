@@ -35,6 +35,18 @@ function serveOptions(cmd: Command): Command {
     );
 }
 
+/** What the serving commands (live, replay) take from the options `serveOptions` and `commonOptions` add. */
+function servingArgs(opts: Record<string, unknown>) {
+  return {
+    jsonl: !!opts.jsonl,
+    server: opts.server !== false,
+    listen: (opts.listen as ListenAddress | undefined) ?? DEFAULT_LISTEN,
+    token: opts.token as string | undefined,
+    msl: opts.msl as number | undefined,
+    maxConnections: opts.maxConnections as number | undefined,
+  };
+}
+
 /** Commander's usage errors as one line, pointing at the help of the command concerned. */
 function usageLine(cmd: string): (str: string, write: (s: string) => void) => void {
   return (str, write) => {
@@ -99,12 +111,7 @@ export function buildProgram(onDone: (code: number) => void): Command {
           hosts: opts.host,
           filter: opts.filter,
           bufferSize: opts.buffer,
-          jsonl: !!opts.jsonl,
-          server: opts.server !== false,
-          listen: (opts.listen as ListenAddress | undefined) ?? DEFAULT_LISTEN,
-          token: opts.token,
-          msl: opts.msl,
-          maxConnections: opts.maxConnections,
+          ...servingArgs(opts),
         }),
       );
     });
@@ -140,12 +147,7 @@ export function buildProgram(onDone: (code: number) => void): Command {
           file,
           speed: opts.speed,
           exit: !!opts.exit,
-          jsonl: !!opts.jsonl,
-          server: opts.server !== false,
-          listen: (opts.listen as ListenAddress | undefined) ?? DEFAULT_LISTEN,
-          token: opts.token,
-          msl: opts.msl,
-          maxConnections: opts.maxConnections,
+          ...servingArgs(opts),
         }),
       );
     });
