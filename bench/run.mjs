@@ -59,7 +59,9 @@ async function runCase(name, file) {
     });
     if (res.error) throw new Error(res.error.message);
   } else if (name.startsWith('track-') || name.startsWith('sink-')) {
-    const { readCaptureFile } = dist('capture/file.js');
+    // -thread: the file is read and parsed in a second thread, as `analyze` and `replay --speed max`
+    // do with big files; tracking stays on this one.
+    const { readCaptureFile } = name.endsWith('-thread') ? { readCaptureFile: dist('capture/file-thread.js').readCaptureFileThreaded } : dist('capture/file.js');
     const { Engine } = dist('engine.js');
     const engine = new Engine({ maxConnections: 1_000_000 });
     // The CLI always listens to events (it fans them out); the bare engine builds none.
@@ -116,10 +118,12 @@ const cases = [
   ['pcap-parser', PCAP, 'pcap-parser alone (raw ceiling), classic pcap'],
   ['read-pcap', PCAP, 'tcpscope read, classic pcap'],
   ['decode-pcap', PCAP, 'tcpscope read + decode, classic pcap'],
-  ['track-pcap', PCAP, 'tcpscope read + decode + track, classic pcap'],
+  ['track-pcap', PCAP, 'tcpscope read + decode + track, classic pcap, one thread'],
+  ['track-pcap-thread', PCAP, 'tcpscope read + decode + track, classic pcap, reader thread (as analyze)'],
   ['read-pcapng', PCAPNG, 'tcpscope read, pcapng'],
   ['decode-pcapng', PCAPNG, 'tcpscope read + decode, pcapng'],
-  ['track-pcapng', PCAPNG, 'tcpscope read + decode + track, pcapng'],
+  ['track-pcapng', PCAPNG, 'tcpscope read + decode + track, pcapng, one thread'],
+  ['track-pcapng-thread', PCAPNG, 'tcpscope read + decode + track, pcapng, reader thread (as analyze)'],
   ['sink-pcapng', PCAPNG, 'tcpscope read + decode + track + an event listener, pcapng'],
   ['node-pcap', PCAP, 'node_pcap offline session + decode + TCPTracker'],
 ].filter(([n]) => !only || only.includes(n));
@@ -169,5 +173,9 @@ for (const r of Object.values(results)) {
   );
 }
 const ceil = results['pcap-parser']?.pps;
-if (ceil && results['track-pcap']) console.log(`\nfull tracking on classic pcap = ${fmt((100 * results['track-pcap'].pps) / ceil, 1)} % of pcap-parser's raw rate`);
-if (results['track-pcapng']) console.log(`full tracking on pcapng = ${fmt(results['track-pcapng'].pps)} packets/s`);
+for (const c of ['track-pcap', 'track-pcap-thread']) {
+  if (ceil && results[c]) console.log(`\n${c}: full tracking on classic pcap = ${fmt((100 * results[c].pps) / ceil, 1)} % of pcap-parser's raw rate`);
+}
+for (const c of ['track-pcapng', 'track-pcapng-thread']) {
+  if (results[c]) console.log(`${c}: full tracking on pcapng = ${fmt(results[c].pps)} packets/s`);
+}

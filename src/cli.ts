@@ -2,6 +2,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { runAnalyze, type AnalyzeFormat } from './cli/analyze';
 import { runDemo } from './cli/demo';
+import type { ReadThreadMode } from './cli/file-driver';
 import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, oneLine } from './cli/errors';
 import { runLive } from './cli/live';
 import {
@@ -126,6 +127,11 @@ export function buildProgram(onDone: (code: number) => void): Command {
         .default({ kind: 'factor', factor: 1 } as Speed, 'realtime'),
     )
     .option('--exit', 'quit when the file ends instead of serving the result')
+    .addOption(
+      new Option('--read-thread <mode>', "read and parse the file in a second thread while this one tracks (auto: at --speed max, files of 4 MiB or more, with a second core)")
+        .choices(['auto', 'on', 'off'])
+        .default('auto'),
+    )
     .option('--no-server', 'serve nothing (with --jsonl: print the events)')
     .option('--jsonl', 'also print every event as one JSON line on stdout');
   serveOptions(replay);
@@ -147,6 +153,7 @@ export function buildProgram(onDone: (code: number) => void): Command {
           file,
           speed: opts.speed,
           exit: !!opts.exit,
+          readThread: opts.readThread as ReadThreadMode,
           ...servingArgs(opts),
         }),
       );
@@ -156,7 +163,12 @@ export function buildProgram(onDone: (code: number) => void): Command {
     .command('analyze')
     .description('read a capture file offline and print one record per connection')
     .argument('<file>', "capture file, or '-' to read standard input")
-    .addOption(new Option('--format <format>', 'output format').choices(['table', 'jsonl', 'zeek']).default('table'));
+    .addOption(new Option('--format <format>', 'output format').choices(['table', 'jsonl', 'zeek']).default('table'))
+    .addOption(
+      new Option('--read-thread <mode>', "read and parse the file in a second thread while this one tracks (auto: at --speed max, files of 4 MiB or more, with a second core)")
+        .choices(['auto', 'on', 'off'])
+        .default('auto'),
+    );
   commonOptions(analyze);
   analyze
     .configureOutput({ outputError: usageLine('tcpscope analyze') })
@@ -170,7 +182,7 @@ export function buildProgram(onDone: (code: number) => void): Command {
       ]),
     )
     .action(async (file: string, opts) => {
-      onDone(await runAnalyze({ file, format: opts.format as AnalyzeFormat, msl: opts.msl, maxConnections: opts.maxConnections }));
+      onDone(await runAnalyze({ file, format: opts.format as AnalyzeFormat, readThread: opts.readThread as ReadThreadMode, msl: opts.msl, maxConnections: opts.maxConnections }));
     });
 
   const demo = program

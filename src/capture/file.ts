@@ -92,7 +92,7 @@ export async function readCaptureFile(
       }
       if (st.isFile()) totalBytes = st.size;
     } catch (e) {
-      result.error = fail('io-error', `cannot read ${input}: ${describe(e)}`);
+      result.error = fail('io-error', `cannot read ${input}: ${describeError(e)}`);
       return result;
     }
     source = createReadStream(input, { highWaterMark: READ_CHUNK });
@@ -253,9 +253,9 @@ export async function readCaptureFile(
     if (signal?.aborted) return finish();
     if (result.gzip && !sourceFailed) {
       const n = parser === null ? 0 : (parser as CaptureParser).frames;
-      result.error = fail('gzip-error', `damaged gzip stream in ${name} after ${n} packets: ${describe(e)}`);
+      result.error = fail('gzip-error', `damaged gzip stream in ${name} after ${n} packets: ${describeError(e)}`);
     } else {
-      result.error = fail('io-error', `cannot read ${name}: ${describe(e)}`);
+      result.error = fail('io-error', `cannot read ${name}: ${describeError(e)}`);
     }
     return finish();
   }
@@ -271,7 +271,7 @@ export async function readCaptureFile(
         result.error = {
           code: 'handler-error',
           packet: n,
-          message: `the ${failure.what ?? 'frame handler'} failed on packet ${n}: ${describe(failure.error)}`,
+          message: `the ${failure.what ?? 'frame handler'} failed on packet ${n}: ${describeError(failure.error)}`,
         };
       } else if (signal?.aborted) {
         result.error = fail('aborted', `reading ${name} was aborted after ${result.frames} packets`);
@@ -349,7 +349,7 @@ function fail(code: FileErrorCode, message: string): CaptureError {
   return { code, message };
 }
 
-function describe(e: unknown): string {
+export function describeError(e: unknown): string {
   if (e instanceof Error) {
     const code = (e as NodeJS.ErrnoException).code;
     const text: Record<string, string> = {

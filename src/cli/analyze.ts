@@ -1,7 +1,7 @@
 import { DEFAULT_TRACKER_OPTIONS } from '../track/tracker';
 import type { ConnectionView } from '../track/connection';
 import { EXIT_FAILURE, EXIT_OK, fileErrorMessage } from './errors';
-import { playFile } from './file-driver';
+import { playFile, type ReadThreadMode } from './file-driver';
 import { renderTable, tableRow, tableSummary } from './format/table';
 import { zeekFooter, zeekHeader, zeekRow } from './format/zeek';
 import type { CommonOptions } from './options';
@@ -13,6 +13,7 @@ export type AnalyzeFormat = 'table' | 'jsonl' | 'zeek';
 export interface AnalyzeCommandOptions extends CommonOptions {
   file: string;
   format: AnalyzeFormat;
+  readThread?: ReadThreadMode;
 }
 
 /** Closed connections stay in the table for the whole run so every one of them is reported (100 years). */
@@ -32,7 +33,7 @@ export async function runAnalyze(o: AnalyzeCommandOptions): Promise<number> {
     }
   });
   const progress = fileProgress('analyze');
-  const run = playFile(session.engine, o.file, { kind: 'max' }, { onProgress: progress.update });
+  const run = playFile(session.engine, o.file, { kind: 'max' }, { onProgress: progress.update, readThread: o.readThread });
   const r = await run.done;
   progress.stop();
 

@@ -1,6 +1,6 @@
 import type { RunningServer } from '../server/listen';
 import { EXIT_FAILURE, EXIT_OK, fileErrorMessage } from './errors';
-import { playFile } from './file-driver';
+import { playFile, type ReadThreadMode } from './file-driver';
 import type { CommonOptions, ServeOptions, Speed } from './options';
 import { fileProgress } from './progress';
 import { createSession, note, resolveToken, startServer, untilSignal, writeJsonLines } from './session';
@@ -10,6 +10,7 @@ export interface ReplayCommandOptions extends CommonOptions, ServeOptions {
   speed: Speed;
   exit: boolean;
   jsonl: boolean;
+  readThread?: ReadThreadMode;
 }
 
 export async function runReplay(o: ReplayCommandOptions): Promise<number> {
@@ -18,7 +19,7 @@ export async function runReplay(o: ReplayCommandOptions): Promise<number> {
   if (o.jsonl) writeJsonLines(session.bus);
   const abort = new AbortController();
   const progress = fileProgress('replay');
-  const run = playFile(session.engine, o.file, o.speed, { onProgress: progress.update, signal: abort.signal });
+  const run = playFile(session.engine, o.file, o.speed, { onProgress: progress.update, signal: abort.signal, readThread: o.readThread });
 
   let server: RunningServer | null = null;
   try {

@@ -110,6 +110,20 @@ describe.runIf(isRoot)('tcpscope replay', () => {
     expect(events.every((e) => typeof e.type === 'string' && typeof e.connectionId === 'string')).toBe(true);
   });
 
+  it('reading in a second thread changes nothing: the same connections and the same events', async () => {
+    const one = await runCli(['analyze', file, '--format', 'jsonl', '--read-thread', 'off']);
+    const two = await runCli(['analyze', file, '--format', 'jsonl', '--read-thread', 'on']);
+    expect(one.code).toBe(0);
+    expect(two.code).toBe(0);
+    expect(two.stdout).toBe(one.stdout);
+    expect(one.stdout.trim().split('\n').length).toBeGreaterThan(3);
+    const args = ['replay', file, '--speed', 'max', '--exit', '--no-server', '--jsonl', '--read-thread'];
+    const a = await runCli([...args, 'off']);
+    const b = await runCli([...args, 'on']);
+    expect(b.code).toBe(0);
+    expect(b.stdout).toBe(a.stdout);
+  });
+
   it('reads standard input and quits at the end with --exit', async () => {
     const r = await runCli(['replay', '-', '--speed', 'max', '--exit', '--listen', '127.0.0.1:0'], { input: readFileSync(file) });
     expect(r.code).toBe(0);
