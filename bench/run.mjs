@@ -59,9 +59,7 @@ async function runCase(name, file) {
     });
     if (res.error) throw new Error(res.error.message);
   } else if (name.startsWith('track-') || name.startsWith('sink-')) {
-    // -thread: the file is read and parsed in a second thread, as `analyze` and `replay --speed max`
-    // do with big files; tracking stays on this one.
-    const { readCaptureFile } = name.endsWith('-thread') ? { readCaptureFile: dist('capture/file-thread.js').readCaptureFileThreaded } : dist('capture/file.js');
+    const { readCaptureFile } = dist('capture/file.js');
     const { Engine } = dist('engine.js');
     const engine = new Engine({ maxConnections: 1_000_000 });
     // The CLI always listens to events (it fans them out); the bare engine builds none.
@@ -71,7 +69,11 @@ async function runCase(name, file) {
         events++;
       });
     }
-    const res = await readCaptureFile(file, engine.onFrame);
+    // -thread: the file is read, parsed and decoded in a second thread, as `analyze` and
+    // `replay --speed max` do with big files; tracking stays on this one.
+    const res = name.endsWith('-thread')
+      ? await dist('reader-thread.js').readDecodedThreaded(file, engine.onDecoded)
+      : await readCaptureFile(file, engine.onFrame);
     if (res.error) throw new Error(res.error.message);
     engine.tracker.expire(engine.lastTs);
     packets = engine.frames;

@@ -1,6 +1,6 @@
 import { frameTimeMs, type Frame } from './capture/frame';
 import { DecodeCounters, decodeFrame } from './decode/decode';
-import { Segment } from './decode/segment';
+import { Segment, type DecodeStatus } from './decode/segment';
 import type { TrackerOptions } from './track/api';
 import { Tracker } from './track/tracker';
 
@@ -20,15 +20,19 @@ export class Engine {
   constructor(opts?: Partial<TrackerOptions>) {
     this.tracker = new Tracker(opts);
     this.onFrame = this.onFrame.bind(this);
+    this.onDecoded = this.onDecoded.bind(this);
   }
 
   onFrame(f: Frame): void {
+    this.onDecoded(frameTimeMs(f), f.origLen, decodeFrame(f.linkType, f.data, f.origLen, this.seg), this.seg);
+  }
+
+  /** A frame decoded elsewhere (the reader thread) into `seg`, which is read only when 'ok'. */
+  onDecoded(tsMs: number, origLen: number, status: DecodeStatus, seg: Segment): void {
     this.frames++;
-    this.bytes += f.origLen;
-    const ts = frameTimeMs(f);
-    if (ts > this.lastTs) this.lastTs = ts;
-    const status = decodeFrame(f.linkType, f.data, f.origLen, this.seg);
+    this.bytes += origLen;
+    if (tsMs > this.lastTs) this.lastTs = tsMs;
     this.decode.count(status);
-    if (status === 'ok') this.tracker.process(this.seg, ts);
+    if (status === 'ok') this.tracker.process(seg, tsMs);
   }
 }

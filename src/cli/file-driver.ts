@@ -1,8 +1,8 @@
 import { statSync } from 'node:fs';
 import os from 'node:os';
 import { frameTimeMs, type Frame } from '../capture/frame';
-import { readCaptureFile, type FileReadResult } from '../capture/file';
-import { readCaptureFileThreaded, readerThreadAvailable } from '../capture/file-thread';
+import { readCaptureFile, type FileReadResult, type ReadCaptureOptions } from '../capture/file';
+import { readDecodedThreaded, readerThreadAvailable } from '../reader-thread';
 import type { Engine } from '../engine';
 import type { FileSourceInfo } from '../server/deps';
 import { speedText, type Speed } from './options';
@@ -15,9 +15,9 @@ const MIN_WAIT_MS = 2;
 const THREAD_MIN_BYTES = 4 << 20;
 
 /**
- * Whether a file is read and parsed in a thread of its own while this one decodes and tracks:
- * `auto` does so at --speed max (where reading is a third of the work) for files of 4 MiB or more
- * when there is a second core.
+ * Whether a file is read, parsed and decoded in a thread of its own while this one tracks, at
+ * --speed max (paced replays wait on the clock anyway): `on` always, `auto` for files of 4 MiB or
+ * more when there is a second core.
  */
 export type ReadThreadMode = 'auto' | 'on' | 'off';
 
@@ -109,15 +109,25 @@ export function playFile(
     };
   }
 
-  const read = useThread(input, speed, source.totalBytes, opts.readThread ?? 'auto') ? readCaptureFileThreaded : readCaptureFile;
-  const done = read(input === '-' ? '-' : input, onFrame, {
+  const readOpts: ReadCaptureOptions = {
     signal: opts.signal,
     onProgress: (bytesRead, totalBytes) => {
       source.bytesRead = bytesRead;
       if (totalBytes !== null) source.totalBytes = totalBytes;
       opts.onProgress?.(bytesRead, source.totalBytes);
     },
-  }).then((r) => {
+  };
+  const read = useThread(input, speed, source.totalBytes, opts.readThread ?? 'auto')
+    ? readDecodedThreaded(
+        input,
+        (ts, origLen, status, seg) => {
+          engine.onDecoded(ts, origLen, status, seg);
+          afterFrame();
+        },
+        readOpts,
+      )
+    : readCaptureFile(input === '-' ? '-' : input, onFrame, readOpts);
+  const done = read.then((r) => {
     if (engine.lastTs > 0) engine.tracker.expire(engine.lastTs);
     source.format = r.format ?? null;
     source.gzip = r.gzip ?? null;
@@ -130,9 +140,8 @@ export function playFile(
 }
 
 function useThread(input: string, speed: Speed, size: number | null, mode: ReadThreadMode): boolean {
-  if (mode === 'off' || input === '-' || !readerThreadAvailable()) return false;
-  if (mode === 'on') return true;
-  return speed.kind === 'max' && size !== null && size >= THREAD_MIN_BYTES && os.availableParallelism() > 1;
+  if (mode === 'off' || speed.kind !== 'max' || input === '-' || !readerThreadAvailable()) return false;
+  return mode === 'on' || (size !== null && size >= THREAD_MIN_BYTES && os.availableParallelism() > 1);
 }
 
 function sizeOf(path: string): number | null {

@@ -1,18 +1,22 @@
-// The threaded reader against the plain one: the same frames in the same order and the same
-// result, on every public trace, on damaged and gzipped files, and when the consumer fails,
-// pauses or aborts. The reader thread runs compiled code, so these tests use the build in dist/.
+// The reader thread against reading and decoding on one thread: the same decoded frames in the
+// same order and the same result, on every public trace, on damaged and gzipped files, and when
+// the consumer fails, pauses or aborts. The reader thread runs compiled code, so these tests use
+// the build in dist/.
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readCaptureFile, type FileReadResult } from '../../src/capture/file';
-import type { Frame } from '../../src/capture/frame';
-import { buildOnce, REPO } from '../cli/support';
-import { FIXTURES, manifest } from '../support/fixtures';
-import { removeTempDirs, tempDir } from '../support/captures';
+import { readCaptureFile, type FileReadResult } from '../src/capture/file';
+import { frameTimeMs } from '../src/capture/frame';
+import { decodeFrame } from '../src/decode/decode';
+import { addrString, Segment, type DecodeStatus } from '../src/decode/segment';
+import type { DecodedHandler } from '../src/reader-thread';
+import { buildOnce, REPO } from './cli/support';
+import { FIXTURES, manifest } from './support/fixtures';
+import { removeTempDirs, tempDir } from './support/captures';
 
-type Threaded = typeof import('../../src/capture/file-thread');
+type Threaded = typeof import('../src/reader-thread');
 let threaded: Threaded;
 const haveTraces = existsSync(FIXTURES);
 const BIG = path.join(FIXTURES, 'traces/ssh/ssh.pcap');
@@ -20,42 +24,69 @@ const BIG = path.join(FIXTURES, 'traces/ssh/ssh.pcap');
 beforeAll(async () => {
   await buildOnce();
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  threaded = require(path.join(REPO, 'dist/capture/file-thread.js')) as Threaded;
+  threaded = require(path.join(REPO, 'dist/reader-thread.js')) as Threaded;
 }, 120_000);
 afterAll(removeTempDirs);
 
-/** A digest of every frame (time, link type, lengths, bytes) and their count. */
-async function digest(
-  read: (p: string, on: (f: Frame) => void | Promise<void>, o?: { signal?: AbortSignal }) => Promise<FileReadResult>,
-  file: string,
-): Promise<{ result: FileReadResult; frames: number; sha: string }> {
-  const h = createHash('sha256');
-  let frames = 0;
-  const head = Buffer.alloc(20);
-  const result = await read(file, (f) => {
-    frames++;
-    head.writeDoubleLE(f.tsSec, 0);
-    head.writeUInt32LE(f.tsNsec, 8);
-    head.writeUInt32LE(f.linkType, 12);
-    head.writeUInt32LE(f.origLen, 16);
-    h.update(head);
-    h.update(Buffer.from([f.capLen & 0xff, f.capLen >> 8, f.data.length & 0xff, f.data.length >> 8]));
-    h.update(f.data);
-  });
-  return { result, frames, sha: h.digest('hex') };
+/** One decoded frame as text: every field a Segment carries besides the payload bytes. */
+function line(ts: number, origLen: number, status: DecodeStatus, s: Segment): string {
+  const head = `${ts} ${origLen} ${status}`;
+  if (status !== 'ok') return head;
+  return [
+    head,
+    addrString(s.buf, s.srcOff, s.family),
+    addrString(s.buf, s.dstOff, s.family),
+    s.srcPort, s.dstPort, s.seq, s.ack, s.flags, s.window, s.urgent, s.headerLen, s.payloadLen,
+    s.capturedPayloadLen, s.ttl, s.encapDepth, s.mss, s.wscale, s.sackPermitted, s.sackCount,
+    s.hasTimestamps, s.tsVal, s.tsEcr, s.optionsMalformed, s.optionsTruncated,
+  ].join(' ');
 }
 
-describe.skipIf(!haveTraces)('the threaded reader gives what the plain reader gives', () => {
-  it('every public trace: frames, order, bytes and result', async () => {
+interface Digest {
+  result: FileReadResult;
+  frames: number;
+  sha: string;
+}
+
+function hasher(): { on: DecodedHandler; done: (result: FileReadResult) => Digest } {
+  const h = createHash('sha256');
+  let frames = 0;
+  return {
+    on: (ts, origLen, status, seg) => {
+      frames++;
+      h.update(line(ts, origLen, status, seg) + '\n');
+    },
+    done: (result) => ({ result, frames, sha: h.digest('hex') }),
+  };
+}
+
+/** Reading and decoding on this thread, as `analyze --read-thread off` does. */
+async function oneThread(file: string): Promise<Digest> {
+  const d = hasher();
+  const seg = new Segment();
+  const r = await readCaptureFile(file, (f) => d.on(frameTimeMs(f), f.origLen, decodeFrame(f.linkType, f.data, f.origLen, seg), seg));
+  return d.done(r);
+}
+
+async function twoThreads(file: string): Promise<Digest> {
+  const d = hasher();
+  return d.done(await threaded.readDecodedThreaded(file, d.on));
+}
+
+describe.skipIf(!haveTraces)('the reader thread gives what one thread gives', () => {
+  it('every public trace: each frame decoded alike, in order, and the same result', async () => {
     let n = 0;
+    let segments = 0;
     for (const row of manifest()) {
       const file = path.join(FIXTURES, row.file);
-      const plain = await digest(readCaptureFile, file);
-      const two = await digest(threaded.readCaptureFileThreaded, file);
+      const plain = await oneThread(file);
+      const two = await twoThreads(file);
       expect(two, row.file).toEqual(plain);
       n++;
+      segments += plain.frames;
     }
     expect(n).toBeGreaterThan(100);
+    expect(segments).toBeGreaterThan(10_000);
   }, 120_000);
 
   it('damaged and gzipped files: every frame before the damage, then the same error', async () => {
@@ -75,11 +106,11 @@ describe.skipIf(!haveTraces)('the threaded reader gives what the plain reader gi
     writeFileSync(junk, 'not a capture file at all');
     cases.push(gz, gzCut, junk, path.join(dir, 'missing.pcap'), dir);
     for (const p of cases) {
-      const plain = await digest(readCaptureFile, p);
-      const two = await digest(threaded.readCaptureFileThreaded, p);
+      const plain = await oneThread(p);
+      const two = await twoThreads(p);
       expect(two, p).toEqual(plain);
     }
-    const cut = await digest(threaded.readCaptureFileThreaded, cases[3]);
+    const cut = await twoThreads(cases[3]);
     expect(cut.frames).toBeGreaterThan(100);
     expect(cut.result.error?.code).toMatch(/^truncated/);
   }, 60_000);
@@ -87,12 +118,12 @@ describe.skipIf(!haveTraces)('the threaded reader gives what the plain reader gi
 
 describe.skipIf(!haveTraces)('the consumer sets the pace and can stop it', () => {
   it('a handler that returns promises: frames stay in order and none is skipped', async () => {
-    const plain = await digest(readCaptureFile, BIG);
+    const plain = await oneThread(BIG);
     let n = 0;
     const seen: number[] = [];
-    const r = await threaded.readCaptureFileThreaded(BIG, (f) => {
+    const r = await threaded.readDecodedThreaded(BIG, (ts) => {
       n++;
-      seen.push(f.tsSec * 1e9 + f.tsNsec);
+      seen.push(ts);
       if (n % 500 === 0) return new Promise<void>((res) => setTimeout(res, 1));
     });
     expect(r.error).toBeNull();
@@ -102,7 +133,7 @@ describe.skipIf(!haveTraces)('the consumer sets the pace and can stop it', () =>
 
   it('a handler that throws: handler-error naming the packet, and nothing after it', async () => {
     let n = 0;
-    const r = await threaded.readCaptureFileThreaded(BIG, () => {
+    const r = await threaded.readDecodedThreaded(BIG, () => {
       if (++n === 1234) throw new Error('boom');
     });
     expect(n).toBe(1234);
@@ -114,7 +145,7 @@ describe.skipIf(!haveTraces)('the consumer sets the pace and can stop it', () =>
   it('an abort stops delivery at once and says how many packets came', async () => {
     const ac = new AbortController();
     let n = 0;
-    const r = await threaded.readCaptureFileThreaded(
+    const r = await threaded.readDecodedThreaded(
       BIG,
       () => {
         if (++n === 300) ac.abort();
@@ -128,7 +159,7 @@ describe.skipIf(!haveTraces)('the consumer sets the pace and can stop it', () =>
 
   it('progress is reported up to the whole file', async () => {
     const calls: Array<[number, number | null]> = [];
-    const r = await threaded.readCaptureFileThreaded(BIG, () => {}, { onProgress: (a, b) => calls.push([a, b]) });
+    const r = await threaded.readDecodedThreaded(BIG, () => {}, { onProgress: (a, b) => calls.push([a, b]) });
     expect(r.error).toBeNull();
     const size = readFileSync(BIG).length;
     expect(calls.at(-1)).toEqual([size, size]);

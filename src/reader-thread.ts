@@ -1,13 +1,16 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { describeError, type FileReadResult, type ReadCaptureOptions } from './file';
-import { BATCH_BYTES, BatchReader } from './frame-batch';
-import type { Frame } from './frame';
-import type { ReaderData, ToMain, ToReader } from './file-thread-protocol';
-import { FrameBytes } from './parser';
+import { describeError, type FileReadResult, type ReadCaptureOptions } from './capture/file';
+import type { DecodeStatus } from './decode/segment';
+import { Segment } from './decode/segment';
+import { BATCH_BYTES, SegmentBatchReader } from './decode/segment-batch';
+import type { ReaderData, ToMain, ToReader } from './reader-thread-protocol';
 
-const READER = path.join(__dirname, 'file-thread-worker.js');
+/** Takes one frame as the reader thread decoded it into `seg` (read `seg` only when status is 'ok'). */
+export type DecodedHandler = (tsMs: number, origLen: number, status: DecodeStatus, seg: Segment) => void | Promise<void>;
+
+const READER = path.join(__dirname, 'reader-thread-worker.js');
 /** Batches in flight: enough that neither thread waits for the other, 4 MiB in all. */
 const BATCHES = 4;
 
@@ -20,14 +23,15 @@ export function readerThreadAvailable(): boolean {
 }
 
 /**
- * readCaptureFile with the reading and parsing in a second thread: frames reach `onFrame` on this
- * thread, in file order, as from readCaptureFile, while the next ones are being read. Same frames,
- * same result (format, damage with its offset and packet number, every frame before it); only
- * a frame handler's failure or an abort is counted in frames delivered here.
+ * readCaptureFile and decodeFrame in a second thread: each frame reaches `onDecoded` on this
+ * thread decoded, in file order, while the next ones are being read, so that reading, parsing and
+ * decoding overlap tracking. Same frames, same decode, same result (format, damage with its offset
+ * and packet number, every frame before it); a handler's failure or an abort counts the frames
+ * delivered here.
  */
-export async function readCaptureFileThreaded(
+export async function readDecodedThreaded(
   input: string,
-  onFrame: (f: Frame) => void | Promise<void>,
+  onDecoded: DecodedHandler,
   opts: ReadCaptureOptions = {},
 ): Promise<FileReadResult> {
   const signal = opts.signal;
@@ -60,8 +64,7 @@ export async function readCaptureFileThreaded(
   signal?.addEventListener('abort', poke, { once: true });
   const post = (m: ToReader, transfer?: ArrayBuffer[]) => reader.postMessage(m, transfer);
 
-  const frame: Frame = { tsSec: 0, tsNsec: 0, linkType: 0, data: Buffer.alloc(0), capLen: 0, origLen: 0 };
-  const out = new FrameBytes();
+  const seg = new Segment();
   let delivered = 0;
   let total: number | null = null;
   /** Why delivery stopped early; the reader is told to stop and its result is still awaited. */
@@ -107,12 +110,12 @@ export async function readCaptureFileThreaded(
         return r;
       }
       if (stopped === null) {
-        const batch = new BatchReader(m.buffer, m.used, m.count, out);
-        while (stopped === null && signal?.aborted !== true && batch.next(frame)) {
+        const batch = new SegmentBatchReader(m.buffer, m.used, m.count);
+        while (stopped === null && signal?.aborted !== true && batch.next(seg)) {
           delivered++;
           let r: void | Promise<void>;
           try {
-            r = onFrame(frame);
+            r = onDecoded(batch.tsMs, batch.origLen, batch.status, seg);
           } catch (e) {
             handlerFailed(e);
             break;

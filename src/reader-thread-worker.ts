@@ -1,10 +1,12 @@
-// The reader thread of readCaptureFileThreaded (file-thread.ts): reads and parses the file with the
-// same readers as the main thread would, and posts the frames in batches.
+// The reader thread of readDecodedThreaded (reader-thread.ts): reads, parses and decodes the file
+// with the same readers and decoder the main thread would use, and posts the results in batches.
 import { parentPort, workerData } from 'node:worker_threads';
-import { readCaptureFile } from './file';
-import { BatchWriter } from './frame-batch';
-import type { Frame } from './frame';
-import type { ToMain, ToReader, ReaderData } from './file-thread-protocol';
+import { readCaptureFile } from './capture/file';
+import { frameTimeMs, type Frame } from './capture/frame';
+import { decodeFrame } from './decode/decode';
+import { Segment } from './decode/segment';
+import { SegmentBatchWriter } from './decode/segment-batch';
+import type { ReaderData, ToMain, ToReader } from './reader-thread-protocol';
 
 const port = parentPort!;
 const { input, batchBytes, batches } = workerData as ReaderData;
@@ -15,6 +17,7 @@ let wake: (() => void) | null = null;
 const abort = new AbortController();
 let bytesRead = 0;
 let totalBytes: number | null = null;
+const seg = new Segment();
 
 port.on('message', (m: ToReader) => {
   if (m.type === 'buffer') spare.push(m.buffer);
@@ -34,7 +37,7 @@ function takeBuffer(): ArrayBuffer | null {
   return null;
 }
 
-let batch: BatchWriter | null = new BatchWriter(takeBuffer()!);
+let batch: SegmentBatchWriter | null = new SegmentBatchWriter(takeBuffer()!);
 
 function send(): void {
   if (batch === null || batch.count === 0) return;
@@ -48,7 +51,7 @@ async function nextBatch(): Promise<void> {
   for (;;) {
     const b = takeBuffer();
     if (b !== null) {
-      batch = new BatchWriter(b);
+      batch = new SegmentBatchWriter(b);
       return;
     }
     if (abort.signal.aborted) return;
@@ -57,9 +60,10 @@ async function nextBatch(): Promise<void> {
 }
 
 function onFrame(f: Frame): void | Promise<void> {
-  // After an abort the reader stops at this frame; nothing more is sent.
+  // After a stop the reader ends at this frame; nothing more is sent.
   if (batch === null) return;
-  if (batch.write(f)) return;
+  const status = decodeFrame(f.linkType, f.data, f.origLen, seg);
+  if (batch.write(frameTimeMs(f), f.origLen, status, seg)) return;
   send();
   return nextBatch();
 }
