@@ -6,6 +6,12 @@ export interface ReaderData {
   batchBytes: number;
   /** Batches in flight at most: the reader waits for one to come back before filling another. */
   batches: number;
+  /**
+   * Where frames are decoded: `balance` decodes in the reader thread while the main thread is the
+   * slower one (the reader had to wait for a batch to come back) and leaves it to the main thread
+   * otherwise; `reader` and `main` pin it (tests).
+   */
+  decode: 'balance' | 'reader' | 'main';
 }
 
 /** Reader thread → main thread. Batches arrive in file order, then one `end`. */

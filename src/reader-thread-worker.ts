@@ -9,12 +9,13 @@ import { SegmentBatchWriter } from './decode/segment-batch';
 import type { ReaderData, ToMain, ToReader } from './reader-thread-protocol';
 
 const port = parentPort!;
-const { input, batchBytes, batches } = workerData as ReaderData;
+const { input, batchBytes, batches, decode } = workerData as ReaderData;
 
 const spare: ArrayBuffer[] = [];
 let made = 0;
 let wake: (() => void) | null = null;
 const abort = new AbortController();
+let decodeHere = decode !== 'main';
 let bytesRead = 0;
 let totalBytes: number | null = null;
 const seg = new Segment();
@@ -48,10 +49,12 @@ function send(): void {
 
 /** Waits for the main thread to give a batch back: this is what bounds the memory in flight. */
 async function nextBatch(): Promise<void> {
-  for (;;) {
+  for (let waited = false; ; waited = true) {
     const b = takeBuffer();
     if (b !== null) {
       batch = new SegmentBatchWriter(b);
+      // Waiting means the main thread is behind: take the decoding off it while that lasts.
+      if (decode === 'balance') decodeHere = waited;
       return;
     }
     if (abort.signal.aborted) return;
@@ -62,8 +65,10 @@ async function nextBatch(): Promise<void> {
 function onFrame(f: Frame): void | Promise<void> {
   // After a stop the reader ends at this frame; nothing more is sent.
   if (batch === null) return;
+  const ts = frameTimeMs(f);
+  if (!decodeHere && batch.writeFrame(ts, f)) return;
   const status = decodeFrame(f.linkType, f.data, f.origLen, seg);
-  if (batch.write(frameTimeMs(f), f.origLen, status, seg)) return;
+  if (batch.write(ts, f.origLen, status, seg)) return;
   send();
   return nextBatch();
 }

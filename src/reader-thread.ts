@@ -6,6 +6,7 @@ import type { DecodeStatus } from './decode/segment';
 import { Segment } from './decode/segment';
 import { BATCH_BYTES, SegmentBatchReader } from './decode/segment-batch';
 import type { ReaderData, ToMain, ToReader } from './reader-thread-protocol';
+import { FrameBytes } from './capture/parser';
 
 /** Takes one frame as the reader thread decoded it into `seg` (read `seg` only when status is 'ok'). */
 export type DecodedHandler = (tsMs: number, origLen: number, status: DecodeStatus, seg: Segment) => void | Promise<void>;
@@ -25,20 +26,25 @@ export function readerThreadAvailable(): boolean {
 /**
  * readCaptureFile and decodeFrame in a second thread: each frame reaches `onDecoded` on this
  * thread decoded, in file order, while the next ones are being read, so that reading, parsing and
- * decoding overlap tracking. Same frames, same decode, same result (format, damage with its offset
+ * decoding overlap tracking. Decoding happens in whichever thread has time for it (ReaderData). Same frames, same decode, same result (format, damage with its offset
  * and packet number, every frame before it); a handler's failure or an abort counts the frames
  * delivered here.
  */
 export async function readDecodedThreaded(
   input: string,
   onDecoded: DecodedHandler,
-  opts: ReadCaptureOptions = {},
+  opts: ReadCaptureOptions & Partial<Pick<ReaderData, 'decode' | 'batchBytes'>> = {},
 ): Promise<FileReadResult> {
   const signal = opts.signal;
   if (signal?.aborted) {
     return { format: null, gzip: false, frames: 0, bytes: 0, error: { code: 'aborted', message: 'reading was aborted before it started' } };
   }
-  const data: ReaderData = { input, batchBytes: BATCH_BYTES, batches: BATCHES };
+  const data: ReaderData = {
+    input,
+    batchBytes: opts.batchBytes ?? BATCH_BYTES,
+    batches: BATCHES,
+    decode: opts.decode ?? 'balance',
+  };
   const reader = new Worker(READER, { workerData: data });
   const queue: ToMain[] = [];
   let wake: (() => void) | null = null;
@@ -65,6 +71,7 @@ export async function readDecodedThreaded(
   const post = (m: ToReader, transfer?: ArrayBuffer[]) => reader.postMessage(m, transfer);
 
   const seg = new Segment();
+  const frameBytes = new FrameBytes();
   let delivered = 0;
   let total: number | null = null;
   /** Why delivery stopped early; the reader is told to stop and its result is still awaited. */
@@ -110,7 +117,7 @@ export async function readDecodedThreaded(
         return r;
       }
       if (stopped === null) {
-        const batch = new SegmentBatchReader(m.buffer, m.used, m.count);
+        const batch = new SegmentBatchReader(m.buffer, m.used, m.count, frameBytes);
         while (stopped === null && signal?.aborted !== true && batch.next(seg)) {
           delivered++;
           let r: void | Promise<void>;

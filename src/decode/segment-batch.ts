@@ -1,3 +1,6 @@
+import type { Frame } from '../capture/frame';
+import { FrameBytes } from '../capture/parser';
+import { decodeFrame } from './decode';
 import type { DecodeStatus, Segment } from './segment';
 import { DECODE_STATUSES, STATUS_INDEX } from './status';
 
@@ -11,12 +14,18 @@ import { DECODE_STATUSES, STATUS_INDEX } from './status';
  * and decode status; a segment's fields follow only when the status is 'ok'. The payload is not
  * carried: a Segment read back has `buf` over this batch with the two addresses in it, and no
  * TCP header or SACK blocks behind `tcpOff`/`sackOff` (sackCount is the count decoded).
+ *
+ * A record may also hold the frame itself, undecoded (status byte RAW: link type, captured length
+ * and bytes after the time and length); the reader then decodes it. This lets the writing thread
+ * leave decoding to the reading one when it is itself the slower of the two.
  */
 export const BATCH_BYTES = 1 << 20;
 const SHORT = 16;
 const LONG = 96;
 const SRC = 64;
 const DST = 80;
+const RAW = 31;
+const RAW_HEADER = 24;
 /** A batch takes no more records once less than this is left. */
 const ROOM = LONG;
 
@@ -89,6 +98,26 @@ export class SegmentBatchWriter {
     this.count++;
     return this.buffer.byteLength - this.used >= ROOM;
   }
+
+  /**
+   * Appends a frame undecoded, if it fits in what is left (false: write it decoded instead). The
+   * batch has room for another record afterwards unless `full` says otherwise.
+   */
+  writeFrame(tsMs: number, f: Frame): boolean {
+    const o = this.used;
+    const end = (o + RAW_HEADER + f.capLen + 7) & ~7;
+    if (end + ROOM > this.buffer.byteLength) return false;
+    const w = o >> 2;
+    this.f64[o >> 3] = tsMs;
+    this.i32[w + 2] = f.origLen;
+    this.u8[o + 12] = RAW;
+    this.i32[w + 4] = f.linkType;
+    this.i32[w + 5] = f.capLen;
+    this.u8.set(f.data, o + RAW_HEADER);
+    this.used = end;
+    this.count++;
+    return true;
+  }
 }
 
 /** Reads a batch back: `next()` fills one reused Segment, valid until the next call. */
@@ -97,6 +126,8 @@ export class SegmentBatchReader {
   private readonly i32: Int32Array;
   private readonly u16: Uint16Array;
   private readonly bytes: Buffer;
+  private readonly view: DataView<ArrayBufferLike>;
+  private readonly frameBytes: FrameBytes;
   private off = 0;
   private left: number;
   /** Of the record last read. */
@@ -104,11 +135,14 @@ export class SegmentBatchReader {
   origLen = 0;
   status: DecodeStatus = 'ok';
 
-  constructor(buffer: ArrayBuffer, used: number, count: number) {
+  /** `frameBytes`: where undecoded frames are copied for decoding (one per thread will do). */
+  constructor(buffer: ArrayBuffer, used: number, count: number, frameBytes: FrameBytes) {
     this.f64 = new Float64Array(buffer, 0, used >> 3);
     this.i32 = new Int32Array(buffer, 0, used >> 2);
     this.u16 = new Uint16Array(buffer, 0, used >> 1);
     this.bytes = Buffer.from(buffer, 0, used);
+    this.view = FrameBytes.view(this.bytes);
+    this.frameBytes = frameBytes;
     this.left = count;
   }
 
@@ -123,6 +157,13 @@ export class SegmentBatchReader {
     this.tsMs = this.f64[o >> 3];
     this.origLen = this.i32[w + 2];
     const st = u8[o + 12];
+    if (st === RAW) {
+      const cap = this.i32[w + 5];
+      const data = this.frameBytes.take(u8, this.view, o + RAW_HEADER, cap);
+      this.status = decodeFrame(this.i32[w + 4], data, this.origLen, seg);
+      this.off = (o + RAW_HEADER + cap + 7) & ~7;
+      return true;
+    }
     this.status = DECODE_STATUSES[st & 31];
     if (this.status !== 'ok') {
       this.off = o + SHORT;

@@ -1,6 +1,13 @@
 // The batch records that carry decoded frames between threads: every Segment field survives, at
 // the edges of its range, and a batch says when it is full.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { readCaptureFile } from '../../src/capture/file';
+import { frameTimeMs } from '../../src/capture/frame';
+import { FrameBytes } from '../../src/capture/parser';
+import { decodeFrame } from '../../src/decode/decode';
+import { FIXTURES } from '../support/fixtures';
 import { addrString, Segment, type DecodeStatus } from '../../src/decode/segment';
 import { SegmentBatchReader, SegmentBatchWriter } from '../../src/decode/segment-batch';
 
@@ -29,7 +36,7 @@ describe('segment batches', () => {
     ];
     const w = new SegmentBatchWriter(new ArrayBuffer(4096));
     for (const [ts, len, st, s] of cases) expect(w.write(ts, len, st, s)).toBe(true);
-    const r = new SegmentBatchReader(w.buffer, w.used, w.count);
+    const r = new SegmentBatchReader(w.buffer, w.used, w.count, new FrameBytes());
     const out = new Segment();
     for (const [ts, len, st, s] of cases) {
       expect(r.next(out)).toBe(true);
@@ -49,10 +56,49 @@ describe('segment batches', () => {
     while (w.write(n, 60, 'ok', s)) n++;
     expect(w.used).toBeLessThanOrEqual(1024);
     expect(1024 - w.used).toBeLessThan(2 * 96);
-    const r = new SegmentBatchReader(w.buffer, w.used, w.count);
+    const r = new SegmentBatchReader(w.buffer, w.used, w.count, new FrameBytes());
     const out = new Segment();
     let m = 0;
     while (r.next(out)) expect(r.tsMs).toBe(m++);
     expect(m).toBe(w.count);
   });
+
+  it.skipIf(!existsSync(FIXTURES))('undecoded frames come back decoded as decodeFrame decodes them, mixed with decoded ones', async () => {
+    // a trace with IPv4, IPv6, tunnels and non-TCP frames
+    const files = ['traces/tunnels/Teredo.pcap', 'traces/ssh/ssh.pcap', 'traces/tunnels/gre-sample.pcap', 'traces/tunnels/gtp/gtp1_gn_normal_incl_fragmentation.pcap']
+      .map((f) => path.join(FIXTURES, f))
+      .filter((f) => existsSync(f));
+    expect(files.length).toBeGreaterThan(1);
+    for (const file of files) {
+      const expected: string[] = [];
+      const got: string[] = [];
+      let w = new SegmentBatchWriter(new ArrayBuffer(64 * 1024));
+      const one = new Segment();
+      const out = new Segment();
+      const fb = new FrameBytes();
+      const drain = () => {
+        const r = new SegmentBatchReader(w.buffer, w.used, w.count, fb);
+        while (r.next(out)) got.push(text(r.tsMs, r.origLen, r.status, out));
+        w = new SegmentBatchWriter(new ArrayBuffer(64 * 1024));
+      };
+      let n = 0;
+      await readCaptureFile(file, (f) => {
+        const ts = frameTimeMs(f);
+        const status = decodeFrame(f.linkType, f.data, f.origLen, one);
+        expected.push(text(ts, f.origLen, status, one));
+        // every third frame goes decoded, the rest raw
+        const room = n++ % 3 === 0 || !w.writeFrame(ts, f) ? w.write(ts, f.origLen, status, one) : true;
+        if (!room) drain();
+      });
+      drain();
+      expect(got, file).toEqual(expected);
+      expect(got.length).toBeGreaterThan(10);
+    }
+  });
 });
+
+function text(ts: number, origLen: number, status: DecodeStatus, s: Segment): string {
+  if (status !== 'ok') return `${ts} ${origLen} ${status}`;
+  const f = FIELDS.map((k) => s[k]).join(' ');
+  return `${ts} ${origLen} ${status} ${addrString(s.buf, s.srcOff, s.family)} ${addrString(s.buf, s.dstOff, s.family)} ${f}`;
+}
