@@ -1,7 +1,7 @@
 import type { EventSink } from '../events/types';
 import type { TrackerOptions, TrackerStats } from './api';
 import type { ConnectionDetailView, ConnectionView } from './connection';
-import { EV, EventLog, REF_TIMER, evWord } from './eventlog';
+import { EV, EventLog, REF, evWord } from './eventlog';
 import { FlowTable } from './flowtable';
 import { History } from './history';
 import { IdIndex } from './idindex';
@@ -107,6 +107,19 @@ export abstract class TrackerCore {
     st.cflags[s] = (st.cflags[s] & ~C.BY_MASK) | (next << C.BY_SHIFT);
   }
 
+  /** An acceptable acknowledgement of endpoint x's SYN: ISN < ack ≤ what x sent. */
+  protected acksSyn(x: number, ackNo: number): boolean {
+    const st = this.st;
+    return ((ackNo - st.isn[x]) | 0) > 0 && ((ackNo - st.hi[x]) | 0) <= 0;
+  }
+
+  /** Side d sent its FIN (the FIN_WAIT_1 or LAST_ACK is already set). */
+  protected finSent(s: number, d: number, peerFinInFlight: boolean): void {
+    // Both sent a FIN before receiving the other's: a simultaneous close.
+    this.setClosedBy(s, d === 0 ? By.CLIENT : By.SERVER, peerFinInFlight);
+    this.emit(s, evWord(EV.TEARDOWN, d, true, TD.FIN, TDK.FIN, 0), this.ord);
+  }
+
   protected receivePendingFin(s: number, x: number): void {
     const st = this.st;
     st.eflags[x] &= ~E.PEND_FIN;
@@ -155,7 +168,7 @@ export abstract class TrackerCore {
   protected markClosed(s: number, kind: number, ref: number): void {
     const st = this.st;
     st.cflags[s] = (st.cflags[s] & ~C.KIND_MASK) | C.CLOSED | (kind << C.KIND_SHIFT);
-    st.tEnd[s] = ref === REF_TIMER ? st.tTimer[s] : this.now;
+    st.tEnd[s] = ref === REF.TIMER ? st.tTimer[s] : this.now;
     this.counters.open--;
     this.counters.closed++;
     const tdKind = kind === Kind.TIMEOUT ? TDK.TIMEOUT : kind === Kind.FIN ? TDK.FIN : TDK.RST;
@@ -188,7 +201,7 @@ export abstract class TrackerCore {
   /** Keeps the event and hands it to the sinks. */
   protected emit(s: number, word: number, ref: number): void {
     // segments in the ladder's head are never overwritten, so most causes need no pinning
-    if (ref >= this.ladderHead && ref !== REF_TIMER) this.ladder.pin(s, ref);
+    if (ref >= this.ladderHead) this.ladder.pin(s, ref); // (REF.TIMER is negative)
     this.log.push(s, word, ref);
     if (this.sinks.length === 0) return;
     const ev = this.views.event(s, word, ref, true);
@@ -196,7 +209,7 @@ export abstract class TrackerCore {
   }
 
   /**
-   * The timer class of s, from its endpoints' states and the flags in CLASS_FLAGS (tracker.ts);
+   * The timer class of s, from its endpoints' states and the flags in C.CLASS_MASK (store.ts);
    * `lclass` always holds it for a connection between segments.
    */
   protected classOf(s: number): number {
@@ -220,11 +233,11 @@ export abstract class TrackerCore {
     for (let side = 0; side < 2; side++) {
       const x = 2 * s + side;
       st.eflags[x] &= ~E.PEND_FIN;
-      if (st.st[x] !== S.CLOSED && st.st[x] !== S.LISTEN) this.setState(s, side, S.CLOSED, REF_TIMER);
+      if (st.st[x] !== S.CLOSED && st.st[x] !== S.LISTEN) this.setState(s, side, S.CLOSED, REF.TIMER);
     }
     if ((st.cflags[s] & C.CLOSED) === 0) {
       this.setClosedBy(s, 0, false);
-      this.markClosed(s, Kind.TIMEOUT, REF_TIMER);
+      this.markClosed(s, Kind.TIMEOUT, REF.TIMER);
     }
     st.tRef[s] = st.tTimer[s];
     this.lists.touch(s, K.CLOSED);

@@ -4,11 +4,16 @@ import type { ConnStore } from './store';
 
 /**
  * Kept events in 8 bytes each: a packed word and the ordinal of the segment that caused the event
- * (its timestamp and cause are read back from the ladder), or REF_TIMER for timer-driven ones.
+ * (its timestamp and cause are read back from the ladder), or REF.TIMER for timer-driven ones.
  */
 
 export const enum EV { STATE = 0, HANDSHAKE = 1, TEARDOWN = 2, RESET = 3, REFUSED = 4, ANOMALY = 5, CONNECTION = 6 }
-export const REF_TIMER = 0xffffffff;
+/**
+ * The cause of a timer-driven event, in place of a segment ordinal. -1 keeps the argument a small
+ * integer for V8 (0xffffffff would be a heap number, and every emit would take a slower path); the
+ * event pool stores it as 0xffffffff, so ordinals keep the full unsigned range below that.
+ */
+export const enum REF { TIMER = -1 }
 
 export const HS_PHASES = ['syn', 'syn-ack', 'established'] as const;
 export const TD_PHASES = ['fin', 'closed'] as const;

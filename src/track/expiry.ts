@@ -1,5 +1,5 @@
 import { CONN, Kind, TrackerCore } from './core';
-import { EV, REF_TIMER, evWord } from './eventlog';
+import { EV, REF, evWord } from './eventlog';
 import { E, K } from './store';
 import { S } from './transitions';
 
@@ -48,6 +48,20 @@ export abstract class TrackerExpiry extends TrackerCore {
     }
   }
 
+  /**
+   * The peer x of a FIN's sender may yet send its own FIN before this one reaches it (simultaneous
+   * close), so its reception waits for x's next segment, or the next one from the sender, or here.
+   */
+  protected awaitFin(s: number, x: number, ref: number): void {
+    const st = this.st;
+    st.eflags[x] |= E.PEND_FIN;
+    st.pendOrd[x] = ref;
+    this.ladder.pin(s, ref);
+    if (this.pendSlots.length >= 4096) this.compactPending();
+    this.pendSlots.push(s);
+    this.pendIds.push(st.idNum[s]);
+  }
+
   /** Drops entries whose FIN has been received meanwhile (or whose connection is gone). */
   protected compactPending(): void {
     const st = this.st;
@@ -74,7 +88,7 @@ export abstract class TrackerExpiry extends TrackerCore {
     }
     if (k === K.TIME_WAIT) {
       for (let side = 0; side < 2; side++) {
-        if (st.st[2 * s + side] === S.TIME_WAIT) this.setState(s, side, S.CLOSED, REF_TIMER);
+        if (st.st[2 * s + side] === S.TIME_WAIT) this.setState(s, side, S.CLOSED, REF.TIMER);
       }
       st.tRef[s] = deadline;
       this.lists.touch(s, K.CLOSED);
@@ -96,7 +110,7 @@ export abstract class TrackerExpiry extends TrackerCore {
     this.counters.evictions++;
     this.ord = 0;
     this.st.tTimer[victim] = this.now;
-    this.emit(victim, evWord(EV.CONNECTION, 0, false, CONN.EVICTED, 0, 0), REF_TIMER);
+    this.emit(victim, evWord(EV.CONNECTION, 0, false, CONN.EVICTED, 0, 0), REF.TIMER);
     this.drop(victim);
     return true;
   }

@@ -1,6 +1,9 @@
 import type { Segment } from '../decode/segment';
 import { C, type ConnStore } from './store';
 
+/** Entries of the table of recently found slots (a power of two, minus one). */
+const RECENT_MASK = 1023;
+
 /** Host byte order, for reading four address bytes as the word the store's word view holds. */
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
@@ -15,6 +18,10 @@ export class FlowTable {
   private mask: number;
   /** Set by find(): 0 when the segment comes from the client, 1 from the server. */
   dir = 0;
+  /** Set by lookup(): the hash of the segment's key. */
+  hash = 0;
+  /** Slots lookup() found or insert() added lately, by the low bits of their hash (-1: none). */
+  private readonly recent = new Int32Array(RECENT_MASK + 1).fill(-1);
 
   // The key of the segment last passed to key(): address words, ports, words per address.
   readonly src = new Int32Array(4);
@@ -59,32 +66,56 @@ export class FlowTable {
     return mix((a + b) ^ Math.imul(a ^ b, 0x9e3779b1) ^ n);
   }
 
+  /**
+   * The slot holding the connection of the segment, or -1; sets `dir`, and leaves the segment's key
+   * and its hash (`hash`, for insert()) behind. The few connections active at a time are looked up
+   * again and again: a small table of the slots found last, indexed by the hash's low bits, stays in
+   * the first-level cache where the buckets (sized for every connection tracked) do not, and a hit
+   * reads only the slot, whose fields the segment is about to use anyway. An entry is only a hint:
+   * the slot must still be in the table and hold the key.
+   */
+  lookup(seg: Segment): number {
+    const h = this.key(seg);
+    this.hash = h;
+    const st = this.store;
+    const r = this.recent[h & RECENT_MASK];
+    if (r >= 0 && st.hash[r] === h && (st.cflags[r] & C.IN_TABLE) !== 0 && this.holds(r)) return r;
+    const s = this.find(h);
+    if (s >= 0) this.recent[h & RECENT_MASK] = s;
+    return s;
+  }
+
   /** The slot holding the connection of the last key(), or -1; sets `dir`. */
   find(h: number): number {
     const st = this.store;
-    const w = st.addrW;
+    let s = this.buckets[h & this.mask] - 1;
+    while (s >= 0) {
+      if (st.hash[s] === h && this.holds(s)) return s;
+      s = st.chain[s];
+    }
+    return -1;
+  }
+
+  /** Whether slot s holds the key of the last key() (either way round); sets `dir`. */
+  private holds(s: number): boolean {
+    const st = this.store;
     const n = this.words;
+    if (st.family[s] !== (n === 1 ? 4 : 6)) return false;
+    const w = st.addrW;
     const src = this.src;
     const dst = this.dst;
     const sp = this.srcPort;
     const dp = this.dstPort;
-    const fam = n === 1 ? 4 : 6;
-    let s = this.buckets[h & this.mask];
-    while (s >= 0) {
-      if (st.hash[s] === h && st.family[s] === fam) {
-        const c = s * 8;
-        if (st.cport[s] === sp && st.sport[s] === dp && same(w, c, src, n) && same(w, c + 4, dst, n)) {
-          this.dir = 0;
-          return s;
-        }
-        if (st.sport[s] === sp && st.cport[s] === dp && same(w, c + 4, src, n) && same(w, c, dst, n)) {
-          this.dir = 1;
-          return s;
-        }
-      }
-      s = st.chain[s];
+    const c = s * 8;
+    if (st.cport[s] === sp && st.sport[s] === dp && same(w, c, src, n) && same(w, c + 4, dst, n)) {
+      this.dir = 0;
+      return true;
     }
-    return -1;
+    if (st.sport[s] === sp && st.cport[s] === dp && same(w, c + 4, src, n) && same(w, c, dst, n)) {
+      this.dir = 1;
+      return true;
+    }
+    return false;
   }
 
   /** Writes the last key() into slot s: addresses and ports, the sender as client if `dir` is 0. */
@@ -107,9 +138,10 @@ export class FlowTable {
     if (st.used * 2 > this.buckets.length) this.resize(this.buckets.length * 2);
     st.hash[s] = h;
     const b = h & this.mask;
-    st.chain[s] = this.buckets[b];
-    this.buckets[b] = s;
+    st.chain[s] = this.buckets[b] - 1;
+    this.buckets[b] = s + 1;
     st.cflags[s] |= C.IN_TABLE;
+    this.recent[h & RECENT_MASK] = s;
   }
 
   remove(s: number): void {
@@ -117,9 +149,9 @@ export class FlowTable {
     if ((st.cflags[s] & C.IN_TABLE) === 0) return;
     st.cflags[s] &= ~C.IN_TABLE;
     const b = st.hash[s] & this.mask;
-    let p = this.buckets[b];
+    let p = this.buckets[b] - 1;
     if (p === s) {
-      this.buckets[b] = st.chain[s];
+      this.buckets[b] = st.chain[s] + 1;
       return;
     }
     while (p >= 0) {
@@ -134,15 +166,16 @@ export class FlowTable {
 
   private resize(size: number): void {
     const st = this.store;
-    this.buckets = new Int32Array(size).fill(-1);
+    // Buckets hold slot + 1, so a new table is all empty as allocated (no fill to touch its pages).
+    this.buckets = new Int32Array(size);
     this.mask = size - 1;
     // Re-thread every connection that is in the table (chains are rebuilt in place).
     const cflags = st.cflags;
     for (let s = 0, n = st.slotsTouched; s < n; s++) {
       if ((cflags[s] & C.IN_TABLE) === 0) continue;
       const b = st.hash[s] & this.mask;
-      st.chain[s] = this.buckets[b];
-      this.buckets[b] = s;
+      st.chain[s] = this.buckets[b] - 1;
+      this.buckets[b] = s + 1;
     }
   }
 }

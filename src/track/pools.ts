@@ -157,7 +157,7 @@ export function packMeta(flags: number, win: number, fromServer: boolean): numbe
   return (flags & 0x1ff) | ((win & 0xffff) << 9) | (fromServer ? META_FROM_SERVER : 0);
 }
 
-/** Compact events: a packed word and a reference (segment ordinal, or REF_TIMER). */
+/** Compact events: a packed word and a reference (segment ordinal, or REF.TIMER). */
 export class EventPool extends BlockPool {
   private readonly pages: Uint32Array[] = [];
 
@@ -165,8 +165,10 @@ export class EventPool extends BlockPool {
     return this.pages[r >>> PAGE_SHIFT][(r & PAGE_MASK) << 1];
   }
 
+  /** The reference stored (REF.TIMER, -1, comes back from the unsigned store as 0xffffffff). */
   ref(r: number): number {
-    return this.pages[r >>> PAGE_SHIFT][((r & PAGE_MASK) << 1) + 1];
+    const v = this.pages[r >>> PAGE_SHIFT][((r & PAGE_MASK) << 1) + 1];
+    return v === 0xffffffff ? -1 : v;
   }
 
   set(r: number, word: number, ref: number): void {

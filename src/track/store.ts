@@ -30,6 +30,7 @@ export const enum C {
   BY_MASK = 3 << 20,
   KIND_SHIFT = 22, // closeKind: 0 none, 1 fin, 2 rst, 3 timeout, 4 refused
   KIND_MASK = 7 << 22,
+  CLASS_MASK = CLOSED | EST_ONCE | SYNACK_SEEN, // what classOf() reads besides the two states (below bit 16)
 }
 
 /** Bits of `eflags` (per endpoint). */
@@ -67,11 +68,19 @@ export const enum K {
 
 export const HIST_INLINE = 12;
 
+/**
+ * Slots from which the store grows eightfold instead of doubling. Growing copies every array and
+ * touches the copy's pages, which costs more than writing the slots themselves; a store this big is
+ * likely to grow a lot more, and the part of a new array past the copy costs nothing until used
+ * (the arrays come zeroed, see init()). Below it, doubling keeps small trackers small.
+ */
+const BIG = 1 << 14;
+
 type Ctor = Float64ArrayConstructor | Uint32ArrayConstructor | Int32ArrayConstructor |
   Uint16ArrayConstructor | Uint8ArrayConstructor | Int8ArrayConstructor;
 
-// name, element type, elements per slot, value of a cleared slot
-const FIELDS: ReadonlyArray<readonly [string, Ctor, number, number]> = [
+// name, element type, elements per slot, value of a cleared slot (exported for the store's test)
+export const FIELDS: ReadonlyArray<readonly [string, Ctor, number, number]> = [
   // connection level
   ['idNum', Float64Array, 1, 0],
   ['family', Uint8Array, 1, 0],
@@ -239,12 +248,12 @@ export class ConnStore {
       this.freeHead = this.chain[s];
       this.clear(s);
     } else {
-      // slots never handed out still hold the values grow() filled in
       if (this.hwm >= this.cap) {
         if (this.cap >= this.maxCap) return -1;
-        this.grow(Math.min(this.maxCap, this.cap * 2));
+        this.grow(Math.min(this.maxCap, this.cap < BIG ? this.cap * 2 : this.cap * 8));
       }
       s = this.hwm++;
+      this.init(s);
     }
     this.used++;
     return s;
@@ -254,6 +263,31 @@ export class ConnStore {
     this.chain[s] = this.freeHead;
     this.freeHead = s;
     this.used--;
+  }
+
+  /**
+   * A slot never handed out holds zeros (the arrays are allocated zeroed and grow() only copies),
+   * so only the fields whose cleared value is not 0 are written. Filling them in when the store
+   * grew touched every page of the new capacity at once, most of it long before use; here each
+   * page is first touched when its slots are. Must give FIELDS' non-zero values.
+   */
+  private init(s: number): void {
+    const e = 2 * s;
+    this.chain[s] = -1;
+    this.tEnd[s] = NaN;
+    this.tSyn[s] = NaN;
+    this.tSynAck[s] = NaN;
+    this.tAck[s] = NaN;
+    this.tTimer[s] = NaN;
+    this.lprev[s] = -1;
+    this.lnext[s] = -1;
+    this.cprev[s] = -1;
+    this.cnext[s] = -1;
+    this.evLast[s] = -1;
+    this.segLast[s] = -1;
+    this.ring[s] = -1;
+    this.pinHead[s] = -1;
+    this.wscale[e] = this.wscale[e + 1] = -1;
   }
 
   // Written out field by field: this runs for every reused slot. Must give FIELDS' values.
@@ -327,11 +361,10 @@ export class ConnStore {
 
   private grow(cap: number): void {
     const self = this as unknown as Record<string, ArrayLike<number> & { length: number }>;
-    for (const [name, Ctor, per, initial] of FIELDS) {
+    for (const [name, Ctor, per] of FIELDS) {
       const old = self[name] as unknown as Float64Array;
       const next = new Ctor(cap * per) as unknown as Float64Array;
       next.set(old);
-      if (initial !== 0) next.fill(initial, old.length);
       (self as Record<string, unknown>)[name] = next;
     }
     this.addrW = new Int32Array(this.addr.buffer, this.addr.byteOffset, this.addr.length >> 2);

@@ -40,8 +40,23 @@ export class TimerLists {
 
   /** Moves s to the tail of class k (activity, or a change of class). */
   touch(s: number, k: number): void {
-    if (this.tail[k] === s && this.st.lclass[s] === k) return;
-    this.unlink(s);
-    this.push(s, k);
+    const st = this.st;
+    const t = this.tail[k];
+    if (st.lclass[s] !== k) {
+      this.unlink(s);
+      this.push(s, k);
+      return;
+    }
+    if (t === s) return;
+    // within its list, the common case: s is not the tail, so it has a successor
+    const p = st.lprev[s];
+    const n = st.lnext[s];
+    if (p >= 0) st.lnext[p] = n;
+    else this.head[k] = n;
+    st.lprev[n] = p;
+    st.lprev[s] = t;
+    st.lnext[s] = -1;
+    st.lnext[t] = s;
+    this.tail[k] = s;
   }
 }

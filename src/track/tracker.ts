@@ -1,17 +1,14 @@
 import { TcpFlag, type Segment } from '../decode/segment';
 import type { TrackerApi } from './api';
-import { By, CONN, HS, Kind, TD, TDK } from './core';
-import { AK, EV, REF_TIMER, evWord } from './eventlog';
-import { TrackerExpiry } from './expiry';
+import { By, CONN, HS, Kind } from './core';
+import { AK, EV, REF, evWord } from './eventlog';
+import { TrackerFastPath } from './fastpath';
 import { packMeta } from './pools';
 import { C, E, K } from './store';
 import { CL, ROLE, S } from './transitions';
 import { zeekSenderIsOrig } from './zeek';
 
 export { DEFAULT_TRACKER_OPTIONS } from './options';
-
-/** The connection flags classOf() reads besides the two states (all below bit 16). */
-const CLASS_FLAGS = C.CLOSED | C.EST_ONCE | C.SYNACK_SEEN;
 
 const FIN = TcpFlag.FIN;
 const SYN = TcpFlag.SYN;
@@ -26,22 +23,32 @@ const ACK = TcpFlag.ACK;
  * Pure: time comes only from process(seg, ts) and expire(now), events go synchronously to the
  * sinks. An ordinary data or ACK segment of a known connection allocates nothing.
  */
-export class Tracker extends TrackerExpiry implements TrackerApi {
+export class Tracker extends TrackerFastPath implements TrackerApi {
   process(seg: Segment, tsMs: number): void {
     this.counters.packets++;
     this.counters.bytes += seg.payloadLen;
     this.now = tsMs;
-    const h = this.flows.key(seg);
-    let s = this.flows.find(h);
+    let s = this.flows.lookup(seg);
     let d = this.flows.dir;
-    if (s >= 0 && (seg.flags & (SYN | ACK | RST)) === SYN && this.startsNewConnection(s, d, seg)) {
-      this.supersede(s);
-      s = -1;
+    if (s >= 0) {
+      // the common segments of a connection's life first (fastpath.ts), the general path otherwise
+      const k = seg.flags & (SYN | FIN | RST | ACK);
+      if (k === ACK) {
+        if (this.ordinary(s, d, seg) || this.ackFin(s, d, seg)) return;
+      } else if (k === (FIN | ACK)) {
+        if (this.fin(s, d, seg)) return;
+      } else if (k === (SYN | ACK)) {
+        if (this.synAck(s, d, seg)) return;
+      } else if ((k & (SYN | ACK | RST)) === SYN && this.startsNewConnection(s, d, seg)) {
+        this.supersede(s);
+        s = -1;
+      }
     }
     if (s < 0) {
-      s = this.create(seg, h);
+      s = this.create(seg, this.flows.hash);
       if (s < 0) return;
       d = this.flows.dir;
+      if (d === 0 && this.opening(s, seg)) return;
     }
     this.segment(s, d, seg);
   }
@@ -69,7 +76,7 @@ export class Tracker extends TrackerExpiry implements TrackerApi {
     if ((st.cflags[s] & C.CLOSED) !== 0) {
       // A TIME_WAIT endpoint gives way to the new connection (RFC 9293 §3.6.1, Linux tw reuse).
       for (let side = 0; side < 2; side++) {
-        if (st.st[2 * s + side] === S.TIME_WAIT) this.setState(s, side, S.CLOSED, REF_TIMER);
+        if (st.st[2 * s + side] === S.TIME_WAIT) this.setState(s, side, S.CLOSED, REF.TIMER);
       }
       // Retention runs from the end of TIME_WAIT, which is now only if it was still running; a
       // connection already past it keeps its clock, or every reuse of a 4-tuple would keep the
@@ -104,7 +111,7 @@ export class Tracker extends TrackerExpiry implements TrackerApi {
     st.family[s] = seg.family;
     const id = this.nextId++;
     st.idNum[s] = id;
-    this.ids.set(id, s);
+    this.ids.add(id, s);
     st.tStart[s] = this.now;
     st.tLast[s] = this.now;
     st.tRef[s] = this.now;
@@ -163,7 +170,7 @@ export class Tracker extends TrackerExpiry implements TrackerApi {
     const ack = (f & ACK) !== 0;
 
     // what the timer class depends on, to skip recomputing it when none of it changes
-    const class0 = st.st[2 * s] | (st.st[2 * s + 1] << 8) | ((st.cflags[s] & CLASS_FLAGS) << 16);
+    const class0 = st.st[2 * s] | (st.st[2 * s + 1] << 8) | ((st.cflags[s] & C.CLASS_MASK) << 16);
     const o = st.nseg[s];
     this.ord = o;
     const r = this.ladder.record(s, o, seq, ackNo, len, packMeta(f, window, d === 1));
@@ -202,7 +209,7 @@ export class Tracker extends TrackerExpiry implements TrackerApi {
     if (synRetransmit) {
       if (!ack) st.synRetx[s]++;
       this.anomaly(s, d, ack ? AK.RETRANSMISSION : AK.SYN_RETRANSMISSION);
-    } else if (numbered && !rst && !syn) {
+    } else if (numbered && !rst && !syn && (len > 0 || fin || seq === ((hi[e] - 1) | 0))) {
       this.dataAnomalies(s, d, seq, segEnd, len, fin);
     }
     if (window === 0 && !rst && !syn) this.anomaly(s, d, AK.ZERO_WINDOW);
@@ -272,9 +279,9 @@ export class Tracker extends TrackerExpiry implements TrackerApi {
     }
 
     // ------------------------------------------------------------ lifecycle
-    this.handshakeEvents(s, d, f, oddFlags, synRetransmit);
+    if (!oddFlags && (syn || (st.cflags[s] & (C.HS_EST | C.PARTIAL)) === 0)) this.handshakeEvents(s, d, f, synRetransmit);
     if (this.changed) this.checkClosed(s, closeKind);
-    const class1 = st.st[2 * s] | (st.st[2 * s + 1] << 8) | ((st.cflags[s] & CLASS_FLAGS) << 16);
+    const class1 = st.st[2 * s] | (st.st[2 * s + 1] << 8) | ((st.cflags[s] & C.CLASS_MASK) << 16);
     this.lists.touch(s, class1 === class0 ? st.lclass[s] : this.classOf(s));
   }
 
@@ -323,12 +330,6 @@ export class Tracker extends TrackerExpiry implements TrackerApi {
     }
     if (!ok) this.anomaly(s, d, AK.RST_OUT_OF_WINDOW);
     return ok;
-  }
-
-  /** An acceptable acknowledgement of endpoint x's SYN: ISN < ack ≤ what x sent. */
-  private acksSyn(x: number, ackNo: number): boolean {
-    const st = this.st;
-    return ((ackNo - st.isn[x]) | 0) > 0 && ((ackNo - st.hi[x]) | 0) <= 0;
   }
 
   /**
@@ -421,29 +422,15 @@ export class Tracker extends TrackerExpiry implements TrackerApi {
       if ((st.eflags[p] & E.FIN) !== 0) {
         this.apply(s, 1 - d, ROLE.RECEIVER, CL.FIN, ref);
       } else {
-        // The receiver may yet send its own FIN before this one reaches it (simultaneous close),
-        // so its reception waits for the receiver's next segment, or the next one from here.
-        st.eflags[p] |= E.PEND_FIN;
-        st.pendOrd[p] = ref;
-        this.ladder.pin(s, ref);
-        if (this.pendSlots.length >= 4096) this.compactPending();
-        this.pendSlots.push(s);
-        this.pendIds.push(st.idNum[s]);
+        this.awaitFin(s, p, ref);
       }
     }
     return kind;
   }
 
-  private finSent(s: number, d: number, peerFinInFlight: boolean): void {
-    // Both sent a FIN before receiving the other's: a simultaneous close.
-    this.setClosedBy(s, d === 0 ? By.CLIENT : By.SERVER, peerFinInFlight);
-    this.emit(s, evWord(EV.TEARDOWN, d, true, TD.FIN, TDK.FIN, 0), this.ord);
-  }
-
-  private handshakeEvents(s: number, d: number, f: number, oddFlags: boolean, synRetransmit: boolean): void {
+  private handshakeEvents(s: number, d: number, f: number, synRetransmit: boolean): void {
     const st = this.st;
     const cf = st.cflags[s];
-    if (oddFlags) return;
     if ((f & (SYN | ACK | RST)) === SYN && d === 0 && (cf & C.HS_SYN) === 0) {
       st.cflags[s] |= C.HS_SYN;
       if (Number.isNaN(st.tSyn[s])) st.tSyn[s] = this.now;

@@ -6,7 +6,7 @@ import {
   CONN_PHASES,
   EV,
   HS_PHASES,
-  REF_TIMER,
+  REF,
   TD_KINDS,
   TD_PHASES,
   evA,
@@ -129,7 +129,7 @@ export class Views {
     const connectionId = this.id(s);
     let ts = st.tTimer[s];
     let cause: { flags: string; seq: number; ack: number; len: number } | null = null;
-    if (ref !== REF_TIMER) {
+    if (ref !== REF.TIMER) {
       const h = this.ladder.find(s, ref);
       if (h !== -1) {
         const l = this.ladder;

@@ -94,16 +94,18 @@ export class ZeekMirror {
     // SetPartialStatus
     const cf = st.cflags[s];
     if (isOrig) {
-      if ((cf & C.Z_FIRST_ORIG) === 0) this.setPartial(!syn || ack);
-    } else if ((cf & C.Z_FIRST_RESP) === 0 && (cf & C.Z_PARTIAL) === 0) {
-      this.setPartial(!syn);
+      if ((cf & C.Z_FIRST_ORIG) === 0) st.cflags[s] = !syn || ack ? cf | C.Z_PARTIAL : cf & ~C.Z_PARTIAL;
+    } else if ((cf & (C.Z_FIRST_RESP | C.Z_PARTIAL)) === 0 && !syn) {
+      st.cflags[s] = cf | C.Z_PARTIAL;
     }
 
     const segLen = len + (syn ? 1 : 0) + (fin ? 1 : 0) - (rst ? len : 0);
     const last = (base + segLen) | 0;
+    const zst = st.zst;
+    const ze = zst[e];
 
     // init_endpoint
-    switch (st.zst[e]) {
+    switch (ze) {
       case Z.INACTIVE:
         if (syn) {
           this.initSeqs(e, base);
@@ -139,10 +141,20 @@ export class ZeekMirror {
     const rel = (base - st.zStart[e]) | 0;
     const underflow = rel < 0;
 
-    this.updateHistory(e, isOrig, flags, rel, len);
+    if ((flags & (SYN | FIN | RST)) !== 0) {
+      this.updateHistory(e, isOrig, flags, rel, len);
+    } else if (len > 0 || ack) {
+      // the D or A of updateHistory, written out: most segments have seen theirs already
+      const m = len > 0 ? H_DATA : H_ACK;
+      const seen = st.histSeen[s];
+      if ((seen & (isOrig ? m : m << 16)) === 0) {
+        st.histSeen[s] = seen | (isOrig ? m : m << 16);
+        this.addHist(isOrig, len > 0 ? 68 /* D */ : 65 /* A */);
+      }
+    }
 
     // update_window: only the zero-window accounting matters here
-    if (seg.window === 0 && !rst && st.zst[p] !== Z.CLOSED && st.zst[e] !== Z.RESET) {
+    if (seg.window === 0 && !rst && zst[p] !== Z.CLOSED && zst[e] !== Z.RESET) {
       this.scaled(st.cntWin0, e, isOrig, 87 /* W */);
     }
 
@@ -154,7 +166,7 @@ export class ZeekMirror {
 
     let ackRaw = 0;
     if (ack) {
-      if (st.zst[p] === Z.INACTIVE) {
+      if (zst[p] === Z.INACTIVE) {
         // init_peer: number the silent side as if its SYN had been seen
         this.initSeqs(p, (ackSeq - 1) | 0);
         st.zLast[p] = (ackSeq - 1) | 0;
@@ -176,7 +188,7 @@ export class ZeekMirror {
       // untrusted jump
     } else if (fin && st.zLast[e] === ((st.zStart[e] + 1) | 0)) {
       st.zLast[e] = last;
-    } else if (st.zst[e] === Z.RESET) {
+    } else if (zst[e] === Z.RESET) {
       // no later sequence numbers are trusted
     } else if (deltaLast > 0) {
       st.zLast[e] = last;
@@ -184,15 +196,166 @@ export class ZeekMirror {
       this.scaled(st.cntRxmt, e, isOrig, 84 /* T */);
     }
 
-    const doClose = this.stateMachine(e, p, isOrig, flags, base, len);
+    // Without SYN, FIN or RST the state machine only moves an endpoint that was inactive.
+    const doClose = (flags & (SYN | FIN | RST)) !== 0 || zst[e] === Z.INACTIVE ?
+      this.stateMachine(e, p, isOrig, flags, base, len) :
+      false;
 
-    if (ack) this.ackReceived(p, ackRaw);
+    // AckReceived returns at once unless the ACK passes what was trimmed (or a FIN moves it back)
+    if (ack && ((st.eflags[p] & E.Z_FIN) !== 0 || ((ackRaw - st.rTrim[p]) | 0) > 0)) this.ackReceived(p, ackRaw);
 
     if (len > 0 && seg.capturedPayloadLen >= len && !rst && !underflow) {
       this.dataSent(e, syn ? (base + 1) | 0 : base, len);
     }
 
     if (doClose) st.eflags[e] |= E.Z_DIDCLOSE;
+    return this.dirty;
+  }
+
+  // The handlers of fastpath.ts come with their own versions of packet(): each is packet() with
+  // the flags and endpoint states its *Allowed() check (or its caller) guarantees, so only the
+  // steps that do something remain. A caller that gets false from a check uses packet().
+
+  /**
+   * Whether packet() would do no more for this ACK or data segment (no SYN, FIN or RST) than
+   * ordinary() does: both endpoints established or closed, and data that advances the sequence (a
+   * retransmission is counted). The window must be open (the caller checks).
+   */
+  ordinaryAllowed(s: number, d: number, seq: number, len: number): boolean {
+    const st = this.st;
+    const e = 2 * s + d;
+    const ze = st.zst[e];
+    const zp = st.zst[e ^ 1];
+    if ((ze !== Z.ESTABLISHED && ze !== Z.CLOSED) || (zp !== Z.ESTABLISHED && zp !== Z.CLOSED)) return false;
+    return len === 0 || ((seq + len - st.zLast[e]) | 0) > 0;
+  }
+
+  /** packet() for a segment ordinaryAllowed() accepted. Returns true if connState may have changed. */
+  ordinary(s: number, d: number, seg: Segment): boolean {
+    const st = this.st;
+    this.s = s;
+    this.dirty = false;
+    const len = seg.payloadLen;
+    const base = seg.seq | 0;
+    const ackSeq = seg.ack | 0;
+    const e = 2 * s + d;
+    const p = e ^ 1;
+    // SetPartialStatus: a segment without SYN marks the connection partial from either side
+    const cf = st.cflags[s] | C.Z_PARTIAL;
+    st.cflags[s] = cf;
+    const isOrig = d === ((cf & C.ZFLIP) !== 0 ? 1 : 0);
+    const m = len > 0 ? H_DATA : H_ACK;
+    if ((st.histSeen[s] & (isOrig ? m : m << 16)) === 0) this.check(isOrig, m, len > 0 ? 68 /* D */ : 65 /* A */);
+    let ackRaw: number;
+    if (((ackSeq - st.zStart[p]) | 0) < 0) {
+      ackRaw = st.zStart[p];
+    } else {
+      ackRaw = ackSeq;
+      const delta = (ackSeq - st.zAck[p]) | 0;
+      if (!(ackSeq === 0 && delta > TOO_LARGE_SEQ_DELTA) && delta > 0) st.zAck[p] = ackSeq;
+    }
+    const last = (base + len) | 0;
+    if (((last - st.zLast[e]) | 0) > 0) st.zLast[e] = last;
+    if ((st.eflags[p] & E.Z_FIN) !== 0 || ((ackRaw - st.rTrim[p]) | 0) > 0) this.ackReceived(p, ackRaw);
+    if (len > 0 && seg.capturedPayloadLen >= len && ((base - st.zStart[e]) | 0) >= 0) this.dataSent(e, base, len);
+    return this.dirty;
+  }
+
+  /**
+   * packet() for the plain SYN (no data, an open window) that opened slot s, its sender (side 0)
+   * Zeek's originator: SYN_SENT and an S.
+   */
+  opening(s: number, base: number): boolean {
+    const st = this.st;
+    const e = 2 * s;
+    this.s = s;
+    st.cflags[s] &= ~C.Z_PARTIAL;
+    this.initSeqs(e, base);
+    st.zLast[e] = (base + 1) | 0;
+    st.histSeen[s] |= H_SYN;
+    this.addHist(true, 83 /* S */);
+    st.hlSyn[e] = 0;
+    this.setState(e, Z.SYN_SENT);
+    return true;
+  }
+
+  /**
+   * Whether synAck() may stand for packet(): a SYN+ACK without data from Zeek's responder, not yet
+   * active, to an originator in SYN_SENT whose ISN it does not precede. The window must be open.
+   */
+  synAckAllowed(s: number, d: number, ackSeq: number): boolean {
+    const st = this.st;
+    const e = 2 * s + d;
+    const p = e ^ 1;
+    return st.zst[e] === Z.INACTIVE && st.zst[p] === Z.SYN_SENT && d !== ((st.cflags[s] & C.ZFLIP) !== 0 ? 1 : 0) &&
+      (st.histSeen[s] & (H_SYN << 16)) === 0 && ((ackSeq - st.zStart[p]) | 0) >= 0;
+  }
+
+  /** packet() for a SYN+ACK synAckAllowed() accepted: an h, and both endpoints established. */
+  synAck(s: number, d: number, base: number, ackSeq: number): boolean {
+    const st = this.st;
+    const e = 2 * s + d;
+    const p = e ^ 1;
+    this.s = s;
+    this.dirty = false;
+    this.initSeqs(e, base);
+    st.zLast[e] = (base + 1) | 0;
+    st.histSeen[s] |= H_SYN << 16;
+    this.addHist(false, 72 /* H */);
+    st.hlSyn[e] = 0;
+    const delta = (ackSeq - st.zAck[p]) | 0;
+    if (!(ackSeq === 0 && delta > TOO_LARGE_SEQ_DELTA) && delta > 0) st.zAck[p] = ackSeq;
+    this.setState(p, Z.ESTABLISHED);
+    this.setState(e, Z.ESTABLISHED);
+    if ((st.eflags[p] & E.Z_FIN) !== 0 || ((ackSeq - st.rTrim[p]) | 0) > 0) this.ackReceived(p, ackSeq);
+    return this.dirty;
+  }
+
+  /**
+   * Whether fin() may stand for packet(): a FIN+ACK from an established endpoint to one established
+   * or closed, and data, if any, that advances the sequence. The window must be open.
+   */
+  finAllowed(s: number, d: number, seq: number, len: number): boolean {
+    const st = this.st;
+    const e = 2 * s + d;
+    const zp = st.zst[e ^ 1];
+    if (st.zst[e] !== Z.ESTABLISHED || (zp !== Z.ESTABLISHED && zp !== Z.CLOSED)) return false;
+    return len === 0 || ((seq + len + 1 - st.zLast[e]) | 0) > 0 || st.zLast[e] === ((st.zStart[e] + 1) | 0);
+  }
+
+  /** packet() for a FIN+ACK finAllowed() accepted: an F, and the sender closed. */
+  fin(s: number, d: number, seg: Segment): boolean {
+    const st = this.st;
+    this.s = s;
+    this.dirty = false;
+    const len = seg.payloadLen;
+    const base = seg.seq | 0;
+    const ackSeq = seg.ack | 0;
+    const e = 2 * s + d;
+    const p = e ^ 1;
+    const cf = st.cflags[s] | C.Z_PARTIAL;
+    st.cflags[s] = cf;
+    const isOrig = d === ((cf & C.ZFLIP) !== 0 ? 1 : 0);
+    const last = (base + len + 1) | 0;
+    const rel = (base - st.zStart[e]) | 0;
+    const end = (rel + len) | 0;
+    if (this.check(isOrig, H_FIN, 70 /* F */) && end !== st.hlFin[e]) this.addHist(isOrig, 70);
+    st.hlFin[e] = end;
+    st.eflags[e] |= E.Z_FIN;
+    st.zFinRel[e] = last;
+    let ackRaw: number;
+    if (((ackSeq - st.zStart[p]) | 0) < 0) {
+      ackRaw = st.zStart[p];
+    } else {
+      ackRaw = ackSeq;
+      const delta = (ackSeq - st.zAck[p]) | 0;
+      if (!(ackSeq === 0 && delta > TOO_LARGE_SEQ_DELTA) && delta > 0) st.zAck[p] = ackSeq;
+    }
+    if (st.zLast[e] === ((st.zStart[e] + 1) | 0) || ((last - st.zLast[e]) | 0) > 0) st.zLast[e] = last;
+    this.setState(e, Z.CLOSED);
+    if ((st.eflags[p] & E.Z_FIN) !== 0 || ((ackRaw - st.rTrim[p]) | 0) > 0) this.ackReceived(p, ackRaw);
+    if (len > 0 && seg.capturedPayloadLen >= len && rel >= 0) this.dataSent(e, base, len);
+    st.eflags[e] |= E.Z_DIDCLOSE;
     return this.dirty;
   }
 
@@ -271,11 +434,6 @@ export class ZeekMirror {
   private noDataAcked(x: number): boolean {
     const st = this.st;
     return st.zAck[x] === st.zStart[x] || st.zAck[x] === ((st.zStart[x] + 1) | 0);
-  }
-
-  private setPartial(v: boolean): void {
-    if (v) this.st.cflags[this.s] |= C.Z_PARTIAL;
-    else this.st.cflags[this.s] &= ~C.Z_PARTIAL;
   }
 
   private initSeqs(x: number, start: number): void {

@@ -2,7 +2,7 @@
 // values were filled in when the store grew); a reused slot is cleared field by field. Both must
 // read the same, for every field.
 import { describe, expect, it } from 'vitest';
-import { ConnStore } from '../../src/track/store';
+import { ConnStore, FIELDS } from '../../src/track/store';
 
 type Arrays = Record<string, Float64Array | Int32Array | Uint32Array | Uint16Array | Uint8Array | Int8Array>;
 
@@ -54,5 +54,16 @@ describe('ConnStore', () => {
     for (let i = 0; i < 100; i++) later.push(st.alloc());
     const last = slotValues(st, later[later.length - 1]);
     for (const name of Object.keys(fresh)) expect([name, last[name]]).toEqual([name, fresh[name]]);
+  });
+
+  it('a slot handed out holds the cleared values the field list declares', () => {
+    const st = new ConnStore(4, 1000);
+    const slots: number[] = [];
+    for (let i = 0; i < 50; i++) slots.push(st.alloc()); // across growth
+    for (const s of [slots[0], slots[3], slots[4], slots[49]]) {
+      const got = slotValues(st, s);
+      expect(Object.keys(got).sort()).toEqual(FIELDS.map(([name]) => name).sort());
+      for (const [name, , per, cleared] of FIELDS) expect([name, got[name]]).toEqual([name, Array(per).fill(cleared)]);
+    }
   });
 });
