@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { Segment, TcpFlag } from '../../src/decode/segment';
 import type { TrackerOptions } from '../../src/track/api';
 import { Tracker } from '../../src/track/tracker';
+import { rng } from './helpers';
 
 /** Every segment through segment(). */
 class GeneralOnly extends Tracker {
@@ -53,19 +54,6 @@ class Counting extends Tracker {
 }
 
 const { FIN, SYN, RST, PSH, ACK, ECE } = TcpFlag;
-
-/** A small deterministic generator (xorshift32), so a failing seed replays exactly. */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 4294967296;
-  };
-}
 
 interface Flow {
   family: 4 | 6;

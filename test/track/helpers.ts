@@ -40,3 +40,16 @@ export function conv(isnC = 1000, isnS = 5000, client = CLIENT, server = SERVER)
 
 export const kinds = (events: TcpEvent[], type: TcpEvent['type']) =>
   events.filter((e) => e.type === type).map((e) => (e as { kind?: string; phase?: string }).kind ?? (e as { phase?: string }).phase);
+
+/** A small deterministic generator (xorshift32), so a failing seed replays exactly. */
+export function rng(seed: number): () => number {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x / 4294967296;
+  };
+}

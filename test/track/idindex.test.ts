@@ -2,18 +2,7 @@
 // order, some living on long after many newer ones (from the ring into the hash table and out).
 import { describe, expect, it } from 'vitest';
 import { IdIndex } from '../../src/track/idindex';
-
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 4294967296;
-  };
-}
+import { rng } from './helpers';
 
 describe('IdIndex', () => {
   it('agrees with a Map through adds, drops and lookups over many ring turns', () => {
