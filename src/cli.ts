@@ -128,7 +128,7 @@ export function buildProgram(onDone: (code: number) => void): Command {
     )
     .option('--exit', 'quit when the file ends instead of serving the result')
     .addOption(
-      new Option('--read-thread <mode>', "at --speed max, read and decode the file in a second thread while this one tracks (auto: files of 4 MiB or more, with a second core)")
+      new Option('--read-thread <mode>', "at --speed max, read and decode the file in a second thread while this one tracks (auto: files of 4 MiB or more but uncompressed pcapng, with a second core)")
         .choices(['auto', 'on', 'off'])
         .default('auto'),
     )
@@ -165,7 +165,7 @@ export function buildProgram(onDone: (code: number) => void): Command {
     .argument('<file>', "capture file, or '-' to read standard input")
     .addOption(new Option('--format <format>', 'output format').choices(['table', 'jsonl', 'zeek']).default('table'))
     .addOption(
-      new Option('--read-thread <mode>', "at --speed max, read and decode the file in a second thread while this one tracks (auto: files of 4 MiB or more, with a second core)")
+      new Option('--read-thread <mode>', "at --speed max, read and decode the file in a second thread while this one tracks (auto: files of 4 MiB or more but uncompressed pcapng, with a second core)")
         .choices(['auto', 'on', 'off'])
         .default('auto'),
     );

@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import os from 'node:os';
 import { frameTimeMs, type Frame } from '../capture/frame';
 import { readCaptureFile, type FileReadResult, type ReadCaptureOptions } from '../capture/file';
@@ -17,7 +17,7 @@ const THREAD_MIN_BYTES = 4 << 20;
 /**
  * Whether a file is read, parsed and decoded in a thread of its own while this one tracks, at
  * --speed max (paced replays wait on the clock anyway): `on` always, `auto` for files of 4 MiB or
- * more when there is a second core.
+ * more, other than uncompressed pcapng, when there is a second core.
  */
 export type ReadThreadMode = 'auto' | 'on' | 'off';
 
@@ -141,7 +141,26 @@ export function playFile(
 
 function useThread(input: string, speed: Speed, size: number | null, mode: ReadThreadMode): boolean {
   if (mode === 'off' || speed.kind !== 'max' || input === '-' || !readerThreadAvailable()) return false;
-  return mode === 'on' || (size !== null && size >= THREAD_MIN_BYTES && os.availableParallelism() > 1);
+  if (mode === 'on') return true;
+  return size !== null && size >= THREAD_MIN_BYTES && os.availableParallelism() > 1 && !isPlainPcapng(input);
+}
+
+/**
+ * An uncompressed pcapng file is read and decoded in a fraction of the time tracking takes (0.26 s
+ * of 1.06 s for 1.1 M packets), so a reader thread saves no more than its start and hand-over cost.
+ */
+function isPlainPcapng(path: string): boolean {
+  const b = Buffer.alloc(4);
+  try {
+    const fd = openSync(path, 'r');
+    try {
+      return readSync(fd, b, 0, 4, 0) === 4 && b.readUInt32BE(0) === 0x0a0d0d0a;
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return false; // the reader reports what is wrong with the file
+  }
 }
 
 function sizeOf(path: string): number | null {
