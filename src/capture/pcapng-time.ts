@@ -99,6 +99,12 @@ export function setTimestamp(
     d = Math.floor(cur / u);
     rem = cur - d * u;
     sec = sec * LIMB + d;
+    if (sec >= 9007199254740992) {
+      // Seconds past 2^53 (a coarse unit and a huge count) are rounded here, and the offset could
+      // bring the sum back into the exact range: add it before rounding.
+      setTimestampBig(out, hi, lo, res);
+      return;
+    }
   }
   out.tsSec = sec + res.offsetSec;
   out.tsNsec = fracToNsec(rem, res);
@@ -118,6 +124,6 @@ function fracToNsec(rem: number, res: TsResolution): number {
 function setTimestampBig(out: { tsSec: number; tsNsec: number }, hi: number, lo: number, res: TsResolution): void {
   const t = (BigInt(hi) << 32n) | BigInt(lo);
   const u = res.decimal ? 10n ** BigInt(res.exponent) : 1n << BigInt(res.exponent);
-  out.tsSec = Number(t / u) + res.offsetSec;
+  out.tsSec = Number.isSafeInteger(res.offsetSec) ? Number(t / u + BigInt(res.offsetSec)) : Number(t / u) + res.offsetSec;
   out.tsNsec = Number(((t % u) * 1_000_000_000n) / u);
 }
