@@ -16,13 +16,12 @@
 // written to test/fixtures/regressions/ (a capture file) with a .json note beside it.
 import { execFileSync, fork } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { gzipSync } from 'node:zlib';
 import { buildOnce, ROOT, TARGET } from './lib/build.mjs';
 import { loadCorpus } from './lib/fuzz-corpus.mjs';
-import { createFuzzer, fileErrorCodesFrom, framePcap } from './lib/fuzz-engine.mjs';
+import { builtDeps, createFuzzer, framePcap } from './lib/fuzz-engine.mjs';
 import { loadAverage, round, sleep } from './lib/proc.mjs';
 import { startTcpdump } from './lib/tcpdump.mjs';
 
@@ -70,15 +69,7 @@ const extra = args.includes('--no-capture')
   : seedFiles.every((f) => existsSync(f)) && !args.includes('--fresh-seeds')
     ? seedFiles
     : await loopbackSeeds();
-const require = createRequire(import.meta.url);
-const deps = {
-  readCaptureFile: require(path.join(dist, 'capture/file.js')).readCaptureFile,
-  decodeFrame: require(path.join(dist, 'decode/decode.js')).decodeFrame,
-  Segment: require(path.join(dist, 'decode/segment.js')).Segment,
-  Tracker: require(path.join(dist, 'track/tracker.js')).Tracker,
-  decodeStatuses: require(path.join(dist, 'decode/status.js')).DECODE_STATUSES,
-  fileErrorCodes: fileErrorCodesFrom(readFileSync(path.join(src, 'capture/file-error.ts'), 'utf8')),
-};
+const deps = builtDeps(dist, src);
 // The main thread's own copy of the fuzzer, to regenerate the input of a finding.
 const corpus = await loadCorpus(deps.readCaptureFile, { extra });
 const replica = createFuzzer(deps, corpus, { seed });

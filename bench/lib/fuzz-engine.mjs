@@ -10,6 +10,9 @@
 //   decoder  never throws, returns a known status; an 'ok' segment has sane ports and lengths
 //   tracker  never throws; its counts stay consistent and within maxConnections
 // A case that throws, breaks a property or runs past its time limit is a finding.
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { Readable } from 'node:stream';
 
@@ -450,6 +453,19 @@ export function createFuzzer(deps, corpus, { seed, maxConnections = 500, fileByt
       checkTracker(tracker, maxConnections);
       checkTracker(flowTracker, flowMax);
     },
+  };
+}
+
+/** The stages from a build (`dist`), with the error codes read from the sources (`src`). */
+export function builtDeps(dist, src) {
+  const require = createRequire(import.meta.url);
+  return {
+    readCaptureFile: require(path.join(dist, 'capture/file.js')).readCaptureFile,
+    decodeFrame: require(path.join(dist, 'decode/decode.js')).decodeFrame,
+    Segment: require(path.join(dist, 'decode/segment.js')).Segment,
+    Tracker: require(path.join(dist, 'track/tracker.js')).Tracker,
+    decodeStatuses: require(path.join(dist, 'decode/status.js')).DECODE_STATUSES,
+    fileErrorCodes: fileErrorCodesFrom(readFileSync(path.join(src, 'capture/file-error.ts'), 'utf8')),
   };
 }
 

@@ -1,23 +1,12 @@
 // Runs a range of fuzz cases in a worker thread, so that the main thread can stop one that hangs.
 // workerData: { dist, seed, kind: 'file'|'packet', from, to, extra, progress: SharedArrayBuffer }
 // Posts { finding: { kind, i, message } } for each finding and { done: tally, memory } at the end.
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import path from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
-import { createFuzzer, fileErrorCodesFrom, Violation } from './fuzz-engine.mjs';
+import { builtDeps, createFuzzer, Violation } from './fuzz-engine.mjs';
 import { loadCorpus } from './fuzz-corpus.mjs';
 
 const { dist, src, seed, kind, from, to, extra, progress } = workerData;
-const require = createRequire(import.meta.url);
-const deps = {
-  readCaptureFile: require(path.join(dist, 'capture/file.js')).readCaptureFile,
-  decodeFrame: require(path.join(dist, 'decode/decode.js')).decodeFrame,
-  Segment: require(path.join(dist, 'decode/segment.js')).Segment,
-  Tracker: require(path.join(dist, 'track/tracker.js')).Tracker,
-  decodeStatuses: require(path.join(dist, 'decode/status.js')).DECODE_STATUSES,
-  fileErrorCodes: fileErrorCodesFrom(readFileSync(path.join(src, 'capture/file-error.ts'), 'utf8')),
-};
+const deps = builtDeps(dist, src);
 const corpus = await loadCorpus(deps.readCaptureFile, { extra });
 const fz = createFuzzer(deps, corpus, { seed });
 const p = new Int32Array(progress);
