@@ -2,11 +2,10 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { describeError, type FileReadResult, type ReadCaptureOptions } from './capture/file';
-import type { DecodeStatus } from './decode/segment';
-import { Segment } from './decode/segment';
+import { FrameBytes } from './capture/parser';
+import { Segment, type DecodeStatus } from './decode/segment';
 import { BATCH_BYTES, SegmentBatchReader } from './decode/segment-batch';
 import type { ReaderData, ToMain, ToReader } from './reader-thread-protocol';
-import { FrameBytes } from './capture/parser';
 
 /** Takes one frame as the reader thread decoded it into `seg` (read `seg` only when status is 'ok'). */
 export type DecodedHandler = (tsMs: number, origLen: number, status: DecodeStatus, seg: Segment) => void | Promise<void>;
@@ -26,9 +25,9 @@ export function readerThreadAvailable(): boolean {
 /**
  * readCaptureFile and decodeFrame in a second thread: each frame reaches `onDecoded` on this
  * thread decoded, in file order, while the next ones are being read, so that reading, parsing and
- * decoding overlap tracking. Decoding happens in whichever thread has time for it (ReaderData). Same frames, same decode, same result (format, damage with its offset
- * and packet number, every frame before it); a handler's failure or an abort counts the frames
- * delivered here.
+ * decoding overlap tracking. Decoding happens in whichever thread has time for it (ReaderData).
+ * Same frames, same decode, same result (format, damage with its offset and packet number, every
+ * frame before it); a handler's failure or an abort counts the frames delivered here.
  */
 export async function readDecodedThreaded(
   input: string,
@@ -81,8 +80,12 @@ export async function readDecodedThreaded(
     stopped = error;
     post({ type: 'stop' });
   };
-  const handlerFailed = (e: unknown, what = 'frame handler') =>
-    stop({ code: 'handler-error', packet: delivered, message: `the ${what} failed on packet ${delivered}: ${describeError(e)}` });
+  const handlerError = (e: unknown, what: string) => ({
+    code: 'handler-error',
+    packet: delivered,
+    message: `the ${what} failed on packet ${delivered}: ${describeError(e)}`,
+  });
+  const handlerFailed = (e: unknown, what = 'frame handler') => stop(handlerError(e, what));
 
   try {
     for (;;) {
@@ -111,7 +114,7 @@ export async function readDecodedThreaded(
           try {
             opts.onProgress(r.bytes, total);
           } catch (e) {
-            return { ...r, error: { code: 'handler-error', packet: delivered, message: `the progress callback failed on packet ${delivered}: ${describeError(e)}` } };
+            return { ...r, error: handlerError(e, 'progress callback') };
           }
         }
         return r;
