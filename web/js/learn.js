@@ -203,12 +203,13 @@ export function explainEvents(doc, detail) {
 /** The general explanations of a state diagram edge: every cell and exception from → to. */
 export function edgeExplanations(doc, from, to) {
   const out = [];
+  const vars = { msl2: doc.mslS != null ? doc.mslS * 2 : null };
   for (const c of doc.cells) {
-    if (c.from === from && c.to === to) out.push({ key: `${c.role} ${c.class} ${c.from}`, role: c.role, text: fill(c.text) });
+    if (c.from === from && c.to === to) out.push({ key: `${c.role} ${c.class} ${c.from}`, role: c.role, text: fill(c.text, vars) });
   }
   for (const e of doc.exceptions) {
     if (e.from === from && e.to === to) {
-      out.push({ key: e.name, role: e.cause, text: fill(e.text) });
+      out.push({ key: e.name, role: e.cause, text: fill(e.text, vars) });
     }
   }
   return out;
