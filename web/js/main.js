@@ -3,6 +3,7 @@ import { getHealth, getStats, getTransitions, wsUrl } from './api.js';
 import { sortRows } from './columns.js';
 import { compileFilter } from './filter.js';
 import { STATES } from './format.js';
+import { DemoCases } from './demo-cases.js';
 import { DiagramTips } from './diagram-tips.js';
 import { HealthPanel } from './health.js';
 import { explainEvents } from './learn.js';
@@ -103,6 +104,22 @@ const table = new ConnTable({
   onSelect: select,
   onSort: () => requestRender(true),
 });
+const demoCases = new DemoCases($('demo-cases'), (c) => {
+  f.port.value = String(c.port);
+  syncUrl();
+  // The newest connection of the case, in the ladder (explained when Learn is on).
+  let newest = null;
+  for (const r of store.rows.values()) {
+    if (r.c.server.port === c.port && (!newest || r.c.startedAt >= newest.c.startedAt)) newest = r;
+  }
+  render();
+  if (newest) {
+    table.markSelected(newest.c.id);
+    select(newest.c.id);
+  }
+});
+f.port.addEventListener('input', () => demoCases.portChanged(f.port.value));
+
 const health = new HealthPanel($('health'), {
   onSelect: (id) => { table.markSelected(id); select(id); },
 });
@@ -180,6 +197,7 @@ async function pollHealth() {
     serverStart = start;
     source = body.source;
     statusBar.setSource(source);
+    demoCases.set(source.demoCases);
   } catch (err) {
     if (err.status === 401) {
       statusBar.flash('This tcpscope requires a token: open the dashboard as /?token=YOUR_TOKEN.', 60_000);
@@ -219,6 +237,7 @@ connectLive(wsUrl(), {
   onHello: (msg) => {
     source = msg.source;
     statusBar.setSource(source);
+    demoCases.set(source.demoCases);
   },
   onSnapshot: (msg, { firstOnSocket, reconnected, restarted }) => {
     const now = performance.now();
