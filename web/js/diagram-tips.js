@@ -33,20 +33,30 @@ export class DiagramTips {
     }
   }
 
-  /** explained: explainEvents() of the selected connection, or null. */
+  /**
+   * explained: explainEvents() of the selected connection, or null; called after the diagram drew
+   * its trails, which get wider invisible twins to hover.
+   */
   setConnection(explained) {
     this.trails = { client: [], server: [] };
     for (const x of explained ?? []) this.trails[x.event.side].push(x.explanation);
+    for (const t of [...this.diagram.overlay.querySelectorAll('.trail')]) {
+      const side = t.classList.contains('trail-client') ? 'client' : 'server';
+      t.after(s('path', {
+        class: `trail-hit trail-hit-${side}`, d: t.getAttribute('d'),
+        'data-side': side, 'data-from': t.dataset.from, 'data-to': t.dataset.to, 'data-step': t.dataset.step,
+      }));
+    }
   }
 
   over(e) {
-    const trail = e.target.closest?.('.trail');
+    const trail = e.target.closest?.('.trail-hit');
     const edge = trail ? null : e.target.closest?.('.edge');
     if (!this.doc || (!trail && !edge)) return this.hide();
     let head;
     let items;
     if (trail) {
-      const side = trail.classList.contains('trail-client') ? 'client' : 'server';
+      const side = trail.dataset.side;
       const x = this.trails[side][Number(trail.dataset.step) - 1];
       head = `${side}: ${trail.dataset.from} → ${trail.dataset.to}`;
       items = x ? [{ role: null, text: [x.text, ...x.caseTexts].join(' ') }] : [];

@@ -85,11 +85,14 @@ getTransitions().then((doc) => { transitions = doc; tips.setDoc(doc); }, () => u
 const ladder = new LadderPanel(
   { box: $('ladder'), meta: $('ladder-meta'), sub: $('ladder-sub'), abs: $('ladder-abs'), learn: $('ladder-learn') },
   (d) => {
+    if (!d) {
+      diagram.setPaths(null, null);
+    } else {
+      const paths = { client: [], server: [] };
+      for (const e of d.events) if (e.type === 'state') paths[e.side].push({ from: e.from, to: e.to });
+      diagram.setPaths(paths, { client: d.client.state, server: d.server.state });
+    }
     tips.setConnection(d && transitions ? explainEvents(transitions, d) : null);
-    if (!d) return diagram.setPaths(null, null);
-    const paths = { client: [], server: [] };
-    for (const e of d.events) if (e.type === 'state') paths[e.side].push({ from: e.from, to: e.to });
-    diagram.setPaths(paths, { client: d.client.state, server: d.server.state });
   },
 );
 
