@@ -206,8 +206,11 @@ describe('the learn view', () => {
     const d = await detailOf(p);
     const isnC = d.segments.find((x) => x.from === 'client' && x.flags === 'S')!.seq;
     await rowOf(p).click();
+    // The previous connection's trails are gone once this one's path into TIME_WAIT is drawn.
+    await expect.poll(() => page.locator('#ladder-sub').textContent(), { timeout: 10_000 }).toContain(`:${p} →`);
+    await expect.poll(() => page.locator('.state-svg .trail-hit-client[data-to="TIME_WAIT"]').count(), { timeout: 10_000 }).toBe(1);
     const trail = page.locator('.state-svg .trail-hit-client[data-to="ESTABLISHED"]');
-    await expect.poll(() => trail.count(), { timeout: 10_000 }).toBe(1);
+    expect(await trail.count()).toBe(1);
     await trail.hover();
     await expect.poll(() => tip.getAttribute('data-for'), { timeout: 5_000 }).toBe('trail');
     expect(await tip.textContent()).toContain(`client: SYN_SENT → ESTABLISHED`);

@@ -103,7 +103,6 @@ export class LadderPanel {
     this.els.meta.replaceChildren(...metaItems(d));
     const keep = this.els.box.scrollTop;
     const learn = this.els.learn.checked && this.doc ? explainLadder(this.doc, d, model) : null;
-    this.els.box.classList.toggle('learning', learn !== null);
     const svg = renderLadder(model, d, {
       learn: learn && ((step) => learn.get(step)),
       absolute: this.els.abs.checked,
