@@ -22,7 +22,7 @@ export async function runDemo(o: DemoCommandOptions): Promise<number> {
   const ports = await traffic.start();
   const watched = traffic.allPorts();
 
-  const opened = openLive({ iface: 'lo', ports: watched }, session.engine.onFrame);
+  const opened = openLive({ iface: 'lo', filter: demoFilter(traffic) }, session.engine.onFrame);
   if (!opened.ok) {
     await traffic.stop();
     throw new CliError(liveErrorMessage('lo', opened.error, listInterfaces));
@@ -43,7 +43,7 @@ export async function runDemo(o: DemoCommandOptions): Promise<number> {
   process.stdout.write(
     `tcpscope demo: open ${url}\n` +
       `  loopback traffic every ${o.every} s on ports ${watched.join(', ')}: client-first and server-first closes, a half-close,\n` +
-      `  a reset, a refused attempt, a simultaneous close${ports.v6 !== null ? ' and IPv6 on ::1' : ''} — captured live on lo (filter: ${capture.filter})\n` +
+      `  a reset, a refused attempt, a simultaneous close${ports.v6 !== null ? ' and IPv6 on ::1' : ''} — captured live on lo\n` +
       `  each case has a server port of its own: pick it under "Demo" above the table, open a connection and tick "Learn"\n` +
       `  try: curl -s ${token ? "-H 'Authorization: Bearer ...' " : ''}${server.url}api/stats    Ctrl-C to stop\n`,
   );
@@ -95,4 +95,20 @@ function narrate(run: CaseRun, round: number, all: ConnectionView[], url: string
 
 function endpointText(e: { ip: string; port: number }): string {
   return e.ip.includes(':') ? `[${e.ip}]:${e.port}` : `${e.ip}:${e.port}`;
+}
+
+/**
+ * The capture filter: each case's server address and port together, so that another program's
+ * connection that happens to use one of those port numbers on another address stays out.
+ */
+function demoFilter(traffic: DemoTraffic): string {
+  const byHost = new Map<string, number[]>();
+  for (const c of traffic.cases) byHost.set(c.host, [...(byHost.get(c.host) ?? []), c.port]);
+  const parts: string[] = [];
+  for (const [host, ports] of byHost) {
+    for (const dir of ['src', 'dst']) {
+      parts.push(`(${dir} host ${host} and (${ports.map((p) => `${dir} port ${p}`).join(' or ')}))`);
+    }
+  }
+  return parts.join(' or ');
 }

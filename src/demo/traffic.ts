@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { simultaneousClose } from './simultaneous';
 
@@ -88,7 +89,7 @@ export class DemoTraffic {
     const half = await port();
     const rst = await port();
     const v6 = await this.listen('::1').catch(() => null); // machines without IPv6 still get the rest
-    const refused = await freePort();
+    const refused = await refusedPort();
     this.plain = net.createServer({ allowHalfOpen: true });
     const simultaneous = await this.listenOn(this.plain, '127.0.0.1');
     this.ports = { v4, v6, refused };
@@ -269,6 +270,32 @@ export async function refusedAttempt(host: string, port: number): Promise<void> 
       s.destroy();
       resolve();
     });
+  });
+}
+
+/**
+ * A port for refused attempts: free, and below the kernel's ephemeral range when it can be, so that
+ * no other program's connection picks it as its own port and shows up in the demo's capture.
+ */
+async function refusedPort(): Promise<number> {
+  let low = 32768;
+  try {
+    low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || low;
+  } catch {
+    /* not Linux: any free port */
+  }
+  for (let i = 0; i < 20 && low > 10_000; i++) {
+    const port = 10_000 + Math.floor(Math.random() * (low - 10_000));
+    if (await canBind(port)) return port;
+  }
+  return freePort();
+}
+
+function canBind(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
   });
 }
 
