@@ -32,7 +32,7 @@ export class LadderPanel {
       } catch { /* the choice lasts for this page */ }
       this.draw();
     });
-    getTransitions().then((doc) => { this.doc = doc; this.draw(); }, () => undefined);
+    this.loadDoc();
     let w = 0;
     new ResizeObserver(() => {
       if (Math.abs(els.box.clientWidth - w) > 8) { w = els.box.clientWidth; this.draw(); }
@@ -95,7 +95,18 @@ export class LadderPanel {
     this.onDetail(null);
   }
 
+  /** The explanations, fetched once; asked for again while Learn is on and they are missing. */
+  loadDoc() {
+    if (this.doc || this.docLoading) return;
+    this.docLoading = true;
+    getTransitions().then(
+      (doc) => { this.doc = doc; this.docLoading = false; this.draw(); },
+      () => { this.docLoading = false; },
+    );
+  }
+
   draw() {
+    if (this.els.learn.checked && !this.doc) this.loadDoc();
     const d = this.detail;
     if (!d) return;
     const model = buildLadder(d, { expanded: this.expanded });

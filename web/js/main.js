@@ -81,7 +81,10 @@ for (const el of Object.values(f)) {
 const diagram = new StateDiagram($('state-diagram'));
 const tips = new DiagramTips(diagram, $('state-diagram'));
 let transitions = null;
-getTransitions().then((doc) => { transitions = doc; tips.setDoc(doc); }, () => undefined);
+function loadTransitions() {
+  getTransitions().then((doc) => { transitions ??= doc; tips.setDoc(doc); }, () => undefined);
+}
+loadTransitions();
 const ladder = new LadderPanel(
   { box: $('ladder'), meta: $('ladder-meta'), sub: $('ladder-sub'), abs: $('ladder-abs'), learn: $('ladder-learn') },
   (d) => {
@@ -92,6 +95,7 @@ const ladder = new LadderPanel(
       for (const e of d.events) if (e.type === 'state') paths[e.side].push({ from: e.from, to: e.to });
       diagram.setPaths(paths, { client: d.client.state, server: d.server.state });
     }
+    if (!transitions) loadTransitions();
     tips.setConnection(d && transitions ? explainEvents(transitions, d) : null);
   },
 );
