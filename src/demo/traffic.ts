@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
-import { simultaneousClose } from './simultaneous';
+import { SimultaneousCloser } from './simultaneous';
 
 /**
  * Loopback traffic for the demo: a tiny line-based server and a round of clients that between them
@@ -72,6 +72,7 @@ export class DemoTraffic {
   private running = false;
   private stopped = false;
   private plain: net.Server | null = null;
+  private readonly closer = new SimultaneousCloser();
   rounds = 0;
   ports: DemoPorts = { v4: 0, v6: null, refused: 0 };
   cases: DemoCase[] = [];
@@ -153,13 +154,14 @@ export class DemoTraffic {
       case 'refused':
         return refusedAttempt(c.host, c.port).then(() => null);
       case 'simultaneous-close':
-        return simultaneousClose(this.plain!, c.host, c.port);
+        return this.closer.close(this.plain!, c.host, c.port);
     }
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    await this.closer.stop();
     await Promise.all(this.servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
   }
 
