@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Mutation fuzzing of the capture-file readers (pcap, pcap-ns, pcapng, gzip), the decoder and the
-// tracker, from real captures: the public traces in shared/fixtures/zeek/traces and a fresh
+// tracker, from real captures: the public traces in test/fixtures/zeek/traces and a fresh
 // tcpdump of loopback traffic (also converted to nanosecond pcap, pcapng and gzip).
 //
 //   node bench/fuzz.mjs [--seed N] [--files 100000] [--packets 1000000] [--flows 1000000]

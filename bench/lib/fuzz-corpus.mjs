@@ -1,9 +1,10 @@
-// The fuzzing corpus: real captures (the public traces in shared/fixtures/zeek/traces, and any
+// The fuzzing corpus: real captures (the public traces in test/fixtures/zeek/traces, and any
 // extra files given, such as a fresh tcpdump of loopback traffic) and the frames they hold.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { TRACES } from '../../test/support/fixtures.mjs';
 
-export const PUBLIC_TRACES = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../../shared/fixtures/zeek/traces');
+export const PUBLIC_TRACES = TRACES;
 
 function walk(dir) {
   const out = [];

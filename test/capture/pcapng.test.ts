@@ -1,7 +1,7 @@
 // pcapng: the push parser on public captures (checked against tshark), big-endian rewrites,
 // several sections with other timestamp resolutions built from real packets, and damage.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -24,11 +24,10 @@ import {
   type FrameCopy,
   type NgBlockSpec,
 } from '../support/captures';
+import { TRACES } from '../support/fixtures.mjs';
 
 
 afterAll(removeTempDirs);
-const TRACES = path.resolve(__dirname, '../../../shared/fixtures/zeek/traces');
-const haveTraces = existsSync(TRACES);
 const haveTshark = haveTool('tshark');
 const trace = (name: string) => readFileSync(path.join(TRACES, name));
 
@@ -75,7 +74,7 @@ function refTime(units: bigint, tsresol: number, offset = 0n): { tsSec: number; 
   return { tsSec: Number(units / u + offset), tsNsec: Number(((units % u) * 1_000_000_000n) / u) };
 }
 
-describe.skipIf(!haveTraces)('public pcapng captures', () => {
+describe('public pcapng captures', () => {
   it.each(PCAPNG_TRACES)('%s: every packet, with the times and lengths tshark reads', async (name) => {
     const file = path.join(TRACES, name);
     const { result, frames } = await readAll(file);
@@ -173,7 +172,7 @@ function twoSectionFile() {
   return { file, want };
 }
 
-describe.skipIf(!haveTraces)('pcapng sections, interfaces and timestamp resolutions', () => {
+describe('pcapng sections, interfaces and timestamp resolutions', () => {
   it('reads two sections (LE then BE) with 2^-20 and 10^-3 resolutions, an offset and every packet block kind', async () => {
     const { file, want } = twoSectionFile();
     const { result, frames } = await readAll(Readable.from([file]));

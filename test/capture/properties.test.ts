@@ -1,7 +1,7 @@
 // Properties of the capture readers, checked with fast-check on random and on real input:
 // random bytes never throw or hang; chunking never changes the frames; a cut-off capture gives
 // every frame before the cut and names the packet that was cut; timestamps are exact.
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import fc from 'fast-check';
@@ -12,9 +12,8 @@ import { PcapReader } from '../../src/capture/pcap';
 import { PcapngReader } from '../../src/capture/pcapng';
 import { setTimestamp, tsResolution } from '../../src/capture/pcapng-time';
 import { copyFrame, frameLines, pcapngBlocks, pcapRecords, readAll, type FrameCopy } from '../support/captures';
+import { TRACES } from '../support/fixtures.mjs';
 
-const TRACES = path.resolve(__dirname, '../../../shared/fixtures/zeek/traces');
-const haveTraces = existsSync(TRACES);
 
 const REAL = [
   'conn-size.pcap',
@@ -25,7 +24,7 @@ const REAL = [
   'tcp/retransmit-timeout.pcapng',
   'ldap/gap-data-missing.pcapng',
 ];
-const files = haveTraces ? REAL.map((name) => ({ name, buf: readFileSync(path.join(TRACES, name)) })) : [];
+const files = REAL.map((name) => ({ name, buf: readFileSync(path.join(TRACES, name)) }));
 
 const isNg = (b: Buffer) => b.length >= 4 && b.readUInt32LE(0) === 0x0a0d0d0a;
 const makeParser = (b: Buffer, sink: FrameSink): CaptureParser => (isNg(b) ? new PcapngReader(sink) : new PcapReader(sink));
@@ -110,7 +109,7 @@ describe('random input', () => {
   });
 });
 
-describe.skipIf(!haveTraces)('real captures', () => {
+describe('real captures', () => {
   it('any split into chunks gives the frames of one chunk (push parsers directly)', () => {
     for (const { name, buf } of files) {
       const whole = pushAll(buf, [buf]);

@@ -3,17 +3,17 @@
 // malformed HTTP. Each gets a clear error, and the server stays up and keeps serving the whole
 // time. Runs `tcpscope replay` of a public capture (no root needed).
 import net from 'node:net';
-import path from 'node:path';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../../src/engine';
 import { EventBus } from '../../src/events/bus';
 import { createApp, type TcpscopeApp } from '../../src/server/app';
 import { listen, type RunningServer } from '../../src/server/listen';
+import { trace } from '../support/fixtures.mjs';
 import { buildOnce, getJson, startCli, waitFor, type RunningCli } from '../cli/support';
 import { openStream, upgradeStatus, wsUrl, type Stream } from './stream';
 
-const TRACE = path.resolve(__dirname, '../../../shared/fixtures/zeek/traces/http-vlan-0.pcap');
+const TRACE = trace('http-vlan-0.pcap');
 
 let cli: RunningCli;
 let base = '';

@@ -1,24 +1,32 @@
+// The public captures with expected results that tcpscope is checked against (test/fixtures/zeek:
+// Zeek's test traces, with tshark's and Zeek's own results beside them; see its README.md and
+// LICENSE). Every test, bench and script reads them through this module, so their place is named
+// once. Plain JavaScript so that node scripts (the fuzzer, the fixture generators) can import it too.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-/** The public captures with expected results that tcpscope is checked against. */
-export const FIXTURES = path.resolve(__dirname, '../../../shared/fixtures/zeek');
+/** The folder of the public captures: manifest.tsv, baselines.tsv, README.md, traces/. */
+export const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/zeek');
 
-export interface ManifestRow {
-  file: string; // relative to FIXTURES, e.g. traces/tcp/syn.pcap
-  format: string;
-  encap: string;
-  category: string;
-  packets: number;
-  tcpPackets: number;
-  tcpStreams: number;
-  desc: string;
+/** The captures themselves (and their per-capture expected results). */
+export const TRACES = path.join(FIXTURES, 'traces');
+
+/** A path under FIXTURES, e.g. fixture('traces/tcp/syn.pcap') or fixture('manifest.tsv'). */
+export function fixture(rel) {
+  return path.join(FIXTURES, rel);
 }
 
-export function manifest(): ManifestRow[] {
-  const lines = readFileSync(path.join(FIXTURES, 'manifest.tsv'), 'utf8').trimEnd().split('\n');
+/** A capture under TRACES, e.g. trace('http-vlan-0.pcap'). */
+export function trace(rel) {
+  return path.join(TRACES, rel);
+}
+
+/** manifest.tsv, one row per capture. */
+export function manifest() {
+  const lines = readFileSync(fixture('manifest.tsv'), 'utf8').trimEnd().split('\n');
   const head = lines[0].split('\t');
-  const col = (name: string) => head.indexOf(name);
+  const col = (name) => head.indexOf(name);
   return lines.slice(1).map((l) => {
     const c = l.split('\t');
     return {
@@ -35,9 +43,9 @@ export function manifest(): ManifestRow[] {
 }
 
 /** Minimal RFC 4180 CSV parser (quoted fields, doubled quotes); enough for tshark's output. */
-export function parseCsv(text: string): Record<string, string>[] {
-  const rows: string[][] = [];
-  let row: string[] = [];
+export function parseCsv(text) {
+  const rows = [];
+  let row = [];
   let field = '';
   let quoted = false;
   for (let i = 0; i < text.length; i++) {
@@ -70,7 +78,7 @@ export function parseCsv(text: string): Record<string, string>[] {
 }
 
 /** tshark's 12-character tcp.flags.str (e.g. '·······A··S·') as TCP flag bits. */
-export function tsharkFlagBits(s: string): number {
+export function tsharkFlagBits(s) {
   // positions 0-2 reserved, 3 AE (old NS), 4 CWR, 5 ECE, 6 URG, 7 ACK, 8 PSH, 9 RST, 10 SYN, 11 FIN
   const bits = [0, 0, 0, 0x100, 0x80, 0x40, 0x20, 0x10, 0x08, 0x04, 0x02, 0x01];
   let v = 0;
