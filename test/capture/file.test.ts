@@ -7,8 +7,9 @@ import { PassThrough, Readable } from 'node:stream';
 import { constants as zlibConstants, gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readCaptureFile } from '../../src/capture/file';
-import { frameLines, IS_ROOT, parseReaderLines, pcapngBlocks, readAll, removeTempDirs, stdinReader, tempDir } from '../support/captures';
+import { frameLines, parseReaderLines, pcapngBlocks, readAll, removeTempDirs, stdinReader, tempDir } from '../support/captures';
 import { trace } from '../support/fixtures.mjs';
+import { IS_ROOT } from '../support/skip';
 
 
 afterAll(removeTempDirs);

@@ -3,8 +3,9 @@
 // every link type is also checked frame by frame against tshark (times, lengths).
 import { describe, expect, it } from 'vitest';
 import { readCaptureFile } from '../../src/capture/file';
-import { epochString, haveTool, readAll, tsharkFrames } from '../support/captures';
+import { epochString, readAll, tsharkFrames } from '../support/captures';
 import { fixture, manifest } from '../support/fixtures.mjs';
+import { needs, tool } from '../support/skip';
 
 const FORMAT: Record<string, string> = { pcap: 'pcap', nsecpcap: 'pcap-ns', pcapng: 'pcapng' };
 
@@ -30,7 +31,7 @@ describe('public captures: frame counts match the manifest', () => {
 
   // One capture per link type and format: times and lengths as tshark reads them.
   const sample = [...new Map(all.map((r) => [`${r.format}/${r.encap}`, r])).values()];
-  it.skipIf(!haveTool('tshark')).each(sample.map((r) => [r.file, r.encap] as const))('%s (%s) agrees with tshark', async (file) => {
+  it.each(sample.map((r) => [r.file, r.encap] as const))('%s (%s) agrees with tshark', needs(tool('tshark')), async (file) => {
     const p = fixture(file);
     const { frames } = await readAll(p);
     expect(frames.map((f) => `${epochString(f)}\t${f.capLen}\t${f.origLen}`)).toEqual(tsharkFrames(p));

@@ -3,10 +3,9 @@
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { BIN, buildOnce, getJson, REPO, startCli, waitFor } from './support';
+import { needs, root } from '../support/skip';
 
-const isRoot = process.getuid?.() === 0;
-
-describe.runIf(isRoot)('tcpscope demo', () => {
+describe('tcpscope demo', needs(root()), () => {
   it('makes and serves client-first, server-first, half-close, reset, refused and IPv6 connections', async () => {
     await buildOnce();
     const cli = await startCli(['demo', '--listen', '127.0.0.1:0', '--every', '1']);

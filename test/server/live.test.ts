@@ -4,10 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildOnce, getJson, startCli, TestTraffic, waitFor, type Round, type RunningCli } from '../cli/support';
 import { checkConnectionsApi, checkMetrics, checkStats, expectedSequences, stateSequence } from './checks';
 import { openStream, wsUrl, type Stream } from './stream';
+import { needs, root } from '../support/skip';
 
-const isRoot = process.getuid?.() === 0;
-
-describe.runIf(isRoot)('tcpscope live', () => {
+describe('tcpscope live', needs(root()), () => {
   let traffic: TestTraffic;
   let cli: RunningCli;
   let stream: Stream;
@@ -171,7 +170,7 @@ describe.runIf(isRoot)('tcpscope live', () => {
   });
 });
 
-describe.runIf(isRoot)('tcpscope live timers', () => {
+describe('tcpscope live timers', needs(root()), () => {
   it('expires TIME_WAIT on the wall clock (--msl 0.5: TIME_WAIT lasts 1 s)', async () => {
     await buildOnce();
     const traffic = await new TestTraffic().start();
@@ -198,7 +197,7 @@ describe.runIf(isRoot)('tcpscope live timers', () => {
   });
 });
 
-describe.runIf(isRoot)('tcpscope live --no-server --jsonl', () => {
+describe('tcpscope live --no-server --jsonl', needs(root()), () => {
   it('prints every event as one JSON line and serves nothing', async () => {
     await buildOnce();
     const traffic = await new TestTraffic().start();

@@ -8,12 +8,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildOnce, captureWithTcpdump, getJson, runCli, startCli, TestTraffic, waitFor, type Round } from '../cli/support';
 import { checkConnectionsApi, checkMetrics, checkStats, expectedSequences, stateSequence } from './checks';
 import { openStream, wsUrl } from './stream';
+import { needs, root, tool } from '../support/skip';
 
-const isRoot = process.getuid?.() === 0;
 /** Quiet time in the capture before the round, so a realtime replay has a visible start. */
 const LEAD_MS = 1200;
 
-describe.runIf(isRoot)('tcpscope replay', () => {
+describe('tcpscope replay', needs(root(), tool('tcpdump')), () => {
   let dir = '';
   let file = '';
   let traffic: TestTraffic;

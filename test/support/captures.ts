@@ -12,23 +12,6 @@ import ts from 'typescript';
 import { readCaptureFile, type FileReadResult } from '../../src/capture/file';
 import type { Frame } from '../../src/capture/frame';
 
-// ---------------------------------------------------------------------------------------------
-// Environment
-
-export const IS_ROOT = typeof process.getuid === 'function' && process.getuid() === 0;
-
-export function haveTool(name: string): boolean {
-  try {
-    execFileSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Live captures need root (raw sockets on lo) and the capture tools. */
-export const CAN_CAPTURE = IS_ROOT && haveTool('tcpdump') && haveTool('dumpcap');
-
 const madeDirs: string[] = [];
 
 export function tempDir(prefix = 'tcpscope-cap-'): string {
