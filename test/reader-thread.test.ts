@@ -14,7 +14,7 @@ import { addrString, Segment, type DecodeStatus } from '../src/decode/segment';
 import type { DecodedHandler } from '../src/reader-thread';
 import { buildOnce, REPO } from './cli/support';
 import { FIXTURES, manifest } from './support/fixtures.mjs';
-import { removeTempDirs, tempDir } from './support/captures';
+import { removeTempDirs, tempDir } from './support/temp';
 
 type Threaded = typeof import('../src/reader-thread');
 let threaded: Threaded;

@@ -7,7 +7,8 @@ import { PassThrough, Readable } from 'node:stream';
 import { constants as zlibConstants, gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readCaptureFile } from '../../src/capture/file';
-import { frameLines, parseReaderLines, pcapngBlocks, readAll, removeTempDirs, stdinReader, tempDir } from '../support/captures';
+import { frameLines, parseReaderLines, pcapngBlocks, readAll, stdinReader } from '../support/captures';
+import { removeTempDirs, tempDir } from '../support/temp';
 import { trace } from '../support/fixtures.mjs';
 import { IS_ROOT } from '../support/skip';
 

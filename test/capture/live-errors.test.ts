@@ -5,7 +5,8 @@ import { readdirSync, realpathSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listInterfaces, openLive } from '../../src/capture/live';
-import { buildForChild, REPO, runChild, tempDir } from '../support/tools';
+import { buildForChild, REPO, runChild } from '../support/tools';
+import { tempDir } from '../support/temp';
 
 const SETCAP = 'sudo setcap cap_net_raw,cap_net_admin=eip "$(which node)"';
 

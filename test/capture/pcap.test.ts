@@ -6,23 +6,10 @@ import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { readCaptureFile } from '../../src/capture/file';
 import { PcapReader } from '../../src/capture/pcap';
-import type { CaptureParser, FrameSink } from '../../src/capture/parser';
-import { copyFrame, frameLines, pcapInfo, pcapRecords, readAll, swapPcap, type FrameCopy } from '../support/captures';
+import { copyFrame, frameLines, pcapInfo, pcapRecords, pushAll, readAll, swapPcap, type FrameCopy } from '../support/captures';
 import { TRACES } from '../support/fixtures.mjs';
 
 const trace = (name: string) => readFileSync(path.join(TRACES, name));
-
-/** Feeds a push parser the chunks, then ends it; frames are copied as they come. */
-function pushAll(make: (sink: FrameSink) => CaptureParser, chunks: Buffer[]) {
-  const frames: FrameCopy[] = [];
-  const p = make((f) => {
-    frames.push(copyFrame(f));
-    return false;
-  });
-  for (const c of chunks) p.push(c);
-  p.end();
-  return { frames, error: p.error, format: p.format };
-}
 
 /** What the records of a pcap file must read as, from an independent walker. */
 function expected(buf: Buffer): FrameCopy[] {

@@ -19,20 +19,19 @@ import {
   onPort,
   parseReaderLines,
   readAll,
-  removeTempDirs,
   startTool,
   stdinReader,
   swapPcap,
   swapPcapng,
   tcpdumpArgs,
   tcpdumpSpec,
-  tempDir,
   tsharkFrames,
   typicalTraffic,
   writePcapng,
   type FrameCopy,
   type NgBlockSpec,
 } from '../support/captures';
+import { removeTempDirs, tempDir } from '../support/temp';
 import { met, needs, root, tool } from '../support/skip';
 
 

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeFrame } from '../../src/decode/decode';
 import { Segment, TcpFlag } from '../../src/decode/segment';
+import { sleep } from '../support/wait';
 import { ourFields, readPcap, theirFields, tsharkRows } from './pcap-tools';
 
 // Real loopback connections captured by tcpdump, whole and at -s 60, decoded frame by frame and
@@ -108,8 +109,6 @@ function refused(host: string, port: number): Promise<void> {
     });
   });
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('live loopback traffic against tshark', () => {
   let dir = '';

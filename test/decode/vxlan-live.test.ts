@@ -13,7 +13,8 @@ import { readCaptureFile } from '../../src/capture/file';
 import { decodeFrame } from '../../src/decode/decode';
 import { Segment } from '../../src/decode/segment';
 import { Tracker } from '../../src/track/tracker';
-import { runChild, waitFor } from '../support/tools';
+import { runChild } from '../support/tools';
+import { waitFor } from '../support/wait';
 import { ourFields, theirFields, tsharkRows } from './pcap-tools';
 
 const A = `tcpscope-vxa-${process.pid}`;
@@ -103,9 +104,9 @@ describe('VXLAN between two network namespaces, over IPv4 and IPv6', () => {
     });
     let dumpErr = '';
     dump.stderr!.on('data', (d: Buffer) => (dumpErr += d.toString()));
-    await waitFor(() => dumpErr.includes('listening on'), 'tcpdump to listen');
+    await waitFor('tcpdump to listen', () => dumpErr.includes('listening on'));
     const client = await nodeIn(A, CLIENT);
-    await waitFor(() => client.out().includes('done') || client.out().includes('failed'), 'the client to finish', 30_000);
+    await waitFor('the client to finish', () => client.out().includes('done') || client.out().includes('failed'), 30_000);
     expect(client.out()).toContain('done');
     // The last ACKs are on the wire right after the sockets close; give tcpdump a moment.
     await new Promise((r) => setTimeout(r, 300));

@@ -20,7 +20,8 @@ import {
   type KernelTraceResult,
 } from '../support/kernel-trace';
 import { needs } from '../support/skip';
-import { PATTERNS, sleep, type ConnTuple, type Pattern, type PatternResult } from '../support/traffic';
+import { sleep } from '../support/wait';
+import { PATTERNS, type ConnTuple, type Pattern, type PatternResult } from '../support/traffic';
 
 const MSL = DEFAULT_TRACKER_OPTIONS.mslMs;
 // libpcap's ring on lo has one 64 KiB slot per packet (the snap length), so the default 32 MiB
