@@ -1,4 +1,4 @@
-// Types for fuzz-engine.mjs and fuzz-corpus.mjs as the TypeScript tests use them.
+// Types for engine.mjs and corpus.mjs as the TypeScript tests use them.
 export interface Rng {
   u32(): number;
   int(n: number): number;

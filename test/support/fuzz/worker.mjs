@@ -2,8 +2,8 @@
 // workerData: { dist, seed, kind: 'file'|'packet', from, to, extra, progress: SharedArrayBuffer }
 // Posts { finding: { kind, i, message } } for each finding and { done: tally, memory } at the end.
 import { parentPort, workerData } from 'node:worker_threads';
-import { builtDeps, createFuzzer, Violation } from './fuzz-engine.mjs';
-import { loadCorpus } from './fuzz-corpus.mjs';
+import { builtDeps, createFuzzer, Violation } from './engine.mjs';
+import { loadCorpus } from './corpus.mjs';
 
 const { dist, src, seed, kind, from, to, extra, progress } = workerData;
 const deps = builtDeps(dist, src);

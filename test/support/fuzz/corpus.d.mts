@@ -1,4 +1,4 @@
-import type { Corpus } from './fuzz-engine.mjs';
+import type { Corpus } from './engine.mjs';
 export const PUBLIC_TRACES: string;
 export function loadCorpus(
   readCaptureFile: (input: string, onFrame: (f: any) => void) => Promise<unknown>,

@@ -2,7 +2,7 @@
 // extra files given, such as a fresh tcpdump of loopback traffic) and the frames they hold.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { TRACES } from '../../test/support/fixtures.mjs';
+import { TRACES } from '../fixtures.mjs';
 
 export const PUBLIC_TRACES = TRACES;
 
