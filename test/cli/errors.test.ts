@@ -8,6 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, buildOnce, captureWithTcpdump, REPO, runCli, TestTraffic } from './support';
 import { met, needs, root, tool } from '../support/skip';
+import { runChild } from '../support/tools';
 
 let dir = '';
 let capture = '';
@@ -153,6 +154,17 @@ describe('runtime failures exit 1', () => {
     expect(r.code).toBe(1);
     expect(expectOneLine(r.stderr)).toBe(
       'tcpscope: cannot capture on lo: permission denied — run as root or grant CAP_NET_RAW: sudo setcap cap_net_raw,cap_net_admin=eip "$(which node)"',
+    );
+  });
+
+  it('root without CAP_NET_RAW (as in a container) is told to add the capability, not to be root', needs(root(), tool('setpriv')), async () => {
+    // Root with CAP_NET_RAW and CAP_NET_ADMIN taken out of its bounding and inheritable sets, as
+    // a container runtime started without them leaves it.
+    const drop = ['--bounding-set', '-net_raw,-net_admin', '--inh-caps', '-net_raw,-net_admin'];
+    const r = await runChild('setpriv', [...drop, process.execPath, BIN, 'live', '--no-server'], { cwd: REPO });
+    expect(r.code).toBe(1);
+    expect(expectOneLine(r.stderr)).toBe(
+      'tcpscope: cannot capture on lo: permission denied — running as root without CAP_NET_RAW/CAP_NET_ADMIN: give them to the container or session (e.g. docker run --cap-add NET_RAW --cap-add NET_ADMIN)',
     );
   });
 

@@ -5,6 +5,7 @@
 import type { Reporter, TestCase, TestModule, TestSuite, Vitest } from 'vitest/node';
 import type { SkipKind } from './skip';
 
+const NO_REASON = 'no reason given';
 const REFUSED_IN_CI: ReadonlySet<SkipKind> = new Set(['not-root', 'missing-tool']);
 
 interface Skip {
@@ -21,13 +22,23 @@ export default class SkipReporter implements Reporter {
   }
 
   onTestRunEnd(modules: ReadonlyArray<TestModule>): void {
-    const skips: Skip[] = [];
+    let skips: Skip[] = [];
     for (const m of modules) for (const t of m.children.allTests()) if (t.result().state === 'skipped') skips.push(skipOf(t));
-    if (skips.length === 0) return;
+    // Under -t, tests left out by the name filter are skipped too, without a reason: not worth a line.
+    if (this.vitest.config.testNamePattern) {
+      const kept = skips.filter((s) => s.kind !== null || s.reason !== NO_REASON);
+      const left = skips.length - kept.length;
+      skips = kept;
+      if (left > 0) skips.push(...Array.from({ length: left }, () => ({ where: '', reason: 'left out by -t', kind: null })));
+    }
     const log = (s: string) => this.vitest.logger.log(s);
+    if (skips.length === 0) {
+      log('\nskipped: 0');
+      return;
+    }
     // One line per skipped suite (its tests share the reason) or lone test.
     const lines = new Map<string, number>();
-    for (const s of skips) lines.set(`  ↓ ${s.where} — ${s.reason}`, (lines.get(`  ↓ ${s.where} — ${s.reason}`) ?? 0) + 1);
+    for (const s of skips) if (s.where) lines.set(`  ↓ ${s.where} — ${s.reason}`, (lines.get(`  ↓ ${s.where} — ${s.reason}`) ?? 0) + 1);
     log('');
     for (const [line, n] of lines) log(n > 1 ? `${line} (${n} tests)` : line);
     const byReason = new Map<string, number>();
@@ -52,7 +63,7 @@ function skipOf(t: TestCase): Skip {
   const r = t.result();
   const text = r.state === 'skipped' ? r.note : undefined;
   if (text) return { where: `${file} > ${t.fullName}`, reason: text, kind: null };
-  return { where: `${file} > ${t.fullName}`, reason: t.options.mode === 'todo' ? 'todo' : 'no reason given', kind: null };
+  return { where: `${file} > ${t.fullName}`, reason: t.options.mode === 'todo' ? 'todo' : NO_REASON, kind: null };
 }
 
 /** The name of the outermost suite that carries the same skip as the test, or the test's own. */
