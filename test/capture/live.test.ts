@@ -14,6 +14,7 @@ import { addrString, Segment, TcpFlag } from '../../src/decode/segment';
 import { countPcapRecords, parseEpoch, startTcpdump, tsharkFields } from '../support/tools';
 import { tempDir } from '../support/temp';
 import { waitFor } from '../support/wait';
+import { needs, root, tool } from '../support/skip';
 
 const { SYN, ACK, FIN, RST } = TcpFlag;
 
@@ -124,7 +125,7 @@ function packetSockets(): number {
 const ms = (r: { sec: number; nsec: number }) => r.sec * 1000 + r.nsec / 1e6;
 const has = (flags: number, bits: number) => (flags & bits) === bits;
 
-describe('live capture on lo', () => {
+describe('live capture on lo', needs(root(), tool('tcpdump'), tool('tshark')), () => {
   const servers: net.Server[] = [];
   const ports = { clientClose: 0, serverClose: 0, reset: 0, refused: 0, v6: 0 };
   const clientPorts = { clientClose: 0, serverClose: 0, reset: 0, refusedSyn: 0, v6: 0 };
@@ -448,7 +449,7 @@ describe('live capture on lo', () => {
   });
 });
 
-describe('live capture on any', () => {
+describe('live capture on any', needs(root()), () => {
   it('maps cooked captures to LINUX_SLL and derives their wire length', async () => {
     const srv = await listen('127.0.0.1', (s) => s.end('hi'));
     const port = portOf(srv);
@@ -474,7 +475,7 @@ describe('live capture on any', () => {
   });
 });
 
-describe('stopping from inside the frame callback', () => {
+describe('stopping from inside the frame callback', needs(root()), () => {
   it('delivers no frame after the one that stopped it', async () => {
     const srv = await listen('127.0.0.1', (s) => s.end('hi'));
     const port = portOf(srv);

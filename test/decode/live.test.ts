@@ -8,6 +8,7 @@ import { decodeFrame } from '../../src/decode/decode';
 import { Segment, TcpFlag } from '../../src/decode/segment';
 import { sleep } from '../support/wait';
 import { ourFields, readPcap, theirFields, tsharkRows } from './pcap-tools';
+import { needs, root, tool } from '../support/skip';
 
 // Real loopback connections captured by tcpdump, whole and at -s 60, decoded frame by frame and
 // compared with what tshark reads from the same file.
@@ -110,7 +111,7 @@ function refused(host: string, port: number): Promise<void> {
   });
 }
 
-describe('live loopback traffic against tshark', () => {
+describe('live loopback traffic against tshark', needs(root(), tool('tcpdump'), tool('tshark')), () => {
   let dir = '';
   let full = '';
   let snap60 = '';

@@ -16,6 +16,7 @@ import { Tracker } from '../../src/track/tracker';
 import { runChild } from '../support/tools';
 import { waitFor } from '../support/wait';
 import { ourFields, theirFields, tsharkRows } from './pcap-tools';
+import { needs, root, tool } from '../support/skip';
 
 const A = `tcpscope-vxa-${process.pid}`;
 const B = `tcpscope-vxb-${process.pid}`;
@@ -81,7 +82,7 @@ async function one(host) {
 }
 (async () => { await one('10.201.0.2'); await one('fd00:201::2'); console.log('done'); })().catch((e) => { console.log('failed ' + e); process.exit(1); });`;
 
-describe('VXLAN between two network namespaces, over IPv4 and IPv6', () => {
+describe('VXLAN between two network namespaces, over IPv4 and IPv6', needs(root(), tool('ip'), tool('tcpdump'), tool('tshark')), () => {
   let dir = '';
   let file = '';
   let server: ChildProcess | null = null;
