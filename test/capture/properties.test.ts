@@ -14,7 +14,6 @@ import { setTimestamp, tsResolution } from '../../src/capture/pcapng-time';
 import { frameLines, pcapngBlocks, pcapRecords, pushAll, readAll } from '../support/captures';
 import { TRACES } from '../support/fixtures.mjs';
 
-
 const REAL = [
   'conn-size.pcap',
   'http/get-to-ssh-server.pcap',

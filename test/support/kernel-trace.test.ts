@@ -91,7 +91,6 @@ function expectOne(trace: KernelTraceResult, c: ConnTuple, client: Seq, server: 
   return { client: s.client[0], server: s.server[0] };
 }
 
-
 describe('kernel socket states on loopback (sock:inet_sock_set_state)', needs(kernelTrace()), () => {
   it('client closes first: client ends in TIME_WAIT, server goes CLOSE_WAIT, LAST_ACK, CLOSED', async () => {
     const { run, trace } = await traced(clientClosesFirst);

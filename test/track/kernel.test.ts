@@ -151,7 +151,6 @@ function report(ms: Mismatch[]): string {
     .join('\n');
 }
 
-
 // The client of held-fin-close calls shutdown() while its FIN cannot be sent (zero window), so the
 // kernel is in FIN_WAIT_1 and then CLOSING while the wire shows the server's FIN first; no observer
 // of packets can know. Its server side is compared as usual, its client side against what the
