@@ -36,7 +36,7 @@ describe('tcpscope demo', needs(root()), () => {
       expect(kindsAt('reset')).toEqual(new Set(['RSTO/client']));
       expect(kindsAt('refused')).toEqual(new Set(['REJ/server']));
       // stdout says which case ran, with a link that opens its ladder.
-      const out = await waitFor(async () => (/^round 1 · IPv6 /m.test(cli.stdout()) ? cli.stdout() : undefined), 'the first round on stdout', 10_000);
+      const out = await waitFor('the first round on stdout', async () => (/^round 1 · IPv6 /m.test(cli.stdout()) ? cli.stdout() : undefined), 10_000);
       for (const c of cases) expect(out, c.name).toMatch(new RegExp(`^round 1 · ${c.title} .*#conn=\\d+`, 'm'));
       expect(out).toMatch(/^round 1 · simultaneous close .* the FINs (crossed|did not cross)/m);
     } finally {
