@@ -20,6 +20,7 @@ const root = path.resolve(here, '..');
 /** [name, module]: one more section is one more entry. */
 const SECTIONS = [
   ['commands', './sections/commands.mjs'],
+  ['memory', './sections/memory.mjs'],
   ['engine', './sections/engine.mjs'],
   // the REST and WebSocket section and the live-under-load section (bench/load.mjs) join here
 ];

@@ -10,12 +10,17 @@ import { CliError, EXIT_USAGE, listenErrorMessage } from './errors';
 import type { CommonOptions, ServeOptions } from './options';
 import { VERSION } from './version';
 
-/** The engine and the event bus every mode starts from, with the common options applied. */
-export function createSession(common: CommonOptions, extra: Partial<TrackerOptions> = {}): { engine: Engine; bus: EventBus } {
+/** The tracker options the common options (--msl, --max-connections) set, over `extra`. */
+export function trackerOptions(common: CommonOptions, extra: Partial<TrackerOptions> = {}): Partial<TrackerOptions> {
   const opts: Partial<TrackerOptions> = { ...extra };
   if (common.msl !== undefined) opts.mslMs = common.msl * 1000;
   if (common.maxConnections !== undefined) opts.maxConnections = common.maxConnections;
-  const engine = new Engine(opts);
+  return opts;
+}
+
+/** The engine and the event bus every serving mode starts from, with the common options applied. */
+export function createSession(common: CommonOptions, extra: Partial<TrackerOptions> = {}): { engine: Engine; bus: EventBus } {
+  const engine = new Engine(trackerOptions(common, extra));
   const bus = new EventBus();
   engine.tracker.onEvent(bus.publish);
   return { engine, bus };

@@ -57,4 +57,8 @@ export interface TrackerApi {
   list(): ConnectionView[];
   stats(): TrackerStats;
   onEvent(sink: EventSink): void;
+  /** Each connection as it leaves the table (retention over, evicted, removeAll). */
+  onRemove(sink: (c: ConnectionView) => void): void;
+  /** Removes every connection, oldest first, through the remove sinks. */
+  removeAll(): void;
 }

@@ -48,6 +48,7 @@ export abstract class TrackerCore {
   protected readonly zeek: ZeekMirror;
   protected readonly views: Views;
   protected readonly sinks: EventSink[] = [];
+  protected readonly removeSinks: ((c: ConnectionView) => void)[] = [];
   protected readonly timeoutByClass: Float64Array;
   /** The ladder's head length (segments kept from the start). */
   private readonly ladderHead: number;
@@ -98,6 +99,23 @@ export abstract class TrackerCore {
 
   onEvent(sink: EventSink): void {
     this.sinks.push(sink);
+  }
+
+  /**
+   * `sink` gets each connection as it leaves the table (its retention ended, it was evicted, or
+   * removeAll), as it was then. The view is built only when there is such a sink.
+   */
+  onRemove(sink: (c: ConnectionView) => void): void {
+    this.removeSinks.push(sink);
+  }
+
+  /** Removes every connection, oldest first, through the remove sinks (the end of a file). */
+  removeAll(): void {
+    for (let s = this.oldest; s >= 0; ) {
+      const next = this.st.cnext[s];
+      this.drop(s);
+      s = next;
+    }
   }
 
   protected setClosedBy(s: number, by: number, both: boolean): void {
@@ -246,6 +264,10 @@ export abstract class TrackerCore {
   /** Forgets s entirely. */
   protected drop(s: number): void {
     const st = this.st;
+    if (this.removeSinks.length > 0) {
+      const c = this.views.connection(s);
+      for (const sink of this.removeSinks) sink(c);
+    }
     this.flows.remove(s);
     this.ids.delete(st.idNum[s]);
     this.lists.unlink(s);

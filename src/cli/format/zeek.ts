@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { ConnectionView } from '../../track/connection';
 
 /** The columns of Zeek's conn.log, in Zeek's order (base/protocols/conn/main.zeek). */
@@ -58,17 +57,28 @@ const B62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
 /**
  * A Zeek-style uid ("C" and 17 base-62 characters). Derived from the connection, not random, so the
- * same capture always gives the same log.
+ * same capture always gives the same log: two 32-bit FNV-1a hashes of the id, start time and client
+ * (64 bits, as Zeek's own uids carry), spread over the 17 characters by a murmur3 finaliser.
  */
 export function zeekUid(c: ConnectionView): string {
-  const h = createHash('sha1').update(`${c.id}|${c.startedAt}|${c.client.ip}|${c.client.port}`).digest();
-  let n = BigInt('0x' + h.subarray(0, 13).toString('hex')); // 104 bits: more than 17 base-62 digits hold
-  let s = '';
-  for (let i = 0; i < 17; i++) {
-    s += B62[Number(n % 62n)];
-    n /= 62n;
+  const key = `${c.id}|${c.startedAt}|${c.client.ip}|${c.client.port}`;
+  let a = 0x811c9dc5;
+  let b = 0x01000193 ^ key.length;
+  for (let i = 0; i < key.length; i++) {
+    const ch = key.charCodeAt(i);
+    a = Math.imul(a ^ ch, 0x01000193);
+    b = Math.imul(b ^ ch, 0x5bd1e995) ^ (b >>> 15);
   }
-  return 'C' + s;
+  let s = 'C';
+  for (let i = 0; i < 17; i++) {
+    let x = (a + Math.imul(i + 1, 0x9e3779b9)) ^ b;
+    x = Math.imul(x ^ (x >>> 16), 0x85ebca6b);
+    x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35);
+    x ^= x >>> 16;
+    s += B62[(x >>> 0) % 62];
+    b = Math.imul(b ^ x, 0x01000193);
+  }
+  return s;
 }
 
 function secs(ms: number): string {
