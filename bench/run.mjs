@@ -21,6 +21,7 @@ const root = path.resolve(here, '..');
 const SECTIONS = [
   ['commands', './sections/commands.mjs'],
   ['memory', './sections/memory.mjs'],
+  ['same-records', './sections/same-records.mjs'],
   ['engine', './sections/engine.mjs'],
   // the REST and WebSocket section and the live-under-load section (bench/load.mjs) join here
 ];
