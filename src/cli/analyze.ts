@@ -8,7 +8,8 @@ import { TableSummary, tableHeader, tableLine } from './format/table';
 import { zeekFooter, zeekHeader, zeekRow } from './format/zeek';
 import type { CommonOptions } from './options';
 import { fileProgress } from './progress';
-import { guardStdout, trackerOptions } from './session';
+import { guardStdout } from './stdout';
+import { trackerOptions } from './tracker-options';
 
 export type AnalyzeFormat = 'table' | 'jsonl' | 'zeek';
 

@@ -8,15 +8,10 @@ import { listen, type RunningServer } from '../server/listen';
 import type { TrackerOptions } from '../track/api';
 import { CliError, EXIT_USAGE, listenErrorMessage } from './errors';
 import type { CommonOptions, ServeOptions } from './options';
+import { guardStdout } from './stdout';
+import { trackerOptions } from './tracker-options';
 import { VERSION } from './version';
 
-/** The tracker options the common options (--msl, --max-connections) set, over `extra`. */
-export function trackerOptions(common: CommonOptions, extra: Partial<TrackerOptions> = {}): Partial<TrackerOptions> {
-  const opts: Partial<TrackerOptions> = { ...extra };
-  if (common.msl !== undefined) opts.mslMs = common.msl * 1000;
-  if (common.maxConnections !== undefined) opts.maxConnections = common.maxConnections;
-  return opts;
-}
 
 /** The engine and the event bus every serving mode starts from, with the common options applied. */
 export function createSession(common: CommonOptions, extra: Partial<TrackerOptions> = {}): { engine: Engine; bus: EventBus } {
@@ -58,18 +53,6 @@ export function writeJsonLines(bus: EventBus): void {
   guardStdout();
   bus.subscribe((_seq, e: TcpEvent) => {
     process.stdout.write(JSON.stringify(e) + '\n');
-  });
-}
-
-let stdoutGuarded = false;
-/** A reader that goes away (`| head`) ends the program quietly instead of with an EPIPE trace. */
-export function guardStdout(): void {
-  if (stdoutGuarded) return;
-  stdoutGuarded = true;
-  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') process.exit(0);
-    process.stderr.write(`tcpscope: cannot write output: ${err.message}\n`);
-    process.exit(1);
   });
 }
 
