@@ -4,6 +4,7 @@ import type { ConnectionView } from '../track/connection';
 import { DEFAULT_TRACKER_OPTIONS } from '../track/tracker';
 import { EXIT_FAILURE, EXIT_OK, fileErrorMessage } from './errors';
 import { playFile, type ReadThreadMode } from './file-driver';
+import { jsonLine } from './format/jsonl';
 import { TableSummary, tableHeader, tableLine } from './format/table';
 import { zeekFooter, zeekHeader, zeekRow } from './format/zeek';
 import type { CommonOptions } from './options';
@@ -65,7 +66,7 @@ export async function analyzeFile(
     if (o.format === 'zeek') buf += zeekHeader(new Date());
     else if (o.format === 'table') buf += tableHeader();
   };
-  const row = o.format === 'jsonl' ? (c: ConnectionView) => JSON.stringify(c) + '\n' : o.format === 'zeek' ? zeekRow : tableLine;
+  const row = o.format === 'jsonl' ? jsonLine : o.format === 'zeek' ? zeekRow : tableLine;
   engine.tracker.onRemove((c) => {
     if (!started) start();
     buf += row(c);

@@ -12,7 +12,6 @@ import { guardStdout } from './stdout';
 import { trackerOptions } from './tracker-options';
 import { VERSION } from './version';
 
-
 /** The engine and the event bus every serving mode starts from, with the common options applied. */
 export function createSession(common: CommonOptions, extra: Partial<TrackerOptions> = {}): { engine: Engine; bus: EventBus } {
   const engine = new Engine(trackerOptions(common, extra));
