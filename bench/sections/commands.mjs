@@ -2,11 +2,16 @@
 // CPU time, packets/s, rate relative to pcap-parser alone, peak RSS (GNU time: wait4's rusage).
 // Rows are measured round-robin (one pass over all rows per run) so load from elsewhere falls on
 // all of them alike; the median of the runs is reported.
+import path from 'node:path';
+import { buildRevision } from '../lib/build.mjs';
 import { shown, timed } from '../lib/timed.mjs';
+
+/** The build before analyze streamed, measured beside this one (bench/lib/build.mjs buildRevision). */
+export const BEFORE = '31c2ea7';
 
 export const title = 'Commands as users run them';
 
-export function rows({ pcap, pcapng }) {
+export function rows({ root, pcap, pcapng }) {
   const tcpscope = (...a) => ['node', 'bin/tcpscope.js', ...a];
   const r = [
     { name: 'pcap-parser', argv: ['node', 'bench/lib/peers.mjs', 'pcap-parser', pcap], stdout: 'pipe', what: 'pcap-parser alone (parse only), classic pcap' },
@@ -17,6 +22,10 @@ export function rows({ pcap, pcapng }) {
     for (const format of ['table', 'jsonl', 'zeek']) {
       r.push({ name: `analyze-${format}-${kind}`, argv: tcpscope('analyze', file, '--format', format), what: `analyze --format ${format}, ${kind === 'pcap' ? 'classic pcap' : 'pcapng'}` });
     }
+  }
+  const before = path.relative(root, buildRevision(BEFORE));
+  for (const format of ['jsonl', 'zeek']) {
+    r.push({ name: `before-analyze-${format}-pcap`, argv: ['node', `${before}/bin/tcpscope.js`, 'analyze', pcap, '--format', format], what: `analyze --format ${format}, classic pcap, build ${BEFORE} (before streaming)` });
   }
   for (const [kind, file] of [['pcap', pcap], ['pcapng', pcapng]]) {
     r.push({
@@ -60,6 +69,16 @@ export async function run(ctx) {
   for (const r of Object.values(res)) {
     const pps = ctx.packets ? ctx.packets / r.seconds : null;
     out.push(`| ${r.what} | \`${r.cmd}\` | ${f(r.seconds, 2)} | ${f(r.cpu, 2)} | ${f(pps)} | ${base ? f(base / r.seconds, 2) : '–'} | ${f(r.rss)} |`);
+  }
+  if (base) {
+    const verdict = (kind, min) =>
+      ['table', 'jsonl', 'zeek']
+        .map((fm) => res[`analyze-${fm}-${kind}`])
+        .filter(Boolean)
+        .map((r) => `${r.name.split('-')[1]} ${f(base / r.seconds, 2)}× (${base / r.seconds >= min ? 'met' : 'not met'})`)
+        .join(', ');
+    out.push('', `analyze on classic pcap, target ≥ 0.8× pcap-parser: ${verdict('pcap', 0.8)}`);
+    out.push(`analyze on pcapng, target ≥ 1.2× pcap-parser's rate on classic pcap: ${verdict('pcapng', 1.2)}`);
   }
   ctx.results.commands = res;
   return out;

@@ -6,6 +6,10 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { buildRevision } from '../lib/build.mjs';
+
+/** The build before analyze streamed, measured at 1 M connections beside this one. */
+const BEFORE = '31c2ea7';
 
 export const title = 'analyze in flat memory: 1 M and 5 M connections through a pipe';
 
@@ -16,11 +20,13 @@ export async function run(ctx) {
     '| connections (packets) | command | s | CPU s | packets/s | peak RSS MiB | written once |',
     '|---|---|---:|---:|---:|---:|---|',
   ];
-  for (const n of sizes) {
+  const runs = sizes.map((n) => ['bin/tcpscope.js', n, '']);
+  if (!ctx.only) runs.push([`${path.relative(ctx.root, buildRevision(BEFORE))}/bin/tcpscope.js`, 1_000_000, ` (build ${BEFORE}, before streaming)`]);
+  for (const [bin, n, note] of runs) {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'tcpscope-mem-'));
     const tfile = path.join(dir, 'time');
     const gen = `node bench/lib/synth-pcap.mjs --connections ${n}`;
-    const cmd = `node bin/tcpscope.js analyze - --format zeek`;
+    const cmd = `node ${bin} analyze - --format zeek`;
     const check = `node bench/lib/synth-check.mjs --connections ${n}`;
     const line = `${gen} | /usr/bin/time -f '%e %U %S %M' -o ${tfile} ${cmd} | ${check}`;
     const p = spawnSync('bash', ['-o', 'pipefail', '-c', line.replace(/\bnode\b/g, process.execPath)], {
@@ -42,7 +48,7 @@ export async function run(ctx) {
     }
     const ok = p.status === 0 ? 'yes' : `NO (${verdict})`;
     ctx.results[`memory-${n}`] = { seconds: t[0], cpu: t[1] + t[2], rssMiB: t[3] / 1024, verdict, status: p.status };
-    out.push(`| ${f(n)} (${f(8 * n)}) | \`${gen} \\| ${cmd} \\| ${check}\` | ${f(t[0], 1)} | ${f(t[1] + t[2], 1)} | ${f((8 * n) / t[0])} | ${f(t[3] / 1024)} | ${ok} |`);
+    out.push(`| ${f(n)} (${f(8 * n)})${note} | \`${gen} \\| ${cmd} \\| ${check}\` | ${f(t[0], 1)} | ${f(t[1] + t[2], 1)} | ${f((8 * n) / t[0])} | ${f(t[3] / 1024)} | ${ok} |`);
   }
   return out;
 }
