@@ -51,10 +51,11 @@ export async function analyzeFile(
   const engine = new Engine(
     trackerOptions(o, {
       timeouts: { ...DEFAULT_TRACKER_OPTIONS.timeouts, closedRetention: lingerMs(o) },
-      // Records carry no ladder and no events: keep the fewest the tracker works with.
+      // Records carry no ladder and no events: keep none but the few segments the tracker reads.
       ladderHead: 0,
       ladderTail: 0,
       maxEventsPerConn: 0,
+      eventLog: false,
     }),
   );
   let buf = '';
@@ -82,7 +83,10 @@ export async function analyzeFile(
   const result = await run.done;
   // A file that could not be read at all gets no output, only its error.
   if (result.error === null || result.frames > 0) {
-    engine.tracker.removeAll();
+    // The rest a thousand at a time, waiting for a slow reader between them.
+    while (engine.tracker.removeAll(1000) > 0) {
+      if (opts.gate?.wait) await opts.gate.wait;
+    }
     if (o.format === 'zeek') {
       if (!started) start();
       buf += zeekFooter(new Date());

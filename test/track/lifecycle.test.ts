@@ -226,6 +226,17 @@ describe('timers', () => {
     expect(t.memoryInUse()).toEqual({ ladderBlocks: 0, pinnedBlocks: 0, eventBlocks: 0 });
   });
 
+  it('with eventLog off no event is stored, the sinks still get every one, and the connections are the same', () => {
+    const a = conv(1000, 5000, '10.0.0.1:40001');
+    const specs = [...handshake(a), a.c('PA', { len: 5 }), a.s('A'), a.c('FA'), a.s('FA'), a.c('A')];
+    const on = run(specs);
+    const off = run(specs, { eventLog: false });
+    expect(off.t.list()).toEqual(on.t.list());
+    expect(off.events).toEqual(on.events);
+    expect(off.t.detail(off.t.list()[0].id)!.events).toEqual([]);
+    expect(off.t.memoryInUse().eventBlocks).toBe(0);
+  });
+
   it('TIME_WAIT, then retention', () => {
     const c = conv();
     const { t, last } = run([...handshake(c), c.c('FA'), c.s('FA'), c.c('A')], { mslMs: 1000 });
