@@ -15,7 +15,9 @@ export const title = 'analyze in flat memory: 1 M and 5 M connections through a 
 
 export async function run(ctx) {
   const f = ctx.fmt;
-  const sizes = (ctx.only?.filter((x) => /^\d+$/.test(x)).map(Number) ?? []).length ? ctx.only.map(Number) : [1_000_000, 5_000_000];
+  // --only 200000,1000000 picks the sizes
+  const picked = (ctx.only ?? []).filter((x) => /^\d+$/.test(x)).map(Number);
+  const sizes = picked.length ? picked : [1_000_000, 5_000_000];
   const out = [
     '| connections (packets) | command | s | CPU s | packets/s | peak RSS MiB | written once |',
     '|---|---|---:|---:|---:|---:|---|',
