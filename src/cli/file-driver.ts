@@ -39,8 +39,11 @@ export function playFile(
     onProgress?: (bytesRead: number, total: number | null) => void;
     signal?: AbortSignal;
     readThread?: ReadThreadMode;
+    /** At --speed max, reading pauses while `wait` is a promise (the output is behind). */
+    gate?: { wait: Promise<void> | null };
   } = {},
 ): FileRun {
+  const gate = opts.gate;
   const source: FileSourceInfo = {
     kind: 'file',
     path: input,
@@ -68,6 +71,7 @@ export function playFile(
     onFrame = (f) => {
       engine.onFrame(f);
       afterFrame();
+      return gate?.wait ?? undefined;
     };
   } else {
     const factor = speed.factor;
@@ -123,6 +127,7 @@ export function playFile(
         (ts, origLen, status, seg) => {
           engine.onDecoded(ts, origLen, status, seg);
           afterFrame();
+          return gate?.wait ?? undefined;
         },
         readOpts,
       )
