@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { analyzeFile, type AnalyzeFormat } from '../../src/cli/analyze';
-import { FIXTURES } from '../support/fixtures';
+import { FIXTURES } from '../support/fixtures.mjs';
 
 const REPO = path.resolve(__dirname, '..', '..');
 const golden: Record<string, { exit: number; error: string; records: string[] }> = JSON.parse(
