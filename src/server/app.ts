@@ -5,7 +5,7 @@ import type { ConnectionView } from '../track/connection';
 import { TokenCheck } from './auth';
 import { CreationIndex, encodeCursor } from './creation-index';
 import { DEFAULT_WS_OPTIONS, type ServerDeps, type WsOptions } from './deps';
-import { MidstreamCounter } from './loss-evidence';
+import { captureHealth, MidstreamCounter } from './loss-evidence';
 import { Metrics } from './metrics';
 import { parseListQuery, parseNoQuery, type ListQuery } from './query';
 import { RttWindow } from './rtt-window';
@@ -73,11 +73,12 @@ export function createApp(deps: ServerDeps): TcpscopeApp {
 
   app.get('/api/health', (req, res) => {
     if (!noParams(req, res)) return;
+    const source = deps.source();
     res.json({
-      status: 'ok',
+      status: captureHealth(source),
       version: deps.version,
       uptimeS: Math.round((performance.now() - services.startedAt) / 10) / 100,
-      source: deps.source(),
+      source,
     });
   });
 

@@ -57,4 +57,6 @@ export interface TrackerApi {
   list(): ConnectionView[];
   stats(): TrackerStats;
   onEvent(sink: EventSink): void;
+  /** Flags every open connection as spanning a hole in the capture; returns how many. */
+  markCaptureGap(): number;
 }
