@@ -59,7 +59,7 @@ export interface HandoverSink {
   beat(): void;
 }
 
-/** The capture process's side: packs records into batches and hands each full batch to `flush`. */
+/** The capture process's side: packs records into one reused buffer and hands each batch to `flush`. */
 export class BatchWriter {
   private buf: Buffer;
   private n = 0;
@@ -108,12 +108,11 @@ export class BatchWriter {
     this.n = o + HEADER + len;
   }
 
-  /** Hands the batch over (if any) and starts a new one. */
+  /** Hands the batch over (if any) and starts the next; `flush` must copy what it keeps of it. */
   send(): void {
     if (this.n === 0) return;
     const out = this.buf.subarray(0, this.n);
     const frames = this.count;
-    this.buf = Buffer.allocUnsafe(this.size);
     this.n = 0;
     this.count = 0;
     this.flush(out, frames);

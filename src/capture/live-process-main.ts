@@ -8,11 +8,23 @@
 // stopped or died), when the hand-over pipe breaks, and on SIGTERM; SIGINT (Ctrl-C reaches the
 // whole process group) is left to the main process, which stops it in order.
 import net from 'node:net';
+import os from 'node:os';
 import { BatchWriter, BEAT_EVERY_MS, HEADER, Rec } from './handover';
 import { openLive, type LiveOptions } from './live';
 
-/** Records are packed into batches of this size at most; a batch also ends when the ring is drained. */
-const BATCH_BYTES = 256 * 1024;
+/** Records are packed into batches of this size at most. */
+const BATCH_BYTES = 64 * 1024;
+/**
+ * A batch goes out this long after its first record at the latest. Sending on every drain of the
+ * ring made a write (and a batch) of a few packets each at full load; a millisecond gathers them.
+ */
+const FLUSH_AFTER_MS = 1;
+/**
+ * The nice value the capture process asks for (root only; otherwise it keeps its own): libpcap's
+ * ring holds some 40 ms of a busy loopback, and on a loaded machine a process at the default
+ * priority waits longer than that for a core (BENCHMARKS.md, Live load).
+ */
+const NICE = -10;
 /** Bytes written but not yet taken by the main process beyond which new batches are dropped. */
 export const MAX_QUEUED_BYTES = 32 * 1024 * 1024;
 
@@ -37,6 +49,11 @@ function main(): void {
   // frames dropped since the last batch that went out, and the time of the first of them
   let lost = 0;
   const lostAt = Buffer.alloc(8);
+  try {
+    os.setPriority(NICE);
+  } catch {
+    // not permitted: stay at the default priority
+  }
   const writer = new BatchWriter(BATCH_BYTES, (batch, frames) => {
     if (out.writableLength > MAX_QUEUED_BYTES) {
       if (lost === 0) batch.copy(lostAt, 0, 4, 12);
@@ -49,7 +66,8 @@ function main(): void {
       out.write(r);
       lost = 0;
     }
-    out.write(batch);
+    // the writer reuses its buffer: the pipe gets a copy of what it holds
+    out.write(Buffer.from(batch));
   });
 
   let flushQueued = false;
@@ -59,10 +77,9 @@ function main(): void {
   };
   const opened = openLive({ ...opts, hrtimeStamps: true }, (f) => {
     writer.frame(f.tsSec, f.tsNsec, f.data, f.capLen, f.origLen);
-    // `cap` drains the whole ring in one callback from the event loop: the batch goes out after it.
     if (!flushQueued) {
       flushQueued = true;
-      setImmediate(flush);
+      setTimeout(flush, FLUSH_AFTER_MS);
     }
   });
   if (!opened.ok) {

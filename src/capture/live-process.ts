@@ -303,7 +303,8 @@ function spawnCapture(script: string, opts: LiveOptions, sink: HandoverSink): Pr
   return new Promise((resolve) => {
     let child: ChildProcess;
     try {
-      child = spawn(process.execPath, [script, JSON.stringify(opts)], { stdio: ['pipe', 'ignore', 'pipe', 'pipe'] });
+      // with this process's node options, as fork() would: a profiled tcpscope profiles both
+      child = spawn(process.execPath, [...process.execArgv, script, JSON.stringify(opts)], { stdio: ['pipe', 'ignore', 'pipe', 'pipe'] });
     } catch (e) {
       resolve({ ok: false, child: null, error: { code: 'capture-failed', message: `cannot start the capture process: ${(e as Error).message}` } });
       return;
