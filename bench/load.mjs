@@ -144,7 +144,7 @@ async function once() {
     },
     cpu: {
       ms: cpuTotal, user: cpu1.user - cpu0.user, system: cpu1.system - cpu0.system,
-      captureProcessMs: cpu1.children - cpu0.children,
+      captureProcess: { ms: cpu1.children - cpu0.children, user: cpu1.childrenUser - cpu0.childrenUser, system: cpu1.childrenSystem - cpu0.childrenSystem },
       msPer1000Connections: round((cpuTotal / generated) * 1000, 1),
       busyPct: round((100 * cpuTotal) / wallMs, 1),
     },

@@ -61,18 +61,20 @@ export function treeCpuMs(pid) {
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   let user = (Number(f[11]) + Number(f[13])) * TICK_MS;
   let system = (Number(f[12]) + Number(f[14])) * TICK_MS;
-  let children = (Number(f[13]) + Number(f[14])) * TICK_MS;
+  let childrenUser = Number(f[13]) * TICK_MS;
+  let childrenSystem = Number(f[14]) * TICK_MS;
   for (const c of childPids(pid)) {
     try {
       const k = cpuMs(c);
       user += k.user;
       system += k.system;
-      children += k.total;
+      childrenUser += k.user;
+      childrenSystem += k.system;
     } catch {
       // ended meanwhile
     }
   }
-  return { user, system, total: user + system, children };
+  return { user, system, total: user + system, children: childrenUser + childrenSystem, childrenUser, childrenSystem };
 }
 
 /** Resident memory of `pid` and its live children together, in bytes. */

@@ -15,10 +15,12 @@ import { openLive, type LiveOptions } from './live';
 /** Records are packed into batches of this size at most. */
 const BATCH_BYTES = 64 * 1024;
 /**
- * A batch goes out this long after its first record at the latest. Sending on every drain of the
- * ring made a write (and a batch) of a few packets each at full load; a millisecond gathers them.
+ * After each drain of the ring the capture process sleeps this long before looking again, so that
+ * packets arriving meanwhile are read in one go. In immediate mode every packet wakes a waiting
+ * reader: at full load that was a wakeup and its system calls per packet, half the process's CPU
+ * (BENCHMARKS.md, Live load). The ring holds some 40 ms of the busiest loopback, far more than this.
  */
-const FLUSH_AFTER_MS = 1;
+const PAUSE_MS = 1;
 /**
  * The nice value the capture process asks for (root only; otherwise it keeps its own): libpcap's
  * ring holds some 40 ms of a busy loopback, and on a loaded machine a process at the default
@@ -70,16 +72,19 @@ function main(): void {
     out.write(Buffer.from(batch));
   });
 
+  const sleeper = new Int32Array(new SharedArrayBuffer(4));
   let flushQueued = false;
   const flush = () => {
     flushQueued = false;
     writer.send();
+    Atomics.wait(sleeper, 0, 0, PAUSE_MS);
   };
   const opened = openLive({ ...opts, hrtimeStamps: true }, (f) => {
     writer.frame(f.tsSec, f.tsNsec, f.data, f.capLen, f.origLen);
+    // `cap` drains the whole ring in one callback from the event loop: the batch goes out after it.
     if (!flushQueued) {
       flushQueued = true;
-      setTimeout(flush, FLUSH_AFTER_MS);
+      setImmediate(flush);
     }
   });
   if (!opened.ok) {
