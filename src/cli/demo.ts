@@ -1,7 +1,7 @@
-import { captureClockMs, listInterfaces, openLive } from '../capture/live';
+import { captureClockMs } from '../capture/live';
 import { DemoTraffic } from '../demo/traffic';
-import { CliError, EXIT_OK, liveErrorMessage } from './errors';
-import { liveSource, LIVE_EXPIRE_EVERY_MS } from './live';
+import { EXIT_OK } from './errors';
+import { liveSource, LIVE_EXPIRE_EVERY_MS, openCapture, stopCapture } from './live';
 import type { CommonOptions, ServeOptions } from './options';
 import { createSession, note, resolveToken, startServer, untilSignal } from './session';
 
@@ -21,17 +21,18 @@ export async function runDemo(o: DemoCommandOptions): Promise<number> {
   const ports = await traffic.start();
   const watched = [ports.v4, ports.refused, ...(ports.v6 !== null ? [ports.v6] : [])];
 
-  const opened = openLive({ iface: 'lo', ports: watched }, session.engine.onFrame);
-  if (!opened.ok) {
+  let capture;
+  try {
+    capture = await openCapture({ iface: 'lo', ports: watched }, session);
+  } catch (e) {
     await traffic.stop();
-    throw new CliError(liveErrorMessage('lo', opened.error, listInterfaces));
+    throw e;
   }
-  const capture = opened.capture;
   let server;
   try {
     server = await startServer(session, o, () => liveSource(capture, true), token);
   } catch (e) {
-    capture.stop();
+    await stopCapture(capture);
     await traffic.stop();
     throw e;
   }
@@ -50,7 +51,7 @@ export async function runDemo(o: DemoCommandOptions): Promise<number> {
   note('demo stopping');
   clearInterval(timer);
   await traffic.stop();
-  capture.stop();
+  await stopCapture(capture);
   await server.close();
   return EXIT_OK;
 }
