@@ -9,6 +9,7 @@ import { stampFrom } from './live-clock';
  *   4  u32  hrtime seconds  } when the record was made (frames: when the packet was read), on the
  *   8  u32  hrtime nanos    } monotonic clock both processes share (process.hrtime)
  *  12  u32  origLen (FRAME) | frames not handed over (LOST) | frames read so far, mod 2^32 (BEAT)
+ *           | frames read in one go from a full ring (RING_FULL)
  *  16  u32  len: payload bytes that follow
  *
  * Frames go in capture order, and so do the records that mark a loss, which places every hole
@@ -25,6 +26,12 @@ export const enum Rec {
   LOST = 4,
   /** Still alive; sent every BEAT_EVERY_MS whatever the traffic. */
   BEAT = 5,
+  /**
+   * The kernel's ring was found (nearly) full: the frames before this record were read in one go,
+   * and the kernel most likely dropped packets meanwhile. Header time: when the ring was last seen
+   * with room.
+   */
+  RING_FULL = 6,
 }
 
 export const HEADER = 20;
@@ -56,6 +63,8 @@ export interface HandoverSink {
   error(e: CaptureError): void;
   /** `count` frames captured from `fromMs` (capture clock, epoch ms) were not handed over. */
   lost(count: number, fromMs: number): void;
+  /** The ring filled up after `fromMs` (`count` frames were waiting in it): packets were probably dropped. */
+  ringFull(count: number, fromMs: number): void;
   beat(): void;
 }
 
@@ -185,7 +194,7 @@ export class RecordReader {
   private check(b: Buffer, o: number): boolean {
     const kind = b[o];
     const len = b.readUInt32LE(o + 16);
-    if (kind < Rec.FRAME || kind > Rec.BEAT || HEADER + len > MAX_RECORD || (kind === Rec.FRAME && len > HANDOVER_SNAP)) {
+    if (kind < Rec.FRAME || kind > Rec.RING_FULL || HEADER + len > MAX_RECORD || (kind === Rec.FRAME && len > HANDOVER_SNAP)) {
       this.broken = `malformed hand-over record (kind ${kind}, ${len} bytes)`;
       return false;
     }
@@ -211,9 +220,10 @@ export class RecordReader {
       return;
     }
     if (kind === Rec.BEAT) return this.sink.beat();
-    if (kind === Rec.LOST) {
+    if (kind === Rec.LOST || kind === Rec.RING_FULL) {
       stampFrom(this.f, hrSec, hrNs);
-      return this.sink.lost(value, this.f.tsSec * 1000 + this.f.tsNsec / 1e6);
+      const ms = this.f.tsSec * 1000 + this.f.tsNsec / 1e6;
+      return kind === Rec.LOST ? this.sink.lost(value, ms) : this.sink.ringFull(value, ms);
     }
     let json: unknown;
     try {

@@ -27,6 +27,15 @@ const PAUSE_MS = 1;
  * priority waits longer than that for a core (BENCHMARKS.md, Live load).
  */
 const NICE = -10;
+
+/**
+ * Frames libpcap's ring holds on lo: with the immediate mode `cap` turns on, one per 64 KiB of
+ * buffer (measured: BENCHMARKS.md, Live load). A drain that reads nine tenths of that found the
+ * ring full, and the kernel most likely dropped what came next. Other interfaces have far smaller
+ * slots, sized by their MTU, and are not checked.
+ */
+const LO_FRAME_BYTES = 64 * 1024;
+const RING_FULL_SHARE = 0.9;
 /** Bytes written but not yet taken by the main process beyond which new batches are dropped. */
 export const MAX_QUEUED_BYTES = 32 * 1024 * 1024;
 
@@ -74,13 +83,21 @@ function main(): void {
 
   const sleeper = new Int32Array(new SharedArrayBuffer(4));
   let flushQueued = false;
+  // frames read since the ring was last found empty, and when that was
+  let drained = 0;
+  let ringAlarm = Infinity;
+  let emptyAt = process.hrtime();
   const flush = () => {
     flushQueued = false;
+    if (drained >= ringAlarm) writer.control(Rec.RING_FULL, emptyAt[0], emptyAt[1], drained);
+    drained = 0;
     writer.send();
     Atomics.wait(sleeper, 0, 0, PAUSE_MS);
+    emptyAt = process.hrtime();
   };
   const opened = openLive({ ...opts, hrtimeStamps: true }, (f) => {
     writer.frame(f.tsSec, f.tsNsec, f.data, f.capLen, f.origLen);
+    drained++;
     // `cap` drains the whole ring in one callback from the event loop: the batch goes out after it.
     if (!flushQueued) {
       flushQueued = true;
@@ -92,6 +109,7 @@ function main(): void {
     return;
   }
   const c = opened.capture;
+  if (c.iface === 'lo') ringAlarm = Math.max(1, Math.floor((RING_FULL_SHARE * c.bufferSize) / LO_FRAME_BYTES));
   out.write(record(Rec.READY, 0, { iface: c.iface, linkType: c.linkType, filter: c.filter, kernelFilter: c.kernelFilter, bufferSize: c.bufferSize }));
 
   setInterval(() => {

@@ -26,7 +26,7 @@ export function captureProcessAvailable(script = CAPTURE_PROCESS_SCRIPT): boolea
 }
 
 /** Why capture stopped for a while. Each name is declared here once. */
-export const FAULT_KINDS = ['exited', 'stalled', 'overrun', 'restart-failed'] as const;
+export const FAULT_KINDS = ['exited', 'stalled', 'overrun', 'ring-full', 'restart-failed'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 /** An interval (capture clock, epoch ms) in which packets were not captured or not handed over. */
@@ -56,6 +56,8 @@ export interface CaptureProcessStatus {
   lastFault: CaptureFault | null;
   /** Frames the capture process read but had to drop because this process fell too far behind. */
   handoverLost: number;
+  /** Times the capture process found the kernel's ring full (packets most likely dropped by the kernel). */
+  ringFull: number;
   holesTotal: number;
   /** The most recent holes, oldest first (at most MAX_HOLES_KEPT). */
   holes: CaptureHole[];
@@ -117,6 +119,7 @@ export async function startLiveProcess(
     faults: 0,
     lastFault: null,
     handoverLost: 0,
+    ringFull: 0,
     holesTotal: 0,
     holes: [],
   };
@@ -157,6 +160,11 @@ export async function startLiveProcess(
     lost(count, fromMs) {
       status.handoverLost += count;
       const hole = beginHole('overrun', fromMs, `${count} captured packets were dropped on the way from the capture process: tcpscope fell behind`, count);
+      endHole(hole, captureClockMs());
+    },
+    ringFull(count, fromMs) {
+      status.ringFull++;
+      const hole = beginHole('ring-full', fromMs, `the kernel's capture ring filled up (${count} packets waiting): packets were most likely dropped`);
       endHole(hole, captureClockMs());
     },
     beat() {},

@@ -88,6 +88,8 @@ function holeAdvice(hole: CaptureHole, fault: CaptureFault): string {
   switch (fault.kind) {
     case 'overrun':
       return `${hole.frames} packets lost`;
+    case 'ring-full':
+      return 'the machine or tcpscope was held up longer than the ring lasts; a larger --buffer holds more';
     case 'stalled':
       return 'packets are being lost until it answers (it is restarted if it does not)';
     default:

@@ -82,6 +82,8 @@ export function buildStats(engine: EngineLike, rtt: RttWindow, source: SourceInf
         // intervals without capture (the capture process died or stalled).
         handoverLost: source.kind === 'live' ? source.captureProcess?.handoverLost ?? 0 : 0,
         captureHoles: source.kind === 'live' ? source.captureProcess?.holesTotal ?? 0 : 0,
+        // times the kernel's ring was found full: the kernel most likely dropped packets then
+        ringFull: source.kind === 'live' ? source.captureProcess?.ringFull ?? 0 : 0,
       },
     },
     wsClients: ws.clients,

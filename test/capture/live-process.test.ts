@@ -100,6 +100,7 @@ describe('the hand-over stream', () => {
         ready: () => {},
         error: () => {},
         lost: () => {},
+        ringFull: () => {},
         beat: () => beats++,
       };
       const r = new handover.RecordReader(1, sink);
@@ -111,7 +112,7 @@ describe('the hand-over stream', () => {
   });
 
   it('stops at a stream that breaks the format', () => {
-    const r = new handover.RecordReader(1, { frame: () => {}, ready: () => {}, error: () => {}, lost: () => {}, beat: () => {} });
+    const r = new handover.RecordReader(1, { frame: () => {}, ready: () => {}, error: () => {}, lost: () => {}, ringFull: () => {}, beat: () => {} });
     r.push(Buffer.alloc(40, 0xee));
     expect(r.broken).toMatch(/malformed/);
   });
@@ -211,6 +212,30 @@ describe.runIf(isRoot)('live capture in its own process', () => {
         ['stalled', true, 'stalled'],
         ['stalled', false, null],
       ]);
+    } finally {
+      cap.stop();
+    }
+    await cap.stopped;
+  }, 60_000);
+
+  it('tells when the kernel ring was found full', async () => {
+    // 1 MiB holds some 16 frames on lo; 10 connections while the capture process is stopped overflow it
+    const holes: [CaptureHole, CaptureFault | null][] = [];
+    const r = await lp.startLiveProcess(
+      { iface: 'lo', ports: [port], bufferSize: 1 << 20 },
+      { onFrame: () => {}, onHole: (h, f) => holes.push([{ ...h }, f]) },
+      { script: SCRIPT, stallMs: 60_000 },
+    );
+    if (!r.ok) throw new Error(r.error.message);
+    const cap = r.capture;
+    try {
+      const pid = cap.status().pid!;
+      process.kill(pid, 'SIGSTOP');
+      for (let i = 0; i < 10; i++) await exchange();
+      process.kill(pid, 'SIGCONT');
+      await waitFor(() => cap.status().ringFull === 1, 'the full ring to be reported');
+      expect(cap.status()).toMatchObject({ state: 'running', faults: 1, holesTotal: 1, lastFault: { kind: 'ring-full' } });
+      expect(holes[0][1]?.message).toMatch(/^the kernel's capture ring filled up \(\d+ packets waiting\)/);
     } finally {
       cap.stop();
     }
