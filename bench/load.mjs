@@ -106,6 +106,7 @@ async function once() {
   } while (cursor);
   // Seen whole: SYN, SYN+ACK and ACK seen, and closed by FINs.
   const full = conns.filter((c) => !c.partial && c.handshake.synAt !== null && c.handshake.synAckAt !== null && c.handshake.ackAt !== null && c.status === 'closed' && c.closeKind === 'fin');
+  const wholeSet = new Set(full);
   const ws = await new Promise((r) => {
     observer.once('message', (m) => r(m.report));
     observer.send('report');
@@ -137,6 +138,8 @@ async function once() {
       seenWhole: full.length,
       partial: conns.filter((c) => c.partial).length,
       captureGap: conns.filter((c) => c.captureGap).length,
+      // not seen whole, and nothing says so (neither partial nor flagged as spanning a capture hole)
+      silentlyWrong: conns.filter((c) => !wholeSet.has(c) && !c.partial && !c.captureGap).length,
       stillOpen: conns.filter((c) => c.status === 'open').length,
       statsTotal: stats.connections.total,
       lossEvidence: stats.capture.lossEvidence,
@@ -168,7 +171,7 @@ if (runs > 1) {
     console.error(
       `${r.params.capture}${r.params.hog ? ` hog ${r.params.hog}` : ''} | load ${r.loadAverage[0]} | ${r.generator.perSecond} conn/s | ` +
         `${c.seenWhole} / ${c.generated} whole | lost ${r.packets.lost} pkts | evidence ${c.lossEvidence.gaps}/${c.lossEvidence.acksOfUnseen}/${c.lossEvidence.midstreamStarts} | ` +
-        `handover lost ${c.lossEvidence.handoverLost ?? '-'} holes ${c.lossEvidence.captureHoles ?? '-'} | ${r.cpu.msPer1000Connections} ms/1000 (${r.cpu.busyPct} %) | ` +
+        `handover lost ${c.lossEvidence.handoverLost ?? "-"} ring full ${c.lossEvidence.ringFull ?? "-"} holes ${c.lossEvidence.captureHoles ?? "-"} flagged ${c.captureGap} silently wrong ${c.silentlyWrong} | ${r.cpu.msPer1000Connections} ms/1000 (${r.cpu.busyPct} %) | ` +
         `WS p50/p99 ${r.ws.latencyMs.p50}/${r.ws.latencyMs.p99} ms lagged ${r.ws.lagged} | REST p50/max ${r.rest.p50Ms}/${r.rest.maxMs} ms`,
     );
   }
