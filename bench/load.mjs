@@ -15,8 +15,9 @@
 // buffer) saw on the same port: packets captured and lost, connections seen whole (handshake and
 // FIN teardown both seen), connections flagged as spanning a capture hole, CPU time of all tcpscope
 // processes together (the CLI and its capture process, /proc/PID/stat) per 1 000 connections, event
-// latency from capture to the WebSocket client (p50/p99) and the REST listing's time. Needs root;
-// stops by itself.
+// latency from capture to the WebSocket client (p50/p99), the REST listing's time, and how long the
+// machine itself held up a process at the capture process's priority (bench/lib/stall-monitor.mjs).
+// Needs root; stops by itself.
 import { fork, spawn } from 'node:child_process';
 import { openSync } from 'node:fs';
 import path from 'node:path';
@@ -58,6 +59,7 @@ async function once() {
   const ts = await startTcpscope(['live', '-p', String(port), '--msl', '1', '--listen', '127.0.0.1:0', ...extra], { nodeArgs, stdout, env });
   const observer = fork(path.join(ROOT, 'bench/lib/ws-observer.mjs'), [ts.url.replace(/^http/, 'ws') + 'ws'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   await new Promise((r, j) => observer.once('message', (m) => (m.ready ? r() : j(new Error(m.error)))));
+  const monitor = fork(path.join(ROOT, 'bench/lib/stall-monitor.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const stress = hog > 0 ? spawn('stress-ng', ['--cpu', String(hog), '--quiet'], { stdio: 'ignore' }) : null;
   await sleep(500);
 
@@ -87,6 +89,10 @@ async function once() {
   ]);
   const wallMs = performance.now() - t0;
   stress?.kill('SIGTERM');
+  const stalls = await new Promise((r) => {
+    monitor.once('message', (m) => r(m.report));
+    monitor.send('report');
+  });
   await sleep(2500); // let tcpscope and the WebSocket catch up; TIME_WAIT (2×MSL) ends
   polling = false;
   await poller;
@@ -124,6 +130,8 @@ async function once() {
       capture: inProcess ? 'in-process' : 'process', tcpscope: extra.join(' ') || '(defaults)',
     },
     loadAverage: loadAverage(),
+    // how late a process at the capture process's priority woke during the traffic (ms)
+    machineStalls: stalls,
     generator: { shortCompleted: short.completed, shortFailed: short.failed, errors: short.errors, perSecond: round(short.completed / (short.ms / 1000), 0), bulk: bulkRes },
     packets: {
       onWire: wire.captured,
@@ -169,7 +177,7 @@ if (runs > 1) {
   for (const r of results) {
     const c = r.connections;
     console.error(
-      `${r.params.capture}${r.params.hog ? ` hog ${r.params.hog}` : ''} | load ${r.loadAverage[0]} | ${r.generator.perSecond} conn/s | ` +
+      `${r.params.capture}${r.params.hog ? ` hog ${r.params.hog}` : ''} | load ${r.loadAverage[0]} | stalls max ${r.machineStalls.maxMs} ms, ${r.machineStalls.over100} > 100 ms | ${r.generator.perSecond} conn/s | ` +
         `${c.seenWhole} / ${c.generated} whole | lost ${r.packets.lost} pkts | evidence ${c.lossEvidence.gaps}/${c.lossEvidence.acksOfUnseen}/${c.lossEvidence.midstreamStarts} | ` +
         `handover lost ${c.lossEvidence.handoverLost ?? "-"} ring full ${c.lossEvidence.ringFull ?? "-"} holes ${c.lossEvidence.captureHoles ?? "-"} flagged ${c.captureGap} silently wrong ${c.silentlyWrong} | ${r.cpu.msPer1000Connections} ms/1000 (${r.cpu.busyPct} %) | ` +
         `WS p50/p99 ${r.ws.latencyMs.p50}/${r.ws.latencyMs.p99} ms lagged ${r.ws.lagged} | REST p50/max ${r.rest.p50Ms}/${r.rest.maxMs} ms`,
