@@ -17,6 +17,8 @@ export interface LiveSourceInfo {
   /** The capture process and its faults, when capture runs in a process of its own. */
   captureProcess?: CaptureProcessStatus;
   demo?: boolean;
+  /** The demo's cases, each on a server port of its own, for the dashboard to pick out. */
+  demoCases?: { name: string; title: string; says: string; port: number }[];
 }
 
 export interface FileSourceInfo {

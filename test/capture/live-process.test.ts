@@ -13,12 +13,13 @@ import * as handover from '../../src/capture/handover';
 import type { HandoverSink } from '../../src/capture/handover';
 import { openLive } from '../../src/capture/live';
 import type { CaptureFault, CaptureHole, SupervisedCapture } from '../../src/capture/live-process';
-import { BIN, buildOnce, REPO, waitFor } from '../cli/support';
+import { BIN, buildOnce, REPO } from '../cli/support';
+import { needs, root } from '../support/skip';
+import { waitFor } from '../support/wait';
 
 type LiveProcess = typeof import('../../src/capture/live-process');
 let lp: LiveProcess;
 const SCRIPT = path.join(REPO, 'dist/capture/live-process-main.js');
-const isRoot = process.getuid?.() === 0;
 
 beforeAll(async () => {
   await buildOnce();
@@ -118,7 +119,7 @@ describe('the hand-over stream', () => {
   });
 });
 
-describe.runIf(isRoot)('live capture in its own process', () => {
+describe('live capture in its own process', needs(root()), () => {
   it('hands over the frames capture on this thread sees, in the same order', async () => {
     const inThread: Seen[] = [];
     const viaProcess: Seen[] = [];
@@ -133,13 +134,13 @@ describe.runIf(isRoot)('live capture in its own process', () => {
       for (let i = 0; i < 20; i++) await exchange();
       // every packet seen by both: the same count twice in a row, 300 ms apart
       let last = -1;
-      await waitFor(async () => {
+      await waitFor('both captures to see every packet', async () => {
         await new Promise((r) => setTimeout(r, 300));
         const n = inThread.length;
         const same = n >= 20 * 9 && viaProcess.length === n && n === last;
         last = n;
         return same;
-      }, 'both captures to see every packet');
+      });
     } finally {
       cap.stop();
       if (direct.ok) direct.capture.stop();
@@ -164,11 +165,11 @@ describe.runIf(isRoot)('live capture in its own process', () => {
     const cap: SupervisedCapture = r.capture;
     try {
       await exchange();
-      await waitFor(() => frames.length >= 9, 'the first connection');
+      await waitFor('the first connection', () => frames.length >= 9);
       const first = cap.status().pid!;
       expect(alive(first)).toBe(true);
       process.kill(first, 'SIGKILL');
-      await waitFor(() => cap.status().restarts === 1 && cap.status().state === 'running', 'the restart');
+      await waitFor('the restart', () => cap.status().restarts === 1 && cap.status().state === 'running');
       const s = cap.status();
       expect(s.pid).not.toBe(first);
       expect(alive(s.pid!)).toBe(true);
@@ -183,7 +184,7 @@ describe.runIf(isRoot)('live capture in its own process', () => {
       ]);
       const before = frames.length;
       await exchange();
-      await waitFor(() => frames.length >= before + 9, 'a connection after the restart');
+      await waitFor('a connection after the restart', () => frames.length >= before + 9);
       expect(alive(first)).toBe(false);
     } finally {
       cap.stop();
@@ -203,10 +204,10 @@ describe.runIf(isRoot)('live capture in its own process', () => {
     try {
       const pid = cap.status().pid!;
       process.kill(pid, 'SIGSTOP');
-      await waitFor(() => cap.status().state === 'stalled', 'the stall to be noticed');
+      await waitFor('the stall to be noticed', () => cap.status().state === 'stalled');
       expect(cap.status().lastFault?.kind).toBe('stalled');
       process.kill(pid, 'SIGCONT');
-      await waitFor(() => cap.status().state === 'running', 'the recovery');
+      await waitFor('the recovery', () => cap.status().state === 'running');
       expect(cap.status()).toMatchObject({ restarts: 0, pid });
       expect(holes.map(([h, f]) => [h.kind, h.toMs === null, f?.kind ?? null])).toEqual([
         ['stalled', true, 'stalled'],
@@ -233,7 +234,7 @@ describe.runIf(isRoot)('live capture in its own process', () => {
       process.kill(pid, 'SIGSTOP');
       for (let i = 0; i < 10; i++) await exchange();
       process.kill(pid, 'SIGCONT');
-      await waitFor(() => cap.status().ringFull === 1, 'the full ring to be reported');
+      await waitFor('the full ring to be reported', () => cap.status().ringFull === 1);
       expect(cap.status()).toMatchObject({ state: 'running', faults: 1, holesTotal: 1, lastFault: { kind: 'ring-full' } });
       expect(holes[0][1]?.message).toMatch(/^the kernel's capture ring filled up \(\d+ packets waiting\)/);
     } finally {
@@ -250,14 +251,14 @@ describe.runIf(isRoot)('live capture in its own process', () => {
   }, 60_000);
 });
 
-describe.runIf(isRoot)('stopping the CLI leaves no capture process behind', () => {
+describe('stopping the CLI leaves no capture process behind', needs(root()), () => {
   /** Starts `tcpscope live` and resolves with its pid and its capture process's pid. */
   async function start(): Promise<{ cli: ReturnType<typeof spawn>; capturePid: number; exited: Promise<unknown> }> {
     const cli = spawn(process.execPath, [BIN, 'live', '-p', String(port), '--no-server'], { cwd: REPO, stdio: ['ignore', 'ignore', 'pipe'] });
     const exited = new Promise((r) => cli.on('close', r));
     let err = '';
     cli.stderr!.on('data', (d) => (err += d));
-    await waitFor(() => err.includes('capturing on'), `tcpscope live to capture (${err})`, 20_000);
+    await waitFor(`tcpscope live to capture (${err})`, () => err.includes('capturing on'), 20_000);
     const kids = childrenOf(cli.pid!);
     expect(kids).toHaveLength(1);
     expect(readFileSync(`/proc/${kids[0]}/cmdline`, 'utf8')).toContain('live-process-main.js');
@@ -269,7 +270,7 @@ describe.runIf(isRoot)('stopping the CLI leaves no capture process behind', () =
       const { cli, capturePid, exited } = await start();
       cli.kill(sig);
       await exited;
-      await waitFor(() => !alive(capturePid), `capture process ${capturePid} to end`);
+      await waitFor(`capture process ${capturePid} to end`, () => !alive(capturePid));
       expect(existsSync(`/proc/${capturePid}`) && alive(capturePid)).toBe(false);
     }, 60_000);
   }

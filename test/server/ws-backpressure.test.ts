@@ -7,7 +7,7 @@ import { EventBus } from '../../src/events/bus';
 import type { TcpEvent } from '../../src/events/types';
 import { createApp } from '../../src/server/app';
 import { listen, type RunningServer } from '../../src/server/listen';
-import { waitFor } from '../cli/support';
+import { waitFor } from '../support/wait';
 import { openStream, upgradeStatus, wsUrl } from './stream';
 
 const N = 20_000;
@@ -104,7 +104,7 @@ describe('WebSocket backpressure', () => {
     s.ws.send('x'.repeat(64 * 1024));
     expect(await closed).toBe(1009);
     // the server is fine afterwards; earlier clients' closes may still be on their way
-    await waitFor(() => clientCount() === 0, 'earlier clients to be gone');
+    await waitFor('earlier clients to be gone', () => clientCount() === 0);
     const open = [];
     for (let i = 0; i < 4; i++) {
       const c = await openStream(wsUrl(server.url));
