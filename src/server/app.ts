@@ -8,7 +8,7 @@ import { DEFAULT_TRACKER_OPTIONS } from '../track/options';
 import { TokenCheck } from './auth';
 import { CreationIndex, encodeCursor } from './creation-index';
 import { DEFAULT_WS_OPTIONS, type ServerDeps, type WsOptions } from './deps';
-import { MidstreamCounter } from './loss-evidence';
+import { captureHealth, MidstreamCounter } from './loss-evidence';
 import { Metrics } from './metrics';
 import { parseListQuery, parseNoQuery, type ListQuery } from './query';
 import { RttWindow } from './rtt-window';
@@ -76,11 +76,12 @@ export function createApp(deps: ServerDeps): TcpscopeApp {
 
   app.get('/api/health', (req, res) => {
     if (!noParams(req, res)) return;
+    const source = deps.source();
     res.json({
-      status: 'ok',
+      status: captureHealth(source),
       version: deps.version,
       uptimeS: Math.round((performance.now() - services.startedAt) / 10) / 100,
-      source: deps.source(),
+      source,
     });
   });
 

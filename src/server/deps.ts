@@ -1,3 +1,4 @@
+import type { CaptureProcessStatus } from '../capture/live-process';
 import type { EventBus } from '../events/bus';
 import type { TrackerApi } from '../track/api';
 
@@ -13,6 +14,8 @@ export interface LiveSourceInfo {
   dropped: number | null;
   /** Kernel capture buffer in bytes. */
   bufferSize?: number;
+  /** The capture process and its faults, when capture runs in a process of its own. */
+  captureProcess?: CaptureProcessStatus;
   demo?: boolean;
   /** The demo's cases, each on a server port of its own, for the dashboard to pick out. */
   demoCases?: { name: string; title: string; says: string; port: number }[];

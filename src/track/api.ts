@@ -66,4 +66,6 @@ export interface TrackerApi {
   onRemove(sink: (c: ConnectionView) => void): void;
   /** Removes every connection (at most `max`), oldest first, through the remove sinks. */
   removeAll(max?: number): number;
+  /** Flags every open connection as spanning a hole in the capture; returns how many. */
+  markCaptureGap(): number;
 }

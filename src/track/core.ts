@@ -309,6 +309,21 @@ export abstract class TrackerCore {
     return s < 0 ? undefined : this.views.detail(s);
   }
 
+  /**
+   * Flags every open connection as having lived through a hole in the capture (the capture process
+   * died or fell behind): some of its packets may be missing. Returns how many were flagged.
+   */
+  markCaptureGap(): number {
+    const st = this.st;
+    let n = 0;
+    for (let s = this.oldest; s >= 0; s = st.cnext[s]) {
+      if ((st.cflags[s] & C.CLOSED) !== 0) continue;
+      st.cflags[s] |= C.CAPTURE_GAP;
+      n++;
+    }
+    return n;
+  }
+
   list(): ConnectionView[] {
     const out: ConnectionView[] = [];
     for (let s = this.oldest; s >= 0; s = this.st.cnext[s]) out.push(this.views.connection(s));

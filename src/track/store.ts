@@ -19,6 +19,7 @@ export const enum C {
   Z_PARTIAL = 1 << 6, // Zeek's is_partial
   Z_FIRST_ORIG = 1 << 7, // Zeek's first_packet_seen
   Z_FIRST_RESP = 1 << 8,
+  CAPTURE_GAP = 1 << 9, // open while the capture had a hole: packets of it may be missing
   SYNACK_SEEN = 1 << 10,
   HS_SYN = 1 << 11, // handshake events already emitted
   HS_SYNACK = 1 << 12,
