@@ -236,11 +236,11 @@ export class WsHub {
   }
 
   private makeSnapshot(f: StreamFilter | null, now: number): Snapshot {
-    const all = this.deps.engine.tracker.list();
-    const matching = f ? all.filter((x) => f.matchesConnection(x)) : all;
-    const { connections, truncated } = newestFirstOpen(matching, this.deps.opts.snapshotLimit);
+    const limit = this.deps.opts.snapshotLimit;
+    const { connections, total } = this.deps.engine.tracker.snapshot(limit, f ? (x) => f.matchesConnection(x) : null);
     const seq = this.deps.bus.lastSeq;
-    const body = { type: 'snapshot', seq, connections, ...(truncated ? { truncated: true, total: matching.length } : {}) };
+    const truncated = total > connections.length;
+    const body = { type: 'snapshot', seq, connections, ...(truncated ? { truncated: true, total } : {}) };
     return { seq, frame: Buffer.from(JSON.stringify(body)), at: now };
   }
 
@@ -469,19 +469,6 @@ export class WsHub {
     c.ws.terminate();
     this.drop(c);
   }
-}
-
-/**
- * At most `limit` connections, preferring open ones and then the newest, returned in creation
- * order (the order `list()` gives).
- */
-function newestFirstOpen(list: ConnectionView[], limit: number): { connections: ConnectionView[]; truncated: boolean } {
-  if (list.length <= limit) return { connections: list, truncated: false };
-  const keep: number[] = [];
-  for (let i = list.length - 1; i >= 0 && keep.length < limit; i--) if (list[i].status === 'open') keep.push(i);
-  for (let i = list.length - 1; i >= 0 && keep.length < limit; i--) if (list[i].status !== 'open') keep.push(i);
-  keep.sort((a, b) => a - b);
-  return { connections: keep.map((i) => list[i]), truncated: true };
 }
 
 function reject(socket: Duplex, status: number, error: string, detail: string): void {

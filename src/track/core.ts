@@ -7,6 +7,7 @@ import { History } from './history';
 import { IdIndex } from './idindex';
 import { Ladder, LADDER_BLOCK } from './ladder';
 import { resolveOptions } from './options';
+import { selectSlots, type Selection } from './select';
 import { EventPool, SegPool } from './pools';
 import { TrackerCounters } from './stats';
 import { C, ConnStore, E, K } from './store';
@@ -283,6 +284,34 @@ export abstract class TrackerCore {
     const out: ConnectionView[] = [];
     for (let s = this.oldest; s >= 0; s = this.st.cnext[s]) out.push(this.views.connection(s));
     return out;
+  }
+
+  /** One page of the connections a list query matches, in creation order, with how many match in all. */
+  select(q: Selection): { connections: ConnectionView[]; total: number; more: boolean } {
+    const r = selectSlots(this.st, q);
+    return { connections: r.slots.map((s) => this.views.connection(s)), total: r.total, more: r.more };
+  }
+
+  /**
+   * At most `limit` connections matching `keep` (null: all), the open ones first and then the
+   * newest, in creation order; `total` is how many match. Without a filter only the chosen get a
+   * view, so a snapshot of a big table costs a walk over its flags, not a view of everything.
+   */
+  snapshot(limit: number, keep: ((c: ConnectionView) => boolean) | null = null): { connections: ConnectionView[]; total: number } {
+    const st = this.st;
+    const open: number[] = [];
+    const closed: number[] = [];
+    let total = 0;
+    for (let s = this.newest; s >= 0; s = st.cprev[s]) {
+      if (keep !== null && !keep(this.views.connection(s))) continue;
+      total++;
+      if ((st.cflags[s] & C.CLOSED) === 0) {
+        if (open.length < limit) open.push(s);
+      } else if (closed.length < limit) closed.push(s);
+    }
+    const chosen = open.concat(closed.slice(0, Math.max(0, limit - open.length)));
+    chosen.sort((a, b) => st.idNum[a] - st.idNum[b]);
+    return { connections: chosen.map((s) => this.views.connection(s)), total };
   }
 
   /** Puts a new connection at the end of the creation order. */
