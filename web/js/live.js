@@ -1,4 +1,4 @@
-// The /ws stream: hello, snapshot, then events; reconnects with exponential backoff.
+// The /ws stream (protocol 2): hello, snapshot, then batches of events; reconnects with exponential backoff.
 
 const BASE_DELAY_MS = 500;
 const MAX_DELAY_MS = 10_000;
@@ -48,14 +48,20 @@ export function connectLive(url, handlers) {
           handlers.onSnapshot(msg, { firstOnSocket, reconnected, restarted });
           break;
         }
-        case 'event':
+        case 'events': {
+          // A batch covers the numbers msg.from..msg.seq; unfiltered, event i is number from + i.
           // Events a snapshot already covers are skipped; a hole in the numbering means lost events.
           if (lastSeq !== null && msg.seq <= lastSeq) break;
-          if (lastSeq !== null && msg.seq !== lastSeq + 1) handlers.onGap(lastSeq + 1, msg.seq);
+          if (lastSeq !== null && msg.from > lastSeq + 1) handlers.onGap(lastSeq + 1, msg.from);
+          const prev = lastSeq ?? 0;
           lastSeq = msg.seq;
           highestSeq = msg.seq;
-          handlers.onEvent(msg.event, msg.seq);
+          for (let i = 0; i < msg.events.length; i++) {
+            const seq = msg.seqs ? msg.seqs[i] : msg.from + i;
+            if (seq > prev) handlers.onEvent(msg.events[i], seq);
+          }
           break;
+        }
         case 'lagged':
           handlers.onLagged(msg.dropped);
           break;
