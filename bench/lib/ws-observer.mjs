@@ -18,9 +18,9 @@ ws.on('message', (data) => {
   stats.bytes += data.length;
   const m = JSON.parse(data.toString());
   if (m.type === 'events') {
-    // protocol 2: one batch per flush, covering m.from..m.seq
-    if (lastSeq !== null && m.from !== lastSeq + 1) stats.gaps++;
-    lastSeq = m.seq;
+    // protocol 2: one batch per flush, numbered from m.seq on
+    if (lastSeq !== null && m.seq !== lastSeq + 1) stats.gaps++;
+    lastSeq = m.seq + m.events.length - 1;
     for (const e of m.events) {
       stats.events++;
       if (n < lat.length) lat[n++] = t - e.ts;

@@ -29,7 +29,8 @@ const MIN_SHARE_MS = 0.25;
 const MAX_BATCH_EVENTS = 1000;
 /**
  * Version of the /ws message protocol, said in `hello`: 2 sends events in batches
- * (`{type:'events', from, seq, events}`), where 1 sent one `{type:'event', seq, event}` each.
+ * (`{type:'events', seq, events}`, `seq` the number of the first), where 1 sent one
+ * `{type:'event', seq, event}` each.
  */
 export const STREAM_PROTOCOL = 2;
 /** Endpoints remembered per connection id for port/host filters, before the cache is reset. */
@@ -65,7 +66,7 @@ interface Snapshot {
 }
 
 /**
- * The /ws stream: `hello`, `snapshot`, then the events in batches (`{type:'events', from, seq,
+ * The /ws stream: `hello`, `snapshot`, then the events in batches (`{type:'events', seq,
  * events}`), in the order of the global sequence number.
  *
  * Capture only drops each event into a ring (EventRing); everything else happens in flush passes
@@ -389,8 +390,8 @@ export class WsHub {
   /**
    * The `events` message of ring entries from..to (all held) as `f` lets them through, built once
    * per flush pass for every client at the same place with the same filter; null when none pass.
-   * A filtered batch also lists each event's sequence number (`seqs`); an unfiltered one holds
-   * every event from `from` to `seq`, so the i-th is number from + i.
+   * `seq` is the number of its first event; an unfiltered batch holds every event from there on,
+   * so the i-th is number seq + i, and a filtered one lists each event's number (`seqs`).
    */
   private batch(filter: StreamFilter | null, from: number, to: number): Buffer | null {
     const f = filter === null || filter.empty ? null : filter;
@@ -416,8 +417,9 @@ export class WsHub {
       texts.push(ring.json(seq));
       if (f !== null) seqs.push(seq);
     }
+    const first = f === null ? from : seqs[0];
     const frame = texts.length === 0 ? null : Buffer.from(
-      `{"type":"events","from":${from},"seq":${to},${f === null ? '' : `"seqs":[${seqs.join(',')}],`}"events":[${texts.join(',')}]}`,
+      `{"type":"events","seq":${first},${f === null ? '' : `"seqs":[${seqs.join(',')}],`}"events":[${texts.join(',')}]}`,
     );
     this.batches.set(key, frame);
     return frame;

@@ -7,7 +7,7 @@ export interface Stream {
   frames: any[];
   /**
    * The messages with each `events` batch read out into its events, one `{type:'event', seq,
-   * event}` each, with the sequence number the batch gives it (`seqs`, or from + i).
+   * event}` each, with the sequence number the batch gives it (`seqs`, or seq + i).
    */
   messages: any[];
   /** Resolves with the first message (from index `from`) that satisfies `pred`. */
@@ -30,7 +30,7 @@ export function openStream(url: string, opts: WebSocket.ClientOptions = {}): Pro
       const m = JSON.parse(data.toString());
       frames.push(m);
       if (m.type === 'events') {
-        m.events.forEach((event: any, i: number) => messages.push({ type: 'event', seq: m.seqs ? m.seqs[i] : m.from + i, event }));
+        m.events.forEach((event: any, i: number) => messages.push({ type: 'event', seq: m.seqs ? m.seqs[i] : m.seq + i, event }));
       } else messages.push(m);
       for (const w of waiters.splice(0)) w();
     });

@@ -49,15 +49,20 @@ export function connectLive(url, handlers) {
           break;
         }
         case 'events': {
-          // A batch covers the numbers msg.from..msg.seq; unfiltered, event i is number from + i.
-          // Events a snapshot already covers are skipped; a hole in the numbering means lost events.
-          if (lastSeq !== null && msg.seq <= lastSeq) break;
-          if (lastSeq !== null && msg.from > lastSeq + 1) handlers.onGap(lastSeq + 1, msg.from);
+          // A batch: msg.seq is the number of its first event, event i is number seq + i (a
+          // filtered stream lists them in msg.seqs). Events a snapshot already covers are skipped;
+          // a hole in the numbering means lost events.
+          const n = msg.events.length;
+          if (n === 0) break;
+          const seqOf = (i) => (msg.seqs ? msg.seqs[i] : msg.seq + i);
+          const last = seqOf(n - 1);
+          if (lastSeq !== null && last <= lastSeq) break;
+          if (lastSeq !== null && !msg.seqs && msg.seq > lastSeq + 1) handlers.onGap(lastSeq + 1, msg.seq);
           const prev = lastSeq ?? 0;
-          lastSeq = msg.seq;
-          highestSeq = msg.seq;
-          for (let i = 0; i < msg.events.length; i++) {
-            const seq = msg.seqs ? msg.seqs[i] : msg.from + i;
+          lastSeq = last;
+          highestSeq = last;
+          for (let i = 0; i < n; i++) {
+            const seq = seqOf(i);
             if (seq > prev) handlers.onEvent(msg.events[i], seq);
           }
           break;
