@@ -7,7 +7,7 @@ import { History } from './history';
 import { IdIndex } from './idindex';
 import { Ladder, LADDER_BLOCK } from './ladder';
 import { resolveOptions } from './options';
-import { selectSlots, type Selection } from './select';
+import { selectSlots, type Selected, type Selection } from './select';
 import { EventPool, SegPool } from './pools';
 import { TrackerCounters } from './stats';
 import { C, ConnStore, E, K } from './store';
@@ -288,8 +288,36 @@ export abstract class TrackerCore {
 
   /** One page of the connections a list query matches, in creation order, with how many match in all. */
   select(q: Selection): { connections: ConnectionView[]; total: number; more: boolean } {
-    const r = selectSlots(this.st, q);
+    const r = (q.state === null && q.port === null && q.host === null && this.walkPage(q)) || selectSlots(this.st, q);
     return { connections: r.slots.map((s) => this.views.connection(s)), total: r.total, more: r.more };
+  }
+
+  /**
+   * A query on status alone (the dashboard's, and most paging): the page by walking the creation
+   * order from the cursor, the total from the counters, so the cost is the page's, not the table's.
+   * null when the cursor's connection is gone or matches are too sparse for a short walk; the scan
+   * answers those.
+   */
+  private walkPage(q: Selection): Selected | null {
+    const st = this.st;
+    let s = this.oldest;
+    if (q.afterId > 0) {
+      const at = this.ids.get(q.afterId);
+      if (at < 0) return null;
+      s = st.cnext[at];
+    }
+    const want = q.status === 'all' ? -1 : q.status === 'closed' ? C.CLOSED : 0;
+    const total = q.status === 'all' ? st.used : q.status === 'closed' ? this.counters.closed : this.counters.open;
+    const limit = Math.max(1, q.limit);
+    const slots: number[] = [];
+    let budget = 4 * limit + 4096;
+    for (; s >= 0; s = st.cnext[s]) {
+      if (--budget < 0) return null;
+      if (want >= 0 && (st.cflags[s] & C.CLOSED) !== want) continue;
+      if (slots.length === limit) return { slots, total, more: true };
+      slots.push(s);
+    }
+    return { slots, total, more: false };
   }
 
   /**
