@@ -1,4 +1,4 @@
-import { C, type ConnStore } from './store';
+import { addressKey, C, type ConnStore } from './store';
 import { TCP_STATES, type TcpState } from './states';
 
 /** What a list query asks for; every field narrows the result, null matches anything. */
@@ -27,9 +27,10 @@ export interface Selected {
  * view of anything that is not on the page. Connection ids are creation numbers, so the page is
  * the `limit` smallest ids above `afterId` among the matches: a bounded max-heap keeps them, and
  * since slots are mostly handed out in creation order, nearly every later match is turned away by
- * one comparison with the heap's top. The filters read typed arrays only; for a million slots a
- * query costs a few milliseconds whatever it asks, where listing views cost about a second, and
- * there is nothing to keep up to date as connections change state, close or leave.
+ * one comparison with the heap's top. The filters read typed arrays only (an address through its
+ * 32-bit key first); for a million slots a query costs a few milliseconds whatever it asks, where
+ * listing views cost about a second, and there is nothing to keep up to date as connections
+ * change state, close or leave. Queries on status alone do not come here (TrackerCore.walkPage).
  */
 export function selectSlots(st: ConnStore, q: Selection): Selected {
   const end = st.slotsTouched;
@@ -40,6 +41,7 @@ export function selectSlots(st: ConnStore, q: Selection): Selected {
   const sport = st.sport;
   const family = st.family;
   const addrW = st.addrW;
+  const akey = st.akey;
   const wantStatus = q.status === 'all' ? -1 : q.status === 'closed' ? C.CLOSED : 0;
   const state = q.state === null ? -1 : TCP_STATES.indexOf(q.state);
   const port = q.port === null ? -1 : q.port;
@@ -49,6 +51,7 @@ export function selectSlots(st: ConnStore, q: Selection): Selected {
   const h1 = host === null ? 0 : host.words[1];
   const h2 = host === null ? 0 : host.words[2];
   const h3 = host === null ? 0 : host.words[3];
+  const hk = host === null ? 0 : addressKey(host.words, 0, host.family === 4 ? 1 : 4);
   const after = q.afterId;
   const limit = Math.max(1, q.limit);
 
@@ -65,6 +68,8 @@ export function selectSlots(st: ConnStore, q: Selection): Selected {
     if (state >= 0 && states[2 * s] !== state && states[2 * s + 1] !== state) continue;
     if (port >= 0 && cport[s] !== port && sport[s] !== port) continue;
     if (hostFamily !== 0) {
+      // the keys first (8 bytes a slot), the family and the whole address only when one matches
+      if (akey[2 * s] !== hk && akey[2 * s + 1] !== hk) continue;
       if (family[s] !== hostFamily) continue;
       const w = 8 * s;
       const client = addrW[w] === h0 && (hostFamily === 4 || (addrW[w + 1] === h1 && addrW[w + 2] === h2 && addrW[w + 3] === h3));
