@@ -12,6 +12,7 @@ import { EventPool, SegPool } from './pools';
 import { TrackerCounters } from './stats';
 import { C, ConnStore, E, K } from './store';
 import { TimerLists } from './timers';
+import { TCP_STATES } from './states';
 import { CL, ROLE, S, __, nextState } from './transitions';
 import { Views } from './view';
 import { ZeekMirror } from './zeek';
@@ -141,7 +142,9 @@ export abstract class TrackerCore {
     const x = 2 * s + side;
     const from = st.st[x];
     if (from === to) return;
+    this.unpair(s);
     st.st[x] = to;
+    this.pair(s);
     this.counters.byState[side * 11 + from]--;
     this.counters.byState[side * 11 + to]++;
     this.changed = true;
@@ -153,8 +156,22 @@ export abstract class TrackerCore {
     const x = 2 * s + side;
     this.counters.byState[side * 11 + st.st[x]]--;
     this.counters.byState[side * 11 + to]++;
+    this.unpair(s);
     st.st[x] = to;
+    this.pair(s);
     this.changed = true;
+  }
+
+  /** Counts s under bothIn when its endpoints share a state (call after setting them). */
+  protected pair(s: number): void {
+    const a = this.st.st[2 * s];
+    if (a === this.st.st[2 * s + 1]) this.counters.bothIn[a]++;
+  }
+
+  /** Takes s out of bothIn (call before changing an endpoint's state). */
+  protected unpair(s: number): void {
+    const a = this.st.st[2 * s];
+    if (a === this.st.st[2 * s + 1]) this.counters.bothIn[a]--;
   }
 
   /** Marks s closed once neither endpoint can send any more. */
@@ -261,6 +278,9 @@ export abstract class TrackerCore {
     this.hist.release(s);
     this.counters.byState[st.st[2 * s]]--;
     this.counters.byState[11 + st.st[2 * s + 1]]--;
+    this.unpair(s);
+    this.counters.byPort[st.cport[s]]--;
+    if (st.sport[s] !== st.cport[s]) this.counters.byPort[st.sport[s]]--;
     this.counters.byConn[st.zconn[s]]--;
     if ((st.cflags[s] & C.CLOSED) !== 0) this.counters.closed--;
     else this.counters.open--;
@@ -288,32 +308,42 @@ export abstract class TrackerCore {
 
   /** One page of the connections a list query matches, in creation order, with how many match in all. */
   select(q: Selection): { connections: ConnectionView[]; total: number; more: boolean } {
-    const r = (q.state === null && q.port === null && q.host === null && this.walkPage(q)) || selectSlots(this.st, q);
+    const r = this.walkPage(q) ?? selectSlots(this.st, q);
     return { connections: r.slots.map((s) => this.views.connection(s)), total: r.total, more: r.more };
   }
 
   /**
-   * A query on status alone (the dashboard's, and most paging): the page by walking the creation
-   * order from the cursor, the total from the counters, so the cost is the page's, not the table's.
-   * null when the cursor's connection is gone or matches are too sparse for a short walk; the scan
-   * answers those.
+   * Queries whose total the counters know — on status alone (the dashboard's, and most paging), or
+   * on one state or one port over all connections: the page by walking the creation order from the
+   * cursor, so the cost is the page's, not the table's. null when no counter gives the total, the
+   * cursor's connection is gone, or matches are too sparse for a short walk; the scan answers those.
    */
   private walkPage(q: Selection): Selected | null {
     const st = this.st;
+    const c = this.counters;
+    if (q.host !== null || (q.status !== 'all' && (q.state !== null || q.port !== null)) || (q.state !== null && q.port !== null)) return null;
+    const state = q.state === null ? -1 : TCP_STATES.indexOf(q.state);
+    const port = q.port === null ? -1 : q.port;
+    const want = q.status === 'all' ? -1 : q.status === 'closed' ? C.CLOSED : 0;
+    const total =
+      state >= 0 ? c.byState[state] + c.byState[11 + state] - c.bothIn[state]
+      : port >= 0 ? c.byPort[port]
+      : want < 0 ? st.used : want === C.CLOSED ? c.closed : c.open;
+    const slots: number[] = [];
+    if (total === 0) return { slots, total, more: false };
     let s = this.oldest;
     if (q.afterId > 0) {
       const at = this.ids.get(q.afterId);
       if (at < 0) return null;
       s = st.cnext[at];
     }
-    const want = q.status === 'all' ? -1 : q.status === 'closed' ? C.CLOSED : 0;
-    const total = q.status === 'all' ? st.used : q.status === 'closed' ? this.counters.closed : this.counters.open;
     const limit = Math.max(1, q.limit);
-    const slots: number[] = [];
-    let budget = 4 * limit + 4096;
+    let budget = 8 * limit + 8192;
     for (; s >= 0; s = st.cnext[s]) {
       if (--budget < 0) return null;
       if (want >= 0 && (st.cflags[s] & C.CLOSED) !== want) continue;
+      if (state >= 0 && st.st[2 * s] !== state && st.st[2 * s + 1] !== state) continue;
+      if (port >= 0 && st.cport[s] !== port && st.sport[s] !== port) continue;
       if (slots.length === limit) return { slots, total, more: true };
       slots.push(s);
     }
