@@ -30,7 +30,8 @@ export interface Selected {
  * one comparison with the heap's top. The filters read typed arrays only (an address through its
  * 32-bit key first); for a million slots a query costs a few milliseconds whatever it asks, where
  * listing views cost about a second, and there is nothing to keep up to date as connections
- * change state, close or leave. Queries on status alone do not come here (TrackerCore.walkPage).
+ * change state, close or leave. Queries whose total the tracker counts (status alone, or one state
+ * or one port over all connections) mostly do not come here (TrackerCore.walkPage).
  */
 export function selectSlots(st: ConnStore, q: Selection): Selected {
   const end = st.slotsTouched;
