@@ -6,6 +6,7 @@ export default defineConfig({
     pool: 'forks',
     testTimeout: 60_000,
     hookTimeout: 60_000,
-    reporters: ['default'],
+    // The skip reporter prints its list and count before the runner's closing summary.
+    reporters: ['./test/support/skip-reporter.ts', 'default'],
   },
 });

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Mutation fuzzing of the capture-file readers (pcap, pcap-ns, pcapng, gzip), the decoder and the
-// tracker, from real captures: the public traces in shared/fixtures/zeek/traces and a fresh
+// tracker, from real captures: the public traces in test/fixtures/zeek/traces and a fresh
 // tcpdump of loopback traffic (also converted to nanosecond pcap, pcapng and gzip).
 //
 //   node bench/fuzz.mjs [--seed N] [--files 100000] [--packets 1000000] [--flows 1000000]
@@ -11,7 +11,7 @@
 // Packet cases: 1-3 mutations of a real frame (header lengths and offsets, random option lists,
 // random flags, random seq/ack, cut short, wrong wire length, another link type), decoded and fed
 // to the tracker. Flow cases: segments with weighted-random flags and near-or-random seq/ack on
-// eight 4-tuples sharing a table of four (eviction and reuse all the time), timers moved at random. Properties: see bench/lib/fuzz-engine.mjs. Cases run in a worker thread; one that
+// eight 4-tuples sharing a table of four (eviction and reuse all the time), timers moved at random. Properties: see test/support/fuzz/engine.mjs. Cases run in a worker thread; one that
 // runs past --case-ms is a hang: the worker is stopped and the input kept. Every finding is
 // written to test/fixtures/regressions/ (a capture file) with a .json note beside it.
 import { execFileSync, fork } from 'node:child_process';
@@ -20,10 +20,11 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { gzipSync } from 'node:zlib';
 import { buildOnce, ROOT, TARGET } from './lib/build.mjs';
-import { loadCorpus } from './lib/fuzz-corpus.mjs';
-import { builtDeps, createFuzzer, framePcap } from './lib/fuzz-engine.mjs';
 import { loadAverage, round, sleep } from './lib/proc.mjs';
 import { startTcpdump } from './lib/tcpdump.mjs';
+// The fuzz engine is a test utility (test/fuzz runs it on every test run); this bench drives it longer.
+import { loadCorpus } from '../test/support/fuzz/corpus.mjs';
+import { builtDeps, createFuzzer, framePcap } from '../test/support/fuzz/engine.mjs';
 
 const args = process.argv.slice(2);
 const opt = (n, d) => (args.includes(n) ? args[args.indexOf(n) + 1] : d);
@@ -104,7 +105,7 @@ async function runKind(kind, total) {
     const progress = new SharedArrayBuffer(4);
     const p = new Int32Array(progress);
     p[0] = from;
-    const w = new Worker(path.join(ROOT, 'bench/lib/fuzz-worker.mjs'), { workerData: { dist, src, seed, kind, from, to: total, extra, progress } });
+    const w = new Worker(path.join(ROOT, 'test/support/fuzz/worker.mjs'), { workerData: { dist, src, seed, kind, from, to: total, extra, progress } });
     const ended = new Promise((resolve) => {
       w.on('message', (m) => {
         if (m.finding) keep(m.finding.kind, m.finding.i, m.finding.message);

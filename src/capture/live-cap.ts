@@ -25,7 +25,7 @@ export const SETCAP_HINT =
   'run as root or grant CAP_NET_RAW: sudo setcap cap_net_raw,cap_net_admin=eip "$(which node)"';
 
 // Root is refused only when its capabilities were taken away, typically by a container runtime.
-const ROOT_HINT =
+export const ROOT_HINT =
   'running as root without CAP_NET_RAW/CAP_NET_ADMIN: give them to the container or session ' +
   '(e.g. docker run --cap-add NET_RAW --cap-add NET_ADMIN)';
 

@@ -1,5 +1,6 @@
 import { captureClockMs, listInterfaces, openLive } from '../capture/live';
-import { DemoTraffic } from '../demo/traffic';
+import { DemoTraffic, type CaseRun } from '../demo/traffic';
+import type { ConnectionView } from '../track/connection';
 import { CliError, EXIT_OK, liveErrorMessage } from './errors';
 import { liveSource, LIVE_EXPIRE_EVERY_MS } from './live';
 import type { CommonOptions, ServeOptions } from './options';
@@ -19,9 +20,9 @@ export async function runDemo(o: DemoCommandOptions): Promise<number> {
   const session = createSession(o);
   const traffic = new DemoTraffic();
   const ports = await traffic.start();
-  const watched = [ports.v4, ports.refused, ...(ports.v6 !== null ? [ports.v6] : [])];
+  const watched = traffic.allPorts();
 
-  const opened = openLive({ iface: 'lo', ports: watched }, session.engine.onFrame);
+  const opened = openLive({ iface: 'lo', filter: demoFilter(traffic) }, session.engine.onFrame);
   if (!opened.ok) {
     await traffic.stop();
     throw new CliError(liveErrorMessage('lo', opened.error, listInterfaces));
@@ -29,22 +30,25 @@ export async function runDemo(o: DemoCommandOptions): Promise<number> {
   const capture = opened.capture;
   let server;
   try {
-    server = await startServer(session, o, () => liveSource(capture, true), token);
+    const cases = traffic.cases.map(({ name, title, says, port }) => ({ name, title, says, port }));
+    server = await startServer(session, o, () => ({ ...liveSource(capture, true), demoCases: cases }), token);
   } catch (e) {
     capture.stop();
     await traffic.stop();
     throw e;
   }
   const timer = setInterval(() => session.engine.tracker.expire(captureClockMs()), LIVE_EXPIRE_EVERY_MS);
-  traffic.loop(o.every * 1000);
 
   const url = token ? `${server.url}?token=${encodeURIComponent(token)}` : server.url;
   process.stdout.write(
     `tcpscope demo: open ${url}\n` +
       `  loopback traffic every ${o.every} s on ports ${watched.join(', ')}: client-first and server-first closes, a half-close,\n` +
-      `  a reset, a refused attempt${ports.v6 !== null ? ' and IPv6 on ::1' : ''} — captured live on lo (filter: ${capture.filter})\n` +
+      `  a reset, a refused attempt, a simultaneous close${ports.v6 !== null ? ' and IPv6 on ::1' : ''} — captured live on lo\n` +
+      `  each case has a server port of its own: pick it under "Demo" above the table, open a connection and tick "Learn"\n` +
       `  try: curl -s ${token ? "-H 'Authorization: Bearer ...' " : ''}${server.url}api/stats    Ctrl-C to stop\n`,
   );
+  traffic.onCase = (run) => narrate(run, traffic.rounds, session.engine.tracker.list(), url);
+  traffic.loop(o.every * 1000);
 
   await untilSignal();
   note('demo stopping');
@@ -53,4 +57,58 @@ export async function runDemo(o: DemoCommandOptions): Promise<number> {
   capture.stop();
   await server.close();
   return EXIT_OK;
+}
+
+/** The connection a case just made: its client port when known, else the newest one to its server port. */
+function connectionOf(run: CaseRun, all: ConnectionView[]): ConnectionView | undefined {
+  let best: ConnectionView | undefined;
+  for (const c of all) {
+    if (c.server.port !== run.case.port) continue;
+    if (run.clientPort !== null && c.client.port !== run.clientPort) continue;
+    if (!best || c.startedAt >= best.startedAt) best = c;
+  }
+  return best;
+}
+
+/**
+ * Says on stdout which case just ran, with a link that opens its ladder; the first round also says
+ * what to look for. For the simultaneous close, returns whether the FINs crossed on the wire.
+ */
+function narrate(run: CaseRun, round: number, all: ConnectionView[], url: string): boolean {
+  const c = connectionOf(run, all);
+  const link = c ? `${url}#conn=${encodeURIComponent(c.id)}` : '(not captured yet)';
+  const name = run.case.title.padEnd(19);
+  const ends = c ? `${endpointText(c.client)} → ${endpointText(c.server)}` : `→ ${run.case.host}:${run.case.port}`;
+  let line = `round ${round + 1} · ${name} ${ends}  ${link}\n`;
+  let crossed = true;
+  if (run.case.name === 'simultaneous-close') {
+    crossed = c?.closedBy === 'both';
+    const verdict = crossed
+      ? 'the FINs crossed: both ends went FIN_WAIT_1 → CLOSING → TIME_WAIT'
+      : `the FINs did not cross (try ${run.attempt}): one arrived before the other end had sent its own, an ordinary close`;
+    line = `round ${round + 1} · ${name} ${ends}  ${verdict}  ${link}\n`;
+  }
+  if (round === 0 && run.attempt === 1) line += `    ${run.case.says}\n`;
+  process.stdout.write(line);
+  return crossed;
+}
+
+function endpointText(e: { ip: string; port: number }): string {
+  return e.ip.includes(':') ? `[${e.ip}]:${e.port}` : `${e.ip}:${e.port}`;
+}
+
+/**
+ * The capture filter: each case's server address and port together, so that another program's
+ * connection that happens to use one of those port numbers on another address stays out.
+ */
+function demoFilter(traffic: DemoTraffic): string {
+  const byHost = new Map<string, number[]>();
+  for (const c of traffic.cases) byHost.set(c.host, [...(byHost.get(c.host) ?? []), c.port]);
+  const parts: string[] = [];
+  for (const [host, ports] of byHost) {
+    for (const dir of ['src', 'dst']) {
+      parts.push(`(${dir} host ${host} and (${ports.map((p) => `${dir} port ${p}`).join(' or ')}))`);
+    }
+  }
+  return parts.join(' or ');
 }

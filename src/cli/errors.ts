@@ -1,4 +1,5 @@
 import type { CaptureError } from '../capture/frame';
+import { ROOT_HINT } from '../capture/live-cap';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -25,7 +26,10 @@ export function liveErrorMessage(iface: string, err: CaptureError, interfaces: (
   const detail = oneLine(err.message);
   switch (err.code) {
     case 'permission-denied':
-      return `cannot capture on ${iface}: permission denied — run as root or grant CAP_NET_RAW: ${SETCAP_HINT}`;
+      // Root refused means its capabilities were taken away (a container): "run as root" would not help.
+      return process.getuid?.() === 0
+        ? `cannot capture on ${iface}: permission denied — ${ROOT_HINT}`
+        : `cannot capture on ${iface}: permission denied — run as root or grant CAP_NET_RAW: ${SETCAP_HINT}`;
     case 'unknown-interface': {
       if (/available|choose/i.test(detail)) return detail;
       let names: string[] = [];

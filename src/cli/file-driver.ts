@@ -46,8 +46,11 @@ export function playFile(
      * WebSocket writes, timers), then go on: a server replaying a big file keeps answering.
      */
     yieldEveryMs?: number;
+    /** At --speed max, reading pauses while `wait` is a promise (the output is behind). */
+    gate?: { wait: Promise<void> | null };
   } = {},
 ): FileRun {
+  const gate = opts.gate;
   const source: FileSourceInfo = {
     kind: 'file',
     path: input,
@@ -76,7 +79,7 @@ export function playFile(
     onFrame = (f) => {
       engine.onFrame(f);
       afterFrame();
-      return pause();
+      return gate?.wait ?? pause();
     };
   } else {
     const factor = speed.factor;
@@ -132,7 +135,7 @@ export function playFile(
         (ts, origLen, status, seg) => {
           engine.onDecoded(ts, origLen, status, seg);
           afterFrame();
-          return pause();
+          return gate?.wait ?? pause();
         },
         readOpts,
       )

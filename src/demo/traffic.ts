@@ -1,8 +1,11 @@
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
+import { SimultaneousCloser } from './simultaneous';
 
 /**
  * Loopback traffic for the demo: a tiny line-based server and a round of clients that between them
- * show every kind of connection life tcpscope tells apart.
+ * show every kind of connection life tcpscope tells apart, each case on a server port of its own so
+ * that the dashboard can pick a case out by its port.
  *
  * The client's first line tells the server how to behave:
  *   GET  → reply, then wait for the client to close first
@@ -10,10 +13,57 @@ import net from 'node:net';
  *   HALF → the client has already sent its FIN; keep sending for a moment, then close (half-close)
  */
 export interface DemoPorts {
+  /** The client-first case's port (every line-server port behaves the same). */
   v4: number;
   v6: number | null;
   /** A loopback port with nothing listening, for refused attempts. */
   refused: number;
+}
+
+/** The cases one round walks through, in order. */
+export const DEMO_CASE_NAMES = [
+  'client-close', 'server-close', 'half-close', 'reset', 'refused', 'simultaneous-close', 'ipv6',
+] as const;
+export type DemoCaseName = (typeof DEMO_CASE_NAMES)[number];
+
+export interface DemoCase {
+  name: DemoCaseName;
+  title: string;
+  /** What to look for, in a sentence. */
+  says: string;
+  host: string;
+  /** The server port this case, and only this case, connects to. */
+  port: number;
+}
+
+const CASE_TEXT: Record<DemoCaseName, { title: string; says: string }> = {
+  'client-close': {
+    title: 'client closes first',
+    says: 'request, answer, then the client\'s FIN; the server\'s FIN rides on its ACK (three segments) and the client waits in TIME_WAIT',
+  },
+  'server-close': {
+    title: 'server closes first',
+    says: 'the server answers and closes at once; now the server is the side that waits in TIME_WAIT',
+  },
+  'half-close': {
+    title: 'half-close',
+    says: 'the client sends its request with a FIN, and the server keeps sending for a while before it closes (CLOSE_WAIT with data)',
+  },
+  reset: { title: 'reset', says: 'the client aborts with a RST: both ends go straight to CLOSED, no FINs, no TIME_WAIT' },
+  refused: { title: 'refused', says: 'a SYN to a port nothing listens on, answered by a RST: connect() fails with ECONNREFUSED' },
+  'simultaneous-close': {
+    title: 'simultaneous close',
+    says: 'both ends close at the same instant from two threads; if the FINs cross, both go FIN_WAIT_1 → CLOSING → TIME_WAIT',
+  },
+  ipv6: { title: 'IPv6', says: 'the client-first close again, over ::1' },
+};
+
+/** One case of a round as it ran: the client's port, when known. */
+export interface CaseRun {
+  case: DemoCase;
+  clientPort: number | null;
+  /** Tries made (the simultaneous close may take several). */
+  attempt: number;
 }
 
 export class DemoTraffic {
@@ -21,15 +71,45 @@ export class DemoTraffic {
   private timer: NodeJS.Timeout | null = null;
   private running = false;
   private stopped = false;
+  private plain: net.Server | null = null;
+  private readonly closer = new SimultaneousCloser();
   rounds = 0;
   ports: DemoPorts = { v4: 0, v6: null, refused: 0 };
+  cases: DemoCase[] = [];
+  /**
+   * Called after each case; for the simultaneous close its answer says whether the FINs crossed
+   * (the caller reads the capture), and false makes the round try again, up to `simultaneousTries`.
+   */
+  onCase: (run: CaseRun) => Promise<boolean | void> | boolean | void = () => undefined;
+  simultaneousTries = 3;
 
   async start(): Promise<DemoPorts> {
-    const v4 = await this.listen('127.0.0.1');
+    const port = (): Promise<number> => this.listen('127.0.0.1');
+    const v4 = await port();
+    const serverClose = await port();
+    const half = await port();
+    const rst = await port();
     const v6 = await this.listen('::1').catch(() => null); // machines without IPv6 still get the rest
-    const refused = await freePort();
+    const refused = await refusedPort();
+    this.plain = net.createServer({ allowHalfOpen: true });
+    const simultaneous = await this.listenOn(this.plain, '127.0.0.1');
     this.ports = { v4, v6, refused };
+    const at = (name: DemoCaseName, host: string, p: number): DemoCase => ({ name, ...CASE_TEXT[name], host, port: p });
+    this.cases = [
+      at('client-close', '127.0.0.1', v4),
+      at('server-close', '127.0.0.1', serverClose),
+      at('half-close', '127.0.0.1', half),
+      at('reset', '127.0.0.1', rst),
+      at('refused', '127.0.0.1', refused),
+      at('simultaneous-close', '127.0.0.1', simultaneous),
+      ...(v6 !== null ? [at('ipv6', '::1', v6)] : []),
+    ];
     return this.ports;
+  }
+
+  /** Every port the demo's traffic uses, for the capture filter. */
+  allPorts(): number[] {
+    return this.cases.map((c) => c.port);
   }
 
   /** Runs one round now and then every `everyMs`, one connection after another. */
@@ -48,31 +128,48 @@ export class DemoTraffic {
   }
 
   async round(): Promise<void> {
-    const { v4, v6, refused } = this.ports;
-    const steps: (() => Promise<unknown>)[] = [
-      () => request('127.0.0.1', v4, 'GET'), // client closes first
-      () => request('127.0.0.1', v4, 'BYE'), // server closes first
-      () => halfClose('127.0.0.1', v4),
-      () => reset('127.0.0.1', v4),
-      () => refusedAttempt('127.0.0.1', refused),
-    ];
-    if (v6 !== null) steps.push(() => request('::1', v6, 'GET'));
-    for (const step of steps) {
-      if (this.stopped) return;
-      await step().catch(() => undefined);
-      await sleep(150);
+    for (const c of this.cases) {
+      for (let attempt = 1; ; attempt++) {
+        if (this.stopped) return;
+        const clientPort = await this.run(c).catch(() => null);
+        await sleep(150);
+        const ok = await this.onCase({ case: c, clientPort, attempt });
+        if (c.name !== 'simultaneous-close' || ok !== false || attempt >= this.simultaneousTries) break;
+      }
     }
     this.rounds++;
+  }
+
+  private run(c: DemoCase): Promise<number | null> {
+    switch (c.name) {
+      case 'client-close':
+      case 'ipv6':
+        return request(c.host, c.port, 'GET');
+      case 'server-close':
+        return request(c.host, c.port, 'BYE');
+      case 'half-close':
+        return halfClose(c.host, c.port);
+      case 'reset':
+        return reset(c.host, c.port);
+      case 'refused':
+        return refusedAttempt(c.host, c.port).then(() => null);
+      case 'simultaneous-close':
+        return this.closer.close(this.plain!, c.host, c.port);
+    }
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    await this.closer.stop();
     await Promise.all(this.servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
   }
 
   private listen(host: string): Promise<number> {
-    const server = net.createServer({ allowHalfOpen: true }, serve);
+    return this.listenOn(net.createServer({ allowHalfOpen: true }, serve), host);
+  }
+
+  private listenOn(server: net.Server, host: string): Promise<number> {
     return new Promise((resolve, reject) => {
       server.once('error', reject);
       server.listen(0, host, () => {
@@ -175,6 +272,32 @@ export async function refusedAttempt(host: string, port: number): Promise<void> 
       s.destroy();
       resolve();
     });
+  });
+}
+
+/**
+ * A port for refused attempts: free, and below the kernel's ephemeral range when it can be, so that
+ * no other program's connection picks it as its own port and shows up in the demo's capture.
+ */
+async function refusedPort(): Promise<number> {
+  let low = 32768;
+  try {
+    low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || low;
+  } catch {
+    /* not Linux: any free port */
+  }
+  for (let i = 0; i < 20 && low > 10_000; i++) {
+    const port = 10_000 + Math.floor(Math.random() * (low - 10_000));
+    if (await canBind(port)) return port;
+  }
+  return freePort();
+}
+
+function canBind(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
   });
 }
 

@@ -1,6 +1,9 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import type { TrackerOptions } from '../track/api';
+import { transitionsDoc } from '../track/explanations';
+import { DEFAULT_TRACKER_OPTIONS } from '../track/options';
 import { TokenCheck } from './auth';
 import { DEFAULT_WS_OPTIONS, type ServerDeps, type WsOptions } from './deps';
 import { MidstreamCounter } from './loss-evidence';
@@ -89,6 +92,14 @@ export function createApp(deps: ServerDeps): TcpscopeApp {
     const d = id.length <= 200 ? deps.engine.tracker.detail(id) : undefined;
     if (!d) return void res.status(404).json({ error: 'not-found', detail: `no connection with id '${id.slice(0, 200)}'` });
     res.json(d);
+  });
+
+  // The transition table with its explanations, built once from the tracker's own table.
+  const options = (deps.engine.tracker as { options?: TrackerOptions }).options ?? DEFAULT_TRACKER_OPTIONS;
+  const transitions = transitionsDoc(options.mslMs);
+  app.get('/api/transitions', (req, res) => {
+    if (!noParams(req, res)) return;
+    res.json(transitions);
   });
 
   app.get('/api/stats', (req, res) => {

@@ -14,6 +14,8 @@ export interface LiveSourceInfo {
   /** Kernel capture buffer in bytes. */
   bufferSize?: number;
   demo?: boolean;
+  /** The demo's cases, each on a server port of its own, for the dashboard to pick out. */
+  demoCases?: { name: string; title: string; says: string; port: number }[];
 }
 
 export interface FileSourceInfo {

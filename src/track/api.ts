@@ -27,6 +27,11 @@ export interface TrackerOptions {
   ladderTail: number;
   /** Non-state events kept per connection (state events are always kept). */
   maxEventsPerConn: number;
+  /**
+   * Keep each connection's events for detail() (default). Off when only the connections
+   * themselves are read (analyze): events then go to the sinks only, and none is stored.
+   */
+  eventLog: boolean;
 }
 
 export interface TrackerStats {
@@ -62,4 +67,8 @@ export interface TrackerApi {
   snapshot(limit: number, keep?: ((c: ConnectionView) => boolean) | null): { connections: ConnectionView[]; total: number };
   stats(): TrackerStats;
   onEvent(sink: EventSink): void;
+  /** Each connection as it leaves the table (retention over, evicted, removeAll). */
+  onRemove(sink: (c: ConnectionView) => void): void;
+  /** Removes every connection (at most `max`), oldest first, through the remove sinks. */
+  removeAll(max?: number): number;
 }

@@ -50,9 +50,11 @@ export abstract class TrackerCore {
   protected readonly zeek: ZeekMirror;
   protected readonly views: Views;
   protected readonly sinks: EventSink[] = [];
+  protected readonly removeSinks: ((c: ConnectionView) => void)[] = [];
   protected readonly timeoutByClass: Float64Array;
   /** The ladder's head length (segments kept from the start). */
   private readonly ladderHead: number;
+  private readonly eventLog: boolean;
 
   protected nextId = 1;
   /** Oldest and newest tracked connection (the creation-order list through cprev/cnext). */
@@ -81,6 +83,7 @@ export abstract class TrackerCore {
     const tail = Math.max(0, Math.floor(o.ladderTail));
     this.ladder = new Ladder(this.st, new SegPool(), head, tail);
     this.ladderHead = head;
+    this.eventLog = o.eventLog;
     this.log = new EventLog(this.st, new EventPool());
     this.hist = new History(this.st);
     this.zeek = new ZeekMirror(this.st, this.hist);
@@ -100,6 +103,27 @@ export abstract class TrackerCore {
 
   onEvent(sink: EventSink): void {
     this.sinks.push(sink);
+  }
+
+  /**
+   * `sink` gets each connection as it leaves the table (its retention ended, it was evicted, or
+   * removeAll), as it was then. The view is built only when there is such a sink.
+   */
+  onRemove(sink: (c: ConnectionView) => void): void {
+    this.removeSinks.push(sink);
+  }
+
+  /**
+   * Removes every connection, oldest first, through the remove sinks (the end of a file); at most
+   * `max` of them when given. Returns how many it removed.
+   */
+  removeAll(max = Infinity): number {
+    let n = 0;
+    while (this.oldest >= 0 && n < max) {
+      this.drop(this.oldest);
+      n++;
+    }
+    return n;
   }
 
   protected setClosedBy(s: number, by: number, both: boolean): void {
@@ -218,9 +242,11 @@ export abstract class TrackerCore {
 
   /** Keeps the event and hands it to the sinks. */
   protected emit(s: number, word: number, ref: number): void {
-    // segments in the ladder's head are never overwritten, so most causes need no pinning
-    if (ref >= this.ladderHead) this.ladder.pin(s, ref); // (REF.TIMER is negative)
-    this.log.push(s, word, ref);
+    if (this.eventLog) {
+      // segments in the ladder's head are never overwritten, so most causes need no pinning
+      if (ref >= this.ladderHead) this.ladder.pin(s, ref); // (REF.TIMER is negative)
+      this.log.push(s, word, ref);
+    }
     if (this.sinks.length === 0) return;
     const ev = this.views.event(s, word, ref, true);
     for (const sink of this.sinks) sink(ev);
@@ -264,6 +290,10 @@ export abstract class TrackerCore {
   /** Forgets s entirely. */
   protected drop(s: number): void {
     const st = this.st;
+    if (this.removeSinks.length > 0) {
+      const c = this.views.connection(s);
+      for (const sink of this.removeSinks) sink(c);
+    }
     this.flows.remove(s);
     this.ids.delete(st.idNum[s]);
     this.lists.unlink(s);

@@ -1,22 +1,23 @@
 // readCaptureFile as callers use it: paths, streams, standard input, gzip, progress, abort,
 // handler failures and I/O failures. Real packets come from public captures.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { constants as zlibConstants, gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readCaptureFile } from '../../src/capture/file';
-import { frameLines, IS_ROOT, parseReaderLines, pcapngBlocks, readAll, removeTempDirs, stdinReader, tempDir } from '../support/captures';
+import { frameLines, parseReaderLines, pcapngBlocks, readAll, stdinReader } from '../support/captures';
+import { removeTempDirs, tempDir } from '../support/temp';
+import { trace } from '../support/fixtures.mjs';
+import { IS_ROOT } from '../support/skip';
 
 
 afterAll(removeTempDirs);
-const TRACES = path.resolve(__dirname, '../../../shared/fixtures/zeek/traces');
-const haveTraces = existsSync(TRACES);
-const PCAP = path.join(TRACES, 'http/connect-with-header.pcap');
-const NG = path.join(TRACES, 'irc-dcc-send.pcapng');
+const PCAP = trace('http/connect-with-header.pcap');
+const NG = trace('irc-dcc-send.pcapng');
 
-describe.skipIf(!haveTraces)('inputs: path, stream, standard input, gzip', () => {
+describe('inputs: path, stream, standard input, gzip', () => {
   it('a stream gives the same frames as the path, in any chunking', async () => {
     const byPath = await readAll(NG);
     const buf = readFileSync(NG);
@@ -127,7 +128,7 @@ describe('failures come back as values', () => {
     }
   });
 
-  it.skipIf(!haveTraces)('a stream that fails midway: the frames before, then io-error', async () => {
+  it('a stream that fails midway: the frames before, then io-error', async () => {
     const plain = await readAll(PCAP);
     const buf = readFileSync(PCAP);
     const s = new PassThrough();
@@ -140,7 +141,7 @@ describe('failures come back as values', () => {
     expect(frameLines(frames)).toEqual(frameLines(plain.frames.slice(0, frames.length)));
   });
 
-  it.skipIf(!haveTraces)('a handler that throws stops the read with handler-error', async () => {
+  it('a handler that throws stops the read with handler-error', async () => {
     let n = 0;
     const r = await readCaptureFile(PCAP, () => {
       if (++n === 3) throw new Error('boom');
@@ -156,7 +157,7 @@ describe('failures come back as values', () => {
     expect(m).toBe(5);
   });
 
-  it.skipIf(!haveTraces)('abort: before the start, and while a slow handler is waiting', async () => {
+  it('abort: before the start, and while a slow handler is waiting', async () => {
     const pre = await readCaptureFile(PCAP, () => {}, { signal: AbortSignal.abort() });
     expect(pre.error?.code).toBe('aborted');
     expect(pre.frames).toBe(0);
@@ -176,7 +177,7 @@ describe('failures come back as values', () => {
     }
   });
 
-  it.skipIf(!haveTraces)('abort while the handler waits on a promise that never settles', async () => {
+  it('abort while the handler waits on a promise that never settles', async () => {
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 50);
     const r = await readCaptureFile(PCAP, () => new Promise<void>(() => {}), { signal: ac.signal });
@@ -184,7 +185,7 @@ describe('failures come back as values', () => {
     expect(r.frames).toBe(1);
   });
 
-  it.skipIf(!haveTraces)('a progress callback that throws stops the read with handler-error', async () => {
+  it('a progress callback that throws stops the read with handler-error', async () => {
     for (const input of [NG, Readable.from([gzipSync(readFileSync(NG))])]) {
       const r = await readCaptureFile(input, () => {}, {
         onProgress: () => {

@@ -5,7 +5,9 @@ import { readdirSync, realpathSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listInterfaces, openLive } from '../../src/capture/live';
-import { buildForChild, REPO, runChild, tempDir } from '../support/tools';
+import { buildForChild, REPO, runChild } from '../support/tools';
+import { tempDir } from '../support/temp';
+import { needs, root, tool } from '../support/skip';
 
 const SETCAP = 'sudo setcap cap_net_raw,cap_net_admin=eip "$(which node)"';
 
@@ -51,7 +53,7 @@ function childEnv(opts: object): NodeJS.ProcessEnv {
   return { ...process.env, LIVE_JS: liveJs, LIVE_OPTS: JSON.stringify(opts) };
 }
 
-describe('permission denied', () => {
+describe('permission denied', needs(root(), tool('setpriv')), () => {
   it('an unprivileged user gets permission-denied with the way to fix it', async () => {
     const r = await runChild(
       'setpriv',
@@ -108,6 +110,7 @@ describe('invalid BPF', () => {
 
   it.each([['port 80 and and'], ['port 99999'], ['tcp[99999999999]'], ['ether proto nonsense']])(
     'carries libpcap\'s own message for %s',
+    needs(root(), tool('tcpdump')),
     async (expr) => {
       const r = openLive({ iface: 'lo', filter: expr }, () => {});
       expect(r.ok).toBe(false);
@@ -134,7 +137,7 @@ describe('invalid BPF', () => {
     expect(r.error.message).toMatch(message);
   });
 
-  it('a process that failed to open survives garbage collection', async () => {
+  it('a process that failed to open survives garbage collection', needs(root()), async () => {
     const r = await runChild(process.execPath, ['--expose-gc', '-e', CHILD], {
       env: childEnv({ iface: 'lo', filter: 'port 80 and and' }),
     });
@@ -144,7 +147,7 @@ describe('invalid BPF', () => {
   });
 });
 
-describe('libpcap missing', () => {
+describe('libpcap missing', needs(root()), () => {
   it('maps the loader failure to libpcap-missing with an install hint, and listInterfaces() is empty', async () => {
     // Where the dynamic loader finds libpcap for the binding.
     const ldd = await runChild('ldd', [path.join(REPO, 'node_modules/cap/build/Release/cap.node')]);

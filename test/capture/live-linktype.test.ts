@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { linkTypeFromCapName, listInterfaces, openLive } from '../../src/capture/live';
 import { LinkType } from '../../src/decode/linktype';
+import { needs, root, supported } from '../support/skip';
 
 describe("cap's link type names", () => {
   it.each([
@@ -22,7 +23,7 @@ describe("cap's link type names", () => {
   });
 
   // libpcap's netfilter queue device delivers raw IPv4, a type cap has no name for.
-  it.runIf(listInterfaces().includes('nfqueue'))('a device cap has no name for gets its number (nfqueue)', () => {
+  it('a device cap has no name for gets its number (nfqueue)', needs(root(), supported(listInterfaces().includes('nfqueue'), 'no nfqueue capture device')), () => {
     const r = openLive({ iface: 'nfqueue', bufferSize: 1 << 20 }, () => {});
     if (!r.ok) throw new Error(`${r.error.code}: ${r.error.message}`);
     r.capture.stop();

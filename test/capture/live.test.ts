@@ -11,7 +11,10 @@ import { type LiveCapture, openLive } from '../../src/capture/live';
 import { decodeFrame } from '../../src/decode/decode';
 import { LinkType } from '../../src/decode/linktype';
 import { addrString, Segment, TcpFlag } from '../../src/decode/segment';
-import { countPcapRecords, parseEpoch, startTcpdump, tempDir, tsharkFields, waitFor } from '../support/tools';
+import { countPcapRecords, parseEpoch, startTcpdump, tsharkFields } from '../support/tools';
+import { tempDir } from '../support/temp';
+import { waitFor } from '../support/wait';
+import { needs, root, tool } from '../support/skip';
 
 const { SYN, ACK, FIN, RST } = TcpFlag;
 
@@ -122,7 +125,7 @@ function packetSockets(): number {
 const ms = (r: { sec: number; nsec: number }) => r.sec * 1000 + r.nsec / 1e6;
 const has = (flags: number, bits: number) => (flags & bits) === bits;
 
-describe('live capture on lo', () => {
+describe('live capture on lo', needs(root(), tool('tcpdump'), tool('tshark')), () => {
   const servers: net.Server[] = [];
   const ports = { clientClose: 0, serverClose: 0, reset: 0, refused: 0, v6: 0 };
   const clientPorts = { clientClose: 0, serverClose: 0, reset: 0, refusedSyn: 0, v6: 0 };
@@ -161,7 +164,7 @@ describe('live capture on lo', () => {
     const probePort = probe.localPort;
     probe.on('data', () => {});
     await new Promise((r) => probe.on('close', r));
-    await waitFor(() => rec.recs.some((x) => x.sport === probePort && has(x.flags, SYN)), 'the first SYN');
+    await waitFor('the first SYN', () => rec.recs.some((x) => x.sport === probePort && has(x.flags, SYN)));
 
     // Client-first close. Bulk data goes out in 1 MiB writes until the capture has seen a segment
     // longer than the snap length (how lo segments a write depends on the window at that moment).
@@ -174,7 +177,7 @@ describe('live capture on lo', () => {
       while (bulkSent < 32 * CHUNK && !big()) {
         await new Promise<void>((r) => c.write(chunk, () => r()));
         bulkSent += CHUNK;
-        await waitFor(() => big(), 'a segment longer than the snap length', 200).catch(() => {});
+        await waitFor('a segment longer than the snap length', () => big(), 200).catch(() => {});
       }
       c.end();
       await closed;
@@ -190,15 +193,14 @@ describe('live capture on lo', () => {
     {
       const c = await connect('127.0.0.1', ports.reset);
       clientPorts.reset = c.localPort!;
-      const syn = await waitFor(() => synOf(clientPorts.reset), 'the SYN before the reset');
+      const syn = await waitFor('the SYN before the reset', () => synOf(clientPorts.reset));
       c.write('x');
       // Wait for the server's ACK of the byte, so the RST is the last thing the client sends.
       await waitFor(
-        () =>
+        'the ACK of the byte before the reset', () =>
           rec.recs.some(
             (x) => x.sport === ports.reset && x.dport === clientPorts.reset && x.ack === ((syn.seq + 2) >>> 0),
           ),
-        'the ACK of the byte before the reset',
       );
       c.resetAndDestroy();
     }
@@ -221,9 +223,9 @@ describe('live capture on lo', () => {
     }
 
     // Wait until every closing packet is in, then until tcpdump has written at least as much.
-    await waitFor(() => closingSeen(), 'every FIN and RST in the live capture');
+    await waitFor('every FIN and RST in the live capture', () => closingSeen());
     try {
-      await waitFor(() => countPcapRecords(dump.file) >= rec.recs.length, 'tcpdump to write what the live capture saw');
+      await waitFor('tcpdump to write what the live capture saw', () => countPcapRecords(dump.file) >= rec.recs.length);
     } catch (e) {
       await dump.stop();
       const got = `${countPcapRecords(dump.file)} of ${rec.recs.length}`;
@@ -447,7 +449,7 @@ describe('live capture on lo', () => {
   });
 });
 
-describe('live capture on any', () => {
+describe('live capture on any', needs(root()), () => {
   it('maps cooked captures to LINUX_SLL and derives their wire length', async () => {
     const srv = await listen('127.0.0.1', (s) => s.end('hi'));
     const port = portOf(srv);
@@ -459,7 +461,7 @@ describe('live capture on any', () => {
       const c = await connect('127.0.0.1', port);
       c.on('data', () => {});
       await new Promise((res) => c.on('close', res));
-      await waitFor(() => rec.recs.filter((x) => has(x.flags, FIN)).length >= 2, 'both FINs on any');
+      await waitFor('both FINs on any', () => rec.recs.filter((x) => has(x.flags, FIN)).length >= 2);
       for (const x of rec.recs) {
         expect(x.status).toBe('ok');
         expect(x.linkType).toBe(LinkType.LINUX_SLL);
@@ -473,7 +475,7 @@ describe('live capture on any', () => {
   });
 });
 
-describe('stopping from inside the frame callback', () => {
+describe('stopping from inside the frame callback', needs(root()), () => {
   it('delivers no frame after the one that stopped it', async () => {
     const srv = await listen('127.0.0.1', (s) => s.end('hi'));
     const port = portOf(srv);
@@ -493,7 +495,7 @@ describe('stopping from inside the frame callback', () => {
       const c = await connect('127.0.0.1', port);
       c.on('data', () => {});
       await new Promise((res) => c.on('close', res));
-      await waitFor(() => stoppedAt > 0, 'the first frame');
+      await waitFor('the first frame', () => stoppedAt > 0);
       await new Promise((res) => setTimeout(res, 100));
       expect(frames).toBe(1);
       expect(capture.stats().frames).toBe(1);

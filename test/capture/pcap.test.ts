@@ -1,29 +1,15 @@
 // Classic pcap: the thin scanner in front of pcap-parser, the nanosecond magic, both byte orders,
 // and every kind of damage. Real packets come from public captures (Zeek's test traces).
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { readCaptureFile } from '../../src/capture/file';
 import { PcapReader } from '../../src/capture/pcap';
-import type { CaptureParser, FrameSink } from '../../src/capture/parser';
-import { copyFrame, frameLines, pcapInfo, pcapRecords, readAll, swapPcap, type FrameCopy } from '../support/captures';
+import { copyFrame, frameLines, pcapInfo, pcapRecords, pushAll, readAll, swapPcap, type FrameCopy } from '../support/captures';
+import { TRACES } from '../support/fixtures.mjs';
 
-const TRACES = path.resolve(__dirname, '../../../shared/fixtures/zeek/traces');
-const haveTraces = existsSync(TRACES);
 const trace = (name: string) => readFileSync(path.join(TRACES, name));
-
-/** Feeds a push parser the chunks, then ends it; frames are copied as they come. */
-function pushAll(make: (sink: FrameSink) => CaptureParser, chunks: Buffer[]) {
-  const frames: FrameCopy[] = [];
-  const p = make((f) => {
-    frames.push(copyFrame(f));
-    return false;
-  });
-  for (const c of chunks) p.push(c);
-  p.end();
-  return { frames, error: p.error, format: p.format };
-}
 
 /** What the records of a pcap file must read as, from an independent walker. */
 function expected(buf: Buffer): FrameCopy[] {
@@ -62,7 +48,7 @@ function record(capLen: number, opts: { le?: boolean; sec?: number; frac?: numbe
   return b;
 }
 
-describe.skipIf(!haveTraces)('pcap files read by pcap-parser behind the scanner', () => {
+describe('pcap files read by pcap-parser behind the scanner', () => {
   it('reads a microsecond capture: every record, its time, link type and bytes', async () => {
     const buf = trace('conn-size.pcap');
     const { result, frames } = await readAll(path.join(TRACES, 'conn-size.pcap'));

@@ -1,7 +1,7 @@
 // pcapng: the push parser on public captures (checked against tshark), big-endian rewrites,
 // several sections with other timestamp resolutions built from real packets, and damage.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -9,27 +9,24 @@ import type { CaptureParser, FrameSink } from '../../src/capture/parser';
 import { PcapngReader } from '../../src/capture/pcapng';
 import { setTimestamp, tsResolution } from '../../src/capture/pcapng-time';
 import {
-  copyFrame,
   epochString,
   frameLines,
-  haveTool,
   pcapngBlocks,
   pcapRecords,
+  pushAll,
   readAll,
-  removeTempDirs,
   swapPcapng,
-  tempDir,
   tsharkFrames,
   writePcapng,
   type FrameCopy,
   type NgBlockSpec,
 } from '../support/captures';
+import { removeTempDirs, tempDir } from '../support/temp';
+import { needs, tool } from '../support/skip';
+import { TRACES } from '../support/fixtures.mjs';
 
 
 afterAll(removeTempDirs);
-const TRACES = path.resolve(__dirname, '../../../shared/fixtures/zeek/traces');
-const haveTraces = existsSync(TRACES);
-const haveTshark = haveTool('tshark');
 const trace = (name: string) => readFileSync(path.join(TRACES, name));
 
 const PCAPNG_TRACES = [
@@ -42,16 +39,7 @@ const PCAPNG_TRACES = [
   'tcp/retransmit-timeout.pcapng',
 ];
 
-function pushAll(chunks: Buffer[], make: (s: FrameSink) => CaptureParser = (s) => new PcapngReader(s)) {
-  const frames: FrameCopy[] = [];
-  const p = make((f) => {
-    frames.push(copyFrame(f));
-    return false;
-  });
-  for (const c of chunks) p.push(c);
-  p.end();
-  return { frames, error: p.error };
-}
+const ng = (sink: FrameSink): CaptureParser => new PcapngReader(sink);
 
 /** Link type of every packet, from an independent walk over the blocks. */
 function packetLinkTypes(buf: Buffer): number[] {
@@ -75,21 +63,19 @@ function refTime(units: bigint, tsresol: number, offset = 0n): { tsSec: number; 
   return { tsSec: Number(units / u + offset), tsNsec: Number(((units % u) * 1_000_000_000n) / u) };
 }
 
-describe.skipIf(!haveTraces)('public pcapng captures', () => {
-  it.each(PCAPNG_TRACES)('%s: every packet, with the times and lengths tshark reads', async (name) => {
+describe('public pcapng captures', () => {
+  it.each(PCAPNG_TRACES)('%s: every packet, with the times and lengths tshark reads', needs(tool('tshark')), async (name) => {
     const file = path.join(TRACES, name);
     const { result, frames } = await readAll(file);
     expect(result.error).toBeNull();
     expect(result.format).toBe('pcapng');
     expect(frames.map((f) => f.linkType)).toEqual(packetLinkTypes(trace(name)));
     for (const f of frames) expect(f.data.length).toBe(f.capLen);
-    if (haveTshark) {
-      const ours = frames.map((f) => `${epochString(f)}\t${f.capLen}\t${f.origLen}`);
-      expect(ours).toEqual(tsharkFrames(file));
-    }
+    const ours = frames.map((f) => `${epochString(f)}\t${f.capLen}\t${f.origLen}`);
+    expect(ours).toEqual(tsharkFrames(file));
   });
 
-  it.each(PCAPNG_TRACES)('%s rewritten big-endian reads identically', async (name) => {
+  it.each(PCAPNG_TRACES)('%s rewritten big-endian reads identically', needs(tool('tshark')), async (name) => {
     const le = trace(name);
     const be = swapPcapng(le);
     expect(be.subarray(8, 12).toString('hex')).toBe('1a2b3c4d');
@@ -97,25 +83,23 @@ describe.skipIf(!haveTraces)('public pcapng captures', () => {
     const b = await readAll(Readable.from([be]));
     expect(b.result.error).toBeNull();
     expect(frameLines(b.frames)).toEqual(frameLines(a.frames));
-    if (haveTshark) {
-      // The rewrite itself is right: tshark reads it as it reads the original.
-      const f = path.join(tempDir(), 'be.pcapng');
-      writeFileSync(f, be);
-      expect(tsharkFrames(f)).toEqual(tsharkFrames(path.join(TRACES, name)));
-    }
+    // The rewrite itself is right: tshark reads it as it reads the original.
+    const f = path.join(tempDir(), 'be.pcapng');
+    writeFileSync(f, be);
+    expect(tsharkFrames(f)).toEqual(tsharkFrames(path.join(TRACES, name)));
   });
 
   it('splitting a capture at every offset, or feeding it byte by byte, changes nothing', () => {
     for (const name of ['tcp/retransmit-timeout.pcapng', 'gnutella/max-line.pcapng']) {
       const buf = trace(name);
-      const want = frameLines(pushAll([buf]).frames);
+      const want = frameLines(pushAll(ng, [buf]).frames);
       expect(want.length).toBeGreaterThan(0);
       for (let cut = 0; cut <= buf.length; cut++) {
-        const r = pushAll([buf.subarray(0, cut), buf.subarray(cut)]);
+        const r = pushAll(ng, [buf.subarray(0, cut), buf.subarray(cut)]);
         expect(r.error, `${name} split at ${cut}`).toBeNull();
         expect(frameLines(r.frames), `${name} split at ${cut}`).toEqual(want);
       }
-      expect(frameLines(pushAll([...buf].map((x) => Buffer.from([x]))).frames)).toEqual(want);
+      expect(frameLines(pushAll(ng, [...buf].map((x) => Buffer.from([x]))).frames)).toEqual(want);
     }
   });
 });
@@ -126,7 +110,7 @@ describe.skipIf(!haveTraces)('public pcapng captures', () => {
  * every packet block kind.
  */
 function twoSectionFile() {
-  const ethFrames = pushAll([trace('tcp/http-on-irc-port-missing-syn.pcapng')]).frames;
+  const ethFrames = pushAll(ng, [trace('tcp/http-on-irc-port-missing-syn.pcapng')]).frames;
   const sll = pcapRecords(trace('tls/irc-starttls.pcap'));
   const expected: { tsSec: number; tsNsec: number; linkType: number; data: Buffer; origLen: number }[] = [];
   const nsUnits = (f: FrameCopy) => BigInt(f.tsSec) * 1_000_000_000n + BigInt(f.tsNsec);
@@ -173,27 +157,23 @@ function twoSectionFile() {
   return { file, want };
 }
 
-describe.skipIf(!haveTraces)('pcapng sections, interfaces and timestamp resolutions', () => {
-  it('reads two sections (LE then BE) with 2^-20 and 10^-3 resolutions, an offset and every packet block kind', async () => {
+describe('pcapng sections, interfaces and timestamp resolutions', () => {
+  it('reads two sections (LE then BE) with 2^-20 and 10^-3 resolutions, an offset and every packet block kind', needs(tool('tshark')), async () => {
     const { file, want } = twoSectionFile();
     const { result, frames } = await readAll(Readable.from([file]));
     expect(result.error).toBeNull();
     expect(frameLines(frames)).toEqual(want);
     // The 2^-20 fractions are not whole microseconds: the nanoseconds really come through.
     expect(frames.slice(6, 9).some((f) => f.tsNsec % 1000 !== 0)).toBe(true);
-    if (haveTshark) {
-      const p = path.join(tempDir(), 'two-sections.pcapng');
-      writeFileSync(p, file);
-      expect(tsharkFrames(p).map((l) => l.split('\t').slice(1).join('\t'))).toEqual(
-        frames.map((f) => `${f.capLen}\t${f.origLen}`),
-      );
-    }
+    const p = path.join(tempDir(), 'two-sections.pcapng');
+    writeFileSync(p, file);
+    expect(tsharkFrames(p).map((l) => l.split('\t').slice(1).join('\t'))).toEqual(frames.map((f) => `${f.capLen}\t${f.origLen}`));
   });
 
   it('the two-section file gives the same frames split at every offset', () => {
     const { file, want } = twoSectionFile();
     for (let cut = 0; cut <= file.length; cut += 3) {
-      const r = pushAll([file.subarray(0, cut), file.subarray(cut)]);
+      const r = pushAll(ng, [file.subarray(0, cut), file.subarray(cut)]);
       expect(r.error, `split at ${cut}`).toBeNull();
       expect(frameLines(r.frames), `split at ${cut}`).toEqual(want);
     }
@@ -205,7 +185,7 @@ describe.skipIf(!haveTraces)('pcapng sections, interfaces and timestamp resoluti
       { blocks: [{ kind: 'idb', linkType: 1 }, { kind: 'idb', linkType: 1 }, { kind: 'epb', iface: 1, units: 5n, data }] },
       { blocks: [{ kind: 'idb', linkType: 1 }, { kind: 'epb', iface: 0, units: 6n, data }, { kind: 'epb', iface: 1, units: 7n, data }] },
     ]);
-    const r = pushAll([file]);
+    const r = pushAll(ng, [file]);
     expect(r.frames).toHaveLength(2);
     expect(r.error).toMatchObject({ code: 'unknown-interface-id', packet: 3 });
     expect(r.error!.message).toContain('packet names interface 1 but its section defines 1');
@@ -238,7 +218,7 @@ describe('damaged pcapng input', () => {
     const f = base();
     const at = blockAt(f, 3); // the second packet
     f.writeUInt32LE(f.readUInt32LE(at + 4) + 1, at + 4);
-    const r = pushAll([f]);
+    const r = pushAll(ng, [f]);
     expect(r.frames).toHaveLength(1);
     expect(r.error).toMatchObject({ code: 'bad-block-length', offset: at, packet: 2 });
     expect(r.error!.message).toBe(`damaged capture at byte ${at} (packet 2): block length 89 is not a multiple of 4`);
@@ -248,10 +228,10 @@ describe('damaged pcapng input', () => {
     const f = base();
     const at = blockAt(f, 2);
     f.writeUInt32LE(16, at + 4);
-    expect(pushAll([f]).error).toMatchObject({ code: 'bad-block-length', offset: at, packet: 1 });
+    expect(pushAll(ng, [f]).error).toMatchObject({ code: 'bad-block-length', offset: at, packet: 1 });
     const g = base();
     g.writeUInt32LE(0xfffffffc, at + 4);
-    const r = pushAll([g, Buffer.alloc(1 << 20)]);
+    const r = pushAll(ng, [g, Buffer.alloc(1 << 20)]);
     expect(r.frames).toHaveLength(0);
     expect(r.error).toMatchObject({ code: 'bad-block-length', offset: at, packet: 1 });
     expect(r.error!.message).toContain('block length 4294967292 exceeds 327680');
@@ -262,7 +242,7 @@ describe('damaged pcapng input', () => {
     const at = blockAt(f, 4);
     const len = f.readUInt32LE(at + 4);
     f.writeUInt32LE(len + 4, at + len - 4);
-    const r = pushAll([f]);
+    const r = pushAll(ng, [f]);
     expect(r.frames).toHaveLength(2);
     expect(r.error).toMatchObject({ code: 'bad-block-length', offset: at, packet: 3 });
   });
@@ -271,27 +251,27 @@ describe('damaged pcapng input', () => {
     const f = base();
     const at = blockAt(f, 2);
     f.writeUInt32LE(200, at + 20);
-    expect(pushAll([f]).error).toMatchObject({ code: 'bad-block', offset: at, packet: 1 });
+    expect(pushAll(ng, [f]).error).toMatchObject({ code: 'bad-block', offset: at, packet: 1 });
     f.writeUInt32LE(0x7fffffff, at + 20);
-    expect(pushAll([f]).error).toMatchObject({ code: 'record-too-large', offset: at, packet: 1 });
+    expect(pushAll(ng, [f]).error).toMatchObject({ code: 'record-too-large', offset: at, packet: 1 });
   });
 
   it('a bad byte-order magic, a wrong version, or a first block that is no section header', () => {
     const f = base();
     f.writeUInt32LE(0x11223344, 8);
-    expect(pushAll([f]).error).toMatchObject({ code: 'bad-block', offset: 0 });
+    expect(pushAll(ng, [f]).error).toMatchObject({ code: 'bad-block', offset: 0 });
     const g = base();
     g.writeUInt16LE(2, 12);
-    expect(pushAll([g]).error).toMatchObject({ code: 'unsupported-version' });
+    expect(pushAll(ng, [g]).error).toMatchObject({ code: 'unsupported-version' });
     const h = base().subarray(28);
-    expect(pushAll([h]).error).toMatchObject({ code: 'bad-block', offset: 0, packet: 1 });
+    expect(pushAll(ng, [h]).error).toMatchObject({ code: 'bad-block', offset: 0, packet: 1 });
   });
 
   it('interface options running past their block are damage', () => {
     const f = writePcapng([{ blocks: [{ kind: 'idb', linkType: 1, tsresol: 9 }] }]);
     const idb = blockAt(f, 1);
     f.writeUInt16LE(200, idb + 18); // the if_tsresol option's length
-    expect(pushAll([f]).error).toMatchObject({ code: 'bad-block', offset: idb });
+    expect(pushAll(ng, [f]).error).toMatchObject({ code: 'bad-block', offset: idb });
   });
 
   it('a file cut inside a block delivers every packet before and names the cut one', async () => {
@@ -319,18 +299,17 @@ describe('damaged pcapng input', () => {
         },
       ]);
     const pieces = (b: Buffer) => Array.from({ length: Math.ceil(b.length / 7) }, (_, i) => b.subarray(i * 7, i * 7 + 7));
-    expect(pushAll(pieces(make())).frames).toHaveLength(1);
+    expect(pushAll(ng, pieces(make())).frames).toHaveLength(1);
     const f = make();
     const at = blockAt(f, 2);
     const len = f.readUInt32LE(at + 4);
     f.writeUInt32LE(len + 8, at + len - 4);
-    const r = pushAll(pieces(f));
+    const r = pushAll(ng, pieces(f));
     expect(r.frames).toHaveLength(0);
     expect(r.error).toMatchObject({ code: 'bad-block-length', offset: at, packet: 1 });
   });
 
-  it('checks the environment: tshark reads what writePcapng writes', () => {
-    if (!haveTshark) return;
+  it('checks the environment: tshark reads what writePcapng writes', needs(tool('capinfos')), () => {
     const p = path.join(tempDir(), 'w.pcapng');
     writeFileSync(p, base());
     expect(execFileSync('capinfos', ['-M', '-c', p]).toString()).toMatch(/Number of packets:\s+3/);

@@ -1,7 +1,7 @@
 // Properties of the capture readers, checked with fast-check on random and on real input:
 // random bytes never throw or hang; chunking never changes the frames; a cut-off capture gives
 // every frame before the cut and names the packet that was cut; timestamps are exact.
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import fc from 'fast-check';
@@ -11,10 +11,8 @@ import type { CaptureParser, FrameSink } from '../../src/capture/parser';
 import { PcapReader } from '../../src/capture/pcap';
 import { PcapngReader } from '../../src/capture/pcapng';
 import { setTimestamp, tsResolution } from '../../src/capture/pcapng-time';
-import { copyFrame, frameLines, pcapngBlocks, pcapRecords, readAll, type FrameCopy } from '../support/captures';
-
-const TRACES = path.resolve(__dirname, '../../../shared/fixtures/zeek/traces');
-const haveTraces = existsSync(TRACES);
+import { frameLines, pcapngBlocks, pcapRecords, pushAll, readAll } from '../support/captures';
+import { TRACES } from '../support/fixtures.mjs';
 
 const REAL = [
   'conn-size.pcap',
@@ -25,20 +23,15 @@ const REAL = [
   'tcp/retransmit-timeout.pcapng',
   'ldap/gap-data-missing.pcapng',
 ];
-const files = haveTraces ? REAL.map((name) => ({ name, buf: readFileSync(path.join(TRACES, name)) })) : [];
+const files = REAL.map((name) => ({ name, buf: readFileSync(path.join(TRACES, name)) }));
 
 const isNg = (b: Buffer) => b.length >= 4 && b.readUInt32LE(0) === 0x0a0d0d0a;
 const makeParser = (b: Buffer, sink: FrameSink): CaptureParser => (isNg(b) ? new PcapngReader(sink) : new PcapReader(sink));
 
-function pushAll(file: Buffer, chunks: Buffer[]) {
-  const frames: FrameCopy[] = [];
-  const p = makeParser(file, (f) => {
-    frames.push(copyFrame(f));
-    return false;
-  });
-  for (const c of chunks) p.push(c);
-  p.end();
-  return { frames: frameLines(frames), error: p.error };
+/** The frames (as frameLines) and error of a push parser fed the chunks of `file`. */
+function pushLines(file: Buffer, chunks: Buffer[]) {
+  const r = pushAll((sink) => makeParser(file, sink), chunks);
+  return { frames: frameLines(r.frames), error: r.error };
 }
 
 /** Split points (sorted, deduplicated) → chunks covering the whole buffer. */
@@ -101,7 +94,7 @@ describe('random input', () => {
         fc.array(fc.uint8Array({ maxLength: 200 }), { maxLength: 20 }),
         (head, chunks) => {
           const file = HEADERS[head];
-          const r = pushAll(file, [file, ...chunks.map((c) => Buffer.from(c))]);
+          const r = pushLines(file, [file, ...chunks.map((c) => Buffer.from(c))]);
           expect(r.error === null || typeof r.error.message === 'string').toBe(true);
         },
       ),
@@ -110,14 +103,14 @@ describe('random input', () => {
   });
 });
 
-describe.skipIf(!haveTraces)('real captures', () => {
+describe('real captures', () => {
   it('any split into chunks gives the frames of one chunk (push parsers directly)', () => {
     for (const { name, buf } of files) {
-      const whole = pushAll(buf, [buf]);
+      const whole = pushLines(buf, [buf]);
       expect(whole.error, name).toBeNull();
       fc.assert(
         fc.property(fc.array(fc.nat(), { maxLength: 40 }), (cuts) => {
-          const r = pushAll(buf, split(buf, cuts));
+          const r = pushLines(buf, split(buf, cuts));
           expect(r.error).toBeNull();
           expect(r.frames).toEqual(whole.frames);
         }),

@@ -1,37 +1,16 @@
-// Every public capture under shared/fixtures (Zeek's test traces: pcap, nanosecond pcap, pcapng)
+// Every public capture under test/fixtures (Zeek's test traces: pcap, nanosecond pcap, pcapng)
 // reads without error and yields exactly the packet count its manifest gives. A sample with
 // every link type is also checked frame by frame against tshark (times, lengths).
-import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readCaptureFile } from '../../src/capture/file';
-import { epochString, haveTool, readAll, tsharkFrames } from '../support/captures';
-
-const ZEEK = path.resolve(__dirname, '../../../shared/fixtures/zeek');
-const haveFixtures = existsSync(path.join(ZEEK, 'manifest.tsv'));
-
-interface Row {
-  file: string;
-  format: string;
-  encap: string;
-  packets: number;
-}
-
-function rows(): Row[] {
-  if (!haveFixtures) return [];
-  const [head, ...lines] = readFileSync(path.join(ZEEK, 'manifest.tsv'), 'utf8').trimEnd().split('\n');
-  const cols = head.split('\t');
-  const at = (c: string[], name: string) => c[cols.indexOf(name)];
-  return lines.map((l) => {
-    const c = l.split('\t');
-    return { file: at(c, 'file'), format: at(c, 'format'), encap: at(c, 'encap'), packets: Number(at(c, 'packets')) };
-  });
-}
+import { epochString, readAll, tsharkFrames } from '../support/captures';
+import { fixture, manifest } from '../support/fixtures.mjs';
+import { needs, tool } from '../support/skip';
 
 const FORMAT: Record<string, string> = { pcap: 'pcap', nsecpcap: 'pcap-ns', pcapng: 'pcapng' };
 
-describe.skipIf(!haveFixtures)('public captures: frame counts match the manifest', () => {
-  const all = rows();
+describe('public captures: frame counts match the manifest', () => {
+  const all = manifest();
 
   it('the manifest holds pcap, nanosecond pcap and pcapng captures', () => {
     const formats = new Set(all.map((r) => r.format));
@@ -40,7 +19,7 @@ describe.skipIf(!haveFixtures)('public captures: frame counts match the manifest
 
   it.each(all.map((r) => [r.file, r] as const))('%s', async (_name, row) => {
     let frames = 0;
-    const result = await readCaptureFile(path.join(ZEEK, row.file), (f) => {
+    const result = await readCaptureFile(fixture(row.file), (f) => {
       frames++;
       if (f.data.length !== f.capLen || f.capLen > f.origLen) throw new Error(`frame ${frames}: odd lengths`);
     });
@@ -52,8 +31,8 @@ describe.skipIf(!haveFixtures)('public captures: frame counts match the manifest
 
   // One capture per link type and format: times and lengths as tshark reads them.
   const sample = [...new Map(all.map((r) => [`${r.format}/${r.encap}`, r])).values()];
-  it.skipIf(!haveTool('tshark')).each(sample.map((r) => [r.file, r.encap] as const))('%s (%s) agrees with tshark', async (file) => {
-    const p = path.join(ZEEK, file);
+  it.each(sample.map((r) => [r.file, r.encap] as const))('%s (%s) agrees with tshark', needs(tool('tshark')), async (file) => {
+    const p = fixture(file);
     const { frames } = await readAll(p);
     expect(frames.map((f) => `${epochString(f)}\t${f.capLen}\t${f.origLen}`)).toEqual(tsharkFrames(p));
   });

@@ -11,34 +11,34 @@ import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  CAN_CAPTURE,
   captureTogether,
   dumpcapSpec,
   epochString,
   frameLines,
-  haveTool,
   ipLayer,
   onPort,
   parseReaderLines,
   readAll,
-  removeTempDirs,
   startTool,
   stdinReader,
   swapPcap,
   swapPcapng,
   tcpdumpArgs,
   tcpdumpSpec,
-  tempDir,
   tsharkFrames,
   typicalTraffic,
   writePcapng,
   type FrameCopy,
   type NgBlockSpec,
 } from '../support/captures';
+import { removeTempDirs, tempDir } from '../support/temp';
+import { met, needs, root, tool } from '../support/skip';
 
 
 afterAll(removeTempDirs);
-const RUN = CAN_CAPTURE && haveTool('tshark');
+/** Root to capture on lo, and the tools each capture is compared with. */
+const CAPTURE = [root(), tool('tcpdump'), tool('dumpcap'), tool('tshark')];
+const RUN = met(...CAPTURE);
 
 /**
  * Separate capture processes see the same packets, but Linux stamps each packet socket's copy when
@@ -63,7 +63,7 @@ function expectAsTshark(file: string, frames: FrameCopy[]): void {
   expect(frames.map((f) => `${epochString(f)}\t${f.capLen}\t${f.origLen}`)).toEqual(tsharkFrames(file));
 }
 
-describe.skipIf(!RUN)('real captures of loopback traffic (root, tcpdump, dumpcap, tshark)', () => {
+describe('real captures of loopback traffic', needs(...CAPTURE), () => {
   const dir = RUN ? tempDir() : '';
   const files = {
     us: path.join(dir, 'tcpdump-us.pcap'),
@@ -193,7 +193,7 @@ describe.skipIf(!RUN)('real captures of loopback traffic (root, tcpdump, dumpcap
   });
 });
 
-describe.skipIf(!RUN)('IPv6 on ::1 (root, tcpdump, dumpcap)', () => {
+describe('IPv6 on ::1', needs(...CAPTURE), () => {
   it('tcpdump and dumpcap read the same IPv6 frames', async () => {
     const dir = tempDir();
     const us = path.join(dir, 'v6.pcap');
@@ -220,7 +220,7 @@ describe.skipIf(!RUN)('IPv6 on ::1 (root, tcpdump, dumpcap)', () => {
   }, 120_000);
 });
 
-describe.skipIf(!RUN)('tcpdump -w - piped into a reader of standard input (root, tcpdump)', () => {
+describe('tcpdump -w - piped into a reader of standard input', needs(...CAPTURE), () => {
   it('reads the live pipe as tcpdump -w FILE records the same traffic', async () => {
     const dir = tempDir();
     const file = path.join(dir, 'file.pcap');

@@ -2,11 +2,11 @@
 // its own, and say how to get capture permission when it has none.
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { BIN, buildOnce, getJson, REPO, startCli, waitFor } from './support';
+import { BIN, buildOnce, getJson, REPO, startCli } from './support';
+import { waitFor } from '../support/wait';
+import { needs, root } from '../support/skip';
 
-const isRoot = process.getuid?.() === 0;
-
-describe.runIf(isRoot)('tcpscope demo', () => {
+describe('tcpscope demo', needs(root()), () => {
   it('makes and serves client-first, server-first, half-close, reset, refused and IPv6 connections', async () => {
     await buildOnce();
     const cli = await startCli(['demo', '--listen', '127.0.0.1:0', '--every', '1']);
@@ -15,13 +15,30 @@ describe.runIf(isRoot)('tcpscope demo', () => {
       const health = (await getJson(`${cli.url}api/health`)).body;
       expect(health.source).toMatchObject({ kind: 'live', iface: 'lo', demo: true });
       const ports = [...health.source.filter.matchAll(/port (\d+)/g)].map((m) => Number(m[1]));
-      const conns = await waitFor(async () => {
+      const conns = await waitFor('one round of every kind', async () => {
         const all = (await getJson(`${cli.url}api/connections?status=all&limit=1000`)).body.connections;
         const kinds = new Set(all.map((c: any) => `${c.connState}/${c.closedBy}/${c.family}`));
         return ['SF/client/4', 'SF/server/4', 'RSTO/client/4', 'REJ/server/4', 'SF/client/6'].every((k) => kinds.has(k)) ? all : undefined;
-      }, 'one round of every kind', 20_000);
+      }, 20_000);
       // Only the demo's own ports were captured.
-      expect(conns.every((c: any) => ports.includes(c.server.port))).toBe(true);
+      expect(conns.filter((c: any) => !ports.includes(c.server.port))).toEqual([]);
+      // Each case has a server port of its own, which the dashboard uses to pick it out.
+      const cases: { name: string; title: string; port: number }[] = health.source.demoCases;
+      expect(cases.map((c) => c.name)).toEqual(['client-close', 'server-close', 'half-close', 'reset', 'refused', 'simultaneous-close', 'ipv6']);
+      expect(new Set(cases.map((c) => c.port)).size).toBe(cases.length);
+      expect([...new Set(ports)].sort()).toEqual(cases.map((c) => c.port).sort());
+      const kindsAt = (name: string) => {
+        const port = cases.find((c) => c.name === name)!.port;
+        return new Set(conns.filter((c: any) => c.server.port === port).map((c: any) => `${c.connState}/${c.closedBy}`));
+      };
+      expect(kindsAt('client-close')).toEqual(new Set(['SF/client']));
+      expect(kindsAt('server-close')).toEqual(new Set(['SF/server']));
+      expect(kindsAt('reset')).toEqual(new Set(['RSTO/client']));
+      expect(kindsAt('refused')).toEqual(new Set(['REJ/server']));
+      // stdout says which case ran, with a link that opens its ladder.
+      const out = await waitFor('the first round on stdout', async () => (/^round 1 · IPv6 /m.test(cli.stdout()) ? cli.stdout() : undefined), 10_000);
+      for (const c of cases) expect(out, c.name).toMatch(new RegExp(`^round 1 · ${c.title} .*#conn=\\d+`, 'm'));
+      expect(out).toMatch(/^round 1 · simultaneous close .* the FINs (crossed|did not cross)/m);
     } finally {
       expect(await cli.stop()).toBe(0);
     }

@@ -7,8 +7,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, buildOnce, captureWithTcpdump, REPO, runCli, TestTraffic } from './support';
+import { met, needs, root, tool } from '../support/skip';
+import { runChild } from '../support/tools';
 
-const isRoot = process.getuid?.() === 0;
 let dir = '';
 let capture = '';
 
@@ -24,7 +25,7 @@ beforeAll(async () => {
   await buildOnce();
   dir = mkdtempSync(path.join(os.tmpdir(), 'tcpscope-cli-'));
   capture = path.join(dir, 'good.pcap');
-  if (isRoot) {
+  if (met(root(), tool('tcpdump'))) {
     const t = await new TestTraffic().start();
     await captureWithTcpdump(capture, [t.ports.v4, t.ports.refused], async () => {
       await t.clientFirst();
@@ -106,7 +107,7 @@ describe('runtime failures exit 1', () => {
     expect(expectOneLine(r.stderr)).toMatch(/cannot read .*notes\.txt.*pcap and pcapng/);
   });
 
-  it.runIf(isRoot)('a damaged file: connections before the damage are still reported', async () => {
+  it('a damaged file: connections before the damage are still reported', needs(root(), tool('tcpdump')), async () => {
     const good = readFileSync(capture);
     // Cut inside the last record: every whole packet before it is read, then the error.
     const cut = path.join(dir, 'cut.pcap');
@@ -122,7 +123,7 @@ describe('runtime failures exit 1', () => {
     expect(after.slice(0, -1).map((c) => c.history)).toEqual(before.slice(0, -1).map((c) => c.history));
   });
 
-  it.runIf(isRoot)('an unknown interface lists the real ones', async () => {
+  it('an unknown interface lists the real ones', needs(root()), async () => {
     const r = await runCli(['live', '-i', 'nosuch0', '--no-server']);
     expect(r.code).toBe(1);
     const line = expectOneLine(r.stderr);
@@ -130,7 +131,7 @@ describe('runtime failures exit 1', () => {
     expect(line).toMatch(/\blo\b/);
   });
 
-  it.runIf(isRoot)('a bad BPF expression carries libpcap’s words and a hint', async () => {
+  it('a bad BPF expression carries libpcap’s words and a hint', needs(root()), async () => {
     const r = await runCli(['live', '-f', 'port port port', '--no-server']);
     expect(r.code).toBe(1);
     const line = expectOneLine(r.stderr);
@@ -139,7 +140,7 @@ describe('runtime failures exit 1', () => {
     expect(line).toMatch(/man pcap-filter/);
   });
 
-  it.runIf(isRoot)('no capture permission says how to get it', async () => {
+  it('no capture permission says how to get it', needs(root()), async () => {
     // The same CLI run as an unprivileged user: libpcap refuses to open lo.
     const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
       const { spawn } = require('node:child_process') as typeof import('node:child_process');
@@ -156,7 +157,18 @@ describe('runtime failures exit 1', () => {
     );
   });
 
-  it.runIf(isRoot)('a port already in use', async () => {
+  it('root without CAP_NET_RAW (as in a container) is told to add the capability, not to be root', needs(root(), tool('setpriv')), async () => {
+    // Root with CAP_NET_RAW and CAP_NET_ADMIN taken out of its bounding and inheritable sets, as
+    // a container runtime started without them leaves it.
+    const drop = ['--bounding-set', '-net_raw,-net_admin', '--inh-caps', '-net_raw,-net_admin'];
+    const r = await runChild('setpriv', [...drop, process.execPath, BIN, 'live', '--no-server'], { cwd: REPO });
+    expect(r.code).toBe(1);
+    expect(expectOneLine(r.stderr)).toBe(
+      'tcpscope: cannot capture on lo: permission denied — running as root without CAP_NET_RAW/CAP_NET_ADMIN: give them to the container or session (e.g. docker run --cap-add NET_RAW --cap-add NET_ADMIN)',
+    );
+  });
+
+  it('a port already in use', needs(root(), tool('tcpdump')), async () => {
     const blocker = net.createServer();
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
     const port = (blocker.address() as net.AddressInfo).port;

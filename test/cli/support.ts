@@ -4,6 +4,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { DemoTraffic, halfClose, refusedAttempt, request, reset } from '../../src/demo/traffic';
+import { WaitAborted, waitFor } from '../support/wait';
 
 export const REPO = path.resolve(__dirname, '..', '..');
 export const BIN = path.join(REPO, 'bin', 'tcpscope.js');
@@ -155,16 +156,6 @@ export async function getJson(url: string, init?: RequestInit): Promise<{ status
   return { status: r.status, body };
 }
 
-export async function waitFor<T>(check: () => Promise<T | undefined | false> | T | undefined | false, what: string, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
 /** What one round of the test traffic made: each connection's client port by how it ended. */
 export interface Round {
   clientFirst: number;
@@ -225,10 +216,10 @@ export async function captureWithTcpdump(file: string, ports: number[], body: ()
   let stderr = '';
   const exited = new Promise<void>((r) => child.on('close', () => r()));
   child.stderr.on('data', (d) => (stderr += d));
-  await waitFor(() => {
-    if (child.exitCode !== null) throw new Error(`tcpdump exited: ${stderr}`);
+  await waitFor('tcpdump to listen', () => {
+    if (child.exitCode !== null) throw new WaitAborted(`tcpdump exited: ${stderr}`);
     return stderr.includes('listening on');
-  }, 'tcpdump to listen');
+  });
   try {
     await body();
     // Let the last segments reach the file before stopping.

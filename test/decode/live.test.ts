@@ -6,7 +6,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeFrame } from '../../src/decode/decode';
 import { Segment, TcpFlag } from '../../src/decode/segment';
+import { sleep } from '../support/wait';
 import { ourFields, readPcap, theirFields, tsharkRows } from './pcap-tools';
+import { needs, root, tool } from '../support/skip';
 
 // Real loopback connections captured by tcpdump, whole and at -s 60, decoded frame by frame and
 // compared with what tshark reads from the same file.
@@ -109,9 +111,7 @@ function refused(host: string, port: number): Promise<void> {
   });
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-describe('live loopback traffic against tshark', () => {
+describe('live loopback traffic against tshark', needs(root(), tool('tcpdump'), tool('tshark')), () => {
   let dir = '';
   let full = '';
   let snap60 = '';

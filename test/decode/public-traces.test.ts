@@ -1,4 +1,4 @@
-// Every public capture under shared/fixtures is read and decoded, and each TCP packet's ports, raw
+// Every public capture under test/fixtures is read and decoded, and each TCP packet's ports, raw
 // sequence and acknowledgement numbers and flags are compared with what tshark decoded from the same
 // file (the `.tshark.csv` beside each capture). tshark is the truth here, not our own numbers.
 import { existsSync, readFileSync } from 'node:fs';
@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { readCaptureFile } from '../../src/capture/file';
 import { decodeFrame } from '../../src/decode/decode';
 import { isDecodeError, Segment, SKIP_CODES, type DecodeStatus } from '../../src/decode/segment';
-import { FIXTURES, manifest, parseCsv, tsharkFlagBits } from '../support/fixtures';
+import { FIXTURES, manifest, parseCsv, tsharkFlagBits } from '../support/fixtures.mjs';
 
 /**
  * Captures whose TCP packets we do not decode, on purpose, with the reason. Everything else must

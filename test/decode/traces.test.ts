@@ -6,14 +6,11 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeFrame } from '../../src/decode/decode';
 import { Segment, type DecodeStatus } from '../../src/decode/segment';
+import { fixture, manifest } from '../support/fixtures.mjs';
 import { ourFields, PI_ERROR, readPcap, theirFields, tsharkRows, type TsharkRow } from './pcap-tools';
 
 // Public captures (Zeek's test traces) that other parts of the project test against too: many link
 // types, VLANs, IPv6 extension headers, fragments, snap-length cuts, odd flags and options.
-const ZEEK = path.resolve(__dirname, '../../../shared/fixtures/zeek');
-const MANIFEST = path.join(ZEEK, 'manifest.tsv');
-const present = fs.existsSync(MANIFEST);
-
 interface Trace {
   file: string;
   packets: number;
@@ -21,17 +18,10 @@ interface Trace {
 
 /** Trace files by link type, from the manifest (files with one link type per packet left out). */
 function groups(): Array<[string, Trace[]]> {
-  if (!present) return [];
-  const lines = fs.readFileSync(MANIFEST, 'utf8').trim().split('\n');
-  const cols = lines[0].split('\t');
-  const file = cols.indexOf('file');
-  const encap = cols.indexOf('encap');
-  const packets = cols.indexOf('packets');
   const by = new Map<string, Trace[]>();
-  for (const l of lines.slice(1)) {
-    const c = l.split('\t');
-    if (c[encap] === 'per-packet') continue;
-    by.set(c[encap], [...(by.get(c[encap]) ?? []), { file: c[file], packets: Number(c[packets]) }]);
+  for (const r of manifest()) {
+    if (r.encap === 'per-packet') continue;
+    by.set(r.encap, [...(by.get(r.encap) ?? []), { file: r.file, packets: r.packets }]);
   }
   return [...by.entries()];
 }
@@ -69,7 +59,7 @@ const BEYOND_TSHARK: Record<string, { frames: number; why: string }> = {
 
 const run = promisify(execFile);
 
-describe.skipIf(!present)('public traces against tshark', () => {
+describe('public traces against tshark', () => {
   let dir = '';
   beforeAll(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tcpscope-decode-traces-'));
@@ -82,7 +72,7 @@ describe.skipIf(!present)('public traces against tshark', () => {
     // One tshark run per link type: mergecap concatenates the traces into one microsecond pcap,
     // which is also the one format pcap-parser reads.
     const merged = path.join(dir, `${encap}.pcap`);
-    await run('mergecap', ['-a', '-F', 'pcap', '-w', merged, ...traces.map((t) => path.join(ZEEK, t.file))]);
+    await run('mergecap', ['-a', '-F', 'pcap', '-w', merged, ...traces.map((t) => fixture(t.file))]);
     const { linkType, frames } = await readPcap(merged);
     const rows = await tsharkRows(merged);
     expect(rows.length).toBe(frames.length);

@@ -13,8 +13,10 @@ import { readCaptureFile } from '../../src/capture/file';
 import { decodeFrame } from '../../src/decode/decode';
 import { Segment } from '../../src/decode/segment';
 import { Tracker } from '../../src/track/tracker';
-import { runChild, waitFor } from '../support/tools';
+import { runChild } from '../support/tools';
+import { waitFor } from '../support/wait';
 import { ourFields, theirFields, tsharkRows } from './pcap-tools';
+import { needs, root, tool } from '../support/skip';
 
 const A = `tcpscope-vxa-${process.pid}`;
 const B = `tcpscope-vxb-${process.pid}`;
@@ -80,7 +82,7 @@ async function one(host) {
 }
 (async () => { await one('10.201.0.2'); await one('fd00:201::2'); console.log('done'); })().catch((e) => { console.log('failed ' + e); process.exit(1); });`;
 
-describe('VXLAN between two network namespaces, over IPv4 and IPv6', () => {
+describe('VXLAN between two network namespaces, over IPv4 and IPv6', needs(root(), tool('ip'), tool('tcpdump'), tool('tshark')), () => {
   let dir = '';
   let file = '';
   let server: ChildProcess | null = null;
@@ -103,9 +105,9 @@ describe('VXLAN between two network namespaces, over IPv4 and IPv6', () => {
     });
     let dumpErr = '';
     dump.stderr!.on('data', (d: Buffer) => (dumpErr += d.toString()));
-    await waitFor(() => dumpErr.includes('listening on'), 'tcpdump to listen');
+    await waitFor('tcpdump to listen', () => dumpErr.includes('listening on'));
     const client = await nodeIn(A, CLIENT);
-    await waitFor(() => client.out().includes('done') || client.out().includes('failed'), 'the client to finish', 30_000);
+    await waitFor('the client to finish', () => client.out().includes('done') || client.out().includes('failed'), 30_000);
     expect(client.out()).toContain('done');
     // The last ACKs are on the wire right after the sockets close; give tcpdump a moment.
     await new Promise((r) => setTimeout(r, 300));

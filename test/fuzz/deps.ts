@@ -1,4 +1,4 @@
-// The stages under fuzzing, from src/, in the shape bench/lib/fuzz-engine.mjs takes them.
+// The stages under fuzzing, from src/, in the shape test/support/fuzz/engine.mjs takes them.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { readCaptureFile } from '../../src/capture/file';
@@ -6,7 +6,7 @@ import { decodeFrame } from '../../src/decode/decode';
 import { Segment } from '../../src/decode/segment';
 import { DECODE_STATUSES } from '../../src/decode/status';
 import { Tracker } from '../../src/track/tracker';
-import { fileErrorCodesFrom, type FuzzDeps } from '../../bench/lib/fuzz-engine.mjs';
+import { fileErrorCodesFrom, type FuzzDeps } from '../support/fuzz/engine.mjs';
 
 export const deps: FuzzDeps = {
   readCaptureFile: readCaptureFile as FuzzDeps['readCaptureFile'],

@@ -2,8 +2,8 @@
 // (IP and TCP lengths and offsets at extremes, random option lists and flags, random seq/ack,
 // frames cut short, wrong wire lengths, other link types) go through the decoder and the tracker.
 import { describe, expect, it } from 'vitest';
-import { createFuzzer, type Corpus } from '../../bench/lib/fuzz-engine.mjs';
-import { loadCorpus } from '../../bench/lib/fuzz-corpus.mjs';
+import { createFuzzer, type Corpus } from '../support/fuzz/engine.mjs';
+import { loadCorpus } from '../support/fuzz/corpus.mjs';
 import { deps } from './deps';
 
 const SEED = 11;

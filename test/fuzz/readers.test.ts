@@ -4,8 +4,8 @@
 // and the tracker's counts stay consistent. A failing case number reproduces with
 // `node bench/fuzz.mjs --seed SEED`, which also keeps its input in test/fixtures/regressions/.
 import { describe, expect, it } from 'vitest';
-import { createFuzzer, type Corpus } from '../../bench/lib/fuzz-engine.mjs';
-import { loadCorpus } from '../../bench/lib/fuzz-corpus.mjs';
+import { createFuzzer, type Corpus } from '../support/fuzz/engine.mjs';
+import { loadCorpus } from '../support/fuzz/corpus.mjs';
 import { deps } from './deps';
 
 const SEED = 7;

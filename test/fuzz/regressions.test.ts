@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { readCaptureFile } from '../../src/capture/file';
 import { frameTimeMs, type Frame } from '../../src/capture/frame';
 import { Engine } from '../../src/engine';
-import { checkTracker } from '../../bench/lib/fuzz-engine.mjs';
+import { checkTracker } from '../support/fuzz/engine.mjs';
 import { deps } from './deps';
 
 const DIR = path.resolve(__dirname, '../fixtures/regressions');

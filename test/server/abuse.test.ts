@@ -3,17 +3,18 @@
 // malformed HTTP. Each gets a clear error, and the server stays up and keeps serving the whole
 // time. Runs `tcpscope replay` of a public capture (no root needed).
 import net from 'node:net';
-import path from 'node:path';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../../src/engine';
 import { EventBus } from '../../src/events/bus';
 import { createApp, type TcpscopeApp } from '../../src/server/app';
 import { listen, type RunningServer } from '../../src/server/listen';
-import { buildOnce, getJson, startCli, waitFor, type RunningCli } from '../cli/support';
+import { trace } from '../support/fixtures.mjs';
+import { buildOnce, getJson, startCli, type RunningCli } from '../cli/support';
+import { waitFor } from '../support/wait';
 import { openStream, upgradeStatus, wsUrl, type Stream } from './stream';
 
-const TRACE = path.resolve(__dirname, '../../../shared/fixtures/zeek/traces/http-vlan-0.pcap');
+const TRACE = trace('http-vlan-0.pcap');
 
 let cli: RunningCli;
 let base = '';
@@ -315,7 +316,7 @@ describe('hostile WebSocket clients (a server with small limits, in this process
     // ~2 MB published; what went to this client stops near the 64 KiB allowance (+ one batch)
     const c = [...hub().clients][0];
     expect(c.sentBytes - c.ackedBytes).toBeLessThan(64 * 1024 + 128 * 1100);
-    await waitFor(() => hub().dropped.stalled > before, 'the stalled client to be closed', 5000);
+    await waitFor('the stalled client to be closed', () => hub().dropped.stalled > before, 5000);
     (s.ws as any)._socket.resume();
     await done;
     expect(hub().clientCount).toBe(0);
@@ -337,7 +338,7 @@ describe('hostile WebSocket clients (a server with small limits, in this process
   });
 
   it('limits clients per remote address', async () => {
-    await waitFor(() => hub().clientCount === 0, 'earlier clients to be gone');
+    await waitFor('earlier clients to be gone', () => hub().clientCount === 0);
     const mine = [];
     for (let i = 0; i < 3; i++) mine.push(await openStream(wsUrl(server.url)));
     expect(await upgradeStatus(wsUrl(server.url))).toBe(503);

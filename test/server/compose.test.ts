@@ -1,10 +1,10 @@
 // docker-compose.yml must be a file Compose accepts, with the services the README promises.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { needs, tool } from '../support/skip';
 
 const REPO = path.resolve(__dirname, '..', '..');
-const hasCompose = spawnSync('docker-compose', ['version'], { stdio: 'ignore' }).status === 0;
 
 function config(args: string[]): string {
   return execFileSync('docker-compose', [...args, 'config'], {
@@ -14,7 +14,7 @@ function config(args: string[]): string {
   });
 }
 
-describe.runIf(hasCompose)('docker-compose.yml', () => {
+describe('docker-compose.yml', needs(tool('docker-compose')), () => {
   it('validates, with the live service on the host network and raw-socket capabilities', () => {
     const out = config([]);
     expect(out).toMatch(/network_mode: host/);

@@ -1,13 +1,13 @@
 // `tcpscope live` end to end, as root on lo: the built CLI captures real loopback connections
 // (narrowed with -p to this test's own ports) and serves them over REST, /metrics and /ws.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildOnce, getJson, startCli, TestTraffic, waitFor, type Round, type RunningCli } from '../cli/support';
+import { buildOnce, getJson, startCli, TestTraffic, type Round, type RunningCli } from '../cli/support';
+import { waitFor } from '../support/wait';
 import { checkConnectionsApi, checkMetrics, checkStats, expectedSequences, stateSequence } from './checks';
 import { openStream, wsUrl, type Stream } from './stream';
+import { needs, root } from '../support/skip';
 
-const isRoot = process.getuid?.() === 0;
-
-describe.runIf(isRoot)('tcpscope live', () => {
+describe('tcpscope live', needs(root()), () => {
   let traffic: TestTraffic;
   let cli: RunningCli;
   let stream: Stream;
@@ -26,19 +26,19 @@ describe.runIf(isRoot)('tcpscope live', () => {
     cli = await startCli(['live', ...traffic.portArgs(), '--listen', '127.0.0.1:0']);
     api = cli.url;
     // The capture is open once the CLI prints its URL; a probe connection proves packets flow.
-    await waitFor(async () => {
+    await waitFor('a probe connection to show up', async () => {
       const p = await traffic.clientFirst();
       return (await byClientPort(p)) !== undefined;
-    }, 'a probe connection to show up', 15_000);
+    }, 15_000);
     stream = await openStream(wsUrl(api));
     await stream.next((m) => m.type === 'snapshot', 'snapshot');
     round = await traffic.round();
     // Every connection of the round has reached its final state (client-first: TIME_WAIT).
-    await waitFor(async () => {
+    await waitFor('the round to be tracked', async () => {
       const c = await byClientPort(round.clientFirst);
       const r = await byClientPort(round.reset);
       return c?.client.state === 'TIME_WAIT' && r?.closeKind === 'rst';
-    }, 'the round to be tracked');
+    });
   }, 60_000);
 
   afterAll(async () => {
@@ -70,7 +70,7 @@ describe.runIf(isRoot)('tcpscope live', () => {
   it('serves the REST API: lists, filters, cursors, detail, errors', async () => {
     await checkConnectionsApi(api, traffic, round, async () => {
       const p = await traffic.clientFirst();
-      await waitFor(() => byClientPort(p), 'the added connection');
+      await waitFor('the added connection', () => byClientPort(p));
     });
   });
 
@@ -154,7 +154,7 @@ describe.runIf(isRoot)('tcpscope live', () => {
       let last = 0;
       for (let i = 0; i < 40; i++) last = await traffic.clientFirst();
       const closedAt = Date.now();
-      const c = await waitFor(() => byClientPort(last), 'the last connection');
+      const c = await waitFor('the last connection', () => byClientPort(last));
       await fast.next(
         (m) => m.type === 'event' && m.event.connectionId === c.id && m.event.type === 'state' && m.event.to === 'TIME_WAIT',
         'the fast client to see the last connection close',
@@ -171,7 +171,7 @@ describe.runIf(isRoot)('tcpscope live', () => {
   });
 });
 
-describe.runIf(isRoot)('tcpscope live timers', () => {
+describe('tcpscope live timers', needs(root()), () => {
   it('expires TIME_WAIT on the wall clock (--msl 0.5: TIME_WAIT lasts 1 s)', async () => {
     await buildOnce();
     const traffic = await new TestTraffic().start();
@@ -180,14 +180,14 @@ describe.runIf(isRoot)('tcpscope live timers', () => {
       const find = async (p: number) =>
         (await getJson(`${cli.url}api/connections?status=all&port=${p}`)).body.connections.find((c: any) => c.client.port === p);
       let port = 0;
-      await waitFor(async () => {
+      await waitFor('a connection', async () => {
         port = await traffic.clientFirst();
         return (await find(port)) !== undefined;
-      }, 'a connection', 15_000);
-      const c = await waitFor(async () => {
+      }, 15_000);
+      const c = await waitFor('TIME_WAIT to expire', async () => {
         const x = await find(port);
         return x?.client.state === 'CLOSED' ? x : undefined;
-      }, 'TIME_WAIT to expire', 5000);
+      }, 5000);
       const d = (await getJson(`${cli.url}api/connections/${c.id}`)).body;
       const last = d.events.filter((e: any) => e.type === 'state' && e.side === 'client').pop();
       expect(last).toMatchObject({ from: 'TIME_WAIT', to: 'CLOSED', cause: null });
@@ -198,7 +198,7 @@ describe.runIf(isRoot)('tcpscope live timers', () => {
   });
 });
 
-describe.runIf(isRoot)('tcpscope live --no-server --jsonl', () => {
+describe('tcpscope live --no-server --jsonl', needs(root()), () => {
   it('prints every event as one JSON line and serves nothing', async () => {
     await buildOnce();
     const traffic = await new TestTraffic().start();
@@ -211,15 +211,15 @@ describe.runIf(isRoot)('tcpscope live --no-server --jsonl', () => {
     child.stderr.on('data', (d: Buffer) => (err += d));
     const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
     try {
-      await waitFor(() => err.includes('capturing on lo'), 'the capture to start');
+      await waitFor('the capture to start', () => err.includes('capturing on lo'));
       expect(err).not.toMatch(/serving/);
       let port = 0;
-      const lines = await waitFor(async () => {
+      const lines = await waitFor('events on stdout', async () => {
         port = await traffic.clientFirst();
         const evs = out.split('\n').filter(Boolean).map((l) => JSON.parse(l));
         const first = evs.find((e) => e.type === 'state' && e.side === 'client' && e.to === 'SYN_SENT');
         return first ? evs : undefined;
-      }, 'events on stdout', 15_000);
+      }, 15_000);
       for (const e of lines) {
         expect(typeof e.type).toBe('string');
         expect(typeof e.connectionId).toBe('string');
@@ -227,7 +227,7 @@ describe.runIf(isRoot)('tcpscope live --no-server --jsonl', () => {
       }
       // one connection's state events, in the kernel's order
       const id = lines.find((e) => e.type === 'state' && e.to === 'SYN_SENT').connectionId;
-      await waitFor(() => out.includes('"to":"TIME_WAIT"'), 'the close');
+      await waitFor('the close', () => out.includes('"to":"TIME_WAIT"'));
       const states = out
         .split('\n')
         .filter(Boolean)

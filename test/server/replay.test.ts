@@ -5,15 +5,16 @@ import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildOnce, captureWithTcpdump, getJson, runCli, startCli, TestTraffic, waitFor, type Round } from '../cli/support';
+import { buildOnce, captureWithTcpdump, getJson, runCli, startCli, TestTraffic, type Round } from '../cli/support';
+import { waitFor } from '../support/wait';
 import { checkConnectionsApi, checkMetrics, checkStats, expectedSequences, stateSequence } from './checks';
 import { openStream, wsUrl } from './stream';
+import { needs, root, tool } from '../support/skip';
 
-const isRoot = process.getuid?.() === 0;
 /** Quiet time in the capture before the round, so a realtime replay has a visible start. */
 const LEAD_MS = 1200;
 
-describe.runIf(isRoot)('tcpscope replay', () => {
+describe('tcpscope replay', needs(root(), tool('tcpdump')), () => {
   let dir = '';
   let file = '';
   let traffic: TestTraffic;
@@ -40,10 +41,10 @@ describe.runIf(isRoot)('tcpscope replay', () => {
   it('serves the same API as live capture once the file has played', async () => {
     const cli = await startCli(['replay', file, '--speed', 'max', '--listen', '127.0.0.1:0']);
     try {
-      const health = await waitFor(async () => {
+      const health = await waitFor('the replay to finish', async () => {
         const h = (await getJson(`${cli.url}api/health`)).body;
         return h.source.done ? h : undefined;
-      }, 'the replay to finish');
+      });
       expect(health.source).toMatchObject({
         kind: 'file',
         path: file,
@@ -71,7 +72,7 @@ describe.runIf(isRoot)('tcpscope replay', () => {
       expect(hello.source).toMatchObject({ kind: 'file', done: false, speed: 'realtime' });
       const playing = (await getJson(`${cli.url}api/health`)).body.source;
       expect(playing.done).toBe(false);
-      await waitFor(async () => (await getJson(`${cli.url}api/health`)).body.source.done, 'the end of the file', 15_000);
+      await waitFor('the end of the file', async () => (await getJson(`${cli.url}api/health`)).body.source.done, 15_000);
       // The round started LEAD_MS after the first packet: realtime cannot finish sooner.
       expect(Date.now() - t0).toBeGreaterThanOrEqual(LEAD_MS);
       const events = s.events();

@@ -1,11 +1,11 @@
 // Access control of the HTTP API and the WebSocket stream: a token off loopback, same-origin
 // WebSocket upgrades, a read-only API. Runs `tcpscope replay` of a public capture (no root needed).
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { trace } from '../support/fixtures.mjs';
 import { buildOnce, getJson, startCli, type RunningCli } from '../cli/support';
 import { upgradeStatus, wsUrl } from './stream';
 
-const TRACE = path.resolve(__dirname, '../../../shared/fixtures/zeek/traces/http-vlan-0.pcap');
+const TRACE = trace('http-vlan-0.pcap');
 const TOKEN = 'correct-horse-battery-staple';
 
 describe('off loopback a token is required', () => {

@@ -7,7 +7,7 @@ import { EventBus } from '../../src/events/bus';
 import type { TcpEvent } from '../../src/events/types';
 import { createApp } from '../../src/server/app';
 import { listen, type RunningServer } from '../../src/server/listen';
-import { waitFor } from '../cli/support';
+import { waitFor } from '../support/wait';
 import { openStream, upgradeStatus, wsUrl } from './stream';
 
 const N = 20_000;
@@ -113,7 +113,7 @@ describe('WebSocket backpressure', () => {
     s.ws.send('x'.repeat(64 * 1024));
     expect(await closed).toBe(1009);
     // the server is fine afterwards; earlier clients' closes may still be on their way
-    await waitFor(() => clientCount() === 0, 'earlier clients to be gone');
+    await waitFor('earlier clients to be gone', () => clientCount() === 0);
     const open = [];
     for (let i = 0; i < 4; i++) {
       const c = await openStream(wsUrl(server.url));
@@ -125,7 +125,7 @@ describe('WebSocket backpressure', () => {
   });
 
   it('sends a filtered client its events in batches with their numbers, the same batch to the same filter', async () => {
-    await waitFor(() => clientCount() === 0, 'earlier clients to leave');
+    await waitFor('earlier clients to leave', () => clientCount() === 0);
     const subscribe = async () => {
       const s = await openStream(wsUrl(server.url));
       s.ws.send(JSON.stringify({ type: 'subscribe', filter: { types: ['refused'] } }));
@@ -154,7 +154,7 @@ describe('WebSocket backpressure', () => {
     }
     a.close();
     b.close();
-    await waitFor(() => clientCount() === 0, 'clients to leave');
+    await waitFor('clients to leave', () => clientCount() === 0);
   });
 
   it('drops a client that stops answering pings', async () => {

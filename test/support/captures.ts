@@ -3,56 +3,16 @@
 // (other byte order, several pcapng sections, other timestamp resolutions).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import ts from 'typescript';
 import { readCaptureFile, type FileReadResult } from '../../src/capture/file';
 import type { Frame } from '../../src/capture/frame';
-
-// ---------------------------------------------------------------------------------------------
-// Environment
-
-export const IS_ROOT = typeof process.getuid === 'function' && process.getuid() === 0;
-
-export function haveTool(name: string): boolean {
-  try {
-    execFileSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Live captures need root (raw sockets on lo) and the capture tools. */
-export const CAN_CAPTURE = IS_ROOT && haveTool('tcpdump') && haveTool('dumpcap');
-
-const madeDirs: string[] = [];
-
-export function tempDir(prefix = 'tcpscope-cap-'): string {
-  const d = mkdtempSync(path.join(os.tmpdir(), prefix));
-  madeDirs.push(d);
-  return d;
-}
-
-/** Removes every directory tempDir() made in this process (call from afterAll). */
-export function removeTempDirs(): void {
-  for (const d of madeDirs.splice(0)) rmSync(d, { recursive: true, force: true });
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-export async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(25);
-  }
-}
+import type { CaptureParser, FrameSink } from '../../src/capture/parser';
+import { tempDir } from './temp';
+import { sleep, WaitAborted, waitFor } from './wait';
 
 export function fileSize(p: string): number {
   try {
@@ -210,26 +170,27 @@ export async function captureTogether(
 ): Promise<{ port: number; probePort: number }> {
   const server = await echoServer(host);
   const probe = await echoServer(host);
-  const filter = `tcp and (port ${server.port} or port ${probe.port})`;
+  // The host too: other processes on this machine may use the same port numbers on the other family.
+  const filter = `tcp and host ${host} and (port ${server.port} or port ${probe.port})`;
   const piped = others.map((start) => start(filter));
   const tools = [...piped, ...specs.map((s) => startTool(s.name, s.cmd, s.args(filter)))];
   try {
     await waitFor(
+      'piped capture tools to start',
       () => {
-        for (const t of piped) if (t.proc.exitCode !== null) throw new Error(`${t.name} exited: ${t.stderr()}`);
+        for (const t of piped) if (t.proc.exitCode !== null) throw new WaitAborted(`${t.name} exited: ${t.stderr()}`);
         return piped.every((t) => /listening on/.test(t.stderr()));
       },
       10_000,
-      'piped capture tools to start',
     );
     const base = new Map<string, number>();
     await waitFor(
+      'capture files to be created',
       () => {
-        for (const t of tools) if (t.proc.exitCode !== null) throw new Error(`${t.name} exited: ${t.stderr()}`);
+        for (const t of tools) if (t.proc.exitCode !== null) throw new WaitAborted(`${t.name} exited: ${t.stderr()}`);
         return specs.every((s) => fileSize(s.out) > 0);
       },
       10_000,
-      'capture files to be created',
     );
     for (const s of specs) base.set(s.out, fileSize(s.out));
     await probeUntilGrown(host, probe.port, specs, base);
@@ -344,6 +305,18 @@ export function copyFrame(f: Frame): FrameCopy {
     origLen: f.origLen,
     data: Buffer.from(f.data),
   };
+}
+
+/** Feeds a push parser the chunks, then ends it; frames are copied as they come. */
+export function pushAll(make: (sink: FrameSink) => CaptureParser, chunks: Buffer[]): { frames: FrameCopy[]; error: CaptureParser['error']; format: CaptureParser['format'] } {
+  const frames: FrameCopy[] = [];
+  const p = make((f) => {
+    frames.push(copyFrame(f));
+    return false;
+  });
+  for (const c of chunks) p.push(c);
+  p.end();
+  return { frames, error: p.error, format: p.format };
 }
 
 export async function readAll(

@@ -5,12 +5,13 @@ import {
   describeSocket,
   endpointKey,
   internals,
-  kernelTraceSupport,
+  kernelTrace,
   startKernelTrace,
   type KernelSocket,
   type KernelTrace,
   type KernelTraceResult,
 } from './kernel-trace';
+import { needs } from './skip';
 import {
   bulkTransfer,
   clientClosesFirst,
@@ -90,10 +91,7 @@ function expectOne(trace: KernelTraceResult, c: ConnTuple, client: Seq, server: 
   return { client: s.client[0], server: s.server[0] };
 }
 
-const support = kernelTraceSupport();
-const live = support.ok ? describe : describe.skip;
-
-live('kernel socket states on loopback (sock:inet_sock_set_state)', () => {
+describe('kernel socket states on loopback (sock:inet_sock_set_state)', needs(kernelTrace()), () => {
   it('client closes first: client ends in TIME_WAIT, server goes CLOSE_WAIT, LAST_ACK, CLOSED', async () => {
     const { run, trace } = await traced(clientClosesFirst);
     sound(trace);

@@ -53,6 +53,7 @@ import { execFile, execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { TcpState } from '../../src/track/states';
+import { IS_ROOT, root, supported, type Requirement } from './skip';
 
 /** Linux `enum tcp_state` names, by number (include/net/tcp_states.h). */
 export const LINUX_TCP_STATES = [
@@ -203,6 +204,13 @@ export function kernelTraceSupport(): { ok: true; root: string } | { ok: false; 
   } catch (e) {
     return { ok: false, reason: (e as Error).message };
   }
+}
+
+/** The kernel trace as a test requirement: root first (tracefs needs it), then the tracepoint. */
+export function kernelTrace(): Requirement {
+  if (!IS_ROOT) return root();
+  const s = kernelTraceSupport();
+  return supported(s.ok, s.ok ? '' : `no kernel socket tracing (${s.reason})`);
 }
 
 function tracefs(): string {

@@ -1,42 +1,13 @@
 // Helpers for tests that check tcpscope against independent tools (tcpdump, tshark) and that run
 // tcpscope code in child processes (another user, another mount namespace).
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import {
-  chmodSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
-import os from 'node:os';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import ts from 'typescript';
+import { tempDir } from './temp';
+import { WaitAborted, waitFor } from './wait';
 
 export const REPO = path.resolve(__dirname, '..', '..');
-
-/** A fresh directory under the system temp dir. */
-export function tempDir(prefix = 'tcpscope-'): string {
-  return mkdtempSync(path.join(os.tmpdir(), prefix));
-}
-
-/** Polls `check` until it returns something other than undefined/false, or fails after `timeoutMs`. */
-export async function waitFor<T>(
-  check: () => T | undefined | false | Promise<T | undefined | false>,
-  what: string,
-  timeoutMs = 10_000,
-  intervalMs = 20,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-}
 
 export interface ChildResult {
   code: number | null;
@@ -102,11 +73,10 @@ export async function startTcpdump(opts: { iface: string; filter: string; file: 
   });
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   await waitFor(
-    () => {
-      if (exited !== undefined) throw new Error(`tcpdump exited (${exited}): ${stderr.trim()}`);
+    'tcpdump to start listening', () => {
+      if (exited !== undefined) throw new WaitAborted(`tcpdump exited (${exited}): ${stderr.trim()}`);
       return stderr.includes('listening on');
     },
-    'tcpdump to start listening',
   );
   return {
     file: opts.file,

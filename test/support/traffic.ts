@@ -10,6 +10,7 @@
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
+import { sleep } from './wait';
 
 export interface Endpoint {
   ip: string;
@@ -150,10 +151,6 @@ function tupleOf(c: net.Socket, family: 4 | 6): ConnTuple {
     client: { ip: c.localAddress ?? '', port: c.localPort ?? 0 },
     server: { ip: c.remoteAddress ?? '', port: c.remotePort ?? 0 },
   };
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 /** Run `body` with a deadline; on expiry every socket of the run is destroyed and the run rejects. */

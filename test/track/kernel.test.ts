@@ -13,13 +13,15 @@ import type { TcpEvent } from '../../src/events/types';
 import {
   afterTimeWait,
   describeSocket,
-  kernelTraceSupport,
+  kernelTrace,
   startKernelTrace,
   type KernelSocket,
   type KernelTrace,
   type KernelTraceResult,
 } from '../support/kernel-trace';
-import { PATTERNS, sleep, type ConnTuple, type Pattern, type PatternResult } from '../support/traffic';
+import { needs } from '../support/skip';
+import { sleep } from '../support/wait';
+import { PATTERNS, type ConnTuple, type Pattern, type PatternResult } from '../support/traffic';
 
 const MSL = DEFAULT_TRACKER_OPTIONS.mslMs;
 // libpcap's ring on lo has one 64 KiB slot per packet (the snap length), so the default 32 MiB
@@ -149,10 +151,6 @@ function report(ms: Mismatch[]): string {
     .join('\n');
 }
 
-const support = kernelTraceSupport();
-const isRoot = process.getuid?.() === 0;
-const live = support.ok && isRoot ? describe : describe.skip;
-
 // The client of held-fin-close calls shutdown() while its FIN cannot be sent (zero window), so the
 // kernel is in FIN_WAIT_1 and then CLOSING while the wire shows the server's FIN first; no observer
 // of packets can know. Its server side is compared as usual, its client side against what the
@@ -166,7 +164,7 @@ const PACKET_VIEW_OF_HELD_FIN_CLIENT: TcpState[] = [
   'CLOSED',
 ];
 
-live('tracker endpoint states equal the kernel socket states (live capture on lo)', () => {
+describe('tracker endpoint states equal the kernel socket states (live capture on lo)', needs(kernelTrace()), () => {
   for (const [name, pattern] of Object.entries(PATTERNS)) {
     if (name === 'held-fin-close') continue;
     it(name, async () => {

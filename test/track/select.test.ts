@@ -13,8 +13,10 @@ import type { ConnectionView } from '../../src/track/connection';
 import { addressWords, type Selection } from '../../src/track/select';
 import { TCP_STATES } from '../../src/track/states';
 import { Tracker } from '../../src/track/tracker';
-import { CAN_CAPTURE, captureTogether, exchange, removeTempDirs, tcpdumpSpec, tempDir, typicalTraffic } from '../support/captures';
-import { FIXTURES, manifest } from '../support/fixtures';
+import { captureTogether, exchange, tcpdumpSpec, typicalTraffic } from '../support/captures';
+import { FIXTURES, manifest } from '../support/fixtures.mjs';
+import { needs, root, tool } from '../support/skip';
+import { removeTempDirs, tempDir } from '../support/temp';
 
 afterAll(removeTempDirs);
 
@@ -142,7 +144,7 @@ const HAVE_TRACES = existsSync(path.join(FIXTURES, 'manifest.tsv'));
 
 describe.skipIf(!HAVE_TRACES)('list queries on public traces equal a plain filter', () => {
   // the traces with the most TCP connections, and every one over IPv6
-  const rows = HAVE_TRACES ? manifest() : [];
+  const rows: { file: string; tcpStreams: number }[] = HAVE_TRACES ? manifest() : [];
   const chosen = new Set([
     ...[...rows].sort((a, b) => b.tcpStreams - a.tcpStreams).slice(0, 6).map((r) => r.file),
     ...rows.filter((r) => /ipv6|ip6/i.test(r.file) && r.tcpStreams > 0).slice(0, 3).map((r) => r.file),
@@ -158,7 +160,7 @@ describe.skipIf(!HAVE_TRACES)('list queries on public traces equal a plain filte
   }
 });
 
-describe.skipIf(!CAN_CAPTURE)('list queries on a live loopback capture equal a plain filter (root, tcpdump)', () => {
+describe('list queries on a live loopback capture equal a plain filter', needs(root(), tool('tcpdump')), () => {
   it('holds at every point of the replay, after the timers, and with evictions', async () => {
     const dir = tempDir();
     const file = path.join(dir, 'lo.pcap');

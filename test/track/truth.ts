@@ -10,7 +10,7 @@ import { decodeFrame } from '../../src/decode/decode';
 import { Segment } from '../../src/decode/segment';
 import type { ConnectionView } from '../../src/track/connection';
 import { Tracker } from '../../src/track/tracker';
-import { FIXTURES, parseCsv } from '../support/fixtures';
+import { FIXTURES, parseCsv } from '../support/fixtures.mjs';
 
 export interface TraceRun {
   connections: ConnectionView[];

@@ -4,7 +4,7 @@
  * must equal tshark's number of distinct streams, unless the trace is listed below with its reason.
  */
 import { describe, expect, it } from 'vitest';
-import { manifest } from '../support/fixtures';
+import { manifest } from '../support/fixtures.mjs';
 import { runTrace, tsharkStreams } from './truth';
 
 // Traces whose count differs from tshark's, with the difference (ours minus tshark's) and why.

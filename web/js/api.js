@@ -49,6 +49,16 @@ export function getStats(signal) {
   return getJson('/api/stats', signal);
 }
 
+let transitions = null;
+/** The tracker's transition table with its explanations; it never changes, so it is fetched once. */
+export function getTransitions() {
+  transitions ??= getJson('/api/transitions').catch((err) => {
+    transitions = null;
+    throw err;
+  });
+  return transitions;
+}
+
 export function getHealth(signal) {
   return getJson('/api/health', signal);
 }

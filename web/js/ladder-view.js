@@ -1,5 +1,5 @@
 // Draws ladder steps as SVG: client lifeline left, server right, one arrow per segment.
-import { s, title } from './dom.js';
+import { h, s, title } from './dom.js';
 import { bytes, endpoint, flagNames, int, isoTime } from './format.js';
 
 const TIME_W = 78;
@@ -45,6 +45,24 @@ function pill(x, y, state, side, anchor, extra) {
   );
 }
 
+/**
+ * Learn mode: the explanations of one step's state changes, as HTML in the SVG between the
+ * lifelines, measured off-screen so the steps below make room for it.
+ */
+function learnBlock(list, x, y, width) {
+  const div = h('div', { class: 'learn-note' }, list.map((e) =>
+    h('p', { 'data-key': e.key, 'data-side': e.side, 'data-from': e.from, 'data-to': e.to, 'data-cases': e.cases.join(' ') || null },
+      h('span', { class: `learn-what learn-${e.side}`, text: `${e.side} ${e.from} → ${e.to}` }), ' ', e.text,
+      e.caseTexts.map((t) => [' ', h('span', { class: 'learn-case', text: t })]),
+    )));
+  const probe = h('div', { class: 'learn-probe', style: `width:${width}px` }, div);
+  document.body.append(probe);
+  const height = Math.ceil(div.getBoundingClientRect().height) + 2;
+  probe.remove();
+  div.remove();
+  return { el: s('foreignObject', { class: 'learn', x, y, width, height }, div), height };
+}
+
 function markers() {
   return s('defs', null, ['syn', 'fin', 'rst', 'data', 'ack'].map((k) =>
     s('marker', { id: `lad-arrow-${k}`, class: `mk-${k}`, viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 8, markerHeight: 8, orient: 'auto-start-reverse' },
@@ -73,6 +91,14 @@ export function renderLadder(model, conn, opts) {
       pills.push(pill(x, yy, st.to, side, side === 'client' ? 'end' : 'start', { 'data-at': at, 'data-from': st.from }));
     });
     return list.length ? yAt + (list.length - 1) * PILL_GAP : yAt;
+  };
+
+  const addLearn = (step, yAt) => {
+    const list = opts.learn?.(step);
+    if (!list?.length) return yAt;
+    const block = learnBlock(list, xC + 14, yAt - 4, xS - xC - 28);
+    parts.push(block.el);
+    return yAt + block.height + 6;
   };
 
   for (const step of model.steps) {
@@ -122,6 +148,7 @@ export function renderLadder(model, conn, opts) {
         }));
       }
       y = Math.max(y + SEG_H, Math.max(lastC, lastS) + 16);
+      y = addLearn(step, y);
     } else if (step.kind === 'summary') {
       const h = 40;
       const side = (who, arrow) => {
@@ -159,6 +186,7 @@ export function renderLadder(model, conn, opts) {
         s('text', { class: 'ltime', x: 6, y: yy + 4, text: relTime(dt) }),
       ));
       y = Math.max(y + 34, Math.max(lastC, lastS) + 16);
+      y = addLearn(step, y);
     }
   }
   const height = y + 16;

@@ -1,15 +1,17 @@
 // The ladder panel: fetches the selected connection's detail, refetches (throttled) while its
 // events arrive, and redraws.
-import { getDetail } from './api.js';
+import { getDetail, getTransitions } from './api.js';
 import { h } from './dom.js';
 import { bytes, endpoint, int, ms } from './format.js';
+import { explainLadder } from './learn.js';
 import { buildLadder } from './ladder-model.js';
 import { renderLadder } from './ladder-view.js';
 
 const REFETCH_MS = 300;
+const LEARN_KEY = 'tcpscope.learn';
 
 export class LadderPanel {
-  /** els: { box, meta, sub, abs }; onDetail(detail | null) tells the state diagram. */
+  /** els: { box, meta, sub, abs, learn }; onDetail(detail | null) tells the state diagram. */
   constructor(els, onDetail) {
     this.els = els;
     this.onDetail = onDetail;
@@ -21,6 +23,16 @@ export class LadderPanel {
     this.timer = null;
     this.lastFetch = 0;
     els.abs.addEventListener('change', () => this.draw());
+    // Learn mode: each state change explained beside its segment (remembered in this browser).
+    this.doc = null;
+    try { els.learn.checked = localStorage.getItem(LEARN_KEY) === '1'; } catch { /* storage may be off */ }
+    els.learn.addEventListener('change', () => {
+      try {
+        if (els.learn.checked) localStorage.setItem(LEARN_KEY, '1'); else localStorage.removeItem(LEARN_KEY);
+      } catch { /* the choice lasts for this page */ }
+      this.draw();
+    });
+    this.loadDoc();
     let w = 0;
     new ResizeObserver(() => {
       if (Math.abs(els.box.clientWidth - w) > 8) { w = els.box.clientWidth; this.draw(); }
@@ -83,14 +95,27 @@ export class LadderPanel {
     this.onDetail(null);
   }
 
+  /** The explanations, fetched once; asked for again while Learn is on and they are missing. */
+  loadDoc() {
+    if (this.doc || this.docLoading) return;
+    this.docLoading = true;
+    getTransitions().then(
+      (doc) => { this.doc = doc; this.docLoading = false; this.draw(); },
+      () => { this.docLoading = false; },
+    );
+  }
+
   draw() {
+    if (this.els.learn.checked && !this.doc) this.loadDoc();
     const d = this.detail;
     if (!d) return;
     const model = buildLadder(d, { expanded: this.expanded });
     this.els.sub.textContent = `— ${endpoint(d.client)} → ${endpoint(d.server)}`;
     this.els.meta.replaceChildren(...metaItems(d));
     const keep = this.els.box.scrollTop;
+    const learn = this.els.learn.checked && this.doc ? explainLadder(this.doc, d, model) : null;
     const svg = renderLadder(model, d, {
+      learn: learn && ((step) => learn.get(step)),
       absolute: this.els.abs.checked,
       width: this.els.box.clientWidth - 2,
       onToggleRun: (key) => {

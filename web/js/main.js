@@ -1,10 +1,14 @@
 // Composition: wires the stream, the REST safety net and the panels together.
-import { getHealth, getStats, wsUrl } from './api.js';
+import { getHealth, getStats, getTransitions, wsUrl } from './api.js';
 import { sortRows } from './columns.js';
 import { compileFilter } from './filter.js';
 import { STATES } from './format.js';
+import { DemoCases } from './demo-cases.js';
+import { DiagramTips } from './diagram-tips.js';
 import { HealthPanel } from './health.js';
+import { explainEvents } from './learn.js';
 import { LadderPanel } from './ladder.js';
+import { initRecent, renderEmpty } from './recent.js';
 import { connectLive } from './live.js';
 import { StateDiagram } from './state-diagram.js';
 import { StatusBar } from './status.js';
@@ -41,8 +45,19 @@ f.state.value = STATES.includes(params.get('state')) ? params.get('state') : '';
 f.text.value = params.get('q') ?? '';
 f.closed.checked = params.get('closed') === '1';
 
+const recent = initRecent($('f-recent'), () => requestRender(true));
+
 function filterValues() {
-  return { port: f.port.value, host: f.host.value, state: f.state.value, text: f.text.value, showClosed: f.closed.checked };
+  return {
+    port: f.port.value, host: f.host.value, state: f.state.value, text: f.text.value, showClosed: f.closed.checked,
+    recentMs: recent.ms(),
+  };
+}
+
+function showClosed() {
+  f.closed.checked = true;
+  syncUrl();
+  requestRender(true);
 }
 
 function syncUrl() {
@@ -64,13 +79,24 @@ for (const el of Object.values(f)) {
 
 // ---- panels ----
 const diagram = new StateDiagram($('state-diagram'));
+const tips = new DiagramTips(diagram, $('state-diagram'));
+let transitions = null;
+function loadTransitions() {
+  getTransitions().then((doc) => { transitions ??= doc; tips.setDoc(doc); }, () => undefined);
+}
+loadTransitions();
 const ladder = new LadderPanel(
-  { box: $('ladder'), meta: $('ladder-meta'), sub: $('ladder-sub'), abs: $('ladder-abs') },
+  { box: $('ladder'), meta: $('ladder-meta'), sub: $('ladder-sub'), abs: $('ladder-abs'), learn: $('ladder-learn') },
   (d) => {
-    if (!d) return diagram.setPaths(null, null);
-    const paths = { client: [], server: [] };
-    for (const e of d.events) if (e.type === 'state') paths[e.side].push({ from: e.from, to: e.to });
-    diagram.setPaths(paths, { client: d.client.state, server: d.server.state });
+    if (!d) {
+      diagram.setPaths(null, null);
+    } else {
+      const paths = { client: [], server: [] };
+      for (const e of d.events) if (e.type === 'state') paths[e.side].push({ from: e.from, to: e.to });
+      diagram.setPaths(paths, { client: d.client.state, server: d.server.state });
+    }
+    if (!transitions) loadTransitions();
+    tips.setConnection(d && transitions ? explainEvents(transitions, d) : null);
   },
 );
 
@@ -85,6 +111,22 @@ const table = new ConnTable({
   onSelect: select,
   onSort: () => requestRender(true),
 });
+const demoCases = new DemoCases($('demo-cases'), (c) => {
+  f.port.value = String(c.port);
+  syncUrl();
+  // The newest connection of the case, in the ladder (explained when Learn is on).
+  let newest = null;
+  for (const r of store.rows.values()) {
+    if (r.c.server.port === c.port && (!newest || r.c.startedAt >= newest.c.startedAt)) newest = r;
+  }
+  render();
+  if (newest) {
+    table.markSelected(newest.c.id);
+    select(newest.c.id);
+  }
+});
+f.port.addEventListener('input', () => demoCases.portChanged(f.port.value));
+
 const health = new HealthPanel($('health'), {
   onSelect: (id) => { table.markSelected(id); select(id); },
 });
@@ -113,12 +155,15 @@ function render() {
   const all = [...store.rows.values()];
   let open = 0;
   let closed = 0;
+  let hiddenClosed = 0;
   const shown = [];
   for (const r of all) {
     if (r.c.status === 'closed') closed++; else open++;
-    if (keep(r, pageNow)) shown.push(r);
+    if (keep(r, now)) shown.push(r);
+    else if (r.c.status === 'closed' && keep.match(r)) hiddenClosed++;
   }
-  table.setRows(sortRows(shown, table.sortKey, table.sortDir, now), { now, pageNow, showClosed: fv.showClosed });
+  table.setRows(sortRows(shown, table.sortKey, table.sortDir, now), { now, pageNow, showClosed: fv.showClosed, recentMs: fv.recentMs });
+  renderEmpty($('conn-empty'), { shown: shown.length, hiddenClosed, total: all.length, onShowClosed: showClosed });
   // What the rows on screen are sorted by (the header shows the request at once, rows follow).
   table.grid.dataset.sorted = `${table.sortKey}:${table.sortDir}`;
   $('conn-count').textContent = `${shown.length} shown · ${open} open`;
@@ -159,6 +204,7 @@ async function pollHealth() {
     serverStart = start;
     source = body.source;
     statusBar.setSource(source);
+    demoCases.set(source.demoCases);
   } catch (err) {
     if (err.status === 401) {
       statusBar.flash('This tcpscope requires a token: open the dashboard as /?token=YOUR_TOKEN.', 60_000);
@@ -198,6 +244,7 @@ connectLive(wsUrl(), {
   onHello: (msg) => {
     source = msg.source;
     statusBar.setSource(source);
+    demoCases.set(source.demoCases);
   },
   onSnapshot: (msg, { firstOnSocket, reconnected, restarted }) => {
     const now = performance.now();

@@ -67,7 +67,7 @@ export class ConnTable {
     });
   }
 
-  /** rows: filtered and sorted; ctx: { now (source clock, ms), pageNow, showClosed }. */
+  /** rows: filtered and sorted; ctx: { now (source clock, ms), pageNow, showClosed, recentMs }. */
   setRows(rows, ctx) {
     this.rows = rows;
     this.ctx = ctx;
@@ -115,7 +115,7 @@ export class ConnTable {
   fillRow(el, i) {
     const row = this.rows[i];
     const c = row.c;
-    const { now, pageNow, showClosed } = this.ctx;
+    const { now, showClosed, recentMs } = this.ctx;
     el.id = domId(c.id);
     el.dataset.id = c.id;
     el.style.top = `${i * ROW_H}px`;
@@ -124,7 +124,7 @@ export class ConnTable {
     el.classList.toggle('active', c.id === this.activeId);
     el.classList.toggle('closed', c.status === 'closed');
     el.dataset.status = c.status;
-    const op = rowOpacity(row, pageNow, showClosed);
+    const op = rowOpacity(row, now, showClosed, recentMs);
     el.style.opacity = op === 1 ? '' : op.toFixed(2);
     COLUMNS.forEach((col, k) => {
       const cell = el.cells[k];
