@@ -9,13 +9,14 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { FIXTURES } from '../test/support/fixtures.mjs';
 import { ROOT, TARGET } from './lib/build.mjs';
 
-// test/support/fixtures.ts FIXTURES, or --fixtures DIR
+// The public captures (test/support/fixtures.mjs), or --fixtures DIR
 const args = process.argv.slice(2);
 const fixtures = args.includes('--fixtures')
   ? path.resolve(args[args.indexOf('--fixtures') + 1])
-  : path.resolve(ROOT, '..', 'shared', 'fixtures', 'zeek');
+  : FIXTURES;
 const lines = readFileSync(path.join(fixtures, 'manifest.tsv'), 'utf8').trimEnd().split('\n');
 const col = lines[0].split('\t').indexOf('file');
 const files = lines.slice(1).map((l) => path.join(fixtures, l.split('\t')[col]));
