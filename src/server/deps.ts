@@ -88,7 +88,9 @@ export const DEFAULT_WS_OPTIONS: WsOptions = {
   maxPayload: 16 * 1024,
   maxClients: 256,
   maxClientsPerAddress: 64,
-  maxQueue: 20_000,
+  // about two seconds of the busiest loopback the bench makes (~27 000 events/s, BENCHMARKS.md):
+  // a dashboard whose process is not scheduled for a second on a loaded machine still catches up
+  maxQueue: 50_000,
   highWaterBytes: 256 * 1024,
   maxInFlightBytes: 1024 * 1024,
   stallTimeoutMs: 10_000,

@@ -1,6 +1,7 @@
 import type { Segment } from '../decode/segment';
 import type { EventSink } from '../events/types';
 import type { ConnectionDetailView, ConnectionView } from './connection';
+import type { Selection } from './select';
 import type { ConnState, TcpState } from './states';
 
 /** Idle timeouts in milliseconds by the state the connection is in (Linux conntrack-like defaults). */
@@ -60,6 +61,10 @@ export interface TrackerApi {
   detail(id: string): ConnectionDetailView | undefined;
   /** All tracked connections, oldest first. */
   list(): ConnectionView[];
+  /** One page of a list query, in creation order, with how many connections match in all. */
+  select(q: Selection): { connections: ConnectionView[]; total: number; more: boolean };
+  /** At most `limit` connections matching `keep`, open ones first, then the newest; in creation order. */
+  snapshot(limit: number, keep?: ((c: ConnectionView) => boolean) | null): { connections: ConnectionView[]; total: number };
   stats(): TrackerStats;
   onEvent(sink: EventSink): void;
   /** Each connection as it leaves the table (retention over, evicted, removeAll). */
