@@ -88,7 +88,8 @@ export function buildProgram(onDone: (code: number) => void): Command {
     .option('-f, --filter <bpf>', "extra BPF expression, combined as 'tcp and (BPF)'")
     .option('--buffer <MiB>', 'kernel capture buffer: packets wait here while tcpscope is busy; each takes a 64 KiB slot, and the ring uses twice this memory (default: 64, about 1000 packets)', parseBufferMiB)
     .option('--no-server', 'serve nothing (with --jsonl: a plain event stream)')
-    .option('--jsonl', 'also print every event as one JSON line on stdout');
+    .option('--jsonl', 'also print every event as one JSON line on stdout')
+    .option('--no-sockets', "do not read this machine's socket tables (owners, listeners, kernel cross-check)");
   serveOptions(live);
   commonOptions(live);
   live
@@ -112,6 +113,7 @@ export function buildProgram(onDone: (code: number) => void): Command {
           hosts: opts.host,
           filter: opts.filter,
           bufferSize: opts.buffer,
+          sockets: opts.sockets !== false,
           ...servingArgs(opts),
         }),
       );

@@ -3,6 +3,7 @@ import type { LiveSourceInfo } from '../server/deps';
 import type { RunningServer } from '../server/listen';
 import { CliError, EXIT_OK, liveErrorMessage } from './errors';
 import type { CommonOptions, ServeOptions } from './options';
+import { watchSockets } from './sockets';
 import { createSession, note, resolveToken, startServer, untilSignal, writeJsonLines } from './session';
 
 export interface LiveCommandOptions extends CommonOptions, ServeOptions {
@@ -13,6 +14,8 @@ export interface LiveCommandOptions extends CommonOptions, ServeOptions {
   /** Kernel capture buffer in bytes; openLive's default when absent. */
   bufferSize?: number;
   jsonl: boolean;
+  /** Read the machine's socket tables: owners, listeners, kernel cross-check. */
+  sockets?: boolean;
 }
 
 /** How often timers (TIME_WAIT expiry, idle timeouts) advance in live mode: the wall clock is the only clock here. */
@@ -27,11 +30,13 @@ export async function runLive(o: LiveCommandOptions): Promise<number> {
   if (!opened.ok) throw new CliError(liveErrorMessage(o.iface, opened.error, listInterfaces));
   const capture = opened.capture;
 
+  const sockets = o.sockets === false ? null : watchSockets(session, o.ports);
   let server: RunningServer | null = null;
   try {
-    if (o.server) server = await startServer(session, o, () => liveSource(capture), token);
+    if (o.server) server = await startServer(session, o, () => liveSource(capture), token, sockets ? { sockets: sockets.source } : {});
   } catch (e) {
     capture.stop();
+    await sockets?.watch.close();
     throw e;
   }
   // The capture clock, not Date.now(): packet stamps come from it, so a stepped wall clock cannot
@@ -42,6 +47,7 @@ export async function runLive(o: LiveCommandOptions): Promise<number> {
   await untilSignal();
   clearInterval(timer);
   capture.stop();
+  await sockets?.watch.close();
   await server?.close();
   return EXIT_OK;
 }

@@ -1,5 +1,6 @@
 import type { EventBus } from '../events/bus';
 import type { TrackerApi } from '../track/api';
+import type { SocketsSource } from './routes-sockets';
 
 /** Where the packets come from, as /api/health and the WebSocket hello report it. */
 export interface LiveSourceInfo {
@@ -77,6 +78,8 @@ export interface ServerDeps {
   /** Folder served at / (the dashboard). */
   webRoot?: string;
   ws?: Partial<WsOptions>;
+  /** The kernel's view of the host's sockets (live mode): /api/listeners, /api/diagnoses. */
+  sockets?: SocketsSource;
 }
 
 export const DEFAULT_WS_OPTIONS: WsOptions = {

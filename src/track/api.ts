@@ -1,7 +1,7 @@
 import type { Segment } from '../decode/segment';
 import type { EventSink } from '../events/types';
-import type { ConnectionDetailView, ConnectionView } from './connection';
-import type { ConnState, TcpState } from './states';
+import type { ConnectionDetailView, ConnectionView, EndpointNotes } from './connection';
+import type { ConnState, Side, TcpState } from './states';
 
 /** Idle timeouts in milliseconds by the state the connection is in (Linux conntrack-like defaults). */
 export interface IdleTimeouts {
@@ -57,4 +57,6 @@ export interface TrackerApi {
   list(): ConnectionView[];
   stats(): TrackerStats;
   onEvent(sink: EventSink): void;
+  /** Adds what is known of an endpoint from outside the packets; false if id is not tracked. */
+  annotate(id: string, side: Side, fields: EndpointNotes): boolean;
 }

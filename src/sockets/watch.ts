@@ -1,0 +1,303 @@
+import { networkInterfaces } from 'node:os';
+import type { EventBus } from '../events/bus';
+import type { TcpEvent } from '../events/types';
+import type { TrackerApi } from '../track/api';
+import type { ConnectionView, EndpointProcess, KernelEndpoint, OwnerReason } from '../track/connection';
+import type { Side, TcpState } from '../track/states';
+import { attribute, kernelView, SocketIndex, type Attribution, type Listener } from './attribute';
+import type { Scanner } from './scan-thread';
+
+export interface SocketWatchOptions {
+  /** The steady scan (listeners, kernel cross-check, tcp_info), ms. */
+  intervalMs: number;
+  /** Shortest gap between scans asked for by new connections, ms: new connections are looked up in batches. */
+  batchMs: number;
+  /** Scans an endpoint waits for its socket to show before it is given up as gone. */
+  maxTries: number;
+  /** A connection is compared with the kernel once no packet has been seen for this long, ms. */
+  settleMs: number;
+  /** Compare inferred states with the kernel's (and read tcp_info). */
+  crossCheck: boolean;
+}
+
+export const DEFAULT_WATCH: SocketWatchOptions = { intervalMs: 1000, batchMs: 100, maxTries: 3, settleMs: 500, crossCheck: true };
+
+const SIDES: readonly Side[] = ['client', 'server'];
+
+interface Watched {
+  id: string;
+  tries: number;
+  /** Final attributions by side (null while still looking). */
+  owner: [Attribution | null, Attribution | null];
+  /** A disagreement seen on the last reading, by side: it counts once it holds on the next one. */
+  suspect: [string | null, string | null];
+  /** Sides whose disagreement was counted already (once per state pair). */
+  counted: [string | null, string | null];
+}
+
+export interface SocketStats {
+  mode: 'thread' | 'inline';
+  scans: number;
+  /** Time the scans took in their thread, ms: the last one and all together. */
+  lastScanMs: number;
+  scanMsTotal: number;
+  fdScans: number;
+  /** Endpoints looked up, and how many got an owner (through their own socket or their port's listener). */
+  owners: { endpoints: number; owned: number; viaSocket: number; viaListener: number; byReason: Record<OwnerReason, number> };
+  /** Settled local endpoints compared with the kernel, and how many agreed. */
+  crossCheck: { compared: number; agreed: number; disagreements: number; recent: Disagreement[] };
+  error: string | null;
+}
+
+export interface Disagreement {
+  connectionId: string;
+  side: Side;
+  inferred: TcpState;
+  kernel: TcpState | 'GONE';
+  at: number;
+}
+
+/**
+ * Joins the kernel's view of the host's sockets to the tracked connections, off the packet path:
+ * a new connection asks for a scan (batched: at most one every `batchMs`), a steady scan every
+ * `intervalMs` keeps listeners and the cross-check current. Each answer is written onto the
+ * tracker's endpoints as values (tracker.annotate).
+ */
+export class SocketWatch {
+  private readonly o: SocketWatchOptions;
+  private readonly watched = new Map<string, Watched>();
+  private latest: SocketIndex | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private soon: NodeJS.Timeout | null = null;
+  private inFlight = false;
+  private again = false;
+  private lastScanAt = 0;
+  private lastFull = 0;
+  private closed = false;
+  private unsubscribe: (() => void) | null = null;
+  private readonly listenersSeen = new Set<(ix: SocketIndex) => void>();
+  private readonly st: SocketStats;
+
+  constructor(
+    private readonly scanner: Scanner,
+    private readonly tracker: TrackerApi,
+    opts: Partial<SocketWatchOptions> = {},
+  ) {
+    this.o = { ...DEFAULT_WATCH, ...opts };
+    this.st = {
+      mode: scanner.mode,
+      scans: 0,
+      lastScanMs: 0,
+      scanMsTotal: 0,
+      fdScans: 0,
+      owners: { endpoints: 0, owned: 0, viaSocket: 0, viaListener: 0, byReason: { 'not-local': 0, 'no-permission': 0, gone: 0, 'not-listening': 0 } },
+      crossCheck: { compared: 0, agreed: 0, disagreements: 0, recent: [] },
+      error: null,
+    };
+  }
+
+  /** Follows new connections on the bus and starts the steady scan. */
+  start(bus: EventBus): this {
+    this.unsubscribe = bus.subscribe((_seq, e) => this.onEvent(e));
+    this.timer = setInterval(() => this.request(true), this.o.intervalMs);
+    this.timer.unref();
+    this.request(true);
+    return this;
+  }
+
+  onEvent(e: TcpEvent): void {
+    if (e.type !== 'connection' || e.phase !== 'opened') return;
+    this.watched.set(e.connectionId, { id: e.connectionId, tries: 0, owner: [null, null], suspect: [null, null], counted: [null, null] });
+    this.request(false);
+  }
+
+  /** Called with every scan's index (listeners, diagnoses). */
+  onScan(f: (ix: SocketIndex) => void): void {
+    this.listenersSeen.add(f);
+  }
+
+  get index(): SocketIndex | null {
+    return this.latest;
+  }
+
+  listeners(ports: ReadonlySet<number> | null): Listener[] {
+    return this.latest?.listeners(ports) ?? [];
+  }
+
+  stats(): SocketStats {
+    return { ...this.st, owners: { ...this.st.owners, byReason: { ...this.st.owners.byReason } }, crossCheck: { ...this.st.crossCheck, recent: [...this.st.crossCheck.recent] } };
+  }
+
+  /** Resolves after one scan that started after this call has been joined. */
+  async scanNow(): Promise<void> {
+    while (this.inFlight) await new Promise((r) => setTimeout(r, 5));
+    await this.run(true);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.unsubscribe?.();
+    if (this.timer) clearInterval(this.timer);
+    if (this.soon) clearTimeout(this.soon);
+    while (this.inFlight) await new Promise((r) => setTimeout(r, 5));
+    await this.scanner.close();
+  }
+
+  private request(full: boolean): void {
+    if (this.closed) return;
+    if (full) this.lastFull = 0;
+    if (this.inFlight) {
+      this.again = true;
+      return;
+    }
+    if (this.soon) return;
+    const wait = Math.max(0, this.lastScanAt + this.o.batchMs - performance.now());
+    this.soon = setTimeout(() => {
+      this.soon = null;
+      void this.run(false);
+    }, wait);
+    this.soon.unref();
+  }
+
+  private async run(forceFull: boolean): Promise<void> {
+    if (this.closed && !forceFull) return;
+    this.inFlight = true;
+    this.again = false;
+    const t = performance.now();
+    const full = forceFull || t - this.lastFull >= this.o.intervalMs - 5;
+    try {
+      const scan = await this.scanner.scan({ tcpInfo: full && this.o.crossCheck });
+      this.lastScanAt = performance.now();
+      if (full) this.lastFull = this.lastScanAt;
+      this.st.scans++;
+      this.st.lastScanMs = scan.costMs;
+      this.st.scanMsTotal += scan.costMs;
+      if (scan.fdScan) this.st.fdScans++;
+      const ix = new SocketIndex(scan, localAddresses());
+      this.latest = ix;
+      this.join(ix, full && this.o.crossCheck);
+      for (const f of this.listenersSeen) f(ix);
+      this.st.error = null;
+    } catch (e) {
+      this.st.error = e instanceof Error ? e.message : String(e);
+    } finally {
+      this.inFlight = false;
+    }
+    if (this.again) this.request(false);
+  }
+
+  private join(ix: SocketIndex, crossCheck: boolean): void {
+    for (const w of this.watched.values()) {
+      const c = this.tracker.get(w.id);
+      if (!c) {
+        this.watched.delete(w.id);
+        continue;
+      }
+      if (w.owner[0] === null || w.owner[1] === null) this.attributeConnection(ix, w, c);
+      else this.keepLastOwner(ix, w, c);
+      if (crossCheck) this.compare(ix, w, c);
+    }
+  }
+
+  private attributeConnection(ix: SocketIndex, w: Watched, c: ConnectionView): void {
+    w.tries++;
+    const lastTry = w.tries >= this.o.maxTries;
+    for (let i = 0; i < 2; i++) {
+      if (w.owner[i] !== null) continue;
+      const me = i === 0 ? c.client : c.server;
+      const peer = i === 0 ? c.server : c.client;
+      const a = attribute(ix, SIDES[i], me.ip, me.port, peer.ip, peer.port, null, lastTry);
+      if (a === 'retry') continue;
+      w.owner[i] = a;
+      this.count(a);
+      this.tracker.annotate(w.id, SIDES[i], a.process ? { process: a.process } : { process: null, processReason: a.reason });
+    }
+  }
+
+  /** A socket that lost its process (TIME_WAIT, closed) keeps its last owner, marked as such. */
+  private keepLastOwner(ix: SocketIndex, w: Watched, c: ConnectionView): void {
+    for (let i = 0; i < 2; i++) {
+      const a = w.owner[i];
+      if (!a?.process || a.process.lastOwner || a.process.via !== 'socket') continue;
+      const me = i === 0 ? c.client : c.server;
+      const peer = i === 0 ? c.server : c.client;
+      const s = ix.socket(me.ip, me.port, peer.ip, peer.port);
+      if (s && s.inode !== 0 && s.owners.length > 0) continue;
+      const p: EndpointProcess = { ...a.process, lastOwner: true };
+      w.owner[i] = { process: p, reason: null };
+      this.tracker.annotate(w.id, SIDES[i], { process: p });
+    }
+  }
+
+  private compare(ix: SocketIndex, w: Watched, c: ConnectionView): void {
+    if (ix.at - c.lastSeenAt < this.o.settleMs) return;
+    let finished = 0;
+    for (let i = 0; i < 2; i++) {
+      const a = w.owner[i];
+      if (!a || a.reason === 'not-local' || a.reason === 'not-listening') {
+        finished++;
+        continue;
+      }
+      const me = i === 0 ? c.client : c.server;
+      const peer = i === 0 ? c.server : c.client;
+      const kv = kernelView(ix, me.ip, me.port, peer.ip, peer.port);
+      const kstate = kv?.state ?? 'GONE';
+      const agrees = sameState(me.state, kstate);
+      const k: KernelEndpoint = {
+        state: kstate,
+        agrees,
+        at: ix.at,
+        rxQueue: kv?.rxQueue ?? 0,
+        txQueue: kv?.txQueue ?? 0,
+        srttMs: kv?.info?.srttMs ?? null,
+        retransTotal: kv?.info ? kv.info.retransTotal : null,
+        cwnd: kv?.info?.cwnd ?? null,
+      };
+      this.tracker.annotate(w.id, SIDES[i], { kernel: k });
+      const cc = this.st.crossCheck;
+      const pair = `${me.state}/${kstate}`;
+      if (agrees) {
+        w.suspect[i] = null;
+        cc.compared++;
+        cc.agreed++;
+        if (kstate === 'GONE' || kstate === 'TIME_WAIT' || kstate === 'CLOSED') finished++;
+      } else if (w.suspect[i] === pair) {
+        // held on two readings: not a packet still in flight
+        if (w.counted[i] !== pair) {
+          w.counted[i] = pair;
+          cc.compared++;
+          cc.disagreements++;
+          cc.recent.push({ connectionId: w.id, side: SIDES[i], inferred: me.state, kernel: kstate, at: ix.at });
+          if (cc.recent.length > 100) cc.recent.shift();
+        }
+        if (kstate === 'GONE') finished++;
+      } else {
+        w.suspect[i] = pair;
+      }
+    }
+    // Both ends settled for good: nothing more to learn from the kernel.
+    if (finished === 2 && w.owner[0] !== null && w.owner[1] !== null) this.watched.delete(w.id);
+  }
+
+  private count(a: Attribution): void {
+    const o = this.st.owners;
+    o.endpoints++;
+    if (a.process) {
+      o.owned++;
+      if (a.process.via === 'listener') o.viaListener++;
+      else o.viaSocket++;
+    } else o.byReason[a.reason]++;
+  }
+}
+
+/** The kernel's state and the inferred one agree; a socket the kernel no longer has is CLOSED. */
+export function sameState(inferred: TcpState, kernel: TcpState | 'GONE'): boolean {
+  if (inferred === kernel) return true;
+  return kernel === 'GONE' && (inferred === 'CLOSED' || inferred === 'LISTEN');
+}
+
+function localAddresses(): string[] {
+  const out: string[] = [];
+  for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) out.push(a.address);
+  return out;
+}
