@@ -9,7 +9,7 @@ import type { TrackerApi } from '../track/api';
  * listeners on the captured ports (all of them without -p, or when asked), the cross-check.
  */
 export function watchSockets(session: { engine: { tracker: TrackerApi }; bus: EventBus }, ports: readonly number[]): { watch: SocketWatch; source: SocketsSource } {
-  const watch = new SocketWatch(openScanner(), session.engine.tracker).start(session.bus);
+  const watch = new SocketWatch(openScanner(), session.engine.tracker, { ports: ports.length > 0 ? ports : null }).start(session.bus);
   const captured = ports.length > 0 ? new Set(ports) : null;
   return {
     watch,

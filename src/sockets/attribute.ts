@@ -131,7 +131,8 @@ export function kernelView(ix: SocketIndex, ip: string, port: number, peerIp: st
  * Who owns the endpoint ip:port of a connection with peerIp:peerPort, from one scan. `previous` is
  * what an earlier scan found: a socket that lost its owner (TIME_WAIT, closed) keeps it, marked as
  * its last. 'retry' when the endpoint is local but its socket is not in the tables yet or any more,
- * and a later scan may still tell.
+ * and a later scan may still tell. `refused`: the server endpoint never answered but with a reset,
+ * so no socket of its own ever existed.
  */
 export function attribute(
   ix: SocketIndex,
@@ -142,6 +143,7 @@ export function attribute(
   peerPort: number,
   previous: Attribution | null,
   lastTry: boolean,
+  refused = false,
 ): Attribution | 'retry' {
   const s = ix.socket(ip, port, peerIp, peerPort);
   if (s) {
@@ -162,6 +164,6 @@ export function attribute(
     }
   }
   if (!lastTry) return 'retry';
-  if (side === 'server' && !s && !ix.listener(ip, port)) return { process: null, reason: 'not-listening' };
+  if (side === 'server' && refused && !s && !ix.listener(ip, port)) return { process: null, reason: 'not-listening' };
   return { process: null, reason: ix.unreadable > 0 && s ? 'no-permission' : 'gone' };
 }

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { SocketScanner, type ScanAsk, type ScanResult } from './scan';
 
-export type ScanRequest = { type: 'scan'; tcpInfo: boolean };
+export type ScanRequest = { type: 'scan'; ask: ScanAsk };
 
 /** Something that reads the kernel's socket tables, one scan at a time. */
 export interface Scanner {
@@ -19,8 +19,8 @@ const WORKER = path.join(__dirname, 'scan-worker.js');
  * Scans in a worker thread (the compiled script is there when running from dist/, as the CLI
  * does); in the same thread otherwise (TypeScript sources run directly, as in unit tests).
  */
-export function openScanner(): Scanner {
-  return existsSync(WORKER) ? new ThreadScanner() : new InlineScanner();
+export function openScanner(workerPath = WORKER): Scanner {
+  return existsSync(workerPath) ? new ThreadScanner(workerPath) : new InlineScanner();
 }
 
 class InlineScanner implements Scanner {
@@ -38,8 +38,8 @@ class ThreadScanner implements Scanner {
   private waiting: { resolve: (r: ScanResult) => void; reject: (e: Error) => void }[] = [];
   private failed: Error | null = null;
 
-  constructor() {
-    this.w = new Worker(WORKER);
+  constructor(file: string) {
+    this.w = new Worker(file);
     this.w.unref();
     this.w.on('message', (r: ScanResult) => this.waiting.shift()?.resolve(r));
     const fail = (e: Error) => {
@@ -54,7 +54,7 @@ class ThreadScanner implements Scanner {
     if (this.failed) return Promise.reject(this.failed);
     return new Promise((resolve, reject) => {
       this.waiting.push({ resolve, reject });
-      this.w.postMessage({ type: 'scan', tcpInfo: ask.tcpInfo } satisfies ScanRequest);
+      this.w.postMessage({ type: 'scan', ask } satisfies ScanRequest);
     });
   }
 

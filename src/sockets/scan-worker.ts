@@ -6,5 +6,5 @@ import type { ScanRequest } from './scan-thread';
 // milliseconds on a busy machine, which the packet path must not wait for.
 const scanner = new SocketScanner();
 parentPort?.on('message', (m: ScanRequest) => {
-  if (m.type === 'scan') parentPort?.postMessage(scanner.scan({ tcpInfo: m.tcpInfo }));
+  if (m.type === 'scan') parentPort?.postMessage(scanner.scan(m.ask));
 });

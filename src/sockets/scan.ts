@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseProcTcp, type KernelSocket } from './proc-tcp';
-import { runSs, type TcpInfo } from './ss';
+import { portFilter, runSs, type SsRow, type TcpInfo } from './ss';
 import { listPids, parseNetstat, readCmdline, readNetns, readPasswd, readSocketFds, readStat, readUid } from './procfs';
 
 /** A process, named for good by its pid and start time (a reused pid has another start time). */
@@ -54,6 +54,11 @@ export interface ScanOptions {
 export interface ScanAsk {
   /** Also read tcp_info of connected sockets (the kernel cross-check). */
   tcpInfo: boolean;
+  /**
+   * Connected sockets are read only with one of these ports on either end (listeners always);
+   * null: all of them.
+   */
+  ports: number[] | null;
 }
 
 /**
@@ -69,13 +74,15 @@ export class SocketScanner {
   private ownerOf = new Map<number, { pid: number; fd: number }[]>();
   /** Inodes no readable process held at the last fd scan: they do not trigger another one. */
   private unowned = new Set<number>();
+  /** Listener backlogs by inode (a listener's backlog is fixed once it listens). */
+  private backlogs = new Map<number, number>();
   private users = readPasswd();
 
   constructor(opts: Partial<ScanOptions> = {}) {
     this.root = opts.root ?? '/proc';
   }
 
-  scan(ask: ScanAsk = { tcpInfo: false }): ScanResult {
+  scan(ask: ScanAsk = { tcpInfo: false, ports: null }): ScanResult {
     const t0 = performance.now();
     const root = this.root;
     const pids = listPids(root);
@@ -107,37 +114,33 @@ export class SocketScanner {
     const netstat: ScanResult['netstat'] = [];
     let badLines = 0;
     let unknown = 0;
+    const wanted = ask.ports === null ? null : new Set(ask.ports);
     for (const [netns, dir] of nsReader) {
-      const rows: KernelSocket[] = [];
-      for (const [file, fam] of [['tcp', 4], ['tcp6', 6]] as const) {
-        const text = readText(`${dir}/${file}`);
-        if (text !== null) badLines += parseProcTcp(text, fam, rows).badLines;
+      const pid = nsPid.get(netns) ?? null;
+      const rows = pid === null ? this.ownTables(ask) : null;
+      const got: (KernelSocket & { info?: TcpInfo | null; sendQ?: number })[] = rows ?? [];
+      if (!rows) {
+        for (const [file, fam] of [['tcp', 4], ['tcp6', 6]] as const) {
+          const text = readText(`${dir}/${file}`);
+          if (text !== null) badLines += parseProcTcp(text, fam, got).badLines;
+        }
       }
-      let listeners = false;
-      for (const r of rows) {
+      let connected = 0;
+      for (const r of got) {
+        if (r.state !== 'LISTEN' && wanted && !wanted.has(r.localPort) && !wanted.has(r.remotePort)) continue;
         const s = r as ScannedSocket;
         s.netns = netns;
         s.owners = [];
-        s.backlog = null;
-        s.info = null;
-        if (s.state === 'LISTEN') listeners = true;
+        s.info = r.info ?? null;
+        if (s.state === 'LISTEN') s.backlog = r.sendQ ?? this.backlogs.get(s.inode) ?? null;
+        else {
+          s.backlog = null;
+          connected++;
+        }
         if (s.inode !== 0 && !this.ownerOf.has(s.inode) && !this.unowned.has(s.inode)) unknown++;
         sockets.push(s);
       }
-      const byInode = new Map<number, ScannedSocket>();
-      if (listeners || ask.tcpInfo) for (const r of rows) if (r.inode !== 0) byInode.set(r.inode, r as ScannedSocket);
-      if (listeners) {
-        for (const row of runSs(['-Htlne'], nsPid.get(netns) ?? null) ?? []) {
-          const s = byInode.get(row.inode);
-          if (s) s.backlog = row.sendQ;
-        }
-      }
-      if (ask.tcpInfo) {
-        for (const row of runSs(['-Htine'], nsPid.get(netns) ?? null) ?? []) {
-          const s = byInode.get(row.inode);
-          if (s) s.info = row.info;
-        }
-      }
+      if (!rows) this.fillFromSs(sockets, netns, pid, ask, connected > 0);
       const ns = readText(`${dir}/netstat`);
       if (ns !== null) netstat.push({ netns, counters: parseNetstat(ns) });
     }
@@ -190,6 +193,40 @@ export class SocketScanner {
       badLines,
       costMs: performance.now() - t0,
     };
+  }
+
+  /**
+   * Our own namespace through ss: every listener, and the connected sockets on the wanted ports
+   * (filtered in the kernel). null when ss cannot be run.
+   */
+  private ownTables(ask: ScanAsk): SsRow[] | null {
+    const listeners = runSs(['-Htlne'], null);
+    if (!listeners) return null;
+    if (ask.ports !== null && ask.ports.length === 0) return listeners;
+    const filter = ask.ports === null ? null : portFilter(ask.ports);
+    const connected = runSs([ask.tcpInfo ? '-Htanei' : '-Htane', 'state', 'connected', ...(filter ?? [])], null);
+    if (!connected) return null;
+    for (const l of listeners) this.backlogs.set(l.inode, l.sendQ);
+    return listeners.concat(connected);
+  }
+
+  /** Another namespace was read from /proc: backlogs (once per listener) and tcp_info come from ss run inside it. */
+  private fillFromSs(sockets: ScannedSocket[], netns: number, pid: number | null, ask: ScanAsk, connected: boolean): void {
+    const mine = sockets.filter((s) => s.netns === netns);
+    const needBacklog = mine.some((s) => s.state === 'LISTEN' && s.backlog === null && s.inode !== 0);
+    if (needBacklog) {
+      for (const row of runSs(['-Htlne'], pid) ?? []) this.backlogs.set(row.inode, row.sendQ);
+      for (const s of mine) if (s.state === 'LISTEN') s.backlog = this.backlogs.get(s.inode) ?? null;
+    }
+    if (ask.tcpInfo && connected) {
+      const byInode = new Map<number, ScannedSocket>();
+      for (const s of mine) if (s.inode !== 0) byInode.set(s.inode, s);
+      const filter = ask.ports === null ? null : portFilter(ask.ports);
+      for (const row of runSs(['-Htanei', 'state', 'connected', ...(filter ?? [])], pid) ?? []) {
+        const s = byInode.get(row.inode);
+        if (s) s.info = row.info;
+      }
+    }
   }
 
   /** Reads a process's names once per (pid, start time): a pid reused by a new process is read again. */

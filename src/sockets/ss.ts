@@ -1,7 +1,10 @@
 import { execFileSync } from 'node:child_process';
+import type { TcpState } from '../track/states';
+import type { KernelSocket } from './proc-tcp';
 
-// iproute2's ss reads the kernel's sock_diag netlink interface, which has what /proc/net/tcp lacks:
-// a listener's backlog (its Send-Q) and tcp_info (the kernel's smoothed RTT, retransmits, cwnd).
+// iproute2's ss reads the kernel's sock_diag netlink interface, which filters in the kernel (a
+// port filter costs the kernel only the matching sockets, where /proc/net/tcp prints every one)
+// and has what /proc/net/tcp lacks: a listener's backlog (its Send-Q) and tcp_info.
 
 /** Kernel tcp_info of one connected socket, as `ss -ti` prints it. */
 export interface TcpInfo {
@@ -14,19 +17,47 @@ export interface TcpInfo {
   cwnd: number | null;
 }
 
-export interface SsRow {
-  inode: number;
-  local: string;
-  peer: string;
-  /** For a listener: connections waiting for accept(), and the backlog. */
+export interface SsRow extends KernelSocket {
+  /** Recv-Q and Send-Q; for a listener, connections waiting for accept() and the backlog. */
   recvQ: number;
   sendQ: number;
   info: TcpInfo | null;
 }
 
+const SS_STATES: Record<string, TcpState> = {
+  ESTAB: 'ESTABLISHED',
+  'SYN-SENT': 'SYN_SENT',
+  'SYN-RECV': 'SYN_RECEIVED',
+  'FIN-WAIT-1': 'FIN_WAIT_1',
+  'FIN-WAIT-2': 'FIN_WAIT_2',
+  'TIME-WAIT': 'TIME_WAIT',
+  CLOSE: 'CLOSED',
+  UNCONN: 'CLOSED',
+  'CLOSE-WAIT': 'CLOSE_WAIT',
+  'LAST-ACK': 'LAST_ACK',
+  LISTEN: 'LISTEN',
+  CLOSING: 'CLOSING',
+};
+
+/** `127.0.0.1:80`, `[::1]:80`, `[fe80::1]%lo:22`, `*:80`, `0.0.0.0:*` */
+function hostPort(t: string): { ip: string; port: number; family: 4 | 6 } | null {
+  const colon = t.lastIndexOf(':');
+  if (colon < 0) return null;
+  const p = t.slice(colon + 1);
+  const port = p === '*' ? 0 : Number(p);
+  if (!Number.isInteger(port)) return null;
+  let ip = t.slice(0, colon);
+  const pct = ip.indexOf('%');
+  if (pct >= 0) ip = ip.slice(0, pct);
+  if (ip.startsWith('[')) return { ip: ip.slice(1, ip.indexOf(']')), port, family: 6 };
+  if (ip === '*') return { ip: '0.0.0.0', port, family: 4 };
+  return { ip, port, family: ip.includes(':') ? 6 : 4 };
+}
+
 /**
- * Parses `ss -H -t -n -e [-i]` output: a socket line (state, Recv-Q, Send-Q, local, peer, then
- * key:value words with ino:N), and with -i a tab-indented line of tcp_info after it.
+ * Parses `ss -H -t -a -n -e [-i]` output: a socket line (state, Recv-Q, Send-Q, local, peer, then
+ * words such as uid:N ino:N), and with -i a tab-indented line of tcp_info after it. Lines of
+ * another shape are skipped.
  */
 export function parseSs(text: string): SsRow[] {
   const out: SsRow[] = [];
@@ -37,15 +68,35 @@ export function parseSs(text: string): SsRow[] {
       if (last) last.info = parseInfo(line);
       continue;
     }
+    last = null;
     const f = line.split(/\s+/);
-    const ino = f.find((w) => w.startsWith('ino:'));
+    const state = SS_STATES[f[0]];
     const recvQ = Number(f[1]);
     const sendQ = Number(f[2]);
-    if (f.length < 5 || !ino || !Number.isFinite(recvQ) || !Number.isFinite(sendQ)) {
-      last = null;
-      continue;
+    const local = hostPort(f[3] ?? '');
+    const peer = hostPort(f[4] ?? '');
+    if (!state || !local || !peer || !Number.isFinite(recvQ) || !Number.isFinite(sendQ)) continue;
+    let inode = 0;
+    let uid = 0;
+    for (let i = 5; i < f.length; i++) {
+      if (f[i].startsWith('ino:')) inode = Number(f[i].slice(4)) || 0;
+      else if (f[i].startsWith('uid:')) uid = Number(f[i].slice(4)) || 0;
     }
-    last = { inode: Number(ino.slice(4)), local: f[3], peer: f[4], recvQ, sendQ, info: null };
+    last = {
+      family: local.family,
+      localIp: local.ip,
+      localPort: local.port,
+      remoteIp: peer.ip,
+      remotePort: peer.port,
+      state,
+      txQueue: state === 'LISTEN' ? 0 : sendQ,
+      rxQueue: recvQ,
+      uid,
+      inode,
+      recvQ,
+      sendQ,
+      info: null,
+    };
     out.push(last);
   }
   return out;
@@ -64,20 +115,20 @@ function parseInfo(line: string): TcpInfo {
   };
 }
 
+/** ss's filter for sockets with one of these ports on either end; null (everything) for too many to spell. */
+export function portFilter(ports: readonly number[]): string[] | null {
+  if (ports.length === 0 || ports.length > 64) return null;
+  return ['(', ports.map((p) => `sport = :${p} or dport = :${p}`).join(' or '), ')'];
+}
+
 /**
  * Runs ss in the namespace of `nsPid` (null: our own) and parses it. null when ss is missing or
- * fails (then the fields it gives are unknown, nothing else is lost).
+ * fails (then the caller reads /proc instead).
  */
 export function runSs(args: string[], nsPid: number | null): SsRow[] | null {
   try {
-    const text =
-      nsPid === null
-        ? execFileSync('ss', args, { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, stdio: ['ignore', 'pipe', 'ignore'] })
-        : execFileSync('nsenter', [`--net=/proc/${nsPid}/ns/net`, 'ss', ...args], {
-            encoding: 'utf8',
-            maxBuffer: 256 * 1024 * 1024,
-            stdio: ['ignore', 'pipe', 'ignore'],
-          });
+    const [file, argv] = nsPid === null ? ['ss', args] : ['nsenter', [`--net=/proc/${nsPid}/ns/net`, 'ss', ...args]];
+    const text = execFileSync(file, argv, { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, stdio: ['ignore', 'pipe', 'ignore'] });
     return parseSs(text);
   } catch {
     return null;

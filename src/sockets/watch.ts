@@ -18,14 +18,17 @@ export interface SocketWatchOptions {
   settleMs: number;
   /** Compare inferred states with the kernel's (and read tcp_info). */
   crossCheck: boolean;
+  /** The captured ports (-p), whose connected sockets are always read; null when capture is not narrowed by port. */
+  ports: readonly number[] | null;
 }
 
-export const DEFAULT_WATCH: SocketWatchOptions = { intervalMs: 1000, batchMs: 100, maxTries: 3, settleMs: 500, crossCheck: true };
+export const DEFAULT_WATCH: SocketWatchOptions = { intervalMs: 1000, batchMs: 100, maxTries: 3, settleMs: 500, crossCheck: true, ports: null };
 
 const SIDES: readonly Side[] = ['client', 'server'];
 
 interface Watched {
   id: string;
+  serverPort: number;
   tries: number;
   /** Final attributions by side (null while still looking). */
   owner: [Attribution | null, Attribution | null];
@@ -106,8 +109,8 @@ export class SocketWatch {
   }
 
   onEvent(e: TcpEvent): void {
-    if (e.type !== 'connection' || e.phase !== 'opened') return;
-    this.watched.set(e.connectionId, { id: e.connectionId, tries: 0, owner: [null, null], suspect: [null, null], counted: [null, null] });
+    if (e.type !== 'connection' || e.phase !== 'opened' || !e.connection) return;
+    this.watched.set(e.connectionId, { id: e.connectionId, serverPort: e.connection.server.port, tries: 0, owner: [null, null], suspect: [null, null], counted: [null, null] });
     this.request(false);
   }
 
@@ -166,7 +169,7 @@ export class SocketWatch {
     const t = performance.now();
     const full = forceFull || t - this.lastFull >= this.o.intervalMs - 5;
     try {
-      const scan = await this.scanner.scan({ tcpInfo: full && this.o.crossCheck });
+      const scan = await this.scanner.scan({ tcpInfo: full && this.o.crossCheck, ports: this.wantedPorts() });
       this.lastScanAt = performance.now();
       if (full) this.lastFull = this.lastScanAt;
       this.st.scans++;
@@ -184,6 +187,16 @@ export class SocketWatch {
       this.inFlight = false;
     }
     if (this.again) this.request(false);
+  }
+
+  /** The ports whose connected sockets a scan reads: the captured ones and the server ports of watched connections. */
+  private wantedPorts(): number[] | null {
+    const ports = new Set(this.o.ports ?? []);
+    for (const w of this.watched.values()) {
+      ports.add(w.serverPort);
+      if (ports.size > 64) return null;
+    }
+    return [...ports];
   }
 
   private join(ix: SocketIndex, crossCheck: boolean): void {
@@ -206,7 +219,8 @@ export class SocketWatch {
       if (w.owner[i] !== null) continue;
       const me = i === 0 ? c.client : c.server;
       const peer = i === 0 ? c.server : c.client;
-      const a = attribute(ix, SIDES[i], me.ip, me.port, peer.ip, peer.port, null, lastTry);
+      const refused = c.closeKind === 'refused' || (i === 1 && c.handshake.synAckAt === null && c.counts.server.packets === 0);
+      const a = attribute(ix, SIDES[i], me.ip, me.port, peer.ip, peer.port, null, lastTry, refused);
       if (a === 'retry') continue;
       w.owner[i] = a;
       this.count(a);

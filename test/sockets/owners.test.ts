@@ -37,7 +37,7 @@ async function serverAndClient(host: string, opts: { server?: object; client?: o
 }
 
 function scanIndex(scanner = new SocketScanner()): SocketIndex {
-  return new SocketIndex(scanner.scan({ tcpInfo: false }));
+  return new SocketIndex(scanner.scan({ tcpInfo: false, ports: null }));
 }
 
 describe.runIf(isRoot)('owners of real endpoints', () => {
@@ -115,7 +115,7 @@ describe.runIf(isRoot)('owners of real endpoints', () => {
     const scanner = new SocketScanner();
     const first = await serverAndClient('127.0.0.1');
     const pid = first.server.pid;
-    const a = attribute(new SocketIndex(scanner.scan({ tcpInfo: false })), 'server', '127.0.0.1', first.port, '127.0.0.1', first.cport, null, true);
+    const a = attribute(new SocketIndex(scanner.scan({ tcpInfo: false, ports: null })), 'server', '127.0.0.1', first.port, '127.0.0.1', first.cport, null, true);
     expect(a).toMatchObject({ process: { pid, cmdline: expect.stringContaining('127.0.0.1 0 16') } });
     first.server.stop();
     first.client.stop();
@@ -134,7 +134,7 @@ describe.runIf(isRoot)('owners of real endpoints', () => {
     const c = start(node, ['-e', HOLDING_CLIENT, '127.0.0.2', String(port)]);
     const cport = word(await c.line('ready'), 1);
     await again.line(`accepted ${cport}`);
-    const b = attribute(new SocketIndex(scanner.scan({ tcpInfo: false })), 'server', '127.0.0.2', port, '127.0.0.2', cport, null, true);
+    const b = attribute(new SocketIndex(scanner.scan({ tcpInfo: false, ports: null })), 'server', '127.0.0.2', port, '127.0.0.2', cport, null, true);
     expect(b).toMatchObject({ process: { pid, cmdline: expect.stringContaining('127.0.0.2 0 8') } });
   });
 });
@@ -146,7 +146,7 @@ describe.runIf(isRoot)('owners without permission', () => {
     const script = `
       const { SocketScanner } = require(${JSON.stringify(path.join(dir, 'src/sockets/scan.js'))});
       const { SocketIndex, attribute } = require(${JSON.stringify(path.join(dir, 'src/sockets/attribute.js'))});
-      const ix = new SocketIndex(new SocketScanner().scan({ tcpInfo: false }));
+      const ix = new SocketIndex(new SocketScanner().scan({ tcpInfo: false, ports: null }));
       console.log(JSON.stringify({
         server: attribute(ix, 'server', '127.0.0.1', ${port}, '127.0.0.1', ${cport}, null, true),
         client: attribute(ix, 'client', '127.0.0.1', ${cport}, '127.0.0.1', ${port}, null, true),

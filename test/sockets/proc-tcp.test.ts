@@ -49,10 +49,9 @@ describe('parseProcTcp', () => {
     try {
       const rows = parseProcTcp(readFileSync('/proc/net/tcp', 'latin1'), 4).sockets.filter((s) => s.localPort === port || s.remotePort === port);
       const ss = parseSs(execFileSync('ss', ['-Htane', `( sport = :${port} or dport = :${port} )`], { encoding: 'utf8' }));
-      const key = (inode: number, local: string, peer: string) => `${inode} ${local} ${peer}`;
-      expect(new Set(rows.map((s) => key(s.inode, `${s.localIp}:${s.localPort}`, s.state === 'LISTEN' ? '0.0.0.0:*' : `${s.remoteIp}:${s.remotePort}`)))).toEqual(
-        new Set(ss.map((r) => key(r.inode, r.local, r.peer))),
-      );
+      const key = (s: { inode: number; localIp: string; localPort: number; remoteIp: string; remotePort: number; state: string }) =>
+        `${s.inode} ${s.localIp}:${s.localPort} ${s.remoteIp}:${s.remotePort} ${s.state}`;
+      expect(new Set(rows.map(key))).toEqual(new Set(ss.map(key)));
       expect(rows.map((r) => r.state).sort()).toEqual(['ESTABLISHED', 'ESTABLISHED', 'LISTEN']);
     } finally {
       c.destroy();
@@ -75,7 +74,18 @@ describe('procfs readers', () => {
   });
 
   it('reads tcp_info lines of ss', () => {
-    const rows = parseSs('ESTAB 0 0 127.0.0.1:1 127.0.0.1:2 ino:5 sk:1 <->\n\t cubic wscale:7,7 rto:201 rtt:0.04/0.02 mss:32768 cwnd:10 retrans:0/3 bytes_sent:1\n');
-    expect(rows).toEqual([{ inode: 5, local: '127.0.0.1:1', peer: '127.0.0.1:2', recvQ: 0, sendQ: 0, info: { srttMs: 0.04, rttVarMs: 0.02, retrans: 0, retransTotal: 3, cwnd: 10 } }]);
+    const rows = parseSs(
+      'ESTAB 0 7 127.0.0.1:1 127.0.0.1:2 uid:1000 ino:5 sk:1 <->\n\t cubic wscale:7,7 rto:201 rtt:0.04/0.02 mss:32768 cwnd:10 retrans:0/3 bytes_sent:1\n' +
+        'LISTEN 2 511 [::]:80 [::]:* ino:9 sk:2\n' +
+        'TIME-WAIT 0 0 [::ffff:127.0.0.1]:3 [fe80::1]%lo:4 timer:(timewait,1ms,0) ino:0 sk:3\n' +
+        'garbage line\n',
+    );
+    expect(rows[0]).toEqual({
+      family: 4, localIp: '127.0.0.1', localPort: 1, remoteIp: '127.0.0.1', remotePort: 2, state: 'ESTABLISHED', txQueue: 7, rxQueue: 0, uid: 1000, inode: 5,
+      recvQ: 0, sendQ: 7, info: { srttMs: 0.04, rttVarMs: 0.02, retrans: 0, retransTotal: 3, cwnd: 10 },
+    });
+    expect(rows[1]).toMatchObject({ family: 6, localIp: '::', localPort: 80, state: 'LISTEN', rxQueue: 2, sendQ: 511, txQueue: 0, inode: 9 });
+    expect(rows[2]).toMatchObject({ family: 6, localIp: '::ffff:127.0.0.1', remoteIp: 'fe80::1', remotePort: 4, state: 'TIME_WAIT', inode: 0 });
+    expect(rows).toHaveLength(3);
   });
 });
