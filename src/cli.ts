@@ -13,6 +13,7 @@ import {
   parseMaxConnections,
   parseMsl,
   parseEvery,
+  parseSeconds,
   parseSpeed,
   type Speed,
 } from './cli/options';
@@ -89,7 +90,8 @@ export function buildProgram(onDone: (code: number) => void): Command {
     .option('--buffer <MiB>', 'kernel capture buffer: packets wait here while tcpscope is busy; each takes a 64 KiB slot, and the ring uses twice this memory (default: 64, about 1000 packets)', parseBufferMiB)
     .option('--no-server', 'serve nothing (with --jsonl: a plain event stream)')
     .option('--jsonl', 'also print every event as one JSON line on stdout')
-    .option('--no-sockets', "do not read this machine's socket tables (owners, listeners, kernel cross-check)");
+    .option('--no-sockets', "do not read this machine's socket tables (owners, listeners, kernel cross-check)")
+    .option('--close-wait-after <seconds>', 'diagnose an endpoint held in CLOSE_WAIT this long (default: 10)', parseSeconds);
   serveOptions(live);
   commonOptions(live);
   live
@@ -114,6 +116,7 @@ export function buildProgram(onDone: (code: number) => void): Command {
           filter: opts.filter,
           bufferSize: opts.buffer,
           sockets: opts.sockets !== false,
+          closeWaitAfter: opts.closeWaitAfter,
           ...servingArgs(opts),
         }),
       );

@@ -16,6 +16,8 @@ export interface LiveCommandOptions extends CommonOptions, ServeOptions {
   jsonl: boolean;
   /** Read the machine's socket tables: owners, listeners, kernel cross-check. */
   sockets?: boolean;
+  /** Seconds in CLOSE_WAIT after which an endpoint is diagnosed as held. */
+  closeWaitAfter?: number;
 }
 
 /** How often timers (TIME_WAIT expiry, idle timeouts) advance in live mode: the wall clock is the only clock here. */
@@ -30,7 +32,7 @@ export async function runLive(o: LiveCommandOptions): Promise<number> {
   if (!opened.ok) throw new CliError(liveErrorMessage(o.iface, opened.error, listInterfaces));
   const capture = opened.capture;
 
-  const sockets = o.sockets === false ? null : watchSockets(session, o.ports);
+  const sockets = o.sockets === false ? null : watchSockets(session, o.ports, o.closeWaitAfter);
   let server: RunningServer | null = null;
   try {
     if (o.server) server = await startServer(session, o, () => liveSource(capture), token, sockets ? { sockets: sockets.source } : {});

@@ -80,3 +80,12 @@ export function parseEvery(v: string): number {
   }
   return n;
 }
+
+/** A duration in seconds, 0.1 to one day. */
+export function parseSeconds(v: string): number {
+  const n = Number(v);
+  if (!/^\d+(\.\d+)?$/.test(v.trim()) || !(n >= 0.1 && n <= 86_400)) {
+    throw new InvalidArgumentError('give seconds from 0.1 to 86400, e.g. --close-wait-after 30');
+  }
+  return n;
+}

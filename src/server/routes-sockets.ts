@@ -1,6 +1,7 @@
 import type { Express, Request, Response } from 'express';
 import { z } from 'zod';
 import type { Listener } from '../sockets/attribute';
+import type { Diagnosis } from '../sockets/diagnose';
 import type { SocketStats } from '../sockets/watch';
 import { port, type Parsed } from './query';
 
@@ -9,6 +10,7 @@ export interface SocketsSource {
   /** Listening sockets on the captured ports, or all of them. */
   listeners(all: boolean): Listener[];
   stats(): SocketStats;
+  diagnoses(): Diagnosis[];
 }
 
 const one = z.string({ error: 'give it once, as a single value' });
@@ -37,6 +39,7 @@ export function parseListenerQuery(query: Record<string, unknown>): Parsed<Liste
 
 /**
  * GET /api/listeners: the listening sockets with their owners, backlog and accept-queue length.
+ * GET /api/diagnoses: what is wrong, in words, with its evidence.
  * Without a socket source (replay, analyze) the list is empty and says why.
  */
 export function mountSocketRoutes(app: Express, sockets: SocketsSource | undefined, badParam: (res: Response, p: string, d: string) => void): void {
@@ -47,5 +50,13 @@ export function mountSocketRoutes(app: Express, sockets: SocketsSource | undefin
     let list = sockets.listeners(q.value.all || q.value.port !== null);
     if (q.value.port !== null) list = list.filter((l) => l.port === q.value.port);
     res.json({ listeners: list, available: true });
+  });
+
+  app.get('/api/diagnoses', (req: Request, res: Response) => {
+    for (const key of Object.keys(req.query)) {
+      if (key !== 'token') return badParam(res, key, 'this endpoint takes no parameters');
+    }
+    if (!sockets) return void res.json({ diagnoses: [], available: false, detail: "diagnoses need this machine's socket tables (live mode)" });
+    res.json({ diagnoses: sockets.diagnoses(), available: true });
   });
 }

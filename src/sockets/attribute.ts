@@ -67,6 +67,12 @@ export class SocketIndex {
     return l.find((s) => plainIp(s.localIp) === p) ?? l.find((s) => s.localIp === '0.0.0.0' || s.localIp === '::');
   }
 
+  /** Listeners that take connections to ip (bound to it or to a wildcard), all ports. */
+  listenersOn(ip: string): Listener[] {
+    const p = plainIp(ip);
+    return this.listeners(null).filter((l) => plainIp(l.ip) === p || l.ip === '0.0.0.0' || l.ip === '::');
+  }
+
   listenerPorts(): number[] {
     return [...this.listenersByPort.keys()];
   }

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import type { EventBus } from '../events/bus';
 import type { TcpEvent } from '../events/types';
@@ -5,6 +6,7 @@ import type { TrackerApi } from '../track/api';
 import type { ConnectionView, EndpointProcess, KernelEndpoint, OwnerReason } from '../track/connection';
 import type { Side, TcpState } from '../track/states';
 import { attribute, kernelView, SocketIndex, type Attribution, type Listener } from './attribute';
+import { DEFAULT_DIAGNOSE, diagnose, type DiagnoseOptions, type Diagnosis } from './diagnose';
 import type { Scanner } from './scan-thread';
 
 export interface SocketWatchOptions {
@@ -20,9 +22,13 @@ export interface SocketWatchOptions {
   crossCheck: boolean;
   /** The captured ports (-p), whose connected sockets are always read; null when capture is not narrowed by port. */
   ports: readonly number[] | null;
+  diagnose: Partial<DiagnoseOptions>;
 }
 
-export const DEFAULT_WATCH: SocketWatchOptions = { intervalMs: 1000, batchMs: 100, maxTries: 3, settleMs: 500, crossCheck: true, ports: null };
+/** Kernel counters are compared over this long, ms. */
+const COUNTER_WINDOW_MS = 10_000;
+
+export const DEFAULT_WATCH: SocketWatchOptions = { intervalMs: 1000, batchMs: 100, maxTries: 3, settleMs: 500, crossCheck: true, ports: null, diagnose: {} };
 
 const SIDES: readonly Side[] = ['client', 'server'];
 
@@ -80,6 +86,11 @@ export class SocketWatch {
   private unsubscribe: (() => void) | null = null;
   private readonly listenersSeen = new Set<(ix: SocketIndex) => void>();
   private readonly st: SocketStats;
+  /** When each endpoint entered CLOSE_WAIT (by the packets), by `${id} ${side}`. */
+  private readonly closeWaitSince = new Map<string, number>();
+  /** TcpExt counters summed over namespaces, one entry per scan within COUNTER_WINDOW_MS. */
+  private counters: { at: number; c: Record<string, number> }[] = [];
+  private readonly diag: DiagnoseOptions;
 
   constructor(
     private readonly scanner: Scanner,
@@ -87,6 +98,7 @@ export class SocketWatch {
     opts: Partial<SocketWatchOptions> = {},
   ) {
     this.o = { ...DEFAULT_WATCH, ...opts };
+    this.diag = { ...DEFAULT_DIAGNOSE, ephemeralPorts: ephemeralPorts(), ...this.o.diagnose };
     this.st = {
       mode: scanner.mode,
       scans: 0,
@@ -109,6 +121,17 @@ export class SocketWatch {
   }
 
   onEvent(e: TcpEvent): void {
+    if (e.type === 'state') {
+      const k = `${e.connectionId} ${e.side}`;
+      if (e.to === 'CLOSE_WAIT') this.closeWaitSince.set(k, e.ts);
+      else if (e.from === 'CLOSE_WAIT') this.closeWaitSince.delete(k);
+      return;
+    }
+    if (e.type === 'connection' && e.phase !== 'opened') {
+      this.closeWaitSince.delete(`${e.connectionId} client`);
+      this.closeWaitSince.delete(`${e.connectionId} server`);
+      return;
+    }
     if (e.type !== 'connection' || e.phase !== 'opened' || !e.connection) return;
     this.watched.set(e.connectionId, { id: e.connectionId, serverPort: e.connection.server.port, tries: 0, owner: [null, null], suspect: [null, null], counted: [null, null] });
     this.request(false);
@@ -125,6 +148,25 @@ export class SocketWatch {
 
   listeners(ports: ReadonlySet<number> | null): Listener[] {
     return this.latest?.listeners(ports) ?? [];
+  }
+
+  /** The current diagnoses, from the tracker's connections and the last scan. */
+  diagnoses(now = Date.now()): Diagnosis[] {
+    const rise: Record<string, number> = {};
+    const first = this.counters[0];
+    const last = this.counters[this.counters.length - 1];
+    if (first && last) for (const k of Object.keys(last.c)) rise[k] = last.c[k] - (first.c[k] ?? 0);
+    return diagnose(
+      {
+        now,
+        connections: this.tracker.list(),
+        index: this.latest,
+        closeWaitSince: this.closeWaitSince,
+        counterRise: rise,
+        disagreements: this.st.crossCheck.recent,
+      },
+      this.diag,
+    );
   }
 
   stats(): SocketStats {
@@ -177,6 +219,7 @@ export class SocketWatch {
       this.st.scanMsTotal += scan.costMs;
       if (scan.fdScan) this.st.fdScans++;
       const ix = new SocketIndex(scan, localAddresses());
+      this.keepCounters(scan.at, scan.netstat);
       this.latest = ix;
       this.join(ix, full && this.o.crossCheck);
       for (const f of this.listenersSeen) f(ix);
@@ -293,6 +336,13 @@ export class SocketWatch {
     if (finished === 2 && w.owner[0] !== null && w.owner[1] !== null) this.watched.delete(w.id);
   }
 
+  private keepCounters(at: number, netstat: { counters: Record<string, number> }[]): void {
+    const sum: Record<string, number> = {};
+    for (const n of netstat) for (const [k, v] of Object.entries(n.counters)) sum[k] = (sum[k] ?? 0) + v;
+    this.counters.push({ at, c: sum });
+    while (this.counters.length > 2 && this.counters[1].at <= at - COUNTER_WINDOW_MS) this.counters.shift();
+  }
+
   private count(a: Attribution): void {
     const o = this.st.owners;
     o.endpoints++;
@@ -308,6 +358,16 @@ export class SocketWatch {
 export function sameState(inferred: TcpState, kernel: TcpState | 'GONE'): boolean {
   if (inferred === kernel) return true;
   return kernel === 'GONE' && (inferred === 'CLOSED' || inferred === 'LISTEN');
+}
+
+function ephemeralPorts(): number {
+  try {
+    const [lo, hi] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'latin1').trim().split(/\s+/).map(Number);
+    if (hi >= lo) return hi - lo + 1;
+  } catch {
+    // not Linux, or not readable: the default range
+  }
+  return DEFAULT_DIAGNOSE.ephemeralPorts;
 }
 
 function localAddresses(): string[] {

@@ -29,6 +29,7 @@ const net = require('net');
 const [host, port] = process.argv.slice(1);
 const c = net.connect({ host, port: Number(port) }, () => console.log('ready ' + c.localPort));
 c.on('error', (e) => console.log('error ' + e.code));
+process.on('SIGUSR2', () => c.write('hello'));
 setInterval(() => {}, 1 << 30);
 `;
 
