@@ -3,6 +3,7 @@ import type { LiveSourceInfo } from '../server/deps';
 import type { RunningServer } from '../server/listen';
 import { CliError, EXIT_OK, liveErrorMessage } from './errors';
 import type { CommonOptions, ServeOptions } from './options';
+import { FollowingCapture, resolveProcessPorts } from './follow';
 import { watchSockets } from './sockets';
 import { createSession, note, resolveToken, startServer, untilSignal, writeJsonLines } from './session';
 
@@ -18,6 +19,9 @@ export interface LiveCommandOptions extends CommonOptions, ServeOptions {
   sockets?: boolean;
   /** Seconds in CLOSE_WAIT after which an endpoint is diagnosed as held. */
   closeWaitAfter?: number;
+  /** Capture the ports of these processes' sockets (--pid, --command), following new listening ports. */
+  pids?: number[];
+  commands?: string[];
 }
 
 /** How often timers (TIME_WAIT expiry, idle timeouts) advance in live mode: the wall clock is the only clock here. */
@@ -28,11 +32,24 @@ export async function runLive(o: LiveCommandOptions): Promise<number> {
   const session = createSession(o);
   if (o.jsonl) writeJsonLines(session.bus);
 
-  const opened = openLive({ iface: o.iface, ports: o.ports, hosts: o.hosts, filter: o.filter, bufferSize: o.bufferSize }, session.engine.onFrame);
+  const sel = { pids: o.pids ?? [], commands: o.commands ?? [] };
+  const following = sel.pids.length + sel.commands.length > 0;
+  let ports = o.ports;
+  if (following) {
+    const r = resolveProcessPorts(sel);
+    if (!r.ok) throw new CliError(r.message);
+    ports = [...new Set([...o.ports, ...r.ports])].sort((a, b) => a - b);
+    note(`following ${r.names}: ports ${ports.join(', ')}`);
+  }
+  const liveOpts = { iface: o.iface, ports, hosts: o.hosts, filter: o.filter, bufferSize: o.bufferSize };
+  const opened = following
+    ? FollowingCapture.open(liveOpts, session.engine.onFrame, sel, (added) => note(`now also capturing port ${added.join(', ')}`))
+    : openLive(liveOpts, session.engine.onFrame);
   if (!opened.ok) throw new CliError(liveErrorMessage(o.iface, opened.error, listInterfaces));
   const capture = opened.capture;
 
-  const sockets = o.sockets === false ? null : watchSockets(session, o.ports, o.closeWaitAfter);
+  const sockets = o.sockets === false ? null : watchSockets(session, ports, o.closeWaitAfter);
+  if (sockets && capture instanceof FollowingCapture) sockets.watch.onScan((ix) => capture.follow(ix));
   let server: RunningServer | null = null;
   try {
     if (o.server) server = await startServer(session, o, () => liveSource(capture), token, sockets ? { sockets: sockets.source } : {});

@@ -89,3 +89,15 @@ export function parseSeconds(v: string): number {
   }
   return n;
 }
+
+export function collectPid(v: string, prev: number[] = []): number[] {
+  const n = Number(v);
+  if (!/^\d{1,10}$/.test(v.trim()) || n < 1 || n > 4_194_304) throw new InvalidArgumentError('give a process id, e.g. --pid 4242 (repeat for more)');
+  return [...prev, n];
+}
+
+export function collectCommand(v: string, prev: string[] = []): string[] {
+  const t = v.trim();
+  if (t === '' || t.length > 255 || t.includes('/')) throw new InvalidArgumentError('give a command name as ps shows it, e.g. --command nginx (repeat for more)');
+  return [...prev, t];
+}

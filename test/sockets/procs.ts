@@ -11,6 +11,11 @@ const [host, port, backlog] = process.argv.slice(1);
 const held = [];
 const srv = net.createServer({ pauseOnConnect: true }, (s) => { held.push(s); console.log('accepted ' + s.remotePort); });
 srv.listen({ host, port: Number(port), backlog: Number(backlog) }, () => console.log('ready ' + srv.address().port));
+// SIGUSR1: listen on one more port
+process.on('SIGUSR1', () => {
+  const more = net.createServer({ pauseOnConnect: true }, (s) => { held.push(s); console.log('accepted ' + s.remotePort); });
+  more.listen({ host, port: 0 }, () => console.log('also ' + more.address().port));
+});
 `;
 
 /** Listens and never calls accept(): a raw socket a Python process holds, so the kernel queue fills. */
