@@ -48,7 +48,7 @@ export async function runLive(o: LiveCommandOptions): Promise<number> {
   if (!opened.ok) throw new CliError(liveErrorMessage(o.iface, opened.error, listInterfaces));
   const capture = opened.capture;
 
-  const sockets = o.sockets === false ? null : watchSockets(session, ports, o.closeWaitAfter);
+  const sockets = o.sockets === false ? null : watchSockets(session, ports, o.closeWaitAfter, following);
   if (sockets && capture instanceof FollowingCapture) sockets.watch.onScan((ix) => capture.follow(ix));
   let server: RunningServer | null = null;
   try {

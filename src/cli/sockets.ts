@@ -9,12 +9,15 @@ import type { TrackerApi } from '../track/api';
  * listeners on the captured ports (all of them without -p, or when asked), the cross-check.
  */
 export function watchSockets(
-  session: { engine: { tracker: TrackerApi }; bus: EventBus },
+  session: { engine: { tracker: TrackerApi; lastTs: number }; bus: EventBus },
   ports: readonly number[],
   closeWaitAfterS?: number,
+  allListeners = false,
 ): { watch: SocketWatch; source: SocketsSource } {
   const watch = new SocketWatch(openScanner(), session.engine.tracker, {
     ports: ports.length > 0 ? ports : null,
+    packetClock: () => session.engine.lastTs,
+    allListeners,
     diagnose: closeWaitAfterS !== undefined ? { closeWaitMs: closeWaitAfterS * 1000 } : {},
   }).start(session.bus);
   const captured = ports.length > 0 ? new Set(ports) : null;

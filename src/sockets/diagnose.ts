@@ -71,6 +71,8 @@ function closeWaitHeld(input: DiagnoseInput, o: DiagnoseOptions, out: Diagnosis[
       if (e.state !== 'CLOSE_WAIT') continue;
       const since = input.closeWaitSince.get(`${c.id} ${side}`);
       if (since === undefined || input.now - since < o.closeWaitMs) continue;
+      // the kernel's reading, when there is one, must say so too (an older one waits for the next)
+      if (e.kernel && e.kernel.state !== 'CLOSE_WAIT') continue;
       const p = e.process ?? null;
       // the kernel's receive queue counts the peer's FIN (one sequence number) beside the data
       const unread = e.kernel && e.kernel.state === 'CLOSE_WAIT' ? Math.max(0, e.kernel.rxQueue - 1) : null;

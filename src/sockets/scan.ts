@@ -44,6 +44,8 @@ export interface ScanResult {
   badLines: number;
   /** Time spent reading, in ms. */
   costMs: number;
+  /** The TIME_WAIT pairs this scan read (`local remote` ports): those not found are not in TIME_WAIT. */
+  timeWaitAsked: string[];
 }
 
 export interface ScanOptions {
@@ -56,10 +58,18 @@ export interface ScanAsk {
   tcpInfo: boolean;
   /**
    * Connected sockets are read only with one of these ports on either end (listeners always);
-   * null: all of them.
+   * null: all of them. TIME_WAIT sockets only as `timeWait` names them (there are tens of thousands
+   * of them at a thousand connections a second, and no process holds one).
    */
   ports: number[] | null;
+  /** TIME_WAIT sockets to read, by local and remote port (at most 32 pairs a scan). */
+  timeWait?: { local: number; remote: number }[];
+  /** Name the owners of every listener, not only of those on the wanted ports (following a process's new ports). */
+  allListeners?: boolean;
 }
+
+/** A full fd scan of every process runs at most this often; in between only processes that held watched sockets before are read. */
+const FULL_FD_SCAN_MS = 2000;
 
 /**
  * Reads the kernel's socket tables of every network namespace a process is in, and which process
@@ -74,6 +84,10 @@ export class SocketScanner {
   private ownerOf = new Map<number, { pid: number; fd: number }[]>();
   /** Inodes no readable process held at the last fd scan: they do not trigger another one. */
   private unowned = new Set<number>();
+  /** Processes that held a watched socket: read first when new sockets appear. */
+  private hot = new Set<number>();
+  private lastFullScan = -Infinity;
+  private lastUnreadable = 0;
   /** Listener backlogs by inode (a listener's backlog is fixed once it listens). */
   private backlogs = new Map<number, number>();
   private users = readPasswd();
@@ -113,7 +127,7 @@ export class SocketScanner {
     const sockets: ScannedSocket[] = [];
     const netstat: ScanResult['netstat'] = [];
     let badLines = 0;
-    let unknown = 0;
+    const unknown = new Set<number>();
     const wanted = ask.ports === null ? null : new Set(ask.ports);
     for (const [netns, dir] of nsReader) {
       const pid = nsPid.get(netns) ?? null;
@@ -137,7 +151,8 @@ export class SocketScanner {
           s.backlog = null;
           connected++;
         }
-        if (s.inode !== 0 && !this.ownerOf.has(s.inode) && !this.unowned.has(s.inode)) unknown++;
+        const matters = s.state !== 'LISTEN' || !wanted || ask.allListeners === true || wanted.has(s.localPort);
+        if (matters && s.inode !== 0 && !this.ownerOf.has(s.inode) && !this.unowned.has(s.inode)) unknown.add(s.inode);
         sockets.push(s);
       }
       if (!rows) this.fillFromSs(sockets, netns, pid, ask, connected > 0);
@@ -145,29 +160,31 @@ export class SocketScanner {
       if (ns !== null) netstat.push({ netns, counters: parseNetstat(ns) });
     }
 
-    let unreadable = 0;
-    if (unknown > 0) {
-      const found = new Map<number, { pid: number; fd: number }[]>();
-      for (const pid of pids) {
-        const fds = readSocketFds(root, pid);
-        if (typeof fds === 'string') {
-          if (fds === 'no-permission') unreadable++;
-          continue;
-        }
-        if (fds.length === 0) continue;
-        let holds = false;
-        for (let i = 0; i < fds.length; i += 2) {
-          const inode = fds[i + 1];
-          const list = found.get(inode);
-          if (list) list.push({ pid, fd: fds[i] });
-          else found.set(inode, [{ pid, fd: fds[i] }]);
-          holds = true;
-        }
-        if (holds) this.learn(pid);
+    for (const pid of this.hot) if (!alive.has(pid)) this.hot.delete(pid);
+    let unreadable = this.lastUnreadable;
+    let fdScan = false;
+    if (unknown.size > 0) {
+      // Processes that held watched sockets before (a server, a busy client) first: they usually hold the new ones.
+      const listeners = new Set(sockets.filter((x) => x.state === 'LISTEN').map((x) => x.inode));
+      const found = this.readFds([...this.hot], pids.length);
+      for (const [inode, o] of found.owners) {
+        // a listener may be shared with processes not read here (prefork): only a full scan names them all
+        if (listeners.has(inode)) continue;
+        this.ownerOf.set(inode, o);
+        unknown.delete(inode);
       }
-      this.ownerOf = found;
-      this.unowned.clear();
-      for (const s of sockets) if (s.inode !== 0 && !found.has(s.inode)) this.unowned.add(s.inode);
+      if (unknown.size > 0 && t0 - this.lastFullScan >= FULL_FD_SCAN_MS) {
+        fdScan = true;
+        this.lastFullScan = t0;
+        const all = this.readFds(pids, pids.length);
+        unreadable = this.lastUnreadable = all.unreadable;
+        for (const [inode, o] of all.owners) this.ownerOf.set(inode, o);
+        this.unowned.clear();
+        for (const x of sockets) if (x.inode !== 0 && !all.owners.has(x.inode)) this.unowned.add(x.inode);
+      }
+      // forget sockets that are gone
+      const present = new Set(sockets.map((x) => x.inode));
+      for (const inode of this.ownerOf.keys()) if (!present.has(inode)) this.ownerOf.delete(inode);
     }
     const used = new Set<number>();
     for (const s of sockets) {
@@ -175,7 +192,10 @@ export class SocketScanner {
       const o = this.ownerOf.get(s.inode);
       if (!o) continue;
       s.owners = o;
-      for (const x of o) used.add(x.pid);
+      for (const x of o) {
+        used.add(x.pid);
+        if (s.state !== 'LISTEN' || !wanted || wanted.has(s.localPort)) this.hot.add(x.pid);
+      }
     }
     const processes: ProcessInfo[] = [];
     for (const pid of used) {
@@ -189,10 +209,32 @@ export class SocketScanner {
       netstat,
       ownNetns,
       unreadable,
-      fdScan: unknown > 0,
+      fdScan,
       badLines,
+      timeWaitAsked: (ask.timeWait ?? []).slice(0, 32).map((p) => `${p.local} ${p.remote}`),
       costMs: performance.now() - t0,
     };
+  }
+
+  /** The socket fds of these processes, by inode; and how many could not be read. */
+  private readFds(pids: readonly number[], _total: number): { owners: Map<number, { pid: number; fd: number }[]>; unreadable: number } {
+    const owners = new Map<number, { pid: number; fd: number }[]>();
+    let unreadable = 0;
+    for (const pid of pids) {
+      const fds = readSocketFds(this.root, pid);
+      if (typeof fds === 'string') {
+        if (fds === 'no-permission') unreadable++;
+        continue;
+      }
+      if (fds.length === 0) continue;
+      for (let i = 0; i < fds.length; i += 2) {
+        const list = owners.get(fds[i + 1]);
+        if (list) list.push({ pid, fd: fds[i] });
+        else owners.set(fds[i + 1], [{ pid, fd: fds[i] }]);
+      }
+      this.learn(pid);
+    }
+    return { owners, unreadable };
   }
 
   /**
@@ -204,10 +246,13 @@ export class SocketScanner {
     if (!listeners) return null;
     if (ask.ports !== null && ask.ports.length === 0) return listeners;
     const filter = ask.ports === null ? null : portFilter(ask.ports);
-    const connected = runSs([ask.tcpInfo ? '-Htanei' : '-Htane', 'state', 'connected', ...(filter ?? [])], null);
+    const connected = runSs([ask.tcpInfo ? '-Htanei' : '-Htane', 'state', 'connected', 'exclude', 'time-wait', ...(filter ?? [])], null);
     if (!connected) return null;
     for (const l of listeners) this.backlogs.set(l.inode, l.sendQ);
-    return listeners.concat(connected);
+    const tw = ask.timeWait?.slice(0, 32) ?? [];
+    if (tw.length === 0) return listeners.concat(connected);
+    const pairs = tw.map((p) => `( sport = :${p.local} and dport = :${p.remote} )`).join(' or ');
+    return listeners.concat(connected, runSs(['-Htane', 'state', 'time-wait', '(', pairs, ')'], null, 'TIME_WAIT') ?? []);
   }
 
   /** Another namespace was read from /proc: backlogs (once per listener) and tcp_info come from ss run inside it. */

@@ -59,7 +59,7 @@ function hostPort(t: string): { ip: string; port: number; family: 4 | 6 } | null
  * words such as uid:N ino:N), and with -i a tab-indented line of tcp_info after it. Lines of
  * another shape are skipped.
  */
-export function parseSs(text: string): SsRow[] {
+export function parseSs(text: string, onlyState?: TcpState): SsRow[] {
   const out: SsRow[] = [];
   let last: SsRow | null = null;
   for (const line of text.split('\n')) {
@@ -70,7 +70,9 @@ export function parseSs(text: string): SsRow[] {
     }
     last = null;
     const f = line.split(/\s+/);
-    const state = SS_STATES[f[0]];
+    // asked for one state (`state time-wait`), ss leaves the State column out
+    if (onlyState) f.unshift('');
+    const state = onlyState ?? SS_STATES[f[0]];
     const recvQ = Number(f[1]);
     const sendQ = Number(f[2]);
     const local = hostPort(f[3] ?? '');
@@ -125,11 +127,11 @@ export function portFilter(ports: readonly number[]): string[] | null {
  * Runs ss in the namespace of `nsPid` (null: our own) and parses it. null when ss is missing or
  * fails (then the caller reads /proc instead).
  */
-export function runSs(args: string[], nsPid: number | null): SsRow[] | null {
+export function runSs(args: string[], nsPid: number | null, onlyState?: TcpState): SsRow[] | null {
   try {
     const [file, argv] = nsPid === null ? ['ss', args] : ['nsenter', [`--net=/proc/${nsPid}/ns/net`, 'ss', ...args]];
     const text = execFileSync(file, argv, { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, stdio: ['ignore', 'pipe', 'ignore'] });
-    return parseSs(text);
+    return parseSs(text, onlyState);
   } catch {
     return null;
   }

@@ -23,17 +23,30 @@ export interface SocketWatchOptions {
   /** The captured ports (-p), whose connected sockets are always read; null when capture is not narrowed by port. */
   ports: readonly number[] | null;
   diagnose: Partial<DiagnoseOptions>;
+  /**
+   * Timestamp (epoch ms) of the newest packet the tracker has processed. A kernel reading is
+   * compared only once the tracker has caught up with it (or no packet came since), so packets
+   * still waiting in the capture buffer do not count as disagreements.
+   */
+  packetClock: (() => number) | null;
+  /** Name the owners of every listener (for following a process's new listening ports). */
+  allListeners: boolean;
 }
 
 /** Kernel counters are compared over this long, ms. */
 const COUNTER_WINDOW_MS = 10_000;
 
-export const DEFAULT_WATCH: SocketWatchOptions = { intervalMs: 1000, batchMs: 100, maxTries: 3, settleMs: 500, crossCheck: true, ports: null, diagnose: {} };
+export const DEFAULT_WATCH: SocketWatchOptions = { intervalMs: 1000, batchMs: 100, maxTries: 3, settleMs: 500, crossCheck: true, ports: null, diagnose: {}, packetClock: null, allListeners: false };
+
+/** An endpoint whose socket is not found is given up only after this long: a process seen for the first time is read by a full fd scan, at most every 2 s. */
+const GIVE_UP_MS = 2500;
 
 const SIDES: readonly Side[] = ['client', 'server'];
 
 interface Watched {
   id: string;
+  /** When it was first looked up (performance.now()). */
+  since: number;
   serverPort: number;
   tries: number;
   /** Final attributions by side (null while still looking). */
@@ -54,7 +67,7 @@ export interface SocketStats {
   /** Endpoints looked up, and how many got an owner (through their own socket or their port's listener). */
   owners: { endpoints: number; owned: number; viaSocket: number; viaListener: number; byReason: Record<OwnerReason, number> };
   /** Settled local endpoints compared with the kernel, and how many agreed. */
-  crossCheck: { compared: number; agreed: number; disagreements: number; recent: Disagreement[] };
+  crossCheck: { compared: number; agreed: number; disagreements: number; notCompared: number; recent: Disagreement[] };
   error: string | null;
 }
 
@@ -91,6 +104,11 @@ export class SocketWatch {
   /** TcpExt counters summed over namespaces, one entry per scan within COUNTER_WINDOW_MS. */
   private counters: { at: number; c: Record<string, number> }[] = [];
   private readonly diag: DiagnoseOptions;
+  /** TIME_WAIT sockets (or sockets the kernel no longer has) to read at the next steady scan. */
+  private timeWaitWanted: { local: number; remote: number }[] = [];
+  /** Pairs queued or being read. */
+  private timeWaitPending = new Set<string>();
+  private lastClock = -1;
 
   constructor(
     private readonly scanner: Scanner,
@@ -106,7 +124,7 @@ export class SocketWatch {
       scanMsTotal: 0,
       fdScans: 0,
       owners: { endpoints: 0, owned: 0, viaSocket: 0, viaListener: 0, byReason: { 'not-local': 0, 'no-permission': 0, gone: 0, 'not-listening': 0 } },
-      crossCheck: { compared: 0, agreed: 0, disagreements: 0, recent: [] },
+      crossCheck: { compared: 0, agreed: 0, disagreements: 0, notCompared: 0, recent: [] },
       error: null,
     };
   }
@@ -133,7 +151,7 @@ export class SocketWatch {
       return;
     }
     if (e.type !== 'connection' || e.phase !== 'opened' || !e.connection) return;
-    this.watched.set(e.connectionId, { id: e.connectionId, serverPort: e.connection.server.port, tries: 0, owner: [null, null], suspect: [null, null], counted: [null, null] });
+    this.watched.set(e.connectionId, { id: e.connectionId, since: performance.now(), serverPort: e.connection.server.port, tries: 0, owner: [null, null], suspect: [null, null], counted: [null, null] });
     this.request(false);
   }
 
@@ -211,7 +229,8 @@ export class SocketWatch {
     const t = performance.now();
     const full = forceFull || t - this.lastFull >= this.o.intervalMs - 5;
     try {
-      const scan = await this.scanner.scan({ tcpInfo: full && this.o.crossCheck, ports: this.wantedPorts() });
+      const timeWait = full && this.o.crossCheck ? this.timeWaitWanted.splice(0, 32) : [];
+      const scan = await this.scanner.scan({ tcpInfo: full && this.o.crossCheck, ports: this.wantedPorts(), timeWait, allListeners: this.o.allListeners });
       this.lastScanAt = performance.now();
       if (full) this.lastFull = this.lastScanAt;
       this.st.scans++;
@@ -221,7 +240,8 @@ export class SocketWatch {
       const ix = new SocketIndex(scan, localAddresses());
       this.keepCounters(scan.at, scan.netstat);
       this.latest = ix;
-      this.join(ix, full && this.o.crossCheck);
+      this.join(ix, full && this.o.crossCheck && this.caughtUp(ix.at));
+      for (const p of timeWait) this.timeWaitPending.delete(`${p.local} ${p.remote}`);
       for (const f of this.listenersSeen) f(ix);
       this.st.error = null;
     } catch (e) {
@@ -230,6 +250,16 @@ export class SocketWatch {
       this.inFlight = false;
     }
     if (this.again) this.request(false);
+  }
+
+  /** Whether the tracker has seen every packet up to the reading's time (or none came since the last look). */
+  private caughtUp(at: number): boolean {
+    const clock = this.o.packetClock;
+    if (!clock) return true;
+    const now = clock();
+    const idle = now === this.lastClock;
+    this.lastClock = now;
+    return idle || now >= at;
   }
 
   /** The ports whose connected sockets a scan reads: the captured ones and the server ports of watched connections. */
@@ -257,7 +287,7 @@ export class SocketWatch {
 
   private attributeConnection(ix: SocketIndex, w: Watched, c: ConnectionView): void {
     w.tries++;
-    const lastTry = w.tries >= this.o.maxTries;
+    const lastTry = w.tries >= this.o.maxTries && performance.now() - w.since >= GIVE_UP_MS;
     for (let i = 0; i < 2; i++) {
       if (w.owner[i] !== null) continue;
       const me = i === 0 ? c.client : c.server;
@@ -291,13 +321,28 @@ export class SocketWatch {
     let finished = 0;
     for (let i = 0; i < 2; i++) {
       const a = w.owner[i];
-      if (!a || a.reason === 'not-local' || a.reason === 'not-listening') {
+      if (a && (a.reason === 'not-local' || a.reason === 'not-listening')) {
         finished++;
         continue;
       }
       const me = i === 0 ? c.client : c.server;
       const peer = i === 0 ? c.server : c.client;
+      if (!a && !ix.isLocal(me.ip)) continue;
       const kv = kernelView(ix, me.ip, me.port, peer.ip, peer.port);
+      if (!kv && !ix.scan.timeWaitAsked.includes(`${me.port} ${peer.port}`)) {
+        // not among the live sockets: in TIME_WAIT or gone; the next steady scan reads it
+        const pair = `${me.port} ${peer.port}`;
+        if (this.timeWaitPending.has(pair)) continue;
+        if (this.timeWaitWanted.length < 1024) {
+          this.timeWaitPending.add(pair);
+          this.timeWaitWanted.push({ local: me.port, remote: peer.port });
+        } else {
+          // more closing connections than a steady scan reads: this one goes unchecked (counted)
+          this.st.crossCheck.notCompared++;
+          finished++;
+        }
+        continue;
+      }
       const kstate = kv?.state ?? 'GONE';
       const agrees = sameState(me.state, kstate);
       const k: KernelEndpoint = {

@@ -23,7 +23,7 @@ async function crossCheck(pattern: Pattern, filter?: string) {
   const bus = new EventBus();
   engine.tracker.onEvent(bus.publish);
   // scans in their own thread, as in live mode, so the pattern's sockets are never held up
-  const watch = new SocketWatch(openScanner(path.join(REPO, 'dist', 'sockets', 'scan-worker.js')), engine.tracker, { intervalMs: 200, batchMs: 20 }).start(bus);
+  const watch = new SocketWatch(openScanner(path.join(REPO, 'dist', 'sockets', 'scan-worker.js')), engine.tracker, { intervalMs: 200, batchMs: 20, packetClock: () => engine.lastTs }).start(bus);
   let capture: LiveCapture | undefined;
   let lastFrameAt = Date.now();
   // as live mode does: timers (a FIN's pending reception, TIME_WAIT) advance with the clock
@@ -42,7 +42,8 @@ async function crossCheck(pattern: Pattern, filter?: string) {
   while (Date.now() - lastFrameAt < 250) await sleep(25);
   // settled: no packet for longer than the settle time, then two readings
   await sleep(600);
-  for (let i = 0; i < 4; i++) await watch.scanNow();
+  // TIME_WAIT sockets are read 32 a scan: enough scans for the largest pattern
+  for (let i = 0; i < 16; i++) await watch.scanNow();
   const conns = engine.tracker.list();
   return { run, stats: watch.stats(), conns };
 }

@@ -134,8 +134,11 @@ describe.runIf(isRoot)('owners of real endpoints', () => {
     const c = start(node, ['-e', HOLDING_CLIENT, '127.0.0.2', String(port)]);
     const cport = word(await c.line('ready'), 1);
     await again.line(`accepted ${cport}`);
-    const b = attribute(new SocketIndex(scanner.scan({ tcpInfo: false, ports: null })), 'server', '127.0.0.2', port, '127.0.0.2', cport, null, true);
-    expect(b).toMatchObject({ process: { pid, cmdline: expect.stringContaining('127.0.0.2 0 8') } });
+    // a new process: read by the next full fd scan, at most every 2 s
+    await new Promise((r) => setTimeout(r, 2100));
+    // a client of 127.0.0.2 speaks from 127.0.0.1
+    const b = attribute(new SocketIndex(scanner.scan({ tcpInfo: false, ports: null })), 'server', '127.0.0.2', port, '127.0.0.1', cport, null, true);
+    expect(b).toMatchObject({ process: { pid, via: 'socket', cmdline: expect.stringContaining('127.0.0.2 0 8') } });
   });
 });
 

@@ -47,8 +47,11 @@ describe('parseProcTcp', () => {
     const c = net.connect(port, '127.0.0.1');
     await new Promise((r) => c.once('connect', r));
     try {
-      const rows = parseProcTcp(readFileSync('/proc/net/tcp', 'latin1'), 4).sockets.filter((s) => s.localPort === port || s.remotePort === port);
-      const ss = parseSs(execFileSync('ss', ['-Htane', `( sport = :${port} or dport = :${port} )`], { encoding: 'utf8' }));
+      // this test's three sockets only (another address may use the same port numbers meanwhile)
+      const mine = (s: { localIp: string; localPort: number; remotePort: number }) =>
+        s.localIp === '127.0.0.1' && ((s.localPort === port && (s.remotePort === 0 || s.remotePort === c.localPort)) || (s.localPort === c.localPort && s.remotePort === port));
+      const rows = parseProcTcp(readFileSync('/proc/net/tcp', 'latin1'), 4).sockets.filter(mine);
+      const ss = parseSs(execFileSync('ss', ['-Htane', `( sport = :${port} or dport = :${port} )`], { encoding: 'utf8' })).filter(mine);
       const key = (s: { inode: number; localIp: string; localPort: number; remoteIp: string; remotePort: number; state: string }) =>
         `${s.inode} ${s.localIp}:${s.localPort} ${s.remoteIp}:${s.remotePort} ${s.state}`;
       expect(new Set(rows.map(key))).toEqual(new Set(ss.map(key)));
@@ -87,5 +90,7 @@ describe('procfs readers', () => {
     expect(rows[1]).toMatchObject({ family: 6, localIp: '::', localPort: 80, state: 'LISTEN', rxQueue: 2, sendQ: 511, txQueue: 0, inode: 9 });
     expect(rows[2]).toMatchObject({ family: 6, localIp: '::ffff:127.0.0.1', remoteIp: 'fe80::1', remotePort: 4, state: 'TIME_WAIT', inode: 0 });
     expect(rows).toHaveLength(3);
+    // one state asked for: ss leaves the State column out
+    expect(parseSs('0 0 127.0.0.1:5 127.0.0.1:6 timer:(timewait,42sec,0) ino:0 sk:1\n', 'TIME_WAIT')).toMatchObject([{ state: 'TIME_WAIT', localPort: 5, remotePort: 6 }]);
   });
 });
