@@ -4,6 +4,7 @@ import { sortRows } from './columns.js';
 import { compileFilter } from './filter.js';
 import { STATES } from './format.js';
 import { HealthPanel } from './health.js';
+import { SocketsPanels } from './sockets.js';
 import { LadderPanel } from './ladder.js';
 import { connectLive } from './live.js';
 import { StateDiagram } from './state-diagram.js';
@@ -88,6 +89,11 @@ const table = new ConnTable({
 const health = new HealthPanel($('health'), {
   onSelect: (id) => { table.markSelected(id); select(id); },
 });
+const socketsPanels = new SocketsPanels(
+  { listeners: $('listeners'), listenersSection: $('listeners-section'), diagnoses: $('diagnoses') },
+  { onSelect: (id) => { table.markSelected(id); select(id); }, onChange: () => requestRender() },
+);
+socketsPanels.start();
 
 // ---- rendering, batched: events can arrive by the thousand ----
 let renderTimer = null;
@@ -123,7 +129,10 @@ function render() {
   table.grid.dataset.sorted = `${table.sortKey}:${table.sortDir}`;
   $('conn-count').textContent = `${shown.length} shown · ${open} open`;
   $('closed-count').textContent = `(${closed})`;
-  diagram.setCounts(sync.complete || !stats ? store.countStates() : { client: stats.endpoints.client, server: stats.endpoints.server });
+  const counts = sync.complete || !stats ? store.countStates() : { client: stats.endpoints.client, server: stats.endpoints.server };
+  // sockets that listen with no connection yet are server endpoints in LISTEN too
+  if (socketsPanels.listening) counts.server = { ...counts.server, LISTEN: (counts.server?.LISTEN ?? 0) + socketsPanels.listening };
+  diagram.setCounts(counts);
   // The health panel redraws charts; once a second is plenty, or at once when new stats came in.
   if (stats !== healthStats || pageNow - lastHealth > 900) {
     health.update(stats, all, now, pageNow);
