@@ -44,6 +44,12 @@ async function crossCheck(pattern: Pattern, filter?: string) {
   await sleep(600);
   // TIME_WAIT sockets are read 32 a scan: enough scans for the largest pattern
   for (let i = 0; i < 16; i++) await watch.scanNow();
+  // an endpoint whose socket is never found is given up after 2.5 s (a new process waits for a full fd scan)
+  const unresolved = () => engine.tracker.list().some((c) => c.client.process === undefined || c.server.process === undefined);
+  for (let i = 0; i < 40 && unresolved(); i++) {
+    await sleep(100);
+    await watch.scanNow();
+  }
   const conns = engine.tracker.list();
   return { run, stats: watch.stats(), conns };
 }
