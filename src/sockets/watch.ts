@@ -214,7 +214,8 @@ export class SocketWatch {
       return;
     }
     if (this.soon) return;
-    const wait = Math.max(0, this.lastScanAt + this.o.batchMs - performance.now());
+    // a slow scan (a busy machine, many sockets) spaces the next one as far: the scanning thread is busy half the time at most
+    const wait = Math.max(0, this.lastScanAt + Math.max(this.o.batchMs, this.st.lastScanMs) - performance.now());
     this.soon = setTimeout(() => {
       this.soon = null;
       void this.run(false);
