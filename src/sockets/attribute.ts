@@ -157,6 +157,8 @@ export function attribute(
     if (owner) return { process: owner, reason: null };
     if (previous?.process) return { process: { ...previous.process, lastOwner: true }, reason: null };
     if (s.inode !== 0 && ix.unreadable > 0) return { process: null, reason: 'no-permission' };
+    // its own socket is there, its process not read yet (a new process waits for a full fd scan)
+    if (s.inode !== 0 && !lastTry) return 'retry';
   } else if (previous?.process) {
     return { process: { ...previous.process, lastOwner: true }, reason: null };
   }
