@@ -11,6 +11,9 @@ import {
   parseMaxConnections,
   parseMsl,
   parseEvery,
+  parseSeconds,
+  collectPid,
+  collectCommand,
   parseSpeed,
   type Speed,
 } from './cli/options';
@@ -83,9 +86,13 @@ export function buildProgram(onDone: (code: number) => void): Command {
     .option('-p, --port <port>', 'only connections on this port (repeatable)', collectPort, [] as number[])
     .option('--host <addr>', 'only connections with this address (repeatable)', collectHost, [] as string[])
     .option('-f, --filter <bpf>', "extra BPF expression, combined as 'tcp and (BPF)'")
+    .option('--pid <pid>', "only the ports of this process's sockets, listening and connected, following new listening ports (repeatable)", collectPid, [] as number[])
+    .option('--command <name>', 'only the ports of the sockets of processes with this command name (repeatable)', collectCommand, [] as string[])
     .option('--buffer <MiB>', 'kernel capture buffer: packets wait here while tcpscope is busy; each takes a 64 KiB slot, and the ring uses twice this memory (default: 64, about 1000 packets)', parseBufferMiB)
     .option('--no-server', 'serve nothing (with --jsonl: a plain event stream)')
-    .option('--jsonl', 'also print every event as one JSON line on stdout');
+    .option('--jsonl', 'also print every event as one JSON line on stdout')
+    .option('--no-sockets', "do not read this machine's socket tables (owners, listeners, kernel cross-check)")
+    .option('--close-wait-after <seconds>', 'diagnose an endpoint held in CLOSE_WAIT this long (default: 10)', parseSeconds);
   serveOptions(live);
   commonOptions(live);
   live
@@ -109,6 +116,10 @@ export function buildProgram(onDone: (code: number) => void): Command {
           hosts: opts.host,
           filter: opts.filter,
           bufferSize: opts.buffer,
+          sockets: opts.sockets !== false,
+          closeWaitAfter: opts.closeWaitAfter,
+          pids: opts.pid,
+          commands: opts.command,
           ...servingArgs(opts),
         }),
       );

@@ -5,6 +5,8 @@ import type { LiveSourceInfo } from '../server/deps';
 import type { RunningServer } from '../server/listen';
 import { CliError, EXIT_OK, liveErrorMessage } from './errors';
 import type { CommonOptions, ServeOptions } from './options';
+import { FollowingCapture, resolveProcessPorts } from './follow';
+import { watchSockets } from './sockets';
 import { createSession, note, resolveToken, startServer, untilSignal, writeJsonLines } from './session';
 
 export interface LiveCommandOptions extends CommonOptions, ServeOptions {
@@ -15,6 +17,13 @@ export interface LiveCommandOptions extends CommonOptions, ServeOptions {
   /** Kernel capture buffer in bytes; openLive's default when absent. */
   bufferSize?: number;
   jsonl: boolean;
+  /** Read the machine's socket tables: owners, listeners, kernel cross-check. */
+  sockets?: boolean;
+  /** Seconds in CLOSE_WAIT after which an endpoint is diagnosed as held. */
+  closeWaitAfter?: number;
+  /** Capture the ports of these processes' sockets (--pid, --command), following new listening ports. */
+  pids?: number[];
+  commands?: string[];
 }
 
 /** How often timers (TIME_WAIT expiry, idle timeouts) advance in live mode: the wall clock is the only clock here. */
@@ -63,13 +72,35 @@ export async function runLive(o: LiveCommandOptions): Promise<number> {
   const session = createSession(o);
   if (o.jsonl) writeJsonLines(session.bus);
 
-  const capture = await openCapture({ iface: o.iface, ports: o.ports, hosts: o.hosts, filter: o.filter, bufferSize: o.bufferSize }, session);
+  const sel = { pids: o.pids ?? [], commands: o.commands ?? [] };
+  const following = sel.pids.length + sel.commands.length > 0;
+  let ports = o.ports;
+  if (following) {
+    const r = resolveProcessPorts(sel);
+    if (!r.ok) throw new CliError(r.message);
+    ports = [...new Set([...o.ports, ...r.ports])].sort((a, b) => a - b);
+    note(`following ${r.names}: ports ${ports.join(', ')}`);
+  }
+  const liveOpts = { iface: o.iface, ports, hosts: o.hosts, filter: o.filter, bufferSize: o.bufferSize };
+  // Following a process re-opens the capture with each new port, which the capture process
+  // cannot do in place yet: that capture stays on this thread.
+  let capture: LiveCapture | SupervisedCapture;
+  if (following) {
+    const opened = FollowingCapture.open(liveOpts, session.engine.onFrame, sel, (added) => note(`now also capturing port ${added.join(', ')}`));
+    if (!opened.ok) throw new CliError(liveErrorMessage(o.iface, opened.error, listInterfaces));
+    capture = opened.capture;
+  } else {
+    capture = await openCapture(liveOpts, session);
+  }
 
+  const sockets = o.sockets === false ? null : watchSockets(session, ports, o.closeWaitAfter, following);
+  if (sockets && capture instanceof FollowingCapture) sockets.watch.onScan((ix) => capture.follow(ix));
   let server: RunningServer | null = null;
   try {
-    if (o.server) server = await startServer(session, o, () => liveSource(capture), token);
+    if (o.server) server = await startServer(session, o, () => liveSource(capture), token, sockets ? { sockets: sockets.source } : {});
   } catch (e) {
-    await stopCapture(capture);
+  await stopCapture(capture);
+  await sockets?.watch.close();
     throw e;
   }
   // The capture clock, not Date.now(): packet stamps come from it, so a stepped wall clock cannot
@@ -80,6 +111,7 @@ export async function runLive(o: LiveCommandOptions): Promise<number> {
   await untilSignal();
   clearInterval(timer);
   await stopCapture(capture);
+  await sockets?.watch.close();
   await server?.close();
   return EXIT_OK;
 }

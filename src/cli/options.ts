@@ -80,3 +80,24 @@ export function parseEvery(v: string): number {
   }
   return n;
 }
+
+/** A duration in seconds, 0.1 to one day. */
+export function parseSeconds(v: string): number {
+  const n = Number(v);
+  if (!/^\d+(\.\d+)?$/.test(v.trim()) || !(n >= 0.1 && n <= 86_400)) {
+    throw new InvalidArgumentError('give seconds from 0.1 to 86400, e.g. --close-wait-after 30');
+  }
+  return n;
+}
+
+export function collectPid(v: string, prev: number[] = []): number[] {
+  const n = Number(v);
+  if (!/^\d{1,10}$/.test(v.trim()) || n < 1 || n > 4_194_304) throw new InvalidArgumentError('give a process id, e.g. --pid 4242 (repeat for more)');
+  return [...prev, n];
+}
+
+export function collectCommand(v: string, prev: string[] = []): string[] {
+  const t = v.trim();
+  if (t === '' || t.length > 255 || t.includes('/')) throw new InvalidArgumentError('give a command name as ps shows it, e.g. --command nginx (repeat for more)');
+  return [...prev, t];
+}

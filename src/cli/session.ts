@@ -3,7 +3,7 @@ import { EventBus } from '../events/bus';
 import type { TcpEvent } from '../events/types';
 import { isLoopback } from '../server/address';
 import { createApp } from '../server/app';
-import type { SourceInfo } from '../server/deps';
+import type { ServerDeps, SourceInfo } from '../server/deps';
 import { listen, type RunningServer } from '../server/listen';
 import type { TrackerOptions } from '../track/api';
 import { CliError, EXIT_USAGE, listenErrorMessage } from './errors';
@@ -37,8 +37,9 @@ export async function startServer(
   serve: ServeOptions,
   source: () => SourceInfo,
   token: string | undefined,
+  extra: Partial<ServerDeps> = {},
 ): Promise<RunningServer> {
-  const app = createApp({ engine: session.engine, bus: session.bus, version: VERSION, source, token });
+  const app = createApp({ engine: session.engine, bus: session.bus, version: VERSION, source, token, ...extra });
   const r = await listen(app, serve.listen.host, serve.listen.port);
   if (!r.ok) {
     app.locals.services.ws.close();

@@ -9,6 +9,7 @@ import { DEFAULT_WS_OPTIONS, type ServerDeps, type WsOptions } from './deps';
 import { captureHealth, MidstreamCounter } from './loss-evidence';
 import { Metrics } from './metrics';
 import { encodeCursor, parseListQuery, parseNoQuery, type ListQuery } from './query';
+import { mountSocketRoutes } from './routes-sockets';
 import { RttWindow } from './rtt-window';
 import { buildStats } from './stats';
 import { WsHub } from './ws-hub';
@@ -105,8 +106,11 @@ export function createApp(deps: ServerDeps): TcpscopeApp {
 
   app.get('/api/stats', (req, res) => {
     if (!noParams(req, res)) return;
-    res.json(buildStats(deps.engine, rtt, deps.source(), hub.stats(), midstream.count));
+    const stats = buildStats(deps.engine, rtt, deps.source(), hub.stats(), midstream.count);
+    res.json(deps.sockets ? { ...stats, sockets: deps.sockets.stats() } : stats);
   });
+
+  mountSocketRoutes(app, deps.sockets, badParam);
 
   app.get('/metrics', async (req, res) => {
     if (!noParams(req, res)) return;

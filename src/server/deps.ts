@@ -1,6 +1,7 @@
 import type { CaptureProcessStatus } from '../capture/live-process';
 import type { EventBus } from '../events/bus';
 import type { TrackerApi } from '../track/api';
+import type { SocketsSource } from './routes-sockets';
 
 /** Where the packets come from, as /api/health and the WebSocket hello report it. */
 export interface LiveSourceInfo {
@@ -82,6 +83,8 @@ export interface ServerDeps {
   /** Folder served at / (the dashboard). */
   webRoot?: string;
   ws?: Partial<WsOptions>;
+  /** The kernel's view of the host's sockets (live mode): /api/listeners, /api/diagnoses. */
+  sockets?: SocketsSource;
 }
 
 export const DEFAULT_WS_OPTIONS: WsOptions = {

@@ -1,8 +1,8 @@
 import type { Segment } from '../decode/segment';
 import type { EventSink } from '../events/types';
-import type { ConnectionDetailView, ConnectionView } from './connection';
+import type { ConnectionDetailView, ConnectionView, EndpointNotes } from './connection';
 import type { Selection } from './select';
-import type { ConnState, TcpState } from './states';
+import type { ConnState, Side, TcpState } from './states';
 
 /** Idle timeouts in milliseconds by the state the connection is in (Linux conntrack-like defaults). */
 export interface IdleTimeouts {
@@ -73,4 +73,6 @@ export interface TrackerApi {
   removeAll(max?: number): number;
   /** Flags every open connection as spanning a hole in the capture; returns how many. */
   markCaptureGap(): number;
+  /** Adds what is known of an endpoint from outside the packets; false if id is not tracked. */
+  annotate(id: string, side: Side, fields: EndpointNotes): boolean;
 }

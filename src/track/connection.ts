@@ -8,7 +8,51 @@ export interface SideOptions {
   timestamps: boolean;
 }
 
-export interface EndpointView {
+/** Why an endpoint has no owner. */
+export const OWNER_REASONS = ['not-local', 'no-permission', 'gone', 'not-listening'] as const;
+export type OwnerReason = (typeof OWNER_REASONS)[number];
+
+/** The process that holds an endpoint's socket (live: the kernel's tables; replay: pcapng comments). */
+export interface EndpointProcess {
+  pid: number;
+  command: string;
+  cmdline: string;
+  user: string | null;
+  netns: number | null;
+  /** The fd that holds the socket in that process; null when known only through its listener or a capture comment. */
+  fd: number | null;
+  /** How it was learned: the endpoint's own socket, the listening socket of its port, or a pcapng comment. */
+  via: 'socket' | 'listener' | 'comment';
+  /** The socket has no owner any more (TIME_WAIT, or closed): this was its last one. */
+  lastOwner?: true;
+  /** Other processes holding the same socket (a prefork server's listener). */
+  alsoHeldBy?: number[];
+}
+
+/** The kernel's own view of a local endpoint, compared with the state inferred from packets. */
+export interface KernelEndpoint {
+  /** The kernel's state; 'GONE' when it no longer has the socket. */
+  state: TcpState | 'GONE';
+  /** Whether it matches the inferred state (settled endpoints only). */
+  agrees: boolean;
+  /** Wall clock (epoch ms) of the kernel reading. */
+  at: number;
+  rxQueue: number;
+  txQueue: number;
+  /** tcp_info: the kernel's smoothed RTT (ms), retransmits, congestion window. */
+  srttMs: number | null;
+  retransTotal: number | null;
+  cwnd: number | null;
+}
+
+/** What is known of an endpoint from outside the packets. Absent fields were never looked up. */
+export interface EndpointNotes {
+  process?: EndpointProcess | null;
+  processReason?: OwnerReason;
+  kernel?: KernelEndpoint;
+}
+
+export interface EndpointView extends EndpointNotes {
   ip: string;
   port: number;
   state: TcpState;

@@ -1,6 +1,6 @@
 import type { EventSink } from '../events/types';
 import type { TrackerOptions, TrackerStats } from './api';
-import type { ConnectionDetailView, ConnectionView } from './connection';
+import type { ConnectionDetailView, ConnectionView, EndpointNotes } from './connection';
 import { EV, EventLog, REF, evWord } from './eventlog';
 import { FlowTable } from './flowtable';
 import { History } from './history';
@@ -49,6 +49,8 @@ export abstract class TrackerCore {
   protected readonly hist: History;
   protected readonly zeek: ZeekMirror;
   protected readonly views: Views;
+  /** What was learned of endpoints from outside the packets (owners, the kernel's view), by id number. */
+  protected readonly notes = new Map<number, [EndpointNotes | null, EndpointNotes | null]>();
   protected readonly sinks: EventSink[] = [];
   protected readonly removeSinks: ((c: ConnectionView) => void)[] = [];
   protected readonly timeoutByClass: Float64Array;
@@ -87,7 +89,7 @@ export abstract class TrackerCore {
     this.log = new EventLog(this.st, new EventPool());
     this.hist = new History(this.st);
     this.zeek = new ZeekMirror(this.st, this.hist);
-    this.views = new Views(this.st, this.hist, this.ladder, this.log);
+    this.views = new Views(this.st, this.hist, this.ladder, this.log, this.notes);
     const t = o.timeouts;
     this.timeoutByClass = Float64Array.from([
       t.synSent,
@@ -314,8 +316,24 @@ export abstract class TrackerCore {
     this.counters.byConn[st.zconn[s]]--;
     if ((st.cflags[s] & C.CLOSED) !== 0) this.counters.closed--;
     else this.counters.open--;
+    if (this.notes.size > 0) this.notes.delete(st.idNum[s]);
     st.idNum[s] = 0;
     st.free(s);
+  }
+
+  /**
+   * Adds what is known of an endpoint from outside the packets (its owner, the kernel's state),
+   * merged over earlier notes; it appears on the endpoint in every view. false if id is not tracked.
+   */
+  annotate(id: string, side: 'client' | 'server', fields: EndpointNotes): boolean {
+    const s = this.slotOf(id);
+    if (s < 0) return false;
+    const n = this.st.idNum[s];
+    let e = this.notes.get(n);
+    if (!e) this.notes.set(n, (e = [null, null]));
+    const i = side === 'client' ? 0 : 1;
+    e[i] = { ...e[i], ...fields };
+    return true;
   }
 
   // ------------------------------------------------------------------ queries

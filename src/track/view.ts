@@ -1,6 +1,6 @@
 import { addrString } from '../decode/segment';
 import type { TcpEvent } from '../events/types';
-import type { ConnectionDetailView, ConnectionView, LadderSegment, SideOptions } from './connection';
+import type { ConnectionDetailView, ConnectionView, EndpointNotes, LadderSegment, SideOptions } from './connection';
 import {
   ANOMALY_KINDS,
   CONN_PHASES,
@@ -51,6 +51,7 @@ export class Views {
     private readonly hist: History,
     private readonly ladder: Ladder,
     private readonly log: EventLog,
+    private readonly notes: ReadonlyMap<number, readonly [EndpointNotes | null, EndpointNotes | null]>,
   ) {}
 
   // Events come in runs for one connection: its id string is made once per run.
@@ -76,11 +77,12 @@ export class Views {
     const tSyn = nullable(st.tSyn[s]);
     const tSynAck = nullable(st.tSynAck[s]);
     const tAck = nullable(st.tAck[s]);
+    const notes = this.notes.size > 0 ? this.notes.get(st.idNum[s]) : undefined;
     return {
       id: this.id(s),
       family: fam,
-      client: { ip: addrString(st.addr, s * 32, fam), port: st.cport[s], state: TCP_STATES[st.st[c]] },
-      server: { ip: addrString(st.addr, s * 32 + 16, fam), port: st.sport[s], state: TCP_STATES[st.st[c + 1]] },
+      client: { ip: addrString(st.addr, s * 32, fam), port: st.cport[s], state: TCP_STATES[st.st[c]], ...notes?.[0] },
+      server: { ip: addrString(st.addr, s * 32 + 16, fam), port: st.sport[s], state: TCP_STATES[st.st[c + 1]], ...notes?.[1] },
       status: (cf & C.CLOSED) !== 0 ? 'closed' : 'open',
       connState: CONN_STATES[st.zconn[s]],
       history: this.hist.get(s),

@@ -1,5 +1,6 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { needs, root } from '../support/skip';
 import { openBrowser, type TestBrowser } from '../support/browser';
 import { api, freePort, startTcpscope, waitFor, type Tcpscope } from './harness';
 
@@ -7,7 +8,6 @@ import { api, freePort, startTcpscope, waitFor, type Tcpscope } from './harness'
 // the cases apart in words.
 
 const TOKEN = `demo-${process.pid}-${Date.now().toString(36)}`;
-const isRoot = process.getuid?.() === 0;
 
 let scope: Tcpscope;
 let browser: TestBrowser;
@@ -27,7 +27,7 @@ async function pick(name: string): Promise<number> {
   return c.port;
 }
 
-describe.runIf(isRoot)('the demo on the dashboard', () => {
+describe('the demo on the dashboard', needs(root()), () => {
   beforeAll(async () => {
     scope = await startTcpscope(['demo', '--every', '1'], await freePort(), TOKEN);
     cases = (await api<{ source: { demoCases: typeof cases } }>(scope, TOKEN, '/api/health')).source.demoCases;

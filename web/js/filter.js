@@ -46,6 +46,7 @@ function searchText(c) {
     c.id, `${c.client.ip}:${c.client.port}`, `${c.server.ip}:${c.server.port}`,
     c.client.state, c.server.state, c.connState, c.history, c.status, c.closeKind ?? '',
     c.partial ? 'partial' : '',
+    ...[c.client.process, c.server.process].filter(Boolean).map((p) => `${p.command} ${p.pid} ${p.cmdline} ${p.user ?? ''}`),
   ].join(' ').toLowerCase();
 }
 

@@ -1,6 +1,13 @@
 // Draws ladder steps as SVG: client lifeline left, server right, one arrow per segment.
 import { h, s, title } from './dom.js';
 import { bytes, endpoint, flagNames, int, isoTime } from './format.js';
+import { ownerTitle } from './sockets.js';
+
+/** A lifeline's heading: its role and, when known, the process on that end. */
+function who(role, ep) {
+  const p = ep.process;
+  return p ? `${role} · ${p.command} (${p.pid})${p.lastOwner ? ' · last owner' : ''}` : role;
+}
 
 const TIME_W = 78;
 const LABEL_W = 116;
@@ -192,9 +199,9 @@ export function renderLadder(model, conn, opts) {
   const height = y + 16;
 
   const head = s('g', { class: 'lhead' },
-    s('text', { class: 'who', x: xC, y: 16, 'text-anchor': 'middle', text: 'client' }),
+    s('text', { class: 'who', x: xC, y: 16, 'text-anchor': 'middle', text: who('client', conn.client) }, title(ownerTitle(conn.client.process, conn.client.processReason) || 'owner not known')),
     s('text', { class: 'addr', x: xC, y: 32, 'text-anchor': 'middle', text: endpoint(conn.client) }),
-    s('text', { class: 'who', x: xS, y: 16, 'text-anchor': 'middle', text: 'server' }),
+    s('text', { class: 'who', x: xS, y: 16, 'text-anchor': 'middle', text: who('server', conn.server) }, title(ownerTitle(conn.server.process, conn.server.processReason) || 'owner not known')),
     s('text', { class: 'addr', x: xS, y: 32, 'text-anchor': 'middle', text: endpoint(conn.server) }),
     s('text', { class: 'ltime head', x: 6, y: 32, text: 'time' }),
     pill(xC, 52, model.initial.client, 'client', 'middle', { 'data-at': 'initial' }),

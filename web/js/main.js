@@ -7,6 +7,7 @@ import { DemoCases } from './demo-cases.js';
 import { DiagramTips } from './diagram-tips.js';
 import { HealthPanel } from './health.js';
 import { explainEvents } from './learn.js';
+import { SocketsPanels } from './sockets.js';
 import { LadderPanel } from './ladder.js';
 import { initRecent, renderEmpty } from './recent.js';
 import { connectLive } from './live.js';
@@ -130,6 +131,11 @@ f.port.addEventListener('input', () => demoCases.portChanged(f.port.value));
 const health = new HealthPanel($('health'), {
   onSelect: (id) => { table.markSelected(id); select(id); },
 });
+const socketsPanels = new SocketsPanels(
+  { listeners: $('listeners'), listenersSection: $('listeners-section'), diagnoses: $('diagnoses') },
+  { onSelect: (id) => { table.markSelected(id); select(id); }, onChange: () => requestRender() },
+);
+socketsPanels.start();
 
 // ---- rendering, batched: events can arrive by the thousand ----
 let renderTimer = null;
@@ -168,7 +174,10 @@ function render() {
   table.grid.dataset.sorted = `${table.sortKey}:${table.sortDir}`;
   $('conn-count').textContent = `${shown.length} shown · ${open} open`;
   $('closed-count').textContent = `(${closed})`;
-  diagram.setCounts(sync.complete || !stats ? store.countStates() : { client: stats.endpoints.client, server: stats.endpoints.server });
+  const counts = sync.complete || !stats ? store.countStates() : { client: stats.endpoints.client, server: stats.endpoints.server };
+  // sockets that listen with no connection yet are server endpoints in LISTEN too
+  if (socketsPanels.listening) counts.server = { ...counts.server, LISTEN: (counts.server?.LISTEN ?? 0) + socketsPanels.listening };
+  diagram.setCounts(counts);
   // The health panel redraws charts; once a second is plenty, or at once when new stats came in.
   if (stats !== healthStats || pageNow - lastHealth > 900) {
     health.update(stats, all, now, pageNow);

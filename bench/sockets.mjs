@@ -1,0 +1,116 @@
+#!/usr/bin/env node
+// The cost of reading the kernel's socket tables: `tcpscope live -p PORT` with and without
+// --no-sockets, side by side in one run, under short loopback connections at a fixed rate and as
+// fast as the generator goes, first on the machine as it is and then with N more sockets held open
+// on another port (they are not captured, but every fd scan reads them).
+//
+//   node bench/sockets.mjs [--seconds 10] [--rates 1000,max] [--hold 10000] [--json]
+//
+// CPU is the tcpscope process's, its threads and the ss processes it ran (utime, stime, cutime,
+// cstime of /proc/PID/stat). Owners: of the endpoints tcpscope looked up, how many got a process,
+// through their own socket or through their port's listener. Needs root; stops by itself.
+import { fork } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { buildOnce, ROOT } from './lib/build.mjs';
+import { loadAverage, round, sleep } from './lib/proc.mjs';
+import { getJson, startTcpscope } from './lib/tcpscope.mjs';
+
+const args = process.argv.slice(2);
+const opt = (n, d) => (args.includes(n) ? args[args.indexOf(n) + 1] : d);
+const seconds = Number(opt('--seconds', 10));
+const rates = opt('--rates', '1000,max').split(',').map((r) => (r === 'max' ? Infinity : Number(r)));
+const hold = Number(opt('--hold', 10000));
+
+/** utime + stime + cutime + cstime in ms (children: the ss runs, once reaped). */
+function cpuAllMs(pid) {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const x = f.slice(f.lastIndexOf(')') + 2).split(' ');
+  return (Number(x[11]) + Number(x[12]) + Number(x[13]) + Number(x[14])) * 10;
+}
+
+function generator() {
+  const gen = fork(path.join(ROOT, 'bench/lib/traffic-child.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const pending = new Map();
+  let ids = 0;
+  gen.on('message', (m) => m.done && pending.get(m.id)?.(m.result));
+  return {
+    port: new Promise((r) => gen.once('message', (m) => r(m.ready))),
+    run: (cmd) => new Promise((r) => pending.set(++ids, r) && gen.send({ ...cmd, id: ids })),
+    stop: () => gen.kill(),
+  };
+}
+
+await buildOnce();
+const traffic = generator();
+const port = await traffic.port;
+const localAddresses = Array.from({ length: 16 }, (_, i) => `127.0.0.${i + 1}`);
+
+async function measure(label, extra, rate) {
+  const ts = await startTcpscope(['live', '-p', String(port), '--listen', '127.0.0.1:0', ...extra]);
+  await sleep(1500);
+  const c0 = cpuAllMs(ts.pid);
+  const t0 = performance.now();
+  const load0 = loadAverage();
+  let short = { completed: 0 };
+  if (rate === 0) await sleep(seconds * 1000);
+  else short = await traffic.run({ cmd: 'short', concurrency: 60, durationMs: seconds * 1000, localAddresses, ...(Number.isFinite(rate) ? { rate } : {}) });
+  const wall = performance.now() - t0;
+  await sleep(1500);
+  const c1 = cpuAllMs(ts.pid);
+  const stats = (await getJson(`${ts.url}api/stats`)).body;
+  await ts.stop();
+  const s = stats.sockets;
+  const row = {
+    label,
+    rate: rate === 0 ? 'idle' : Number.isFinite(rate) ? rate : 'max',
+    connPerS: round(short.completed / (wall / 1000), 0),
+    connections: short.completed,
+    cpuMsPerS: round((c1 - c0) / ((wall + 1500) / 1000), 1),
+    cpuMsPer1000Conn: short.completed ? round(((c1 - c0) / short.completed) * 1000, 1) : null,
+    load: load0,
+    ...(s
+      ? {
+          owners: s.owners,
+          ownedShare: s.owners.endpoints ? round(s.owners.owned / s.owners.endpoints, 3) : null,
+          scans: s.scans,
+          meanScanMs: round(s.scanMsTotal / Math.max(1, s.scans), 2),
+          fdScans: s.fdScans,
+          crossCheck: { compared: s.crossCheck.compared, agreed: s.crossCheck.agreed, disagreements: s.crossCheck.disagreements },
+        }
+      : {}),
+  };
+  if (!args.includes('--json')) {
+    const o = row.owners;
+    console.log(
+      `${label.padEnd(34)} ${String(row.rate).padStart(5)} conn/s offered, ${String(row.connPerS).padStart(6)} done: CPU ${String(row.cpuMsPerS).padStart(6)} ms/s` +
+        (row.cpuMsPer1000Conn !== null ? `, ${row.cpuMsPer1000Conn} ms per 1000 conn` : '') +
+        (o ? `; owners ${o.owned}/${o.endpoints} (socket ${o.viaSocket}, listener ${o.viaListener}, gone ${o.byReason.gone}); ${row.scans} scans, ${row.meanScanMs} ms each, ${row.fdScans} fd scans; cross-check ${row.crossCheck.compared} compared, ${row.crossCheck.disagreements} disagreements` : '') +
+        `  [load ${row.load.join(' ')}]`,
+    );
+  }
+  return row;
+}
+
+const rows = [];
+const sockets = () => Number(readFileSync('/proc/net/sockstat', 'utf8').match(/TCP: inuse (\d+).*tw (\d+)/s)?.slice(1).reduce((a, b) => a + Number(b), 0));
+for (const phase of ['as is', `+${hold} held`]) {
+  let other = null;
+  if (phase !== 'as is') {
+    other = generator();
+    await other.port;
+    await other.run({ cmd: 'hold', n: hold / 2 });
+  }
+  console.log(`# ${phase}: ${sockets()} TCP sockets on the machine (in use + TIME_WAIT, /proc/net/sockstat)`);
+  for (const rate of [0, ...rates]) {
+    rows.push({ phase, ...(await measure('live -p PORT --no-sockets', ['--no-sockets'], rate)) });
+    rows.push({ phase, ...(await measure('live -p PORT (owners, cross-check)', [], rate)) });
+  }
+  if (other) {
+    await other.run({ cmd: 'release' });
+    other.stop();
+  }
+}
+traffic.stop();
+if (args.includes('--json')) console.log(JSON.stringify(rows, null, 2));
+process.exit(0);

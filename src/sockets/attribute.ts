@@ -1,0 +1,177 @@
+import type { EndpointProcess, OwnerReason } from '../track/connection';
+import type { TcpState } from '../track/states';
+import type { ProcessInfo, ScannedSocket, ScanResult } from './scan';
+import type { TcpInfo } from './ss';
+
+export type Attribution = { process: EndpointProcess; reason: null } | { process: null; reason: OwnerReason };
+
+/** Address text as the tables and the decoder both write it (a v4-mapped v6 address as plain v4). */
+export function plainIp(ip: string): string {
+  return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;
+}
+
+const key = (lip: string, lport: number, rip: string, rport: number) => `${plainIp(lip)} ${lport} ${plainIp(rip)} ${rport}`;
+
+export interface Listener {
+  ip: string;
+  port: number;
+  family: 4 | 6;
+  netns: number;
+  inode: number;
+  backlog: number | null;
+  /** Connections completed and waiting for accept(). */
+  acceptQueue: number;
+  owners: EndpointProcess[];
+}
+
+/** One scan, indexed for joining with tracked endpoints. */
+export class SocketIndex {
+  readonly at: number;
+  private readonly byTuple = new Map<string, ScannedSocket>();
+  private readonly listenersByPort = new Map<number, ScannedSocket[]>();
+  private readonly procs = new Map<number, ProcessInfo>();
+  /** Every address some socket of the machine is bound to, in any namespace. */
+  readonly localIps = new Set<string>();
+  readonly unreadable: number;
+
+  constructor(readonly scan: ScanResult, extraLocalIps: Iterable<string> = []) {
+    this.at = scan.at;
+    this.unreadable = scan.unreadable;
+    for (const p of scan.processes) this.procs.set(p.pid, p);
+    for (const ip of extraLocalIps) this.localIps.add(plainIp(ip));
+    for (const s of scan.sockets) {
+      if (s.state === 'LISTEN') {
+        const l = this.listenersByPort.get(s.localPort);
+        if (l) l.push(s);
+        else this.listenersByPort.set(s.localPort, [s]);
+        continue;
+      }
+      const ip = plainIp(s.localIp);
+      if (ip !== '0.0.0.0' && ip !== '::') this.localIps.add(ip);
+      const k = key(s.localIp, s.localPort, s.remoteIp, s.remotePort);
+      // a live socket wins over a TIME_WAIT one on the same tuple (port reuse)
+      const prev = this.byTuple.get(k);
+      if (!prev || prev.state === 'TIME_WAIT') this.byTuple.set(k, s);
+    }
+  }
+
+  socket(ip: string, port: number, peerIp: string, peerPort: number): ScannedSocket | undefined {
+    return this.byTuple.get(key(ip, port, peerIp, peerPort));
+  }
+
+  /** The listener that would take a connection to ip:port (an exact address first, then a wildcard). */
+  listener(ip: string, port: number): ScannedSocket | undefined {
+    const l = this.listenersByPort.get(port);
+    if (!l) return undefined;
+    const p = plainIp(ip);
+    return l.find((s) => plainIp(s.localIp) === p) ?? l.find((s) => s.localIp === '0.0.0.0' || s.localIp === '::');
+  }
+
+  /** Listeners that take connections to ip (bound to it or to a wildcard), all ports. */
+  listenersOn(ip: string): Listener[] {
+    const p = plainIp(ip);
+    return this.listeners(null).filter((l) => plainIp(l.ip) === p || l.ip === '0.0.0.0' || l.ip === '::');
+  }
+
+  listenerPorts(): number[] {
+    return [...this.listenersByPort.keys()];
+  }
+
+  listeners(ports: ReadonlySet<number> | null): Listener[] {
+    const out: Listener[] = [];
+    for (const [port, socks] of this.listenersByPort) {
+      if (ports && !ports.has(port)) continue;
+      for (const s of socks) {
+        out.push({
+          ip: s.localIp,
+          port,
+          family: s.family,
+          netns: s.netns,
+          inode: s.inode,
+          backlog: s.backlog,
+          acceptQueue: s.rxQueue,
+          owners: s.owners.map((o) => this.process(o.pid, o.fd, 'socket')).filter((x): x is EndpointProcess => x !== null),
+        });
+      }
+    }
+    return out.sort((a, b) => a.port - b.port || a.ip.localeCompare(b.ip));
+  }
+
+  process(pid: number, fd: number | null, via: EndpointProcess['via']): EndpointProcess | null {
+    const p = this.procs.get(pid);
+    if (!p) return null;
+    return { pid, command: p.command, cmdline: p.cmdline, user: p.user, netns: p.netns, fd, via };
+  }
+
+  isLocal(ip: string): boolean {
+    const p = plainIp(ip);
+    return this.localIps.has(p) || p.startsWith('127.') || p === '::1';
+  }
+
+  /** The owner of a socket: its first holder, the others named beside it. */
+  ownerOf(s: ScannedSocket, via: EndpointProcess['via']): EndpointProcess | null {
+    if (s.owners.length === 0) return null;
+    const first = this.process(s.owners[0].pid, via === 'socket' ? s.owners[0].fd : null, via);
+    if (!first) return null;
+    const others = [...new Set(s.owners.slice(1).map((o) => o.pid))].filter((p) => p !== first.pid);
+    if (others.length > 0) first.alsoHeldBy = others;
+    return first;
+  }
+}
+
+/** What the kernel says of one endpoint, found by its 4-tuple. */
+export interface KernelView {
+  state: TcpState | 'GONE';
+  rxQueue: number;
+  txQueue: number;
+  info: TcpInfo | null;
+}
+
+export function kernelView(ix: SocketIndex, ip: string, port: number, peerIp: string, peerPort: number): KernelView | null {
+  const s = ix.socket(ip, port, peerIp, peerPort);
+  if (!s) return null;
+  return { state: s.state, rxQueue: s.rxQueue, txQueue: s.txQueue, info: s.info };
+}
+
+/**
+ * Who owns the endpoint ip:port of a connection with peerIp:peerPort, from one scan. `previous` is
+ * what an earlier scan found: a socket that lost its owner (TIME_WAIT, closed) keeps it, marked as
+ * its last. 'retry' when the endpoint is local but its socket is not in the tables yet or any more,
+ * and a later scan may still tell. `refused`: the server endpoint never answered but with a reset,
+ * so no socket of its own ever existed.
+ */
+export function attribute(
+  ix: SocketIndex,
+  side: 'client' | 'server',
+  ip: string,
+  port: number,
+  peerIp: string,
+  peerPort: number,
+  previous: Attribution | null,
+  lastTry: boolean,
+  refused = false,
+): Attribution | 'retry' {
+  const s = ix.socket(ip, port, peerIp, peerPort);
+  if (s) {
+    const owner = s.inode !== 0 ? ix.ownerOf(s, 'socket') : null;
+    if (owner) return { process: owner, reason: null };
+    if (previous?.process) return { process: { ...previous.process, lastOwner: true }, reason: null };
+    if (s.inode !== 0 && ix.unreadable > 0) return { process: null, reason: 'no-permission' };
+    // its own socket is there, its process not read yet (a new process waits for a full fd scan)
+    if (s.inode !== 0 && !lastTry) return 'retry';
+  } else if (previous?.process) {
+    return { process: { ...previous.process, lastOwner: true }, reason: null };
+  }
+  if (!s && !ix.isLocal(ip)) return { process: null, reason: 'not-local' };
+  if (side === 'server') {
+    const l = ix.listener(ip, port);
+    if (l) {
+      const owner = ix.ownerOf(l, 'listener');
+      if (owner) return { process: owner, reason: null };
+      if (ix.unreadable > 0) return { process: null, reason: 'no-permission' };
+    }
+  }
+  if (!lastTry) return 'retry';
+  if (side === 'server' && refused && !s && !ix.listener(ip, port)) return { process: null, reason: 'not-listening' };
+  return { process: null, reason: ix.unreadable > 0 && s ? 'no-permission' : 'gone' };
+}

@@ -1,0 +1,10 @@
+import { parentPort } from 'node:worker_threads';
+import { SocketScanner } from './scan';
+import type { ScanRequest } from './scan-thread';
+
+// The thread that reads /proc for the main thread: a scan of every process's fds can take
+// milliseconds on a busy machine, which the packet path must not wait for.
+const scanner = new SocketScanner();
+parentPort?.on('message', (m: ScanRequest) => {
+  if (m.type === 'scan') parentPort?.postMessage(scanner.scan(m.ask));
+});

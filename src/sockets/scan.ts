@@ -1,0 +1,308 @@
+import { readFileSync } from 'node:fs';
+import { parseProcTcp, type KernelSocket } from './proc-tcp';
+import { portFilter, runSs, type SsRow, type TcpInfo } from './ss';
+import { listPids, parseNetstat, readCmdline, readNetns, readPasswd, readSocketFds, readStat, readUid } from './procfs';
+
+/** A process, named for good by its pid and start time (a reused pid has another start time). */
+export interface ProcessInfo {
+  pid: number;
+  /** The short name (comm), as ps and ss show it. */
+  command: string;
+  cmdline: string;
+  user: string | null;
+  uid: number | null;
+  /** Inode of its network namespace. */
+  netns: number | null;
+  /** Clock ticks after boot (/proc/PID/stat field 22). */
+  startTime: number;
+}
+
+/** A socket with the processes holding it (one fd each; several for a listener shared by a prefork server). */
+export interface ScannedSocket extends KernelSocket {
+  netns: number;
+  owners: { pid: number; fd: number }[];
+  /** A listener's backlog (ss's Send-Q), null when unknown or not a listener. */
+  backlog: number | null;
+  /** The kernel's tcp_info of a connected socket, when asked for. */
+  info: TcpInfo | null;
+}
+
+export interface ScanResult {
+  /** Wall clock (epoch ms) when the tables were read. */
+  at: number;
+  sockets: ScannedSocket[];
+  /** The processes owners refer to, by pid. */
+  processes: ProcessInfo[];
+  /** TcpExt counters of each namespace (ListenOverflows, ListenDrops, TCPReqQFullDrop, SyncookiesSent …). */
+  netstat: { netns: number; counters: Record<string, number> }[];
+  /** The namespace tcpscope itself runs in. */
+  ownNetns: number | null;
+  /** Processes whose fds could not be read (another user's, without privilege). */
+  unreadable: number;
+  /** Whether this scan read every process's fds (some socket's owner was not known yet). */
+  fdScan: boolean;
+  badLines: number;
+  /** Time spent reading, in ms. */
+  costMs: number;
+  /** The TIME_WAIT pairs this scan read (`local remote` ports): those not found are not in TIME_WAIT. */
+  timeWaitAsked: string[];
+}
+
+export interface ScanOptions {
+  /** Where procfs is mounted. */
+  root: string;
+}
+
+export interface ScanAsk {
+  /** Also read tcp_info of connected sockets (the kernel cross-check). */
+  tcpInfo: boolean;
+  /**
+   * Connected sockets are read only with one of these ports on either end (listeners always);
+   * null: all of them. TIME_WAIT sockets only as `timeWait` names them (there are tens of thousands
+   * of them at a thousand connections a second, and no process holds one).
+   */
+  ports: number[] | null;
+  /** TIME_WAIT sockets to read, by local and remote port (at most 32 pairs a scan). */
+  timeWait?: { local: number; remote: number }[];
+  /** Name the owners of every listener, not only of those on the wanted ports (following a process's new ports). */
+  allListeners?: boolean;
+}
+
+/** A full fd scan of every process runs at most this often; in between only processes that held watched sockets before are read. */
+const FULL_FD_SCAN_MS = 2000;
+
+/**
+ * Reads the kernel's socket tables of every network namespace a process is in, and which process
+ * holds each socket. Stateful so that a steady scan is cheap: processes are read once per (pid,
+ * start time), namespaces once per pid, and the fds of all processes only when a socket shows up
+ * whose owner is not known yet.
+ */
+export class SocketScanner {
+  private readonly root: string;
+  private procs = new Map<number, ProcessInfo>();
+  private nsOfPid = new Map<number, number | null>();
+  private ownerOf = new Map<number, { pid: number; fd: number }[]>();
+  /** Inodes no readable process held at the last fd scan: they do not trigger another one. */
+  private unowned = new Set<number>();
+  /** Processes that held a watched socket: read first when new sockets appear. */
+  private hot = new Set<number>();
+  private lastFullScan = -Infinity;
+  private lastUnreadable = 0;
+  /** Listener backlogs by inode (a listener's backlog is fixed once it listens). */
+  private backlogs = new Map<number, number>();
+  private users = readPasswd();
+
+  constructor(opts: Partial<ScanOptions> = {}) {
+    this.root = opts.root ?? '/proc';
+  }
+
+  scan(ask: ScanAsk = { tcpInfo: false, ports: null }): ScanResult {
+    const t0 = performance.now();
+    const root = this.root;
+    const pids = listPids(root);
+    const alive = new Set(pids);
+    for (const pid of this.nsOfPid.keys()) if (!alive.has(pid)) this.nsOfPid.delete(pid);
+    for (const pid of this.procs.keys()) if (!alive.has(pid)) this.procs.delete(pid);
+
+    // One process per namespace is enough to read that namespace's tables.
+    const ownNetns = readNetns(root, 'self');
+    const nsReader = new Map<number, string>();
+    const nsPid = new Map<number, number | null>();
+    if (ownNetns !== null) {
+      nsReader.set(ownNetns, `${root}/self/net`);
+      nsPid.set(ownNetns, null);
+    }
+    for (const pid of pids) {
+      let ns = this.nsOfPid.get(pid);
+      if (ns === undefined) {
+        ns = readNetns(root, pid);
+        this.nsOfPid.set(pid, ns);
+      }
+      if (ns !== null && !nsReader.has(ns)) {
+        nsReader.set(ns, `${root}/${pid}/net`);
+        nsPid.set(ns, pid);
+      }
+    }
+
+    const sockets: ScannedSocket[] = [];
+    const netstat: ScanResult['netstat'] = [];
+    let badLines = 0;
+    const unknown = new Set<number>();
+    const wanted = ask.ports === null ? null : new Set(ask.ports);
+    for (const [netns, dir] of nsReader) {
+      const pid = nsPid.get(netns) ?? null;
+      const rows = pid === null ? this.ownTables(ask) : null;
+      const got: (KernelSocket & { info?: TcpInfo | null; sendQ?: number })[] = rows ?? [];
+      if (!rows) {
+        for (const [file, fam] of [['tcp', 4], ['tcp6', 6]] as const) {
+          const text = readText(`${dir}/${file}`);
+          if (text !== null) badLines += parseProcTcp(text, fam, got).badLines;
+        }
+      }
+      let connected = 0;
+      for (const r of got) {
+        if (r.state !== 'LISTEN' && wanted && !wanted.has(r.localPort) && !wanted.has(r.remotePort)) continue;
+        const s = r as ScannedSocket;
+        s.netns = netns;
+        s.owners = [];
+        s.info = r.info ?? null;
+        if (s.state === 'LISTEN') s.backlog = r.sendQ ?? this.backlogs.get(s.inode) ?? null;
+        else {
+          s.backlog = null;
+          connected++;
+        }
+        const matters = s.state !== 'LISTEN' || !wanted || ask.allListeners === true || wanted.has(s.localPort);
+        if (matters && s.inode !== 0 && !this.ownerOf.has(s.inode) && !this.unowned.has(s.inode)) unknown.add(s.inode);
+        sockets.push(s);
+      }
+      if (!rows) this.fillFromSs(sockets, netns, pid, ask, connected > 0);
+      const ns = readText(`${dir}/netstat`);
+      if (ns !== null) netstat.push({ netns, counters: parseNetstat(ns) });
+    }
+
+    for (const pid of this.hot) if (!alive.has(pid)) this.hot.delete(pid);
+    let unreadable = this.lastUnreadable;
+    let fdScan = false;
+    if (unknown.size > 0) {
+      // Processes that held watched sockets before (a server, a busy client) first: they usually hold the new ones.
+      const listeners = new Set(sockets.filter((x) => x.state === 'LISTEN').map((x) => x.inode));
+      const found = this.readFds([...this.hot], pids.length);
+      for (const [inode, o] of found.owners) {
+        // a listener may be shared with processes not read here (prefork): only a full scan names them all
+        if (listeners.has(inode)) continue;
+        this.ownerOf.set(inode, o);
+        unknown.delete(inode);
+      }
+      if (unknown.size > 0 && t0 - this.lastFullScan >= FULL_FD_SCAN_MS) {
+        fdScan = true;
+        this.lastFullScan = t0;
+        const all = this.readFds(pids, pids.length);
+        unreadable = this.lastUnreadable = all.unreadable;
+        for (const [inode, o] of all.owners) this.ownerOf.set(inode, o);
+        this.unowned.clear();
+        for (const x of sockets) if (x.inode !== 0 && !all.owners.has(x.inode)) this.unowned.add(x.inode);
+      }
+      // forget sockets that are gone
+      const present = new Set(sockets.map((x) => x.inode));
+      for (const inode of this.ownerOf.keys()) if (!present.has(inode)) this.ownerOf.delete(inode);
+    }
+    const used = new Set<number>();
+    for (const s of sockets) {
+      if (s.inode === 0) continue;
+      const o = this.ownerOf.get(s.inode);
+      if (!o) continue;
+      s.owners = o;
+      for (const x of o) {
+        used.add(x.pid);
+        if (s.state !== 'LISTEN' || !wanted || wanted.has(s.localPort)) this.hot.add(x.pid);
+      }
+    }
+    const processes: ProcessInfo[] = [];
+    for (const pid of used) {
+      const p = this.procs.get(pid);
+      if (p) processes.push(p);
+    }
+    return {
+      at: Date.now(),
+      sockets,
+      processes,
+      netstat,
+      ownNetns,
+      unreadable,
+      fdScan,
+      badLines,
+      timeWaitAsked: (ask.timeWait ?? []).slice(0, 32).map((p) => `${p.local} ${p.remote}`),
+      costMs: performance.now() - t0,
+    };
+  }
+
+  /** The socket fds of these processes, by inode; and how many could not be read. */
+  private readFds(pids: readonly number[], _total: number): { owners: Map<number, { pid: number; fd: number }[]>; unreadable: number } {
+    const owners = new Map<number, { pid: number; fd: number }[]>();
+    let unreadable = 0;
+    for (const pid of pids) {
+      const fds = readSocketFds(this.root, pid);
+      if (typeof fds === 'string') {
+        if (fds === 'no-permission') unreadable++;
+        continue;
+      }
+      if (fds.length === 0) continue;
+      for (let i = 0; i < fds.length; i += 2) {
+        const list = owners.get(fds[i + 1]);
+        if (list) list.push({ pid, fd: fds[i] });
+        else owners.set(fds[i + 1], [{ pid, fd: fds[i] }]);
+      }
+      this.learn(pid);
+    }
+    return { owners, unreadable };
+  }
+
+  /**
+   * Our own namespace through ss: every listener, and the connected sockets on the wanted ports
+   * (filtered in the kernel). null when ss cannot be run.
+   */
+  private ownTables(ask: ScanAsk): SsRow[] | null {
+    const listeners = runSs(['-Htlne'], null);
+    if (!listeners) return null;
+    if (ask.ports !== null && ask.ports.length === 0) return listeners;
+    const filter = ask.ports === null ? null : portFilter(ask.ports);
+    const connected = runSs([ask.tcpInfo ? '-Htanei' : '-Htane', 'state', 'connected', 'exclude', 'time-wait', ...(filter ?? [])], null);
+    if (!connected) return null;
+    for (const l of listeners) this.backlogs.set(l.inode, l.sendQ);
+    const tw = ask.timeWait?.slice(0, 32) ?? [];
+    if (tw.length === 0) return listeners.concat(connected);
+    const pairs = tw.map((p) => `( sport = :${p.local} and dport = :${p.remote} )`).join(' or ');
+    return listeners.concat(connected, runSs(['-Htane', 'state', 'time-wait', '(', pairs, ')'], null, 'TIME_WAIT') ?? []);
+  }
+
+  /** Another namespace was read from /proc: backlogs (once per listener) and tcp_info come from ss run inside it. */
+  private fillFromSs(sockets: ScannedSocket[], netns: number, pid: number | null, ask: ScanAsk, connected: boolean): void {
+    const mine = sockets.filter((s) => s.netns === netns);
+    const needBacklog = mine.some((s) => s.state === 'LISTEN' && s.backlog === null && s.inode !== 0);
+    if (needBacklog) {
+      for (const row of runSs(['-Htlne'], pid) ?? []) this.backlogs.set(row.inode, row.sendQ);
+      for (const s of mine) if (s.state === 'LISTEN') s.backlog = this.backlogs.get(s.inode) ?? null;
+    }
+    if (ask.tcpInfo && connected) {
+      const byInode = new Map<number, ScannedSocket>();
+      for (const s of mine) if (s.inode !== 0) byInode.set(s.inode, s);
+      const filter = ask.ports === null ? null : portFilter(ask.ports);
+      for (const row of runSs(['-Htanei', 'state', 'connected', ...(filter ?? [])], pid) ?? []) {
+        const s = byInode.get(row.inode);
+        if (s) s.info = row.info;
+      }
+    }
+  }
+
+  /** Reads a process's names once per (pid, start time): a pid reused by a new process is read again. */
+  private learn(pid: number): void {
+    const st = readStat(this.root, pid);
+    if (!st) return;
+    const known = this.procs.get(pid);
+    if (known && known.startTime === st.startTime) return;
+    const uid = readUid(this.root, pid);
+    let user = uid === null ? null : (this.users.get(uid) ?? null);
+    if (uid !== null && user === null) {
+      this.users = readPasswd();
+      user = this.users.get(uid) ?? String(uid);
+    }
+    this.nsOfPid.set(pid, readNetns(this.root, pid));
+    this.procs.set(pid, {
+      pid,
+      command: st.comm,
+      cmdline: readCmdline(this.root, pid),
+      user,
+      uid,
+      netns: this.nsOfPid.get(pid) ?? null,
+      startTime: st.startTime,
+    });
+  }
+}
+
+function readText(path: string): string | null {
+  try {
+    return readFileSync(path, 'latin1');
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,138 @@
+import { execFileSync } from 'node:child_process';
+import type { TcpState } from '../track/states';
+import type { KernelSocket } from './proc-tcp';
+
+// iproute2's ss reads the kernel's sock_diag netlink interface, which filters in the kernel (a
+// port filter costs the kernel only the matching sockets, where /proc/net/tcp prints every one)
+// and has what /proc/net/tcp lacks: a listener's backlog (its Send-Q) and tcp_info.
+
+/** Kernel tcp_info of one connected socket, as `ss -ti` prints it. */
+export interface TcpInfo {
+  /** Smoothed RTT and its variance, ms. */
+  srttMs: number | null;
+  rttVarMs: number | null;
+  /** Segments retransmitted now / in all. */
+  retrans: number;
+  retransTotal: number;
+  cwnd: number | null;
+}
+
+export interface SsRow extends KernelSocket {
+  /** Recv-Q and Send-Q; for a listener, connections waiting for accept() and the backlog. */
+  recvQ: number;
+  sendQ: number;
+  info: TcpInfo | null;
+}
+
+const SS_STATES: Record<string, TcpState> = {
+  ESTAB: 'ESTABLISHED',
+  'SYN-SENT': 'SYN_SENT',
+  'SYN-RECV': 'SYN_RECEIVED',
+  'FIN-WAIT-1': 'FIN_WAIT_1',
+  'FIN-WAIT-2': 'FIN_WAIT_2',
+  'TIME-WAIT': 'TIME_WAIT',
+  CLOSE: 'CLOSED',
+  UNCONN: 'CLOSED',
+  'CLOSE-WAIT': 'CLOSE_WAIT',
+  'LAST-ACK': 'LAST_ACK',
+  LISTEN: 'LISTEN',
+  CLOSING: 'CLOSING',
+};
+
+/** `127.0.0.1:80`, `[::1]:80`, `[fe80::1]%lo:22`, `*:80`, `0.0.0.0:*` */
+function hostPort(t: string): { ip: string; port: number; family: 4 | 6 } | null {
+  const colon = t.lastIndexOf(':');
+  if (colon < 0) return null;
+  const p = t.slice(colon + 1);
+  const port = p === '*' ? 0 : Number(p);
+  if (!Number.isInteger(port)) return null;
+  let ip = t.slice(0, colon);
+  const pct = ip.indexOf('%');
+  if (pct >= 0) ip = ip.slice(0, pct);
+  if (ip.startsWith('[')) return { ip: ip.slice(1, ip.indexOf(']')), port, family: 6 };
+  if (ip === '*') return { ip: '0.0.0.0', port, family: 4 };
+  return { ip, port, family: ip.includes(':') ? 6 : 4 };
+}
+
+/**
+ * Parses `ss -H -t -a -n -e [-i]` output: a socket line (state, Recv-Q, Send-Q, local, peer, then
+ * words such as uid:N ino:N), and with -i a tab-indented line of tcp_info after it. Lines of
+ * another shape are skipped.
+ */
+export function parseSs(text: string, onlyState?: TcpState): SsRow[] {
+  const out: SsRow[] = [];
+  let last: SsRow | null = null;
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    if (line.charCodeAt(0) === 9 || line.charCodeAt(0) === 32) {
+      if (last) last.info = parseInfo(line);
+      continue;
+    }
+    last = null;
+    const f = line.split(/\s+/);
+    // asked for one state (`state time-wait`), ss leaves the State column out
+    if (onlyState) f.unshift('');
+    const state = onlyState ?? SS_STATES[f[0]];
+    const recvQ = Number(f[1]);
+    const sendQ = Number(f[2]);
+    const local = hostPort(f[3] ?? '');
+    const peer = hostPort(f[4] ?? '');
+    if (!state || !local || !peer || !Number.isFinite(recvQ) || !Number.isFinite(sendQ)) continue;
+    let inode = 0;
+    let uid = 0;
+    for (let i = 5; i < f.length; i++) {
+      if (f[i].startsWith('ino:')) inode = Number(f[i].slice(4)) || 0;
+      else if (f[i].startsWith('uid:')) uid = Number(f[i].slice(4)) || 0;
+    }
+    last = {
+      family: local.family,
+      localIp: local.ip,
+      localPort: local.port,
+      remoteIp: peer.ip,
+      remotePort: peer.port,
+      state,
+      txQueue: state === 'LISTEN' ? 0 : sendQ,
+      rxQueue: recvQ,
+      uid,
+      inode,
+      recvQ,
+      sendQ,
+      info: null,
+    };
+    out.push(last);
+  }
+  return out;
+}
+
+function parseInfo(line: string): TcpInfo {
+  const rtt = /\brtt:([\d.]+)\/([\d.]+)/.exec(line);
+  const retrans = /\bretrans:(\d+)\/(\d+)/.exec(line);
+  const cwnd = /\bcwnd:(\d+)/.exec(line);
+  return {
+    srttMs: rtt ? Number(rtt[1]) : null,
+    rttVarMs: rtt ? Number(rtt[2]) : null,
+    retrans: retrans ? Number(retrans[1]) : 0,
+    retransTotal: retrans ? Number(retrans[2]) : 0,
+    cwnd: cwnd ? Number(cwnd[1]) : null,
+  };
+}
+
+/** ss's filter for sockets with one of these ports on either end; null (everything) for too many to spell. */
+export function portFilter(ports: readonly number[]): string[] | null {
+  if (ports.length === 0 || ports.length > 64) return null;
+  return ['(', ports.map((p) => `sport = :${p} or dport = :${p}`).join(' or '), ')'];
+}
+
+/**
+ * Runs ss in the namespace of `nsPid` (null: our own) and parses it. null when ss is missing or
+ * fails (then the caller reads /proc instead).
+ */
+export function runSs(args: string[], nsPid: number | null, onlyState?: TcpState): SsRow[] | null {
+  try {
+    const [file, argv] = nsPid === null ? ['ss', args] : ['nsenter', [`--net=/proc/${nsPid}/ns/net`, 'ss', ...args]];
+    const text = execFileSync(file, argv, { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, stdio: ['ignore', 'pipe', 'ignore'] });
+    return parseSs(text, onlyState);
+  } catch {
+    return null;
+  }
+}
