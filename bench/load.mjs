@@ -1,111 +1,187 @@
 #!/usr/bin/env node
-// Live load: short loopback connections as fast as this machine allows plus a few bulk transfers,
-// watched by `tcpscope live` (the built CLI) with one WebSocket client connected like the dashboard.
+// Live load: short loopback connections as fast as this machine allows (or at --rate) plus a few bulk
+// transfers, watched by `tcpscope live -p PORT --msl 1` (the built CLI) with a WebSocket client
+// reading everything like the dashboard and a REST client listing connections every second.
 //
-//   node bench/load.mjs [--seconds 20] [--concurrency 60] [--rate CONN_PER_S] [--bulk 2] [--bulk-mib 200]
-//                       [--tcpscope '--buffer 64'] [--cpu-prof DIR] [--node '--trace-gc' --stdout FILE] [--json]
+//   node bench/load.mjs [--runs 3] [--seconds 10] [--concurrency 100] [--rate CONN_PER_S] [--bulk 2] [--bulk-mib 200]
+//                       [--hog N] [--in-process] [--tcpscope '--buffer 64'] [--cpu-prof DIR (both processes)]
+//                       [--node '--trace-gc' --stdout FILE] [--json]
 //
-// Reports, against what the traffic process itself completed and what tcpdump (256 MiB buffer)
-// saw on the same port: packets captured and lost, connections fully observed (handshake and FIN
-// teardown both seen), CPU time of the tcpscope process per 1 000 connections (/proc/PID/stat),
-// and event latency from capture to the WebSocket client (p50/p99). Needs root; stops by itself.
-import { fork } from 'node:child_process';
+// --hog N runs `stress-ng --cpu N` for the whole run (a CPU hog competing for the cores).
+// --in-process captures on tcpscope's main thread (TCPSCOPE_CAPTURE=in-process), as before the
+// capture process, for comparison.
+//
+// Reports per run, against what the traffic process itself completed and what tcpdump (256 MiB
+// buffer) saw on the same port: packets captured and lost, connections seen whole (handshake and
+// FIN teardown both seen), connections flagged as spanning a capture hole, CPU time of all tcpscope
+// processes together (the CLI and its capture process, /proc/PID/stat) per 1 000 connections, event
+// latency from capture to the WebSocket client (p50/p99), the REST listing's time, and how long the
+// machine itself held up a process at the capture process's priority (bench/lib/stall-monitor.mjs).
+// Needs root; stops by itself.
+import { fork, spawn } from 'node:child_process';
 import { openSync } from 'node:fs';
 import path from 'node:path';
 import { buildOnce, ROOT } from './lib/build.mjs';
-import { cpuMs, loadAverage, round, rssBytes, sleep } from './lib/proc.mjs';
+import { loadAverage, round, rssBytes, sleep, treeCpuMs, treeRssBytes } from './lib/proc.mjs';
 import { startTcpdump } from './lib/tcpdump.mjs';
 import { getJson, startTcpscope } from './lib/tcpscope.mjs';
 
 const args = process.argv.slice(2);
 const opt = (n, d) => (args.includes(n) ? args[args.indexOf(n) + 1] : d);
-const seconds = Number(opt('--seconds', 20));
-const concurrency = Number(opt('--concurrency', 60));
+const runs = Number(opt('--runs', 1));
+const seconds = Number(opt('--seconds', 10));
+const concurrency = Number(opt('--concurrency', 100));
 const bulk = Number(opt('--bulk', 2));
 const bulkMiB = Number(opt('--bulk-mib', 200));
 // A fixed offered load makes runs comparable on a shared machine; the default is as fast as it goes.
 const rate = Number(opt('--rate', Infinity));
+const hog = Number(opt('--hog', 0));
+const inProcess = args.includes('--in-process');
 const extra = opt('--tcpscope', '').split(' ').filter(Boolean);
 const cpuProf = opt('--cpu-prof', null);
 const localAddresses = Array.from({ length: 16 }, (_, i) => `127.0.0.${i + 1}`);
 
 await buildOnce();
-const gen = fork(path.join(ROOT, 'bench/lib/traffic-child.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-const port = await new Promise((r) => gen.once('message', (m) => r(m.ready)));
-const pending = new Map();
-gen.on('message', (m) => m.done && pending.get(m.id)?.(m.result));
-let ids = 0;
-const run = (cmd) => new Promise((r) => pending.set(++ids, r) && gen.send({ ...cmd, id: ids }));
 
-const ref = await startTcpdump(`tcp port ${port}`);
-const nodeArgs = [...(cpuProf ? ['--cpu-prof', '--cpu-prof-dir', cpuProf] : []), ...opt('--node', '').split(' ').filter(Boolean)];
-const stdout = opt('--stdout', null) ? openSync(opt('--stdout', null), 'w') : 'ignore';
-const ts = await startTcpscope(['live', '-p', String(port), '--listen', '127.0.0.1:0', ...extra], { nodeArgs, stdout });
-const observer = fork(path.join(ROOT, 'bench/lib/ws-observer.mjs'), [ts.url.replace(/^http/, 'ws') + 'ws'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-await new Promise((r, j) => observer.once('message', (m) => (m.ready ? r() : j(new Error(m.error)))));
-await sleep(500);
+async function once() {
+  const gen = fork(path.join(ROOT, 'bench/lib/traffic-child.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const port = await new Promise((r) => gen.once('message', (m) => r(m.ready)));
+  const pending = new Map();
+  gen.on('message', (m) => m.done && pending.get(m.id)?.(m.result));
+  let ids = 0;
+  const run = (cmd) => new Promise((r) => pending.set(++ids, r) && gen.send({ ...cmd, id: ids }));
 
-const cpu0 = cpuMs(ts.pid);
-const rss0 = rssBytes(ts.pid);
-let rssMax = rss0;
-const sampler = setInterval(() => (rssMax = Math.max(rssMax, rssBytes(ts.pid))), 500);
-const t0 = performance.now();
-const [short, bulkRes] = await Promise.all([
-  run({ cmd: 'short', concurrency, durationMs: seconds * 1000, localAddresses, ...(Number.isFinite(rate) ? { rate } : {}) }),
-  bulk > 0 ? run({ cmd: 'bulk', n: bulk, bytes: bulkMiB * 1024 * 1024 }) : { transfers: 0, completed: 0, bytes: 0 },
-]);
-const wallMs = performance.now() - t0;
-await sleep(2000); // let tcpscope and the WebSocket catch up
-const cpu1 = cpuMs(ts.pid);
-clearInterval(sampler);
-const wire = await ref.stop();
+  const ref = await startTcpdump(`tcp port ${port}`);
+  // the capture process runs with tcpscope's node options: it is profiled too (a file each)
+  const nodeArgs = [...(cpuProf ? ['--cpu-prof', '--cpu-prof-dir', cpuProf] : []), ...opt('--node', '').split(' ').filter(Boolean)];
+  const stdout = opt('--stdout', null) ? openSync(opt('--stdout', null), 'w') : 'ignore';
+  const env = inProcess ? { TCPSCOPE_CAPTURE: 'in-process' } : {};
+  const ts = await startTcpscope(['live', '-p', String(port), '--msl', '1', '--listen', '127.0.0.1:0', ...extra], { nodeArgs, stdout, env });
+  const observer = fork(path.join(ROOT, 'bench/lib/ws-observer.mjs'), [ts.url.replace(/^http/, 'ws') + 'ws'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  await new Promise((r, j) => observer.once('message', (m) => (m.ready ? r() : j(new Error(m.error)))));
+  const monitor = fork(path.join(ROOT, 'bench/lib/stall-monitor.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const stress = hog > 0 ? spawn('stress-ng', ['--cpu', String(hog), '--quiet'], { stdio: 'ignore' }) : null;
+  await sleep(500);
 
-const stats = (await getJson(`${ts.url}api/stats`)).body;
-let cursor = null;
-const conns = [];
-let listMs = 0;
-do {
-  const r = await getJson(`${ts.url}api/connections?status=all&port=${port}&limit=1000${cursor ? `&cursor=${cursor}` : ''}`);
-  listMs += r.ms;
-  conns.push(...r.body.connections);
-  cursor = r.body.nextCursor;
-} while (cursor);
-// Fully observed: SYN, SYN+ACK and ACK seen, and closed by FINs.
-const full = conns.filter((c) => !c.partial && c.handshake.synAt !== null && c.handshake.synAckAt !== null && c.handshake.ackAt !== null && c.status === 'closed' && c.closeKind === 'fin');
-const ws = await new Promise((r) => {
-  observer.once('message', (m) => r(m.report));
-  observer.send('report');
-});
-const rssEnd = rssBytes(ts.pid);
-await ts.stop();
-gen.send({ cmd: 'exit' });
+  // The REST client: one page of connections every second, as a dashboard's list or a script would.
+  const rest = { calls: 0, ms: [] };
+  let polling = true;
+  const poller = (async () => {
+    while (polling) {
+      const t = performance.now();
+      const r = await getJson(`${ts.url}api/connections?status=all&limit=1000`).catch(() => null);
+      if (r) {
+        rest.calls++;
+        rest.ms.push(r.ms);
+      }
+      await sleep(Math.max(0, 1000 - (performance.now() - t)));
+    }
+  })();
 
-const generated = short.completed + bulkRes.completed;
-const cpuTotal = cpu1.total - cpu0.total;
-const out = {
-  params: { seconds, concurrency, rate: Number.isFinite(rate) ? rate : 'max', bulk, bulkMiB, tcpscope: extra.join(' ') || '(defaults)' },
-  loadAverage: loadAverage(),
-  generator: { shortCompleted: short.completed, shortFailed: short.failed, errors: short.errors, perSecond: round(short.completed / (short.ms / 1000), 0), bulk: bulkRes },
-  packets: {
-    onWire: wire.captured,
-    tcpdumpDropped: wire.dropped,
-    tcpscope: stats.capture.packets,
-    lost: wire.captured - stats.capture.packets,
-    lostPct: round((100 * (wire.captured - stats.capture.packets)) / wire.captured, 2),
-  },
-  connections: {
-    generated,
-    seen: conns.length,
-    fullyObserved: full.length,
-    partial: conns.filter((c) => c.partial).length,
-    stillOpen: conns.filter((c) => c.status === 'open').length,
-    statsTotal: stats.connections.total,
-    lossEvidence: stats.capture.lossEvidence ?? { gaps: stats.anomalies?.gap, acksOfUnseen: stats.anomalies?.['bad-ack'] },
-  },
-  cpu: { ms: cpuTotal, user: cpu1.user - cpu0.user, system: cpu1.system - cpu0.system, msPer1000Connections: round((cpuTotal / generated) * 1000, 1), busyPct: round((100 * cpuTotal) / wallMs, 1) },
-  ws: { events: ws.events, lagged: ws.lagged, laggedDropped: ws.laggedDropped, gaps: ws.gaps, latencyMs: Object.fromEntries(Object.entries(ws.latencyMs).map(([k, v]) => [k, round(v, 2)])) },
-  rssMiB: { start: round(rss0 / 2 ** 20, 1), max: round(rssMax / 2 ** 20, 1), end: round(rssEnd / 2 ** 20, 1) },
-  restListMs: round(listMs, 0),
-};
-console.log(JSON.stringify(out, null, args.includes('--json') ? 0 : 1));
+  const cpu0 = treeCpuMs(ts.pid);
+  const rss0 = treeRssBytes(ts.pid);
+  let rssMax = rss0;
+  const sampler = setInterval(() => (rssMax = Math.max(rssMax, treeRssBytes(ts.pid))), 500);
+  const t0 = performance.now();
+  const [short, bulkRes] = await Promise.all([
+    run({ cmd: 'short', concurrency, durationMs: seconds * 1000, localAddresses, ...(Number.isFinite(rate) ? { rate } : {}) }),
+    bulk > 0 ? run({ cmd: 'bulk', n: bulk, bytes: bulkMiB * 1024 * 1024 }) : { transfers: 0, completed: 0, bytes: 0 },
+  ]);
+  const wallMs = performance.now() - t0;
+  stress?.kill('SIGTERM');
+  const stalls = await new Promise((r) => {
+    monitor.once('message', (m) => r(m.report));
+    monitor.send('report');
+  });
+  await sleep(2500); // let tcpscope and the WebSocket catch up; TIME_WAIT (2×MSL) ends
+  polling = false;
+  await poller;
+  const cpu1 = treeCpuMs(ts.pid);
+  clearInterval(sampler);
+  const wire = await ref.stop();
+
+  const stats = (await getJson(`${ts.url}api/stats`)).body;
+  let cursor = null;
+  const conns = [];
+  let listMs = 0;
+  do {
+    const r = await getJson(`${ts.url}api/connections?status=all&port=${port}&limit=1000${cursor ? `&cursor=${cursor}` : ''}`);
+    listMs += r.ms;
+    conns.push(...r.body.connections);
+    cursor = r.body.nextCursor;
+  } while (cursor);
+  // Seen whole: SYN, SYN+ACK and ACK seen, and closed by FINs.
+  const full = conns.filter((c) => !c.partial && c.handshake.synAt !== null && c.handshake.synAckAt !== null && c.handshake.ackAt !== null && c.status === 'closed' && c.closeKind === 'fin');
+  const wholeSet = new Set(full);
+  const ws = await new Promise((r) => {
+    observer.once('message', (m) => r(m.report));
+    observer.send('report');
+  });
+  const rssEnd = treeRssBytes(ts.pid);
+  await ts.stop();
+  gen.send({ cmd: 'exit' });
+
+  const generated = short.completed + bulkRes.completed;
+  const cpuTotal = cpu1.total - cpu0.total;
+  const restSorted = rest.ms.sort((a, b) => a - b);
+  return {
+    params: {
+      seconds, concurrency, rate: Number.isFinite(rate) ? rate : 'max', bulk, bulkMiB, hog,
+      capture: inProcess ? 'in-process' : 'process', tcpscope: extra.join(' ') || '(defaults)',
+    },
+    loadAverage: loadAverage(),
+    // how late a process at the capture process's priority woke during the traffic (ms)
+    machineStalls: stalls,
+    generator: { shortCompleted: short.completed, shortFailed: short.failed, errors: short.errors, perSecond: round(short.completed / (short.ms / 1000), 0), bulk: bulkRes },
+    packets: {
+      onWire: wire.captured,
+      tcpdumpDropped: wire.dropped,
+      tcpscope: stats.capture.packets,
+      lost: wire.captured - stats.capture.packets,
+      lostPct: round((100 * (wire.captured - stats.capture.packets)) / wire.captured, 2),
+    },
+    connections: {
+      generated,
+      seen: conns.length,
+      seenWhole: full.length,
+      partial: conns.filter((c) => c.partial).length,
+      captureGap: conns.filter((c) => c.captureGap).length,
+      // not seen whole, and nothing says so (neither partial nor flagged as spanning a capture hole)
+      silentlyWrong: conns.filter((c) => !wholeSet.has(c) && !c.partial && !c.captureGap).length,
+      stillOpen: conns.filter((c) => c.status === 'open').length,
+      statsTotal: stats.connections.total,
+      lossEvidence: stats.capture.lossEvidence,
+      captureProcess: stats.capture.process ? { restarts: stats.capture.process.restarts, faults: stats.capture.process.faults } : null,
+    },
+    cpu: {
+      ms: cpuTotal, user: cpu1.user - cpu0.user, system: cpu1.system - cpu0.system,
+      captureProcess: { ms: cpu1.children - cpu0.children, user: cpu1.childrenUser - cpu0.childrenUser, system: cpu1.childrenSystem - cpu0.childrenSystem },
+      msPer1000Connections: round((cpuTotal / generated) * 1000, 1),
+      busyPct: round((100 * cpuTotal) / wallMs, 1),
+    },
+    ws: { events: ws.events, lagged: ws.lagged, laggedDropped: ws.laggedDropped, gaps: ws.gaps, latencyMs: Object.fromEntries(Object.entries(ws.latencyMs).map(([k, v]) => [k, round(v, 2)])) },
+    rest: { calls: rest.calls, p50Ms: round(restSorted[Math.floor(restSorted.length / 2)] ?? null, 1), maxMs: round(restSorted.at(-1) ?? null, 1) },
+    rssMiB: { start: round(rss0 / 2 ** 20, 1), max: round(rssMax / 2 ** 20, 1), end: round(rssEnd / 2 ** 20, 1) },
+    restListMs: round(listMs, 0),
+  };
+}
+
+const results = [];
+for (let i = 0; i < runs; i++) {
+  const r = await once();
+  results.push(r);
+  console.log(JSON.stringify(r, null, args.includes('--json') ? 0 : 1));
+}
+if (runs > 1) {
+  // One line per run, as BENCHMARKS.md tables them.
+  for (const r of results) {
+    const c = r.connections;
+    console.error(
+      `${r.params.capture}${r.params.hog ? ` hog ${r.params.hog}` : ''} | load ${r.loadAverage[0]} | stalls max ${r.machineStalls.maxMs} ms, ${r.machineStalls.over100} > 100 ms | ${r.generator.perSecond} conn/s | ` +
+        `${c.seenWhole} / ${c.generated} whole | lost ${r.packets.lost} pkts | evidence ${c.lossEvidence.gaps}/${c.lossEvidence.acksOfUnseen}/${c.lossEvidence.midstreamStarts} | ` +
+        `handover lost ${c.lossEvidence.handoverLost ?? "-"} ring full ${c.lossEvidence.ringFull ?? "-"} holes ${c.lossEvidence.captureHoles ?? "-"} flagged ${c.captureGap} silently wrong ${c.silentlyWrong} | ${r.cpu.msPer1000Connections} ms/1000 (${r.cpu.busyPct} %) | ` +
+        `WS p50/p99 ${r.ws.latencyMs.p50}/${r.ws.latencyMs.p99} ms lagged ${r.ws.lagged} | REST p50/max ${r.rest.p50Ms}/${r.rest.maxMs} ms`,
+    );
+  }
+}
 process.exit(0);

@@ -1,10 +1,8 @@
 // Composition root: the only place that wires capture → decode → track → events → server.
 import { Command, CommanderError, Option } from 'commander';
-import { runAnalyze, type AnalyzeFormat } from './cli/analyze';
-import { runDemo } from './cli/demo';
+import type { AnalyzeFormat } from './cli/analyze';
 import type { ReadThreadMode } from './cli/file-driver';
 import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, oneLine } from './cli/errors';
-import { runLive } from './cli/live';
 import {
   collectHost,
   collectPort,
@@ -16,7 +14,6 @@ import {
   parseSpeed,
   type Speed,
 } from './cli/options';
-import { runReplay } from './cli/replay';
 import { VERSION } from './cli/version';
 import { DEFAULT_LISTEN, type ListenAddress } from './server/address';
 
@@ -106,7 +103,7 @@ export function buildProgram(onDone: (code: number) => void): Command {
     )
     .action(async (opts) => {
       onDone(
-        await runLive({
+        await (await import('./cli/live')).runLive({
           iface: opts.interface,
           ports: opts.port,
           hosts: opts.host,
@@ -149,7 +146,7 @@ export function buildProgram(onDone: (code: number) => void): Command {
     )
     .action(async (file: string, opts) => {
       onDone(
-        await runReplay({
+        await (await import('./cli/replay')).runReplay({
           file,
           speed: opts.speed,
           exit: !!opts.exit,
@@ -182,7 +179,7 @@ export function buildProgram(onDone: (code: number) => void): Command {
       ]),
     )
     .action(async (file: string, opts) => {
-      onDone(await runAnalyze({ file, format: opts.format as AnalyzeFormat, readThread: opts.readThread as ReadThreadMode, msl: opts.msl, maxConnections: opts.maxConnections }));
+      onDone(await (await import('./cli/analyze')).runAnalyze({ file, format: opts.format as AnalyzeFormat, readThread: opts.readThread as ReadThreadMode, msl: opts.msl, maxConnections: opts.maxConnections }));
     });
 
   const demo = program
@@ -196,7 +193,7 @@ export function buildProgram(onDone: (code: number) => void): Command {
     .addHelpText('after', examples(['sudo tcpscope demo', 'sudo tcpscope demo --listen 127.0.0.1:8080 --msl 5']))
     .action(async (opts) => {
       onDone(
-        await runDemo({
+        await (await import('./cli/demo')).runDemo({
           every: opts.every,
           server: true,
           listen: (opts.listen as ListenAddress | undefined) ?? DEFAULT_LISTEN,

@@ -47,3 +47,17 @@ export async function buildOnce() {
     rmdirSync(lock);
   }
 }
+
+/**
+ * Another revision of this repository, exported with `git archive` into .bench-data/rev-REV and
+ * built there (with this checkout's node_modules), once; returns its directory.
+ */
+export function buildRevision(rev) {
+  const dir = path.join(ROOT, '.bench-data', `rev-${rev}`);
+  if (existsSync(path.join(dir, 'dist', 'cli.js'))) return dir;
+  mkdirSync(dir, { recursive: true });
+  execFileSync('bash', ['-c', `git -C "${ROOT}" archive "${rev}" | tar -x -C "${dir}"`], { stdio: 'pipe' });
+  execFileSync('ln', ['-sfn', path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules')]);
+  execFileSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: dir, stdio: 'pipe' });
+  return dir;
+}

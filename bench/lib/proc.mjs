@@ -1,5 +1,5 @@
 // Readings of another process from /proc: CPU time and resident memory.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 
 // USER_HZ is 100 on every Linux this runs on (sysconf(_SC_CLK_TCK)); Node cannot ask.
@@ -36,3 +36,56 @@ export function round(x, digits = 2) {
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Processes whose parent is `pid` (one level), from /proc. */
+export function childPids(pid) {
+  const out = [];
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) out.push(Number(e));
+    } catch {
+      // ended meanwhile
+    }
+  }
+  return out;
+}
+
+/**
+ * CPU time of `pid` and its children together: its own, that of children it has reaped (cutime,
+ * cstime: a capture process that was restarted) and that of its live children.
+ */
+export function treeCpuMs(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  let user = (Number(f[11]) + Number(f[13])) * TICK_MS;
+  let system = (Number(f[12]) + Number(f[14])) * TICK_MS;
+  let childrenUser = Number(f[13]) * TICK_MS;
+  let childrenSystem = Number(f[14]) * TICK_MS;
+  for (const c of childPids(pid)) {
+    try {
+      const k = cpuMs(c);
+      user += k.user;
+      system += k.system;
+      childrenUser += k.user;
+      childrenSystem += k.system;
+    } catch {
+      // ended meanwhile
+    }
+  }
+  return { user, system, total: user + system, children: childrenUser + childrenSystem, childrenUser, childrenSystem };
+}
+
+/** Resident memory of `pid` and its live children together, in bytes. */
+export function treeRssBytes(pid) {
+  let sum = rssBytes(pid) ?? 0;
+  for (const c of childPids(pid)) {
+    try {
+      sum += rssBytes(c) ?? 0;
+    } catch {
+      // ended meanwhile
+    }
+  }
+  return sum;
+}

@@ -13,7 +13,11 @@ export function startTcpdump(filter, { file = '/dev/null', bufferKiB = 262144, s
   });
   let err = '';
   child.stderr.on('data', (d) => (err += d));
+  // a benchmark that fails half-way must not leave its reference capture running
+  const orphan = () => child.kill('SIGKILL');
+  process.on('exit', orphan);
   const exited = new Promise((r) => child.on('close', r));
+  exited.then(() => process.off('exit', orphan));
   const ready = (async () => {
     for (let i = 0; i < 200 && !/listening on/.test(err); i++) await sleep(25);
     if (!/listening on/.test(err)) throw new Error(`tcpdump did not start: ${err}`);

@@ -17,7 +17,16 @@ ws.on('message', (data) => {
   stats.messages++;
   stats.bytes += data.length;
   const m = JSON.parse(data.toString());
-  if (m.type === 'event') {
+  if (m.type === 'events') {
+    // protocol 2: one batch per flush, numbered from m.seq on
+    if (lastSeq !== null && m.seq !== lastSeq + 1) stats.gaps++;
+    lastSeq = m.seq + m.events.length - 1;
+    for (const e of m.events) {
+      stats.events++;
+      if (n < lat.length) lat[n++] = t - e.ts;
+      if (e.type === 'connection' && e.phase === 'closed') stats.closedEvents++;
+    }
+  } else if (m.type === 'event') {
     stats.events++;
     if (n < lat.length) lat[n++] = t - m.event.ts;
     if (lastSeq !== null && m.seq !== lastSeq + 1) stats.gaps++;

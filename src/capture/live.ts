@@ -18,6 +18,11 @@ export interface LiveOptions {
   filter?: string;
   /** Kernel capture buffer in bytes; default 64 MiB (DEFAULT_BUFFER_SIZE). */
   bufferSize?: number;
+  /**
+   * Leave frames stamped with the raw process.hrtime() reading (tsSec, tsNsec = its two numbers)
+   * for another process on the same machine to turn into epoch time (the capture process does).
+   */
+  hrtimeStamps?: boolean;
 }
 
 export interface LiveStats {
@@ -206,6 +211,7 @@ export function openLive(opts: LiveOptions, onFrame: (f: Frame) => void): OpenLi
   const views: (Buffer | undefined)[] = new Array(SNAPLEN + 1);
   const counters = { frames: 0, bytes: 0 };
   let stopped = false;
+  const hrtimeStamps = opts.hrtimeStamps === true;
 
   cap.on('packet', (nbytes: number) => {
     if (stopped) return;
@@ -214,7 +220,10 @@ export function openLive(opts: LiveOptions, onFrame: (f: Frame) => void): OpenLi
     // hrtime() into this function before its inlining budget runs out, and the array hrtime()
     // returns never gets allocated. Behind one more call level it often did (measured).
     const t = process.hrtime();
-    stampFrom(frame, t[0], t[1]);
+    if (hrtimeStamps) {
+      frame.tsSec = t[0];
+      frame.tsNsec = t[1];
+    } else stampFrom(frame, t[0], t[1]);
     let view = views[nbytes];
     if (view === undefined) view = views[nbytes] = buffer.subarray(0, nbytes);
     frame.data = view;

@@ -1,12 +1,16 @@
-import { DEFAULT_TRACKER_OPTIONS } from '../track/tracker';
+import type { FileReadResult } from '../capture/file';
+import { Engine } from '../engine';
 import type { ConnectionView } from '../track/connection';
+import { DEFAULT_TRACKER_OPTIONS } from '../track/tracker';
 import { EXIT_FAILURE, EXIT_OK, fileErrorMessage } from './errors';
 import { playFile, type ReadThreadMode } from './file-driver';
-import { renderTable, tableRow, tableSummary } from './format/table';
+import { jsonLine } from './format/jsonl';
+import { TableSummary, tableHeader, tableLine } from './format/table';
 import { zeekFooter, zeekHeader, zeekRow } from './format/zeek';
 import type { CommonOptions } from './options';
 import { fileProgress } from './progress';
-import { createSession, guardStdout } from './session';
+import { guardStdout } from './stdout';
+import { trackerOptions } from './tracker-options';
 
 export type AnalyzeFormat = 'table' | 'jsonl' | 'zeek';
 
@@ -16,56 +20,107 @@ export interface AnalyzeCommandOptions extends CommonOptions {
   readThread?: ReadThreadMode;
 }
 
-/** Closed connections stay in the table for the whole run so every one of them is reported (100 years). */
-const KEEP_CLOSED_MS = 100 * 365 * 86_400_000;
+/**
+ * How long a closed connection stays in the table before its record is written, in capture time:
+ * 2×MSL from its close, or from the end of its TIME_WAIT when one side holds one (the record shows
+ * TIME_WAIT ending), so that late segments of it (a retransmitted FIN or RST, the peer's answer to
+ * a RST, seconds later) still join it rather than start a row of their own. Zeek waits 5 s
+ * (tcp_close_delay) and splits such segments off; with 5 s here, one public trace's records change.
+ */
+function lingerMs(o: CommonOptions): number {
+  return 2 * (o.msl !== undefined ? o.msl * 1000 : DEFAULT_TRACKER_OPTIONS.mslMs);
+}
+
+/** Output is written in chunks of about this many characters. */
+const CHUNK = 1 << 16;
+
+/**
+ * Reads a capture and writes one record per connection as it finishes: when it has been closed
+ * for 2×MSL (after TIME_WAIT), when a full table evicts it, or at the end of the
+ * file for those still in the table, oldest first. So records come in the order connections leave
+ * the table, as Zeek writes conn.log, and only connections not yet finished are held.
+ */
+export async function analyzeFile(
+  o: AnalyzeCommandOptions,
+  write: (chunk: string) => void,
+  opts: {
+    onProgress?: (bytesRead: number, total: number | null) => void;
+    /** Reading pauses while `wait` is a promise: set it while the output is behind. */
+    gate?: { wait: Promise<void> | null };
+  } = {},
+): Promise<{ result: FileReadResult; connections: number }> {
+  const engine = new Engine(
+    trackerOptions(o, {
+      timeouts: { ...DEFAULT_TRACKER_OPTIONS.timeouts, closedRetention: lingerMs(o) },
+      // Records carry no ladder and no events: keep none but the few segments the tracker reads.
+      ladderHead: 0,
+      ladderTail: 0,
+      maxEventsPerConn: 0,
+      eventLog: false,
+    }),
+  );
+  let buf = '';
+  let connections = 0;
+  let started = false;
+  const summary = o.format === 'table' ? new TableSummary() : null;
+  const start = () => {
+    started = true;
+    if (o.format === 'zeek') buf += zeekHeader(new Date());
+    else if (o.format === 'table') buf += tableHeader();
+  };
+  const row = o.format === 'jsonl' ? jsonLine : o.format === 'zeek' ? zeekRow : tableLine;
+  engine.tracker.onRemove((c) => {
+    if (!started) start();
+    buf += row(c);
+    summary?.add(c);
+    connections++;
+    if (buf.length >= CHUNK) {
+      write(buf);
+      buf = '';
+    }
+  });
+
+  const run = playFile(engine, o.file, { kind: 'max' }, { onProgress: opts.onProgress, readThread: o.readThread, gate: opts.gate });
+  const result = await run.done;
+  // A file that could not be read at all gets no output, only its error.
+  if (result.error === null || result.frames > 0) {
+    // The rest a thousand at a time, waiting for a slow reader between them.
+    while (engine.tracker.removeAll(1000) > 0) {
+      if (opts.gate?.wait) await opts.gate.wait;
+    }
+    if (o.format === 'zeek') {
+      if (!started) start();
+      buf += zeekFooter(new Date());
+    } else if (summary) {
+      if (!started) buf += 'no TCP connections found\n';
+      buf += summary.text();
+    }
+  }
+  if (buf) write(buf);
+  return { result, connections };
+}
 
 export async function runAnalyze(o: AnalyzeCommandOptions): Promise<number> {
   guardStdout();
-  const session = createSession(o, {
-    timeouts: { ...DEFAULT_TRACKER_OPTIONS.timeouts, closedRetention: KEEP_CLOSED_MS },
-  });
-  // A full table evicts: keep what the evicted connections looked like so they are reported too.
-  const evicted = new Map<string, ConnectionView>();
-  session.bus.subscribe((_s, e) => {
-    if (e.type === 'connection' && e.phase === 'evicted') {
-      const c = e.connection ?? session.engine.tracker.get(e.connectionId);
-      if (c) evicted.set(c.id, c);
-    }
-  });
   const progress = fileProgress('analyze');
-  const run = playFile(session.engine, o.file, { kind: 'max' }, { onProgress: progress.update, readThread: o.readThread });
-  const r = await run.done;
+  // A pipe to a slower reader holds what it cannot take yet: reading waits until it has drained,
+  // so memory stays flat however slow the reader is.
+  const gate: { wait: Promise<void> | null } = { wait: null };
+  const write = (chunk: string) => {
+    if (!process.stdout.write(chunk) && gate.wait === null) {
+      gate.wait = new Promise((resolve) =>
+        process.stdout.once('drain', () => {
+          gate.wait = null;
+          resolve();
+        }),
+      );
+    }
+  };
+  const { result } = await analyzeFile(o, write, { onProgress: progress.update, gate });
   progress.stop();
-
-  const failedEarly = r.error !== null && r.frames === 0;
-  if (!failedEarly) {
-    const tracked = session.engine.tracker.list();
-    for (const c of tracked) evicted.delete(c.id);
-    const conns = [...evicted.values(), ...tracked].sort((a, b) => a.startedAt - b.startedAt);
-    for (const chunk of render(conns, o.format)) process.stdout.write(chunk);
-  }
-  if (r.error) {
-    process.stderr.write(`tcpscope: ${fileErrorMessage(o.file, r.error, r.frames)}\n`);
+  if (result.error) {
+    process.stderr.write(`tcpscope: ${fileErrorMessage(o.file, result.error, result.frames)}\n`);
     return EXIT_FAILURE;
   }
   return EXIT_OK;
-}
-
-/** Output in chunks: a big capture's log would not fit in one string. */
-function* render(conns: ConnectionView[], format: AnalyzeFormat): Generator<string> {
-  const CHUNK = 1000;
-  switch (format) {
-    case 'jsonl':
-      for (let i = 0; i < conns.length; i += CHUNK) yield conns.slice(i, i + CHUNK).map((c) => JSON.stringify(c) + '\n').join('');
-      return;
-    case 'zeek':
-      yield zeekHeader(new Date());
-      for (let i = 0; i < conns.length; i += CHUNK) yield conns.slice(i, i + CHUNK).map(zeekRow).join('');
-      yield zeekFooter(new Date());
-      return;
-    case 'table':
-      yield conns.length ? renderTable(conns.map(tableRow)) : 'no TCP connections found\n';
-      yield tableSummary(conns);
-      return;
-  }
 }

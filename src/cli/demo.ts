@@ -1,8 +1,8 @@
-import { captureClockMs, listInterfaces, openLive } from '../capture/live';
+import { captureClockMs } from '../capture/live';
 import { DemoTraffic, type CaseRun } from '../demo/traffic';
 import type { ConnectionView } from '../track/connection';
-import { CliError, EXIT_OK, liveErrorMessage } from './errors';
-import { liveSource, LIVE_EXPIRE_EVERY_MS } from './live';
+import { EXIT_OK } from './errors';
+import { liveSource, LIVE_EXPIRE_EVERY_MS, openCapture, stopCapture } from './live';
 import type { CommonOptions, ServeOptions } from './options';
 import { createSession, note, resolveToken, startServer, untilSignal } from './session';
 
@@ -22,18 +22,19 @@ export async function runDemo(o: DemoCommandOptions): Promise<number> {
   const ports = await traffic.start();
   const watched = traffic.allPorts();
 
-  const opened = openLive({ iface: 'lo', filter: demoFilter(traffic) }, session.engine.onFrame);
-  if (!opened.ok) {
+  let capture;
+  try {
+    capture = await openCapture({ iface: 'lo', filter: demoFilter(traffic) }, session);
+  } catch (e) {
     await traffic.stop();
-    throw new CliError(liveErrorMessage('lo', opened.error, listInterfaces));
+    throw e;
   }
-  const capture = opened.capture;
   let server;
   try {
     const cases = traffic.cases.map(({ name, title, says, port }) => ({ name, title, says, port }));
     server = await startServer(session, o, () => ({ ...liveSource(capture, true), demoCases: cases }), token);
   } catch (e) {
-    capture.stop();
+    await stopCapture(capture);
     await traffic.stop();
     throw e;
   }
@@ -54,7 +55,7 @@ export async function runDemo(o: DemoCommandOptions): Promise<number> {
   note('demo stopping');
   clearInterval(timer);
   await traffic.stop();
-  capture.stop();
+  await stopCapture(capture);
   await server.close();
   return EXIT_OK;
 }

@@ -11,6 +11,8 @@ import { speedText, type Speed } from './options';
 const EXPIRE_EVERY_MS = 1000;
 /** Waits shorter than this are not worth a timer; the next frame catches up. */
 const MIN_WAIT_MS = 2;
+/** Frames handled between two looks at the clock while yielding (see `yieldEveryMs`). */
+const YIELD_CHECK_FRAMES = 128;
 /** Below this size a file is read before a reader thread would have started (~30 ms). */
 const THREAD_MIN_BYTES = 4 << 20;
 
@@ -39,8 +41,16 @@ export function playFile(
     onProgress?: (bytesRead: number, total: number | null) => void;
     signal?: AbortSignal;
     readThread?: ReadThreadMode;
+    /**
+     * At --speed max, hand the event loop back after this long of tracking (HTTP requests,
+     * WebSocket writes, timers), then go on: a server replaying a big file keeps answering.
+     */
+    yieldEveryMs?: number;
+    /** At --speed max, reading pauses while `wait` is a promise (the output is behind). */
+    gate?: { wait: Promise<void> | null };
   } = {},
 ): FileRun {
+  const gate = opts.gate;
   const source: FileSourceInfo = {
     kind: 'file',
     path: input,
@@ -63,11 +73,13 @@ export function playFile(
     }
   };
 
+  const pause = yielder(opts.yieldEveryMs);
   let onFrame: (f: Frame) => void | Promise<void>;
   if (speed.kind === 'max') {
     onFrame = (f) => {
       engine.onFrame(f);
       afterFrame();
+      return gate?.wait ?? pause();
     };
   } else {
     const factor = speed.factor;
@@ -123,6 +135,7 @@ export function playFile(
         (ts, origLen, status, seg) => {
           engine.onDecoded(ts, origLen, status, seg);
           afterFrame();
+          return gate?.wait ?? pause();
         },
         readOpts,
       )
@@ -137,6 +150,26 @@ export function playFile(
     return r;
   });
   return { source, done };
+}
+
+/**
+ * A function to call after each frame: undefined while the current slice of `everyMs` lasts, then
+ * a promise that resolves on the next turn of the event loop (setImmediate runs after the poll
+ * phase, so requests that arrived meanwhile are answered first). The readers pause on it.
+ */
+function yielder(everyMs: number | undefined): () => Promise<void> | undefined {
+  if (everyMs === undefined || !(everyMs > 0)) return () => undefined;
+  let n = 0;
+  let sliceStart = performance.now();
+  const resume = (resolve: () => void) =>
+    setImmediate(() => {
+      sliceStart = performance.now();
+      resolve();
+    });
+  return () => {
+    if (++n % YIELD_CHECK_FRAMES !== 0 || performance.now() - sliceStart < everyMs) return undefined;
+    return new Promise<void>(resume);
+  };
 }
 
 function useThread(input: string, speed: Speed, size: number | null, mode: ReadThreadMode): boolean {

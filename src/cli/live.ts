@@ -1,4 +1,6 @@
-import { captureClockMs, listInterfaces, openLive, type LiveCapture } from '../capture/live';
+import { captureClockMs, listInterfaces, openLive, type LiveCapture, type LiveOptions } from '../capture/live';
+import { captureProcessAvailable, type CaptureFault, type CaptureHole, startLiveProcess, type SupervisedCapture } from '../capture/live-process';
+import type { Engine } from '../engine';
 import type { LiveSourceInfo } from '../server/deps';
 import type { RunningServer } from '../server/listen';
 import { CliError, EXIT_OK, liveErrorMessage } from './errors';
@@ -18,20 +20,56 @@ export interface LiveCommandOptions extends CommonOptions, ServeOptions {
 /** How often timers (TIME_WAIT expiry, idle timeouts) advance in live mode: the wall clock is the only clock here. */
 export const LIVE_EXPIRE_EVERY_MS = 250;
 
+/**
+ * TCPSCOPE_CAPTURE=in-process captures on the main thread as before the capture process existed
+ * (to compare the two: bench/load.mjs). The capture process is the default.
+ */
+function inProcessWanted(): boolean {
+  return process.env.TCPSCOPE_CAPTURE === 'in-process' || !captureProcessAvailable();
+}
+
+/**
+ * Opens live capture feeding `session`: in a capture process of its own, whose faults are printed
+ * and flag the connections open across them, or on this thread (inProcessWanted). Throws the
+ * one-line CliError of a capture that cannot open.
+ */
+export async function openCapture(opts: LiveOptions, session: { engine: Engine }): Promise<LiveCapture | SupervisedCapture> {
+  const iface = opts.iface ?? 'lo';
+  if (inProcessWanted()) {
+    const opened = openLive(opts, session.engine.onFrame);
+    if (!opened.ok) throw new CliError(liveErrorMessage(iface, opened.error, listInterfaces));
+    return opened.capture;
+  }
+  const tracker = session.engine.tracker;
+  const onHole = (hole: CaptureHole, fault: CaptureFault | null) => {
+    // Connections open on either edge of the hole may have lost packets in it.
+    const flagged = tracker.markCaptureGap();
+    if (fault) note(`capture fault: ${fault.message} — ${holeAdvice(hole, fault)}; ${flagged} open connections flagged (captureGap)`);
+    else note(`capturing again after a hole of ${((hole.toMs! - hole.fromMs) / 1000).toFixed(2)} s; ${flagged} open connections flagged (captureGap)`);
+  };
+  const opened = await startLiveProcess(opts, { onFrame: session.engine.onFrame, onHole });
+  if (!opened.ok) throw new CliError(liveErrorMessage(iface, opened.error, listInterfaces));
+  return opened.capture;
+}
+
+/** Stops the capture and, for a capture process, waits until it has exited. */
+export async function stopCapture(capture: LiveCapture | SupervisedCapture): Promise<void> {
+  capture.stop();
+  if ('stopped' in capture) await capture.stopped;
+}
+
 export async function runLive(o: LiveCommandOptions): Promise<number> {
   const token = resolveToken(o);
   const session = createSession(o);
   if (o.jsonl) writeJsonLines(session.bus);
 
-  const opened = openLive({ iface: o.iface, ports: o.ports, hosts: o.hosts, filter: o.filter, bufferSize: o.bufferSize }, session.engine.onFrame);
-  if (!opened.ok) throw new CliError(liveErrorMessage(o.iface, opened.error, listInterfaces));
-  const capture = opened.capture;
+  const capture = await openCapture({ iface: o.iface, ports: o.ports, hosts: o.hosts, filter: o.filter, bufferSize: o.bufferSize }, session);
 
   let server: RunningServer | null = null;
   try {
     if (o.server) server = await startServer(session, o, () => liveSource(capture), token);
   } catch (e) {
-    capture.stop();
+    await stopCapture(capture);
     throw e;
   }
   // The capture clock, not Date.now(): packet stamps come from it, so a stepped wall clock cannot
@@ -41,12 +79,25 @@ export async function runLive(o: LiveCommandOptions): Promise<number> {
 
   await untilSignal();
   clearInterval(timer);
-  capture.stop();
+  await stopCapture(capture);
   await server?.close();
   return EXIT_OK;
 }
 
-export function liveSource(capture: LiveCapture, demo = false): LiveSourceInfo {
+function holeAdvice(hole: CaptureHole, fault: CaptureFault): string {
+  switch (fault.kind) {
+    case 'overrun':
+      return `${hole.frames} packets lost`;
+    case 'ring-full':
+      return 'the machine or tcpscope was held up longer than the ring lasts; a larger --buffer holds more';
+    case 'stalled':
+      return 'packets are being lost until it answers (it is restarted if it does not)';
+    default:
+      return 'restarting it; packets until then are lost';
+  }
+}
+
+export function liveSource(capture: LiveCapture | SupervisedCapture, demo = false): LiveSourceInfo {
   const s = capture.stats();
   return {
     kind: 'live',
@@ -57,6 +108,7 @@ export function liveSource(capture: LiveCapture, demo = false): LiveSourceInfo {
     bytes: s.bytes,
     dropped: s.dropped,
     bufferSize: capture.bufferSize,
+    ...('status' in capture ? { captureProcess: capture.status() } : {}),
     ...(demo ? { demo: true } : {}),
   };
 }

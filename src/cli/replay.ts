@@ -5,6 +5,9 @@ import type { CommonOptions, ServeOptions, Speed } from './options';
 import { fileProgress } from './progress';
 import { createSession, note, resolveToken, startServer, untilSignal, writeJsonLines } from './session';
 
+/** Longest stretch of tracking between two turns of the event loop while serving (see playFile). */
+const REPLAY_SLICE_MS = 8;
+
 export interface ReplayCommandOptions extends CommonOptions, ServeOptions {
   file: string;
   speed: Speed;
@@ -19,7 +22,13 @@ export async function runReplay(o: ReplayCommandOptions): Promise<number> {
   if (o.jsonl) writeJsonLines(session.bus);
   const abort = new AbortController();
   const progress = fileProgress('replay');
-  const run = playFile(session.engine, o.file, o.speed, { onProgress: progress.update, signal: abort.signal, readThread: o.readThread });
+  // Tracking yields every few milliseconds so the API and the stream keep answering during a fast replay.
+  const run = playFile(session.engine, o.file, o.speed, {
+    onProgress: progress.update,
+    signal: abort.signal,
+    readThread: o.readThread,
+    yieldEveryMs: o.server ? REPLAY_SLICE_MS : undefined,
+  });
 
   let server: RunningServer | null = null;
   try {

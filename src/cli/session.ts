@@ -8,14 +8,13 @@ import { listen, type RunningServer } from '../server/listen';
 import type { TrackerOptions } from '../track/api';
 import { CliError, EXIT_USAGE, listenErrorMessage } from './errors';
 import type { CommonOptions, ServeOptions } from './options';
+import { guardStdout } from './stdout';
+import { trackerOptions } from './tracker-options';
 import { VERSION } from './version';
 
-/** The engine and the event bus every mode starts from, with the common options applied. */
+/** The engine and the event bus every serving mode starts from, with the common options applied. */
 export function createSession(common: CommonOptions, extra: Partial<TrackerOptions> = {}): { engine: Engine; bus: EventBus } {
-  const opts: Partial<TrackerOptions> = { ...extra };
-  if (common.msl !== undefined) opts.mslMs = common.msl * 1000;
-  if (common.maxConnections !== undefined) opts.maxConnections = common.maxConnections;
-  const engine = new Engine(opts);
+  const engine = new Engine(trackerOptions(common, extra));
   const bus = new EventBus();
   engine.tracker.onEvent(bus.publish);
   return { engine, bus };
@@ -53,18 +52,6 @@ export function writeJsonLines(bus: EventBus): void {
   guardStdout();
   bus.subscribe((_seq, e: TcpEvent) => {
     process.stdout.write(JSON.stringify(e) + '\n');
-  });
-}
-
-let stdoutGuarded = false;
-/** A reader that goes away (`| head`) ends the program quietly instead of with an EPIPE trace. */
-export function guardStdout(): void {
-  if (stdoutGuarded) return;
-  stdoutGuarded = true;
-  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') process.exit(0);
-    process.stderr.write(`tcpscope: cannot write output: ${err.message}\n`);
-    process.exit(1);
   });
 }
 

@@ -2,15 +2,13 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { TrackerOptions } from '../track/api';
-import type { ConnectionView } from '../track/connection';
 import { transitionsDoc } from '../track/explanations';
 import { DEFAULT_TRACKER_OPTIONS } from '../track/options';
 import { TokenCheck } from './auth';
-import { CreationIndex, encodeCursor } from './creation-index';
 import { DEFAULT_WS_OPTIONS, type ServerDeps, type WsOptions } from './deps';
-import { MidstreamCounter } from './loss-evidence';
+import { captureHealth, MidstreamCounter } from './loss-evidence';
 import { Metrics } from './metrics';
-import { parseListQuery, parseNoQuery, type ListQuery } from './query';
+import { encodeCursor, parseListQuery, parseNoQuery, type ListQuery } from './query';
 import { RttWindow } from './rtt-window';
 import { buildStats } from './stats';
 import { WsHub } from './ws-hub';
@@ -19,7 +17,6 @@ import { WsHub } from './ws-hub';
 export interface AppServices {
   deps: ServerDeps;
   token: TokenCheck;
-  index: CreationIndex;
   rtt: RttWindow;
   metrics: Metrics;
   ws: WsHub;
@@ -39,12 +36,11 @@ export const DEFAULT_WEB_ROOT = path.resolve(__dirname, '..', '..', 'web');
 export function createApp(deps: ServerDeps): TcpscopeApp {
   const wsOpts: WsOptions = { ...DEFAULT_WS_OPTIONS, ...deps.ws };
   const token = new TokenCheck(deps.token);
-  const index = new CreationIndex(deps.bus, deps.engine.tracker);
   const rtt = new RttWindow(10_000, deps.bus);
   const midstream = new MidstreamCounter(deps.bus);
   const hub = new WsHub({ engine: deps.engine, bus: deps.bus, version: deps.version, source: deps.source, token, opts: wsOpts });
   const metrics = new Metrics(deps.engine, deps.source, () => hub.clientCount, deps.bus);
-  const services: AppServices = { deps, token, index, rtt, metrics, ws: hub, startedAt: performance.now() };
+  const services: AppServices = { deps, token, rtt, metrics, ws: hub, startedAt: performance.now() };
 
   const app = express() as TcpscopeApp;
   app.locals.services = services;
@@ -76,11 +72,12 @@ export function createApp(deps: ServerDeps): TcpscopeApp {
 
   app.get('/api/health', (req, res) => {
     if (!noParams(req, res)) return;
+    const source = deps.source();
     res.json({
-      status: 'ok',
+      status: captureHealth(source),
       version: deps.version,
       uptimeS: Math.round((performance.now() - services.startedAt) / 10) / 100,
-      source: deps.source(),
+      source,
     });
   });
 
@@ -149,29 +146,18 @@ function badParam(res: Response, parameter: string, detail: string): void {
   res.status(400).json({ error: `bad query parameter '${parameter}'`, parameter, detail: `${parameter}: ${detail}` });
 }
 
+/** A page of the table as the tracker answers it from its columns (track/select.ts). */
 function listConnections(s: AppServices, q: ListQuery) {
-  const all = s.deps.engine.tracker.list();
-  s.index.prune(all);
-  const matches = (c: ConnectionView) =>
-    (q.status === 'all' || c.status === q.status) &&
-    (q.state === null || c.client.state === q.state || c.server.state === q.state) &&
-    (q.port === null || c.client.port === q.port || c.server.port === q.port) &&
-    (q.host === null || c.client.ip === q.host || c.server.ip === q.host);
-  const page: ConnectionView[] = [];
-  let total = 0;
-  let more = false;
-  let lastSeq = 0;
-  for (const c of all) {
-    if (!matches(c)) continue;
-    total++;
-    const seq = s.index.seqOf(c.id);
-    if (seq <= q.after) continue;
-    if (page.length < q.limit) {
-      page.push(c);
-      lastSeq = seq;
-    } else more = true;
-  }
-  return { connections: page, nextCursor: more ? encodeCursor(lastSeq) : null, total };
+  const r = s.deps.engine.tracker.select({
+    status: q.status,
+    state: q.state,
+    port: q.port,
+    host: q.host,
+    afterId: q.after,
+    limit: q.limit,
+  });
+  const last = r.connections[r.connections.length - 1];
+  return { connections: r.connections, nextCursor: r.more && last ? encodeCursor(Number(last.id)) : null, total: r.total };
 }
 
 function errorText(err: unknown): string {

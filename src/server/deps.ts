@@ -1,3 +1,4 @@
+import type { CaptureProcessStatus } from '../capture/live-process';
 import type { EventBus } from '../events/bus';
 import type { TrackerApi } from '../track/api';
 
@@ -13,6 +14,8 @@ export interface LiveSourceInfo {
   dropped: number | null;
   /** Kernel capture buffer in bytes. */
   bufferSize?: number;
+  /** The capture process and its faults, when capture runs in a process of its own. */
+  captureProcess?: CaptureProcessStatus;
   demo?: boolean;
   /** The demo's cases, each on a server port of its own, for the dashboard to pick out. */
   demoCases?: { name: string; title: string; says: string; port: number }[];
@@ -85,7 +88,9 @@ export const DEFAULT_WS_OPTIONS: WsOptions = {
   maxPayload: 16 * 1024,
   maxClients: 256,
   maxClientsPerAddress: 64,
-  maxQueue: 20_000,
+  // about two seconds of the busiest loopback the bench makes (~27 000 events/s, BENCHMARKS.md):
+  // a dashboard whose process is not scheduled for a second on a loaded machine still catches up
+  maxQueue: 50_000,
   highWaterBytes: 256 * 1024,
   maxInFlightBytes: 1024 * 1024,
   stallTimeoutMs: 10_000,

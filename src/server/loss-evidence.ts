@@ -1,4 +1,5 @@
 import type { EventBus } from '../events/bus';
+import type { SourceInfo } from './deps';
 
 /**
  * Connections picked up mid-stream (their first segment was neither a SYN nor a SYN+ACK), counted
@@ -15,4 +16,13 @@ export class MidstreamCounter {
       if (e.type === 'connection' && e.phase === 'opened' && e.connection?.partial) this.count++;
     });
   }
+}
+
+/**
+ * `status` of GET /api/health: 'degraded' while live capture has a fault (its process died, is
+ * being restarted or has stopped answering), so that a monitor sees the hole as it happens.
+ */
+export function captureHealth(source: SourceInfo): 'ok' | 'degraded' {
+  if (source.kind !== 'live' || !source.captureProcess) return 'ok';
+  return source.captureProcess.state === 'running' ? 'ok' : 'degraded';
 }

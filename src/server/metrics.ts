@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { CaptureProcessStatus } from '../capture/live-process';
 import type { EventBus } from '../events/bus';
 import type { TrackerStats } from '../track/api';
 import { CONN_STATES, TCP_STATES } from '../track/states';
@@ -18,6 +19,8 @@ interface Snapshot {
   bytes: number;
   dropped: number | null;
   wsClients: number;
+  /** Live capture in its own process: its faults; null otherwise. */
+  capture: CaptureProcessStatus | null;
 }
 
 /**
@@ -102,6 +105,20 @@ export class Metrics {
     counter('tcpscope_packets_total', 'Frames captured or read', (s) => s.packets);
     counter('tcpscope_captured_bytes_total', 'Bytes of the frames captured or read (original lengths)', (s) => s.bytes);
     counter('tcpscope_tcp_segments_total', 'TCP segments fed to the tracker', (s) => s.t.packets);
+    counter('tcpscope_capture_faults_total', 'Faults of the capture process (died, stalled, fell behind, failed to restart)', (s) => s.capture?.faults ?? 0);
+    counter('tcpscope_capture_restarts_total', 'Capture processes started after the first', (s) => s.capture?.restarts ?? 0);
+    counter('tcpscope_capture_holes_total', 'Intervals in which packets were not captured or not handed over', (s) => s.capture?.holesTotal ?? 0);
+    counter('tcpscope_capture_handover_lost_packets_total', 'Packets the capture process read but dropped because tcpscope fell behind', (s) => s.capture?.handoverLost ?? 0);
+    new Gauge({
+      name: 'tcpscope_capture_up',
+      help: 'Whether the capture process is capturing (1) or down, stalled or restarting (0); absent for files',
+      registers,
+      collect() {
+        const c = cur().capture;
+        if (c === null) this.reset();
+        else this.set(c.state === 'running' ? 1 : 0);
+      },
+    });
     new Counter({
       name: 'tcpscope_decode_errors_total',
       help: 'Frames that could not be decoded, by error code',
@@ -165,6 +182,7 @@ export class Metrics {
       bytes: this.engine.bytes,
       dropped: src.kind === 'live' ? src.dropped : null,
       wsClients: this.wsClients(),
+      capture: src.kind === 'live' ? src.captureProcess ?? null : null,
     };
   }
 

@@ -1,7 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { TCP_STATES, type TcpState } from '../track/states';
-import { decodeCursor } from './creation-index';
 
 export interface ListQuery {
   status: 'open' | 'closed' | 'all';
@@ -9,7 +8,7 @@ export interface ListQuery {
   port: number | null;
   host: string | null;
   limit: number;
-  /** Creation number to continue after (0 = from the start). */
+  /** Connection id number to continue after (ids are creation numbers; 0 = from the start). */
   after: number;
 }
 
@@ -114,4 +113,25 @@ export function parseNoQuery(query: Record<string, unknown>): Parsed<null> {
     if (key !== 'token') return { ok: false, parameter: key, detail: 'this endpoint takes no parameters' };
   }
   return { ok: true, value: null };
+}
+
+/*
+ * A cursor names "after the connection with id number N": ids are handed out in creation order,
+ * so it survives connections coming and going, where a position in a list would shift.
+ */
+const CURSOR_PREFIX = 'c1.';
+
+export function encodeCursor(seq: number): string {
+  return Buffer.from(CURSOR_PREFIX + seq.toString(36)).toString('base64url');
+}
+
+/** The creation number a cursor stands for, or null when it is not one of ours. */
+export function decodeCursor(cursor: string): number | null {
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(cursor)) return null;
+  const text = Buffer.from(cursor, 'base64url').toString('latin1');
+  if (!text.startsWith(CURSOR_PREFIX)) return null;
+  const body = text.slice(CURSOR_PREFIX.length);
+  if (!/^[0-9a-z]{1,11}$/.test(body)) return null;
+  const n = parseInt(body, 36);
+  return Number.isSafeInteger(n) ? n : null;
 }

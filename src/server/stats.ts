@@ -1,3 +1,4 @@
+import type { CaptureProcessStatus } from '../capture/live-process';
 import { isDecodeError, type DecodeStatus } from '../decode/segment';
 import type { EngineLike, SourceInfo } from './deps';
 import type { RttWindow } from './rtt-window';
@@ -26,6 +27,10 @@ export interface WsHubStats {
   clients: number;
   refused: Record<string, number>;
   dropped: Record<string, number>;
+}
+
+function captureProcessStats(p: CaptureProcessStatus) {
+  return { pid: p.pid, state: p.state, restarts: p.restarts, faults: p.faults, lastFault: p.lastFault, holes: p.holes };
 }
 
 /** The body of GET /api/stats. */
@@ -63,6 +68,8 @@ export function buildStats(engine: EngineLike, rtt: RttWindow, source: SourceInf
       skipped: dec.skipped,
       evictions: t.evictions,
       dropped: source.kind === 'live' ? source.dropped : null,
+      // Live capture in its own process: its state and faults, and the holes they left.
+      ...(source.kind === 'live' && source.captureProcess ? { process: captureProcessStats(source.captureProcess) } : {}),
       // Segments the capture must have missed, as the packets themselves show: data beyond what
       // the sender was seen sending (gap), acknowledgements of data never seen (bad-ack), and
       // connections first seen mid-stream. On loopback nothing is lost on the wire, so any growth
@@ -71,6 +78,12 @@ export function buildStats(engine: EngineLike, rtt: RttWindow, source: SourceInf
         gaps: t.anomalies.gap ?? 0,
         acksOfUnseen: t.anomalies['bad-ack'] ?? 0,
         midstreamStarts,
+        // Packets the capture process read but dropped because tcpscope fell behind it, and
+        // intervals without capture (the capture process died or stalled).
+        handoverLost: source.kind === 'live' ? source.captureProcess?.handoverLost ?? 0 : 0,
+        captureHoles: source.kind === 'live' ? source.captureProcess?.holesTotal ?? 0 : 0,
+        // times the kernel's ring was found full: the kernel most likely dropped packets then
+        ringFull: source.kind === 'live' ? source.captureProcess?.ringFull ?? 0 : 0,
       },
     },
     wsClients: ws.clients,

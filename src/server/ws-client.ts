@@ -147,13 +147,6 @@ export class WsClient {
     this.ws.send(frame, TEXT);
   }
 
-  /** Corks the socket so a batch of frames leaves in one write; returns the uncork function. */
-  cork(): () => void {
-    const sock = (this.ws as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
-    sock?.cork();
-    return () => sock?.uncork();
-  }
-
   /**
    * Takes one token for a message the client sent; false when it sends faster than `perSecond`
    * beyond its burst allowance.

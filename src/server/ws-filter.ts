@@ -37,11 +37,20 @@ export class StreamFilter {
   readonly ports: ReadonlySet<number> | null;
   readonly hosts: ReadonlySet<string> | null;
   readonly types: ReadonlySet<string> | null;
+  /** The same for every filter that lets the same events through (lists sorted, duplicates gone). */
+  readonly key: string;
 
   constructor(f: { ports?: number[]; hosts?: string[]; types?: string[] }) {
     this.ports = f.ports?.length ? new Set(f.ports) : null;
     this.hosts = f.hosts?.length ? new Set(f.hosts.map((h) => canonicalIp(h) ?? h)) : null;
     this.types = f.types?.length ? new Set(f.types) : null;
+    const sorted = (x: ReadonlySet<string | number> | null) => (x === null ? null : [...x].map(String).sort());
+    this.key = JSON.stringify([sorted(this.ports), sorted(this.hosts), sorted(this.types)]);
+  }
+
+  /** Lets every event through (an empty subscribe). */
+  get empty(): boolean {
+    return this.ports === null && this.hosts === null && this.types === null;
   }
 
   get needsEndpoints(): boolean {

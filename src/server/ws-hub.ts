@@ -22,8 +22,17 @@ const FLUSH_SLICE_MS = 2;
 const FLUSH_SLICE_MAX_MS = 10;
 /** The least time one client gets in a pass it takes part in. */
 const MIN_SHARE_MS = 0.25;
-/** Frames written between two looks at the clock and at the socket's buffer. */
-const BATCH = 128;
+/**
+ * Most events in one `events` message. A client that is caught up gets every event of a flush in
+ * one message; one further behind gets several, each checked against the clock and its socket.
+ */
+const MAX_BATCH_EVENTS = 1000;
+/**
+ * Version of the /ws message protocol, said in `hello`: 2 sends events in batches
+ * (`{type:'events', seq, events}`, `seq` the number of the first), where 1 sent one
+ * `{type:'event', seq, event}` each.
+ */
+export const STREAM_PROTOCOL = 2;
 /** Endpoints remembered per connection id for port/host filters, before the cache is reset. */
 const ENDPOINT_CACHE_MAX = 50_000;
 /**
@@ -57,12 +66,13 @@ interface Snapshot {
 }
 
 /**
- * The /ws stream: `hello`, `snapshot`, then one frame per event (`{type:'event', seq, event}`), in
- * the order of the global sequence number.
+ * The /ws stream: `hello`, `snapshot`, then the events in batches (`{type:'events', seq,
+ * events}`), in the order of the global sequence number.
  *
  * Capture only drops each event into a ring (EventRing); everything else happens in flush passes
  * between bursts of packets, each at most a couple of milliseconds long: serialising an event
- * (once, shared by all clients), filtering, writing. A client that does not read costs nothing
+ * (once), filtering, building a batch (once per filter and range, shared by every client that
+ * stands at the same place with the same filter), writing. A client that does not read costs nothing
  * per event; one whose socket has not moved for `stallTimeoutMs` is closed.
  */
 export class WsHub {
@@ -73,6 +83,8 @@ export class WsHub {
   private readonly endpoints = new Map<string, EndpointsOf>();
   private readonly ring: EventRing;
   private snapshot: Snapshot | null = null;
+  /** Batches built in this flush pass, by filter and range (null: none of the events matched). */
+  private readonly batches = new Map<string, Buffer | null>();
   private flushScheduled = false;
   private lastPassEnd = 0;
   private retryTimer: NodeJS.Timeout | null = null;
@@ -163,6 +175,7 @@ export class WsHub {
       JSON.stringify({
         type: 'hello',
         version: this.deps.version,
+        protocol: STREAM_PROTOCOL,
         eventSchema: EVENT_SCHEMA_VERSION,
         source: this.deps.source(),
       }),
@@ -236,11 +249,11 @@ export class WsHub {
   }
 
   private makeSnapshot(f: StreamFilter | null, now: number): Snapshot {
-    const all = this.deps.engine.tracker.list();
-    const matching = f ? all.filter((x) => f.matchesConnection(x)) : all;
-    const { connections, truncated } = newestFirstOpen(matching, this.deps.opts.snapshotLimit);
+    const limit = this.deps.opts.snapshotLimit;
+    const { connections, total } = this.deps.engine.tracker.snapshot(limit, f ? (x) => f.matchesConnection(x) : null);
     const seq = this.deps.bus.lastSeq;
-    const body = { type: 'snapshot', seq, connections, ...(truncated ? { truncated: true, total: matching.length } : {}) };
+    const truncated = total > connections.length;
+    const body = { type: 'snapshot', seq, connections, ...(truncated ? { truncated: true, total } : {}) };
     return { seq, frame: Buffer.from(JSON.stringify(body)), at: now };
   }
 
@@ -280,6 +293,7 @@ export class WsHub {
    */
   private flushBacklog(retry = false): void {
     const start = performance.now();
+    this.batches.clear();
     const ring = this.ring;
     let more = false;
     let blocked = false;
@@ -322,6 +336,7 @@ export class WsHub {
       else blocked = true;
     }
     this.release();
+    this.batches.clear();
     this.lastPassEnd = performance.now();
     // Time ran out with sockets still writable: go on after the capture had its turn (poll phase).
     if (more) this.scheduleFlush();
@@ -355,7 +370,37 @@ export class WsHub {
     } else if (c.wantSnapshot) {
       if (!this.sendSnapshot(c, this.snapshotFor(c, now))) return FLUSH_BLOCKED;
     }
-    const f = c.filter;
+    while (c.next <= ring.head) {
+      if (c.blocked) return FLUSH_BLOCKED;
+      if (performance.now() >= deadline) return FLUSH_MORE;
+      const from = c.next;
+      if (!ring.has(from)) {
+        c.lagging = true;
+        return FLUSH_BLOCKED;
+      }
+      const to = Math.min(ring.head, from + MAX_BATCH_EVENTS - 1);
+      const frame = this.batch(c.filter, from, to);
+      if (frame !== null) c.send(frame);
+      c.next = to + 1;
+      c.probe();
+    }
+    return FLUSH_DONE;
+  }
+
+  /**
+   * The `events` message of ring entries from..to (all held) as `f` lets them through, built once
+   * per flush pass for every client at the same place with the same filter; null when none pass.
+   * `seq` is the number of its first event; an unfiltered batch holds every event from there on,
+   * so the i-th is number seq + i, and a filtered one lists each event's number (`seqs`).
+   */
+  private batch(filter: StreamFilter | null, from: number, to: number): Buffer | null {
+    const f = filter === null || filter.empty ? null : filter;
+    const key = `${f === null ? '' : f.key}|${from}|${to}`;
+    const known = this.batches.get(key);
+    if (known !== undefined) return known;
+    const ring = this.ring;
+    const texts: string[] = [];
+    const seqs: number[] = [];
     let ep: EndpointsOf | undefined | null = null;
     let epFor = '';
     let e: TcpEvent;
@@ -366,29 +411,18 @@ export class WsHub {
       }
       return ep;
     };
-    while (c.next <= ring.head) {
-      if (c.blocked) return FLUSH_BLOCKED;
-      if (performance.now() >= deadline) return FLUSH_MORE;
-      // Corked, a batch leaves in one write; corked bytes count as buffered, so the batch also
-      // ends at the high-water mark and the kernel gets its chance to take them on uncork.
-      const uncork = c.cork();
-      try {
-        for (let n = 0; n < BATCH && c.next <= ring.head && !c.blocked; n++) {
-          const seq = c.next;
-          if (!ring.has(seq)) {
-            c.lagging = true;
-            return FLUSH_BLOCKED;
-          }
-          e = ring.event(seq);
-          if (f === null || f.matchesEvent(e, lookup)) c.send(ring.frame(seq));
-          c.next = seq + 1;
-        }
-      } finally {
-        uncork();
-        c.probe();
-      }
+    for (let seq = from; seq <= to; seq++) {
+      e = ring.event(seq);
+      if (f !== null && !f.matchesEvent(e, lookup)) continue;
+      texts.push(ring.json(seq));
+      if (f !== null) seqs.push(seq);
     }
-    return FLUSH_DONE;
+    const first = f === null ? from : seqs[0];
+    const frame = texts.length === 0 ? null : Buffer.from(
+      `{"type":"events","seq":${first},${f === null ? '' : `"seqs":[${seqs.join(',')}],`}"events":[${texts.join(',')}]}`,
+    );
+    this.batches.set(key, frame);
+    return frame;
   }
 
   /** Starts a snapshot; true when it went out whole. */
@@ -469,19 +503,6 @@ export class WsHub {
     c.ws.terminate();
     this.drop(c);
   }
-}
-
-/**
- * At most `limit` connections, preferring open ones and then the newest, returned in creation
- * order (the order `list()` gives).
- */
-function newestFirstOpen(list: ConnectionView[], limit: number): { connections: ConnectionView[]; truncated: boolean } {
-  if (list.length <= limit) return { connections: list, truncated: false };
-  const keep: number[] = [];
-  for (let i = list.length - 1; i >= 0 && keep.length < limit; i--) if (list[i].status === 'open') keep.push(i);
-  for (let i = list.length - 1; i >= 0 && keep.length < limit; i--) if (list[i].status !== 'open') keep.push(i);
-  keep.sort((a, b) => a - b);
-  return { connections: keep.map((i) => list[i]), truncated: true };
 }
 
 function reject(socket: Duplex, status: number, error: string, detail: string): void {

@@ -2,15 +2,14 @@ import type { TcpEvent } from '../events/types';
 
 /**
  * The recent events every WebSocket client reads from, by global sequence number. Capture only
- * stores a reference here (no serialisation, no per-client work); each event is turned into its
- * frame the first time some client is sent it, once, and that one Buffer is shared by every client
- * and every socket's write queue. A client is a cursor into the ring: one that falls more than
+ * stores a reference here (no serialisation, no per-client work); each event is turned into JSON
+ * the first time some batch holds it, once, and that text goes into every batch that holds it. A client is a cursor into the ring: one that falls more than
  * `capacity` events behind has lost the ones overwritten (it is lagging), so a slow client costs
  * a few numbers, not a queue.
  */
 export class EventRing {
   private readonly events: (TcpEvent | undefined)[];
-  private readonly frames: (Buffer | undefined)[];
+  private readonly texts: (string | undefined)[];
   /** Sequence number of the newest event stored (0 before the first). */
   head = 0;
   /** Events below this sequence number have been released (no client needs them any more). */
@@ -18,13 +17,13 @@ export class EventRing {
 
   constructor(readonly capacity: number) {
     this.events = new Array(capacity);
-    this.frames = new Array(capacity);
+    this.texts = new Array(capacity);
   }
 
   push(seq: number, e: TcpEvent): void {
     const i = seq % this.capacity;
     this.events[i] = e;
-    this.frames[i] = undefined;
+    this.texts[i] = undefined;
     this.head = seq;
   }
 
@@ -43,15 +42,15 @@ export class EventRing {
     return this.events[seq % this.capacity]!;
   }
 
-  /** The `{type:'event', seq, event}` frame of event `seq`, serialised on first use; only valid when has(seq). */
-  frame(seq: number): Buffer {
+  /** Event `seq` as JSON, serialised on first use; only valid when has(seq). */
+  json(seq: number): string {
     const i = seq % this.capacity;
-    let f = this.frames[i];
-    if (f === undefined) {
-      f = Buffer.from(JSON.stringify({ type: 'event', seq, event: this.events[i] }));
-      this.frames[i] = f;
+    let t = this.texts[i];
+    if (t === undefined) {
+      t = JSON.stringify(this.events[i]);
+      this.texts[i] = t;
     }
-    return f;
+    return t;
   }
 
   /**
@@ -64,7 +63,7 @@ export class EventRing {
     for (let s = from; s < to; s++) {
       const i = s % this.capacity;
       this.events[i] = undefined;
-      this.frames[i] = undefined;
+      this.texts[i] = undefined;
     }
     if (to > this.released) this.released = to;
   }

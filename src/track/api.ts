@@ -1,6 +1,7 @@
 import type { Segment } from '../decode/segment';
 import type { EventSink } from '../events/types';
 import type { ConnectionDetailView, ConnectionView } from './connection';
+import type { Selection } from './select';
 import type { ConnState, TcpState } from './states';
 
 /** Idle timeouts in milliseconds by the state the connection is in (Linux conntrack-like defaults). */
@@ -26,6 +27,11 @@ export interface TrackerOptions {
   ladderTail: number;
   /** Non-state events kept per connection (state events are always kept). */
   maxEventsPerConn: number;
+  /**
+   * Keep each connection's events for detail() (default). Off when only the connections
+   * themselves are read (analyze): events then go to the sinks only, and none is stored.
+   */
+  eventLog: boolean;
 }
 
 export interface TrackerStats {
@@ -55,6 +61,16 @@ export interface TrackerApi {
   detail(id: string): ConnectionDetailView | undefined;
   /** All tracked connections, oldest first. */
   list(): ConnectionView[];
+  /** One page of a list query, in creation order, with how many connections match in all. */
+  select(q: Selection): { connections: ConnectionView[]; total: number; more: boolean };
+  /** At most `limit` connections matching `keep`, open ones first, then the newest; in creation order. */
+  snapshot(limit: number, keep?: ((c: ConnectionView) => boolean) | null): { connections: ConnectionView[]; total: number };
   stats(): TrackerStats;
   onEvent(sink: EventSink): void;
+  /** Each connection as it leaves the table (retention over, evicted, removeAll). */
+  onRemove(sink: (c: ConnectionView) => void): void;
+  /** Removes every connection (at most `max`), oldest first, through the remove sinks. */
+  removeAll(max?: number): number;
+  /** Flags every open connection as spanning a hole in the capture; returns how many. */
+  markCaptureGap(): number;
 }

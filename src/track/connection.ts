@@ -24,6 +24,8 @@ export interface ConnectionView {
   connState: ConnState;
   history: string;
   partial: boolean;
+  /** Open while live capture had a hole (a capture fault): some of its packets may be missing. */
+  captureGap: boolean;
   /** True when roles were guessed (no SYN seen), not learned from the handshake. */
   rolesGuessed: boolean;
   startedAt: number;

@@ -7,10 +7,12 @@ import { History } from './history';
 import { IdIndex } from './idindex';
 import { Ladder, LADDER_BLOCK } from './ladder';
 import { resolveOptions } from './options';
+import { selectSlots, type Selected, type Selection } from './select';
 import { EventPool, SegPool } from './pools';
 import { TrackerCounters } from './stats';
 import { C, ConnStore, E, K } from './store';
 import { TimerLists } from './timers';
+import { TCP_STATES } from './states';
 import { CL, ROLE, S, __, nextState } from './transitions';
 import { Views } from './view';
 import { ZeekMirror } from './zeek';
@@ -48,9 +50,11 @@ export abstract class TrackerCore {
   protected readonly zeek: ZeekMirror;
   protected readonly views: Views;
   protected readonly sinks: EventSink[] = [];
+  protected readonly removeSinks: ((c: ConnectionView) => void)[] = [];
   protected readonly timeoutByClass: Float64Array;
   /** The ladder's head length (segments kept from the start). */
   private readonly ladderHead: number;
+  private readonly eventLog: boolean;
 
   protected nextId = 1;
   /** Oldest and newest tracked connection (the creation-order list through cprev/cnext). */
@@ -79,6 +83,7 @@ export abstract class TrackerCore {
     const tail = Math.max(0, Math.floor(o.ladderTail));
     this.ladder = new Ladder(this.st, new SegPool(), head, tail);
     this.ladderHead = head;
+    this.eventLog = o.eventLog;
     this.log = new EventLog(this.st, new EventPool());
     this.hist = new History(this.st);
     this.zeek = new ZeekMirror(this.st, this.hist);
@@ -98,6 +103,27 @@ export abstract class TrackerCore {
 
   onEvent(sink: EventSink): void {
     this.sinks.push(sink);
+  }
+
+  /**
+   * `sink` gets each connection as it leaves the table (its retention ended, it was evicted, or
+   * removeAll), as it was then. The view is built only when there is such a sink.
+   */
+  onRemove(sink: (c: ConnectionView) => void): void {
+    this.removeSinks.push(sink);
+  }
+
+  /**
+   * Removes every connection, oldest first, through the remove sinks (the end of a file); at most
+   * `max` of them when given. Returns how many it removed.
+   */
+  removeAll(max = Infinity): number {
+    let n = 0;
+    while (this.oldest >= 0 && n < max) {
+      this.drop(this.oldest);
+      n++;
+    }
+    return n;
   }
 
   protected setClosedBy(s: number, by: number, both: boolean): void {
@@ -140,7 +166,9 @@ export abstract class TrackerCore {
     const x = 2 * s + side;
     const from = st.st[x];
     if (from === to) return;
+    this.unpair(s);
     st.st[x] = to;
+    this.pair(s);
     this.counters.byState[side * 11 + from]--;
     this.counters.byState[side * 11 + to]++;
     this.changed = true;
@@ -152,8 +180,22 @@ export abstract class TrackerCore {
     const x = 2 * s + side;
     this.counters.byState[side * 11 + st.st[x]]--;
     this.counters.byState[side * 11 + to]++;
+    this.unpair(s);
     st.st[x] = to;
+    this.pair(s);
     this.changed = true;
+  }
+
+  /** Counts s under bothIn when its endpoints share a state (call after setting them). */
+  protected pair(s: number): void {
+    const a = this.st.st[2 * s];
+    if (a === this.st.st[2 * s + 1]) this.counters.bothIn[a]++;
+  }
+
+  /** Takes s out of bothIn (call before changing an endpoint's state). */
+  protected unpair(s: number): void {
+    const a = this.st.st[2 * s];
+    if (a === this.st.st[2 * s + 1]) this.counters.bothIn[a]--;
   }
 
   /** Marks s closed once neither endpoint can send any more. */
@@ -200,9 +242,11 @@ export abstract class TrackerCore {
 
   /** Keeps the event and hands it to the sinks. */
   protected emit(s: number, word: number, ref: number): void {
-    // segments in the ladder's head are never overwritten, so most causes need no pinning
-    if (ref >= this.ladderHead) this.ladder.pin(s, ref); // (REF.TIMER is negative)
-    this.log.push(s, word, ref);
+    if (this.eventLog) {
+      // segments in the ladder's head are never overwritten, so most causes need no pinning
+      if (ref >= this.ladderHead) this.ladder.pin(s, ref); // (REF.TIMER is negative)
+      this.log.push(s, word, ref);
+    }
     if (this.sinks.length === 0) return;
     const ev = this.views.event(s, word, ref, true);
     for (const sink of this.sinks) sink(ev);
@@ -246,6 +290,10 @@ export abstract class TrackerCore {
   /** Forgets s entirely. */
   protected drop(s: number): void {
     const st = this.st;
+    if (this.removeSinks.length > 0) {
+      const c = this.views.connection(s);
+      for (const sink of this.removeSinks) sink(c);
+    }
     this.flows.remove(s);
     this.ids.delete(st.idNum[s]);
     this.lists.unlink(s);
@@ -260,6 +308,9 @@ export abstract class TrackerCore {
     this.hist.release(s);
     this.counters.byState[st.st[2 * s]]--;
     this.counters.byState[11 + st.st[2 * s + 1]]--;
+    this.unpair(s);
+    this.counters.byPort[st.cport[s]]--;
+    if (st.sport[s] !== st.cport[s]) this.counters.byPort[st.sport[s]]--;
     this.counters.byConn[st.zconn[s]]--;
     if ((st.cflags[s] & C.CLOSED) !== 0) this.counters.closed--;
     else this.counters.open--;
@@ -279,10 +330,91 @@ export abstract class TrackerCore {
     return s < 0 ? undefined : this.views.detail(s);
   }
 
+  /**
+   * Flags every open connection as having lived through a hole in the capture (the capture process
+   * died or fell behind): some of its packets may be missing. Returns how many were flagged.
+   */
+  markCaptureGap(): number {
+    const st = this.st;
+    let n = 0;
+    for (let s = this.oldest; s >= 0; s = st.cnext[s]) {
+      if ((st.cflags[s] & C.CLOSED) !== 0) continue;
+      st.cflags[s] |= C.CAPTURE_GAP;
+      n++;
+    }
+    return n;
+  }
+
   list(): ConnectionView[] {
     const out: ConnectionView[] = [];
     for (let s = this.oldest; s >= 0; s = this.st.cnext[s]) out.push(this.views.connection(s));
     return out;
+  }
+
+  /** One page of the connections a list query matches, in creation order, with how many match in all. */
+  select(q: Selection): { connections: ConnectionView[]; total: number; more: boolean } {
+    const r = this.walkPage(q) ?? selectSlots(this.st, q);
+    return { connections: r.slots.map((s) => this.views.connection(s)), total: r.total, more: r.more };
+  }
+
+  /**
+   * Queries whose total the counters know — on status alone (the dashboard's, and most paging), or
+   * on one state or one port over all connections: the page by walking the creation order from the
+   * cursor, so the cost is the page's, not the table's. null when no counter gives the total, the
+   * cursor's connection is gone, or matches are too sparse for a short walk; the scan answers those.
+   */
+  private walkPage(q: Selection): Selected | null {
+    const st = this.st;
+    const c = this.counters;
+    if (q.host !== null || (q.status !== 'all' && (q.state !== null || q.port !== null)) || (q.state !== null && q.port !== null)) return null;
+    const state = q.state === null ? -1 : TCP_STATES.indexOf(q.state);
+    const port = q.port === null ? -1 : q.port;
+    const want = q.status === 'all' ? -1 : q.status === 'closed' ? C.CLOSED : 0;
+    const total =
+      state >= 0 ? c.byState[state] + c.byState[11 + state] - c.bothIn[state]
+      : port >= 0 ? c.byPort[port]
+      : want < 0 ? st.used : want === C.CLOSED ? c.closed : c.open;
+    const slots: number[] = [];
+    if (total === 0) return { slots, total, more: false };
+    let s = this.oldest;
+    if (q.afterId > 0) {
+      const at = this.ids.get(q.afterId);
+      if (at < 0) return null;
+      s = st.cnext[at];
+    }
+    const limit = Math.max(1, q.limit);
+    let budget = 8 * limit + 8192;
+    for (; s >= 0; s = st.cnext[s]) {
+      if (--budget < 0) return null;
+      if (want >= 0 && (st.cflags[s] & C.CLOSED) !== want) continue;
+      if (state >= 0 && st.st[2 * s] !== state && st.st[2 * s + 1] !== state) continue;
+      if (port >= 0 && st.cport[s] !== port && st.sport[s] !== port) continue;
+      if (slots.length === limit) return { slots, total, more: true };
+      slots.push(s);
+    }
+    return { slots, total, more: false };
+  }
+
+  /**
+   * At most `limit` connections matching `keep` (null: all), the open ones first and then the
+   * newest, in creation order; `total` is how many match. Without a filter only the chosen get a
+   * view, so a snapshot of a big table costs a walk over its flags, not a view of everything.
+   */
+  snapshot(limit: number, keep: ((c: ConnectionView) => boolean) | null = null): { connections: ConnectionView[]; total: number } {
+    const st = this.st;
+    const open: number[] = [];
+    const closed: number[] = [];
+    let total = 0;
+    for (let s = this.newest; s >= 0; s = st.cprev[s]) {
+      if (keep !== null && !keep(this.views.connection(s))) continue;
+      total++;
+      if ((st.cflags[s] & C.CLOSED) === 0) {
+        if (open.length < limit) open.push(s);
+      } else if (closed.length < limit) closed.push(s);
+    }
+    const chosen = open.concat(closed.slice(0, Math.max(0, limit - open.length)));
+    chosen.sort((a, b) => st.idNum[a] - st.idNum[b]);
+    return { connections: chosen.map((s) => this.views.connection(s)), total };
   }
 
   /** Puts a new connection at the end of the creation order. */

@@ -1,5 +1,5 @@
 import type { Segment } from '../decode/segment';
-import { C, type ConnStore } from './store';
+import { addressKey, C, type ConnStore } from './store';
 
 /** Entries of the table of recently found slots (a power of two, minus one). */
 const RECENT_MASK = 1023;
@@ -131,6 +131,8 @@ export class FlowTable {
     }
     st.cport[s] = dir === 0 ? this.srcPort : this.dstPort;
     st.sport[s] = dir === 0 ? this.dstPort : this.srcPort;
+    st.akey[2 * s] = addressKey(c, 0, this.words);
+    st.akey[2 * s + 1] = addressKey(v, 0, this.words);
   }
 
   insert(s: number, h: number): void {

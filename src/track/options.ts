@@ -16,6 +16,7 @@ export const DEFAULT_TRACKER_OPTIONS: TrackerOptions = {
   ladderHead: 16,
   ladderTail: 16,
   maxEventsPerConn: 32,
+  eventLog: true,
 };
 
 /** The defaults with `opts` laid over them (timeouts one by one). */

@@ -15,6 +15,10 @@ export class TrackerCounters {
   closed = 0;
   /** Endpoint states of all tracked connections: client at [state], server at [11 + state]. */
   readonly byState = new Float64Array(2 * TCP_STATES.length);
+  /** Connections with both endpoints in the same state, by state (so "either side in X" is exact). */
+  readonly bothIn = new Float64Array(TCP_STATES.length);
+  /** Connections with either endpoint on a port, by port (a connection from a port to itself once). */
+  readonly byPort = new Int32Array(65536);
   readonly byConn = new Float64Array(CONN_STATES.length);
   readonly anomalies = new Float64Array(ANOMALY_KINDS.length);
 

@@ -19,6 +19,7 @@ export const enum C {
   Z_PARTIAL = 1 << 6, // Zeek's is_partial
   Z_FIRST_ORIG = 1 << 7, // Zeek's first_packet_seen
   Z_FIRST_RESP = 1 << 8,
+  CAPTURE_GAP = 1 << 9, // open while the capture had a hole: packets of it may be missing
   SYNACK_SEEN = 1 << 10,
   HS_SYN = 1 << 11, // handshake events already emitted
   HS_SYNACK = 1 << 12,
@@ -120,6 +121,7 @@ export const FIELDS: ReadonlyArray<readonly [string, Ctor, number, number]> = [
   ['pinHead', Int32Array, 1, -1],
   ['pinCount', Uint16Array, 1, 0],
   // endpoint level
+  ['akey', Int32Array, 2, 0], // a 32-bit key of each endpoint's address (addressKey), for list queries by host
   ['st', Uint8Array, 2, 0],
   ['zst', Uint8Array, 2, 0],
   ['zprev', Uint8Array, 2, 0],
@@ -196,6 +198,7 @@ export class ConnStore {
   pinHead = new Int32Array(0);
   pinCount = new Uint16Array(0);
 
+  akey = new Int32Array(0);
   st = new Uint8Array(0);
   zst = new Uint8Array(0);
   zprev = new Uint8Array(0);
@@ -329,6 +332,7 @@ export class ConnStore {
     this.ring[s] = -1;
     this.pinHead[s] = -1;
     this.pinCount[s] = 0;
+    this.akey[e] = this.akey[e + 1] = 0;
     this.st[e] = this.st[e + 1] = 0;
     this.zst[e] = this.zst[e + 1] = 0;
     this.zprev[e] = this.zprev[e + 1] = 0;
@@ -378,4 +382,17 @@ export class ConnStore {
     for (const [name] of FIELDS) n += self[name].byteLength;
     return n;
   }
+}
+
+/**
+ * A 32-bit key of an address given as its words (`n` of them: 1 for IPv4, 4 for IPv6, as `addrW`
+ * holds them): the address itself for IPv4, a mix of the words for IPv6. Equal addresses have
+ * equal keys; a list query by host compares keys first and the whole address only on a match.
+ */
+export function addressKey(w: ArrayLike<number>, off: number, n: number): number {
+  if (n === 1) return w[off] | 0;
+  let h = Math.imul(w[off], 0x9e3779b1);
+  h = Math.imul(h ^ w[off + 1], 0x85ebca6b);
+  h = Math.imul(h ^ w[off + 2], 0xc2b2ae35);
+  return (h ^ w[off + 3]) | 0;
 }

@@ -136,6 +136,9 @@ export class Tracker extends TrackerFastPath implements TrackerApi {
     }
     this.counters.byState[st.st[c]]++;
     this.counters.byState[11 + st.st[c + 1]]++;
+    this.pair(s);
+    this.counters.byPort[st.cport[s]]++;
+    if (st.sport[s] !== st.cport[s]) this.counters.byPort[st.sport[s]]++;
     st.zconn[s] = this.zeek.connState(s);
     this.counters.byConn[st.zconn[s]]++;
 

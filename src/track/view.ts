@@ -85,6 +85,7 @@ export class Views {
       connState: CONN_STATES[st.zconn[s]],
       history: this.hist.get(s),
       partial: (cf & C.PARTIAL) !== 0,
+      captureGap: (cf & C.CAPTURE_GAP) !== 0,
       rolesGuessed: (cf & C.ROLES_GUESSED) !== 0,
       startedAt: st.tStart[s],
       endedAt: nullable(st.tEnd[s]),

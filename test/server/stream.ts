@@ -3,6 +3,12 @@ import WebSocket from 'ws';
 
 export interface Stream {
   ws: WebSocket;
+  /** Every WebSocket message as it came. */
+  frames: any[];
+  /**
+   * The messages with each `events` batch read out into its events, one `{type:'event', seq,
+   * event}` each, with the sequence number the batch gives it (`seqs`, or seq + i).
+   */
   messages: any[];
   /** Resolves with the first message (from index `from`) that satisfies `pred`. */
   next(pred: (m: any) => boolean, what: string, timeoutMs?: number, from?: number): Promise<any>;
@@ -17,10 +23,15 @@ export function wsUrl(httpUrl: string, path = 'ws'): string {
 export function openStream(url: string, opts: WebSocket.ClientOptions = {}): Promise<Stream> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, opts);
+    const frames: any[] = [];
     const messages: any[] = [];
     const waiters: (() => void)[] = [];
     ws.on('message', (data) => {
-      messages.push(JSON.parse(data.toString()));
+      const m = JSON.parse(data.toString());
+      frames.push(m);
+      if (m.type === 'events') {
+        m.events.forEach((event: any, i: number) => messages.push({ type: 'event', seq: m.seqs ? m.seqs[i] : m.seq + i, event }));
+      } else messages.push(m);
       for (const w of waiters.splice(0)) w();
     });
     ws.once('unexpected-response', (_req, res) => reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { status: res.statusCode })));
@@ -28,6 +39,7 @@ export function openStream(url: string, opts: WebSocket.ClientOptions = {}): Pro
     ws.once('open', () =>
       resolve({
         ws,
+        frames,
         messages,
         events: () => messages.filter((m) => m.type === 'event'),
         close: () => ws.close(),

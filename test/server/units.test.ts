@@ -1,8 +1,7 @@
 // The small pure pieces of the server: addresses, cursors, query parameters.
 import { describe, expect, it } from 'vitest';
 import { isLoopback, parseListen } from '../../src/server/address';
-import { decodeCursor, encodeCursor } from '../../src/server/creation-index';
-import { canonicalIp, parseListQuery } from '../../src/server/query';
+import { canonicalIp, decodeCursor, encodeCursor, parseListQuery } from '../../src/server/query';
 
 describe('--listen', () => {
   it.each([

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Tracker, DEFAULT_TRACKER_OPTIONS } from '../../src/track/tracker';
+import type { ConnectionView } from '../../src/track/connection';
 import { Conversation, feed } from '../support/segments';
 import { CLIENT, SERVER, conv, handshake, kinds, path, recorded, run } from './helpers';
 
@@ -202,6 +203,38 @@ describe('timers', () => {
     t.expire(last + o.closedRetention);
     expect(t.get(id)).toBeUndefined();
     expect(t.stats()).toMatchObject({ tracked: 0, open: 0, closed: 0, connectionsTotal: 1 });
+  });
+
+  it('hands each connection to the remove sinks once, as it leaves: retention over, evicted, or removeAll', () => {
+    const t = new Tracker({ maxConnections: 2, mslMs: 1000 });
+    const gone: ConnectionView[] = [];
+    t.onRemove((c) => gone.push(c));
+    const a = conv(1000, 5000, '10.0.0.1:40001');
+    const b = conv(1000, 5000, '10.0.0.1:40002');
+    const c = conv(1000, 5000, '10.0.0.1:40003');
+    let last = feed(t, [...handshake(a), a.c('FA'), a.s('FA'), a.c('A')]);
+    t.expire(last + 2000 + o.closedRetention);
+    expect(gone.map((x) => [x.client.port, x.client.state, x.server.state, x.status])).toEqual([[40001, 'CLOSED', 'CLOSED', 'closed']]);
+    last = feed(t, [...handshake(b), b.c('RA')], last + 1);
+    feed(t, [...handshake(c)], last + 1);
+    expect(gone).toHaveLength(1);
+    feed(t, [conv(1000, 5000, '10.0.0.1:40004').c('S')], last + 10);
+    expect(gone.map((x) => x.client.port)).toEqual([40001, 40002]); // the closed one is evicted first
+    t.removeAll();
+    expect(gone.map((x) => [x.client.port, x.status])).toEqual([[40001, 'closed'], [40002, 'closed'], [40003, 'open'], [40004, 'open']]);
+    expect(t.list()).toHaveLength(0);
+    expect(t.memoryInUse()).toEqual({ ladderBlocks: 0, pinnedBlocks: 0, eventBlocks: 0 });
+  });
+
+  it('with eventLog off no event is stored, the sinks still get every one, and the connections are the same', () => {
+    const a = conv(1000, 5000, '10.0.0.1:40001');
+    const specs = [...handshake(a), a.c('PA', { len: 5 }), a.s('A'), a.c('FA'), a.s('FA'), a.c('A')];
+    const on = run(specs);
+    const off = run(specs, { eventLog: false });
+    expect(off.t.list()).toEqual(on.t.list());
+    expect(off.events).toEqual(on.events);
+    expect(off.t.detail(off.t.list()[0].id)!.events).toEqual([]);
+    expect(off.t.memoryInUse().eventBlocks).toBe(0);
   });
 
   it('TIME_WAIT, then retention', () => {

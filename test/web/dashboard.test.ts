@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import type net from 'node:net';
 import path from 'node:path';
@@ -463,5 +464,21 @@ describe('dashboard on a live capture', () => {
     await expect.poll(() => cell(s.localPort!, 'cstate'), { timeout: 15_000 }).toBe('ESTABLISHED');
     await expect.poll(() => cell(ports.normal, 'cstate'), { timeout: 10_000 }).toBe(null);
     expect(browser.pageErrors.filter((e) => e.startsWith('pageerror'))).toEqual([]);
+  });
+  it('shows a banner while the capture process is down, and the hole it left afterwards', async () => {
+    // the capture process is the CLI's one child
+    const kids = execFileSync('pgrep', ['-P', String(scope.proc.pid)], { encoding: 'utf8' }).trim().split('\n');
+    expect(kids).toHaveLength(1);
+    const s = await openClient(srv.port);
+    open.push(s);
+    await expect.poll(() => cell(s.localPort!, 'cstate'), { timeout: 15_000 }).toBe('ESTABLISHED');
+    process.kill(Number(kids[0]), 'SIGSTOP');
+    const banner = page.locator('.capture-fault');
+    await expect.poll(() => banner.textContent(), { timeout: 15_000 }).toMatch(/^Capture has stopped answering: packets are being lost now/);
+    expect(await banner.isVisible()).toBe(true);
+    process.kill(Number(kids[0]), 'SIGKILL');
+    await expect.poll(() => banner.textContent(), { timeout: 15_000 }).toMatch(/^Capture had 1 hole \(1 restarts\)/);
+    const list = await api<{ connections: { client: { port: number }; captureGap: boolean }[] }>(scope, TOKEN, `/api/connections?port=${srv.port}&limit=1000`);
+    expect(list.connections.find((c) => c.client.port === s.localPort)?.captureGap).toBe(true);
   });
 });

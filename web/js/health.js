@@ -1,5 +1,6 @@
 // The health panel: stuck CLOSE_WAIT sockets, TIME_WAIT and half-open counts, refused and reset
 // rates, anomalies, and sparklines of new connections and handshake RTT.
+import { captureFault } from './capture-fault.js';
 import { h } from './dom.js';
 import { duration, endpoint, int, ms, rate } from './format.js';
 import { SecondBuckets, count, median, sparkline } from './sparkline.js';
@@ -38,6 +39,7 @@ export class HealthPanel {
       resets: card('resets', 'Resets', 'Connections aborted by a reset'),
     };
     this.flood = h('p', { class: 'flood', role: 'alert', hidden: true });
+    this.captureFault = h('p', { class: 'flood capture-fault', role: 'alert', hidden: true });
     this.sparkNew = h('div', { class: 'spark-box' });
     this.sparkNewVal = h('span', { class: 'spark-val' });
     this.sparkRtt = h('div', { class: 'spark-box' });
@@ -56,6 +58,7 @@ export class HealthPanel {
     });
 
     container.replaceChildren(
+      this.captureFault,
       h('div', { class: 'cards' }, Object.values(this.cards).map((c) => c.el)),
       this.flood,
       h('div', { class: 'spark-row' }, h('div', { class: 'spark-head' }, h('span', { text: 'New connections / s' }), this.sparkNewVal), this.sparkNew),
@@ -117,6 +120,10 @@ export class HealthPanel {
     c.timeWait.value.textContent = int(st.timeWait);
     c.closeWait.value.textContent = int(st.closeWait);
     c.halfOpen.value.textContent = int(st.halfOpen);
+    const fault = captureFault(st);
+    this.captureFault.hidden = !fault;
+    this.captureFault.textContent = fault?.text ?? '';
+    this.captureFault.classList.toggle('past', fault?.level === 'holes');
     const flood = (st.halfOpen ?? 0) > this.settings.synFlood;
     c.halfOpen.el.classList.toggle('warn', flood);
     this.flood.hidden = !flood;

@@ -1,4 +1,4 @@
-// The /ws stream: hello, snapshot, then events; reconnects with exponential backoff.
+// The /ws stream (protocol 2): hello, snapshot, then batches of events; reconnects with exponential backoff.
 
 const BASE_DELAY_MS = 500;
 const MAX_DELAY_MS = 10_000;
@@ -48,14 +48,25 @@ export function connectLive(url, handlers) {
           handlers.onSnapshot(msg, { firstOnSocket, reconnected, restarted });
           break;
         }
-        case 'event':
-          // Events a snapshot already covers are skipped; a hole in the numbering means lost events.
-          if (lastSeq !== null && msg.seq <= lastSeq) break;
-          if (lastSeq !== null && msg.seq !== lastSeq + 1) handlers.onGap(lastSeq + 1, msg.seq);
-          lastSeq = msg.seq;
-          highestSeq = msg.seq;
-          handlers.onEvent(msg.event, msg.seq);
+        case 'events': {
+          // A batch: msg.seq is the number of its first event, event i is number seq + i (a
+          // filtered stream lists them in msg.seqs). Events a snapshot already covers are skipped;
+          // a hole in the numbering means lost events.
+          const n = msg.events.length;
+          if (n === 0) break;
+          const seqOf = (i) => (msg.seqs ? msg.seqs[i] : msg.seq + i);
+          const last = seqOf(n - 1);
+          if (lastSeq !== null && last <= lastSeq) break;
+          if (lastSeq !== null && !msg.seqs && msg.seq > lastSeq + 1) handlers.onGap(lastSeq + 1, msg.seq);
+          const prev = lastSeq ?? 0;
+          lastSeq = last;
+          highestSeq = last;
+          for (let i = 0; i < n; i++) {
+            const seq = seqOf(i);
+            if (seq > prev) handlers.onEvent(msg.events[i], seq);
+          }
           break;
+        }
         case 'lagged':
           handlers.onLagged(msg.dropped);
           break;

@@ -39,11 +39,29 @@ export function tableRow(c: ConnectionView): string[] {
   ];
 }
 
-/** Columns padded to their widest cell, for people reading a terminal. */
-export function renderTable(rows: string[][]): string {
-  const all = [HEAD, ...rows];
-  const widths = HEAD.map((_, i) => Math.max(...all.map((r) => r[i].length)));
-  return all.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]))).join('  ')).join('\n') + '\n';
+/**
+ * Each column's width: wide enough for IPv4 endpoints and every state; a longer cell (an IPv6
+ * endpoint, a long history) pushes the rest of its line, as `ss` and `ps` do, since rows are
+ * written as connections finish, before the widest cell is known.
+ */
+const WIDTHS = [26, 21, 21, 12, 12, 6, 10, 9, 9, 11, 15];
+
+function line(cells: readonly string[]): string {
+  let out = '';
+  for (let i = 0; i < cells.length; i++) {
+    if (i === cells.length - 1) return out + cells[i] + '\n';
+    out += cells[i].padEnd(WIDTHS[i]) + '  ';
+  }
+  return out + '\n';
+}
+
+export function tableHeader(): string {
+  return line(HEAD);
+}
+
+/** One connection's line, for people reading a terminal. */
+export function tableLine(c: ConnectionView): string {
+  return line(tableRow(c));
 }
 
 /** Zeek's own one-line meanings of conn_state. */
@@ -64,19 +82,26 @@ const CONN_STATE_MEANING: Record<ConnState, string> = {
 };
 
 /** The closing summary: totals and how many connections ended in each Zeek conn_state. */
-export function tableSummary(conns: readonly ConnectionView[]): string {
-  const by = new Map<ConnState, number>();
-  let open = 0;
-  for (const c of conns) {
-    by.set(c.connState, (by.get(c.connState) ?? 0) + 1);
-    if (c.status === 'open') open++;
+export class TableSummary {
+  private readonly by = new Map<ConnState, number>();
+  private total = 0;
+  private open = 0;
+
+  add(c: ConnectionView): void {
+    this.by.set(c.connState, (this.by.get(c.connState) ?? 0) + 1);
+    this.total++;
+    if (c.status === 'open') this.open++;
   }
-  let out = `\n${conns.length} connection${conns.length === 1 ? '' : 's'} (${open} open, ${conns.length - open} closed)\n`;
-  const present = CONN_STATES.filter((s) => by.has(s));
-  if (present.length) {
-    const w = String(Math.max(...present.map((s) => by.get(s)!))).length;
-    out += 'by conn_state:\n';
-    for (const s of present) out += `  ${s.padEnd(6)} ${String(by.get(s)).padStart(w)}  ${CONN_STATE_MEANING[s]}\n`;
+
+  text(): string {
+    const { by, total, open } = this;
+    let out = `\n${total} connection${total === 1 ? '' : 's'} (${open} open, ${total - open} closed)\n`;
+    const present = CONN_STATES.filter((s) => by.has(s));
+    if (present.length) {
+      const w = String(Math.max(...present.map((s) => by.get(s)!))).length;
+      out += 'by conn_state:\n';
+      for (const s of present) out += `  ${s.padEnd(6)} ${String(by.get(s)).padStart(w)}  ${CONN_STATE_MEANING[s]}\n`;
+    }
+    return out;
   }
-  return out;
 }

@@ -1,0 +1,28 @@
+// A process that does nothing but wake every 5 ms, at the capture process's priority (nice -10),
+// and notes how late it woke: when it is late, the machine itself held every process of that
+// priority up, and no reader of libpcap's ring could have kept up then.
+//   IPC: parent sends 'report', child answers { report: { maxMs, over40, over100, over250 } } and ends.
+import os from 'node:os';
+
+try {
+  os.setPriority(-10);
+} catch {
+  // not root: measures at the default priority
+}
+const EVERY = 5;
+const r = { maxMs: 0, over40: 0, over100: 0, over250: 0 };
+let last = performance.now();
+setInterval(() => {
+  const now = performance.now();
+  const late = now - last - EVERY;
+  last = now;
+  if (late > r.maxMs) r.maxMs = Math.round(late);
+  if (late > 40) r.over40++;
+  if (late > 100) r.over100++;
+  if (late > 250) r.over250++;
+}, EVERY);
+process.on('message', (m) => {
+  if (m !== 'report') return;
+  process.send({ report: r }, () => process.exit(0));
+});
+process.on('disconnect', () => process.exit(0));

@@ -1,0 +1,52 @@
+#!/usr/bin/env node
+// ENGINE ONLY (no HTTP, no JSON): what one list query costs the tracker, with the connections of a
+// capture held — the `select()` behind GET /api/connections, timed in this process. bench/rest.mjs
+// measures the same queries as users make them; this one separates the query from the server and
+// from whatever else the machine runs (its `min` is the closest to an idle machine).
+//
+//   node bench/query-engine.mjs [--file .bench-data/held-1000000.pcap] [--reps 40]
+// (make the file with `node bench/rest.mjs --sizes 1000000`, or bench/lib/held-conns-pcap.mjs)
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { buildOnce, TARGET } from './lib/build.mjs';
+import { loadAverage, percentile, round } from './lib/proc.mjs';
+
+const args = process.argv.slice(2);
+const opt = (n, d) => (args.includes(n) ? args[args.indexOf(n) + 1] : d);
+const file = opt('--file', '.bench-data/held-1000000.pcap');
+const reps = Number(opt('--reps', 40));
+await buildOnce();
+const require = createRequire(import.meta.url);
+const { readCaptureFile } = require(path.join(TARGET, 'dist/capture/file.js'));
+const { Engine } = require(path.join(TARGET, 'dist/engine.js'));
+
+const engine = new Engine({ maxConnections: 50_000_000 });
+const t0 = performance.now();
+await readCaptureFile(file, (f) => engine.onFrame(f));
+const t = engine.tracker;
+const held = t.stats().tracked;
+console.log(`${file}: ${held} connections held after ${round((performance.now() - t0) / 1000, 1)} s; load ${loadAverage().join(' ')}`);
+const q = (o) => ({ status: 'all', state: null, port: null, host: null, afterId: 0, limit: 100, ...o });
+const queries = {
+  'first page, open': q({ status: 'open' }),
+  'cursor page, all, middle': q({ afterId: held >> 1 }),
+  'status=closed': q({ status: 'closed' }),
+  'state=CLOSE_WAIT': q({ state: 'CLOSE_WAIT' }),
+  'port=443': q({ port: 443 }),
+  'port=1 (none)': q({ port: 1 }),
+  'host (one client)': q({ host: '10.0.1.2' }),
+  'port+host+state, open': q({ status: 'open', state: 'ESTABLISHED', port: 5432, host: '192.168.0.2' }),
+};
+console.log('| query | p50 ms | min ms | max ms | total |\n|---|---|---|---|---|');
+for (const [name, sel] of Object.entries(queries)) {
+  const ms = [];
+  let total = 0;
+  for (let i = 0; i < reps; i++) {
+    const a = performance.now();
+    total = t.select(sel).total;
+    ms.push(performance.now() - a);
+  }
+  ms.sort((a, b) => a - b);
+  console.log(`| ${name} | ${round(percentile(ms, 50))} | ${round(ms[0])} | ${round(ms.at(-1))} | ${total} |`);
+}
+console.log(`load after ${loadAverage().join(' ')}`);

@@ -1,0 +1,87 @@
+#!/usr/bin/env node
+// The event stream under the fastest loopback load this bench can make: `tcpscope live -p PORT`
+// (the built CLI) watching short connections opened as fast as `--concurrency` lanes allow (the
+// traffic generator in its own process), with `--clients` WebSocket clients connected like the
+// dashboard (no filter, each in a process of its own, bench/lib/ws-observer.mjs), for `--seconds`.
+//
+// For each client: events received, `lagged` messages, holes in the numbering, messages (the
+// batches), and latency from the packet's capture time to the client's receipt (p50/p99/max).
+// "Every event" holds when a client saw no `lagged` and no hole: the batches cover every number
+// from its snapshot to the end. Needs root.
+//
+//   node bench/ws-stream.mjs [--seconds 15] [--concurrency 60] [--clients 2] [--tcpscope '--buffer 128'] [--json]
+// TCPSCOPE_ROOT=DIR measures another checkout's build the same way (before/after figures).
+import { fork } from 'node:child_process';
+import path from 'node:path';
+import { buildOnce, ROOT, TARGET } from './lib/build.mjs';
+import { cpuMs, loadAverage, round, sleep } from './lib/proc.mjs';
+import { getJson, startTcpscope } from './lib/tcpscope.mjs';
+
+const args = process.argv.slice(2);
+const opt = (n, d) => (args.includes(n) ? args[args.indexOf(n) + 1] : d);
+const seconds = Number(opt('--seconds', 15));
+const concurrency = Number(opt('--concurrency', 60));
+const clients = Number(opt('--clients', 2));
+const extra = opt('--tcpscope', '').split(' ').filter(Boolean);
+const localAddresses = Array.from({ length: 16 }, (_, i) => `127.0.0.${i + 1}`);
+
+await buildOnce();
+const load0 = loadAverage();
+const gen = fork(path.join(ROOT, 'bench/lib/traffic-child.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+const port = await new Promise((r) => gen.once('message', (m) => r(m.ready)));
+const pending = new Map();
+gen.on('message', (m) => m.done && pending.get(m.id)?.(m.result));
+let ids = 0;
+const run = (cmd) => new Promise((r) => pending.set(++ids, r) && gen.send({ ...cmd, id: ids }));
+
+const cmd = ['live', '-p', String(port), '--listen', '127.0.0.1:0', ...extra];
+const ts = await startTcpscope(cmd);
+const observers = [];
+for (let i = 0; i < clients; i++) {
+  const o = fork(path.join(ROOT, 'bench/lib/ws-observer.mjs'), [ts.url.replace(/^http/, 'ws') + 'ws'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  await new Promise((r, j) => o.once('message', (m) => (m.ready ? r() : j(new Error(m.error)))));
+  observers.push(o);
+}
+await sleep(500);
+
+const cpu0 = cpuMs(ts.pid);
+const t0 = performance.now();
+const short = await run({ cmd: 'short', concurrency, durationMs: seconds * 1000, localAddresses });
+const wallMs = performance.now() - t0;
+await sleep(2000); // the last events reach the clients
+const cpu1 = cpuMs(ts.pid);
+const stats = (await getJson(`${ts.url}api/stats`)).body;
+const reports = await Promise.all(
+  observers.map((o) => new Promise((r) => {
+    o.once('message', (m) => r(m.report));
+    o.send('report');
+  })),
+);
+await ts.stop();
+gen.send({ cmd: 'exit' });
+
+const out = {
+  command: `tcpscope ${cmd.join(' ')}`,
+  build: TARGET,
+  params: { seconds, concurrency, clients },
+  loadAverage: { before: load0, after: loadAverage() },
+  generator: { completed: short.completed, failed: short.failed, perSecond: round(short.completed / (short.ms / 1000), 0) },
+  tcpscope: {
+    packets: stats.capture.packets,
+    connections: stats.connections.total,
+    cpuBusyPct: round((100 * (cpu1.total - cpu0.total)) / wallMs, 1),
+  },
+  clients: reports.map((w) => ({
+    events: w.events,
+    eventsPerSecond: round(w.events / (wallMs / 1000), 0),
+    messages: w.messages,
+    eventsPerMessage: round(w.events / Math.max(1, w.messages - w.snapshots - 1), 1),
+    lagged: w.lagged,
+    laggedDropped: w.laggedDropped,
+    holes: w.gaps,
+    everyEvent: w.lagged === 0 && w.gaps === 0,
+    latencyMs: Object.fromEntries(Object.entries(w.latencyMs).map(([k, v]) => [k, round(v, 1)])),
+  })),
+};
+console.log(JSON.stringify(out, null, args.includes('--json') ? 0 : 1));
+process.exit(0);

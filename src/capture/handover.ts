@@ -1,0 +1,238 @@
+import type { CaptureError, Frame } from './frame';
+import { stampFrom } from './live-clock';
+
+/**
+ * The byte stream from the capture process to the main process: records, each a 20-byte header
+ * and `len` bytes of payload, little-endian.
+ *
+ *   0  u8   kind (Rec)
+ *   4  u32  hrtime seconds  } when the record was made (frames: when the packet was read), on the
+ *   8  u32  hrtime nanos    } monotonic clock both processes share (process.hrtime)
+ *  12  u32  origLen (FRAME) | frames not handed over (LOST) | frames read so far, mod 2^32 (BEAT)
+ *           | frames read in one go from a full ring (RING_FULL)
+ *  16  u32  len: payload bytes that follow
+ *
+ * Frames go in capture order, and so do the records that mark a loss, which places every hole
+ * exactly between the frames around it.
+ */
+export const enum Rec {
+  /** A captured frame: payload = its first bytes (at most HANDOVER_SNAP). */
+  FRAME = 1,
+  /** The capture is open: payload = JSON ReadyInfo. */
+  READY = 2,
+  /** Opening failed: payload = JSON CaptureError; the process then exits. */
+  ERROR = 3,
+  /** Frames captured but dropped because the main process did not take them in time (header: count; time of the first). */
+  LOST = 4,
+  /** Still alive; sent every BEAT_EVERY_MS whatever the traffic. */
+  BEAT = 5,
+  /**
+   * The kernel's ring was found (nearly) full: the frames before this record were read in one go,
+   * and the kernel most likely dropped packets meanwhile. Header time: when the ring was last seen
+   * with room.
+   */
+  RING_FULL = 6,
+}
+
+export const HEADER = 20;
+
+/**
+ * Bytes of each frame handed over. Only headers are ever read (payload is counted from the IP
+ * lengths and never stored), and 512 bytes hold the deepest header stack the decoder reads
+ * (Ethernet, tags, an outer IPv6 with extension headers, a tunnel, the inner IP and a TCP header
+ * with 40 bytes of options). On lo a bulk transfer's frames are up to 64 KiB: cutting them here
+ * keeps the pipe from copying payload nobody reads.
+ */
+export const HANDOVER_SNAP = 512;
+
+export const BEAT_EVERY_MS = 200;
+
+export interface ReadyInfo {
+  iface: string;
+  linkType: number;
+  filter: string;
+  kernelFilter: string;
+  bufferSize: number;
+}
+
+/** What the reading side is told, record by record. */
+export interface HandoverSink {
+  /** A frame, valid only during the call (the object and its bytes are reused). */
+  frame(f: Frame): void;
+  ready(info: ReadyInfo): void;
+  error(e: CaptureError): void;
+  /** `count` frames captured from `fromMs` (capture clock, epoch ms) were not handed over. */
+  lost(count: number, fromMs: number): void;
+  /** The ring filled up after `fromMs` (`count` frames were waiting in it): packets were probably dropped. */
+  ringFull(count: number, fromMs: number): void;
+  beat(): void;
+}
+
+/** The capture process's side: packs records into one reused buffer and hands each batch to `flush`. */
+export class BatchWriter {
+  private buf: Buffer;
+  private n = 0;
+  count = 0;
+
+  constructor(
+    private readonly size: number,
+    private readonly flush: (batch: Buffer, frames: number) => void,
+  ) {
+    this.buf = Buffer.allocUnsafe(size);
+  }
+
+  get empty(): boolean {
+    return this.n === 0;
+  }
+
+  /** Appends a frame read at hrtime (sec, ns); copies at most HANDOVER_SNAP of its bytes. */
+  frame(hrSec: number, hrNs: number, data: Buffer, capLen: number, origLen: number): void {
+    const len = capLen < HANDOVER_SNAP ? capLen : HANDOVER_SNAP;
+    if (this.n + HEADER + len > this.size) this.send();
+    const b = this.buf;
+    const o = this.n;
+    b[o] = Rec.FRAME;
+    b.writeUInt32LE(hrSec >>> 0, o + 4);
+    b.writeUInt32LE(hrNs, o + 8);
+    b.writeUInt32LE(origLen, o + 12);
+    b.writeUInt32LE(len, o + 16);
+    data.copy(b, o + HEADER, 0, len);
+    this.n = o + HEADER + len;
+    this.count++;
+  }
+
+  /** Appends a record without frame bytes (LOST, BEAT), or with a JSON payload (READY, ERROR). */
+  control(kind: Rec, hrSec: number, hrNs: number, value: number, json?: unknown): void {
+    const payload = json === undefined ? null : Buffer.from(JSON.stringify(json));
+    const len = payload ? payload.length : 0;
+    if (this.n + HEADER + len > this.size) this.send();
+    const b = this.buf;
+    const o = this.n;
+    b[o] = kind;
+    b.writeUInt32LE(hrSec >>> 0, o + 4);
+    b.writeUInt32LE(hrNs, o + 8);
+    b.writeUInt32LE(value >>> 0, o + 12);
+    b.writeUInt32LE(len, o + 16);
+    if (payload) payload.copy(b, o + HEADER);
+    this.n = o + HEADER + len;
+  }
+
+  /** Hands the batch over (if any) and starts the next; `flush` must copy what it keeps of it. */
+  send(): void {
+    if (this.n === 0) return;
+    const out = this.buf.subarray(0, this.n);
+    const frames = this.count;
+    this.n = 0;
+    this.count = 0;
+    this.flush(out, frames);
+  }
+}
+
+/** The largest record: a header and a JSON payload are bounded by this. */
+const MAX_RECORD = HEADER + 64 * 1024;
+
+/**
+ * The main process's side: takes the stream in whatever chunks the pipe gives and calls the sink
+ * once per record, in order. Frames are copied into one buffer and handed over in one reused Frame
+ * (stamped on this process's live clock), so a frame costs no allocation.
+ */
+export class RecordReader {
+  private readonly carry = Buffer.allocUnsafe(MAX_RECORD);
+  private carried = 0;
+  private readonly bytes = Buffer.allocUnsafe(HANDOVER_SNAP);
+  private readonly views: (Buffer | undefined)[] = new Array(HANDOVER_SNAP + 1);
+  private readonly f: Frame;
+  /** Set when the stream breaks the format; nothing more is read. */
+  broken: string | null = null;
+
+  constructor(
+    linkType: number,
+    private readonly sink: HandoverSink,
+  ) {
+    this.f = { tsSec: 0, tsNsec: 0, linkType, data: this.bytes.subarray(0, 0), capLen: 0, origLen: 0 };
+  }
+
+  set linkType(t: number) {
+    this.f.linkType = t;
+  }
+
+  push(chunk: Buffer): void {
+    if (this.broken) return;
+    let off = 0;
+    if (this.carried > 0) {
+      // finish the record begun in the chunk before
+      if (this.carried < HEADER) {
+        const take = Math.min(HEADER - this.carried, chunk.length);
+        chunk.copy(this.carry, this.carried, 0, take);
+        this.carried += take;
+        off = take;
+        if (this.carried < HEADER || !this.check(this.carry, 0)) return;
+      }
+      const whole = HEADER + this.carry.readUInt32LE(16);
+      const take = Math.min(whole - this.carried, chunk.length - off);
+      chunk.copy(this.carry, this.carried, off, off + take);
+      this.carried += take;
+      off += take;
+      if (this.carried < whole) return;
+      this.carried = 0;
+      this.record(this.carry, 0);
+    }
+    const end = chunk.length;
+    while (end - off >= HEADER) {
+      if (!this.check(chunk, off)) return;
+      const len = chunk.readUInt32LE(off + 16);
+      if (end - off < HEADER + len) break;
+      this.record(chunk, off);
+      off += HEADER + len;
+    }
+    if (off < end) {
+      chunk.copy(this.carry, 0, off, end);
+      this.carried = end - off;
+    }
+  }
+
+  private check(b: Buffer, o: number): boolean {
+    const kind = b[o];
+    const len = b.readUInt32LE(o + 16);
+    if (kind < Rec.FRAME || kind > Rec.RING_FULL || HEADER + len > MAX_RECORD || (kind === Rec.FRAME && len > HANDOVER_SNAP)) {
+      this.broken = `malformed hand-over record (kind ${kind}, ${len} bytes)`;
+      return false;
+    }
+    return true;
+  }
+
+  private record(b: Buffer, o: number): void {
+    const kind = b[o];
+    const hrSec = b.readUInt32LE(o + 4);
+    const hrNs = b.readUInt32LE(o + 8);
+    const value = b.readUInt32LE(o + 12);
+    const len = b.readUInt32LE(o + 16);
+    if (kind === Rec.FRAME) {
+      const f = this.f;
+      b.copy(this.bytes, 0, o + HEADER, o + HEADER + len);
+      let view = this.views[len];
+      if (view === undefined) view = this.views[len] = this.bytes.subarray(0, len);
+      stampFrom(f, hrSec, hrNs);
+      f.data = view;
+      f.capLen = len;
+      f.origLen = value;
+      this.sink.frame(f);
+      return;
+    }
+    if (kind === Rec.BEAT) return this.sink.beat();
+    if (kind === Rec.LOST || kind === Rec.RING_FULL) {
+      stampFrom(this.f, hrSec, hrNs);
+      const ms = this.f.tsSec * 1000 + this.f.tsNsec / 1e6;
+      return kind === Rec.LOST ? this.sink.lost(value, ms) : this.sink.ringFull(value, ms);
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(b.toString('utf8', o + HEADER, o + HEADER + len));
+    } catch {
+      this.broken = 'malformed hand-over record (JSON)';
+      return;
+    }
+    if (kind === Rec.READY) this.sink.ready(json as ReadyInfo);
+    else this.sink.error(json as CaptureError);
+  }
+}

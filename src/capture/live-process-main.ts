@@ -1,0 +1,135 @@
+// The capture process: opens the capture with `cap` and does nothing else but drain libpcap's ring
+// and hand the frames to the main process in batches (fd 3, format in handover.ts). Nothing here
+// ever waits for the main process: when it falls behind by more than MAX_QUEUED_BYTES, batches are
+// dropped and counted, and a LOST record takes their place in the stream.
+//
+// Started by live-process.ts as `node live-process-main.js OPTIONS_JSON` with stdin, stdout and
+// stderr piped and fd 3 the hand-over pipe. It ends when its stdin closes (the main process
+// stopped or died), when the hand-over pipe breaks, and on SIGTERM; SIGINT (Ctrl-C reaches the
+// whole process group) is left to the main process, which stops it in order.
+import net from 'node:net';
+import os from 'node:os';
+import { BatchWriter, BEAT_EVERY_MS, HEADER, Rec } from './handover';
+import { openLive, type LiveOptions } from './live';
+
+/** Records are packed into batches of this size at most. */
+const BATCH_BYTES = 64 * 1024;
+/**
+ * After each drain of the ring the capture process sleeps this long before looking again, so that
+ * packets arriving meanwhile are read in one go. In immediate mode every packet wakes a waiting
+ * reader: at full load that was a wakeup and its system calls per packet, half the process's CPU
+ * (BENCHMARKS.md, Live load). The ring holds some 40 ms of the busiest loopback, far more than this.
+ */
+const PAUSE_MS = 1;
+/**
+ * The nice value the capture process asks for (root only; otherwise it keeps its own): libpcap's
+ * ring holds some 40 ms of a busy loopback, and on a loaded machine a process at the default
+ * priority waits longer than that for a core (BENCHMARKS.md, Live load).
+ */
+const NICE = -10;
+
+/**
+ * Frames libpcap's ring holds on lo: with the immediate mode `cap` turns on, one per 64 KiB of
+ * buffer (measured: BENCHMARKS.md, Live load). A drain that reads nine tenths of that found the
+ * ring full, and the kernel most likely dropped what came next. Other interfaces have far smaller
+ * slots, sized by their MTU, and are not checked.
+ */
+const LO_FRAME_BYTES = 64 * 1024;
+const RING_FULL_SHARE = 0.9;
+/** Bytes written but not yet taken by the main process beyond which new batches are dropped. */
+export const MAX_QUEUED_BYTES = 32 * 1024 * 1024;
+
+function record(kind: Rec, value: number, json?: unknown): Buffer {
+  const t = process.hrtime();
+  const payload = json === undefined ? Buffer.alloc(0) : Buffer.from(JSON.stringify(json));
+  const b = Buffer.alloc(HEADER + payload.length);
+  b[0] = kind;
+  b.writeUInt32LE(t[0] >>> 0, 4);
+  b.writeUInt32LE(t[1], 8);
+  b.writeUInt32LE(value >>> 0, 12);
+  b.writeUInt32LE(payload.length, 16);
+  payload.copy(b, HEADER);
+  return b;
+}
+
+function main(): void {
+  const opts = JSON.parse(process.argv[2] ?? '{}') as LiveOptions;
+  const out = new net.Socket({ fd: 3, readable: false, writable: true });
+  out.on('error', () => process.exit(0)); // the main process is gone
+
+  // frames dropped since the last batch that went out, and the time of the first of them
+  let lost = 0;
+  const lostAt = Buffer.alloc(8);
+  try {
+    os.setPriority(NICE);
+  } catch {
+    // not permitted: stay at the default priority
+  }
+  const writer = new BatchWriter(BATCH_BYTES, (batch, frames) => {
+    if (out.writableLength > MAX_QUEUED_BYTES) {
+      if (lost === 0) batch.copy(lostAt, 0, 4, 12);
+      lost += frames;
+      return;
+    }
+    if (lost > 0) {
+      const r = record(Rec.LOST, lost);
+      lostAt.copy(r, 4);
+      out.write(r);
+      lost = 0;
+    }
+    // the writer reuses its buffer: the pipe gets a copy of what it holds
+    out.write(Buffer.from(batch));
+  });
+
+  const sleeper = new Int32Array(new SharedArrayBuffer(4));
+  let flushQueued = false;
+  // frames read since the ring was last found empty, and when that was
+  let drained = 0;
+  let ringAlarm = Infinity;
+  let emptyAt = process.hrtime();
+  const flush = () => {
+    flushQueued = false;
+    if (drained >= ringAlarm) writer.control(Rec.RING_FULL, emptyAt[0], emptyAt[1], drained);
+    drained = 0;
+    writer.send();
+    Atomics.wait(sleeper, 0, 0, PAUSE_MS);
+    emptyAt = process.hrtime();
+  };
+  const opened = openLive({ ...opts, hrtimeStamps: true }, (f) => {
+    writer.frame(f.tsSec, f.tsNsec, f.data, f.capLen, f.origLen);
+    drained++;
+    // `cap` drains the whole ring in one callback from the event loop: the batch goes out after it.
+    if (!flushQueued) {
+      flushQueued = true;
+      setImmediate(flush);
+    }
+  });
+  if (!opened.ok) {
+    out.write(record(Rec.ERROR, 0, opened.error), () => process.exit(0));
+    return;
+  }
+  const c = opened.capture;
+  if (c.iface === 'lo') ringAlarm = Math.max(1, Math.floor((RING_FULL_SHARE * c.bufferSize) / LO_FRAME_BYTES));
+  out.write(record(Rec.READY, 0, { iface: c.iface, linkType: c.linkType, filter: c.filter, kernelFilter: c.kernelFilter, bufferSize: c.bufferSize }));
+
+  setInterval(() => {
+    const t = process.hrtime();
+    writer.control(Rec.BEAT, t[0], t[1], c.stats().frames);
+    writer.send();
+  }, BEAT_EVERY_MS);
+
+  const stop = () => {
+    c.stop();
+    writer.send();
+    out.end(() => process.exit(0));
+    setTimeout(() => process.exit(0), 500).unref();
+  };
+  process.stdin.on('end', stop);
+  process.stdin.on('close', stop);
+  process.stdin.on('error', stop);
+  process.stdin.resume();
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', () => {});
+}
+
+main();

@@ -1,0 +1,164 @@
+import { addressKey, C, type ConnStore } from './store';
+import { TCP_STATES, type TcpState } from './states';
+
+/** What a list query asks for; every field narrows the result, null matches anything. */
+export interface Selection {
+  status: 'open' | 'closed' | 'all';
+  /** Either endpoint in this state. */
+  state: TcpState | null;
+  /** Either endpoint on this port. */
+  port: number | null;
+  /** Either endpoint at this address (as canonicalIp gives it). */
+  host: string | null;
+  /** Connections created after the one with this id number (0: from the first). */
+  afterId: number;
+  limit: number;
+}
+
+/** The page of slots (in creation order), how many connections match in all, and whether more follow the page. */
+export interface Selected {
+  slots: number[];
+  total: number;
+  more: boolean;
+}
+
+/**
+ * Answers a list query from the store's columns in one pass over the slots, without building a
+ * view of anything that is not on the page. Connection ids are creation numbers, so the page is
+ * the `limit` smallest ids above `afterId` among the matches: a bounded max-heap keeps them, and
+ * since slots are mostly handed out in creation order, nearly every later match is turned away by
+ * one comparison with the heap's top. The filters read typed arrays only (an address through its
+ * 32-bit key first); for a million slots a query costs a few milliseconds whatever it asks, where
+ * listing views cost about a second, and there is nothing to keep up to date as connections
+ * change state, close or leave. Queries whose total the tracker counts (status alone, or one state
+ * or one port over all connections) mostly do not come here (TrackerCore.walkPage).
+ */
+export function selectSlots(st: ConnStore, q: Selection): Selected {
+  const end = st.slotsTouched;
+  const idNum = st.idNum;
+  const cflags = st.cflags;
+  const states = st.st;
+  const cport = st.cport;
+  const sport = st.sport;
+  const family = st.family;
+  const addrW = st.addrW;
+  const akey = st.akey;
+  const wantStatus = q.status === 'all' ? -1 : q.status === 'closed' ? C.CLOSED : 0;
+  const state = q.state === null ? -1 : TCP_STATES.indexOf(q.state);
+  const port = q.port === null ? -1 : q.port;
+  const host = q.host === null ? null : addressWords(q.host);
+  const hostFamily = host === null ? 0 : host.family;
+  const h0 = host === null ? 0 : host.words[0];
+  const h1 = host === null ? 0 : host.words[1];
+  const h2 = host === null ? 0 : host.words[2];
+  const h3 = host === null ? 0 : host.words[3];
+  const hk = host === null ? 0 : addressKey(host.words, 0, host.family === 4 ? 1 : 4);
+  const after = q.afterId;
+  const limit = Math.max(1, q.limit);
+
+  const heapId = new Float64Array(limit);
+  const heapSlot = new Int32Array(limit);
+  let n = 0;
+  let total = 0;
+  let beyond = 0; // matches after the cursor
+
+  for (let s = 0; s < end; s++) {
+    const id = idNum[s];
+    if (id === 0) continue; // a free slot
+    if (wantStatus >= 0 && (cflags[s] & C.CLOSED) !== wantStatus) continue;
+    if (state >= 0 && states[2 * s] !== state && states[2 * s + 1] !== state) continue;
+    if (port >= 0 && cport[s] !== port && sport[s] !== port) continue;
+    if (hostFamily !== 0) {
+      // the keys first (8 bytes a slot), the family and the whole address only when one matches
+      if (akey[2 * s] !== hk && akey[2 * s + 1] !== hk) continue;
+      if (family[s] !== hostFamily) continue;
+      const w = 8 * s;
+      const client = addrW[w] === h0 && (hostFamily === 4 || (addrW[w + 1] === h1 && addrW[w + 2] === h2 && addrW[w + 3] === h3));
+      if (!client) {
+        const server = addrW[w + 4] === h0 &&
+          (hostFamily === 4 || (addrW[w + 5] === h1 && addrW[w + 6] === h2 && addrW[w + 7] === h3));
+        if (!server) continue;
+      }
+    }
+    total++;
+    if (id <= after) continue;
+    beyond++;
+    if (n < limit) {
+      // sift up
+      let i = n++;
+      while (i > 0) {
+        const p = (i - 1) >> 1;
+        if (heapId[p] >= id) break;
+        heapId[i] = heapId[p];
+        heapSlot[i] = heapSlot[p];
+        i = p;
+      }
+      heapId[i] = id;
+      heapSlot[i] = s;
+    } else if (id < heapId[0]) {
+      // replace the largest, sift down
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        if (l >= n) break;
+        const r = l + 1;
+        const c = r < n && heapId[r] > heapId[l] ? r : l;
+        if (heapId[c] <= id) break;
+        heapId[i] = heapId[c];
+        heapSlot[i] = heapSlot[c];
+        i = c;
+      }
+      heapId[i] = id;
+      heapSlot[i] = s;
+    }
+  }
+
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => heapId[a] - heapId[b]);
+  return { slots: order.map((i) => heapSlot[i]), total, more: beyond > n };
+}
+
+/**
+ * An address as the store holds it: family, and its bytes as four 32-bit words read in the
+ * machine's byte order (the way `addrW` reads `addr`). IPv4 uses the first word only.
+ */
+export function addressWords(ip: string): { family: 4 | 6; words: Int32Array } | null {
+  const bytes = new Uint8Array(16);
+  let family: 4 | 6;
+  if (ip.includes(':')) {
+    family = 6;
+    const groups = ipv6Groups(ip);
+    if (groups === null) return null;
+    groups.forEach((g, i) => {
+      bytes[2 * i] = g >> 8;
+      bytes[2 * i + 1] = g & 255;
+    });
+  } else {
+    family = 4;
+    const parts = ip.split('.').map(Number);
+    if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) return null;
+    bytes.set(parts);
+  }
+  return { family, words: new Int32Array(bytes.buffer) };
+}
+
+/** The eight 16-bit groups of an IPv6 address (with '::' and a dotted IPv4 tail allowed). */
+function ipv6Groups(ip: string): number[] | null {
+  let text = ip;
+  const tail: number[] = [];
+  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (dotted) {
+    const b = dotted.slice(1).map(Number);
+    if (b.some((x) => x > 255)) return null;
+    tail.push((b[0] << 8) | b[1], (b[2] << 8) | b[3]);
+    text = text.slice(0, dotted.index);
+    if (!text.endsWith('::')) text = text.replace(/:$/, '');
+  }
+  const halves = text.split('::');
+  if (halves.length > 2) return null;
+  const parse = (h: string) => (h === '' ? [] : h.split(':').map((g) => (/^[0-9a-fA-F]{1,4}$/.test(g) ? parseInt(g, 16) : NaN)));
+  const head = parse(halves[0]);
+  const rest = halves.length === 2 ? parse(halves[1]) : [];
+  const known = head.length + rest.length + tail.length;
+  if ([...head, ...rest].some(Number.isNaN) || known > 8 || (halves.length === 1 && known !== 8)) return null;
+  return [...head, ...new Array(8 - known).fill(0), ...rest, ...tail];
+}
