@@ -89,17 +89,25 @@ function deviceList(cap: CapModule): CapDevice[] | null {
  * outgoing copy in the kernel filter instead, which doubles what the ring holds through a burst
  * and changes nothing that is delivered (measured: BENCHMARKS.md, Live load).
  *
- * One catch, seen with tcpdump --immediate-mode too: libpcap runs the filter of the first frame
- * after it is set in userland, where `inbound` (a Linux socket-filter extension) cannot be read, so
- * that frame is dropped. A UDP datagram to the discard port is sent right after opening to be that
- * frame (PRIMER_PORT); the packet handler drops any UDP frame that still gets through.
+ * One catch, seen with tcpdump --immediate-mode too: when the filter is set, libpcap runs the filter
+ * in userland on the frames already in the ring and on one or two frames more, and there `inbound`
+ * (a Linux socket-filter extension) cannot be read, so those frames are dropped. The frames already
+ * in the ring arrived before the filter (anyone's loopback traffic); libpcap's count of them walks
+ * the ring from two slots back and keeps one slot for a race, so it ends one past the last of
+ * them, or two past when there were any (pcap-linux.c, pcap_setfilter_linux; measured: on a busy
+ * lo the second of five datagrams sent after opening was the first one delivered, 1 time in 20).
+ * So PRIMERS UDP datagrams to the discard port are sent right after opening to be those frames
+ * (PRIMER_PORT); the packet handler drops any UDP frame that still gets through. With a single one,
+ * a connection's SYN was sometimes lost on a busy host.
  */
 export function loopbackFilter(filter: string): string {
   return `inbound and ((udp and dst port ${PRIMER_PORT}) or (${filter}))`;
 }
 
-/** The discard port (RFC 863): the primer datagram is sent there, to nobody. */
+/** The discard port (RFC 863): the primer datagrams are sent there, to nobody. */
 const PRIMER_PORT = 9;
+/** As many frames as libpcap may filter in userland past those already in the ring. */
+const PRIMERS = 2;
 
 /** An Ethernet frame (lo's link type) carrying UDP over IPv4 or IPv6: only the primer can be one. */
 function isUdpOnEthernet(b: Buffer, n: number): boolean {
@@ -108,12 +116,13 @@ function isUdpOnEthernet(b: Buffer, n: number): boolean {
 }
 
 /**
- * Sends the primer before openLive returns, so that no packet of ours (nor, most likely, of anyone
+ * Sends the primers before openLive returns, so that no packet of ours (nor, most likely, of anyone
  * else) reaches the ring first: Node has no synchronous datagram send, a short-lived shell does.
  */
 function sendPrimer(): void {
+  const one = `printf x > /dev/udp/127.0.0.1/${PRIMER_PORT}`;
   try {
-    execFileSync('/bin/bash', ['-c', `printf x > /dev/udp/127.0.0.1/${PRIMER_PORT}`], { stdio: 'ignore', timeout: 2000 });
+    execFileSync('/bin/bash', ['-c', Array(PRIMERS).fill(one).join('; ')], { stdio: 'ignore', timeout: 2000 });
   } catch {
     // no bash: the first frame may be lost, as without the primer
   }

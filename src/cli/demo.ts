@@ -99,17 +99,17 @@ function endpointText(e: { ip: string; port: number }): string {
 }
 
 /**
- * The capture filter: each case's server address and port together, so that another program's
- * connection that happens to use one of those port numbers on another address stays out.
+ * The capture filter: each case's server address and port together, and the same address at the
+ * other end too (the demo's clients connect from the address they connect to), so that another
+ * program's connection that happens to use one of those port numbers on another address stays out,
+ * and so do packets from other loopback addresses (127.0.0.9, say) sent to one of the demo's ports.
  */
 function demoFilter(traffic: DemoTraffic): string {
   const byHost = new Map<string, number[]>();
   for (const c of traffic.cases) byHost.set(c.host, [...(byHost.get(c.host) ?? []), c.port]);
   const parts: string[] = [];
   for (const [host, ports] of byHost) {
-    for (const dir of ['src', 'dst']) {
-      parts.push(`(${dir} host ${host} and (${ports.map((p) => `${dir} port ${p}`).join(' or ')}))`);
-    }
+    parts.push(`(src host ${host} and dst host ${host} and (${ports.map((p) => `port ${p}`).join(' or ')}))`);
   }
   return parts.join(' or ');
 }

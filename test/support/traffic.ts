@@ -328,6 +328,8 @@ async function freePort(host: string): Promise<number> {
  * A local port for a client that binds one explicitly. It is taken below the kernel's ephemeral
  * range: any port in that range may be in use at any moment by some other connect() (also to other
  * destinations, and in TIME_WAIT), and bind() without SO_REUSEADDR then fails with EADDRINUSE.
+ * It is also below 10000, where `tcpscope demo` picks its refused port (src/demo/traffic.ts), so a
+ * demo running beside these tests never captures one of their connections as its own.
  */
 function fixedClientPort(): number {
   let low = 32768;
@@ -336,8 +338,9 @@ function fixedClientPort(): number {
   } catch {
     // not Linux; the default range start will do
   }
-  const floor = Math.min(10000, low - 1000);
-  return floor + Math.floor(Math.random() * (low - floor));
+  const top = Math.min(10000, low);
+  const floor = Math.min(2000, top - 1000);
+  return floor + Math.floor(Math.random() * (top - floor));
 }
 
 /** Connect from a fixed local port, trying other ports while the chosen one is in use. */
