@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildOnce } from './lib/build.mjs';
+import { scriptSection } from './sections/script.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -23,7 +24,10 @@ const SECTIONS = [
   ['memory', './sections/memory.mjs'],
   ['same-records', './sections/same-records.mjs'],
   ['engine', './sections/engine.mjs'],
-  // the REST and WebSocket section and the live-under-load section (bench/load.mjs) join here
+  ['rest', scriptSection('REST at scale, while a held table replays and after', 'rest', ['--sizes', '100000,1000000', '--requests', '200'])],
+  ['ws-stream', scriptSection('The event stream at the fastest loopback load', 'ws-stream', ['--seconds', '15'])],
+  ['load', scriptSection('live under load: the capture process', 'load', ['--runs', '3'])],
+  ['sockets', scriptSection('live: what reading the socket tables costs', 'sockets', ['--seconds', '10'])],
 ];
 
 const args = process.argv.slice(2);
@@ -58,7 +62,7 @@ console.log(`machine: ${os.cpus()[0].model}, ${os.cpus().length} cores, ${(os.to
 console.log(`capture: ${ctx.pcap} and ${ctx.pcapng} (bench/make-capture.mjs); commands run from the repository root`);
 for (const [name, mod] of SECTIONS) {
   if (pick && !pick.includes(name)) continue;
-  const s = await import(mod);
+  const s = typeof mod === 'string' ? await import(mod) : mod;
   const before = load();
   const t0 = Date.now();
   const lines = await s.run(ctx);
