@@ -7,6 +7,7 @@ import { History } from './history';
 import { IdIndex } from './idindex';
 import { Ladder, LADDER_BLOCK } from './ladder';
 import { resolveOptions } from './options';
+import { QueryIndex } from './queryindex';
 import { selectSlots, type Selected, type Selection } from './select';
 import { EventPool, SegPool } from './pools';
 import { TrackerCounters } from './stats';
@@ -70,6 +71,9 @@ export abstract class TrackerCore {
   /** Some endpoint changed state while handling the current segment or timer. */
   protected changed = false;
   protected readonly counters = new TrackerCounters();
+  /** Lists by state, port and host for list queries; kept only once something serves them. */
+  protected index: QueryIndex | null = null;
+  private walkUpTo = 0.25;
 
   constructor(opts?: Partial<TrackerOptions>) {
     this.options = resolveOptions(opts);
@@ -169,6 +173,7 @@ export abstract class TrackerCore {
     this.unpair(s);
     st.st[x] = to;
     this.pair(s);
+    if (this.index !== null) this.index.move(x, from, to);
     this.counters.byState[side * 11 + from]--;
     this.counters.byState[side * 11 + to]++;
     this.changed = true;
@@ -180,6 +185,7 @@ export abstract class TrackerCore {
     const x = 2 * s + side;
     this.counters.byState[side * 11 + st.st[x]]--;
     this.counters.byState[side * 11 + to]++;
+    if (this.index !== null) this.index.move(x, st.st[x], to);
     this.unpair(s);
     st.st[x] = to;
     this.pair(s);
@@ -295,6 +301,7 @@ export abstract class TrackerCore {
       for (const sink of this.removeSinks) sink(c);
     }
     this.flows.remove(s);
+    if (this.index !== null) this.index.remove(s);
     this.ids.delete(st.idNum[s]);
     this.lists.unlink(s);
     const p = st.cprev[s];
@@ -351,9 +358,24 @@ export abstract class TrackerCore {
     return out;
   }
 
+  /**
+   * Keeps lists by state, port and host from now on (built from the table as it is), so that list
+   * queries naming one of them cost the length of the shortest such list instead of a scan of the
+   * table. A server turns it on; a run that only writes records never pays for it. A list walk
+   * reads each connection at a random place where a scan reads the columns in order, so a query
+   * whose shortest list holds more than `walkUpTo` of the table is scanned instead.
+   */
+  enableQueryIndex(walkUpTo = 0.25): void {
+    this.walkUpTo = walkUpTo;
+    if (this.index !== null) return;
+    const index = new QueryIndex(this.st);
+    for (let s = this.oldest; s >= 0; s = this.st.cnext[s]) index.add(s);
+    this.index = index;
+  }
+
   /** One page of the connections a list query matches, in creation order, with how many match in all. */
   select(q: Selection): { connections: ConnectionView[]; total: number; more: boolean } {
-    const r = this.walkPage(q) ?? selectSlots(this.st, q);
+    const r = this.walkPage(q) ?? this.fromIndex(q) ?? selectSlots(this.st, q);
     return { connections: r.slots.map((s) => this.views.connection(s)), total: r.total, more: r.more };
   }
 
@@ -393,6 +415,18 @@ export abstract class TrackerCore {
       slots.push(s);
     }
     return { slots, total, more: false };
+  }
+
+  /** The query from the shortest of its lists in the index, unless they are all long enough that a scan is quicker. */
+  private fromIndex(q: Selection): Selected | null {
+    if (this.index === null || (q.state === null && q.port === null && q.host === null)) return null;
+    const c = this.counters;
+    const state = q.state === null ? -1 : TCP_STATES.indexOf(q.state);
+    const counts = {
+      state: state < 0 ? Infinity : c.byState[state] + c.byState[11 + state] - c.bothIn[state],
+      port: q.port === null ? Infinity : c.byPort[q.port],
+    };
+    return this.index.select(q, counts, this.st.used * this.walkUpTo);
   }
 
   /**
@@ -441,7 +475,7 @@ export abstract class TrackerCore {
   /** Bytes held in typed arrays by this tracker (store, pools, indexes), for benchmarks. */
   memoryBytes(): number {
     return this.st.byteSize() + this.ladder.pool.byteSize() + this.ladder.pins.byteSize() + this.log.pool.byteSize() +
-      this.ids.byteSize();
+      this.ids.byteSize() + (this.index === null ? 0 : this.index.byteSize());
   }
 
   protected slotOf(id: string): number {
