@@ -30,7 +30,19 @@ export class QueryIndex {
   private hLen = new Int32Array(1024);
   private hUsed = 0;
 
-  constructor(private readonly st: ConnStore) {}
+  /**
+   * Sized for `maxConnections` at once (the links for every slot, the address table for as many
+   * addresses), so that growing never holds a server's loop; pages are touched only as used.
+   */
+  constructor(
+    private readonly st: ConnStore,
+    maxConnections: number,
+  ) {
+    this.grow(2 * maxConnections);
+    let cells = this.hKeys.length;
+    while (cells < 2 * maxConnections + 2) cells *= 2;
+    if (cells > this.hKeys.length) this.rehash(cells);
+  }
 
   /** Adds connection s (its states, ports and addresses set). */
   add(s: number): void {
