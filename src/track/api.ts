@@ -66,7 +66,7 @@ export interface TrackerApi {
   /**
    * Keeps indexes for list queries from now on (a server calls it; costs every new connection and
    * state change a little); a query is walked from its shortest list when that holds at most
-   * `walkUpTo` of the table (default 0.25), scanned otherwise.
+   * `walkUpTo` of the table (default 0.5), scanned otherwise.
    */
   enableQueryIndex?(walkUpTo?: number): void;
   /** At most `limit` connections matching `keep`, open ones first, then the newest; in creation order. */

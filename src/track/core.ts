@@ -73,7 +73,7 @@ export abstract class TrackerCore {
   protected readonly counters = new TrackerCounters();
   /** Lists by state, port and host for list queries; kept only once something serves them. */
   protected index: QueryIndex | null = null;
-  private walkUpTo = 0.25;
+  private walkUpTo = 0.5;
 
   constructor(opts?: Partial<TrackerOptions>) {
     this.options = resolveOptions(opts);
@@ -367,7 +367,7 @@ export abstract class TrackerCore {
    * the tables are sized for `maxConnections` here, so that none of them grows while serving (the
    * largest growth step held the loop for 120 ms at a million connections).
    */
-  enableQueryIndex(walkUpTo = 0.25): void {
+  enableQueryIndex(walkUpTo = 0.5): void {
     this.walkUpTo = walkUpTo;
     if (this.index !== null) return;
     const max = Math.max(1, Math.floor(this.options.maxConnections));

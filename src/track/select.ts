@@ -79,17 +79,16 @@ export class Matcher {
     if (port >= 0 && st.cport[s] !== port && st.sport[s] !== port) return false;
     const hostFamily = this.hostFamily;
     if (hostFamily !== 0) {
-      // the keys first (8 bytes a slot), the family and the whole address only when one matches
+      // the keys first (8 bytes a slot), the family, and for IPv6 the whole address when a key matches
       const hk = this.hostKey;
       if (st.akey[2 * s] !== hk && st.akey[2 * s + 1] !== hk) return false;
       if (st.family[s] !== hostFamily) return false;
+      if (hostFamily === 4) return true; // an IPv4 address is its own key
       const addrW = st.addrW;
       const w = 8 * s;
-      const client = addrW[w] === this.h0 &&
-        (hostFamily === 4 || (addrW[w + 1] === this.h1 && addrW[w + 2] === this.h2 && addrW[w + 3] === this.h3));
+      const client = addrW[w] === this.h0 && addrW[w + 1] === this.h1 && addrW[w + 2] === this.h2 && addrW[w + 3] === this.h3;
       if (!client) {
-        const server = addrW[w + 4] === this.h0 &&
-          (hostFamily === 4 || (addrW[w + 5] === this.h1 && addrW[w + 6] === this.h2 && addrW[w + 7] === this.h3));
+        const server = addrW[w + 4] === this.h0 && addrW[w + 5] === this.h1 && addrW[w + 6] === this.h2 && addrW[w + 7] === this.h3;
         if (!server) return false;
       }
     }
