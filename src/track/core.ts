@@ -33,6 +33,11 @@ export const enum HS { SYN = 0, SYNACK = 1, EST = 2 }
 /** connection phases, indices into CONN_PHASES */
 export const enum CONN { OPENED = 0, CLOSED = 1, EVICTED = 2 }
 const NO_STATE_CHANGE = __;
+/**
+ * Slots sized up front for a server (enableQueryIndex) at most: some 350 bytes of address space
+ * each in the store; a table allowed more grows past it as before.
+ */
+const RESERVE_MAX = 1 << 21;
 
 /**
  * The tracker's storage and the primitives everything else is built from: changing an endpoint's
@@ -370,8 +375,8 @@ export abstract class TrackerCore {
   enableQueryIndex(walkUpTo = 0.5): void {
     this.walkUpTo = walkUpTo;
     if (this.index !== null) return;
-    const max = Math.max(1, Math.floor(this.options.maxConnections));
-    this.st.reserve();
+    const max = Math.min(RESERVE_MAX, Math.max(1, Math.floor(this.options.maxConnections)));
+    this.st.reserve(max);
     this.flows.reserve(max);
     this.ids.reserve(max);
     const index = new QueryIndex(this.st, max);
