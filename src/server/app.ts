@@ -35,6 +35,7 @@ export const DEFAULT_WEB_ROOT = path.resolve(__dirname, '..', '..', 'web');
  * except the event-bus listeners (creation numbers, RTT window, histogram, WebSocket fan-out).
  */
 export function createApp(deps: ServerDeps): TcpscopeApp {
+  deps.engine.tracker.enableQueryIndex?.();
   const wsOpts: WsOptions = { ...DEFAULT_WS_OPTIONS, ...deps.ws };
   const token = new TokenCheck(deps.token);
   const rtt = new RttWindow(10_000, deps.bus);

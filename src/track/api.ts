@@ -63,6 +63,12 @@ export interface TrackerApi {
   list(): ConnectionView[];
   /** One page of a list query, in creation order, with how many connections match in all. */
   select(q: Selection): { connections: ConnectionView[]; total: number; more: boolean };
+  /**
+   * Keeps indexes for list queries from now on (a server calls it; costs every new connection and
+   * state change a little); a query is walked from its shortest list when that holds at most
+   * `walkUpTo` of the table (default 0.5), scanned otherwise.
+   */
+  enableQueryIndex?(walkUpTo?: number): void;
   /** At most `limit` connections matching `keep`, open ones first, then the newest; in creation order. */
   snapshot(limit: number, keep?: ((c: ConnectionView) => boolean) | null): { connections: ConnectionView[]; total: number };
   stats(): TrackerStats;

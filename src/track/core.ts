@@ -7,6 +7,7 @@ import { History } from './history';
 import { IdIndex } from './idindex';
 import { Ladder, LADDER_BLOCK } from './ladder';
 import { resolveOptions } from './options';
+import { QueryIndex } from './queryindex';
 import { selectSlots, type Selected, type Selection } from './select';
 import { EventPool, SegPool } from './pools';
 import { TrackerCounters } from './stats';
@@ -32,6 +33,11 @@ export const enum HS { SYN = 0, SYNACK = 1, EST = 2 }
 /** connection phases, indices into CONN_PHASES */
 export const enum CONN { OPENED = 0, CLOSED = 1, EVICTED = 2 }
 const NO_STATE_CHANGE = __;
+/**
+ * Slots sized up front for a server (enableQueryIndex) at most: some 350 bytes of address space
+ * each in the store; a table allowed more grows past it as before.
+ */
+const RESERVE_MAX = 1 << 21;
 
 /**
  * The tracker's storage and the primitives everything else is built from: changing an endpoint's
@@ -72,6 +78,9 @@ export abstract class TrackerCore {
   /** Some endpoint changed state while handling the current segment or timer. */
   protected changed = false;
   protected readonly counters = new TrackerCounters();
+  /** Lists by state, port and host for list queries; kept only once something serves them. */
+  protected index: QueryIndex | null = null;
+  private walkUpTo = 0.5;
 
   constructor(opts?: Partial<TrackerOptions>) {
     this.options = resolveOptions(opts);
@@ -171,6 +180,7 @@ export abstract class TrackerCore {
     this.unpair(s);
     st.st[x] = to;
     this.pair(s);
+    if (this.index !== null) this.index.move(x, from, to);
     this.counters.byState[side * 11 + from]--;
     this.counters.byState[side * 11 + to]++;
     this.changed = true;
@@ -182,6 +192,7 @@ export abstract class TrackerCore {
     const x = 2 * s + side;
     this.counters.byState[side * 11 + st.st[x]]--;
     this.counters.byState[side * 11 + to]++;
+    if (this.index !== null) this.index.move(x, st.st[x], to);
     this.unpair(s);
     st.st[x] = to;
     this.pair(s);
@@ -297,6 +308,7 @@ export abstract class TrackerCore {
       for (const sink of this.removeSinks) sink(c);
     }
     this.flows.remove(s);
+    if (this.index !== null) this.index.remove(s);
     this.ids.delete(st.idNum[s]);
     this.lists.unlink(s);
     const p = st.cprev[s];
@@ -369,9 +381,30 @@ export abstract class TrackerCore {
     return out;
   }
 
+  /**
+   * Keeps lists by state, port and host from now on (built from the table as it is), so that list
+   * queries naming one of them cost the length of the shortest such list instead of a scan of the
+   * table. A server turns it on; a run that only writes records never pays for it. A list walk
+   * reads each connection at a random place where a scan reads the columns in order, so a query
+   * whose shortest list holds more than `walkUpTo` of the table is scanned instead. The store and
+   * the tables are sized for `maxConnections` here, so that none of them grows while serving (the
+   * largest growth step held the loop for 120 ms at a million connections).
+   */
+  enableQueryIndex(walkUpTo = 0.5): void {
+    this.walkUpTo = walkUpTo;
+    if (this.index !== null) return;
+    const max = Math.min(RESERVE_MAX, Math.max(1, Math.floor(this.options.maxConnections)));
+    this.st.reserve(max);
+    this.flows.reserve(max);
+    this.ids.reserve(max);
+    const index = new QueryIndex(this.st, max);
+    for (let s = this.oldest; s >= 0; s = this.st.cnext[s]) index.add(s);
+    this.index = index;
+  }
+
   /** One page of the connections a list query matches, in creation order, with how many match in all. */
   select(q: Selection): { connections: ConnectionView[]; total: number; more: boolean } {
-    const r = this.walkPage(q) ?? selectSlots(this.st, q);
+    const r = this.walkPage(q) ?? this.fromIndex(q) ?? selectSlots(this.st, q);
     return { connections: r.slots.map((s) => this.views.connection(s)), total: r.total, more: r.more };
   }
 
@@ -411,6 +444,18 @@ export abstract class TrackerCore {
       slots.push(s);
     }
     return { slots, total, more: false };
+  }
+
+  /** The query from the shortest of its lists in the index, unless they are all long enough that a scan is quicker. */
+  private fromIndex(q: Selection): Selected | null {
+    if (this.index === null || (q.state === null && q.port === null && q.host === null)) return null;
+    const c = this.counters;
+    const state = q.state === null ? -1 : TCP_STATES.indexOf(q.state);
+    const counts = {
+      state: state < 0 ? Infinity : c.byState[state] + c.byState[11 + state] - c.bothIn[state],
+      port: q.port === null ? Infinity : c.byPort[q.port],
+    };
+    return this.index.select(q, counts, this.st.used * this.walkUpTo);
   }
 
   /**
@@ -459,7 +504,7 @@ export abstract class TrackerCore {
   /** Bytes held in typed arrays by this tracker (store, pools, indexes), for benchmarks. */
   memoryBytes(): number {
     return this.st.byteSize() + this.ladder.pool.byteSize() + this.ladder.pins.byteSize() + this.log.pool.byteSize() +
-      this.ids.byteSize();
+      this.ids.byteSize() + (this.index === null ? 0 : this.index.byteSize());
   }
 
   protected slotOf(id: string): number {

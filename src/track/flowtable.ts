@@ -135,6 +135,13 @@ export class FlowTable {
     st.akey[2 * s + 1] = addressKey(v, 0, this.words);
   }
 
+  /** Sizes the buckets for `n` connections now, so that insert() never resizes below that. */
+  reserve(n: number): void {
+    let size = this.buckets.length;
+    while (size < 2 * n) size *= 2;
+    if (size > this.buckets.length) this.resize(size);
+  }
+
   insert(s: number, h: number): void {
     const st = this.store;
     if (st.used * 2 > this.buckets.length) this.resize(this.buckets.length * 2);

@@ -72,6 +72,13 @@ export class IdIndex {
     return id <= this.newest && id > this.newest - RING && id > 0;
   }
 
+  /** Sizes the hash table for `n` ids now, so that adding them never rehashes. */
+  reserve(n: number): void {
+    let size = this.keys.length;
+    while (size < 2 * n + 2) size *= 2;
+    if (size > this.keys.length) this.rehash(size);
+  }
+
   byteSize(): number {
     return this.ring.byteLength + this.keys.byteLength + this.vals.byteLength;
   }

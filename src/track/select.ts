@@ -25,67 +25,109 @@ export interface Selected {
 /**
  * Answers a list query from the store's columns in one pass over the slots, without building a
  * view of anything that is not on the page. Connection ids are creation numbers, so the page is
- * the `limit` smallest ids above `afterId` among the matches: a bounded max-heap keeps them, and
- * since slots are mostly handed out in creation order, nearly every later match is turned away by
- * one comparison with the heap's top. The filters read typed arrays only (an address through its
- * 32-bit key first); for a million slots a query costs a few milliseconds whatever it asks, where
- * listing views cost about a second, and there is nothing to keep up to date as connections
- * change state, close or leave. Queries whose total the tracker counts (status alone, or one state
- * or one port over all connections) mostly do not come here (TrackerCore.walkPage).
+ * the `limit` smallest ids above `afterId` among the matches (PageHeap). The filters read typed
+ * arrays only (an address through its 32-bit key first); for a million slots a scan costs a few
+ * milliseconds whatever it asks. Queries whose total the tracker counts (status alone) mostly do
+ * not come here (TrackerCore.walkPage), nor those with a short list in the query index
+ * (queryindex.ts) when a server keeps one.
  */
 export function selectSlots(st: ConnStore, q: Selection): Selected {
   const end = st.slotsTouched;
   const idNum = st.idNum;
-  const cflags = st.cflags;
-  const states = st.st;
-  const cport = st.cport;
-  const sport = st.sport;
-  const family = st.family;
-  const addrW = st.addrW;
-  const akey = st.akey;
-  const wantStatus = q.status === 'all' ? -1 : q.status === 'closed' ? C.CLOSED : 0;
-  const state = q.state === null ? -1 : TCP_STATES.indexOf(q.state);
-  const port = q.port === null ? -1 : q.port;
-  const host = q.host === null ? null : addressWords(q.host);
-  const hostFamily = host === null ? 0 : host.family;
-  const h0 = host === null ? 0 : host.words[0];
-  const h1 = host === null ? 0 : host.words[1];
-  const h2 = host === null ? 0 : host.words[2];
-  const h3 = host === null ? 0 : host.words[3];
-  const hk = host === null ? 0 : addressKey(host.words, 0, host.family === 4 ? 1 : 4);
-  const after = q.afterId;
-  const limit = Math.max(1, q.limit);
-
-  const heapId = new Float64Array(limit);
-  const heapSlot = new Int32Array(limit);
-  let n = 0;
-  let total = 0;
-  let beyond = 0; // matches after the cursor
-
+  const m = new Matcher(q);
+  if (q.host !== null && m.hostFamily === 0) return { slots: [], total: 0, more: false };
+  const heap = new PageHeap(q.limit, q.afterId);
   for (let s = 0; s < end; s++) {
     const id = idNum[s];
     if (id === 0) continue; // a free slot
-    if (wantStatus >= 0 && (cflags[s] & C.CLOSED) !== wantStatus) continue;
-    if (state >= 0 && states[2 * s] !== state && states[2 * s + 1] !== state) continue;
-    if (port >= 0 && cport[s] !== port && sport[s] !== port) continue;
+    if (m.matches(st, s)) heap.push(id, s);
+  }
+  return heap.result();
+}
+
+/** Every filter of a list query, prepared once, checked on one slot at a time. */
+export class Matcher {
+  readonly wantStatus: number;
+  readonly state: number;
+  readonly port: number;
+  /** 0 when the query names no host (or one that is not an address). */
+  readonly hostFamily: number;
+  readonly hostKey: number;
+  private readonly h0: number;
+  private readonly h1: number;
+  private readonly h2: number;
+  private readonly h3: number;
+
+  constructor(q: Selection) {
+    this.wantStatus = q.status === 'all' ? -1 : q.status === 'closed' ? C.CLOSED : 0;
+    this.state = q.state === null ? -1 : TCP_STATES.indexOf(q.state);
+    this.port = q.port === null ? -1 : q.port;
+    const host = q.host === null ? null : addressWords(q.host);
+    this.hostFamily = host === null ? 0 : host.family;
+    this.h0 = host === null ? 0 : host.words[0];
+    this.h1 = host === null ? 0 : host.words[1];
+    this.h2 = host === null ? 0 : host.words[2];
+    this.h3 = host === null ? 0 : host.words[3];
+    this.hostKey = host === null ? 0 : addressKey(host.words, 0, host.family === 4 ? 1 : 4);
+  }
+
+  matches(st: ConnStore, s: number): boolean {
+    if (this.wantStatus >= 0 && (st.cflags[s] & C.CLOSED) !== this.wantStatus) return false;
+    const state = this.state;
+    if (state >= 0 && st.st[2 * s] !== state && st.st[2 * s + 1] !== state) return false;
+    const port = this.port;
+    if (port >= 0 && st.cport[s] !== port && st.sport[s] !== port) return false;
+    const hostFamily = this.hostFamily;
     if (hostFamily !== 0) {
-      // the keys first (8 bytes a slot), the family and the whole address only when one matches
-      if (akey[2 * s] !== hk && akey[2 * s + 1] !== hk) continue;
-      if (family[s] !== hostFamily) continue;
+      // the keys first (8 bytes a slot), the family, and for IPv6 the whole address when a key matches
+      const hk = this.hostKey;
+      if (st.akey[2 * s] !== hk && st.akey[2 * s + 1] !== hk) return false;
+      if (st.family[s] !== hostFamily) return false;
+      if (hostFamily === 4) return true; // an IPv4 address is its own key
+      const addrW = st.addrW;
       const w = 8 * s;
-      const client = addrW[w] === h0 && (hostFamily === 4 || (addrW[w + 1] === h1 && addrW[w + 2] === h2 && addrW[w + 3] === h3));
+      const client = addrW[w] === this.h0 && addrW[w + 1] === this.h1 && addrW[w + 2] === this.h2 && addrW[w + 3] === this.h3;
       if (!client) {
-        const server = addrW[w + 4] === h0 &&
-          (hostFamily === 4 || (addrW[w + 5] === h1 && addrW[w + 6] === h2 && addrW[w + 7] === h3));
-        if (!server) continue;
+        const server = addrW[w + 4] === this.h0 && addrW[w + 5] === this.h1 && addrW[w + 6] === this.h2 && addrW[w + 7] === this.h3;
+        if (!server) return false;
       }
     }
-    total++;
-    if (id <= after) continue;
-    beyond++;
-    if (n < limit) {
+    return true;
+  }
+}
+
+/**
+ * The page of a query as matches are offered in any order: the `limit` smallest ids above the
+ * cursor, in a bounded max-heap, with the count of all matches. Offered mostly in creation order,
+ * nearly every later match is turned away by one comparison with the heap's top.
+ */
+export class PageHeap {
+  private readonly heapId: Float64Array;
+  private readonly heapSlot: Int32Array;
+  private readonly limit: number;
+  private n = 0;
+  total = 0;
+  private beyond = 0; // matches after the cursor
+
+  constructor(
+    limit: number,
+    private readonly after: number,
+  ) {
+    this.limit = Math.max(1, limit);
+    this.heapId = new Float64Array(this.limit);
+    this.heapSlot = new Int32Array(this.limit);
+  }
+
+  push(id: number, s: number): void {
+    this.total++;
+    if (id <= this.after) return;
+    this.beyond++;
+    const heapId = this.heapId;
+    const heapSlot = this.heapSlot;
+    const n = this.n;
+    if (n < this.limit) {
       // sift up
-      let i = n++;
+      let i = this.n++;
       while (i > 0) {
         const p = (i - 1) >> 1;
         if (heapId[p] >= id) break;
@@ -113,8 +155,11 @@ export function selectSlots(st: ConnStore, q: Selection): Selected {
     }
   }
 
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => heapId[a] - heapId[b]);
-  return { slots: order.map((i) => heapSlot[i]), total, more: beyond > n };
+  result(): Selected {
+    const n = this.n;
+    const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => this.heapId[a] - this.heapId[b]);
+    return { slots: order.map((i) => this.heapSlot[i]), total: this.total, more: this.beyond > n };
+  }
 }
 
 /**

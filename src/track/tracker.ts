@@ -145,6 +145,7 @@ export class Tracker extends TrackerFastPath implements TrackerApi {
     this.flows.insert(s, h);
     this.flows.dir = dir;
     this.append(s);
+    if (this.index !== null) this.index.add(s);
     this.lists.push(s, this.classOf(s));
     this.counters.open++;
     this.counters.connectionsTotal++;

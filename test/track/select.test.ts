@@ -102,9 +102,22 @@ function checkAll(t: Tracker, what: string): number {
   return qs.length;
 }
 
+/**
+ * How the tracker answers: from its columns alone, or from the query index (queryindex.ts) kept
+ * from the first packet, or built from the table half-way through the replay; the index is made
+ * to walk its lists whatever their length, so every query goes through it.
+ */
+type Indexing = 'none' | 'from the start' | 'from half-way';
+
 /** Replays a file into a tracker, checking every query at `checks` points on the way and at the end. */
-async function replayChecking(file: string, maxConnections: number, checks = 4): Promise<{ frames: number; queries: number; peak: number }> {
+async function replayChecking(
+  file: string,
+  maxConnections: number,
+  checks = 4,
+  indexing: Indexing = 'none',
+): Promise<{ frames: number; queries: number; peak: number }> {
   const t = new Tracker({ maxConnections });
+  if (indexing === 'from the start') t.enableQueryIndex(1);
   const seg = new Segment();
   const frames: { ts: number; data: Buffer; linkType: number; origLen: number }[] = [];
   await readCaptureFile(file, (f) => {
@@ -116,7 +129,8 @@ async function replayChecking(file: string, maxConnections: number, checks = 4):
   for (let i = 0; i < frames.length; i++) {
     const f = frames[i];
     if (decodeFrame(f.linkType, f.data, f.origLen, seg) === 'ok') t.process(seg, f.ts);
-    if ((i + 1) % every === 0) queries += checkAll(t, `${path.basename(file)} after ${i + 1} frames`);
+    if (indexing === 'from half-way' && i === frames.length >> 1) t.enableQueryIndex(1);
+    if ((i + 1) % every === 0) queries += checkAll(t, `${path.basename(file)} (index: ${indexing}) after ${i + 1} frames`);
     peak = Math.max(peak, t.stats().tracked);
   }
   const last = frames.length ? frames[frames.length - 1].ts : 0;
@@ -151,11 +165,13 @@ describe('list queries on public traces equal a plain filter', () => {
   ]);
   for (const file of chosen) {
     it(file, async () => {
-      const full = await replayChecking(path.join(FIXTURES, file), 1_000_000);
-      expect(full.queries).toBeGreaterThan(0);
-      // a table of 3: nearly every connection is evicted by a newer one at some point
-      const small = await replayChecking(path.join(FIXTURES, file), 3);
-      expect(small.peak).toBeLessThanOrEqual(3);
+      for (const indexing of ['none', 'from the start', 'from half-way'] as const) {
+        const full = await replayChecking(path.join(FIXTURES, file), 1_000_000, 4, indexing);
+        expect(full.queries).toBeGreaterThan(0);
+        // a table of 3: nearly every connection is evicted by a newer one at some point
+        const small = await replayChecking(path.join(FIXTURES, file), 3, 4, indexing);
+        expect(small.peak).toBeLessThanOrEqual(3);
+      }
     });
   }
 });
@@ -169,9 +185,11 @@ describe('list queries on a live loopback capture equal a plain filter', needs(r
       // some still mid-exchange and some done at each check point
       for (let i = 0; i < 6; i++) await Promise.all(Array.from({ length: 8 }, (_, j) => exchange('127.0.0.1', port, [10 + i, 100 * j + 1])));
     });
-    const full = await replayChecking(file, 100_000, 6);
-    expect(full.peak).toBeGreaterThanOrEqual(50);
-    const small = await replayChecking(file, 10, 6);
-    expect(small.peak).toBe(10);
+    for (const indexing of ['none', 'from the start', 'from half-way'] as const) {
+      const full = await replayChecking(file, 100_000, 6, indexing);
+      expect(full.peak).toBeGreaterThanOrEqual(50);
+      const small = await replayChecking(file, 10, 6, indexing);
+      expect(small.peak).toBe(10);
+    }
   }, 120_000);
 });
