@@ -138,6 +138,8 @@ describe('live capture on lo', needs(root(), tool('tcpdump'), tool('tshark')), (
   const matchOf = new Map<string[], Rec>();
   let openedSockets = 0;
   const dir = tempDir('tcpscope-live-');
+  // Stopped in afterAll too, so a set-up that fails half-way leaves no tcpdump running.
+  let dump: Awaited<ReturnType<typeof startTcpdump>> | null = null;
 
   beforeAll(async () => {
     // Client-first close, after a bulk transfer big enough for segments longer than the snap length.
@@ -157,7 +159,8 @@ describe('live capture on lo', needs(root(), tool('tcpdump'), tool('tshark')), (
     if (!r.ok) throw new Error(`${r.error.code}: ${r.error.message}`);
     cap = r.capture;
     openedSockets = packetSockets() - before;
-    const dump = await startTcpdump({ iface: 'lo', filter: cap.filter, file: path.join(dir, 'truth.pcap') });
+    dump = await startTcpdump({ iface: 'lo', filter: cap.filter, file: path.join(dir, 'truth.pcap') });
+    const tcpdump = dump;
 
     // A first connection proves the capture is live before the connections under test start.
     const probe = await connect('127.0.0.1', ports.serverClose);
@@ -225,14 +228,14 @@ describe('live capture on lo', needs(root(), tool('tcpdump'), tool('tshark')), (
     // Wait until every closing packet is in, then until tcpdump has written at least as much.
     await waitFor('every FIN and RST in the live capture', () => closingSeen());
     try {
-      await waitFor('tcpdump to write what the live capture saw', () => countPcapRecords(dump.file) >= rec.recs.length);
+      await waitFor('tcpdump to write what the live capture saw', () => countPcapRecords(tcpdump.file) >= rec.recs.length);
     } catch (e) {
-      await dump.stop();
-      const got = `${countPcapRecords(dump.file)} of ${rec.recs.length}`;
-      throw new Error(`${(e as Error).message}: ${got}; tcpdump: ${dump.stderr().trim()}`);
+      await tcpdump.stop();
+      const got = `${countPcapRecords(tcpdump.file)} of ${rec.recs.length}`;
+      throw new Error(`${(e as Error).message}: ${got}; tcpdump: ${tcpdump.stderr().trim()}`);
     }
-    await dump.stop();
-    truth = await tsharkFields(dump.file, [
+    await tcpdump.stop();
+    truth = await tsharkFields(tcpdump.file, [
       'frame.time_epoch',
       'frame.len',
       'tcp.srcport',
@@ -246,6 +249,7 @@ describe('live capture on lo', needs(root(), tool('tcpdump'), tool('tshark')), (
   });
 
   afterAll(async () => {
+    await dump?.stop();
     rmSync(dir, { recursive: true, force: true });
     cap?.stop();
     for (const s of servers) await new Promise((r) => s.close(r));
