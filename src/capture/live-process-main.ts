@@ -18,13 +18,14 @@ const BATCH_BYTES = 64 * 1024;
  * After each drain of the ring the capture process sleeps this long before looking again, so that
  * packets arriving meanwhile are read in one go. In immediate mode every packet wakes a waiting
  * reader: at full load that was a wakeup and its system calls per packet, half the process's CPU
- * (BENCHMARKS.md, Live load). The ring holds some 40 ms of the busiest loopback, far more than this.
+ * (BENCHMARKS.md, Live capture in its own process). The ring holds some 40 ms of the busiest
+ * loopback, far more than this.
  */
 const PAUSE_MS = 1;
 /**
  * The nice value the capture process asks for (root only; otherwise it keeps its own): libpcap's
  * ring holds some 40 ms of a busy loopback, and on a loaded machine a process at the default
- * priority waits longer than that for a core (BENCHMARKS.md, Live load).
+ * priority waits longer than that for a core (BENCHMARKS.md, Live capture in its own process).
  */
 const NICE = -10;
 
