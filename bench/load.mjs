@@ -25,6 +25,7 @@ import { buildOnce, ROOT } from './lib/build.mjs';
 import { loadAverage, round, rssBytes, sleep, treeCpuMs, treeRssBytes } from './lib/proc.mjs';
 import { startTcpdump } from './lib/tcpdump.mjs';
 import { getJson, startTcpscope } from './lib/tcpscope.mjs';
+import { startTraffic } from './lib/traffic-process.mjs';
 
 const args = process.argv.slice(2);
 const opt = (n, d) => (args.includes(n) ? args[args.indexOf(n) + 1] : d);
@@ -44,12 +45,8 @@ const localAddresses = Array.from({ length: 16 }, (_, i) => `127.0.0.${i + 1}`);
 await buildOnce();
 
 async function once() {
-  const gen = fork(path.join(ROOT, 'bench/lib/traffic-child.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const port = await new Promise((r) => gen.once('message', (m) => r(m.ready)));
-  const pending = new Map();
-  gen.on('message', (m) => m.done && pending.get(m.id)?.(m.result));
-  let ids = 0;
-  const run = (cmd) => new Promise((r) => pending.set(++ids, r) && gen.send({ ...cmd, id: ids }));
+  const traffic = await startTraffic();
+  const port = traffic.port;
 
   const ref = await startTcpdump(`tcp port ${port}`);
   // the capture process runs with tcpscope's node options: it is profiled too (a file each)
@@ -84,8 +81,8 @@ async function once() {
   const sampler = setInterval(() => (rssMax = Math.max(rssMax, treeRssBytes(ts.pid))), 500);
   const t0 = performance.now();
   const [short, bulkRes] = await Promise.all([
-    run({ cmd: 'short', concurrency, durationMs: seconds * 1000, localAddresses, ...(Number.isFinite(rate) ? { rate } : {}) }),
-    bulk > 0 ? run({ cmd: 'bulk', n: bulk, bytes: bulkMiB * 1024 * 1024 }) : { transfers: 0, completed: 0, bytes: 0 },
+    traffic.run({ cmd: 'short', concurrency, durationMs: seconds * 1000, localAddresses, ...(Number.isFinite(rate) ? { rate } : {}) }),
+    bulk > 0 ? traffic.run({ cmd: 'bulk', n: bulk, bytes: bulkMiB * 1024 * 1024 }) : { transfers: 0, completed: 0, bytes: 0 },
   ]);
   const wallMs = performance.now() - t0;
   stress?.kill('SIGTERM');
@@ -119,7 +116,7 @@ async function once() {
   });
   const rssEnd = treeRssBytes(ts.pid);
   await ts.stop();
-  gen.send({ cmd: 'exit' });
+  traffic.exit();
 
   const generated = short.completed + bulkRes.completed;
   const cpuTotal = cpu1.total - cpu0.total;

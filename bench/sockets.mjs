@@ -9,12 +9,11 @@
 // CPU is the tcpscope process's, its threads and the ss processes it ran (utime, stime, cutime,
 // cstime of /proc/PID/stat). Owners: of the endpoints tcpscope looked up, how many got a process,
 // through their own socket or through their port's listener. Needs root; stops by itself.
-import { fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { buildOnce, ROOT } from './lib/build.mjs';
+import { buildOnce } from './lib/build.mjs';
 import { loadAverage, round, sleep } from './lib/proc.mjs';
 import { getJson, startTcpscope } from './lib/tcpscope.mjs';
+import { startTraffic } from './lib/traffic-process.mjs';
 
 const args = process.argv.slice(2);
 const opt = (n, d) => (args.includes(n) ? args[args.indexOf(n) + 1] : d);
@@ -29,21 +28,9 @@ function cpuAllMs(pid) {
   return (Number(x[11]) + Number(x[12]) + Number(x[13]) + Number(x[14])) * 10;
 }
 
-function generator() {
-  const gen = fork(path.join(ROOT, 'bench/lib/traffic-child.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const pending = new Map();
-  let ids = 0;
-  gen.on('message', (m) => m.done && pending.get(m.id)?.(m.result));
-  return {
-    port: new Promise((r) => gen.once('message', (m) => r(m.ready))),
-    run: (cmd) => new Promise((r) => pending.set(++ids, r) && gen.send({ ...cmd, id: ids })),
-    stop: () => gen.kill(),
-  };
-}
-
 await buildOnce();
-const traffic = generator();
-const port = await traffic.port;
+const traffic = await startTraffic();
+const port = traffic.port;
 const localAddresses = Array.from({ length: 16 }, (_, i) => `127.0.0.${i + 1}`);
 
 async function measure(label, extra, rate) {
@@ -97,8 +84,7 @@ const sockets = () => Number(readFileSync('/proc/net/sockstat', 'utf8').match(/T
 for (const phase of ['as is', `+${hold} held`]) {
   let other = null;
   if (phase !== 'as is') {
-    other = generator();
-    await other.port;
+    other = await startTraffic();
     await other.run({ cmd: 'hold', n: hold / 2 });
   }
   console.log(`# ${phase}: ${sockets()} TCP sockets on the machine (in use + TIME_WAIT, /proc/net/sockstat)`);

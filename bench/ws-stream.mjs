@@ -16,6 +16,7 @@ import path from 'node:path';
 import { buildOnce, ROOT, TARGET } from './lib/build.mjs';
 import { cpuMs, loadAverage, round, sleep } from './lib/proc.mjs';
 import { getJson, startTcpscope } from './lib/tcpscope.mjs';
+import { startTraffic } from './lib/traffic-process.mjs';
 
 const args = process.argv.slice(2);
 const opt = (n, d) => (args.includes(n) ? args[args.indexOf(n) + 1] : d);
@@ -27,12 +28,8 @@ const localAddresses = Array.from({ length: 16 }, (_, i) => `127.0.0.${i + 1}`);
 
 await buildOnce();
 const load0 = loadAverage();
-const gen = fork(path.join(ROOT, 'bench/lib/traffic-child.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-const port = await new Promise((r) => gen.once('message', (m) => r(m.ready)));
-const pending = new Map();
-gen.on('message', (m) => m.done && pending.get(m.id)?.(m.result));
-let ids = 0;
-const run = (cmd) => new Promise((r) => pending.set(++ids, r) && gen.send({ ...cmd, id: ids }));
+const traffic = await startTraffic();
+const port = traffic.port;
 
 const cmd = ['live', '-p', String(port), '--listen', '127.0.0.1:0', ...extra];
 const ts = await startTcpscope(cmd);
@@ -46,7 +43,7 @@ await sleep(500);
 
 const cpu0 = cpuMs(ts.pid);
 const t0 = performance.now();
-const short = await run({ cmd: 'short', concurrency, durationMs: seconds * 1000, localAddresses });
+const short = await traffic.run({ cmd: 'short', concurrency, durationMs: seconds * 1000, localAddresses });
 const wallMs = performance.now() - t0;
 await sleep(2000); // the last events reach the clients
 const cpu1 = cpuMs(ts.pid);
@@ -58,7 +55,7 @@ const reports = await Promise.all(
   })),
 );
 await ts.stop();
-gen.send({ cmd: 'exit' });
+traffic.exit();
 
 const out = {
   command: `tcpscope ${cmd.join(' ')}`,
