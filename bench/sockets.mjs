@@ -6,12 +6,13 @@
 //
 //   node bench/sockets.mjs [--seconds 10] [--rates 1000,max] [--hold 10000] [--json]
 //
-// CPU is the tcpscope process's, its threads and the ss processes it ran (utime, stime, cutime,
-// cstime of /proc/PID/stat). Owners: of the endpoints tcpscope looked up, how many got a process,
-// through their own socket or through their port's listener. Needs root; stops by itself.
+// CPU is that of all tcpscope processes: the CLI with its threads, its capture process, and the ss
+// processes it ran (treeCpuMs, bench/lib/proc.mjs). Owners: of the endpoints tcpscope looked up,
+// how many got a process, through their own socket or through their port's listener. Needs root;
+// stops by itself.
 import { readFileSync } from 'node:fs';
 import { buildOnce } from './lib/build.mjs';
-import { loadAverage, round, sleep } from './lib/proc.mjs';
+import { loadAverage, round, sleep, treeCpuMs } from './lib/proc.mjs';
 import { getJson, startTcpscope } from './lib/tcpscope.mjs';
 import { startTraffic } from './lib/traffic-process.mjs';
 
@@ -21,13 +22,6 @@ const seconds = Number(opt('--seconds', 10));
 const rates = opt('--rates', '1000,max').split(',').map((r) => (r === 'max' ? Infinity : Number(r)));
 const hold = Number(opt('--hold', 10000));
 
-/** utime + stime + cutime + cstime in ms (children: the ss runs, once reaped). */
-function cpuAllMs(pid) {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const x = f.slice(f.lastIndexOf(')') + 2).split(' ');
-  return (Number(x[11]) + Number(x[12]) + Number(x[13]) + Number(x[14])) * 10;
-}
-
 await buildOnce();
 const traffic = await startTraffic();
 const port = traffic.port;
@@ -36,7 +30,7 @@ const localAddresses = Array.from({ length: 16 }, (_, i) => `127.0.0.${i + 1}`);
 async function measure(label, extra, rate) {
   const ts = await startTcpscope(['live', '-p', String(port), '--listen', '127.0.0.1:0', ...extra]);
   await sleep(1500);
-  const c0 = cpuAllMs(ts.pid);
+  const c0 = treeCpuMs(ts.pid).total;
   const t0 = performance.now();
   const load0 = loadAverage();
   let short = { completed: 0 };
@@ -44,7 +38,7 @@ async function measure(label, extra, rate) {
   else short = await traffic.run({ cmd: 'short', concurrency: 60, durationMs: seconds * 1000, localAddresses, ...(Number.isFinite(rate) ? { rate } : {}) });
   const wall = performance.now() - t0;
   await sleep(1500);
-  const c1 = cpuAllMs(ts.pid);
+  const c1 = treeCpuMs(ts.pid).total;
   const stats = (await getJson(`${ts.url}api/stats`)).body;
   await ts.stop();
   const s = stats.sockets;
