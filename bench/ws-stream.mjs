@@ -7,14 +7,15 @@
 // For each client: events received, `lagged` messages, holes in the numbering, messages (the
 // batches), and latency from the packet's capture time to the client's receipt (p50/p99/max).
 // "Every event" holds when a client saw no `lagged` and no hole: the batches cover every number
-// from its snapshot to the end. Needs root.
+// from its snapshot to the end. CPU (cpuBusyPct) is that of all tcpscope processes, the capture
+// process included, so that a build that captures on its main thread compares. Needs root.
 //
 //   node bench/ws-stream.mjs [--seconds 15] [--concurrency 60] [--clients 2] [--tcpscope '--buffer 128'] [--json]
 // TCPSCOPE_ROOT=DIR measures another checkout's build the same way (before/after figures).
 import { fork } from 'node:child_process';
 import path from 'node:path';
 import { buildOnce, ROOT, TARGET } from './lib/build.mjs';
-import { cpuMs, loadAverage, round, sleep } from './lib/proc.mjs';
+import { loadAverage, round, sleep, treeCpuMs } from './lib/proc.mjs';
 import { getJson, startTcpscope } from './lib/tcpscope.mjs';
 import { startTraffic } from './lib/traffic-process.mjs';
 
@@ -41,12 +42,12 @@ for (let i = 0; i < clients; i++) {
 }
 await sleep(500);
 
-const cpu0 = cpuMs(ts.pid);
+const cpu0 = treeCpuMs(ts.pid);
 const t0 = performance.now();
 const short = await traffic.run({ cmd: 'short', concurrency, durationMs: seconds * 1000, localAddresses });
 const wallMs = performance.now() - t0;
 await sleep(2000); // the last events reach the clients
-const cpu1 = cpuMs(ts.pid);
+const cpu1 = treeCpuMs(ts.pid);
 const stats = (await getJson(`${ts.url}api/stats`)).body;
 const reports = await Promise.all(
   observers.map((o) => new Promise((r) => {
