@@ -107,6 +107,12 @@ function select(id) {
   history.replaceState(null, '', `${location.pathname}${location.search}${hash}`);
 }
 
+/** Selects a connection from outside the table (a panel, a demo case): the table marks it too. */
+function selectInTable(id) {
+  table.markSelected(id);
+  select(id);
+}
+
 const table = new ConnTable({
   grid: $('conn-grid'), head: $('conn-head'), body: $('conn-body'), empty: $('conn-empty'),
   onSelect: select,
@@ -121,19 +127,16 @@ const demoCases = new DemoCases($('demo-cases'), (c) => {
     if (r.c.server.port === c.port && (!newest || r.c.startedAt >= newest.c.startedAt)) newest = r;
   }
   render();
-  if (newest) {
-    table.markSelected(newest.c.id);
-    select(newest.c.id);
-  }
+  if (newest) selectInTable(newest.c.id);
 });
 f.port.addEventListener('input', () => demoCases.portChanged(f.port.value));
 
 const health = new HealthPanel($('health'), {
-  onSelect: (id) => { table.markSelected(id); select(id); },
+  onSelect: selectInTable,
 });
 const socketsPanels = new SocketsPanels(
   { listeners: $('listeners'), listenersSection: $('listeners-section'), diagnoses: $('diagnoses') },
-  { onSelect: (id) => { table.markSelected(id); select(id); }, onChange: () => requestRender() },
+  { onSelect: selectInTable, onChange: () => requestRender() },
 );
 socketsPanels.start();
 
@@ -228,8 +231,7 @@ function onNewServer() {
   store.clear();
   health.reset();
   if (ladder.id != null) {
-    table.markSelected(null);
-    select(null);
+    selectInTable(null);
   }
   requestRender(true);
 }
