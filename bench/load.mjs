@@ -25,7 +25,7 @@ import { buildOnce, ROOT } from './lib/build.mjs';
 import { loadAverage, round, rssBytes, sleep, treeCpuMs, treeRssBytes } from './lib/proc.mjs';
 import { startTcpdump } from './lib/tcpdump.mjs';
 import { getJson, startTcpscope } from './lib/tcpscope.mjs';
-import { startTraffic } from './lib/traffic-process.mjs';
+import { startTraffic, startWsObserver } from './lib/children.mjs';
 
 const args = process.argv.slice(2);
 const opt = (n, d) => (args.includes(n) ? args[args.indexOf(n) + 1] : d);
@@ -54,8 +54,7 @@ async function once() {
   const stdout = opt('--stdout', null) ? openSync(opt('--stdout', null), 'w') : 'ignore';
   const env = inProcess ? { TCPSCOPE_CAPTURE: 'in-process' } : {};
   const ts = await startTcpscope(['live', '-p', String(port), '--msl', '1', '--listen', '127.0.0.1:0', ...extra], { nodeArgs, stdout, env });
-  const observer = fork(path.join(ROOT, 'bench/lib/ws-observer.mjs'), [ts.url.replace(/^http/, 'ws') + 'ws'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  await new Promise((r, j) => observer.once('message', (m) => (m.ready ? r() : j(new Error(m.error)))));
+  const observer = await startWsObserver(ts.url.replace(/^http/, 'ws') + 'ws');
   const monitor = fork(path.join(ROOT, 'bench/lib/stall-monitor.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const stress = hog > 0 ? spawn('stress-ng', ['--cpu', String(hog), '--quiet'], { stdio: 'ignore' }) : null;
   await sleep(500);
@@ -110,10 +109,7 @@ async function once() {
   // Seen whole: SYN, SYN+ACK and ACK seen, and closed by FINs.
   const full = conns.filter((c) => !c.partial && c.handshake.synAt !== null && c.handshake.synAckAt !== null && c.handshake.ackAt !== null && c.status === 'closed' && c.closeKind === 'fin');
   const wholeSet = new Set(full);
-  const ws = await new Promise((r) => {
-    observer.once('message', (m) => r(m.report));
-    observer.send('report');
-  });
+  const ws = await observer.report();
   const rssEnd = treeRssBytes(ts.pid);
   await ts.stop();
   traffic.exit();

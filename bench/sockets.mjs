@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import { buildOnce } from './lib/build.mjs';
 import { loadAverage, round, sleep, treeCpuMs } from './lib/proc.mjs';
 import { getJson, startTcpscope } from './lib/tcpscope.mjs';
-import { startTraffic } from './lib/traffic-process.mjs';
+import { startTraffic } from './lib/children.mjs';
 
 const args = process.argv.slice(2);
 const opt = (n, d) => (args.includes(n) ? args[args.indexOf(n) + 1] : d);

@@ -12,12 +12,10 @@
 //
 //   node bench/ws-stream.mjs [--seconds 15] [--concurrency 60] [--clients 2] [--tcpscope '--buffer 128'] [--json]
 // TCPSCOPE_ROOT=DIR measures another checkout's build the same way (before/after figures).
-import { fork } from 'node:child_process';
-import path from 'node:path';
-import { buildOnce, ROOT, TARGET } from './lib/build.mjs';
+import { buildOnce, TARGET } from './lib/build.mjs';
 import { loadAverage, round, sleep, treeCpuMs } from './lib/proc.mjs';
 import { getJson, startTcpscope } from './lib/tcpscope.mjs';
-import { startTraffic } from './lib/traffic-process.mjs';
+import { startTraffic, startWsObserver } from './lib/children.mjs';
 
 const args = process.argv.slice(2);
 const opt = (n, d) => (args.includes(n) ? args[args.indexOf(n) + 1] : d);
@@ -36,9 +34,7 @@ const cmd = ['live', '-p', String(port), '--listen', '127.0.0.1:0', ...extra];
 const ts = await startTcpscope(cmd);
 const observers = [];
 for (let i = 0; i < clients; i++) {
-  const o = fork(path.join(ROOT, 'bench/lib/ws-observer.mjs'), [ts.url.replace(/^http/, 'ws') + 'ws'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  await new Promise((r, j) => o.once('message', (m) => (m.ready ? r() : j(new Error(m.error)))));
-  observers.push(o);
+  observers.push(await startWsObserver(ts.url.replace(/^http/, 'ws') + 'ws'));
 }
 await sleep(500);
 
@@ -49,12 +45,7 @@ const wallMs = performance.now() - t0;
 await sleep(2000); // the last events reach the clients
 const cpu1 = treeCpuMs(ts.pid);
 const stats = (await getJson(`${ts.url}api/stats`)).body;
-const reports = await Promise.all(
-  observers.map((o) => new Promise((r) => {
-    o.once('message', (m) => r(m.report));
-    o.send('report');
-  })),
-);
+const reports = await Promise.all(observers.map((o) => o.report()));
 await ts.stop();
 traffic.exit();
 
