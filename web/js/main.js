@@ -81,9 +81,9 @@ for (const el of Object.values(f)) {
 // ---- panels ----
 const diagram = new StateDiagram($('state-diagram'));
 const tips = new DiagramTips(diagram, $('state-diagram'));
-let transitions = null;
+// The explanations; api.js asks for them once, and again only after a failure.
 function loadTransitions() {
-  getTransitions().then((doc) => { transitions ??= doc; tips.setDoc(doc); }, () => undefined);
+  getTransitions().then((doc) => tips.setDoc(doc), () => undefined);
 }
 loadTransitions();
 const ladder = new LadderPanel(
@@ -96,8 +96,8 @@ const ladder = new LadderPanel(
       for (const e of d.events) if (e.type === 'state') paths[e.side].push({ from: e.from, to: e.to });
       diagram.setPaths(paths, { client: d.client.state, server: d.server.state });
     }
-    if (!transitions) loadTransitions();
-    tips.setConnection(d && transitions ? explainEvents(transitions, d) : null);
+    if (!tips.doc) loadTransitions();
+    tips.setConnection(d && tips.doc ? explainEvents(tips.doc, d) : null);
   },
 );
 
