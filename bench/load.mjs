@@ -25,6 +25,7 @@ import { buildOnce, ROOT } from './lib/build.mjs';
 import { loadAverage, round, rssBytes, sleep, treeCpuMs, treeRssBytes } from './lib/proc.mjs';
 import { startTcpdump } from './lib/tcpdump.mjs';
 import { getJson, startTcpscope } from './lib/tcpscope.mjs';
+import { startTraffic, startWsObserver } from './lib/children.mjs';
 
 const args = process.argv.slice(2);
 const opt = (n, d) => (args.includes(n) ? args[args.indexOf(n) + 1] : d);
@@ -44,12 +45,8 @@ const localAddresses = Array.from({ length: 16 }, (_, i) => `127.0.0.${i + 1}`);
 await buildOnce();
 
 async function once() {
-  const gen = fork(path.join(ROOT, 'bench/lib/traffic-child.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const port = await new Promise((r) => gen.once('message', (m) => r(m.ready)));
-  const pending = new Map();
-  gen.on('message', (m) => m.done && pending.get(m.id)?.(m.result));
-  let ids = 0;
-  const run = (cmd) => new Promise((r) => pending.set(++ids, r) && gen.send({ ...cmd, id: ids }));
+  const traffic = await startTraffic();
+  const port = traffic.port;
 
   const ref = await startTcpdump(`tcp port ${port}`);
   // the capture process runs with tcpscope's node options: it is profiled too (a file each)
@@ -57,8 +54,7 @@ async function once() {
   const stdout = opt('--stdout', null) ? openSync(opt('--stdout', null), 'w') : 'ignore';
   const env = inProcess ? { TCPSCOPE_CAPTURE: 'in-process' } : {};
   const ts = await startTcpscope(['live', '-p', String(port), '--msl', '1', '--listen', '127.0.0.1:0', ...extra], { nodeArgs, stdout, env });
-  const observer = fork(path.join(ROOT, 'bench/lib/ws-observer.mjs'), [ts.url.replace(/^http/, 'ws') + 'ws'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  await new Promise((r, j) => observer.once('message', (m) => (m.ready ? r() : j(new Error(m.error)))));
+  const observer = await startWsObserver(ts.url.replace(/^http/, 'ws') + 'ws');
   const monitor = fork(path.join(ROOT, 'bench/lib/stall-monitor.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const stress = hog > 0 ? spawn('stress-ng', ['--cpu', String(hog), '--quiet'], { stdio: 'ignore' }) : null;
   await sleep(500);
@@ -84,8 +80,8 @@ async function once() {
   const sampler = setInterval(() => (rssMax = Math.max(rssMax, treeRssBytes(ts.pid))), 500);
   const t0 = performance.now();
   const [short, bulkRes] = await Promise.all([
-    run({ cmd: 'short', concurrency, durationMs: seconds * 1000, localAddresses, ...(Number.isFinite(rate) ? { rate } : {}) }),
-    bulk > 0 ? run({ cmd: 'bulk', n: bulk, bytes: bulkMiB * 1024 * 1024 }) : { transfers: 0, completed: 0, bytes: 0 },
+    traffic.run({ cmd: 'short', concurrency, durationMs: seconds * 1000, localAddresses, ...(Number.isFinite(rate) ? { rate } : {}) }),
+    bulk > 0 ? traffic.run({ cmd: 'bulk', n: bulk, bytes: bulkMiB * 1024 * 1024 }) : { transfers: 0, completed: 0, bytes: 0 },
   ]);
   const wallMs = performance.now() - t0;
   stress?.kill('SIGTERM');
@@ -113,13 +109,10 @@ async function once() {
   // Seen whole: SYN, SYN+ACK and ACK seen, and closed by FINs.
   const full = conns.filter((c) => !c.partial && c.handshake.synAt !== null && c.handshake.synAckAt !== null && c.handshake.ackAt !== null && c.status === 'closed' && c.closeKind === 'fin');
   const wholeSet = new Set(full);
-  const ws = await new Promise((r) => {
-    observer.once('message', (m) => r(m.report));
-    observer.send('report');
-  });
+  const ws = await observer.report();
   const rssEnd = treeRssBytes(ts.pid);
   await ts.stop();
-  gen.send({ cmd: 'exit' });
+  traffic.exit();
 
   const generated = short.completed + bulkRes.completed;
   const cpuTotal = cpu1.total - cpu0.total;

@@ -6,15 +6,15 @@
 //
 //   node bench/sockets.mjs [--seconds 10] [--rates 1000,max] [--hold 10000] [--json]
 //
-// CPU is the tcpscope process's, its threads and the ss processes it ran (utime, stime, cutime,
-// cstime of /proc/PID/stat). Owners: of the endpoints tcpscope looked up, how many got a process,
-// through their own socket or through their port's listener. Needs root; stops by itself.
-import { fork } from 'node:child_process';
+// CPU is that of all tcpscope processes: the CLI with its threads, its capture process, and the ss
+// processes it ran (treeCpuMs, bench/lib/proc.mjs). Owners: of the endpoints tcpscope looked up,
+// how many got a process, through their own socket or through their port's listener. Needs root;
+// stops by itself.
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { buildOnce, ROOT } from './lib/build.mjs';
-import { loadAverage, round, sleep } from './lib/proc.mjs';
+import { buildOnce } from './lib/build.mjs';
+import { loadAverage, round, sleep, treeCpuMs } from './lib/proc.mjs';
 import { getJson, startTcpscope } from './lib/tcpscope.mjs';
+import { startTraffic } from './lib/children.mjs';
 
 const args = process.argv.slice(2);
 const opt = (n, d) => (args.includes(n) ? args[args.indexOf(n) + 1] : d);
@@ -22,34 +22,15 @@ const seconds = Number(opt('--seconds', 10));
 const rates = opt('--rates', '1000,max').split(',').map((r) => (r === 'max' ? Infinity : Number(r)));
 const hold = Number(opt('--hold', 10000));
 
-/** utime + stime + cutime + cstime in ms (children: the ss runs, once reaped). */
-function cpuAllMs(pid) {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const x = f.slice(f.lastIndexOf(')') + 2).split(' ');
-  return (Number(x[11]) + Number(x[12]) + Number(x[13]) + Number(x[14])) * 10;
-}
-
-function generator() {
-  const gen = fork(path.join(ROOT, 'bench/lib/traffic-child.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const pending = new Map();
-  let ids = 0;
-  gen.on('message', (m) => m.done && pending.get(m.id)?.(m.result));
-  return {
-    port: new Promise((r) => gen.once('message', (m) => r(m.ready))),
-    run: (cmd) => new Promise((r) => pending.set(++ids, r) && gen.send({ ...cmd, id: ids })),
-    stop: () => gen.kill(),
-  };
-}
-
 await buildOnce();
-const traffic = generator();
-const port = await traffic.port;
+const traffic = await startTraffic();
+const port = traffic.port;
 const localAddresses = Array.from({ length: 16 }, (_, i) => `127.0.0.${i + 1}`);
 
 async function measure(label, extra, rate) {
   const ts = await startTcpscope(['live', '-p', String(port), '--listen', '127.0.0.1:0', ...extra]);
   await sleep(1500);
-  const c0 = cpuAllMs(ts.pid);
+  const c0 = treeCpuMs(ts.pid).total;
   const t0 = performance.now();
   const load0 = loadAverage();
   let short = { completed: 0 };
@@ -57,7 +38,7 @@ async function measure(label, extra, rate) {
   else short = await traffic.run({ cmd: 'short', concurrency: 60, durationMs: seconds * 1000, localAddresses, ...(Number.isFinite(rate) ? { rate } : {}) });
   const wall = performance.now() - t0;
   await sleep(1500);
-  const c1 = cpuAllMs(ts.pid);
+  const c1 = treeCpuMs(ts.pid).total;
   const stats = (await getJson(`${ts.url}api/stats`)).body;
   await ts.stop();
   const s = stats.sockets;
@@ -97,8 +78,7 @@ const sockets = () => Number(readFileSync('/proc/net/sockstat', 'utf8').match(/T
 for (const phase of ['as is', `+${hold} held`]) {
   let other = null;
   if (phase !== 'as is') {
-    other = generator();
-    await other.port;
+    other = await startTraffic();
     await other.run({ cmd: 'hold', n: hold / 2 });
   }
   console.log(`# ${phase}: ${sockets()} TCP sockets on the machine (in use + TIME_WAIT, /proc/net/sockstat)`);

@@ -7,15 +7,15 @@
 // For each client: events received, `lagged` messages, holes in the numbering, messages (the
 // batches), and latency from the packet's capture time to the client's receipt (p50/p99/max).
 // "Every event" holds when a client saw no `lagged` and no hole: the batches cover every number
-// from its snapshot to the end. Needs root.
+// from its snapshot to the end. CPU (cpuBusyPct) is that of all tcpscope processes, the capture
+// process included, so that a build that captures on its main thread compares. Needs root.
 //
 //   node bench/ws-stream.mjs [--seconds 15] [--concurrency 60] [--clients 2] [--tcpscope '--buffer 128'] [--json]
 // TCPSCOPE_ROOT=DIR measures another checkout's build the same way (before/after figures).
-import { fork } from 'node:child_process';
-import path from 'node:path';
-import { buildOnce, ROOT, TARGET } from './lib/build.mjs';
-import { cpuMs, loadAverage, round, sleep } from './lib/proc.mjs';
+import { buildOnce, TARGET } from './lib/build.mjs';
+import { loadAverage, round, sleep, treeCpuMs } from './lib/proc.mjs';
 import { getJson, startTcpscope } from './lib/tcpscope.mjs';
+import { startTraffic, startWsObserver } from './lib/children.mjs';
 
 const args = process.argv.slice(2);
 const opt = (n, d) => (args.includes(n) ? args[args.indexOf(n) + 1] : d);
@@ -27,38 +27,27 @@ const localAddresses = Array.from({ length: 16 }, (_, i) => `127.0.0.${i + 1}`);
 
 await buildOnce();
 const load0 = loadAverage();
-const gen = fork(path.join(ROOT, 'bench/lib/traffic-child.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-const port = await new Promise((r) => gen.once('message', (m) => r(m.ready)));
-const pending = new Map();
-gen.on('message', (m) => m.done && pending.get(m.id)?.(m.result));
-let ids = 0;
-const run = (cmd) => new Promise((r) => pending.set(++ids, r) && gen.send({ ...cmd, id: ids }));
+const traffic = await startTraffic();
+const port = traffic.port;
 
 const cmd = ['live', '-p', String(port), '--listen', '127.0.0.1:0', ...extra];
 const ts = await startTcpscope(cmd);
 const observers = [];
 for (let i = 0; i < clients; i++) {
-  const o = fork(path.join(ROOT, 'bench/lib/ws-observer.mjs'), [ts.url.replace(/^http/, 'ws') + 'ws'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  await new Promise((r, j) => o.once('message', (m) => (m.ready ? r() : j(new Error(m.error)))));
-  observers.push(o);
+  observers.push(await startWsObserver(ts.url.replace(/^http/, 'ws') + 'ws'));
 }
 await sleep(500);
 
-const cpu0 = cpuMs(ts.pid);
+const cpu0 = treeCpuMs(ts.pid);
 const t0 = performance.now();
-const short = await run({ cmd: 'short', concurrency, durationMs: seconds * 1000, localAddresses });
+const short = await traffic.run({ cmd: 'short', concurrency, durationMs: seconds * 1000, localAddresses });
 const wallMs = performance.now() - t0;
 await sleep(2000); // the last events reach the clients
-const cpu1 = cpuMs(ts.pid);
+const cpu1 = treeCpuMs(ts.pid);
 const stats = (await getJson(`${ts.url}api/stats`)).body;
-const reports = await Promise.all(
-  observers.map((o) => new Promise((r) => {
-    o.once('message', (m) => r(m.report));
-    o.send('report');
-  })),
-);
+const reports = await Promise.all(observers.map((o) => o.report()));
 await ts.stop();
-gen.send({ cmd: 'exit' });
+traffic.exit();
 
 const out = {
   command: `tcpscope ${cmd.join(' ')}`,

@@ -36,6 +36,26 @@ export const enum Rec {
 
 export const HEADER = 20;
 
+/** Writes a record's header at `o` (the one place that knows its layout, above). */
+export function writeHeader(b: Buffer, o: number, kind: Rec, hrSec: number, hrNs: number, value: number, len: number): void {
+  b[o] = kind;
+  b.writeUInt32LE(hrSec >>> 0, o + 4);
+  b.writeUInt32LE(hrNs, o + 8);
+  b.writeUInt32LE(value >>> 0, o + 12);
+  b.writeUInt32LE(len, o + 16);
+}
+
+/** One record on its own, outside any batch (READY, ERROR, LOST), stamped now. */
+export function soloRecord(kind: Rec, value: number, json?: unknown): Buffer {
+  const t = process.hrtime();
+  const payload = json === undefined ? null : Buffer.from(JSON.stringify(json));
+  const len = payload ? payload.length : 0;
+  const b = Buffer.alloc(HEADER + len);
+  writeHeader(b, 0, kind, t[0], t[1], value, len);
+  if (payload) payload.copy(b, HEADER);
+  return b;
+}
+
 /**
  * Bytes of each frame handed over. Only headers are ever read (payload is counted from the IP
  * lengths and never stored), and 512 bytes hold the deepest header stack the decoder reads
@@ -89,14 +109,9 @@ export class BatchWriter {
   frame(hrSec: number, hrNs: number, data: Buffer, capLen: number, origLen: number): void {
     const len = capLen < HANDOVER_SNAP ? capLen : HANDOVER_SNAP;
     if (this.n + HEADER + len > this.size) this.send();
-    const b = this.buf;
     const o = this.n;
-    b[o] = Rec.FRAME;
-    b.writeUInt32LE(hrSec >>> 0, o + 4);
-    b.writeUInt32LE(hrNs, o + 8);
-    b.writeUInt32LE(origLen, o + 12);
-    b.writeUInt32LE(len, o + 16);
-    data.copy(b, o + HEADER, 0, len);
+    writeHeader(this.buf, o, Rec.FRAME, hrSec, hrNs, origLen, len);
+    data.copy(this.buf, o + HEADER, 0, len);
     this.n = o + HEADER + len;
     this.count++;
   }
@@ -106,14 +121,9 @@ export class BatchWriter {
     const payload = json === undefined ? null : Buffer.from(JSON.stringify(json));
     const len = payload ? payload.length : 0;
     if (this.n + HEADER + len > this.size) this.send();
-    const b = this.buf;
     const o = this.n;
-    b[o] = kind;
-    b.writeUInt32LE(hrSec >>> 0, o + 4);
-    b.writeUInt32LE(hrNs, o + 8);
-    b.writeUInt32LE(value >>> 0, o + 12);
-    b.writeUInt32LE(len, o + 16);
-    if (payload) payload.copy(b, o + HEADER);
+    writeHeader(this.buf, o, kind, hrSec, hrNs, value, len);
+    if (payload) payload.copy(this.buf, o + HEADER);
     this.n = o + HEADER + len;
   }
 

@@ -9,7 +9,7 @@
 // whole process group) is left to the main process, which stops it in order.
 import net from 'node:net';
 import os from 'node:os';
-import { BatchWriter, BEAT_EVERY_MS, HEADER, Rec } from './handover';
+import { BatchWriter, BEAT_EVERY_MS, Rec, soloRecord } from './handover';
 import { openLive, type LiveOptions } from './live';
 
 /** Records are packed into batches of this size at most. */
@@ -18,13 +18,14 @@ const BATCH_BYTES = 64 * 1024;
  * After each drain of the ring the capture process sleeps this long before looking again, so that
  * packets arriving meanwhile are read in one go. In immediate mode every packet wakes a waiting
  * reader: at full load that was a wakeup and its system calls per packet, half the process's CPU
- * (BENCHMARKS.md, Live load). The ring holds some 40 ms of the busiest loopback, far more than this.
+ * (BENCHMARKS.md, Live capture in its own process). The ring holds some 40 ms of the busiest
+ * loopback, far more than this.
  */
 const PAUSE_MS = 1;
 /**
  * The nice value the capture process asks for (root only; otherwise it keeps its own): libpcap's
  * ring holds some 40 ms of a busy loopback, and on a loaded machine a process at the default
- * priority waits longer than that for a core (BENCHMARKS.md, Live load).
+ * priority waits longer than that for a core (BENCHMARKS.md, Live capture in its own process).
  */
 const NICE = -10;
 
@@ -38,19 +39,6 @@ const LO_FRAME_BYTES = 64 * 1024;
 const RING_FULL_SHARE = 0.9;
 /** Bytes written but not yet taken by the main process beyond which new batches are dropped. */
 export const MAX_QUEUED_BYTES = 32 * 1024 * 1024;
-
-function record(kind: Rec, value: number, json?: unknown): Buffer {
-  const t = process.hrtime();
-  const payload = json === undefined ? Buffer.alloc(0) : Buffer.from(JSON.stringify(json));
-  const b = Buffer.alloc(HEADER + payload.length);
-  b[0] = kind;
-  b.writeUInt32LE(t[0] >>> 0, 4);
-  b.writeUInt32LE(t[1], 8);
-  b.writeUInt32LE(value >>> 0, 12);
-  b.writeUInt32LE(payload.length, 16);
-  payload.copy(b, HEADER);
-  return b;
-}
 
 function main(): void {
   const opts = JSON.parse(process.argv[2] ?? '{}') as LiveOptions;
@@ -72,7 +60,7 @@ function main(): void {
       return;
     }
     if (lost > 0) {
-      const r = record(Rec.LOST, lost);
+      const r = soloRecord(Rec.LOST, lost);
       lostAt.copy(r, 4);
       out.write(r);
       lost = 0;
@@ -105,12 +93,12 @@ function main(): void {
     }
   });
   if (!opened.ok) {
-    out.write(record(Rec.ERROR, 0, opened.error), () => process.exit(0));
+    out.write(soloRecord(Rec.ERROR, 0, opened.error), () => process.exit(0));
     return;
   }
   const c = opened.capture;
   if (c.iface === 'lo') ringAlarm = Math.max(1, Math.floor((RING_FULL_SHARE * c.bufferSize) / LO_FRAME_BYTES));
-  out.write(record(Rec.READY, 0, { iface: c.iface, linkType: c.linkType, filter: c.filter, kernelFilter: c.kernelFilter, bufferSize: c.bufferSize }));
+  out.write(soloRecord(Rec.READY, 0, { iface: c.iface, linkType: c.linkType, filter: c.filter, kernelFilter: c.kernelFilter, bufferSize: c.bufferSize }));
 
   setInterval(() => {
     const t = process.hrtime();

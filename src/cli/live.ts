@@ -99,8 +99,8 @@ export async function runLive(o: LiveCommandOptions): Promise<number> {
   try {
     if (o.server) server = await startServer(session, o, () => liveSource(capture), token, sockets ? { sockets: sockets.source } : {});
   } catch (e) {
-  await stopCapture(capture);
-  await sockets?.watch.close();
+    await stopCapture(capture);
+    await sockets?.watch.close();
     throw e;
   }
   // The capture clock, not Date.now(): packet stamps come from it, so a stepped wall clock cannot

@@ -109,16 +109,23 @@ export class Metrics {
     counter('tcpscope_capture_restarts_total', 'Capture processes started after the first', (s) => s.capture?.restarts ?? 0);
     counter('tcpscope_capture_holes_total', 'Intervals in which packets were not captured or not handed over', (s) => s.capture?.holesTotal ?? 0);
     counter('tcpscope_capture_handover_lost_packets_total', 'Packets the capture process read but dropped because tcpscope fell behind', (s) => s.capture?.handoverLost ?? 0);
-    new Gauge({
-      name: 'tcpscope_capture_up',
-      help: 'Whether the capture process is capturing (1) or down, stalled or restarting (0); absent for files',
-      registers,
-      collect() {
-        const c = cur().capture;
-        if (c === null) this.reset();
-        else this.set(c.state === 'running' ? 1 : 0);
-      },
-    });
+    // a gauge with no sample while its value is unknown (null)
+    const gaugeOrAbsent = (name: string, help: string, value: (s: Snapshot) => number | null) =>
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          const v = value(cur());
+          if (v === null) this.reset();
+          else this.set(v);
+        },
+      });
+    gaugeOrAbsent(
+      'tcpscope_capture_up',
+      'Whether the capture process is capturing (1) or down, stalled or restarting (0); absent for files',
+      (s) => (s.capture === null ? null : s.capture.state === 'running' ? 1 : 0),
+    );
     new Counter({
       name: 'tcpscope_decode_errors_total',
       help: 'Frames that could not be decoded, by error code',
@@ -139,16 +146,7 @@ export class Metrics {
         for (const [kind, n] of Object.entries(cur().t.anomalies)) this.inc({ kind }, n);
       },
     });
-    new Gauge({
-      name: 'tcpscope_capture_dropped_packets',
-      help: 'Packets the kernel dropped before capture (libpcap statistics; absent for files)',
-      registers,
-      collect() {
-        const d = cur().dropped;
-        if (d === null) this.reset();
-        else this.set(d);
-      },
-    });
+    gaugeOrAbsent('tcpscope_capture_dropped_packets', 'Packets the kernel dropped before capture (libpcap statistics; absent for files)', (s) => s.dropped);
     new Gauge({
       name: 'tcpscope_websocket_clients',
       help: 'Connected WebSocket clients',

@@ -3,9 +3,9 @@ import type { TcpEvent } from '../events/types';
 /**
  * The recent events every WebSocket client reads from, by global sequence number. Capture only
  * stores a reference here (no serialisation, no per-client work); each event is turned into JSON
- * the first time some batch holds it, once, and that text goes into every batch that holds it. A client is a cursor into the ring: one that falls more than
- * `capacity` events behind has lost the ones overwritten (it is lagging), so a slow client costs
- * a few numbers, not a queue.
+ * the first time some batch holds it, once, and that text goes into every batch that holds it. A
+ * client is a cursor into the ring: one that falls more than `capacity` events behind has lost the
+ * ones overwritten (it is lagging), so a slow client costs a few numbers, not a queue.
  */
 export class EventRing {
   private readonly events: (TcpEvent | undefined)[];

@@ -3,7 +3,7 @@ import { networkInterfaces } from 'node:os';
 import type { EventBus } from '../events/bus';
 import type { TcpEvent } from '../events/types';
 import type { TrackerApi } from '../track/api';
-import type { ConnectionView, EndpointProcess, KernelEndpoint, OwnerReason } from '../track/connection';
+import { OWNER_REASONS, type ConnectionView, type EndpointProcess, type KernelEndpoint, type OwnerReason } from '../track/connection';
 import type { Side, TcpState } from '../track/states';
 import { attribute, kernelView, SocketIndex, type Attribution, type Listener } from './attribute';
 import { DEFAULT_DIAGNOSE, diagnose, type DiagnoseOptions, type Diagnosis } from './diagnose';
@@ -123,7 +123,7 @@ export class SocketWatch {
       lastScanMs: 0,
       scanMsTotal: 0,
       fdScans: 0,
-      owners: { endpoints: 0, owned: 0, viaSocket: 0, viaListener: 0, byReason: { 'not-local': 0, 'no-permission': 0, gone: 0, 'not-listening': 0 } },
+      owners: { endpoints: 0, owned: 0, viaSocket: 0, viaListener: 0, byReason: Object.fromEntries(OWNER_REASONS.map((r) => [r, 0])) as Record<OwnerReason, number> },
       crossCheck: { compared: 0, agreed: 0, disagreements: 0, notCompared: 0, recent: [] },
       error: null,
     };
@@ -139,15 +139,17 @@ export class SocketWatch {
   }
 
   onEvent(e: TcpEvent): void {
+    // Every event passes here: a key is built only for the few that touch CLOSE_WAIT.
     if (e.type === 'state') {
-      const k = `${e.connectionId} ${e.side}`;
-      if (e.to === 'CLOSE_WAIT') this.closeWaitSince.set(k, e.ts);
-      else if (e.from === 'CLOSE_WAIT') this.closeWaitSince.delete(k);
+      if (e.to === 'CLOSE_WAIT') this.closeWaitSince.set(`${e.connectionId} ${e.side}`, e.ts);
+      else if (e.from === 'CLOSE_WAIT') this.closeWaitSince.delete(`${e.connectionId} ${e.side}`);
       return;
     }
     if (e.type === 'connection' && e.phase !== 'opened') {
-      this.closeWaitSince.delete(`${e.connectionId} client`);
-      this.closeWaitSince.delete(`${e.connectionId} server`);
+      if (this.closeWaitSince.size > 0) {
+        this.closeWaitSince.delete(`${e.connectionId} client`);
+        this.closeWaitSince.delete(`${e.connectionId} server`);
+      }
       return;
     }
     if (e.type !== 'connection' || e.phase !== 'opened' || !e.connection) return;

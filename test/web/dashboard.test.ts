@@ -4,7 +4,7 @@ import type net from 'node:net';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openBrowser, type TestBrowser } from '../support/browser';
+import type { TestBrowser } from '../support/browser';
 import {
   ROOT,
   TestServer,
@@ -12,6 +12,7 @@ import {
   closeClient,
   freePort,
   openClient,
+  openDashboard,
   refusedConnect,
   sleep,
   startTcpscope,
@@ -115,10 +116,8 @@ beforeAll(async () => {
   apiPort = await freePort();
   scope = await startTcpscope(liveArgs(), apiPort, TOKEN);
   await captureReady();
-  browser = await openBrowser({ colorScheme: 'light' });
+  browser = await openDashboard(scope, TOKEN, '&closed=1');
   page = browser.page;
-  await page.goto(`${scope.url}/?token=${TOKEN}&closed=1`);
-  await waitFor('the page to go live', async () => (await page.locator('#status').getAttribute('data-state')) === 'live');
 });
 
 afterAll(async () => {

@@ -1,8 +1,8 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { needs, root } from '../support/skip';
-import { openBrowser, type TestBrowser } from '../support/browser';
-import { api, freePort, startTcpscope, waitFor, type Tcpscope } from './harness';
+import type { TestBrowser } from '../support/browser';
+import { api, freePort, openDashboard, startTcpscope, waitFor, type Tcpscope } from './harness';
 
 // `tcpscope demo` in Chromium: each case of its traffic is one click away, and the learn view tells
 // the cases apart in words.
@@ -33,10 +33,8 @@ describe('the demo on the dashboard', needs(root()), () => {
     cases = (await api<{ source: { demoCases: typeof cases } }>(scope, TOKEN, '/api/health')).source.demoCases;
     // One full round, so every case has a connection to show.
     await waitFor('a first round of demo traffic', async () => /^round 1 · IPv6 /m.test(scope.output()), 20_000);
-    browser = await openBrowser({ colorScheme: 'light' });
+    browser = await openDashboard(scope, TOKEN);
     page = browser.page;
-    await page.goto(`${scope.url}/?token=${TOKEN}`);
-    await waitFor('the page to go live', async () => (await page.locator('#status').getAttribute('data-state')) === 'live');
   });
 
   afterAll(async () => {

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { openBrowser, type TestBrowser } from '../support/browser';
 import { sleep, waitFor } from '../support/wait';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
@@ -68,6 +69,19 @@ export async function startTcpscope(args: string[], apiPort: number, token: stri
       clearTimeout(t);
     },
   };
+}
+
+/** Opens the dashboard of `t` (`query`: more of the URL's query) in a fresh Chromium, once its stream is live. */
+export async function openDashboard(t: Tcpscope, token: string, query = ''): Promise<TestBrowser> {
+  const browser = await openBrowser({ colorScheme: 'light' });
+  try {
+    await browser.page.goto(`${t.url}/?token=${token}${query}`);
+    await waitFor('the page to go live', async () => (await browser.page.locator('#status').getAttribute('data-state')) === 'live');
+    return browser;
+  } catch (err) {
+    await browser.close();
+    throw err;
+  }
 }
 
 export async function api<T>(t: Tcpscope, token: string, pathAndQuery: string): Promise<T> {

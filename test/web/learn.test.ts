@@ -1,7 +1,7 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openBrowser, type TestBrowser } from '../support/browser';
-import { TestServer, api, closeClient, freePort, openClient, refusedConnect, sleep, startTcpscope, waitFor, type Tcpscope } from './harness';
+import type { TestBrowser } from '../support/browser';
+import { TestServer, api, closeClient, freePort, openClient, openDashboard, refusedConnect, sleep, startTcpscope, waitFor, type Tcpscope } from './harness';
 
 // The first five minutes, in Chromium against a real `tcpscope live` on loopback: connections that
 // just closed stay in view without ticking "Closed", and the learn view explains each state change
@@ -72,10 +72,8 @@ beforeAll(async () => {
     20_000,
     300,
   );
-  browser = await openBrowser({ colorScheme: 'light' });
+  browser = await openDashboard(scope, TOKEN);
   page = browser.page;
-  await page.goto(`${scope.url}/?token=${TOKEN}`);
-  await waitFor('the page to go live', async () => (await page.locator('#status').getAttribute('data-state')) === 'live');
 });
 
 afterAll(async () => {

@@ -5,8 +5,8 @@ import type net from 'node:net';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { needs, root } from '../support/skip';
-import { openBrowser, type TestBrowser } from '../support/browser';
-import { TestServer, freePort, openClient, refusedConnect, startTcpscope, waitFor, type Tcpscope } from './harness';
+import type { TestBrowser } from '../support/browser';
+import { TestServer, freePort, openClient, openDashboard, refusedConnect, startTcpscope, type Tcpscope } from './harness';
 
 const TOKEN = `web-sockets-${process.pid}`;
 let srv: TestServer;
@@ -24,10 +24,8 @@ describe('dashboard: processes, listeners, diagnoses', needs(root()), () => {
     await srv.listen();
     refusedPort = await freePort();
     scope = await startTcpscope(['live', '-i', 'lo', '-p', String(srv.port), '-p', String(refusedPort)], await freePort(), TOKEN);
-    browser = await openBrowser({ colorScheme: 'light' });
+    browser = await openDashboard(scope, TOKEN);
     page = browser.page;
-    await page.goto(`${scope.url}/?token=${TOKEN}`);
-    await waitFor('the page to go live', async () => (await page.locator('#status').getAttribute('data-state')) === 'live');
   }, 60_000);
 
   afterAll(async () => {

@@ -3,9 +3,14 @@
 /** How long a closed connection stays in view by default, fading (the dashboard's control changes it). */
 export const DEFAULT_RECENT_MS = 60_000;
 
+/** When a closed row ended (source clock): its end, or the last packet seen when that is unknown. */
+function endOf(row) {
+  return row.c.endedAt ?? row.c.lastSeenAt;
+}
+
 /** Whether a closed row ended within `recentMs` of `now` (the source's clock, as its endedAt). */
 export function closedRecently(row, now, recentMs) {
-  const end = row.c.endedAt ?? row.c.lastSeenAt;
+  const end = endOf(row);
   return recentMs > 0 && end != null && now - end <= recentMs;
 }
 
@@ -61,7 +66,7 @@ const FADED_OPACITY = 0.35;
  */
 export function rowOpacity(row, now, showClosed, recentMs = DEFAULT_RECENT_MS) {
   if (row.c.status !== 'closed') return 1;
-  const end = row.c.endedAt ?? row.c.lastSeenAt;
+  const end = endOf(row);
   const t = recentMs > 0 && end != null ? Math.max(0, Math.min(1, (now - end) / recentMs)) : 1;
   const fade = 1 - (1 - FADED_OPACITY) * t;
   return showClosed ? Math.max(CLOSED_OPACITY, fade) : fade;

@@ -81,9 +81,9 @@ for (const el of Object.values(f)) {
 // ---- panels ----
 const diagram = new StateDiagram($('state-diagram'));
 const tips = new DiagramTips(diagram, $('state-diagram'));
-let transitions = null;
+// The explanations; api.js asks for them once, and again only after a failure.
 function loadTransitions() {
-  getTransitions().then((doc) => { transitions ??= doc; tips.setDoc(doc); }, () => undefined);
+  getTransitions().then((doc) => tips.setDoc(doc), () => undefined);
 }
 loadTransitions();
 const ladder = new LadderPanel(
@@ -96,8 +96,8 @@ const ladder = new LadderPanel(
       for (const e of d.events) if (e.type === 'state') paths[e.side].push({ from: e.from, to: e.to });
       diagram.setPaths(paths, { client: d.client.state, server: d.server.state });
     }
-    if (!transitions) loadTransitions();
-    tips.setConnection(d && transitions ? explainEvents(transitions, d) : null);
+    if (!tips.doc) loadTransitions();
+    tips.setConnection(d && tips.doc ? explainEvents(tips.doc, d) : null);
   },
 );
 
@@ -105,6 +105,12 @@ function select(id) {
   ladder.show(id);
   const hash = id == null ? '' : `#conn=${encodeURIComponent(id)}`;
   history.replaceState(null, '', `${location.pathname}${location.search}${hash}`);
+}
+
+/** Selects a connection from outside the table (a panel, a demo case): the table marks it too. */
+function selectInTable(id) {
+  table.markSelected(id);
+  select(id);
 }
 
 const table = new ConnTable({
@@ -121,19 +127,16 @@ const demoCases = new DemoCases($('demo-cases'), (c) => {
     if (r.c.server.port === c.port && (!newest || r.c.startedAt >= newest.c.startedAt)) newest = r;
   }
   render();
-  if (newest) {
-    table.markSelected(newest.c.id);
-    select(newest.c.id);
-  }
+  if (newest) selectInTable(newest.c.id);
 });
 f.port.addEventListener('input', () => demoCases.portChanged(f.port.value));
 
 const health = new HealthPanel($('health'), {
-  onSelect: (id) => { table.markSelected(id); select(id); },
+  onSelect: selectInTable,
 });
 const socketsPanels = new SocketsPanels(
   { listeners: $('listeners'), listenersSection: $('listeners-section'), diagnoses: $('diagnoses') },
-  { onSelect: (id) => { table.markSelected(id); select(id); }, onChange: () => requestRender() },
+  { onSelect: selectInTable, onChange: () => requestRender() },
 );
 socketsPanels.start();
 
@@ -228,8 +231,7 @@ function onNewServer() {
   store.clear();
   health.reset();
   if (ladder.id != null) {
-    table.markSelected(null);
-    select(null);
+    selectInTable(null);
   }
   requestRender(true);
 }

@@ -1,9 +1,8 @@
 // The page's copy of the tracker's connections, kept current from WebSocket events and REST pages.
 
 /**
- * A row: { c: Connection, touched: page time of the last update, closedSeenAt: page time the page
- * saw it close (null if it arrived closed), since: { client, server } packet time each endpoint
- * entered its state, when known }.
+ * A row: { c: Connection, touched: page time of the last update, since: { client, server } packet
+ * time each endpoint entered its state, when known }.
  */
 export class Store {
   constructor() {
@@ -30,14 +29,12 @@ export class Store {
       this.rows.set(c.id, {
         c,
         touched: now,
-        closedSeenAt: null,
         since: { client: null, server: null },
       });
       this.version++;
       return true;
     }
     if ((c.lastSeenAt ?? 0) < (row.c.lastSeenAt ?? 0)) return false;
-    if (row.c.status === 'open' && c.status === 'closed') row.closedSeenAt = now;
     for (const side of ['client', 'server']) {
       if (row.c[side].state !== c[side].state) row.since[side] = null;
     }
@@ -79,7 +76,6 @@ export class Store {
         if (e.phase === 'closed' && c.status !== 'closed') {
           c.status = 'closed';
           c.endedAt = e.ts;
-          row.closedSeenAt = now;
         }
         break;
       case 'refused':
