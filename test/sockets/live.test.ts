@@ -9,8 +9,9 @@ import { buildOnce, getJson, startCli, type RunningCli } from '../cli/support';
 import { waitFor } from '../support/wait';
 import { HOLDING_CLIENT, HOLDING_SERVER, NEVER_ACCEPTS, startProc, word, type Proc } from './procs';
 
-// An address of its own, so the live listener next to the refused port is this test's
-const HOST = '127.0.0.77';
+// An address of its own, drawn per run, so the live listener next to the refused port is this
+// test's even while another run of the suite listens on the machine
+const HOST = `127.77.${1 + Math.floor(Math.random() * 254)}.${1 + Math.floor(Math.random() * 254)}`;
 
 async function freePort(host: string): Promise<number> {
   const s = net.createServer().listen(0, host);
