@@ -1,6 +1,8 @@
 import type { StateEvent, TcpEvent } from '../../src/events/types';
 import { Tracker } from '../../src/track/tracker';
 import type { TrackerOptions } from '../../src/track/api';
+import type { ConnectionView } from '../../src/track/connection';
+import type { Selection } from '../../src/track/select';
 import { Conversation, feed, type SegSpec } from '../support/segments';
 
 export const CLIENT = '10.0.0.1:40000';
@@ -52,4 +54,17 @@ export function rng(seed: number): () => number {
     x >>>= 0;
     return x / 4294967296;
   };
+}
+
+/** A list query's filters, without its page. */
+export type Query = Omit<Selection, 'afterId' | 'limit'>;
+
+/** The plain filter a list query must agree with, whatever index or walk answers it. */
+export function matches(c: ConnectionView, q: Query): boolean {
+  return (
+    (q.status === 'all' || c.status === q.status) &&
+    (q.state === null || c.client.state === q.state || c.server.state === q.state) &&
+    (q.port === null || c.client.port === q.port || c.server.port === q.port) &&
+    (q.host === null || c.client.ip === q.host || c.server.ip === q.host)
+  );
 }

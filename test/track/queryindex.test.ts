@@ -3,21 +3,12 @@
 // dropped and reused, the index built on a full table, and a table so small that it evicts.
 import { describe, expect, it } from 'vitest';
 import type { ConnectionView } from '../../src/track/connection';
-import { addressWords, type Selection } from '../../src/track/select';
+import { addressWords } from '../../src/track/select';
 import { addressKey } from '../../src/track/store';
 import { Tracker } from '../../src/track/tracker';
+import { matches, type Query } from './helpers';
 import { Conversation, feed } from '../support/segments';
 
-type Query = Omit<Selection, 'afterId' | 'limit'>;
-
-function matches(c: ConnectionView, q: Query): boolean {
-  return (
-    (q.status === 'all' || c.status === q.status) &&
-    (q.state === null || c.client.state === q.state || c.server.state === q.state) &&
-    (q.port === null || c.client.port === q.port || c.server.port === q.port) &&
-    (q.host === null || c.client.ip === q.host || c.server.ip === q.host)
-  );
-}
 
 /** An IPv6 address other than `ip` whose key (store.ts addressKey) is the same. */
 function sameKeyAs(ip: string): string {

@@ -10,9 +10,10 @@ import { frameTimeMs } from '../../src/capture/frame';
 import { decodeFrame } from '../../src/decode/decode';
 import { Segment } from '../../src/decode/segment';
 import type { ConnectionView } from '../../src/track/connection';
-import { addressWords, type Selection } from '../../src/track/select';
+import { addressWords } from '../../src/track/select';
 import { TCP_STATES } from '../../src/track/states';
 import { Tracker } from '../../src/track/tracker';
+import { matches, type Query } from './helpers';
 import { captureTogether, exchange, tcpdumpSpec, typicalTraffic } from '../support/captures';
 import { FIXTURES, manifest } from '../support/fixtures.mjs';
 import { needs, root, tool } from '../support/skip';
@@ -20,16 +21,6 @@ import { removeTempDirs, tempDir } from '../support/temp';
 
 afterAll(removeTempDirs);
 
-type Query = Omit<Selection, 'afterId' | 'limit'>;
-
-function matches(c: ConnectionView, q: Query): boolean {
-  return (
-    (q.status === 'all' || c.status === q.status) &&
-    (q.state === null || c.client.state === q.state || c.server.state === q.state) &&
-    (q.port === null || c.client.port === q.port || c.server.port === q.port) &&
-    (q.host === null || c.client.ip === q.host || c.server.ip === q.host)
-  );
-}
 
 /** Every page of `q`, followed by its cursor to the end, against the plain filter. */
 function expectSameAsFilter(t: Tracker, q: Query, limit: number, what: string): void {
