@@ -6,6 +6,7 @@ import { readlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { needs, root } from '../support/skip';
+import { waitFor } from '../support/wait';
 import { attribute, SocketIndex } from '../../src/sockets/attribute';
 import { SocketScanner } from '../../src/sockets/scan';
 import { buildForChild } from '../support/tools';
@@ -90,9 +91,8 @@ describe('owners of real endpoints', needs(root()), () => {
     for (let i = 0; i < 6; i++) clients.push(start(node, ['-e', HOLDING_CLIENT, '127.0.0.1', String(port)]));
     const cports = await Promise.all(clients.map(async (c) => word(await c.line('ready'), 1)));
     const acceptedBy = new Map<number, number>();
-    for (let i = 0; i < 200 && server.lines.filter((x) => x.startsWith('accepted')).length < cports.length; i++) {
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    // both processes block in accept(); on a busy machine one may be scheduled late
+    await waitFor('every connection accepted', () => server.lines.filter((x) => x.startsWith('accepted')).length >= cports.length);
     for (const line of server.lines.filter((x) => x.startsWith('accepted'))) acceptedBy.set(word(line, 2), word(line, 1));
     expect(acceptedBy.size).toBe(cports.length);
     const ix = scanIndex();
