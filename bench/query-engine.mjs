@@ -6,6 +6,7 @@
 //
 //   node bench/query-engine.mjs [--file .bench-data/held-1000000.pcap] [--reps 40] [--no-index]
 // (make the file with `node bench/rest.mjs --sizes 1000000`, or bench/lib/held-conns-pcap.mjs)
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { buildOnce, TARGET } from './lib/build.mjs';
@@ -18,7 +19,10 @@ const reps = Number(opt('--reps', 40));
 await buildOnce();
 const require = createRequire(import.meta.url);
 const { readCaptureFile } = require(path.join(TARGET, 'dist/capture/file.js'));
-const { Engine } = require(path.join(TARGET, 'dist/engine.js'));
+// builds from before the ingest folder keep the engine at dist/engine.js
+const { Engine } = require(
+  [path.join(TARGET, 'dist/ingest/engine.js'), path.join(TARGET, 'dist/engine.js')].find((p) => existsSync(p)) ?? path.join(TARGET, 'dist/ingest/engine.js'),
+);
 
 const engine = new Engine({ maxConnections: 50_000_000 });
 // the query index a server keeps (track/queryindex.ts); --no-index answers from the columns alone

@@ -1,5 +1,5 @@
 import type { FileReadResult } from '../capture/file';
-import { Engine } from '../engine';
+import { Engine } from '../ingest/engine';
 import type { ConnectionView } from '../track/connection';
 import { DEFAULT_TRACKER_OPTIONS } from '../track/tracker';
 import { EXIT_FAILURE, EXIT_OK, fileErrorMessage } from './errors';

@@ -2,8 +2,8 @@ import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import os from 'node:os';
 import { frameTimeMs, type Frame } from '../capture/frame';
 import { readCaptureFile, type FileReadResult, type ReadCaptureOptions } from '../capture/file';
-import { readDecodedThreaded, readerThreadAvailable } from '../reader-thread';
-import type { Engine } from '../engine';
+import { readDecodedThreaded, readerThreadAvailable } from '../ingest/reader-thread';
+import type { Engine } from '../ingest/engine';
 import type { FileSourceInfo } from '../server/deps';
 import { speedText, type Speed } from './options';
 

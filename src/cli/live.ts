@@ -1,6 +1,6 @@
 import { captureClockMs, listInterfaces, openLive, type LiveCapture, type LiveOptions } from '../capture/live';
 import { captureProcessAvailable, type CaptureFault, type CaptureHole, startLiveProcess, type SupervisedCapture } from '../capture/live-process';
-import type { Engine } from '../engine';
+import type { Engine } from '../ingest/engine';
 import type { LiveSourceInfo } from '../server/deps';
 import type { RunningServer } from '../server/listen';
 import { CliError, EXIT_OK, liveErrorMessage } from './errors';

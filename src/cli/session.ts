@@ -1,4 +1,4 @@
-import { Engine } from '../engine';
+import { Engine } from '../ingest/engine';
 import { EventBus } from '../events/bus';
 import type { TcpEvent } from '../events/types';
 import { isLoopback } from '../server/address';

@@ -38,7 +38,7 @@ export interface FileSourceInfo {
 
 export type SourceInfo = LiveSourceInfo | FileSourceInfo;
 
-/** What the server reads from the per-packet engine (src/engine.ts satisfies it). */
+/** What the server reads from the per-packet engine (src/ingest/engine.ts satisfies it). */
 export interface EngineLike {
   readonly tracker: TrackerApi;
   readonly decode: { byCode(): Record<string, number> };

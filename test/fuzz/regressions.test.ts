@@ -7,7 +7,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readCaptureFile } from '../../src/capture/file';
 import { frameTimeMs, type Frame } from '../../src/capture/frame';
-import { Engine } from '../../src/engine';
+import { Engine } from '../../src/ingest/engine';
 import { checkTracker } from '../support/fuzz/engine.mjs';
 import { deps } from './deps';
 

@@ -5,7 +5,7 @@
 import net from 'node:net';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Engine } from '../../src/engine';
+import { Engine } from '../../src/ingest/engine';
 import { EventBus } from '../../src/events/bus';
 import { createApp, type TcpscopeApp } from '../../src/server/app';
 import { listen, type RunningServer } from '../../src/server/listen';

@@ -2,7 +2,7 @@
 // server runs in this process (createApp + listen) with small queue limits so overflow happens
 // quickly; events go through the real event bus.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Engine } from '../../src/engine';
+import { Engine } from '../../src/ingest/engine';
 import { EventBus } from '../../src/events/bus';
 import type { TcpEvent } from '../../src/events/types';
 import { createApp } from '../../src/server/app';

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { needs, root } from '../support/skip';
 import { openLive, type LiveCapture } from '../../src/capture/live';
-import { Engine } from '../../src/engine';
+import { Engine } from '../../src/ingest/engine';
 import { EventBus } from '../../src/events/bus';
 import { openScanner } from '../../src/sockets/scan-thread';
 import { SocketWatch } from '../../src/sockets/watch';

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { diagnose, DEFAULT_DIAGNOSE, type DiagnoseInput } from '../../src/sockets/diagnose';
 import type { ConnectionView } from '../../src/track/connection';
-import { Engine } from '../../src/engine';
+import { Engine } from '../../src/ingest/engine';
 import { makeSegment } from '../support/segments';
 
 const input = (connections: ConnectionView[], extra: Partial<DiagnoseInput> = {}): DiagnoseInput => ({

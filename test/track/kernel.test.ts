@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Frame } from '../../src/capture/frame';
 import { openLive, type LiveCapture } from '../../src/capture/live';
-import { Engine } from '../../src/engine';
+import { Engine } from '../../src/ingest/engine';
 import type { ConnectionView } from '../../src/track/connection';
 import type { TcpState } from '../../src/track/states';
 import { DEFAULT_TRACKER_OPTIONS } from '../../src/track/tracker';

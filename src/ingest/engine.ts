@@ -1,8 +1,8 @@
-import { frameTimeMs, type Frame } from './capture/frame';
-import { DecodeCounters, decodeFrame } from './decode/decode';
-import { Segment, type DecodeStatus } from './decode/segment';
-import type { TrackerOptions } from './track/api';
-import { Tracker } from './track/tracker';
+import { frameTimeMs, type Frame } from '../capture/frame';
+import { DecodeCounters, decodeFrame } from '../decode/decode';
+import { Segment, type DecodeStatus } from '../decode/segment';
+import type { TrackerOptions } from '../track/api';
+import { Tracker } from '../track/tracker';
 
 /**
  * The per-packet path shared by every mode (live, replay, analyze, tests, benchmarks): decode each

@@ -1,11 +1,11 @@
 // The reader thread of readDecodedThreaded (reader-thread.ts): reads, parses and decodes the file
 // with the same readers and decoder the main thread would use, and posts the results in batches.
 import { parentPort, workerData } from 'node:worker_threads';
-import { readCaptureFile } from './capture/file';
-import { frameTimeMs, type Frame } from './capture/frame';
-import { decodeFrame } from './decode/decode';
-import { Segment } from './decode/segment';
-import { SegmentBatchWriter } from './decode/segment-batch';
+import { readCaptureFile } from '../capture/file';
+import { frameTimeMs, type Frame } from '../capture/frame';
+import { decodeFrame } from '../decode/decode';
+import { Segment } from '../decode/segment';
+import { SegmentBatchWriter } from './segment-batch';
 import type { ReaderData, ToMain, ToReader } from './reader-thread-protocol';
 
 const port = parentPort!;

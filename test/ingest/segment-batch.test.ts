@@ -8,7 +8,7 @@ import { FrameBytes } from '../../src/capture/parser';
 import { decodeFrame } from '../../src/decode/decode';
 import { FIXTURES } from '../support/fixtures.mjs';
 import { addrString, Segment, type DecodeStatus } from '../../src/decode/segment';
-import { SegmentBatchReader, SegmentBatchWriter } from '../../src/decode/segment-batch';
+import { SegmentBatchReader, SegmentBatchWriter } from '../../src/ingest/segment-batch';
 
 function seg(fields: Partial<Segment>, addrs: number[]): Segment {
   const s = Object.assign(new Segment(), fields);

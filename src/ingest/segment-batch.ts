@@ -1,8 +1,8 @@
 import type { Frame } from '../capture/frame';
 import { FrameBytes } from '../capture/parser';
-import { decodeFrame } from './decode';
-import type { DecodeStatus, Segment } from './segment';
-import { DECODE_STATUSES, STATUS_INDEX } from './status';
+import { decodeFrame } from '../decode/decode';
+import type { DecodeStatus, Segment } from '../decode/segment';
+import { DECODE_STATUSES, STATUS_INDEX } from '../decode/status';
 
 /**
  * Decoded frames packed into one ArrayBuffer, so a thread that reads and decodes a file can hand

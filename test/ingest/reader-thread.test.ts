@@ -7,23 +7,23 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readCaptureFile, type FileReadResult } from '../src/capture/file';
-import { frameTimeMs } from '../src/capture/frame';
-import { decodeFrame } from '../src/decode/decode';
-import { addrString, Segment, type DecodeStatus } from '../src/decode/segment';
-import type { DecodedHandler } from '../src/reader-thread';
-import { buildOnce, REPO } from './cli/support';
-import { FIXTURES, manifest } from './support/fixtures.mjs';
-import { removeTempDirs, tempDir } from './support/temp';
+import { readCaptureFile, type FileReadResult } from '../../src/capture/file';
+import { frameTimeMs } from '../../src/capture/frame';
+import { decodeFrame } from '../../src/decode/decode';
+import { addrString, Segment, type DecodeStatus } from '../../src/decode/segment';
+import type { DecodedHandler } from '../../src/ingest/reader-thread';
+import { buildOnce, REPO } from '../cli/support';
+import { FIXTURES, manifest } from '../support/fixtures.mjs';
+import { removeTempDirs, tempDir } from '../support/temp';
 
-type Threaded = typeof import('../src/reader-thread');
+type Threaded = typeof import('../../src/ingest/reader-thread');
 let threaded: Threaded;
 const BIG = path.join(FIXTURES, 'traces/ssh/ssh.pcap');
 
 beforeAll(async () => {
   await buildOnce();
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  threaded = require(path.join(REPO, 'dist/reader-thread.js')) as Threaded;
+  threaded = require(path.join(REPO, 'dist/ingest/reader-thread.js')) as Threaded;
 }, 120_000);
 afterAll(removeTempDirs);
 

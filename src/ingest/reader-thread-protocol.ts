@@ -1,4 +1,4 @@
-import type { FileReadResult } from './capture/file';
+import type { FileReadResult } from '../capture/file';
 
 /** What the reader thread starts with. */
 export interface ReaderData {

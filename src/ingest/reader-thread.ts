@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { describeError, type FileReadResult, type ReadCaptureOptions } from './capture/file';
-import { FrameBytes } from './capture/parser';
-import { Segment, type DecodeStatus } from './decode/segment';
-import { BATCH_BYTES, SegmentBatchReader } from './decode/segment-batch';
+import { describeError, type FileReadResult, type ReadCaptureOptions } from '../capture/file';
+import { FrameBytes } from '../capture/parser';
+import { Segment, type DecodeStatus } from '../decode/segment';
+import { BATCH_BYTES, SegmentBatchReader } from './segment-batch';
 import type { ReaderData, ToMain, ToReader } from './reader-thread-protocol';
 
 /** Takes one frame as the reader thread decoded it into `seg` (read `seg` only when status is 'ok'). */
