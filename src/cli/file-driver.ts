@@ -4,7 +4,7 @@ import { frameTimeMs, type Frame } from '../capture/frame';
 import { readCaptureFile, type FileReadResult, type ReadCaptureOptions } from '../capture/file';
 import { readDecodedThreaded, readerThreadAvailable } from '../ingest/reader-thread';
 import type { Engine } from '../ingest/engine';
-import type { FileSourceInfo } from '../server/deps';
+import type { FileSourceInfo } from '../capture/source';
 import { speedText, type Speed } from './options';
 
 /** Timers advance at most this often (capture time) while a file plays: deterministic, as it depends only on the packets. */

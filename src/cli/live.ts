@@ -1,7 +1,7 @@
 import { captureClockMs, listInterfaces, openLive, type LiveCapture, type LiveOptions } from '../capture/live';
 import { captureProcessAvailable, type CaptureFault, type CaptureHole, startLiveProcess, type SupervisedCapture } from '../capture/live-process';
 import type { Engine } from '../ingest/engine';
-import type { LiveSourceInfo } from '../server/deps';
+import type { LiveSourceInfo } from '../capture/source';
 import type { RunningServer } from '../server/listen';
 import { CliError, EXIT_OK, liveErrorMessage } from './errors';
 import type { CommonOptions, ServeOptions } from './options';

@@ -1,92 +1,19 @@
-import type { ConnectionView } from '../track/connection';
-import type { Side, TcpState } from '../track/states';
+// The event union is the tracker's output (src/track/events.ts); the stages after it take it from
+// here, with the version of its meaning that clients are told.
+export type {
+  AnomalyEvent,
+  AnomalyKind,
+  ConnectionEvent,
+  EventSink,
+  EventType,
+  HandshakeEvent,
+  RefusedEvent,
+  ResetEvent,
+  SegmentCause,
+  StateEvent,
+  TcpEvent,
+  TeardownEvent,
+} from '../track/events';
 
 /** Bumped when an event's meaning changes; new fields alone do not bump it. */
 export const EVENT_SCHEMA_VERSION = 1;
-
-interface Base {
-  connectionId: string;
-  /** Epoch milliseconds (fractional), the packet's timestamp. */
-  ts: number;
-}
-
-export interface SegmentCause {
-  flags: string;
-  seq: number;
-  ack: number;
-  len: number;
-}
-
-export interface StateEvent extends Base {
-  type: 'state';
-  side: Side;
-  from: TcpState;
-  to: TcpState;
-  /** The segment that caused it; null for timer-driven changes (TIME_WAIT expiry, idle timeout). */
-  cause: SegmentCause | null;
-}
-
-export interface HandshakeEvent extends Base {
-  type: 'handshake';
-  phase: 'syn' | 'syn-ack' | 'established';
-  rttMs?: number;
-  synToSynAckMs?: number;
-  synAckToAckMs?: number;
-}
-
-export interface TeardownEvent extends Base {
-  type: 'teardown';
-  phase: 'fin' | 'closed';
-  side?: Side;
-  kind: 'fin' | 'rst' | 'timeout';
-}
-
-export interface ResetEvent extends Base {
-  type: 'reset';
-  side: Side;
-}
-
-export interface RefusedEvent extends Base {
-  type: 'refused';
-}
-
-export type AnomalyKind =
-  | 'retransmission'
-  | 'syn-retransmission'
-  | 'out-of-order'
-  | 'gap'
-  | 'dup-ack'
-  | 'zero-window'
-  | 'keep-alive'
-  | 'bad-ack'
-  | 'bad-handshake-ack'
-  | 'syn-fin'
-  | 'syn-rst'
-  | 'invalid-flags'
-  | 'rst-out-of-window';
-
-export interface AnomalyEvent extends Base {
-  type: 'anomaly';
-  kind: AnomalyKind;
-  side: Side;
-  detail?: string;
-}
-
-export interface ConnectionEvent extends Base {
-  type: 'connection';
-  phase: 'opened' | 'closed' | 'evicted';
-  /** The connection as it stands after this event. */
-  connection?: ConnectionView;
-}
-
-export type TcpEvent =
-  | StateEvent
-  | HandshakeEvent
-  | TeardownEvent
-  | ResetEvent
-  | RefusedEvent
-  | AnomalyEvent
-  | ConnectionEvent;
-
-export type EventType = TcpEvent['type'];
-export type EventSink = (e: TcpEvent) => void;

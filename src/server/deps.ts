@@ -1,42 +1,7 @@
-import type { CaptureProcessStatus } from '../capture/live-process';
+import type { SourceInfo } from '../capture/source';
 import type { EventBus } from '../events/bus';
 import type { TrackerApi } from '../track/api';
 import type { SocketsSource } from './routes-sockets';
-
-/** Where the packets come from, as /api/health and the WebSocket hello report it. */
-export interface LiveSourceInfo {
-  kind: 'live';
-  iface: string;
-  filter: string;
-  linkType: number;
-  frames: number;
-  bytes: number;
-  /** Packets the kernel dropped (libpcap stats), null when unknown. */
-  dropped: number | null;
-  /** Kernel capture buffer in bytes. */
-  bufferSize?: number;
-  /** The capture process and its faults, when capture runs in a process of its own. */
-  captureProcess?: CaptureProcessStatus;
-  demo?: boolean;
-  /** The demo's cases, each on a server port of its own, for the dashboard to pick out. */
-  demoCases?: { name: string; title: string; says: string; port: number }[];
-}
-
-export interface FileSourceInfo {
-  kind: 'file';
-  /** The path given, or '-' for standard input. */
-  path: string;
-  format: 'pcap' | 'pcap-ns' | 'pcapng' | null;
-  gzip: boolean | null;
-  speed: string;
-  bytesRead: number;
-  totalBytes: number | null;
-  frames: number;
-  done: boolean;
-  error: { code: string; message: string; offset?: number; packet?: number } | null;
-}
-
-export type SourceInfo = LiveSourceInfo | FileSourceInfo;
 
 /** What the server reads from the per-packet engine (src/ingest/engine.ts satisfies it). */
 export interface EngineLike {

@@ -1,5 +1,5 @@
 import type { EventBus } from '../events/bus';
-import type { SourceInfo } from './deps';
+import type { SourceInfo } from '../capture/source';
 
 /**
  * Connections picked up mid-stream (their first segment was neither a SYN nor a SYN+ACK), counted

@@ -3,7 +3,8 @@ import type { CaptureProcessStatus } from '../capture/live-process';
 import type { EventBus } from '../events/bus';
 import type { TrackerStats } from '../track/api';
 import { CONN_STATES, TCP_STATES } from '../track/states';
-import type { EngineLike, SourceInfo } from './deps';
+import type { SourceInfo } from '../capture/source';
+import type { EngineLike } from './deps';
 import { decodeBreakdown } from './stats';
 
 /** Handshake RTT buckets in seconds: loopback handshakes take tens of µs, WAN ones up to seconds. */

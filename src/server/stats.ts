@@ -1,6 +1,7 @@
 import type { CaptureProcessStatus } from '../capture/live-process';
 import { isDecodeError, type DecodeStatus } from '../decode/segment';
-import type { EngineLike, SourceInfo } from './deps';
+import type { SourceInfo } from '../capture/source';
+import type { EngineLike } from './deps';
 import type { RttWindow } from './rtt-window';
 
 /** Decode outcomes split into damage (errors) and fine-but-not-tracked frames (skipped). */

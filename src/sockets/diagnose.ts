@@ -1,7 +1,15 @@
 import type { ConnectionView, EndpointProcess } from '../track/connection';
-import type { Side } from '../track/states';
+import type { Side, TcpState } from '../track/states';
 import type { Listener, SocketIndex } from './attribute';
-import type { Disagreement } from './watch';
+
+/** A connection whose state, as inferred from its packets, is not the one the kernel reports. */
+export interface Disagreement {
+  connectionId: string;
+  side: Side;
+  inferred: TcpState;
+  kernel: TcpState | 'GONE';
+  at: number;
+}
 
 /** Each kind of diagnosis, declared once. */
 export const DIAGNOSIS_KINDS = ['close-wait-held', 'refused', 'accept-queue-full', 'syn-flood', 'time-wait-pileup', 'kernel-disagreement'] as const;

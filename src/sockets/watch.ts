@@ -6,7 +6,7 @@ import type { TrackerApi } from '../track/api';
 import { OWNER_REASONS, type ConnectionView, type EndpointProcess, type KernelEndpoint, type OwnerReason } from '../track/connection';
 import type { Side, TcpState } from '../track/states';
 import { attribute, kernelView, SocketIndex, type Attribution, type Listener } from './attribute';
-import { DEFAULT_DIAGNOSE, diagnose, type DiagnoseOptions, type Diagnosis } from './diagnose';
+import { DEFAULT_DIAGNOSE, diagnose, type DiagnoseOptions, type Diagnosis, type Disagreement } from './diagnose';
 import type { Scanner } from './scan-thread';
 
 export interface SocketWatchOptions {
@@ -69,14 +69,6 @@ export interface SocketStats {
   /** Settled local endpoints compared with the kernel, and how many agreed. */
   crossCheck: { compared: number; agreed: number; disagreements: number; notCompared: number; recent: Disagreement[] };
   error: string | null;
-}
-
-export interface Disagreement {
-  connectionId: string;
-  side: Side;
-  inferred: TcpState;
-  kernel: TcpState | 'GONE';
-  at: number;
 }
 
 /**

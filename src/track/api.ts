@@ -1,5 +1,5 @@
 import type { Segment } from '../decode/segment';
-import type { EventSink } from '../events/types';
+import type { EventSink } from './events';
 import type { ConnectionDetailView, ConnectionView, EndpointNotes } from './connection';
 import type { Selection } from './select';
 import type { ConnState, Side, TcpState } from './states';

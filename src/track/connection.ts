@@ -1,3 +1,4 @@
+import type { TcpEvent } from './events';
 import type { ConnState, Side, TcpState } from './states';
 
 /** Options a side announced (in its SYN or SYN+ACK). null where not announced. */
@@ -114,7 +115,7 @@ export interface LadderSegment {
 }
 
 export interface ConnectionDetailView extends ConnectionView {
-  events: import('../events/types').TcpEvent[];
+  events: TcpEvent[];
   segments: LadderSegment[];
   /** Segments not kept in `segments` (between the first and the last ones kept). */
   segmentsOmitted: number;

@@ -1,4 +1,4 @@
-import type { EventSink } from '../events/types';
+import type { EventSink } from './events';
 import type { TrackerOptions, TrackerStats } from './api';
 import type { ConnectionDetailView, ConnectionView, EndpointNotes } from './connection';
 import { EV, EventLog, REF, evWord } from './eventlog';

@@ -1,4 +1,4 @@
-import type { AnomalyKind } from '../events/types';
+import type { AnomalyKind } from './events';
 import { BLOCK as B, type EventPool } from './pools';
 import type { ConnStore } from './store';
 

@@ -1,5 +1,5 @@
 import { addrString } from '../decode/segment';
-import type { TcpEvent } from '../events/types';
+import type { TcpEvent } from './events';
 import type { ConnectionDetailView, ConnectionView, EndpointNotes, LadderSegment, SideOptions } from './connection';
 import {
   ANOMALY_KINDS,
