@@ -34,7 +34,6 @@ const nPackets = Number(opt('--packets', 1_000_000));
 const nFlows = Number(opt('--flows', 1_000_000));
 const caseMs = Number(opt('--case-ms', 5000));
 const dist = path.join(TARGET, 'dist');
-const src = path.join(TARGET, 'src');
 const regressions = path.join(ROOT, 'test/fixtures/regressions');
 
 await buildOnce();
@@ -70,7 +69,7 @@ const extra = args.includes('--no-capture')
   : seedFiles.every((f) => existsSync(f)) && !args.includes('--fresh-seeds')
     ? seedFiles
     : await loopbackSeeds();
-const deps = builtDeps(dist, src);
+const deps = builtDeps(dist);
 // The main thread's own copy of the fuzzer, to regenerate the input of a finding.
 const corpus = await loadCorpus(deps.readCaptureFile, { extra });
 const replica = createFuzzer(deps, corpus, { seed });
@@ -105,7 +104,7 @@ async function runKind(kind, total) {
     const progress = new SharedArrayBuffer(4);
     const p = new Int32Array(progress);
     p[0] = from;
-    const w = new Worker(path.join(ROOT, 'test/support/fuzz/worker.mjs'), { workerData: { dist, src, seed, kind, from, to: total, extra, progress } });
+    const w = new Worker(path.join(ROOT, 'test/support/fuzz/worker.mjs'), { workerData: { dist, seed, kind, from, to: total, extra, progress } });
     const ended = new Promise((resolve) => {
       w.on('message', (m) => {
         if (m.finding) keep(m.finding.kind, m.finding.i, m.finding.message);

@@ -36,16 +36,15 @@
 import { createReadStream, promises as fsp } from 'node:fs';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import type { CaptureError, Frame } from './frame';
+import type { FileError, FileErrorCode } from './errors';
+import type { Frame } from './frame';
 import { ChunkPuller } from './chunk-puller';
-import type { FileErrorCode } from './file-error';
 import type { CaptureFormat, CaptureParser, FrameSink } from './parser';
 import { PcapReader } from './pcap';
 import { PcapngReader } from './pcapng';
 
 export type { CaptureFormat } from './parser';
-export type { FileErrorCode } from './file-error';
-export { MAX_PACKET } from './file-error';
+export { FILE_ERROR_CODES, MAX_PACKET, type FileErrorCode } from './errors';
 
 export interface FileReadResult {
   /** null when the input ended or failed before its format could be told. */
@@ -55,7 +54,7 @@ export interface FileReadResult {
   frames: number;
   /** Bytes read from the input as stored (compressed bytes for a gzip file). */
   bytes: number;
-  error: CaptureError | null;
+  error: FileError | null;
 }
 
 export interface ReadCaptureOptions {
@@ -314,7 +313,7 @@ const KNOWN_MAGICS = [
   [0x0a, 0x0d, 0x0d, 0x0a],
 ];
 
-function badMagic(b: Buffer): CaptureError {
+function badMagic(b: Buffer): FileError {
   const m = b.readUInt32BE(0);
   let hint = 'expected pcap (a1b2c3d4, a1b23c4d, either byte order) or pcapng (0a0d0d0a)';
   if (m === 0xa1b2cd34 || m === 0x34cdb2a1) hint = 'this is the modified (Kuznetzov) pcap format, which is not supported';
@@ -327,7 +326,7 @@ function badMagic(b: Buffer): CaptureError {
 }
 
 /** Fewer bytes than a magic number: a cut-off header if they start like one, else not a capture. */
-function tooShort(b: Buffer, name: string): CaptureError {
+function tooShort(b: Buffer, name: string): FileError {
   const prefix = KNOWN_MAGICS.some((m) => b.every((x, i) => m[i] === x));
   if (!prefix) {
     return {
@@ -345,7 +344,7 @@ function tooShort(b: Buffer, name: string): CaptureError {
   };
 }
 
-function fail(code: FileErrorCode, message: string): CaptureError {
+function fail(code: FileErrorCode, message: string): FileError {
   return { code, message };
 }
 

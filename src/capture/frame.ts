@@ -25,13 +25,3 @@ export function frameTimeMs(f: Frame): number {
 }
 
 export type FrameHandler = (frame: Frame) => void;
-
-/** A failure of a capture source, as a value with a stable code. */
-export interface CaptureError {
-  code: string;
-  message: string;
-  /** Byte offset in the file where the damage starts (file sources). */
-  offset?: number;
-  /** 1-based number of the packet that could not be read (file sources). */
-  packet?: number;
-}

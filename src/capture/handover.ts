@@ -1,4 +1,5 @@
-import type { CaptureError, Frame } from './frame';
+import type { LiveError } from './errors';
+import type { Frame } from './frame';
 import { stampFrom } from './live-clock';
 
 /**
@@ -20,7 +21,7 @@ export const enum Rec {
   FRAME = 1,
   /** The capture is open: payload = JSON ReadyInfo. */
   READY = 2,
-  /** Opening failed: payload = JSON CaptureError; the process then exits. */
+  /** Opening failed: payload = JSON LiveError; the process then exits. */
   ERROR = 3,
   /** Frames captured but dropped because the main process did not take them in time (header: count; time of the first). */
   LOST = 4,
@@ -80,7 +81,7 @@ export interface HandoverSink {
   /** A frame, valid only during the call (the object and its bytes are reused). */
   frame(f: Frame): void;
   ready(info: ReadyInfo): void;
-  error(e: CaptureError): void;
+  error(e: LiveError): void;
   /** `count` frames captured from `fromMs` (capture clock, epoch ms) were not handed over. */
   lost(count: number, fromMs: number): void;
   /** The ring filled up after `fromMs` (`count` frames were waiting in it): packets were probably dropped. */
@@ -243,6 +244,6 @@ export class RecordReader {
       return;
     }
     if (kind === Rec.READY) this.sink.ready(json as ReadyInfo);
-    else this.sink.error(json as CaptureError);
+    else this.sink.error(json as LiveError);
   }
 }

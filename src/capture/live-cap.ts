@@ -1,4 +1,4 @@
-import type { CaptureError } from './frame';
+import type { LiveError } from './errors';
 
 /** The part of the `cap` binding live capture uses (the package ships no types). */
 export interface CapHandle {
@@ -32,14 +32,14 @@ export const ROOT_HINT =
 const INSTALL_HINT =
   'install libpcap (apt-get install libpcap0.8, or libpcap-dev to build) and run npm rebuild cap';
 
-let loaded: { ok: true; cap: CapModule } | { ok: false; error: CaptureError } | undefined;
+let loaded: { ok: true; cap: CapModule } | { ok: false; error: LiveError } | undefined;
 
 /**
  * Loads `cap` on first use, so that a machine without libpcap can still replay and analyze files;
  * only live capture needs the shared library. A failure is kept: the dynamic loader would fail
  * the same way again.
  */
-export function loadCap(): { ok: true; cap: CapModule } | { ok: false; error: CaptureError } {
+export function loadCap(): { ok: true; cap: CapModule } | { ok: false; error: LiveError } {
   if (loaded) return loaded;
   try {
     loaded = { ok: true, cap: require('cap') as CapModule };
@@ -53,7 +53,7 @@ function oneLine(s: string): string {
   return s.replace(/\s+/g, ' ').trim();
 }
 
-export function capLoadError(e: unknown): CaptureError {
+export function capLoadError(e: unknown): LiveError {
   const err = e as NodeJS.ErrnoException;
   const detail = oneLine(String(err?.message ?? e).split('\n')[0]);
   if (err?.code === 'MODULE_NOT_FOUND') {
@@ -75,7 +75,7 @@ const NO_DEVICE = /no such device|doesn't exist|no such interface/i;
  * Maps a failure of cap's open() with an empty filter, i.e. of opening and activating the
  * device, to a stable code. libpcap only gives us its text, so the code comes from the text.
  */
-export function openError(iface: string, e: unknown, interfaces: () => string[]): CaptureError {
+export function openError(iface: string, e: unknown, interfaces: () => string[]): LiveError {
   const detail = oneLine(String((e as Error)?.message ?? e));
   if (PERMISSION.test(detail)) {
     return {
@@ -87,7 +87,7 @@ export function openError(iface: string, e: unknown, interfaces: () => string[])
   return { code: 'capture-failed', message: `cannot capture on ${iface}: ${detail}` };
 }
 
-export function unknownInterface(iface: string, interfaces: string[]): CaptureError {
+export function unknownInterface(iface: string, interfaces: string[]): LiveError {
   const list = interfaces.length > 0 ? interfaces.join(', ') : 'none found';
   return {
     code: 'unknown-interface',
@@ -95,7 +95,7 @@ export function unknownInterface(iface: string, interfaces: string[]): CaptureEr
   };
 }
 
-export function filterError(filter: string, e: unknown): CaptureError {
+export function filterError(filter: string, e: unknown): LiveError {
   const detail = oneLine(String((e as Error)?.message ?? e));
   return { code: 'bad-filter', message: `invalid capture filter "${filter}": ${detail}` };
 }

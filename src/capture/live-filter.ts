@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import type { CaptureError } from './frame';
+import type { LiveError } from './errors';
 
 /** What narrows a live capture; every part is optional and the parts are AND-ed. */
 export interface FilterOptions {
@@ -13,7 +13,7 @@ export interface FilterOptions {
 // operator, parenthesis or space, so a name stays one token of the `host` primitive.
 const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
 
-function badFilter(message: string): CaptureError {
+function badFilter(message: string): LiveError {
   return { code: 'bad-filter', message };
 }
 
@@ -22,7 +22,7 @@ function badFilter(message: string): CaptureError {
  * hosts IP literals or host names, and a raw expression must keep its parentheses balanced so it
  * cannot close the `tcp and (` around it. Returns null when everything is usable.
  */
-export function checkFilterOptions(opts: FilterOptions): CaptureError | null {
+export function checkFilterOptions(opts: FilterOptions): LiveError | null {
   for (const p of opts.ports ?? []) {
     if (typeof p !== 'number' || !Number.isInteger(p) || p < 0 || p > 65535) {
       return badFilter(`invalid port ${JSON.stringify(p)}: a port is an integer from 0 to 65535`);

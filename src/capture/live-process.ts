@@ -2,7 +2,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import type { CaptureError, Frame } from './frame';
+import type { LiveError } from './errors';
+import type { Frame } from './frame';
 import { type HandoverSink, type ReadyInfo, RecordReader } from './handover';
 import type { LiveCapture, LiveOptions, LiveStats } from './live';
 import { captureClockMs } from './live-clock';
@@ -92,7 +93,7 @@ const WATCH_EVERY_MS = 250;
 const STABLE_AFTER_MS = 30_000;
 const STDERR_TAIL = 2000;
 
-type StartResult = { ok: true; child: ChildProcess; info: ReadyInfo } | { ok: false; error: CaptureError; child: ChildProcess | null };
+type StartResult = { ok: true; child: ChildProcess; info: ReadyInfo } | { ok: false; error: LiveError; child: ChildProcess | null };
 
 /**
  * Starts the capture process and resolves once it captures (or with the error that kept it from
@@ -102,7 +103,7 @@ export async function startLiveProcess(
   live: LiveOptions,
   handlers: SupervisorHandlers,
   sopts: SupervisorOptions = {},
-): Promise<{ ok: true; capture: SupervisedCapture } | { ok: false; error: CaptureError }> {
+): Promise<{ ok: true; capture: SupervisedCapture } | { ok: false; error: LiveError }> {
   const script = sopts.script ?? CAPTURE_PROCESS_SCRIPT;
   const stallMs = sopts.stallMs ?? 2000;
   const killAfterMs = sopts.killAfterMs ?? 8000;

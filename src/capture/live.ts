@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { LinkType } from '../decode/linktype';
-import type { CaptureError, Frame } from './frame';
+import type { LiveError, LiveErrorCode } from './errors';
+import type { Frame } from './frame';
 import { type CapDevice, type CapHandle, type CapModule, filterError, loadCap, openError, unknownInterface } from './live-cap';
 import { stampFrom } from './live-clock';
 import { buildFilter, checkFilterOptions } from './live-filter';
@@ -47,7 +48,7 @@ export interface LiveCapture {
   stats(): LiveStats;
 }
 
-export type OpenLiveResult = { ok: true; capture: LiveCapture } | { ok: false; error: CaptureError };
+export type OpenLiveResult = { ok: true; capture: LiveCapture } | { ok: false; error: LiveError };
 
 /**
  * With the immediate mode `cap` turns on, libpcap's ring has fixed 64 KiB slots on lo (each in a
@@ -260,7 +261,7 @@ export function openLive(opts: LiveOptions, onFrame: (f: Frame) => void): OpenLi
  * open without a filter tells a device problem (permission, missing interface) from a filter
  * libpcap rejects.
  */
-function probe(Cap: new () => CapHandle, iface: string, filter: string, buffer: Buffer): CaptureError | null {
+function probe(Cap: new () => CapHandle, iface: string, filter: string, buffer: Buffer): LiveError | null {
   const trial = new Cap();
   retired.push(trial);
   try {
@@ -280,6 +281,6 @@ function probe(Cap: new () => CapHandle, iface: string, filter: string, buffer: 
   }
 }
 
-function fail(code: string, message: string): { ok: false; error: CaptureError } {
+function fail(code: LiveErrorCode, message: string): { ok: false; error: LiveError } {
   return { ok: false, error: { code, message } };
 }

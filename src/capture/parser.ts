@@ -1,4 +1,5 @@
-import type { CaptureError, Frame } from './frame';
+import type { FileError } from './errors';
+import type { Frame } from './frame';
 
 export type CaptureFormat = 'pcap' | 'pcap-ns' | 'pcapng';
 
@@ -18,7 +19,7 @@ export interface CaptureParser {
   readonly format: CaptureFormat;
   /** Frames delivered to the sink so far. */
   readonly frames: number;
-  readonly error: CaptureError | null;
+  readonly error: FileError | null;
   readonly paused: boolean;
   push(chunk: Buffer): void;
   resume(): void;

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
-import { damaged, MAX_PACKET, truncated } from './file-error';
-import type { CaptureError, Frame } from './frame';
+import { damaged, MAX_PACKET, truncated } from './errors';
+import type { FileError } from './errors';
+import type { Frame } from './frame';
 import type { CaptureFormat, CaptureParser, FrameSink } from './parser';
 
 /** The part of pcap-parser 0.2.x this reader relies on (the package ships no types). */
@@ -39,7 +40,7 @@ const RECORD_HEADER = 16;
 export class PcapReader implements CaptureParser {
   format: CaptureFormat = 'pcap';
   frames = 0;
-  error: CaptureError | null = null;
+  error: FileError | null = null;
   paused = false;
   linkType = -1;
 

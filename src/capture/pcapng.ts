@@ -1,5 +1,6 @@
-import { damaged, MAX_PACKET, truncated } from './file-error';
-import type { CaptureError, Frame } from './frame';
+import { damaged, MAX_PACKET, truncated } from './errors';
+import type { FileError } from './errors';
+import type { Frame } from './frame';
 import { FrameBytes, type CaptureParser, type FrameSink } from './parser';
 import { DEFAULT_RESOLUTION, setTimestamp, tsResolution, type TsResolution } from './pcapng-time';
 
@@ -57,7 +58,7 @@ function isRead(type: number): boolean {
 export class PcapngReader implements CaptureParser {
   readonly format = 'pcapng' as const;
   frames = 0;
-  error: CaptureError | null = null;
+  error: FileError | null = null;
   paused = false;
 
   private le = true;

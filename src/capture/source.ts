@@ -1,3 +1,4 @@
+import type { FileError } from './errors';
 import type { CaptureProcessStatus } from './live-process';
 
 /** Where the packets come from, as /api/health and the WebSocket hello report it. */
@@ -30,7 +31,7 @@ export interface FileSourceInfo {
   totalBytes: number | null;
   frames: number;
   done: boolean;
-  error: { code: string; message: string; offset?: number; packet?: number } | null;
+  error: FileError | null;
 }
 
 export type SourceInfo = LiveSourceInfo | FileSourceInfo;

@@ -1,4 +1,4 @@
-import type { CaptureError } from '../capture/frame';
+import type { FileError, LiveError } from '../capture/errors';
 import { ROOT_HINT } from '../capture/live-cap';
 
 export const EXIT_OK = 0;
@@ -22,7 +22,7 @@ export const SETCAP_HINT = 'sudo setcap cap_net_raw,cap_net_admin=eip "$(which n
  * layer's own messages already name the interface, list the real ones or carry libpcap's words;
  * a fix is added where they lack one.
  */
-export function liveErrorMessage(iface: string, err: CaptureError, interfaces: () => string[]): string {
+export function liveErrorMessage(iface: string, err: LiveError, interfaces: () => string[]): string {
   const detail = oneLine(err.message);
   switch (err.code) {
     case 'permission-denied':
@@ -52,7 +52,7 @@ export function liveErrorMessage(iface: string, err: CaptureError, interfaces: (
 }
 
 /** A capture file that could not be read, or that is damaged part-way. */
-export function fileErrorMessage(path: string, err: CaptureError, framesBefore: number): string {
+export function fileErrorMessage(path: string, err: FileError, framesBefore: number): string {
   const name = path === '-' ? 'standard input' : path;
   const detail = oneLine(err.message);
   switch (err.code) {

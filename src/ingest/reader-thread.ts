@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import type { FileError } from '../capture/errors';
 import { describeError, type FileReadResult, type ReadCaptureOptions } from '../capture/file';
 import { FrameBytes } from '../capture/parser';
 import { Segment, type DecodeStatus } from '../decode/segment';
@@ -80,7 +81,7 @@ export async function readDecodedThreaded(
     stopped = error;
     post({ type: 'stop' });
   };
-  const handlerError = (e: unknown, what: string) => ({
+  const handlerError = (e: unknown, what: string): FileError => ({
     code: 'handler-error',
     packet: delivered,
     message: `the ${what} failed on packet ${delivered}: ${describeError(e)}`,

@@ -1,12 +1,11 @@
 // The stages under fuzzing, from src/, in the shape test/support/fuzz/engine.mjs takes them.
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
+import { FILE_ERROR_CODES } from '../../src/capture/errors';
 import { readCaptureFile } from '../../src/capture/file';
 import { decodeFrame } from '../../src/decode/decode';
 import { Segment } from '../../src/decode/segment';
 import { DECODE_STATUSES } from '../../src/decode/status';
 import { Tracker } from '../../src/track/tracker';
-import { fileErrorCodesFrom, type FuzzDeps } from '../support/fuzz/engine.mjs';
+import type { FuzzDeps } from '../support/fuzz/engine.mjs';
 
 export const deps: FuzzDeps = {
   readCaptureFile: readCaptureFile as FuzzDeps['readCaptureFile'],
@@ -14,5 +13,5 @@ export const deps: FuzzDeps = {
   Segment,
   Tracker,
   decodeStatuses: DECODE_STATUSES,
-  fileErrorCodes: fileErrorCodesFrom(readFileSync(path.resolve(__dirname, '../../src/capture/file-error.ts'), 'utf8')),
+  fileErrorCodes: FILE_ERROR_CODES,
 };

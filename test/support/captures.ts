@@ -248,7 +248,7 @@ export function stdinReader(): string {
   mkdirSync(path.join(out, 'capture'));
   const pcapParser = JSON.stringify(path.join(root, 'node_modules', 'pcap-parser'));
   const dir = path.join(root, 'src/capture');
-  for (const name of ['file', 'chunk-puller', 'file-error', 'frame', 'parser', 'pcap', 'pcapng', 'pcapng-time']) {
+  for (const name of ['file', 'chunk-puller', 'errors', 'frame', 'parser', 'pcap', 'pcapng', 'pcapng-time']) {
     const src = readFileSync(path.join(dir, `${name}.ts`), 'utf8');
     const js = ts.transpileModule(src, {
       compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },

@@ -48,6 +48,5 @@ export function lengthFields(buf: Buffer): { off: number; le: boolean; size?: nu
 export function mutateFile(seedBytes: Buffer, r: Rng): { bytes: Buffer; ops: string[]; gzip: string };
 export function mutateFrame(frame: CorpusFrame, r: Rng): CorpusFrame & { ops: string[] };
 export function checkTracker(tracker: any, maxConnections: number): void;
-export function builtDeps(dist: string, src: string): FuzzDeps;
-export function fileErrorCodesFrom(source: string): string[];
+export function builtDeps(dist: string): FuzzDeps;
 export function framePcap(frame: CorpusFrame): Buffer;

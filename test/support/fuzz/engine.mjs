@@ -10,7 +10,6 @@
 //   decoder  never throws, returns a known status; an 'ok' segment has sane ports and lengths
 //   tracker  never throws; its counts stay consistent and within maxConnections
 // A case that throws, breaks a property or runs past its time limit is a finding.
-import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -456,8 +455,8 @@ export function createFuzzer(deps, corpus, { seed, maxConnections = 500, fileByt
   };
 }
 
-/** The stages from a build (`dist`), with the error codes read from the sources (`src`). */
-export function builtDeps(dist, src) {
+/** The stages from a build (`dist`), with the error codes the build itself declares. */
+export function builtDeps(dist) {
   const require = createRequire(import.meta.url);
   return {
     readCaptureFile: require(path.join(dist, 'capture/file.js')).readCaptureFile,
@@ -465,14 +464,8 @@ export function builtDeps(dist, src) {
     Segment: require(path.join(dist, 'decode/segment.js')).Segment,
     Tracker: require(path.join(dist, 'track/tracker.js')).Tracker,
     decodeStatuses: require(path.join(dist, 'decode/status.js')).DECODE_STATUSES,
-    fileErrorCodes: fileErrorCodesFrom(readFileSync(path.join(src, 'capture/file-error.ts'), 'utf8')),
+    fileErrorCodes: require(path.join(dist, 'capture/errors.js')).FILE_ERROR_CODES,
   };
-}
-
-/** The file readers' error codes, read from the FileErrorCode union in file-error.ts. */
-export function fileErrorCodesFrom(source) {
-  const union = /export type FileErrorCode =([^;]+);/.exec(source)?.[1] ?? '';
-  return [...union.matchAll(/'([a-z-]+)'/g)].map((m) => m[1]);
 }
 
 /** One frame as a one-record classic pcap (any link type, any wire length), to keep a finding. */

@@ -5,8 +5,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { builtDeps, createFuzzer, Violation } from './engine.mjs';
 import { loadCorpus } from './corpus.mjs';
 
-const { dist, src, seed, kind, from, to, extra, progress } = workerData;
-const deps = builtDeps(dist, src);
+const { dist, seed, kind, from, to, extra, progress } = workerData;
+const deps = builtDeps(dist);
 const corpus = await loadCorpus(deps.readCaptureFile, { extra });
 const fz = createFuzzer(deps, corpus, { seed });
 const p = new Int32Array(progress);
