@@ -1,7 +1,5 @@
 // Composition root: the only place that wires capture → decode → track → events → server.
 import { Command, CommanderError, Option } from 'commander';
-import type { AnalyzeFormat } from './cli/analyze';
-import type { ReadThreadMode } from './cli/file-driver';
 import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, oneLine } from './cli/errors';
 import {
   collectHost,
@@ -15,6 +13,10 @@ import {
   collectPid,
   collectCommand,
   parseSpeed,
+  ANALYZE_FORMATS,
+  READ_THREAD_MODES,
+  type AnalyzeFormat,
+  type ReadThreadMode,
   type Speed,
 } from './cli/options';
 import { VERSION } from './cli/version';
@@ -137,7 +139,7 @@ export function buildProgram(onDone: (code: number) => void): Command {
     .option('--exit', 'quit when the file ends instead of serving the result')
     .addOption(
       new Option('--read-thread <mode>', "at --speed max, read and decode the file in a second thread while this one tracks (auto: files of 4 MiB or more but uncompressed pcapng, with a second core)")
-        .choices(['auto', 'on', 'off'])
+        .choices(READ_THREAD_MODES)
         .default('auto'),
     )
     .option('--no-server', 'serve nothing (with --jsonl: print the events)')
@@ -171,10 +173,10 @@ export function buildProgram(onDone: (code: number) => void): Command {
     .command('analyze')
     .description('read a capture file offline and print one record per connection')
     .argument('<file>', "capture file, or '-' to read standard input")
-    .addOption(new Option('--format <format>', 'output format').choices(['table', 'jsonl', 'zeek']).default('table'))
+    .addOption(new Option('--format <format>', 'output format').choices(ANALYZE_FORMATS).default('table'))
     .addOption(
       new Option('--read-thread <mode>', "at --speed max, read and decode the file in a second thread while this one tracks (auto: files of 4 MiB or more but uncompressed pcapng, with a second core)")
-        .choices(['auto', 'on', 'off'])
+        .choices(READ_THREAD_MODES)
         .default('auto'),
     );
   commonOptions(analyze);

@@ -1,5 +1,6 @@
 import type { FileError } from './errors';
 import type { CaptureProcessStatus } from './live-process';
+import type { CaptureFormat } from './parser';
 
 /** Where the packets come from, as /api/health and the WebSocket hello report it. */
 export interface LiveSourceInfo {
@@ -24,7 +25,7 @@ export interface FileSourceInfo {
   kind: 'file';
   /** The path given, or '-' for standard input. */
   path: string;
-  format: 'pcap' | 'pcap-ns' | 'pcapng' | null;
+  format: CaptureFormat | null;
   gzip: boolean | null;
   speed: string;
   bytesRead: number;

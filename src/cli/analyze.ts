@@ -3,16 +3,14 @@ import { Engine } from '../ingest/engine';
 import type { ConnectionView } from '../track/connection';
 import { DEFAULT_TRACKER_OPTIONS } from '../track/tracker';
 import { EXIT_FAILURE, EXIT_OK, fileErrorMessage } from './errors';
-import { playFile, type ReadThreadMode } from './file-driver';
+import { playFile } from './file-driver';
 import { jsonLine } from './format/jsonl';
 import { TableSummary, tableHeader, tableLine } from './format/table';
 import { zeekFooter, zeekHeader, zeekRow } from './format/zeek';
-import type { CommonOptions } from './options';
+import type { AnalyzeFormat, CommonOptions, ReadThreadMode } from './options';
 import { fileProgress } from './progress';
 import { guardStdout } from './stdout';
 import { trackerOptions } from './tracker-options';
-
-export type AnalyzeFormat = 'table' | 'jsonl' | 'zeek';
 
 export interface AnalyzeCommandOptions extends CommonOptions {
   file: string;

@@ -5,7 +5,7 @@ import { readCaptureFile, type FileReadResult, type ReadCaptureOptions } from '.
 import { readDecodedThreaded, readerThreadAvailable } from '../ingest/reader-thread';
 import type { Engine } from '../ingest/engine';
 import type { FileSourceInfo } from '../capture/source';
-import { speedText, type Speed } from './options';
+import { speedText, type ReadThreadMode, type Speed } from './options';
 
 /** Timers advance at most this often (capture time) while a file plays: deterministic, as it depends only on the packets. */
 const EXPIRE_EVERY_MS = 1000;
@@ -15,13 +15,6 @@ const MIN_WAIT_MS = 2;
 const YIELD_CHECK_FRAMES = 128;
 /** Below this size a file is read before a reader thread would have started (~30 ms). */
 const THREAD_MIN_BYTES = 4 << 20;
-
-/**
- * Whether a file is read, parsed and decoded in a thread of its own while this one tracks, at
- * --speed max (paced replays wait on the clock anyway): `on` always, `auto` for files of 4 MiB or
- * more, other than uncompressed pcapng, when there is a second core.
- */
-export type ReadThreadMode = 'auto' | 'on' | 'off';
 
 export interface FileRun {
   source: FileSourceInfo;

@@ -14,6 +14,18 @@ export interface ServeOptions {
   token?: string;
 }
 
+/**
+ * Whether a file is read, parsed and decoded in a thread of its own while this one tracks, at
+ * --speed max (paced replays wait on the clock anyway): `on` always, `auto` for files of 4 MiB or
+ * more, other than uncompressed pcapng, when there is a second core.
+ */
+export const READ_THREAD_MODES = ['auto', 'on', 'off'] as const;
+export type ReadThreadMode = (typeof READ_THREAD_MODES)[number];
+
+/** What `analyze --format` writes: the table, one JSON line per connection, or Zeek's conn.log. */
+export const ANALYZE_FORMATS = ['table', 'jsonl', 'zeek'] as const;
+export type AnalyzeFormat = (typeof ANALYZE_FORMATS)[number];
+
 export type Speed = { kind: 'max' } | { kind: 'factor'; factor: number };
 
 export function parseMsl(v: string): number {

@@ -1,7 +1,7 @@
 import type { RunningServer } from '../server/listen';
 import { EXIT_FAILURE, EXIT_OK, fileErrorMessage } from './errors';
-import { playFile, type ReadThreadMode } from './file-driver';
-import type { CommonOptions, ServeOptions, Speed } from './options';
+import { playFile } from './file-driver';
+import type { CommonOptions, ReadThreadMode, ServeOptions, Speed } from './options';
 import { fileProgress } from './progress';
 import { createSession, note, resolveToken, startServer, untilSignal, writeJsonLines } from './session';
 

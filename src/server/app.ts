@@ -8,6 +8,7 @@ import { TokenCheck } from './auth';
 import { DEFAULT_WS_OPTIONS, type ServerDeps, type WsOptions } from './deps';
 import { captureHealth, MidstreamCounter } from './loss-evidence';
 import { Metrics } from './metrics';
+import { NAMES_MODULE, NAMES_MODULE_PATH } from './names';
 import { encodeCursor, parseListQuery, parseNoQuery, type ListQuery } from './query';
 import { mountSocketRoutes } from './routes-sockets';
 import { RttWindow } from './rtt-window';
@@ -123,6 +124,9 @@ export function createApp(deps: ServerDeps): TcpscopeApp {
     res.status(404).json({ error: 'not-found', detail: `no API endpoint ${req.method} ${req.baseUrl}${req.path}` });
   });
 
+  app.get(NAMES_MODULE_PATH, (_req, res) => {
+    res.type('text/javascript').send(NAMES_MODULE);
+  });
   const webRoot = deps.webRoot ?? DEFAULT_WEB_ROOT;
   if (existsSync(webRoot)) app.use(express.static(webRoot, { index: 'index.html', dotfiles: 'ignore', fallthrough: true }));
 

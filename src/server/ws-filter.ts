@@ -1,10 +1,8 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import type { EventType, TcpEvent } from '../events/types';
+import { EVENT_TYPES, type TcpEvent } from '../events/types';
 import type { ConnectionView } from '../track/connection';
 import { canonicalIp } from './query';
-
-const EVENT_TYPES = ['state', 'handshake', 'teardown', 'reset', 'refused', 'anomaly', 'connection'] as const satisfies readonly EventType[];
 
 /** What a client may send. Anything else gets an `error` message back. */
 export const clientMessage = z.discriminatedUnion('type', [

@@ -5,7 +5,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { analyzeFile, type AnalyzeFormat } from '../../src/cli/analyze';
+import { analyzeFile } from '../../src/cli/analyze';
+import type { AnalyzeFormat } from '../../src/cli/options';
 import { FIXTURES } from '../support/fixtures.mjs';
 
 const REPO = path.resolve(__dirname, '..', '..');

@@ -2,7 +2,7 @@
 import { getHealth, getStats, getTransitions, wsUrl } from './api.js';
 import { sortRows } from './columns.js';
 import { compileFilter } from './filter.js';
-import { STATES } from './format.js';
+import { TCP_STATES } from './names.js';
 import { DemoCases } from './demo-cases.js';
 import { DiagramTips } from './diagram-tips.js';
 import { HealthPanel } from './health.js';
@@ -38,11 +38,11 @@ initTheme($('theme-toggle'), $('theme-icon'), $('theme-label'));
 
 // ---- filters (mirrored in the URL so a view can be shared) ----
 const f = { port: $('f-port'), host: $('f-host'), state: $('f-state'), text: $('f-text'), closed: $('f-closed') };
-for (const st of STATES) f.state.append(new Option(st, st));
+for (const st of TCP_STATES) f.state.append(new Option(st, st));
 const params = new URLSearchParams(location.search);
 f.port.value = params.get('port') ?? '';
 f.host.value = params.get('host') ?? '';
-f.state.value = STATES.includes(params.get('state')) ? params.get('state') : '';
+f.state.value = TCP_STATES.includes(params.get('state')) ? params.get('state') : '';
 f.text.value = params.get('q') ?? '';
 f.closed.checked = params.get('closed') === '1';
 

@@ -1,7 +1,7 @@
 // The RFC 9293 state diagram (its Figure 5 layout), with live endpoint counts and the selected
 // connection's two paths drawn over it.
 import { s, title } from './dom.js';
-import { STATES } from './format.js';
+import { TCP_STATES } from './names.js';
 
 const BW = 124;
 const BH = 40;
@@ -126,7 +126,7 @@ export class StateDiagram {
   /** counts: { client: {STATE: n}, server: {STATE: n} }. */
   setCounts(counts) {
     const parts = [];
-    for (const st of STATES) {
+    for (const st of TCP_STATES) {
       const c = counts.client?.[st] ?? 0;
       const v = counts.server?.[st] ?? 0;
       const total = c + v;
