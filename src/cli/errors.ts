@@ -1,5 +1,6 @@
 import type { FileError, LiveError } from '../capture/errors';
 import { ROOT_HINT } from '../capture/live-cap';
+import type { ListenErrorCode } from '../server/listen';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -69,14 +70,14 @@ export function fileErrorMessage(path: string, err: FileError, framesBefore: num
   }
 }
 
-export function listenErrorMessage(host: string, port: number, code: string, message: string): string {
+export function listenErrorMessage(host: string, port: number, code: ListenErrorCode, message: string): string {
   const where = `${host.includes(':') ? `[${host}]` : host}:${port}`;
   switch (code) {
-    case 'EADDRINUSE':
+    case 'address-in-use':
       return `cannot listen on ${where}: address already in use — stop the other process or choose another port with --listen ${host.includes(':') ? `[${host}]` : host}:PORT (or --no-server)`;
-    case 'EACCES':
+    case 'permission-denied':
       return `cannot listen on ${where}: permission denied — ports below 1024 need root; choose --listen 127.0.0.1:7070`;
-    case 'EADDRNOTAVAIL':
+    case 'address-not-available':
       return `cannot listen on ${where}: no such address on this machine — use 127.0.0.1 or an address of one of its interfaces`;
     default:
       return `cannot listen on ${where}: ${oneLine(message)}`;

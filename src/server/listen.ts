@@ -10,11 +10,21 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export type ListenResult = { ok: true; running: RunningServer } | { ok: false; code: string; message: string };
+/** Why the server could not listen, as a stable code (the system's errno is in the message). */
+export const LISTEN_ERROR_CODES = ['address-in-use', 'permission-denied', 'address-not-available', 'listen-failed'] as const;
+export type ListenErrorCode = (typeof LISTEN_ERROR_CODES)[number];
+
+const BY_ERRNO: Readonly<Record<string, ListenErrorCode>> = {
+  EADDRINUSE: 'address-in-use',
+  EACCES: 'permission-denied',
+  EADDRNOTAVAIL: 'address-not-available',
+};
+
+export type ListenResult = { ok: true; running: RunningServer } | { ok: false; code: ListenErrorCode; message: string };
 
 /**
  * Serves the app and its WebSocket stream (/ws) on one HTTP server. Address problems come back as
- * values (EADDRINUSE, EACCES, EADDRNOTAVAIL) for the CLI to explain.
+ * values with a ListenErrorCode for the CLI to explain.
  */
 export function listen(app: TcpscopeApp, host: string, port: number): Promise<ListenResult> {
   const services = app.locals.services;
@@ -30,7 +40,7 @@ export function listen(app: TcpscopeApp, host: string, port: number): Promise<Li
   });
   return new Promise((resolve) => {
     const onError = (err: NodeJS.ErrnoException) => {
-      resolve({ ok: false, code: err.code ?? 'listen-failed', message: err.message });
+      resolve({ ok: false, code: BY_ERRNO[err.code ?? ''] ?? 'listen-failed', message: err.message });
     };
     server.once('error', onError);
     server.listen({ host, port, exclusive: true }, () => {

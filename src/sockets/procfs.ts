@@ -1,9 +1,11 @@
 import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import type { OwnerReason } from '../track/connection';
 
 // Reading one process's entries under /proc. Every reader returns null (or an error code) when the
 // process is gone or not ours to read; nothing here throws.
 
-export type ProcError = 'gone' | 'no-permission';
+/** The two reasons of OwnerReason a process's own entries can give (the rest are the socket's). */
+export type ProcError = Extract<OwnerReason, 'gone' | 'no-permission'>;
 
 function errCode(e: unknown): ProcError {
   const code = (e as NodeJS.ErrnoException).code;
