@@ -2,8 +2,12 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import { TCP_STATES, type TcpState } from '../track/states';
 
+/** Which connections a list holds: those still open, those closed, or both. */
+export const LIST_STATUSES = ['open', 'closed', 'all'] as const;
+export type ListStatus = (typeof LIST_STATUSES)[number];
+
 export interface ListQuery {
-  status: 'open' | 'closed' | 'all';
+  status: ListStatus;
   state: TcpState | null;
   port: number | null;
   host: string | null;
@@ -47,7 +51,7 @@ export const host = one.transform((s, ctx) => {
 });
 
 const LIST_PARAMS = {
-  status: one.pipe(z.enum(['open', 'closed', 'all'], { error: "must be 'open', 'closed' or 'all'" })),
+  status: one.pipe(z.enum(LIST_STATUSES, { error: `must be one of ${LIST_STATUSES.join(', ')}` })),
   state: one
     .transform((s) => s.toUpperCase())
     .pipe(z.enum(TCP_STATES, { error: `must be one of ${TCP_STATES.join(', ')}` })),

@@ -1,5 +1,5 @@
 import type { EndpointProcess, OwnerReason } from '../track/connection';
-import type { TcpState } from '../track/states';
+import type { Side, TcpState } from '../track/states';
 import type { ProcessInfo, ScannedSocket, ScanResult } from './scan';
 import type { TcpInfo } from './ss';
 
@@ -142,7 +142,7 @@ export function kernelView(ix: SocketIndex, ip: string, port: number, peerIp: st
  */
 export function attribute(
   ix: SocketIndex,
-  side: 'client' | 'server',
+  side: Side,
   ip: string,
   port: number,
   peerIp: string,

@@ -58,7 +58,7 @@ interface Watched {
 }
 
 export interface SocketStats {
-  mode: 'thread' | 'inline';
+  mode: Scanner['mode'];
   scans: number;
   /** Time the scans took in their thread, ms: the last one and all together. */
   lastScanMs: number;
