@@ -5,6 +5,7 @@ import type { TrackerOptions } from '../track/api';
 import { transitionsDoc } from '../track/explanations';
 import { DEFAULT_TRACKER_OPTIONS } from '../track/options';
 import { TokenCheck } from './auth';
+import type { ApiErrorCode } from './errors';
 import { DEFAULT_WS_OPTIONS, type ServerDeps, type WsOptions } from './deps';
 import { captureHealth, MidstreamCounter } from './loss-evidence';
 import { Metrics } from './metrics';
@@ -59,10 +60,7 @@ export function createApp(deps: ServerDeps): TcpscopeApp {
   const guard = (req: Request, res: Response, next: NextFunction) => {
     if (token.allows(req)) return next();
     res.setHeader('WWW-Authenticate', 'Bearer');
-    res.status(401).json({
-      error: 'unauthorized',
-      detail: 'missing or wrong token: send Authorization: Bearer TOKEN or add ?token=TOKEN',
-    });
+    apiError(res, 401, 'unauthorized', 'missing or wrong token: send Authorization: Bearer TOKEN or add ?token=TOKEN');
   };
   app.use('/api', guard);
   app.use('/metrics', guard);
@@ -70,7 +68,7 @@ export function createApp(deps: ServerDeps): TcpscopeApp {
   app.use(['/api', '/metrics'], (req, res, next) => {
     if (req.method === 'GET' || req.method === 'HEAD') return next();
     res.setHeader('Allow', 'GET, HEAD');
-    res.status(405).json({ error: 'method-not-allowed', detail: `${req.method} is not supported; the API is read-only` });
+    apiError(res, 405, 'method-not-allowed', `${req.method} is not supported; the API is read-only`);
   });
 
   app.get('/api/health', (req, res) => {
@@ -94,7 +92,7 @@ export function createApp(deps: ServerDeps): TcpscopeApp {
     if (!noParams(req, res)) return;
     const id = String(req.params.id);
     const d = id.length <= 200 ? deps.engine.tracker.detail(id) : undefined;
-    if (!d) return void res.status(404).json({ error: 'not-found', detail: `no connection with id '${id.slice(0, 200)}'` });
+    if (!d) return apiError(res, 404, 'not-found', `no connection with id '${id.slice(0, 200)}'`);
     res.json(d);
   });
 
@@ -121,7 +119,7 @@ export function createApp(deps: ServerDeps): TcpscopeApp {
   });
 
   app.use('/api', (req, res) => {
-    res.status(404).json({ error: 'not-found', detail: `no API endpoint ${req.method} ${req.baseUrl}${req.path}` });
+    apiError(res, 404, 'not-found', `no API endpoint ${req.method} ${req.baseUrl}${req.path}`);
   });
 
   app.get(NAMES_MODULE_PATH, (_req, res) => {
@@ -131,14 +129,14 @@ export function createApp(deps: ServerDeps): TcpscopeApp {
   if (existsSync(webRoot)) app.use(express.static(webRoot, { index: 'index.html', dotfiles: 'ignore', fallthrough: true }));
 
   app.use((req, res) => {
-    res.status(404).json({ error: 'not-found', detail: `nothing at ${req.path}` });
+    apiError(res, 404, 'not-found', `nothing at ${req.path}`);
   });
 
   // Express 5 passes rejected promises here; a failing request never takes the server down.
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     const status = typeof (err as { status?: unknown }).status === 'number' ? (err as { status: number }).status : 500;
     if (res.headersSent) return void res.end();
-    res.status(status).json({ error: status >= 500 ? 'internal-error' : 'bad-request', detail: errorText(err) });
+    apiError(res, status, status >= 500 ? 'internal-error' : 'bad-request', errorText(err));
   });
 
   return app;
@@ -151,6 +149,11 @@ function noParams(req: Request, res: Response): boolean {
   return false;
 }
 
+function apiError(res: Response, status: number, error: ApiErrorCode, detail: string): void {
+  res.status(status).json({ error, detail });
+}
+
+/** A bad query parameter: its `error` names it (docs/API.md), `parameter` holds the name alone. */
 function badParam(res: Response, parameter: string, detail: string): void {
   res.status(400).json({ error: `bad query parameter '${parameter}'`, parameter, detail: `${parameter}: ${detail}` });
 }

@@ -7,6 +7,7 @@ import type { ConnectionView } from '../track/connection';
 import { sameOrigin, type TokenCheck } from './auth';
 import type { SourceInfo } from '../capture/source';
 import type { EngineLike, WsOptions } from './deps';
+import type { WsErrorCode } from './errors';
 import { FLUSH_BLOCKED, FLUSH_DONE, FLUSH_MORE, WsClient, type FlushResult } from './ws-client';
 import { StreamFilter, clientMessage, endpointsOf, type EndpointsOf } from './ws-filter';
 import { EventRing } from './ws-ring';
@@ -221,7 +222,7 @@ export class WsHub {
     this.flushClient(c);
   }
 
-  private replyError(c: WsClient, error: string, detail: string): void {
+  private replyError(c: WsClient, error: WsErrorCode, detail: string): void {
     c.enqueueControl(JSON.stringify({ type: 'error', error, detail }));
     this.flushClient(c);
   }
@@ -506,7 +507,7 @@ export class WsHub {
   }
 }
 
-function reject(socket: Duplex, status: number, error: string, detail: string): void {
+function reject(socket: Duplex, status: number, error: WsErrorCode, detail: string): void {
   const body = JSON.stringify({ error, detail });
   const reason = { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 503: 'Service Unavailable' }[status] ?? 'Error';
   socket.end(
