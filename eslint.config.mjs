@@ -6,6 +6,7 @@
 //   joined to track's endpoints.
 //
 // decode and track are pure: no Node I/O, no timers, no clock (time comes in as an argument).
+import { defineConfig } from 'eslint/config';
 import { createNodeResolver, importX } from 'eslint-plugin-import-x';
 import tseslint from 'typescript-eslint';
 
@@ -61,7 +62,7 @@ const pureRules = {
   ],
 };
 
-export default tseslint.config(
+export default defineConfig(
   { ignores: ['dist/**', 'node_modules/**', 'web/**', 'test/**', 'bench/**', 'scripts/**', 'bin/**', '.bench-data/**'] },
   {
     files: ['src/**/*.ts'],
