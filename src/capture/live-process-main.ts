@@ -7,6 +7,7 @@
 // stderr piped and fd 3 the hand-over pipe. It ends when its stdin closes (the main process
 // stopped or died), when the hand-over pipe breaks, and on SIGTERM; SIGINT (Ctrl-C reaches the
 // whole process group) is left to the main process, which stops it in order.
+import { execFileSync } from 'node:child_process';
 import net from 'node:net';
 import os from 'node:os';
 import { BatchWriter, BEAT_EVERY_MS, Rec, soloRecord } from './handover';
@@ -28,6 +29,8 @@ const PAUSE_MS = 1;
  * priority waits longer than that for a core (BENCHMARKS.md, Live capture in its own process).
  */
 const NICE = -10;
+/** The real-time priority asked for first: the lowest, above every ordinary process. */
+const RT_PRIORITY = 1;
 
 /**
  * Frames libpcap's ring holds on lo: with the immediate mode `cap` turns on, one per 64 KiB of
@@ -40,6 +43,28 @@ const RING_FULL_SHARE = 0.9;
 /** Bytes written but not yet taken by the main process beyond which new batches are dropped. */
 export const MAX_QUEUED_BYTES = 32 * 1024 * 1024;
 
+/**
+ * Puts this process ahead of every ordinary one: SCHED_FIFO at RT_PRIORITY when permitted (root
+ * or CAP_SYS_NICE, through util-linux's chrt), else nice NICE, else nothing. It sleeps between
+ * drains and does a bounded amount of work per packet; the kernel's real-time throttling
+ * (sched_rt_runtime_us, 95 % of each second by default) still bounds it should it ever spin.
+ */
+function raisePriority(): void {
+  if (process.env.TCPSCOPE_CAPTURE_RT !== '0') {
+    try {
+      execFileSync('chrt', ['--fifo', '--pid', String(RT_PRIORITY), String(process.pid)], { stdio: 'ignore', timeout: 2000 });
+      return;
+    } catch {
+      // no chrt, or not permitted
+    }
+  }
+  try {
+    os.setPriority(NICE);
+  } catch {
+    // not permitted: stay at the default priority
+  }
+}
+
 function main(): void {
   const opts = JSON.parse(process.argv[2] ?? '{}') as LiveOptions;
   const out = new net.Socket({ fd: 3, readable: false, writable: true });
@@ -48,11 +73,7 @@ function main(): void {
   // frames dropped since the last batch that went out, and the time of the first of them
   let lost = 0;
   const lostAt = Buffer.alloc(8);
-  try {
-    os.setPriority(NICE);
-  } catch {
-    // not permitted: stay at the default priority
-  }
+  raisePriority();
   const writer = new BatchWriter(BATCH_BYTES, (batch, frames) => {
     if (out.writableLength > MAX_QUEUED_BYTES) {
       if (lost === 0) batch.copy(lostAt, 0, 4, 12);

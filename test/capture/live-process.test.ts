@@ -192,6 +192,24 @@ describe('live capture in its own process', needs(root()), () => {
     await cap.stopped;
   }, 60_000);
 
+  it('runs ahead of every ordinary process: SCHED_FIFO where chrt can set it', async () => {
+    const r = await lp.startLiveProcess({ iface: 'lo', ports: [port] }, { onFrame: () => {} }, { script: SCRIPT });
+    if (!r.ok) throw new Error(r.error.message);
+    const cap = r.capture;
+    try {
+      const stat = readFileSync(`/proc/${cap.status().pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // fields 19 (nice), 40 (rt_priority) and 41 (policy) of proc(5), counted from 1
+      const [nice, rtPriority, policy] = [Number(f[16]), Number(f[37]), Number(f[38])];
+      const chrt = ['/usr/bin/chrt', '/bin/chrt'].some((p) => existsSync(p));
+      if (chrt) expect({ policy, rtPriority }).toEqual({ policy: 1, rtPriority: 1 });
+      else expect(nice).toBe(-10);
+    } finally {
+      cap.stop();
+    }
+    await cap.stopped;
+  }, 60_000);
+
   it('reports a stalled capture process, and its recovery', async () => {
     const holes: [CaptureHole, CaptureFault | null][] = [];
     const r = await lp.startLiveProcess(
