@@ -10,7 +10,7 @@
 import { execFileSync } from 'node:child_process';
 import net from 'node:net';
 import os from 'node:os';
-import { BatchWriter, BEAT_EVERY_MS, Rec, soloRecord } from './handover';
+import { BatchWriter, BEAT_EVERY_MS, HANDOVER_SNAP, Rec, soloRecord } from './handover';
 import { openLive, type LiveOptions } from './live';
 
 /** Records are packed into batches of this size at most. */
@@ -104,7 +104,7 @@ function main(): void {
     Atomics.wait(sleeper, 0, 0, PAUSE_MS);
     emptyAt = process.hrtime();
   };
-  const opened = openLive({ ...opts, hrtimeStamps: true }, (f) => {
+  const opened = openLive({ ...opts, hrtimeStamps: true, snapLength: HANDOVER_SNAP }, (f) => {
     writer.frame(f.tsSec, f.tsNsec, f.data, f.capLen, f.origLen);
     drained++;
     // `cap` drains the whole ring in one callback from the event loop: the batch goes out after it.
