@@ -24,6 +24,14 @@ const BATCH_BYTES = 64 * 1024;
  */
 const PAUSE_MS = 1;
 /**
+ * What was read goes to the main process once this long has passed since the last batch went out,
+ * or once it holds SEND_BYTES: not after every drain. A batch is a write here and a wakeup and a
+ * read there, whatever its size; at a drain a millisecond that was most of what both processes
+ * spent per packet at moderate rates (BENCHMARKS.md, Live capture in its own process).
+ */
+const SEND_EVERY_MS = 5;
+const SEND_BYTES = 32 * 1024;
+/**
  * The nice value the capture process asks for (root only; otherwise it keeps its own): libpcap's
  * ring holds some 40 ms of a busy loopback, and on a loaded machine a process at the default
  * priority waits longer than that for a core (BENCHMARKS.md, Live capture in its own process).
@@ -96,11 +104,16 @@ function main(): void {
   let drained = 0;
   let ringAlarm = Infinity;
   let emptyAt = process.hrtime();
+  let sentAt = performance.now();
   const flush = () => {
     flushQueued = false;
     if (drained >= ringAlarm) writer.control(Rec.RING_FULL, emptyAt[0], emptyAt[1], drained);
     drained = 0;
-    writer.send();
+    const now = performance.now();
+    if (now - sentAt >= SEND_EVERY_MS || writer.bytes >= SEND_BYTES) {
+      writer.send();
+      sentAt = now;
+    }
     Atomics.wait(sleeper, 0, 0, PAUSE_MS);
     emptyAt = process.hrtime();
   };
