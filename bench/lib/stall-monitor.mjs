@@ -1,13 +1,13 @@
-// A process that does nothing but wake every 5 ms, at the capture process's priority (SCHED_FIFO 1, or nice -10),
+// A process that does nothing but wake every 5 ms, at the capture process's priority (nice -10, or SCHED_FIFO 1),
 // and notes how late it woke: when it is late, the machine itself held every process of that
 // priority up, and no reader of libpcap's ring could have kept up then.
 //   IPC: parent sends 'report', child answers { report: { maxMs, over40, over100, over250 } } and ends.
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 
-// SCHED_FIFO first, as the capture process asks (unless TCPSCOPE_CAPTURE_RT=0), then nice -10
+// the capture process's: SCHED_FIFO with TCPSCOPE_CAPTURE_RT=1, otherwise nice -10
 let fifo = false;
-if (process.env.TCPSCOPE_CAPTURE_RT !== '0') {
+if (process.env.TCPSCOPE_CAPTURE_RT === '1') {
   try {
     execFileSync('chrt', ['--fifo', '--pid', '1', String(process.pid)], { stdio: 'ignore' });
     fifo = true;

@@ -52,13 +52,16 @@ const RING_FULL_SHARE = 0.9;
 export const MAX_QUEUED_BYTES = 32 * 1024 * 1024;
 
 /**
- * Puts this process ahead of every ordinary one: SCHED_FIFO at RT_PRIORITY when permitted (root
- * or CAP_SYS_NICE, through util-linux's chrt), else nice NICE, else nothing. It sleeps between
- * drains and does a bounded amount of work per packet; the kernel's real-time throttling
- * (sched_rt_runtime_us, 95 % of each second by default) still bounds it should it ever spin.
+ * Puts this process ahead of the machine's ordinary ones: nice NICE (root only), or with
+ * TCPSCOPE_CAPTURE_RT=1 SCHED_FIFO at RT_PRIORITY (root or CAP_SYS_NICE, through util-linux's
+ * chrt). Real-time scheduling all but ended its waits for a core on a loaded machine (the longest
+ * fell from 30-180 ms to 1-2 ms) but slowed a loopback load on the same two cores
+ * by some 40 %, each wakeup preempting it (BENCHMARKS.md, Live capture in its own process): it is
+ * a choice for whoever runs tcpscope, not the default. Should it spin, the kernel's real-time
+ * throttling (sched_rt_runtime_us, 95 % of each second by default) still bounds it.
  */
 function raisePriority(): void {
-  if (process.env.TCPSCOPE_CAPTURE_RT !== '0') {
+  if (process.env.TCPSCOPE_CAPTURE_RT === '1') {
     try {
       execFileSync('chrt', ['--fifo', '--pid', String(RT_PRIORITY), String(process.pid)], { stdio: 'ignore', timeout: 2000 });
       return;
