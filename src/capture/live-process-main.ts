@@ -108,15 +108,21 @@ function main(): void {
   let ringAlarm = Infinity;
   let emptyAt = process.hrtime();
   let sentAt = performance.now();
+  let sendTimer: NodeJS.Timeout | null = null;
+  const sendNow = () => {
+    if (sendTimer !== null) clearTimeout(sendTimer);
+    sendTimer = null;
+    writer.send();
+    sentAt = performance.now();
+  };
   const flush = () => {
     flushQueued = false;
     if (drained >= ringAlarm) writer.control(Rec.RING_FULL, emptyAt[0], emptyAt[1], drained);
     drained = 0;
     const now = performance.now();
-    if (now - sentAt >= SEND_EVERY_MS || writer.bytes >= SEND_BYTES) {
-      writer.send();
-      sentAt = now;
-    }
+    if (now - sentAt >= SEND_EVERY_MS || writer.bytes >= SEND_BYTES) sendNow();
+    // the last frames before a quiet spell go out on time all the same
+    else if (sendTimer === null) sendTimer = setTimeout(sendNow, SEND_EVERY_MS - (now - sentAt));
     Atomics.wait(sleeper, 0, 0, PAUSE_MS);
     emptyAt = process.hrtime();
   };
