@@ -26,8 +26,8 @@ const PAUSE_MS = 1;
 /**
  * What was read goes to the main process once this long has passed since the last batch went out,
  * or once it holds SEND_BYTES: not after every drain. A batch is a write here and a wakeup and a
- * read there, whatever its size; at a drain a millisecond that was most of what both processes
- * spent per packet at moderate rates (BENCHMARKS.md, Live capture in its own process).
+ * read there, whatever its size; at a drain a millisecond that was a large share of what both
+ * processes spent at moderate rates (BENCHMARKS.md, Live capture in its own process).
  */
 const SEND_EVERY_MS = 5;
 const SEND_BYTES = 32 * 1024;
@@ -37,7 +37,7 @@ const SEND_BYTES = 32 * 1024;
  * priority waits longer than that for a core (BENCHMARKS.md, Live capture in its own process).
  */
 const NICE = -10;
-/** The real-time priority asked for first: the lowest, above every ordinary process. */
+/** The real-time priority asked for with TCPSCOPE_CAPTURE_RT=1: the lowest, above every ordinary process. */
 const RT_PRIORITY = 1;
 
 /**
