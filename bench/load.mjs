@@ -22,7 +22,8 @@ import { fork, spawn } from 'node:child_process';
 import { openSync } from 'node:fs';
 import path from 'node:path';
 import { buildOnce, ROOT } from './lib/build.mjs';
-import { loadAverage, round, rssBytes, sleep, treeCpuMs, treeRssBytes } from './lib/proc.mjs';
+import { readFileSync } from 'node:fs';
+import { childPids, cpuMs, loadAverage, round, rssBytes, sleep, treeCpuMs, treeRssBytes } from './lib/proc.mjs';
 import { startTcpdump } from './lib/tcpdump.mjs';
 import { getJson, startTcpscope } from './lib/tcpscope.mjs';
 import { startTraffic, startWsObserver } from './lib/children.mjs';
@@ -74,11 +75,28 @@ async function once() {
     }
   })();
 
+  // the capture process alone (the CLI's other children are the socket scans' short-lived ss)
+  const capturePid = childPids(ts.pid).find((p) => {
+    try {
+      return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('live-process-main');
+    } catch {
+      return false;
+    }
+  });
+  const capCpu = () => {
+    try {
+      return capturePid ? cpuMs(capturePid) : null;
+    } catch {
+      return null;
+    }
+  };
   const cpu0 = treeCpuMs(ts.pid);
+  const cap0 = capCpu();
   const rss0 = treeRssBytes(ts.pid);
   let rssMax = rss0;
   const sampler = setInterval(() => (rssMax = Math.max(rssMax, treeRssBytes(ts.pid))), 500);
   const t0 = performance.now();
+  const trafficStartMs = performance.timeOrigin + t0;
   const [short, bulkRes] = await Promise.all([
     traffic.run({ cmd: 'short', concurrency, durationMs: seconds * 1000, localAddresses, ...(Number.isFinite(rate) ? { rate } : {}) }),
     bulk > 0 ? traffic.run({ cmd: 'bulk', n: bulk, bytes: bulkMiB * 1024 * 1024 }) : { transfers: 0, completed: 0, bytes: 0 },
@@ -93,6 +111,7 @@ async function once() {
   polling = false;
   await poller;
   const cpu1 = treeCpuMs(ts.pid);
+  const cap1 = capCpu();
   clearInterval(sampler);
   const wire = await ref.stop();
 
@@ -145,14 +164,19 @@ async function once() {
       statsTotal: stats.connections.total,
       lossEvidence: stats.capture.lossEvidence,
       captureProcess: stats.capture.process ? { restarts: stats.capture.process.restarts, faults: stats.capture.process.faults } : null,
+      // when each hole began, in seconds after the traffic started
+      holesAtS: (stats.capture.process?.holes ?? []).map((h) => round((h.fromMs - trafficStartMs) / 1000, 2)),
     },
     cpu: {
       ms: cpuTotal, user: cpu1.user - cpu0.user, system: cpu1.system - cpu0.system,
-      captureProcess: { ms: cpu1.children - cpu0.children, user: cpu1.childrenUser - cpu0.childrenUser, system: cpu1.childrenSystem - cpu0.childrenSystem },
+      main: { ms: cpu1.total - cpu1.children - (cpu0.total - cpu0.children) },
+      // every child: the capture process and the socket scans' ss
+      children: { ms: cpu1.children - cpu0.children, user: cpu1.childrenUser - cpu0.childrenUser, system: cpu1.childrenSystem - cpu0.childrenSystem },
+      captureProcess: cap0 && cap1 ? { ms: cap1.total - cap0.total, user: cap1.user - cap0.user, system: cap1.system - cap0.system } : null,
       msPer1000Connections: round((cpuTotal / generated) * 1000, 1),
       busyPct: round((100 * cpuTotal) / wallMs, 1),
     },
-    ws: { events: ws.events, lagged: ws.lagged, laggedDropped: ws.laggedDropped, gaps: ws.gaps, latencyMs: Object.fromEntries(Object.entries(ws.latencyMs).map(([k, v]) => [k, round(v, 2)])) },
+    ws: { events: ws.events, messages: ws.messages, bytes: ws.bytes, lagged: ws.lagged, laggedDropped: ws.laggedDropped, gaps: ws.gaps, latencyMs: Object.fromEntries(Object.entries(ws.latencyMs).map(([k, v]) => [k, round(v, 2)])) },
     rest: { calls: rest.calls, p50Ms: round(restSorted[Math.floor(restSorted.length / 2)] ?? null, 1), maxMs: round(restSorted.at(-1) ?? null, 1) },
     rssMiB: { start: round(rss0 / 2 ** 20, 1), max: round(rssMax / 2 ** 20, 1), end: round(rssEnd / 2 ** 20, 1) },
     restListMs: round(listMs, 0),
@@ -165,14 +189,14 @@ for (let i = 0; i < runs; i++) {
   results.push(r);
   console.log(JSON.stringify(r, null, args.includes('--json') ? 0 : 1));
 }
-if (runs > 1) {
+if (results.length > 0) {
   // One line per run, as BENCHMARKS.md tables them.
   for (const r of results) {
     const c = r.connections;
     console.error(
       `${r.params.capture}${r.params.hog ? ` hog ${r.params.hog}` : ''} | load ${r.loadAverage[0]} | stalls max ${r.machineStalls.maxMs} ms, ${r.machineStalls.over100} > 100 ms | ${r.generator.perSecond} conn/s | ` +
         `${c.seenWhole} / ${c.generated} whole | lost ${r.packets.lost} pkts | evidence ${c.lossEvidence.gaps}/${c.lossEvidence.acksOfUnseen}/${c.lossEvidence.midstreamStarts} | ` +
-        `handover lost ${c.lossEvidence.handoverLost ?? "-"} ring full ${c.lossEvidence.ringFull ?? "-"} holes ${c.lossEvidence.captureHoles ?? "-"} flagged ${c.captureGap} silently wrong ${c.silentlyWrong} | ${r.cpu.msPer1000Connections} ms/1000 (${r.cpu.busyPct} %) | ` +
+        `handover lost ${c.lossEvidence.handoverLost ?? "-"} ring full ${c.lossEvidence.ringFull ?? "-"} holes ${c.lossEvidence.captureHoles ?? "-"} flagged ${c.captureGap} silently wrong ${c.silentlyWrong} | ${r.cpu.msPer1000Connections} ms/1000 (${r.cpu.busyPct} %; main ${r.cpu.main.ms}, capture ${r.cpu.captureProcess?.ms ?? '-'}, all children ${r.cpu.children.ms} ms) | ` +
         `WS p50/p99 ${r.ws.latencyMs.p50}/${r.ws.latencyMs.p99} ms lagged ${r.ws.lagged} | REST p50/max ${r.rest.p50Ms}/${r.rest.maxMs} ms`,
     );
   }

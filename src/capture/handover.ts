@@ -106,6 +106,11 @@ export class BatchWriter {
     return this.n === 0;
   }
 
+  /** Bytes waiting to be sent. */
+  get bytes(): number {
+    return this.n;
+  }
+
   /** Appends a frame read at hrtime (sec, ns); copies at most HANDOVER_SNAP of its bytes. */
   frame(hrSec: number, hrNs: number, data: Buffer, capLen: number, origLen: number): void {
     const len = capLen < HANDOVER_SNAP ? capLen : HANDOVER_SNAP;

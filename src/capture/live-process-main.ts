@@ -7,9 +7,10 @@
 // stderr piped and fd 3 the hand-over pipe. It ends when its stdin closes (the main process
 // stopped or died), when the hand-over pipe breaks, and on SIGTERM; SIGINT (Ctrl-C reaches the
 // whole process group) is left to the main process, which stops it in order.
+import { execFileSync } from 'node:child_process';
 import net from 'node:net';
 import os from 'node:os';
-import { BatchWriter, BEAT_EVERY_MS, Rec, soloRecord } from './handover';
+import { BatchWriter, BEAT_EVERY_MS, HANDOVER_SNAP, Rec, soloRecord } from './handover';
 import { openLive, type LiveOptions } from './live';
 
 /** Records are packed into batches of this size at most. */
@@ -23,11 +24,21 @@ const BATCH_BYTES = 64 * 1024;
  */
 const PAUSE_MS = 1;
 /**
+ * What was read goes to the main process once this long has passed since the last batch went out,
+ * or once it holds SEND_BYTES: not after every drain. A batch is a write here and a wakeup and a
+ * read there, whatever its size; at a drain a millisecond that was a large share of what both
+ * processes spent at moderate rates (BENCHMARKS.md, Live capture in its own process).
+ */
+const SEND_EVERY_MS = 5;
+const SEND_BYTES = 32 * 1024;
+/**
  * The nice value the capture process asks for (root only; otherwise it keeps its own): libpcap's
  * ring holds some 40 ms of a busy loopback, and on a loaded machine a process at the default
  * priority waits longer than that for a core (BENCHMARKS.md, Live capture in its own process).
  */
 const NICE = -10;
+/** The real-time priority asked for with TCPSCOPE_CAPTURE_RT=1: the lowest, above every ordinary process. */
+const RT_PRIORITY = 1;
 
 /**
  * Frames libpcap's ring holds on lo: with the immediate mode `cap` turns on, one per 64 KiB of
@@ -40,6 +51,31 @@ const RING_FULL_SHARE = 0.9;
 /** Bytes written but not yet taken by the main process beyond which new batches are dropped. */
 export const MAX_QUEUED_BYTES = 32 * 1024 * 1024;
 
+/**
+ * Puts this process ahead of the machine's ordinary ones: nice NICE (root only), or with
+ * TCPSCOPE_CAPTURE_RT=1 SCHED_FIFO at RT_PRIORITY (root or CAP_SYS_NICE, through util-linux's
+ * chrt). Real-time scheduling all but ended its waits for a core on a loaded machine (the longest
+ * fell from 30-180 ms to 1-2 ms) but slowed a loopback load on the same two cores
+ * by some 40 %, each wakeup preempting it (BENCHMARKS.md, Live capture in its own process): it is
+ * a choice for whoever runs tcpscope, not the default. Should it spin, the kernel's real-time
+ * throttling (sched_rt_runtime_us, 95 % of each second by default) still bounds it.
+ */
+function raisePriority(): void {
+  if (process.env.TCPSCOPE_CAPTURE_RT === '1') {
+    try {
+      execFileSync('chrt', ['--fifo', '--pid', String(RT_PRIORITY), String(process.pid)], { stdio: 'ignore', timeout: 2000 });
+      return;
+    } catch {
+      // no chrt, or not permitted
+    }
+  }
+  try {
+    os.setPriority(NICE);
+  } catch {
+    // not permitted: stay at the default priority
+  }
+}
+
 function main(): void {
   const opts = JSON.parse(process.argv[2] ?? '{}') as LiveOptions;
   const out = new net.Socket({ fd: 3, readable: false, writable: true });
@@ -48,11 +84,7 @@ function main(): void {
   // frames dropped since the last batch that went out, and the time of the first of them
   let lost = 0;
   const lostAt = Buffer.alloc(8);
-  try {
-    os.setPriority(NICE);
-  } catch {
-    // not permitted: stay at the default priority
-  }
+  raisePriority();
   const writer = new BatchWriter(BATCH_BYTES, (batch, frames) => {
     if (out.writableLength > MAX_QUEUED_BYTES) {
       if (lost === 0) batch.copy(lostAt, 0, 4, 12);
@@ -75,15 +107,26 @@ function main(): void {
   let drained = 0;
   let ringAlarm = Infinity;
   let emptyAt = process.hrtime();
+  let sentAt = performance.now();
+  let sendTimer: NodeJS.Timeout | null = null;
+  const sendNow = () => {
+    if (sendTimer !== null) clearTimeout(sendTimer);
+    sendTimer = null;
+    writer.send();
+    sentAt = performance.now();
+  };
   const flush = () => {
     flushQueued = false;
     if (drained >= ringAlarm) writer.control(Rec.RING_FULL, emptyAt[0], emptyAt[1], drained);
     drained = 0;
-    writer.send();
+    const now = performance.now();
+    if (now - sentAt >= SEND_EVERY_MS || writer.bytes >= SEND_BYTES) sendNow();
+    // the last frames before a quiet spell go out on time all the same
+    else if (sendTimer === null) sendTimer = setTimeout(sendNow, SEND_EVERY_MS - (now - sentAt));
     Atomics.wait(sleeper, 0, 0, PAUSE_MS);
     emptyAt = process.hrtime();
   };
-  const opened = openLive({ ...opts, hrtimeStamps: true }, (f) => {
+  const opened = openLive({ ...opts, hrtimeStamps: true, snapLength: HANDOVER_SNAP }, (f) => {
     writer.frame(f.tsSec, f.tsNsec, f.data, f.capLen, f.origLen);
     drained++;
     // `cap` drains the whole ring in one callback from the event loop: the batch goes out after it.

@@ -109,8 +109,9 @@ export async function startLiveProcess(
   const killAfterMs = sopts.killAfterMs ?? 8000;
   const backoffMs = sopts.backoffMs ?? 200;
   const maxBackoffMs = sopts.maxBackoffMs ?? 10_000;
-  const { hrtimeStamps: _ignored, ...childOpts } = live;
+  const { hrtimeStamps: _ignored, snapLength: _cut, ...childOpts } = live;
   void _ignored;
+  void _cut;
 
   const counters = { frames: 0, bytes: 0 };
   const status: CaptureProcessStatus = {

@@ -24,6 +24,12 @@ export interface LiveOptions {
    * for another process on the same machine to turn into epoch time (the capture process does).
    */
   hrtimeStamps?: boolean;
+  /**
+   * Bytes of each packet copied out of the kernel's ring, at most (default SNAPLEN, all of it).
+   * The capture process reads only headers: it asks for HANDOVER_SNAP, so that a bulk transfer's
+   * 64 KiB frames on lo are not copied whole. The wire length still comes from the IP header.
+   */
+  snapLength?: number;
 }
 
 export interface LiveStats {
@@ -56,7 +62,7 @@ export type OpenLiveResult = { ok: true; capture: LiveCapture } | { ok: false; e
  * of a busy loopback, while the JavaScript thread is busy elsewhere (BENCHMARKS.md, Live load).
  */
 export const DEFAULT_BUFFER_SIZE = 64 * 1024 * 1024;
-/** cap's fixed snap length, and so the size of the one packet buffer. */
+/** cap's fixed snap length: the most a packet buffer ever needs (see LiveOptions.snapLength). */
 export const SNAPLEN = 65535;
 // The trial open that finds permission, interface and filter errors uses a tiny kernel buffer:
 // `cap` cannot release a handle whose open failed (see `retired`), so a failure must cost little.
@@ -183,7 +189,12 @@ export function openLive(opts: LiveOptions, onFrame: (f: Frame) => void): OpenLi
   // lo only: the primer below travels over 127.0.0.1.
   const loopback = iface === 'lo' && devices?.find((d) => d.name === iface)?.flags?.includes('PCAP_IF_LOOPBACK') !== false;
 
-  const buffer = Buffer.alloc(SNAPLEN);
+  const snapLength = opts.snapLength ?? SNAPLEN;
+  if (!Number.isInteger(snapLength) || snapLength < 64 || snapLength > SNAPLEN) {
+    return fail('capture-failed', `invalid snap length ${snapLength}: give a whole number of bytes from 64 to ${SNAPLEN}`);
+  }
+  // cap copies each packet into this buffer, cut to its length
+  const buffer = Buffer.alloc(snapLength);
   const probeErr = probe(Cap, iface, filter, buffer);
   if (probeErr) return { ok: false, error: probeErr };
   // A libpcap that cannot filter on direction here keeps the plain filter.
@@ -209,7 +220,7 @@ export function openLive(opts: LiveOptions, onFrame: (f: Frame) => void): OpenLi
   const frame: Frame = { tsSec: 0, tsNsec: 0, linkType, data: buffer.subarray(0, 0), capLen: 0, origLen: 0 };
   // One view per captured length, made the first time that length is seen, so that
   // `frame.data.length === capLen` without a new Buffer per packet.
-  const views: (Buffer | undefined)[] = new Array(SNAPLEN + 1);
+  const views: (Buffer | undefined)[] = new Array(snapLength + 1);
   const counters = { frames: 0, bytes: 0 };
   let stopped = false;
   const hrtimeStamps = opts.hrtimeStamps === true;

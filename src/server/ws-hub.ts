@@ -12,6 +12,8 @@ import { FLUSH_BLOCKED, FLUSH_DONE, FLUSH_MORE, WsClient, type FlushResult } fro
 import { StreamFilter, clientMessage, endpointsOf, type EndpointsOf } from './ws-filter';
 import { EventRing } from './ws-ring';
 
+/** Least time between two passes that send events (see scheduleFlush). */
+const FLUSH_EVERY_MS = 20;
 /** How often clients whose sockets are full are looked at again. */
 const BACKLOG_RETRY_MS = 20;
 /**
@@ -273,14 +275,21 @@ export class WsHub {
     return ep;
   }
 
-  /** Sending waits for the end of the current burst of packets, so capture is never held up. */
-  private scheduleFlush(): void {
+  /**
+   * Sending waits for the end of the current burst of packets, so capture is never held up, and
+   * at least FLUSH_EVERY_MS after the last pass (`soon`: only for the burst), so that a busy
+   * stream goes out in a few large messages a second rather than one small one per burst.
+   */
+  private scheduleFlush(soon = false): void {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    setImmediate(() => {
+    const run = () => {
       this.flushScheduled = false;
       this.flushBacklog();
-    });
+    };
+    const wait = soon ? 0 : this.lastPassEnd + FLUSH_EVERY_MS - performance.now();
+    if (wait >= 1) setTimeout(run, wait);
+    else setImmediate(run);
   }
 
   private flushClient(c: WsClient): void {
@@ -341,7 +350,7 @@ export class WsHub {
     this.batches.clear();
     this.lastPassEnd = performance.now();
     // Time ran out with sockets still writable: go on after the capture had its turn (poll phase).
-    if (more) this.scheduleFlush();
+    if (more) this.scheduleFlush(true);
     else if (blocked && this.retryTimer === null) {
       this.retryTimer = setTimeout(() => {
         this.retryTimer = null;

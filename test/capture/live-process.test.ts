@@ -192,6 +192,34 @@ describe('live capture in its own process', needs(root()), () => {
     await cap.stopped;
   }, 60_000);
 
+  it('runs at nice -10, or at SCHED_FIFO 1 when TCPSCOPE_CAPTURE_RT=1 and chrt can set it', async () => {
+    const sched = (pid: number) => {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // fields 19 (nice), 40 (rt_priority) and 41 (policy) of proc(5), counted from 1
+      return { nice: Number(f[16]), rtPriority: Number(f[37]), policy: Number(f[38]) };
+    };
+    const run = async (rt: string | undefined) => {
+      const before = process.env.TCPSCOPE_CAPTURE_RT;
+      if (rt === undefined) delete process.env.TCPSCOPE_CAPTURE_RT;
+      else process.env.TCPSCOPE_CAPTURE_RT = rt;
+      try {
+        const r = await lp.startLiveProcess({ iface: 'lo', ports: [port] }, { onFrame: () => {} }, { script: SCRIPT });
+        if (!r.ok) throw new Error(r.error.message);
+        const s = sched(r.capture.status().pid!);
+        r.capture.stop();
+        await r.capture.stopped;
+        return s;
+      } finally {
+        if (before === undefined) delete process.env.TCPSCOPE_CAPTURE_RT;
+        else process.env.TCPSCOPE_CAPTURE_RT = before;
+      }
+    };
+    expect(await run(undefined)).toEqual({ nice: -10, rtPriority: 0, policy: 0 });
+    const chrt = ['/usr/bin/chrt', '/bin/chrt'].some((p) => existsSync(p));
+    expect(await run('1')).toMatchObject(chrt ? { rtPriority: 1, policy: 1 } : { nice: -10, policy: 0 });
+  }, 60_000);
+
   it('reports a stalled capture process, and its recovery', async () => {
     const holes: [CaptureHole, CaptureFault | null][] = [];
     const r = await lp.startLiveProcess(

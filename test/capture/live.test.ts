@@ -509,3 +509,37 @@ describe('stopping from inside the frame callback', needs(root()), () => {
     }
   });
 });
+
+describe('a shorter snap length', needs(root()), () => {
+  it('copies at most that many bytes of each packet and keeps the wire length from the IP header', async () => {
+    const payload = Buffer.alloc(3000, 7);
+    const srv = await listen('127.0.0.1', (s) => s.end(payload));
+    const port = portOf(srv);
+    const rec = recorder();
+    const r = openLive({ ports: [port], bufferSize: 1 << 20, snapLength: 128 }, rec.onFrame);
+    if (!r.ok) throw new Error(`${r.error.code}: ${r.error.message}`);
+    try {
+      const c = await connect('127.0.0.1', port);
+      c.on('data', () => {});
+      await new Promise((res) => c.on('close', res));
+      await waitFor('both FINs', () => rec.recs.filter((x) => has(x.flags, FIN)).length >= 2);
+      for (const x of rec.recs) {
+        expect(x.status).toBe('ok');
+        expect(x.capLen).toBeLessThanOrEqual(128);
+        expect(x.dataLen).toBe(x.capLen);
+        expect(x.origLen).toBe(x.ipEnd);
+      }
+      // the response (3 000 bytes in one segment on lo) was cut, yet counted whole
+      expect(rec.recs.some((x) => x.capLen === 128 && x.origLen > 3000)).toBe(true);
+    } finally {
+      r.capture.stop();
+      await new Promise((res) => srv.close(res));
+    }
+  });
+
+  it('is refused outside 64 to 65 535 bytes', () => {
+    const r = openLive({ ports: [9], snapLength: 10 }, () => {});
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.error).toEqual({ code: 'capture-failed', message: 'invalid snap length 10: give a whole number of bytes from 64 to 65535' });
+  });
+});
