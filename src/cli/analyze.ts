@@ -1,6 +1,6 @@
 import type { FileReadResult } from '../capture/file';
 import { Engine } from '../engine';
-import type { ConnectionView } from '../track/connection';
+import type { ZeekRecord } from '../track/zeek';
 import { DEFAULT_TRACKER_OPTIONS } from '../track/tracker';
 import { EXIT_FAILURE, EXIT_OK, fileErrorMessage } from './errors';
 import { playFile, type ReadThreadMode } from './file-driver';
@@ -57,6 +57,8 @@ export async function analyzeFile(
       ladderTail: 0,
       maxEventsPerConn: 0,
       eventLog: false,
+      // Zeek's records are Zeek's connections, not ours: the mirror follows Zeek's lifetime for them.
+      ...(o.format === 'zeek' ? { zeekRecords: (r: ZeekRecord) => add(zeekRow(r)) } : {}),
     }),
   );
   let buf = '';
@@ -68,16 +70,19 @@ export async function analyzeFile(
     if (o.format === 'zeek') buf += zeekHeader(new Date());
     else if (o.format === 'table') buf += tableHeader();
   };
-  const row = o.format === 'jsonl' ? jsonLine : o.format === 'zeek' ? zeekRow : tableLine;
-  engine.tracker.onRemove((c) => {
+  function add(line: string): void {
     if (!started) start();
-    buf += row(c);
-    summary?.add(c);
-    connections++;
+    buf += line;
     if (buf.length >= CHUNK) {
       write(buf);
       buf = '';
     }
+  }
+  const row = o.format === 'jsonl' ? jsonLine : o.format === 'table' ? tableLine : null;
+  engine.tracker.onRemove((c) => {
+    if (row !== null) add(row(c));
+    summary?.add(c);
+    connections++;
   });
 
   const run = playFile(engine, o.file, { kind: 'max' }, { onProgress: opts.onProgress, readThread: o.readThread, gate: opts.gate });
