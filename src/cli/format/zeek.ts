@@ -97,8 +97,7 @@ function secs(ms: number): string {
 /**
  * One conn.log line for one of Zeek's records (src/track/zeek/lifetime.ts): its own start, duration,
  * counts and history. As Zeek: duration and byte counts are logged only when the record lasted some
- * time; local_orig and local_resp are unset (no local networks are configured); the IP-layer byte
- * counts are not kept, so they are unset too.
+ * time; local_orig and local_resp are unset (no local networks are configured).
  */
 export function zeekRow(r: ZeekRecord): string {
   const durMs = r.lastAt - r.startedAt;
@@ -109,6 +108,6 @@ export function zeekRow(r: ZeekRecord): string {
     `${secs(r.startedAt)}\t${zeekUid(r.n, r.startedAt, o.ip, o.port)}\t${o.ip}\t${o.port}\t${p.ip}\t${p.port}\ttcp\t${UNSET}\t` +
     (lasted ? `${secs(durMs)}\t${o.bytes}\t${p.bytes}\t` : `${UNSET}\t${UNSET}\t${UNSET}\t`) +
     `${r.connState}\t${UNSET}\t${UNSET}\t${r.missedBytes}\t${r.history === '' ? EMPTY : r.history}\t` +
-    `${o.packets}\t${UNSET}\t${p.packets}\t${UNSET}\t${UNSET}\n`
+    `${o.packets}\t${o.ipBytes}\t${p.packets}\t${p.ipBytes}\t${UNSET}\n`
   );
 }

@@ -31,6 +31,8 @@ export interface ZeekRecordEndpoint {
   packets: number;
   /** Zeek's size: payload bytes as the sequence numbers tell. */
   bytes: number;
+  /** IP-layer bytes of its packets (headers included), as Zeek's *_ip_bytes. */
+  ipBytes: number;
 }
 
 /** Zeek's defaults (scripts/base/init-bare.zeek), in milliseconds. */
@@ -66,6 +68,7 @@ export class ZeekLifetime {
   private tFirst = new Float64Array(0);
   private tLast = new Float64Array(0);
   private pkts = new Uint32Array(0); // per endpoint
+  private ipBytes = new Float64Array(0); // per endpoint
   private records = 0;
 
   constructor(
@@ -90,6 +93,9 @@ export class ZeekLifetime {
     const st = this.st;
     if ((st.eflags[2 * s] & st.eflags[2 * s + 1] & E.Z_DIDCLOSE) === 0) this.tLast[s] = t;
     this.pkts[2 * s + d]++;
+    // the IP header starts 12 (IPv4) or 8 (IPv6) bytes before the source address
+    const ipStart = seg.srcOff - (seg.family === 4 ? 12 : 8);
+    this.ipBytes[2 * s + d] += seg.tcpOff - ipStart + seg.headerLen + seg.payloadLen;
   }
 
   /** The originator's SYN (UpdateInactiveState): the attempt timer. */
@@ -201,6 +207,8 @@ export class ZeekLifetime {
     this.tLast[s] = t;
     this.pkts[2 * s] = 0;
     this.pkts[2 * s + 1] = 0;
+    this.ipBytes[2 * s] = 0;
+    this.ipBytes[2 * s + 1] = 0;
     this.queue.push(t + ZEEK_TIMERS.synTimeout, s, T.EXPIRE, this.rec[s], this.epoch[s]);
     this.queue.push(t + ZEEK_TIMERS.inactivityTimeout, s, T.INACTIVITY, this.rec[s], 0);
   }
@@ -224,6 +232,7 @@ export class ZeekLifetime {
       port: (x & 1) === 0 ? st.cport[s] : st.sport[s],
       packets: this.pkts[x],
       bytes: this.eps.size(x),
+      ipBytes: this.ipBytes[x],
     });
     return {
       n: this.rec[s],
@@ -271,6 +280,7 @@ export class ZeekLifetime {
     this.tFirst = g(this.tFirst, new Float64Array(cap));
     this.tLast = g(this.tLast, new Float64Array(cap));
     this.pkts = g(this.pkts, new Uint32Array(2 * cap));
+    this.ipBytes = g(this.ipBytes, new Float64Array(2 * cap));
     this.cap = cap;
   }
 }

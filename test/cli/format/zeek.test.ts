@@ -29,7 +29,7 @@ describe('zeekUid', () => {
 
 describe('analyze --format zeek', () => {
   // Zeek's own conn.log (its btest baselines, ts and uid masked) is the truth: the same rows in the
-  // same order, column for column, but for the IP-layer byte counts (not kept: unset here). Rows of
+  // same order, column for column (all of Zeek's but ts, uid, service and the local_* flags). Rows of
   // connections still open when the capture ends come in Zeek's hash-table order (ours: oldest
   // first), so where there are several of them (Teredo.pcap) the rows are compared as a set.
   const cases = [
@@ -37,7 +37,7 @@ describe('analyze --format zeek', () => {
     ['traces/modbus/modbus-and-non-modbus-p502.pcap', true],
     ['traces/tunnels/Teredo.pcap', false],
   ] as const;
-  const COLUMNS = ['id.orig_h', 'id.orig_p', 'id.resp_h', 'id.resp_p', 'proto', 'duration', 'orig_bytes', 'resp_bytes', 'conn_state', 'missed_bytes', 'history', 'orig_pkts', 'resp_pkts'];
+  const COLUMNS = ['id.orig_h', 'id.orig_p', 'id.resp_h', 'id.resp_p', 'proto', 'duration', 'orig_bytes', 'resp_bytes', 'conn_state', 'missed_bytes', 'history', 'orig_pkts', 'orig_ip_bytes', 'resp_pkts', 'resp_ip_bytes'];
 
   function rows(text: string, onlyTcp: boolean): Record<string, string>[] {
     const fields = text.split('\n').find((l) => l.startsWith('#fields'))!.split('\t').slice(1);
