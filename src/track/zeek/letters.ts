@@ -1,6 +1,6 @@
 import type { History } from '../history';
 import { C, type ConnStore } from '../store';
-import { HIST, L, LOWER } from './names';
+import { HIST, L } from './names';
 
 const FIN = 1, SYN = 2, RST = 4, ACK = 16;
 
@@ -19,7 +19,7 @@ export class ZeekLetters {
   ) {}
 
   add(isOrig: boolean, upper: number): void {
-    this.hist.append(this.s, isOrig ? upper : upper + LOWER);
+    this.hist.append(this.s, isOrig ? upper : upper + L.LOWER);
     this.dirty = true;
   }
 
