@@ -25,7 +25,8 @@ export interface AnalyzeCommandOptions extends CommonOptions {
  * 2×MSL from its close, or from the end of its TIME_WAIT when one side holds one (the record shows
  * TIME_WAIT ending), so that late segments of it (a retransmitted FIN or RST, the peer's answer to
  * a RST, seconds later) still join it rather than start a row of their own. Zeek waits 5 s
- * (tcp_close_delay) and splits such segments off; with 5 s here, one public trace's records change.
+ * (tcp_close_delay) and splits such segments off: `--format zeek` does as Zeek does, through the
+ * tracker's Zeek mirror (zeekRecords), whatever this linger is.
  */
 function lingerMs(o: CommonOptions): number {
   return 2 * (o.msl !== undefined ? o.msl * 1000 : DEFAULT_TRACKER_OPTIONS.mslMs);
@@ -38,7 +39,8 @@ const CHUNK = 1 << 16;
  * Reads a capture and writes one record per connection as it finishes: when it has been closed
  * for 2×MSL (after TIME_WAIT), when a full table evicts it, or at the end of the
  * file for those still in the table, oldest first. So records come in the order connections leave
- * the table, as Zeek writes conn.log, and only connections not yet finished are held.
+ * the table, and only connections not yet finished are held. The zeek format writes Zeek's records
+ * instead, each when Zeek would remove its connection (src/track/zeek/lifetime.ts).
  */
 export async function analyzeFile(
   o: AnalyzeCommandOptions,
