@@ -93,9 +93,11 @@ export class ZeekLifetime {
     const st = this.st;
     if ((st.eflags[2 * s] & st.eflags[2 * s + 1] & E.Z_DIDCLOSE) === 0) this.tLast[s] = t;
     this.pkts[2 * s + d]++;
-    // the IP header starts 12 (IPv4) or 8 (IPv6) bytes before the source address
-    const ipStart = seg.srcOff - (seg.family === 4 ? 12 : 8);
-    this.ipBytes[2 * s + d] += seg.tcpOff - ipStart + seg.headerLen + seg.payloadLen;
+    // the IP header starts 12 (IPv4) or 8 (IPv6) bytes before the source address and is at least
+    // 20 (40) bytes long (a segment built without its frame has no header to measure)
+    const v4 = seg.family === 4;
+    const ipHeader = Math.max(seg.tcpOff - seg.srcOff + (v4 ? 12 : 8), v4 ? 20 : 40);
+    this.ipBytes[2 * s + d] += ipHeader + seg.headerLen + seg.payloadLen;
   }
 
   /** The originator's SYN (UpdateInactiveState): the attempt timer. */
