@@ -81,11 +81,14 @@ export async function analyzeFile(
     }
   }
   const row = o.format === 'jsonl' ? jsonLine : o.format === 'table' ? tableLine : null;
-  engine.tracker.onRemove((c) => {
-    if (row !== null) add(row(c));
-    summary?.add(c);
-    connections++;
-  });
+  // (no remove sink for the zeek format: the tracker then builds no view of its connections)
+  if (row !== null) {
+    engine.tracker.onRemove((c) => {
+      add(row(c));
+      summary?.add(c);
+      connections++;
+    });
+  }
 
   const run = playFile(engine, o.file, { kind: 'max' }, { onProgress: opts.onProgress, readThread: o.readThread, gate: opts.gate });
   const result = await run.done;
@@ -95,6 +98,7 @@ export async function analyzeFile(
     while (engine.tracker.removeAll(1000) > 0) {
       if (opts.gate?.wait) await opts.gate.wait;
     }
+    if (row === null) connections = engine.tracker.stats().connectionsTotal;
     if (o.format === 'zeek') {
       if (!started) start();
       buf += zeekFooter(new Date());

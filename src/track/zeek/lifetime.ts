@@ -45,8 +45,12 @@ export const ZEEK_TIMERS = Object.freeze({
   inactivityTimeout: 300_000, // tcp_inactivity_timeout
 });
 
-/** Zeek's timers that can end a record (the analyzer's and the connection's own). */
-const enum T { EXPIRE = 0, ATTEMPT = 1, DELETE = 2, INACTIVITY = 3 }
+/**
+ * Zeek's timers that can end a record, the analyzer's and the connection's own. EXPIRE is the one
+ * set when the connection began (rescheduled every tcp_session_timer); EXPIRE_CLOSE the one a
+ * half close adds, which Zeek keeps beside it.
+ */
+const enum T { ATTEMPT = 0, EXPIRE = 1, EXPIRE_CLOSE = 2, DELETE = 3, INACTIVITY = 4, COUNT = 5 }
 
 const SYN = 2, ACK = 16;
 
@@ -56,7 +60,8 @@ const SYN = 2, ACK = 16;
  * record of the next packet of the same 5-tuple, or of a SYN that reuses it (IsReuse). Each record
  * goes to the sink when Zeek would remove it; the slot's Zeek state then starts over, while the
  * tracker's own connection goes on. Timers run on the packets' time: before each packet, every
- * timer due by then fires (as Zeek's expire_timers() before dispatch).
+ * timer due by then fires, in time order and told that time (as Zeek's expire_timers() before
+ * dispatch). Each slot keeps its timers' times and one entry in the queue, for the earliest.
  */
 export class ZeekLifetime {
   private readonly queue = new ZeekTimerQueue();
@@ -64,7 +69,8 @@ export class ZeekLifetime {
   private open = new Uint8Array(0);
   private conn = new Float64Array(0); // id of the connection whose record the slot held last
   private rec = new Float64Array(0);
-  private epoch = new Uint32Array(0); // the analyzer's timers: CancelTimers() moves it on
+  private tm = new Float64Array(0); // per slot, T.COUNT times (Infinity: not set)
+  private due = new Float64Array(0); // the time of the slot's live queue entry
   private tFirst = new Float64Array(0);
   private tLast = new Float64Array(0);
   private pkts = new Uint32Array(0); // per endpoint
@@ -102,7 +108,7 @@ export class ZeekLifetime {
 
   /** The originator's SYN (UpdateInactiveState): the attempt timer. */
   attempt(s: number, t: number): void {
-    this.queue.push(t + ZEEK_TIMERS.attemptDelay, s, T.ATTEMPT, this.rec[s], this.epoch[s]);
+    this.set(s, T.ATTEMPT, t + ZEEK_TIMERS.attemptDelay);
   }
 
   /** ConnectionClosed for endpoint e, before its did_close is set. */
@@ -112,10 +118,12 @@ export class ZeekLifetime {
     const p = e ^ 1;
     const complete = st.zst[e] === Z.RESET || (st.eflags[p] & E.Z_DIDCLOSE) !== 0 || st.zst[p] === Z.INACTIVE;
     if (complete) {
-      this.epoch[s]++; // CancelTimers()
-      this.queue.push(this.tLast[s] + ZEEK_TIMERS.closeDelay, s, T.DELETE, this.rec[s], this.epoch[s]);
+      // CancelTimers(): the analyzer's timers go (the connection's inactivity timer stays)
+      const k = T.COUNT * s;
+      this.tm[k + T.ATTEMPT] = this.tm[k + T.EXPIRE] = this.tm[k + T.EXPIRE_CLOSE] = Infinity;
+      this.set(s, T.DELETE, this.tLast[s] + ZEEK_TIMERS.closeDelay);
     } else if (st.zprev[e] !== Z.INACTIVE) {
-      this.queue.push(this.tLast[s] + ZEEK_TIMERS.sessionTimer, s, T.EXPIRE, this.rec[s], this.epoch[s]);
+      this.set(s, T.EXPIRE_CLOSE, Math.min(this.tm[T.COUNT * s + T.EXPIRE_CLOSE], this.tLast[s] + ZEEK_TIMERS.sessionTimer));
     }
     // (a partial close, the first thing this side sent being a FIN, sets a timer only for a
     // connection_partial_close handler, which Zeek's default scripts do not have)
@@ -126,15 +134,39 @@ export class ZeekLifetime {
     if (s < this.cap && this.open[s] !== 0) this.end(s);
   }
 
-  /** Every timer due by t, in time order. */
+  /** Sets timer k of slot s to fire at `time`. */
+  private set(s: number, k: number, time: number): void {
+    this.tm[T.COUNT * s + k] = time;
+    if (time < this.due[s]) {
+      this.due[s] = time;
+      this.queue.push(time, s, this.rec[s]);
+    }
+  }
+
+  /** Every timer due by t, in time order, each told t (Zeek dispatches with the network time). */
   private advance(t: number): void {
     const q = this.queue;
     while (q.size > 0 && q.next <= t) {
       q.pop();
       const s = q.topSlot;
-      if (this.open[s] === 0 || this.rec[s] !== q.topRec) continue;
-      if (q.topKind !== T.INACTIVITY && q.topEpoch !== this.epoch[s]) continue;
-      this.fire(s, q.topKind, q.topTime);
+      const rec = q.topRec;
+      if (this.open[s] === 0 || this.rec[s] !== rec || this.due[s] !== q.topTime) continue;
+      // the slot's earliest timer
+      const base = T.COUNT * s;
+      let k = 0;
+      for (let i = 1; i < T.COUNT; i++) if (this.tm[base + i] < this.tm[base + k]) k = i;
+      this.due[s] = Infinity;
+      if (this.tm[base + k] <= t) {
+        this.tm[base + k] = Infinity;
+        this.fire(s, k, t);
+        if (this.open[s] === 0 || this.rec[s] !== rec) continue;
+      }
+      let next = Infinity;
+      for (let i = 0; i < T.COUNT; i++) next = Math.min(next, this.tm[base + i]);
+      if (next < this.due[s]) {
+        this.due[s] = next;
+        q.push(next, s, rec);
+      }
     }
   }
 
@@ -153,23 +185,20 @@ export class ZeekLifetime {
         return;
       case T.INACTIVITY:
         if (this.tLast[s] + ZEEK_TIMERS.inactivityTimeout <= t) this.end(s);
-        else this.queue.push(this.tLast[s] + ZEEK_TIMERS.inactivityTimeout, s, T.INACTIVITY, this.rec[s], 0);
+        else this.set(s, T.INACTIVITY, this.tLast[s] + ZEEK_TIMERS.inactivityTimeout);
         return;
-      case T.EXPIRE: {
+      default: {
+        // ExpireTimer: idle past the linger after a close that looks final, or nothing ever seen
         if (this.tLast[s] + ZEEK_TIMERS.connectionLinger < t) {
           const oc = (st.eflags[o] & E.Z_DIDCLOSE) !== 0;
           const rc = (st.eflags[r] & E.Z_DIDCLOSE) !== 0;
-          if ((oc || rc) && ((oc && rc) || os === Z.RESET || rs === Z.RESET || os === Z.INACTIVE || rs === Z.INACTIVE)) {
-            this.end(s);
-            return;
-          }
-          if (os === Z.INACTIVE && rs === Z.INACTIVE) {
+          const over = (oc || rc) && ((oc && rc) || os === Z.RESET || rs === Z.RESET || os === Z.INACTIVE || rs === Z.INACTIVE);
+          if (over || (os === Z.INACTIVE && rs === Z.INACTIVE)) {
             this.end(s);
             return;
           }
         }
-        this.queue.push(t + ZEEK_TIMERS.sessionTimer, s, T.EXPIRE, this.rec[s], this.epoch[s]);
-        return;
+        this.set(s, kind, t + ZEEK_TIMERS.sessionTimer);
       }
     }
   }
@@ -204,22 +233,22 @@ export class ZeekLifetime {
     this.conn[s] = st.idNum[s];
     this.open[s] = 1;
     this.rec[s] = ++this.records;
-    this.epoch[s]++;
+    this.tm.fill(Infinity, T.COUNT * s, T.COUNT * (s + 1));
+    this.due[s] = Infinity;
     this.tFirst[s] = t;
     this.tLast[s] = t;
     this.pkts[2 * s] = 0;
     this.pkts[2 * s + 1] = 0;
     this.ipBytes[2 * s] = 0;
     this.ipBytes[2 * s + 1] = 0;
-    this.queue.push(t + ZEEK_TIMERS.synTimeout, s, T.EXPIRE, this.rec[s], this.epoch[s]);
-    this.queue.push(t + ZEEK_TIMERS.inactivityTimeout, s, T.INACTIVITY, this.rec[s], 0);
+    this.set(s, T.EXPIRE, t + ZEEK_TIMERS.synTimeout);
+    this.set(s, T.INACTIVITY, t + ZEEK_TIMERS.inactivityTimeout);
   }
 
   /** Zeek removes the connection: its record goes out, and the slot's Zeek state starts over. */
   private end(s: number): void {
     this.sink(this.record(s));
     this.open[s] = 0;
-    this.epoch[s]++;
     this.clear(s);
     this.letters.dirty = true;
   }
@@ -278,7 +307,8 @@ export class ZeekLifetime {
     const conn = new Float64Array(cap).fill(-1);
     this.conn = g(this.conn, conn);
     this.rec = g(this.rec, new Float64Array(cap));
-    this.epoch = g(this.epoch, new Uint32Array(cap));
+    this.tm = g(this.tm, new Float64Array(T.COUNT * cap));
+    this.due = g(this.due, new Float64Array(cap));
     this.tFirst = g(this.tFirst, new Float64Array(cap));
     this.tLast = g(this.tLast, new Float64Array(cap));
     this.pkts = g(this.pkts, new Uint32Array(2 * cap));
