@@ -1,6 +1,6 @@
 import type { FileReadResult } from '../capture/file';
 import { Engine } from '../engine';
-import type { ZeekRecord } from '../track/zeek';
+import { ZEEK_TIMERS, type ZeekRecord } from '../track/zeek';
 import { DEFAULT_TRACKER_OPTIONS } from '../track/tracker';
 import { EXIT_FAILURE, EXIT_OK, fileErrorMessage } from './errors';
 import { playFile, type ReadThreadMode } from './file-driver';
@@ -32,6 +32,17 @@ function lingerMs(o: CommonOptions): number {
   return 2 * (o.msl !== undefined ? o.msl * 1000 : DEFAULT_TRACKER_OPTIONS.mslMs);
 }
 
+/**
+ * How long a closed connection stays in the table. For Zeek's records, at least as long as Zeek
+ * could still add a packet to its record (tcp_inactivity_timeout after the last one): a record whose
+ * connection leaves the table ends there, so a shorter stay would split Zeek's records where Zeek
+ * does not (a half-closed connection idle for two minutes, then a packet). A full table still
+ * evicts its oldest closed connections first, so memory keeps its bound.
+ */
+function retentionMs(o: AnalyzeCommandOptions): number {
+  return o.format === 'zeek' ? Math.max(lingerMs(o), ZEEK_TIMERS.inactivityTimeout + 5_000) : lingerMs(o);
+}
+
 /** Output is written in chunks of about this many characters. */
 const CHUNK = 1 << 16;
 
@@ -53,7 +64,7 @@ export async function analyzeFile(
 ): Promise<{ result: FileReadResult; connections: number }> {
   const engine = new Engine(
     trackerOptions(o, {
-      timeouts: { ...DEFAULT_TRACKER_OPTIONS.timeouts, closedRetention: lingerMs(o) },
+      timeouts: { ...DEFAULT_TRACKER_OPTIONS.timeouts, closedRetention: retentionMs(o) },
       // Records carry no ladder and no events: keep none but the few segments the tracker reads.
       ladderHead: 0,
       ladderTail: 0,

@@ -9,7 +9,7 @@ import { zeekConnState } from './zeek/verdict';
 
 export { likelyServerPort, zeekSenderIsOrig } from './zeek/origin';
 export { CS, Z } from './zeek/names';
-export type { ZeekRecord } from './zeek/lifetime';
+export { ZEEK_TIMERS, type ZeekRecord } from './zeek/lifetime';
 
 /**
  * Zeek's view of each connection, kept beside the RFC 9293 states so that `connState` and `history`
