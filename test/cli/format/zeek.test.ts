@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { analyzeFile } from '../../../src/cli/analyze';
@@ -63,5 +64,77 @@ describe('analyze --format zeek', () => {
     for (const line of out.split('\n').filter((l) => l !== '' && !l.startsWith('#'))) {
       expect(line.split('\t')[1]).toMatch(/^C[0-9A-Za-z]{17}$/);
     }
+  });
+});
+
+/**
+ * A classic pcap (Ethernet, IPv4, TCP, no options) of [seconds, from client?, flags, seq, ack,
+ * payload length, client port (40000)] between 10.0.0.1 and 10.0.0.2:80.
+ */
+function pcap(packets: Array<[number, boolean, number, number, number, number, number?]>): Buffer {
+  const head = Buffer.alloc(24);
+  head.writeUInt32LE(0xa1b2c3d4, 0);
+  head.writeUInt16LE(2, 4);
+  head.writeUInt16LE(4, 6);
+  head.writeUInt32LE(65535, 16);
+  head.writeUInt32LE(1, 20);
+  const parts = [head];
+  for (const [sec, fromClient, flags, seq, ack, len, port = 40000] of packets) {
+    const frame = Buffer.alloc(14 + 20 + 20 + len);
+    frame.writeUInt16BE(0x0800, 12);
+    const ip = 14;
+    frame[ip] = 0x45;
+    frame.writeUInt16BE(40 + len, ip + 2);
+    frame[ip + 8] = 64;
+    frame[ip + 9] = 6;
+    const [a, b] = fromClient ? [[10, 0, 0, 1], [10, 0, 0, 2]] : [[10, 0, 0, 2], [10, 0, 0, 1]];
+    frame.set(a, ip + 12);
+    frame.set(b, ip + 16);
+    const tcp = ip + 20;
+    frame.writeUInt16BE(fromClient ? port : 80, tcp);
+    frame.writeUInt16BE(fromClient ? 80 : port, tcp + 2);
+    frame.writeUInt32BE(seq, tcp + 4);
+    frame.writeUInt32BE(ack, tcp + 8);
+    frame[tcp + 12] = 5 << 4;
+    frame[tcp + 13] = flags;
+    frame.writeUInt16BE(65535, tcp + 14);
+    const rec = Buffer.alloc(16);
+    rec.writeUInt32LE(1_700_000_000 + Math.floor(sec), 0);
+    rec.writeUInt32LE(Math.round((sec % 1) * 1e6), 4);
+    rec.writeUInt32LE(frame.length, 8);
+    rec.writeUInt32LE(frame.length, 12);
+    parts.push(rec, frame);
+  }
+  return Buffer.concat(parts);
+}
+
+describe("analyze --format zeek: Zeek's lifetime, not the table's", () => {
+  it('a half-closed connection idle for 200 s, then an answer: one record, as Zeek keeps it 5 minutes', async () => {
+    const S = 2, F = 1, A = 16, P = 8;
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'tcpscope-zeek-')), 'half-close.pcap');
+    writeFileSync(
+      file,
+      pcap([
+        [0, true, S, 1000, 0, 0],
+        [0.001, false, S | A, 5000, 1001, 0],
+        [0.002, true, A, 1001, 5001, 0],
+        [0.003, true, F | A, 1001, 5001, 0], // the client is done sending
+        [0.004, false, A, 5001, 1002, 0],
+        // other traffic meanwhile (it moves the table's clock on)
+        ...[60, 120, 180, 190].map((t): [number, boolean, number, number, number, number, number] => [t, true, S, 7000, 0, 0, 40000 + t]),
+        [200, false, P | A, 5001, 1002, 10], // the server answers, 200 s later
+        [200.001, true, A, 1002, 5011, 0],
+        [200.002, false, F | A, 5011, 1002, 0],
+        [200.003, true, A, 1002, 5012, 0],
+      ]),
+    );
+    let out = '';
+    await analyzeFile({ file, format: 'zeek', readThread: 'off' }, (c) => {
+      out += c;
+    });
+    const rows = out.split('\n').filter((l) => l !== '' && !l.startsWith('#')).map((l) => l.split('\t'));
+    const ours = rows.filter((r) => r[3] === '40000');
+    expect(ours.map((r) => [r[11], r[15]])).toEqual([['SF', 'ShAFadf']]);
+    expect(rows.filter((r) => r[3] !== '40000').map((r) => r[11])).toEqual(['S0', 'S0', 'S0', 'S0']);
   });
 });
