@@ -84,6 +84,19 @@ describe("Zeek's records", () => {
     expect(sf.orig.ipBytes).toBe(5 * 40 + 10);
   });
 
+  it('a SYN with a new ISN on a connection still open ends its record at once (IsReuse), before the new one', () => {
+    const a = web(1000, '10.0.0.1:40000');
+    const a2 = web(90_000, '10.0.0.1:40000');
+    const other = web(7000, '10.0.0.1:40009');
+    const { recs } = records([
+      ...handshake(a).map((x, i): [number, SegSpec] => [i, x]),
+      [3, a.c('PA', { len: 10 })],
+      [10_000, a2.c('S')], // the tracker starts a connection of its own for it
+      [20_000, other.c('S')], // moves time on: the new attempt's timer fires (5 s)
+    ]);
+    expect(recs.map((r) => `${r.orig.port} ${brief(r)}`)).toEqual(['40000 S1 ShAD', '40000 S0 S', '40009 S0 S']);
+  });
+
   it("without records asked for, the tracker's view keeps one connection per TCP lifetime", () => {
     const c = web();
     const timeline: Array<[number, SegSpec]> = [[0, c.c('S')], [120_000, c.c('FA', { seq: 1001 })]];

@@ -76,6 +76,8 @@ export class ZeekLifetime {
   private pkts = new Uint32Array(0); // per endpoint
   private ipBytes = new Float64Array(0); // per endpoint
   private records = 0;
+  /** The newest open record of each flow hash (the store's, the same both ways): for IsReuse across slots. */
+  private readonly byFlow = new Map<number, number>();
 
   constructor(
     private readonly st: ConnStore,
@@ -224,7 +226,12 @@ export class ZeekLifetime {
 
   private begin(s: number, d: number, seg: Segment, t: number): void {
     const st = this.st;
-    if (this.conn[s] === st.idNum[s]) {
+    if (this.conn[s] !== st.idNum[s]) {
+      // The tracker started a connection of its own on a 4-tuple that still has an open record (a
+      // SYN with a new ISN): Zeek's IsReuse ends that record now, before this packet.
+      const old = this.byFlow.get(st.hash[s]);
+      if (old !== undefined && old !== s && this.open[old] !== 0 && this.sameFlow(old, s) && this.reuse(old, seg)) this.end(old);
+    } else {
       // a record after one that ended on the same connection: Zeek's choice of originator again
       const senderIsOrig = zeekSenderIsOrig(seg.flags, seg.srcPort, seg.dstPort);
       if ((senderIsOrig ? d : 1 - d) === 1) st.cflags[s] |= C.ZFLIP;
@@ -232,6 +239,7 @@ export class ZeekLifetime {
     }
     this.conn[s] = st.idNum[s];
     this.open[s] = 1;
+    this.byFlow.set(st.hash[s], s);
     this.rec[s] = ++this.records;
     this.tm.fill(Infinity, T.COUNT * s, T.COUNT * (s + 1));
     this.due[s] = Infinity;
@@ -245,10 +253,27 @@ export class ZeekLifetime {
     this.set(s, T.INACTIVITY, t + ZEEK_TIMERS.inactivityTimeout);
   }
 
+  /** Whether slots a and b hold the same 4-tuple, either way round. */
+  private sameFlow(a: number, b: number): boolean {
+    const st = this.st;
+    if (st.family[a] !== st.family[b]) return false;
+    const same = st.cport[a] === st.cport[b] && st.sport[a] === st.sport[b];
+    if (!same && !(st.cport[a] === st.sport[b] && st.sport[a] === st.cport[b])) return false;
+    const n = st.family[a] === 6 ? 16 : 4;
+    for (let i = 0; i < n; i++) {
+      const ca = st.addr[a * 32 + i], sa = st.addr[a * 32 + 16 + i];
+      if (same ? ca !== st.addr[b * 32 + i] || sa !== st.addr[b * 32 + 16 + i] : ca !== st.addr[b * 32 + 16 + i] || sa !== st.addr[b * 32 + i]) {
+        return false;
+      }
+    }
+    return true;
+  }
+
   /** Zeek removes the connection: its record goes out, and the slot's Zeek state starts over. */
   private end(s: number): void {
     this.sink(this.record(s));
     this.open[s] = 0;
+    if (this.byFlow.get(this.st.hash[s]) === s) this.byFlow.delete(this.st.hash[s]);
     this.clear(s);
     this.letters.dirty = true;
   }
