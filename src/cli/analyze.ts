@@ -1,6 +1,6 @@
 import type { FileReadResult } from '../capture/file';
 import { Engine } from '../ingest/engine';
-import type { ConnectionView } from '../track/connection';
+import { ZEEK_TIMERS, type ZeekRecord } from '../track/zeek';
 import { DEFAULT_TRACKER_OPTIONS } from '../track/tracker';
 import { EXIT_FAILURE, EXIT_OK, fileErrorMessage } from './errors';
 import { playFile } from './file-driver';
@@ -23,10 +23,22 @@ export interface AnalyzeCommandOptions extends CommonOptions {
  * 2×MSL from its close, or from the end of its TIME_WAIT when one side holds one (the record shows
  * TIME_WAIT ending), so that late segments of it (a retransmitted FIN or RST, the peer's answer to
  * a RST, seconds later) still join it rather than start a row of their own. Zeek waits 5 s
- * (tcp_close_delay) and splits such segments off; with 5 s here, one public trace's records change.
+ * (tcp_close_delay) and splits such segments off: `--format zeek` does as Zeek does, through the
+ * tracker's Zeek mirror (zeekRecords), whatever this linger is.
  */
 function lingerMs(o: CommonOptions): number {
   return 2 * (o.msl !== undefined ? o.msl * 1000 : DEFAULT_TRACKER_OPTIONS.mslMs);
+}
+
+/**
+ * How long a closed connection stays in the table. For Zeek's records, at least as long as Zeek
+ * could still add a packet to its record (tcp_inactivity_timeout after the last one): a record whose
+ * connection leaves the table ends there, so a shorter stay would split Zeek's records where Zeek
+ * does not (a half-closed connection idle for two minutes, then a packet). A full table still
+ * evicts its oldest closed connections first, so memory keeps its bound.
+ */
+function retentionMs(o: AnalyzeCommandOptions): number {
+  return o.format === 'zeek' ? Math.max(lingerMs(o), ZEEK_TIMERS.inactivityTimeout + 5_000) : lingerMs(o);
 }
 
 /** Output is written in chunks of about this many characters. */
@@ -36,7 +48,8 @@ const CHUNK = 1 << 16;
  * Reads a capture and writes one record per connection as it finishes: when it has been closed
  * for 2×MSL (after TIME_WAIT), when a full table evicts it, or at the end of the
  * file for those still in the table, oldest first. So records come in the order connections leave
- * the table, as Zeek writes conn.log, and only connections not yet finished are held.
+ * the table, and only connections not yet finished are held. The zeek format writes Zeek's records
+ * instead, each when Zeek would remove its connection (src/track/zeek/lifetime.ts).
  */
 export async function analyzeFile(
   o: AnalyzeCommandOptions,
@@ -49,12 +62,14 @@ export async function analyzeFile(
 ): Promise<{ result: FileReadResult; connections: number }> {
   const engine = new Engine(
     trackerOptions(o, {
-      timeouts: { ...DEFAULT_TRACKER_OPTIONS.timeouts, closedRetention: lingerMs(o) },
+      timeouts: { ...DEFAULT_TRACKER_OPTIONS.timeouts, closedRetention: retentionMs(o) },
       // Records carry no ladder and no events: keep none but the few segments the tracker reads.
       ladderHead: 0,
       ladderTail: 0,
       maxEventsPerConn: 0,
       eventLog: false,
+      // Zeek's records are Zeek's connections, not ours: the mirror follows Zeek's lifetime for them.
+      ...(o.format === 'zeek' ? { zeekRecords: (r: ZeekRecord) => add(zeekRow(r)) } : {}),
     }),
   );
   let buf = '';
@@ -66,17 +81,23 @@ export async function analyzeFile(
     if (o.format === 'zeek') buf += zeekHeader(new Date());
     else if (o.format === 'table') buf += tableHeader();
   };
-  const row = o.format === 'jsonl' ? jsonLine : o.format === 'zeek' ? zeekRow : tableLine;
-  engine.tracker.onRemove((c) => {
+  function add(line: string): void {
     if (!started) start();
-    buf += row(c);
-    summary?.add(c);
-    connections++;
+    buf += line;
     if (buf.length >= CHUNK) {
       write(buf);
       buf = '';
     }
-  });
+  }
+  const row = o.format === 'jsonl' ? jsonLine : o.format === 'table' ? tableLine : null;
+  // (no remove sink for the zeek format: the tracker then builds no view of its connections)
+  if (row !== null) {
+    engine.tracker.onRemove((c) => {
+      add(row(c));
+      summary?.add(c);
+      connections++;
+    });
+  }
 
   const run = playFile(engine, o.file, { kind: 'max' }, { onProgress: opts.onProgress, readThread: o.readThread, gate: opts.gate });
   const result = await run.done;
@@ -86,6 +107,7 @@ export async function analyzeFile(
     while (engine.tracker.removeAll(1000) > 0) {
       if (opts.gate?.wait) await opts.gate.wait;
     }
+    if (row === null) connections = engine.tracker.stats().connectionsTotal;
     if (o.format === 'zeek') {
       if (!started) start();
       buf += zeekFooter(new Date());

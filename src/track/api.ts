@@ -3,6 +3,7 @@ import type { EventSink } from './events';
 import type { ConnectionDetailView, ConnectionView, EndpointNotes } from './connection';
 import type { Selection } from './select';
 import type { ConnState, Side, TcpState } from './states';
+import type { ZeekRecord } from './zeek/lifetime';
 
 /** Idle timeouts in milliseconds by the state the connection is in (Linux conntrack-like defaults). */
 export interface IdleTimeouts {
@@ -32,6 +33,11 @@ export interface TrackerOptions {
    * themselves are read (analyze): events then go to the sinks only, and none is stored.
    */
   eventLog: boolean;
+  /**
+   * When set, the Zeek mirror follows Zeek's connection lifetime and hands each conn.log record
+   * here as Zeek would remove it; connState and history then describe the current Zeek record.
+   */
+  zeekRecords?: (r: ZeekRecord) => void;
 }
 
 export interface TrackerStats {

@@ -97,7 +97,7 @@ export abstract class TrackerCore {
     this.eventLog = o.eventLog;
     this.log = new EventLog(this.st, new EventPool());
     this.hist = new History(this.st);
-    this.zeek = new ZeekMirror(this.st, this.hist);
+    this.zeek = new ZeekMirror(this.st, this.hist, { records: o.zeekRecords });
     this.views = new Views(this.st, this.hist, this.ladder, this.log, this.notes);
     const t = o.timeouts;
     this.timeoutByClass = Float64Array.from([
@@ -319,7 +319,7 @@ export abstract class TrackerCore {
     else this.newest = p;
     this.ladder.release(s);
     this.log.release(s);
-    this.hist.release(s);
+    this.zeek.release(s);
     this.counters.byState[st.st[2 * s]]--;
     this.counters.byState[11 + st.st[2 * s + 1]]--;
     this.unpair(s);

@@ -61,10 +61,8 @@ export abstract class TrackerFastPath extends TrackerExpiry {
     } else if (ps === S.SYN_SENT || (st.cflags[s] & (C.HS_EST | C.PARTIAL)) === 0) {
       return false; // a handshake still under way: its events may be due
     }
-    const zeekOrdinary = this.zeek.ordinaryAllowed(s, d, seq, len);
-
     this.arrive(s, e, d, seg, o);
-    if (zeekOrdinary ? this.zeek.ordinary(s, d, seg) : this.zeek.packet(s, d, seg)) this.refreshConnState(s);
+    if (this.zeek.packet(s, d, seg, this.now)) this.refreshConnState(s);
 
     // (read again: Zeek's reassembly keeps bits of its own in the same word)
     let x = eflags[e];
@@ -109,9 +107,7 @@ export abstract class TrackerFastPath extends TrackerExpiry {
     st.pkts[e]++;
     // (tLast and tRef were set to now by create())
 
-    if (st.zst[e] === 0 && st.histSeen[s] === 0 ? this.zeek.opening(s, seq) : this.zeek.packet(s, 0, seg)) {
-      this.refreshConnState(s);
-    }
+    if (this.zeek.packet(s, 0, seg, this.now)) this.refreshConnState(s);
 
     let x = st.eflags[e] | E.SEQ_INIT | E.ISN_KNOWN | E.SYN | E.SENT | E.WIN;
     st.isn[e] = seq;
@@ -146,9 +142,8 @@ export abstract class TrackerFastPath extends TrackerExpiry {
       return false;
     }
     const seq = seg.seq | 0;
-    const zeekSynAck = seg.window !== 0 && this.zeek.synAckAllowed(s, d, ackNo);
     this.arrive(s, e, d, seg, o);
-    if (zeekSynAck ? this.zeek.synAck(s, d, seq, ackNo) : this.zeek.packet(s, d, seg)) this.refreshConnState(s);
+    if (this.zeek.packet(s, d, seg, this.now)) this.refreshConnState(s);
 
     let x = st.eflags[e] | E.SEQ_INIT | E.ISN_KNOWN | E.SYNACK | E.SENT | E.ACKED | E.WIN;
     st.isn[e] = seq;
@@ -200,10 +195,9 @@ export abstract class TrackerFastPath extends TrackerExpiry {
       return false;
     }
 
-    const zeekFin = this.zeek.finAllowed(s, d, seq, len);
     this.arrive(s, e, d, seg, o);
     if (answer) this.receivePendingFin(s, e);
-    if (zeekFin ? this.zeek.fin(s, d, seg) : this.zeek.packet(s, d, seg)) this.refreshConnState(s);
+    if (this.zeek.packet(s, d, seg, this.now)) this.refreshConnState(s);
 
     const segEnd = (seq + len + 1) | 0;
     st.finSeq[e] = (segEnd - 1) | 0;
@@ -256,11 +250,10 @@ export abstract class TrackerFastPath extends TrackerExpiry {
     }
 
     const class0 = st.st[2 * s] | (st.st[2 * s + 1] << 8) | ((st.cflags[s] & C.CLASS_MASK) << 16);
-    const zeekOrdinary = this.zeek.ordinaryAllowed(s, d, seq, len);
     this.arrive(s, e, d, seg, o);
     // the ACK covers the FIN, so this side had received it before sending this
     if ((ef & E.PEND_FIN) !== 0) this.receivePendingFin(s, e);
-    if (zeekOrdinary ? this.zeek.ordinary(s, d, seg) : this.zeek.packet(s, d, seg)) this.refreshConnState(s);
+    if (this.zeek.packet(s, d, seg, this.now)) this.refreshConnState(s);
 
     let x = eflags[e];
     if (len > 0) hi[e] = (seq + len) | 0;

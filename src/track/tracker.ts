@@ -231,7 +231,7 @@ export class Tracker extends TrackerFastPath implements TrackerApi {
     if (rst && !oddFlags) rstValid = this.rstAcceptable(s, d, seq, ackNo, ack, sentBefore);
 
     // ------------------------------------------------------------ Zeek's view
-    if (this.zeek.packet(s, d, seg)) this.refreshConnState(s);
+    if (this.zeek.packet(s, d, seg, this.now)) this.refreshConnState(s);
 
     // ------------------------------------------------------------ sender bookkeeping
     // (the flags are read again: the calls above may have set bits of their own)

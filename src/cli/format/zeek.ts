@@ -1,4 +1,4 @@
-import type { ConnectionView } from '../../track/connection';
+import type { ZeekRecord } from '../../track/zeek';
 
 /** The columns of Zeek's conn.log, in Zeek's order (base/protocols/conn/main.zeek). */
 const FIELDS = [
@@ -64,22 +64,20 @@ function mix(h: number, w: number): number {
 }
 
 /**
- * A Zeek-style uid ("C" and 17 base-62 characters). Derived from the connection, not random, so the
+ * A Zeek-style uid ("C" and 17 base-62 characters). Derived from the record, not random, so the
  * same capture always gives the same log: two 32-bit hashes (64 bits, as Zeek's own uids carry) of
- * the id, the start time's bits and the client, spread over the 17 characters by a murmur3
- * finaliser. No number is turned into text on the way: that was most of its cost.
+ * the record's number, its start time's bits and its originator, spread over the 17 characters by a
+ * murmur3 finaliser. No number is turned into text on the way: that was most of its cost.
  */
-export function zeekUid(c: ConnectionView): string {
-  f64[0] = c.startedAt;
-  const id = Number(c.id);
-  let a = mix(mix(mix(0x811c9dc5, id), u32[0]), u32[1]);
-  let b = mix(mix(mix(0x5bd1e995, u32[1] ^ c.client.port), id), u32[0]);
-  const ip = c.client.ip;
+export function zeekUid(n: number, startedAt: number, ip: string, port: number): string {
+  f64[0] = startedAt;
+  let a = mix(mix(mix(0x811c9dc5, n), u32[0]), u32[1]);
+  let b = mix(mix(mix(0x5bd1e995, u32[1] ^ port), n), u32[0]);
   for (let i = 0; i < ip.length; i++) {
     a = mix(a, ip.charCodeAt(i));
     b = mix(b, ip.charCodeAt(i) << 8);
   }
-  a = mix(a, c.client.port);
+  a = mix(a, port);
   let s = 'C';
   for (let i = 0; i < 17; i++) {
     let x = (a + Math.imul(i + 1, 0x9e3779b9)) ^ b;
@@ -96,24 +94,20 @@ function secs(ms: number): string {
   return (ms / 1000).toFixed(6);
 }
 
-/** IP-layer byte counts, when the tracker provides them (Zeek's *_ip_bytes); unset otherwise. */
-function ipBytes(side: { packets: number; bytes: number }): string {
-  const v = (side as { ipBytes?: unknown }).ipBytes;
-  return typeof v === 'number' ? String(v) : UNSET;
-}
-
-export function zeekRow(c: ConnectionView): string {
-  // Zeek's duration runs from the first to the last packet, not to a timer's verdict.
-  const last = c.lastSeenAt ?? c.endedAt ?? c.startedAt;
-  const durMs = last - c.startedAt;
-  // As Zeek: duration and byte counts are logged only when the connection lasted some time.
+/**
+ * One conn.log line for one of Zeek's records (src/track/zeek/lifetime.ts): its own start, duration,
+ * counts and history. As Zeek: duration and byte counts are logged only when the record lasted some
+ * time; local_orig and local_resp are unset (no local networks are configured).
+ */
+export function zeekRow(r: ZeekRecord): string {
+  const durMs = r.lastAt - r.startedAt;
   const lasted = durMs > 0;
-  const k = c.counts;
-  // (local_orig and local_resp: Zeek leaves them unset when no local networks are configured)
+  const o = r.orig;
+  const p = r.resp;
   return (
-    `${secs(c.startedAt)}\t${zeekUid(c)}\t${c.client.ip}\t${c.client.port}\t${c.server.ip}\t${c.server.port}\ttcp\t${UNSET}\t` +
-    (lasted ? `${secs(durMs)}\t${k.client.bytes}\t${k.server.bytes}\t` : `${UNSET}\t${UNSET}\t${UNSET}\t`) +
-    `${c.connState}\t${UNSET}\t${UNSET}\t${c.missedBytes ?? 0}\t${c.history === '' ? EMPTY : c.history}\t` +
-    `${k.client.packets}\t${ipBytes(k.client)}\t${k.server.packets}\t${ipBytes(k.server)}\t${UNSET}\n`
+    `${secs(r.startedAt)}\t${zeekUid(r.n, r.startedAt, o.ip, o.port)}\t${o.ip}\t${o.port}\t${p.ip}\t${p.port}\ttcp\t${UNSET}\t` +
+    (lasted ? `${secs(durMs)}\t${o.bytes}\t${p.bytes}\t` : `${UNSET}\t${UNSET}\t${UNSET}\t`) +
+    `${r.connState}\t${UNSET}\t${UNSET}\t${r.missedBytes}\t${r.history === '' ? EMPTY : r.history}\t` +
+    `${o.packets}\t${o.ipBytes}\t${p.packets}\t${p.ipBytes}\t${UNSET}\n`
   );
 }
