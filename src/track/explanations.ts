@@ -1,11 +1,11 @@
 import { TCP_STATES, type TcpState } from './states';
-import { CL, nextState, ROLE, S, __ } from './transitions';
+import { CL, IGNORE, INVALID, nextState, ROLE, S } from './transitions';
 
 /**
  * What each transition of the table in transitions.ts means, in words a student of TCP can read
  * beside the real segments. Every explanation is keyed by its table cell (role, segment class,
  * from-state) and the target state is read from the table itself, so an explanation can never name
- * a transition the tracker does not make. The few transitions tracker.ts makes outside the table
+ * a transition the tracker does not make. The few transitions machine.ts, identity.ts and expiry.ts make outside the table
  * (timers, simultaneous open) are explained under their own names.
  *
  * Texts are templates the dashboard fills in with the real connection's numbers:
@@ -34,6 +34,7 @@ const CLASS_NAME: Record<Exclude<CL, CL.COUNT>, string> = {
   [CL.ACK_SYN]: 'ACK_SYN',
   [CL.ACK_FIN]: 'ACK_FIN',
   [CL.RST]: 'RST',
+  [CL.INVALID]: 'INVALID',
 };
 export const SEGMENT_CLASSES: readonly string[] = Array.from({ length: CL.COUNT }, (_, i) => CLASS_NAME[i as Exclude<CL, CL.COUNT>]);
 
@@ -46,7 +47,7 @@ export const TEMPLATE_VARS = [
   'finSeq', 'finAck', 'ownFin', 'after', 'port', 'msl2',
 ] as const;
 
-/** Transitions tracker.ts makes outside the table. */
+/** Transitions machine.ts, identity.ts and expiry.ts make outside the table. */
 export const EXCEPTION_NAMES = ['time-wait-expired', 'timed-out', 'simultaneous-open'] as const;
 export type ExceptionName = (typeof EXCEPTION_NAMES)[number];
 
@@ -170,7 +171,7 @@ export function changingCells(): { role: RoleName; class: string; from: TcpState
     for (let cls = 0; cls < CL.COUNT; cls++) {
       for (let st = S.CLOSED; st <= S.TIME_WAIT; st++) {
         const to = nextState(role, cls, st);
-        if (to === __ || to === st) continue;
+        if (to === IGNORE || to === INVALID || to === st) continue;
         out.push({ role: ROLE_NAMES[role], class: SEGMENT_CLASSES[cls], from: TCP_STATES[st], to: TCP_STATES[to] });
       }
     }

@@ -19,7 +19,7 @@ describe('the tracker against its recorded output', () => {
     expect(Object.keys(golden.files).sort()).toEqual(goldenFiles().sort());
   });
 
-  it.each(goldenFiles())('%s', async (rel) => {
+  it.each(goldenFiles())('%s', async (rel: string) => {
     const g = await fileGolden(deps, path.join(FIXTURES, rel));
     const want = golden.files[rel];
     expect(g.error ? { error: g.error, connections: g.connections } : g.connections).toEqual(want);
