@@ -1,7 +1,7 @@
 import type { EventSink } from '../events/types';
 import type { TrackerOptions } from './api';
 import type { ConnectionView, EndpointNotes } from './connection';
-import { EV, EventLog, REF, evWord } from './eventlog';
+import { CONN, EV, EventLog, REF, TD, TDK, evWord } from './eventlog';
 import { FlowTable } from './flowtable';
 import { History } from './history';
 import { IdIndex } from './idindex';
@@ -9,25 +9,11 @@ import { Ladder, LADDER_BLOCK } from './ladder';
 import { EventPool, SegPool } from './pools';
 import type { QueryIndex } from './queryindex';
 import { TrackerCounters } from './stats';
-import { C, ConnStore, E, K } from './store';
+import { S } from './states';
+import { By, C, ConnStore, E, K, Kind } from './store';
 import { TimerLists } from './timers';
-import { CL, IGNORE, INVALID, ROLE, S, nextState } from './transitions';
+import { CL, IGNORE, INVALID, ROLE, nextState } from './transitions';
 import { Views } from './view';
-
-// const enums: the compiler writes their values in place, where an exported constant would be a
-// property load on the packet path.
-/** closedBy (C.BY_MASK) */
-export const enum By { CLIENT = 1, SERVER = 2, BOTH = 3 }
-/** closeKind (C.KIND_MASK) */
-export const enum Kind { FIN = 1, RST = 2, TIMEOUT = 3, REFUSED = 4 }
-/** teardown phases, indices into TD_PHASES */
-export const enum TD { FIN = 0, CLOSED = 1 }
-/** teardown kinds, indices into TD_KINDS */
-export const enum TDK { FIN = 0, RST = 1, TIMEOUT = 2 }
-/** handshake phases, indices into HS_PHASES */
-export const enum HS { SYN = 0, SYNACK = 1, EST = 2 }
-/** connection phases, indices into CONN_PHASES */
-export const enum CONN { OPENED = 0, CLOSED = 1, EVICTED = 2 }
 
 /**
  * The connections in the table and the one way each of them changes: an endpoint's state (from

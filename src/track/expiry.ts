@@ -1,8 +1,7 @@
 import type { Conns } from './conns';
-import { CONN, Kind } from './conns';
-import { EV, REF, evWord } from './eventlog';
-import { E, K } from './store';
-import { S } from './transitions';
+import { CONN, EV, REF, evWord } from './eventlog';
+import { S } from './states';
+import { E, K, Kind, TIMER_CLASSES } from './store';
 
 /**
  * Time-driven changes: FIN receptions still pending, TIME_WAIT expiry, idle timeouts, the end of a
@@ -22,7 +21,7 @@ export class Expiry {
     if (this.pendSlots.length > 0) this.settlePending(nowMs);
     const st = this.c.st;
     const lists = this.c.lists;
-    for (let k = 0; k < K.COUNT; k++) {
+    for (let k = 0; k < TIMER_CLASSES.length; k++) {
       const timeout = this.timeoutByClass[k];
       for (;;) {
         const s = lists.head[k];

@@ -1,5 +1,6 @@
 import { TCP_STATES, type TcpState } from './states';
-import { CL, IGNORE, INVALID, nextState, ROLE, S } from './transitions';
+import { S } from './states';
+import { CL, IGNORE, INVALID, nextState, ROLE, ROLE_NAMES, SEGMENT_CLASSES as CLASS_NAMES } from './transitions';
 
 /**
  * What each transition of the table in transitions.ts means, in words a student of TCP can read
@@ -22,21 +23,11 @@ import { CL, IGNORE, INVALID, nextState, ROLE, S } from './transitions';
  * explains the transition in general).
  */
 
-export const ROLE_NAMES = ['sender', 'receiver'] as const;
+export { ROLE_NAMES };
 export type RoleName = (typeof ROLE_NAMES)[number];
 
 /** The names of the segment classes (CL in transitions.ts), by their value. */
-const CLASS_NAME: Record<Exclude<CL, CL.COUNT>, string> = {
-  [CL.SYN]: 'SYN',
-  [CL.SYNACK]: 'SYNACK',
-  [CL.FIN]: 'FIN',
-  [CL.ACK]: 'ACK',
-  [CL.ACK_SYN]: 'ACK_SYN',
-  [CL.ACK_FIN]: 'ACK_FIN',
-  [CL.RST]: 'RST',
-  [CL.INVALID]: 'INVALID',
-};
-export const SEGMENT_CLASSES: readonly string[] = Array.from({ length: CL.COUNT }, (_, i) => CLASS_NAME[i as Exclude<CL, CL.COUNT>]);
+export const SEGMENT_CLASSES: readonly string[] = CLASS_NAMES;
 
 /** Situations an explanation says more about; the dashboard decides which apply to a connection. */
 export const EXPLANATION_CASES = ['three-segment-close', 'four-segment-close', 'half-close'] as const;
@@ -168,7 +159,7 @@ export interface TransitionsDoc {
 export function changingCells(): { role: RoleName; class: string; from: TcpState; to: TcpState }[] {
   const out: { role: RoleName; class: string; from: TcpState; to: TcpState }[] = [];
   for (const role of [ROLE.SENDER, ROLE.RECEIVER]) {
-    for (let cls = 0; cls < CL.COUNT; cls++) {
+    for (let cls = 0; cls < SEGMENT_CLASSES.length; cls++) {
       for (let st = S.CLOSED; st <= S.TIME_WAIT; st++) {
         const to = nextState(role, cls, st);
         if (to === IGNORE || to === INVALID || to === st) continue;

@@ -2,8 +2,8 @@ import { TcpFlag, type Segment } from '../decode/segment';
 import type { Conns } from './conns';
 import { REF } from './eventlog';
 import type { Expiry } from './expiry';
+import { S } from './states';
 import { C, E, K } from './store';
-import { S } from './transitions';
 import type { Mirror } from './mirror';
 import { zeekSenderIsOrig } from './zeek';
 

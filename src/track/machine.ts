@@ -1,12 +1,12 @@
 import { TcpFlag, type Segment } from '../decode/segment';
 import type { Conns } from './conns';
-import { By, CONN, HS, Kind } from './conns';
-import { AK, EV, evWord } from './eventlog';
+import { AK, CONN, EV, HS, evWord } from './eventlog';
 import type { Expiry } from './expiry';
 import type { Mirror } from './mirror';
 import { packMeta } from './pools';
-import { C, E } from './store';
-import { CL, NO_ANOMALY, ROLE, S, flagAnomaly, segmentClass } from './transitions';
+import { S } from './states';
+import { By, C, E, Kind } from './store';
+import { CL, NO_ANOMALY, ROLE, flagAnomaly, segmentClass } from './transitions';
 
 const FIN = TcpFlag.FIN;
 const SYN = TcpFlag.SYN;
@@ -53,7 +53,7 @@ export class Machine {
     if (this.zeek.packet(s, d, seg, tsMs)) this.refreshConnState(s);
     this.number(s, e, seg, finRetransmit);
 
-    let closeKind = Kind.FIN;
+    let closeKind: number = Kind.FIN;
     if (cls !== CL.INVALID) {
       closeKind = this.transitions(s, d, cls, f, seg.ack | 0, synRetransmit, finRetransmit, rstValid, finAfterSend);
       if (syn || (st.cflags[s] & (C.HS_EST | C.PARTIAL)) === 0) this.handshakeEvents(s, d, f, synRetransmit);
@@ -326,7 +326,7 @@ export class Machine {
       if (finAfterSend) c.receivePendingFin(s, e);
       return Kind.FIN;
     }
-    let kind = Kind.RST;
+    let kind: number = Kind.RST;
     const refused = st.st[p] === S.SYN_SENT;
     let changed = false;
     if (st.st[e] === S.LISTEN) c.correctState(s, d, S.CLOSED);
@@ -358,14 +358,14 @@ export class Machine {
     } else if ((f & (SYN | ACK | RST)) === (SYN | ACK) && (cf & C.HS_SYNACK) === 0 && !synRetransmit) {
       st.cflags[s] |= C.HS_SYNACK | C.SYNACK_SEEN;
       st.tSynAck[s] = c.now;
-      c.emit(s, evWord(EV.HANDSHAKE, d, false, HS.SYNACK, 0, 0), c.ord);
+      c.emit(s, evWord(EV.HANDSHAKE, d, false, HS.SYN_ACK, 0, 0), c.ord);
     }
     if ((st.cflags[s] & (C.HS_EST | C.PARTIAL)) === 0 && st.st[2 * s] >= S.ESTABLISHED &&
         st.st[2 * s + 1] >= S.ESTABLISHED) {
       st.cflags[s] |= C.HS_EST | C.EST_ONCE;
       st.tAck[s] = c.now;
       c.counters.handshakesCompleted++;
-      c.emit(s, evWord(EV.HANDSHAKE, 0, false, HS.EST, 0, 0), c.ord);
+      c.emit(s, evWord(EV.HANDSHAKE, 0, false, HS.ESTABLISHED, 0, 0), c.ord);
     }
   }
 }

@@ -10,7 +10,7 @@ import type { Mirror } from './mirror';
 import { resolveOptions } from './options';
 import { Queries } from './queries';
 import type { Selection } from './select';
-import { S } from './transitions';
+import { S } from './states';
 import { ZeekMirror } from './zeek';
 
 export { DEFAULT_TRACKER_OPTIONS } from './options';

@@ -8,38 +8,25 @@
  */
 import { TcpFlag } from '../decode/segment';
 import { AK } from './eventlog';
+import { indexOf } from './names';
+import { S, TCP_STATES } from './states';
 
-/** Endpoint states, indices into TCP_STATES (src/track/states.ts). */
-export const enum S {
-  CLOSED = 0,
-  LISTEN = 1,
-  SYN_SENT = 2,
-  SYN_RECEIVED = 3,
-  ESTABLISHED = 4,
-  FIN_WAIT_1 = 5,
-  FIN_WAIT_2 = 6,
-  CLOSE_WAIT = 7,
-  CLOSING = 8,
-  LAST_ACK = 9,
-  TIME_WAIT = 10,
-}
+/** The two rows of a segment: what sending it does, what receiving it does. */
+export const ROLE_NAMES = ['sender', 'receiver'] as const;
+export const ROLE = indexOf(ROLE_NAMES);
 
-export const enum ROLE { SENDER = 0, RECEIVER = 1 }
+/**
+ * Segment classes, the table's middle index: SYN without ACK; SYN with ACK; FIN; an ACK that
+ * acknowledges nothing special; an acceptable ACK of the receiver's SYN (ISN+1, or more with data
+ * on the SYN); an ACK covering the receiver's FIN (≥ FIN seq + 1); a RST accepted by the receiver
+ * (in window; in SYN_SENT: acknowledging the SYN); flags no TCP sends together (SYN+FIN, SYN+RST,
+ * none of SYN/RST/ACK).
+ */
+export const SEGMENT_CLASSES = ['SYN', 'SYNACK', 'FIN', 'ACK', 'ACK_SYN', 'ACK_FIN', 'RST', 'INVALID'] as const;
+export const CL = indexOf(SEGMENT_CLASSES);
+const NCLASSES = SEGMENT_CLASSES.length;
 
-/** Segment classes. */
-export const enum CL {
-  SYN = 0, // SYN without ACK
-  SYNACK = 1, // SYN with ACK
-  FIN = 2,
-  ACK = 3, // an ACK that acknowledges nothing special
-  ACK_SYN = 4, // an acceptable ACK of the receiver's SYN (ISN+1, or more with data on the SYN)
-  ACK_FIN = 5, // an ACK covering the receiver's FIN (≥ FIN seq + 1)
-  RST = 6, // RST accepted by the receiver (in window; in SYN_SENT: acknowledging the SYN)
-  INVALID = 7, // flags no TCP sends together (SYN+FIN, SYN+RST, none of SYN/RST/ACK)
-  COUNT = 8,
-}
-
-const NSTATES = 11;
+const NSTATES = TCP_STATES.length;
 
 /** Outcome: no change. */
 export const IGNORE = 0xff;
@@ -76,12 +63,12 @@ const ROWS: readonly (readonly number[])[] = [
   /* INVALID*/ [IV, IV, IV, IV, IV, IV, IV, IV, IV, IV, IV],
 ];
 
-const TABLE = new Uint8Array(2 * CL.COUNT * NSTATES);
+const TABLE = new Uint8Array(2 * NCLASSES * NSTATES);
 ROWS.forEach((row, i) => row.forEach((v, j) => (TABLE[i * NSTATES + j] = v)));
 
 /** Next state of an endpoint in `state` playing `role` for a segment of class `cls`, or IGNORE / INVALID. */
 export function nextState(role: number, cls: number, state: number): number {
-  return TABLE[(role * CL.COUNT + cls) * NSTATES + state];
+  return TABLE[(role * NCLASSES + cls) * NSTATES + state];
 }
 
 // ------------------------------------------------------------------ the valid-flags table
