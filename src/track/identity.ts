@@ -109,17 +109,8 @@ export class Identity {
     st.cflags[s] = cf;
     if (!senderIsOrig) c.hist.append(s, 94 /* ^ */);
 
+    this.startStates(s, plainSyn, synAck);
     const x = 2 * s;
-    if (plainSyn) {
-      st.st[x] = S.CLOSED;
-      st.st[x + 1] = S.LISTEN; // assumed once a SYN is seen
-    } else if (synAck) {
-      st.st[x] = S.SYN_SENT; // it must have sent the SYN we missed
-      st.st[x + 1] = S.LISTEN;
-    } else {
-      st.st[x] = S.ESTABLISHED; // mid-stream: inferred, so no events for these
-      st.st[x + 1] = S.ESTABLISHED;
-    }
     c.counters.byState[st.st[x]]++;
     c.counters.byState[11 + st.st[x + 1]]++;
     c.pair(s);
@@ -136,6 +127,22 @@ export class Identity {
     c.counters.open++;
     c.counters.connectionsTotal++;
     return s;
+  }
+
+  /** The states a connection starts in, from what its first segment was (no events: nothing moved). */
+  private startStates(s: number, plainSyn: boolean, synAck: boolean): void {
+    const st = this.c.st;
+    const x = 2 * s;
+    if (plainSyn) {
+      st.st[x] = S.CLOSED;
+      st.st[x + 1] = S.LISTEN; // assumed once a SYN is seen
+    } else if (synAck) {
+      st.st[x] = S.SYN_SENT; // it must have sent the SYN we missed
+      st.st[x + 1] = S.LISTEN;
+    } else {
+      st.st[x] = S.ESTABLISHED; // mid-stream: inferred, so no events for these
+      st.st[x + 1] = S.ESTABLISHED;
+    }
   }
 }
 
