@@ -3,13 +3,15 @@
 // without the tracker (CPU time, each run in its own process, the cases interleaved so that a
 // change of load on the machine falls on all of them alike).
 //
-//   node bench/track-cost.mjs [--runs 5] [--dist DIR]... [FILE]
+//   node bench/track-cost.mjs [--runs 5] [--cases decode,track,general] [--dist DIR]... [FILE]
 //
 // FILE defaults to .bench-data/loopback.pcapng (made by npm run bench when missing). Every --dist
 // (default: this checkout's dist/, built first) is measured in the same run, so two builds compare.
 // Case `general`: the same build with every segment sent through Tracker.segment() (the handlers
 // that take the common segments' courses in a straight line answer "not mine"), where a build has
-// such handlers.
+// such handlers. Cases `mirrorless` and `general-mirrorless`: the same with the Zeek mirror's step
+// answering at once (ZeekMirror's packet and its cut-down copies return false), to see what the
+// mirror costs; the records are then wrong, so these are measurements only.
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -18,13 +20,18 @@ import { buildOnce, ROOT } from './lib/build.mjs';
 
 const HANDLERS = ['ordinary', 'ackFin', 'fin', 'synAck', 'opening'];
 
-async function runCase(name, dist, file) {
+async function runCase(name, distArg, file) {
+  const dist = path.resolve(distArg);
   const require = createRequire(import.meta.url);
   const { readCaptureFile } = require(path.join(dist, 'capture/file.js'));
   const { decodeFrame } = require(path.join(dist, 'decode/decode.js'));
   const { Segment } = require(path.join(dist, 'decode/segment.js'));
   let { Tracker } = require(path.join(dist, 'track/tracker.js'));
-  if (name === 'general') {
+  if (name.endsWith('mirrorless')) {
+    const Z = require(path.join(dist, 'track/zeek.js')).ZeekMirror;
+    for (const h of ['packet', 'ordinary', 'opening', 'synAck', 'fin']) if (typeof Z.prototype[h] === 'function') Z.prototype[h] = () => false;
+  }
+  if (name.startsWith('general')) {
     if (!HANDLERS.every((h) => typeof Tracker.prototype[h] === 'function')) return null;
     Tracker = class extends Tracker {};
     for (const h of HANDLERS) Tracker.prototype[h] = () => false;
@@ -54,19 +61,20 @@ if (args[0] === '--case') {
 }
 const opt = (n, d) => (args.includes(n) ? args[args.indexOf(n) + 1] : d);
 const runs = Number(opt('--runs', 5));
+const cases = opt('--cases', 'decode,track,general').split(',');
 const dists = args.flatMap((a, i) => (a === '--dist' ? [path.resolve(args[i + 1])] : []));
 if (dists.length === 0) {
   await buildOnce();
   dists.push(path.join(ROOT, 'dist'));
 }
-const file = args.find((a, i) => !a.startsWith('--') && !['--runs', '--dist'].includes(args[i - 1])) ?? path.join(ROOT, '.bench-data/loopback.pcapng');
+const file = args.find((a, i) => !a.startsWith('--') && !['--runs', '--dist', '--cases'].includes(args[i - 1])) ?? path.join(ROOT, '.bench-data/loopback.pcapng');
 const me = fileURLToPath(import.meta.url);
 const results = new Map();
 const load = [];
 for (let r = 0; r < runs; r++) {
   load.push(Number((await import('node:fs')).readFileSync('/proc/loadavg', 'utf8').split(' ')[0]));
   for (const dist of dists) {
-    for (const name of ['decode', 'track', 'general']) {
+    for (const name of cases) {
       const p = spawnSync(process.execPath, [me, '--case', name, dist, file], { encoding: 'utf8', maxBuffer: 1 << 20 });
       if (p.status !== 0) throw new Error(`${name} ${dist}: ${p.stderr.trim().split('\n').slice(-3).join(' | ')}`);
       const out = JSON.parse(p.stdout.trim());
@@ -82,8 +90,8 @@ console.log(`file ${path.relative(process.cwd(), file)}; ${runs} runs per case, 
 console.log('| build | case | CPU s | segments | ns/segment (read+decode+track) | ns/segment tracking (minus decode) |');
 console.log('|---|---|---:|---:|---:|---:|');
 for (const dist of dists) {
-  const dec = median(results.get(`${dist}\tdecode`).map((x) => x.cpuSeconds));
-  for (const name of ['decode', 'track', 'general']) {
+  const dec = median((results.get(`${dist}\tdecode`) ?? [{ cpuSeconds: NaN }]).map((x) => x.cpuSeconds));
+  for (const name of cases) {
     const rs = results.get(`${dist}\t${name}`);
     if (!rs) continue;
     const cpu = median(rs.map((x) => x.cpuSeconds));
