@@ -43,7 +43,7 @@ export const enum E {
   SEQ_INIT = 1 << 2, // `isn` is set (maybe guessed from the first segment or the peer's ACK)
   SYN = 1 << 3, // sent a SYN without ACK
   FIN = 1 << 4, // sent a FIN (finSeq is its sequence number)
-  PEND_FIN = 1 << 5, // the peer's FIN is seen but not yet received by this side (see tracker.ts)
+  PEND_FIN = 1 << 5, // the peer's FIN is seen but not yet received by this side (see Expiry.awaitFin)
   ACKED = 1 << 6, // sent an ACK: `ackHi` is meaningful
   WIN = 1 << 7, // `win` is meaningful
   Z_FIN = 1 << 8, // Zeek's FIN_cnt > 0
