@@ -38,7 +38,7 @@ export class Machine {
     const f = seg.flags;
     const cls = segmentClass(f);
     const word0 = c.classWord(s);
-    this.arrive(s, e, d, seg);
+    this.arrive(s, e, seg, tsMs);
     const finAfterSend = this.settleFins(s, e, p, f, seg.ack | 0);
 
     const ef = st.eflags[e];
@@ -64,11 +64,10 @@ export class Machine {
     c.touch(s, word0);
   }
 
-  /** What every segment does first: the ladder, the clocks, the counts. */
-  private arrive(s: number, e: number, d: number, seg: Segment): void {
+  /** What every segment does first: the ladder, the clocks, the counts (`now` is c.now, as it came). */
+  private arrive(s: number, e: number, seg: Segment, now: number): void {
     const c = this.c;
     const st = c.st;
-    const now = c.now;
     const o = st.nseg[s];
     c.ord = o;
     const r = c.ladder.record(s, o, seg.seq | 0, seg.ack | 0, seg.payloadLen, packMeta(seg.flags, seg.window, (e & 1) === 1));
@@ -79,7 +78,6 @@ export class Machine {
     st.tRef[s] = now;
     st.pkts[e]++;
     st.bytes[e] += seg.payloadLen;
-    void d;
   }
 
   /**
