@@ -63,6 +63,7 @@ const ROWS: readonly (readonly number[])[] = [
   /* INVALID*/ [IV, IV, IV, IV, IV, IV, IV, IV, IV, IV, IV],
 ];
 
+if (ROWS.length !== 2 * NCLASSES || ROWS.some((r) => r.length !== NSTATES)) throw new Error('the transition table is not [role][class][state]');
 const TABLE = new Uint8Array(2 * NCLASSES * NSTATES);
 ROWS.forEach((row, i) => row.forEach((v, j) => (TABLE[i * NSTATES + j] = v)));
 
@@ -72,36 +73,52 @@ export function nextState(role: number, cls: number, state: number): number {
 }
 
 // ------------------------------------------------------------------ the valid-flags table
-/** The flags that decide a segment's class: FIN, SYN, RST and ACK (an index below 32). */
-const CLASS_BITS = TcpFlag.FIN | TcpFlag.SYN | TcpFlag.RST | TcpFlag.ACK;
 /** No anomaly for these flags. */
 export const NO_ANOMALY = 0xff;
+const OK = NO_ANOMALY;
 
-const FLAG_CLASS = new Uint8Array(CLASS_BITS + 1);
-const FLAG_ANOMALY = new Uint8Array(CLASS_BITS + 1).fill(NO_ANOMALY);
-for (let f = 0; f <= CLASS_BITS; f++) {
-  const syn = (f & TcpFlag.SYN) !== 0;
-  const fin = (f & TcpFlag.FIN) !== 0;
-  const rst = (f & TcpFlag.RST) !== 0;
-  const ack = (f & TcpFlag.ACK) !== 0;
-  let cls: number = ack ? CL.ACK : CL.INVALID;
-  let ak: number = NO_ANOMALY;
-  if (syn && fin) (cls = CL.INVALID), (ak = AK.SYN_FIN);
-  else if (syn && rst) (cls = CL.INVALID), (ak = AK.SYN_RST);
-  else if (!syn && !rst && !ack) (cls = CL.INVALID), (ak = AK.INVALID_FLAGS);
-  else if (rst) (cls = CL.RST), (ak = fin ? AK.INVALID_FLAGS : NO_ANOMALY); // FIN+RST: the RST counts
-  else if (syn) cls = ack ? CL.SYNACK : CL.SYN;
-  else if (fin) cls = CL.FIN;
-  FLAG_CLASS[f] = cls;
-  FLAG_ANOMALY[f] = ak;
+/**
+ * Each combination of FIN, SYN, RST and ACK (in that bit order: F = 1, S = 2, R = 4, A = 8): the
+ * class its sender's row reads, and the anomaly the flags are by themselves. As in conntrack's
+ * tcp_valid_flags, the combinations no TCP sends are INVALID; a RST with a FIN is still a RST.
+ */
+// prettier-ignore
+const VALID_FLAGS: readonly (readonly [flags: string, cls: number, anomaly: number])[] = [
+  ['----', CL.INVALID, AK.INVALID_FLAGS], // none of SYN, RST, ACK
+  ['F---', CL.INVALID, AK.INVALID_FLAGS],
+  ['-S--', CL.SYN, OK],
+  ['FS--', CL.INVALID, AK.SYN_FIN],
+  ['--R-', CL.RST, OK],
+  ['F-R-', CL.RST, AK.INVALID_FLAGS],
+  ['-SR-', CL.INVALID, AK.SYN_RST],
+  ['FSR-', CL.INVALID, AK.SYN_FIN],
+  ['---A', CL.ACK, OK],
+  ['F--A', CL.FIN, OK],
+  ['-S-A', CL.SYNACK, OK],
+  ['FS-A', CL.INVALID, AK.SYN_FIN],
+  ['--RA', CL.RST, OK],
+  ['F-RA', CL.RST, AK.INVALID_FLAGS],
+  ['-SRA', CL.INVALID, AK.SYN_RST],
+  ['FSRA', CL.INVALID, AK.SYN_FIN],
+];
+const FLAG_CLASS = Uint8Array.from(VALID_FLAGS, (r) => r[1]);
+const FLAG_ANOMALY = Uint8Array.from(VALID_FLAGS, (r) => r[2]);
+VALID_FLAGS.forEach(([name], i) => {
+  // the rows in index order, each named by its own bits
+  if (name !== ['F', 'S', 'R', 'A'].map((ch, b) => ((i >> b) & 1 ? ch : '-')).join('')) throw new Error(`VALID_FLAGS row ${i} is ${name}`);
+});
+
+/** The row of VALID_FLAGS for these TCP flags (FIN, SYN and RST are bits 0-2 of both; ACK is bit 4 of the flags). */
+function flagRow(flags: number): number {
+  return (flags & (TcpFlag.FIN | TcpFlag.SYN | TcpFlag.RST)) | ((flags & TcpFlag.ACK) >> 1);
 }
 
 /** The class of a segment with these TCP flags, as its sender's row reads it. */
 export function segmentClass(flags: number): number {
-  return FLAG_CLASS[flags & CLASS_BITS];
+  return FLAG_CLASS[flagRow(flags)];
 }
 
 /** The anomaly these flags are by themselves (AK), or NO_ANOMALY. */
 export function flagAnomaly(flags: number): number {
-  return FLAG_ANOMALY[flags & CLASS_BITS];
+  return FLAG_ANOMALY[flagRow(flags)];
 }
