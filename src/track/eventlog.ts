@@ -1,4 +1,5 @@
-import type { AnomalyKind } from './events';
+import type { AnomalyKind, TcpEvent } from './events';
+import { indexOf } from './names';
 import { BLOCK as B, type EventPool } from './pools';
 import type { ConnStore } from './store';
 
@@ -7,7 +8,9 @@ import type { ConnStore } from './store';
  * (its timestamp and cause are read back from the ladder), or REF.TIMER for timer-driven ones.
  */
 
-export const enum EV { STATE = 0, HANDSHAKE = 1, TEARDOWN = 2, RESET = 3, REFUSED = 4, ANOMALY = 5, CONNECTION = 6 }
+/** Event types, as the events name them; EV.STATE is the index of 'state'. */
+export const EVENT_TYPES = ['state', 'handshake', 'teardown', 'reset', 'refused', 'anomaly', 'connection'] as const satisfies readonly TcpEvent['type'][];
+export const EV = indexOf(EVENT_TYPES);
 /**
  * The cause of a timer-driven event, in place of a segment ordinal. -1 keeps the argument a small
  * integer for V8 (0xffffffff would be a heap number, and every emit would take a slower path); the
@@ -15,11 +18,16 @@ export const enum EV { STATE = 0, HANDSHAKE = 1, TEARDOWN = 2, RESET = 3, REFUSE
  */
 export const enum REF { TIMER = -1 }
 
-export const HS_PHASES = ['syn', 'syn-ack', 'established'] as const;
-export const TD_PHASES = ['fin', 'closed'] as const;
-export const TD_KINDS = ['fin', 'rst', 'timeout'] as const;
-export const CONN_PHASES = ['opened', 'closed', 'evicted'] as const;
-export const ANOMALY_KINDS: readonly AnomalyKind[] = [
+export const HS_PHASES = ['syn', 'syn-ack', 'established'] as const satisfies readonly Ev<'handshake'>['phase'][];
+export const TD_PHASES = ['fin', 'closed'] as const satisfies readonly Ev<'teardown'>['phase'][];
+export const TD_KINDS = ['fin', 'rst', 'timeout'] as const satisfies readonly Ev<'teardown'>['kind'][];
+export const CONN_PHASES = ['opened', 'closed', 'evicted'] as const satisfies readonly Ev<'connection'>['phase'][];
+export const HS = indexOf(HS_PHASES);
+export const TD = indexOf(TD_PHASES);
+export const TDK = indexOf(TD_KINDS);
+export const CONN = indexOf(CONN_PHASES);
+
+export const ANOMALY_KINDS = [
   'retransmission',
   'syn-retransmission',
   'out-of-order',
@@ -33,22 +41,22 @@ export const ANOMALY_KINDS: readonly AnomalyKind[] = [
   'syn-rst',
   'invalid-flags',
   'rst-out-of-window',
-];
-export const enum AK {
-  RETRANSMISSION = 0,
-  SYN_RETRANSMISSION = 1,
-  OUT_OF_ORDER = 2,
-  GAP = 3,
-  DUP_ACK = 4,
-  ZERO_WINDOW = 5,
-  KEEP_ALIVE = 6,
-  BAD_ACK = 7,
-  BAD_HANDSHAKE_ACK = 8,
-  SYN_FIN = 9,
-  SYN_RST = 10,
-  INVALID_FLAGS = 11,
-  RST_OUT_OF_WINDOW = 12,
-}
+] as const satisfies readonly AnomalyKind[];
+export const AK = indexOf(ANOMALY_KINDS);
+
+// Every name of the events' unions is in its list (a missing one is a compile error here; the
+// lists' `satisfies` rejects a name the union does not have).
+type Missing<U, L extends readonly unknown[]> = [Exclude<U, L[number]>] extends [never] ? true : Exclude<U, L[number]>;
+type Ev<T extends TcpEvent['type']> = Extract<TcpEvent, { type: T }>;
+const ALL_LISTED: [
+  Missing<TcpEvent['type'], typeof EVENT_TYPES>,
+  Missing<AnomalyKind, typeof ANOMALY_KINDS>,
+  Missing<Ev<'handshake'>['phase'], typeof HS_PHASES>,
+  Missing<Ev<'teardown'>['phase'], typeof TD_PHASES>,
+  Missing<Ev<'teardown'>['kind'], typeof TD_KINDS>,
+  Missing<Ev<'connection'>['phase'], typeof CONN_PHASES>,
+] = [true, true, true, true, true, true];
+void ALL_LISTED;
 
 // word layout: type 0-2 | side 3 | hasSide 4 | a 5-8 | b 9-12 | anomaly kind 13-17
 export function evWord(type: number, side: number, hasSide: boolean, a: number, b: number, kind: number): number {

@@ -1,11 +1,12 @@
 import { TCP_STATES, type TcpState } from './states';
-import { CL, nextState, ROLE, S, __ } from './transitions';
+import { S } from './states';
+import { CL, IGNORE, INVALID, nextState, ROLE, ROLE_NAMES, SEGMENT_CLASSES as CLASS_NAMES } from './transitions';
 
 /**
  * What each transition of the table in transitions.ts means, in words a student of TCP can read
  * beside the real segments. Every explanation is keyed by its table cell (role, segment class,
  * from-state) and the target state is read from the table itself, so an explanation can never name
- * a transition the tracker does not make. The few transitions tracker.ts makes outside the table
+ * a transition the tracker does not make. The few transitions machine.ts, identity.ts and expiry.ts make outside the table
  * (timers, simultaneous open) are explained under their own names.
  *
  * Texts are templates the dashboard fills in with the real connection's numbers:
@@ -22,20 +23,11 @@ import { CL, nextState, ROLE, S, __ } from './transitions';
  * explains the transition in general).
  */
 
-export const ROLE_NAMES = ['sender', 'receiver'] as const;
+export { ROLE_NAMES };
 export type RoleName = (typeof ROLE_NAMES)[number];
 
 /** The names of the segment classes (CL in transitions.ts), by their value. */
-const CLASS_NAME: Record<Exclude<CL, CL.COUNT>, string> = {
-  [CL.SYN]: 'SYN',
-  [CL.SYNACK]: 'SYNACK',
-  [CL.FIN]: 'FIN',
-  [CL.ACK]: 'ACK',
-  [CL.ACK_SYN]: 'ACK_SYN',
-  [CL.ACK_FIN]: 'ACK_FIN',
-  [CL.RST]: 'RST',
-};
-export const SEGMENT_CLASSES: readonly string[] = Array.from({ length: CL.COUNT }, (_, i) => CLASS_NAME[i as Exclude<CL, CL.COUNT>]);
+export const SEGMENT_CLASSES: readonly string[] = CLASS_NAMES;
 
 /** Situations an explanation says more about; the dashboard decides which apply to a connection. */
 export const EXPLANATION_CASES = ['three-segment-close', 'four-segment-close', 'half-close'] as const;
@@ -46,7 +38,7 @@ export const TEMPLATE_VARS = [
   'finSeq', 'finAck', 'ownFin', 'after', 'port', 'msl2',
 ] as const;
 
-/** Transitions tracker.ts makes outside the table. */
+/** Transitions machine.ts, identity.ts and expiry.ts make outside the table. */
 export const EXCEPTION_NAMES = ['time-wait-expired', 'timed-out', 'simultaneous-open'] as const;
 export type ExceptionName = (typeof EXCEPTION_NAMES)[number];
 
@@ -167,10 +159,10 @@ export interface TransitionsDoc {
 export function changingCells(): { role: RoleName; class: string; from: TcpState; to: TcpState }[] {
   const out: { role: RoleName; class: string; from: TcpState; to: TcpState }[] = [];
   for (const role of [ROLE.SENDER, ROLE.RECEIVER]) {
-    for (let cls = 0; cls < CL.COUNT; cls++) {
+    for (let cls = 0; cls < SEGMENT_CLASSES.length; cls++) {
       for (let st = S.CLOSED; st <= S.TIME_WAIT; st++) {
         const to = nextState(role, cls, st);
-        if (to === __ || to === st) continue;
+        if (to === IGNORE || to === INVALID || to === st) continue;
         out.push({ role: ROLE_NAMES[role], class: SEGMENT_CLASSES[cls], from: TCP_STATES[st], to: TCP_STATES[to] });
       }
     }

@@ -15,7 +15,7 @@ const HOST_CELL = 4;
  * connection there (select.ts's Matcher), so its cost is the size of that list, not of the table.
  * Lists are unordered; the page (the smallest ids above the cursor) comes from a bounded heap.
  *
- * The tracker keeps one only once something serves queries (TrackerCore.enableQueryIndex), so a
+ * The tracker keeps one only once something serves queries (Queries.enableQueryIndex, queries.ts), so a
  * run that only writes records pays nothing for it. Links hold endpoint + 1 (0: none), so arrays
  * come ready as allocated.
  */

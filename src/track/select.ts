@@ -28,7 +28,7 @@ export interface Selected {
  * the `limit` smallest ids above `afterId` among the matches (PageHeap). The filters read typed
  * arrays only (an address through its 32-bit key first); for a million slots a scan costs a few
  * milliseconds whatever it asks. Queries whose total the tracker counts (status alone) mostly do
- * not come here (TrackerCore.walkPage), nor those with a short list in the query index
+ * not come here (Queries.walkPage, queries.ts), nor those with a short list in the query index
  * (queryindex.ts) when a server keeps one.
  */
 export function selectSlots(st: ConnStore, q: Selection): Selected {

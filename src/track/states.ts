@@ -1,3 +1,5 @@
+import { indexOf, type ValueOf } from './names';
+
 /** RFC 9293 endpoint states, by the names users see. */
 export const TCP_STATES = [
   'CLOSED',
@@ -13,6 +15,9 @@ export const TCP_STATES = [
   'TIME_WAIT',
 ] as const;
 export type TcpState = (typeof TCP_STATES)[number];
+/** Endpoint states by name: S.ESTABLISHED is the index of 'ESTABLISHED' in TCP_STATES. */
+export const S = indexOf(TCP_STATES);
+export type S = ValueOf<typeof S>;
 
 /** Zeek's conn_state values. */
 export const CONN_STATES = [

@@ -8,6 +8,8 @@
  * them small integers for V8 on the packet path; views turn them back into unsigned numbers.
  */
 
+import { indexOf } from './names';
+
 /** Bits of `cflags` (per connection). */
 export const enum C {
   PARTIAL = 1 << 0, // no SYN seen: picked up mid-stream
@@ -41,7 +43,7 @@ export const enum E {
   SEQ_INIT = 1 << 2, // `isn` is set (maybe guessed from the first segment or the peer's ACK)
   SYN = 1 << 3, // sent a SYN without ACK
   FIN = 1 << 4, // sent a FIN (finSeq is its sequence number)
-  PEND_FIN = 1 << 5, // the peer's FIN is seen but not yet received by this side (see tracker.ts)
+  PEND_FIN = 1 << 5, // the peer's FIN is seen but not yet received by this side (see Expiry.awaitFin)
   ACKED = 1 << 6, // sent an ACK: `ackHi` is meaningful
   WIN = 1 << 7, // `win` is meaningful
   Z_FIN = 1 << 8, // Zeek's FIN_cnt > 0
@@ -54,18 +56,19 @@ export const enum E {
   SYNACK = 1 << 15, // sent a SYN+ACK
 }
 
-/** Timer classes; each is one intrusive list ordered by `tRef`. */
-export const enum K {
-  SYN_SENT = 0,
-  SYN_RECV = 1,
-  ESTABLISHED = 2,
-  FIN_WAIT = 3,
-  CLOSE_WAIT = 4,
-  LAST_ACK = 5,
-  TIME_WAIT = 6,
-  CLOSED = 7,
-  COUNT = 8,
-}
+/**
+ * Timer classes, in the order of their timeouts (Tracker's constructor); each is one intrusive
+ * list ordered by `tRef`.
+ */
+export const TIMER_CLASSES = ['syn-sent', 'syn-recv', 'established', 'fin-wait', 'close-wait', 'last-ack', 'time-wait', 'closed'] as const;
+export const K = indexOf(TIMER_CLASSES);
+
+/** Who closed a connection (C.BY_MASK), as views name it. */
+export const CLOSED_BY = [null, 'client', 'server', 'both'] as const;
+export const By = indexOf(CLOSED_BY);
+/** How a connection closed (C.KIND_MASK), as views name it. */
+export const CLOSE_KINDS = [null, 'fin', 'rst', 'timeout', 'refused'] as const;
+export const Kind = indexOf(CLOSE_KINDS);
 
 export const HIST_INLINE = 12;
 

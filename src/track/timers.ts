@@ -1,4 +1,4 @@
-import { K, type ConnStore } from './store';
+import { TIMER_CLASSES, type ConnStore } from './store';
 
 /**
  * One intrusive list per timer class, each ordered by `tRef` (the start of the connection's current
@@ -6,9 +6,9 @@ import { K, type ConnStore } from './store';
  * expire() touches only connections that actually expire. Activity moves a connection to the tail.
  */
 export class TimerLists {
-  readonly head = new Int32Array(K.COUNT).fill(-1);
-  readonly tail = new Int32Array(K.COUNT).fill(-1);
-  readonly count = new Uint32Array(K.COUNT);
+  readonly head = new Int32Array(TIMER_CLASSES.length).fill(-1);
+  readonly tail = new Int32Array(TIMER_CLASSES.length).fill(-1);
+  readonly count = new Uint32Array(TIMER_CLASSES.length);
 
   constructor(private readonly st: ConnStore) {}
 

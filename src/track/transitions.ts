@@ -1,48 +1,43 @@
 /**
- * The one RFC 9293 transition table, nf_conntrack style: a segment is reduced to classes and the
- * table [role][class][state] gives each endpoint's next state. The sender's row says what sending
- * the segment does; the receiver's rows are applied ACK part first, then SYN/FIN, then RST. The
- * seq/ack checks that pick a class (ACK_SYN, ACK_FIN, RST in window) and the few exceptions live in
- * tracker.ts; this file holds only the table.
+ * The one RFC 9293 transition table, nf_conntrack style. A segment's flags give its class (the
+ * valid-flags table below: combinations no TCP sends are INVALID); the table [role][class][state]
+ * gives each endpoint's next state, or IGNORE (no change), or INVALID (the segment moves nothing).
+ * The sender's row says what sending the segment does; the receiver's rows are applied ACK part
+ * first (ACK_SYN, ACK_FIN: classes picked by the seq/ack checks in machine.ts), then SYN/FIN, then
+ * RST. The few exceptions are named in machine.ts and README.md; this file holds only the tables.
  */
+import { TcpFlag } from '../decode/segment';
+import { AK } from './eventlog';
+import { indexOf } from './names';
+import { S, TCP_STATES } from './states';
 
-/** Endpoint states, indices into TCP_STATES (src/track/states.ts). */
-export const enum S {
-  CLOSED = 0,
-  LISTEN = 1,
-  SYN_SENT = 2,
-  SYN_RECEIVED = 3,
-  ESTABLISHED = 4,
-  FIN_WAIT_1 = 5,
-  FIN_WAIT_2 = 6,
-  CLOSE_WAIT = 7,
-  CLOSING = 8,
-  LAST_ACK = 9,
-  TIME_WAIT = 10,
-}
+/** The two rows of a segment: what sending it does, what receiving it does. */
+export const ROLE_NAMES = ['sender', 'receiver'] as const;
+export const ROLE = indexOf(ROLE_NAMES);
 
-export const enum ROLE { SENDER = 0, RECEIVER = 1 }
+/**
+ * Segment classes, the table's middle index: SYN without ACK; SYN with ACK; FIN; an ACK that
+ * acknowledges nothing special; an acceptable ACK of the receiver's SYN (ISN+1, or more with data
+ * on the SYN); an ACK covering the receiver's FIN (≥ FIN seq + 1); a RST accepted by the receiver
+ * (in window; in SYN_SENT: acknowledging the SYN); flags no TCP sends together (SYN+FIN, SYN+RST,
+ * none of SYN/RST/ACK).
+ */
+export const SEGMENT_CLASSES = ['SYN', 'SYNACK', 'FIN', 'ACK', 'ACK_SYN', 'ACK_FIN', 'RST', 'INVALID'] as const;
+export const CL = indexOf(SEGMENT_CLASSES);
+const NCLASSES = SEGMENT_CLASSES.length;
 
-/** Segment classes. */
-export const enum CL {
-  SYN = 0, // SYN without ACK
-  SYNACK = 1, // SYN with ACK
-  FIN = 2,
-  ACK = 3, // an ACK that acknowledges nothing special
-  ACK_SYN = 4, // an acceptable ACK of the receiver's SYN (ISN+1, or more with data on the SYN)
-  ACK_FIN = 5, // an ACK covering the receiver's FIN (≥ FIN seq + 1)
-  RST = 6, // RST accepted by the receiver (in window; in SYN_SENT: acknowledging the SYN)
-  COUNT = 7,
-}
+const NSTATES = TCP_STATES.length;
 
-const NSTATES = 11;
+/** Outcome: no change. */
+export const IGNORE = 0xff;
+/** Outcome: the segment is invalid and moves nothing (its anomaly is raised from FLAG_ANOMALY). */
+export const INVALID = 0xfe;
 
 // Short names keep the rows aligned.
 const CD = S.CLOSED, SS = S.SYN_SENT, SR = S.SYN_RECEIVED, ES = S.ESTABLISHED;
 const F1 = S.FIN_WAIT_1, F2 = S.FIN_WAIT_2, CW = S.CLOSE_WAIT, CG = S.CLOSING, LA = S.LAST_ACK;
 const TW = S.TIME_WAIT;
-/** No change. */
-export const __ = 0xff;
+const __ = IGNORE, IV = INVALID;
 
 // prettier-ignore
 const ROWS: readonly (readonly number[])[] = [
@@ -54,7 +49,8 @@ const ROWS: readonly (readonly number[])[] = [
   /* ACK    */ [__, __, __, __, __, __, __, __, __, __, __],
   /* ACK_SYN*/ [__, __, __, __, __, __, __, __, __, __, __],
   /* ACK_FIN*/ [__, __, __, __, __, __, __, __, __, __, __],
-  /* RST    */ [__, CD, CD, CD, CD, CD, CD, CD, CD, CD, CD], // LI→CD: no socket existed after all (refused, see tracker.ts)
+  /* RST    */ [__, CD, CD, CD, CD, CD, CD, CD, CD, CD, CD], // LI→CD: no socket existed after all (refused, see machine.ts)
+  /* INVALID*/ [IV, IV, IV, IV, IV, IV, IV, IV, IV, IV, IV],
   // ---- receiver: what receiving the segment does to its receiver
   //          CD  LI  SS  SR  ES  F1  F2  CW  CG  LA  TW
   /* SYN    */ [__, __, SR, __, __, __, __, __, __, __, __], // LI stays: the SYN+ACK it sends moves it; SS→SR: simultaneous open
@@ -64,12 +60,65 @@ const ROWS: readonly (readonly number[])[] = [
   /* ACK_SYN*/ [__, __, ES, ES, __, __, __, __, __, __, __],
   /* ACK_FIN*/ [__, __, __, __, __, F2, __, __, TW, CD, __],
   /* RST    */ [__, __, CD, CD, CD, CD, CD, CD, CD, CD, CD], // LI ignores RST (RFC 9293); TW→CD: Linux honours it (tcp_rfc1337=0)
+  /* INVALID*/ [IV, IV, IV, IV, IV, IV, IV, IV, IV, IV, IV],
 ];
 
-const TABLE = new Uint8Array(2 * CL.COUNT * NSTATES);
+if (ROWS.length !== 2 * NCLASSES || ROWS.some((r) => r.length !== NSTATES)) throw new Error('the transition table is not [role][class][state]');
+const TABLE = new Uint8Array(2 * NCLASSES * NSTATES);
 ROWS.forEach((row, i) => row.forEach((v, j) => (TABLE[i * NSTATES + j] = v)));
 
-/** Next state of an endpoint in `state` playing `role` for a segment of class `cls`, or __. */
+/** Next state of an endpoint in `state` playing `role` for a segment of class `cls`, or IGNORE / INVALID. */
 export function nextState(role: number, cls: number, state: number): number {
-  return TABLE[(role * CL.COUNT + cls) * NSTATES + state];
+  return TABLE[(role * NCLASSES + cls) * NSTATES + state];
+}
+
+// ------------------------------------------------------------------ the valid-flags table
+/** No anomaly for these flags. */
+export const NO_ANOMALY = 0xff;
+const OK = NO_ANOMALY;
+
+/**
+ * Each combination of FIN, SYN, RST and ACK (in that bit order: F = 1, S = 2, R = 4, A = 8): the
+ * class its sender's row reads, and the anomaly the flags are by themselves. As in conntrack's
+ * tcp_valid_flags, the combinations no TCP sends are INVALID; a RST with a FIN is still a RST.
+ */
+// prettier-ignore
+const VALID_FLAGS: readonly (readonly [flags: string, cls: number, anomaly: number])[] = [
+  ['----', CL.INVALID, AK.INVALID_FLAGS], // none of SYN, RST, ACK
+  ['F---', CL.INVALID, AK.INVALID_FLAGS],
+  ['-S--', CL.SYN, OK],
+  ['FS--', CL.INVALID, AK.SYN_FIN],
+  ['--R-', CL.RST, OK],
+  ['F-R-', CL.RST, AK.INVALID_FLAGS],
+  ['-SR-', CL.INVALID, AK.SYN_RST],
+  ['FSR-', CL.INVALID, AK.SYN_FIN],
+  ['---A', CL.ACK, OK],
+  ['F--A', CL.FIN, OK],
+  ['-S-A', CL.SYNACK, OK],
+  ['FS-A', CL.INVALID, AK.SYN_FIN],
+  ['--RA', CL.RST, OK],
+  ['F-RA', CL.RST, AK.INVALID_FLAGS],
+  ['-SRA', CL.INVALID, AK.SYN_RST],
+  ['FSRA', CL.INVALID, AK.SYN_FIN],
+];
+const FLAG_CLASS = Uint8Array.from(VALID_FLAGS, (r) => r[1]);
+const FLAG_ANOMALY = Uint8Array.from(VALID_FLAGS, (r) => r[2]);
+VALID_FLAGS.forEach(([name], i) => {
+  // the rows in index order, each named by its own bits
+  if (name !== ['F', 'S', 'R', 'A'].map((ch, b) => ((i >> b) & 1 ? ch : '-')).join('')) throw new Error(`VALID_FLAGS row ${i} is ${name}`);
+});
+
+/** The row of VALID_FLAGS for these TCP flags (FIN, SYN and RST are bits 0-2 of both; ACK is bit 4 of the flags). */
+function flagRow(flags: number): number {
+  return (flags & (TcpFlag.FIN | TcpFlag.SYN | TcpFlag.RST)) | ((flags & TcpFlag.ACK) >> 1);
+}
+
+/** The class of a segment with these TCP flags, as its sender's row reads it. */
+export function segmentClass(flags: number): number {
+  return FLAG_CLASS[flagRow(flags)];
+}
+
+/** The anomaly these flags are by themselves (AK), or NO_ANOMALY. */
+export function flagAnomaly(flags: number): number {
+  return FLAG_ANOMALY[flagRow(flags)];
 }

@@ -21,11 +21,9 @@ import type { History } from './history';
 import type { Ladder } from './ladder';
 import { META_FROM_SERVER } from './pools';
 import { CONN_STATES, TCP_STATES, type Side } from './states';
-import { C, E, type ConnStore } from './store';
+import { C, CLOSE_KINDS, CLOSED_BY, E, type ConnStore } from './store';
 
 const SIDES: readonly Side[] = ['client', 'server'];
-const CLOSED_BY = [null, 'client', 'server', 'both'] as const;
-const CLOSE_KIND = [null, 'fin', 'rst', 'timeout', 'refused'] as const;
 
 /** Flag letters of a cause or ladder segment: 'S', 'SA', 'A', 'PA', 'FA', 'R', 'RA', … */
 export const FLAG_TEXT: readonly string[] = Array.from({ length: 512 }, (_, f) => {
@@ -101,7 +99,7 @@ export class Views {
         synAckToAckMs: tSynAck !== null && tAck !== null ? tAck - tSynAck : null,
       },
       closedBy: CLOSED_BY[(cf & C.BY_MASK) >>> C.BY_SHIFT],
-      closeKind: CLOSE_KIND[(cf & C.KIND_MASK) >>> C.KIND_SHIFT] ?? null,
+      closeKind: CLOSE_KINDS[(cf & C.KIND_MASK) >>> C.KIND_SHIFT] ?? null,
       counts: {
         client: { packets: st.pkts[c], bytes: st.bytes[c] },
         server: { packets: st.pkts[c + 1], bytes: st.bytes[c + 1] },

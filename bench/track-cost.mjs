@@ -1,0 +1,102 @@
+#!/usr/bin/env node
+// What tracking costs per segment, engine only: a capture read and decoded in-process, with and
+// without the tracker (CPU time, each run in its own process, the cases interleaved so that a
+// change of load on the machine falls on all of them alike).
+//
+//   node bench/track-cost.mjs [--runs 5] [--cases decode,track,general] [--dist DIR]... [FILE]
+//
+// FILE defaults to .bench-data/loopback.pcapng (made by npm run bench when missing). Every --dist
+// (default: this checkout's dist/, built first) is measured in the same run, so two builds compare.
+// Case `general`: the same build with every segment sent through Tracker.segment() (the handlers
+// that take the common segments' courses in a straight line answer "not mine"), where a build has
+// such handlers. Cases `mirrorless` and `general-mirrorless`: the same with the Zeek mirror's step
+// answering at once (ZeekMirror's packet and its cut-down copies return false), to see what the
+// mirror costs; the records are then wrong, so these are measurements only.
+import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildOnce, ROOT } from './lib/build.mjs';
+
+const HANDLERS = ['ordinary', 'ackFin', 'fin', 'synAck', 'opening'];
+
+async function runCase(name, distArg, file) {
+  const dist = path.resolve(distArg);
+  const require = createRequire(import.meta.url);
+  const { readCaptureFile } = require(path.join(dist, 'capture/file.js'));
+  const { decodeFrame } = require(path.join(dist, 'decode/decode.js'));
+  const { Segment } = require(path.join(dist, 'decode/segment.js'));
+  let { Tracker } = require(path.join(dist, 'track/tracker.js'));
+  if (name.endsWith('mirrorless')) {
+    const Z = require(path.join(dist, 'track/zeek.js')).ZeekMirror;
+    for (const h of ['packet', 'ordinary', 'opening', 'synAck', 'fin']) if (typeof Z.prototype[h] === 'function') Z.prototype[h] = () => false;
+  }
+  if (name.startsWith('general')) {
+    if (!HANDLERS.every((h) => typeof Tracker.prototype[h] === 'function')) return null;
+    Tracker = class extends Tracker {};
+    for (const h of HANDLERS) Tracker.prototype[h] = () => false;
+  }
+  const tracker = name === 'decode' ? null : new Tracker({ maxConnections: 1_000_000 });
+  const seg = new Segment();
+  let segments = 0;
+  let last = 0;
+  const cpu0 = process.cpuUsage();
+  const res = await readCaptureFile(file, (f) => {
+    const ts = f.tsSec * 1000 + f.tsNsec / 1e6;
+    if (decodeFrame(f.linkType, f.data, f.origLen, seg) !== 'ok') return;
+    segments++;
+    if (tracker !== null) tracker.process(seg, ts);
+    last = ts;
+  });
+  if (res.error) throw new Error(res.error.message);
+  if (tracker !== null) tracker.expire(last);
+  const cpu = process.cpuUsage(cpu0);
+  return { segments, cpuSeconds: (cpu.user + cpu.system) / 1e6, connections: tracker?.stats().connectionsTotal ?? null };
+}
+
+const args = process.argv.slice(2);
+if (args[0] === '--case') {
+  process.stdout.write(JSON.stringify(await runCase(args[1], args[2], args[3])) + '\n');
+  process.exit(0);
+}
+const opt = (n, d) => (args.includes(n) ? args[args.indexOf(n) + 1] : d);
+const runs = Number(opt('--runs', 5));
+const cases = opt('--cases', 'decode,track,general').split(',');
+const dists = args.flatMap((a, i) => (a === '--dist' ? [path.resolve(args[i + 1])] : []));
+if (dists.length === 0) {
+  await buildOnce();
+  dists.push(path.join(ROOT, 'dist'));
+}
+const file = args.find((a, i) => !a.startsWith('--') && !['--runs', '--dist', '--cases'].includes(args[i - 1])) ?? path.join(ROOT, '.bench-data/loopback.pcapng');
+const me = fileURLToPath(import.meta.url);
+const results = new Map();
+const load = [];
+for (let r = 0; r < runs; r++) {
+  load.push(Number((await import('node:fs')).readFileSync('/proc/loadavg', 'utf8').split(' ')[0]));
+  for (const dist of dists) {
+    for (const name of cases) {
+      const p = spawnSync(process.execPath, [me, '--case', name, dist, file], { encoding: 'utf8', maxBuffer: 1 << 20 });
+      if (p.status !== 0) throw new Error(`${name} ${dist}: ${p.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+      const out = JSON.parse(p.stdout.trim());
+      if (out === null) continue;
+      const k = `${dist}\t${name}`;
+      if (!results.has(k)) results.set(k, []);
+      results.get(k).push(out);
+    }
+  }
+}
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+console.log(`file ${path.relative(process.cwd(), file)}; ${runs} runs per case, median CPU s; load average (1 min) at the runs: ${load.join(' ')}`);
+console.log('| build | case | CPU s | segments | ns/segment (read+decode+track) | ns/segment tracking (minus decode) |');
+console.log('|---|---|---:|---:|---:|---:|');
+for (const dist of dists) {
+  const dec = median((results.get(`${dist}\tdecode`) ?? [{ cpuSeconds: NaN }]).map((x) => x.cpuSeconds));
+  for (const name of cases) {
+    const rs = results.get(`${dist}\t${name}`);
+    if (!rs) continue;
+    const cpu = median(rs.map((x) => x.cpuSeconds));
+    const n = rs[0].segments;
+    const trackNs = name === 'decode' ? '–' : ((1e9 * (cpu - dec)) / n).toFixed(0);
+    console.log(`| ${path.relative(process.cwd(), dist) || '.'} | ${name} | ${cpu.toFixed(2)} | ${n} | ${((1e9 * cpu) / n).toFixed(0)} | ${trackNs} |`);
+  }
+}

@@ -1,0 +1,305 @@
+import type { EventSink } from './events';
+import type { TrackerOptions } from './api';
+import type { ConnectionView, EndpointNotes } from './connection';
+import { CONN, EV, EventLog, REF, TD, TDK, evWord } from './eventlog';
+import { FlowTable } from './flowtable';
+import { History } from './history';
+import { IdIndex } from './idindex';
+import { Ladder, LADDER_BLOCK } from './ladder';
+import { EventPool, SegPool } from './pools';
+import type { QueryIndex } from './queryindex';
+import { TrackerCounters } from './stats';
+import { S } from './states';
+import { By, C, ConnStore, E, K, Kind } from './store';
+import { TimerLists } from './timers';
+import { CL, IGNORE, INVALID, ROLE, nextState } from './transitions';
+import { Views } from './view';
+import type { Mirror } from './mirror';
+
+/**
+ * The connections in the table and the one way each of them changes: an endpoint's state (from
+ * the transition table, with its event and counters), its events, its close, its removal. The
+ * packet path (machine.ts), identity (identity.ts), timers (expiry.ts) and queries (queries.ts)
+ * all change connections through here; nothing else writes a state.
+ */
+export class Conns {
+  readonly st: ConnStore;
+  readonly flows: FlowTable;
+  readonly ids = new IdIndex();
+  readonly lists: TimerLists;
+  readonly ladder: Ladder;
+  readonly log: EventLog;
+  readonly hist: History;
+  /** The Zeek mirror, set by the tracker that composes both: it forgets a slot when it is dropped. */
+  mirror!: Mirror;
+  readonly views: Views;
+  /** What was learned of endpoints from outside the packets (owners, the kernel's view), by id number. */
+  readonly notes = new Map<number, [EndpointNotes | null, EndpointNotes | null]>();
+  readonly sinks: EventSink[] = [];
+  readonly removeSinks: ((c: ConnectionView) => void)[] = [];
+  readonly counters = new TrackerCounters();
+  /** The ladder's head length (segments kept from the start). */
+  private readonly ladderHead: number;
+  private readonly eventLog: boolean;
+  private readonly maxAnomalies: number;
+
+  /** Oldest and newest tracked connection (the creation-order list through cprev/cnext). */
+  oldest = -1;
+  newest = -1;
+  /** Lists by state, port and host for list queries; kept only once something serves them. */
+  index: QueryIndex | null = null;
+
+  // the segment (or timer) being handled
+  now = 0;
+  ord = 0;
+  /** Some endpoint changed state while handling the current segment or timer. */
+  changed = false;
+
+  constructor(o: TrackerOptions) {
+    const maxConn = Math.max(1, Math.floor(o.maxConnections));
+    this.st = new ConnStore(Math.min(1024, maxConn), maxConn);
+    this.flows = new FlowTable(this.st);
+    this.lists = new TimerLists(this.st);
+    // at least one block, so every event can find its segment (the first ones always stay)
+    const head = Math.max(1, Math.ceil(Math.max(0, o.ladderHead) / LADDER_BLOCK)) * LADDER_BLOCK;
+    const tail = Math.max(0, Math.floor(o.ladderTail));
+    this.ladder = new Ladder(this.st, new SegPool(), head, tail);
+    this.ladderHead = head;
+    this.eventLog = o.eventLog;
+    this.maxAnomalies = Math.min(o.maxEventsPerConn, 0xffff);
+    this.log = new EventLog(this.st, new EventPool());
+    this.hist = new History(this.st);
+    this.views = new Views(this.st, this.hist, this.ladder, this.log, this.notes);
+  }
+
+  // ------------------------------------------------------------------ states, through the table
+
+  /** Looks up the table for side `side` of s and applies the change; true if the state changed. */
+  apply(s: number, side: number, role: number, cls: number, ref: number): boolean {
+    const cur = this.st.st[2 * s + side];
+    const next = nextState(role, cls, cur);
+    if (next === IGNORE || next === INVALID || next === cur) return false;
+    this.setState(s, side, next, ref);
+    return true;
+  }
+
+  /** Endpoint x receives the peer's FIN it had seen on the wire earlier (see Machine.awaitFin). */
+  receivePendingFin(s: number, x: number): void {
+    const st = this.st;
+    st.eflags[x] &= ~E.PEND_FIN;
+    this.apply(s, x & 1, ROLE.RECEIVER, CL.FIN, st.pendOrd[x]);
+  }
+
+  /**
+   * A change the table cannot say (the named exceptions: simultaneous open, timers, a 4-tuple
+   * reused); everything else goes through apply().
+   */
+  setState(s: number, side: number, to: number, ref: number): void {
+    const st = this.st;
+    const x = 2 * s + side;
+    const from = st.st[x];
+    if (from === to) return;
+    this.move(s, side, to);
+    this.emit(s, evWord(EV.STATE, side, true, from, to, 0), ref);
+  }
+
+  /** A state that was never really held (an assumed LISTEN): corrected without an event. */
+  correctState(s: number, side: number, to: number): void {
+    this.move(s, side, to);
+  }
+
+  private move(s: number, side: number, to: number): void {
+    const st = this.st;
+    const x = 2 * s + side;
+    const from = st.st[x];
+    this.unpair(s);
+    st.st[x] = to;
+    this.pair(s);
+    if (this.index !== null) this.index.move(x, from, to);
+    this.counters.byState[side * 11 + from]--;
+    this.counters.byState[side * 11 + to]++;
+    this.changed = true;
+  }
+
+  /** Counts s under bothIn when its endpoints share a state (call after setting them). */
+  pair(s: number): void {
+    const a = this.st.st[2 * s];
+    if (a === this.st.st[2 * s + 1]) this.counters.bothIn[a]++;
+  }
+
+  /** Takes s out of bothIn (call before changing an endpoint's state). */
+  unpair(s: number): void {
+    const a = this.st.st[2 * s];
+    if (a === this.st.st[2 * s + 1]) this.counters.bothIn[a]--;
+  }
+
+  // ------------------------------------------------------------------ closing
+
+  setClosedBy(s: number, by: number, both: boolean): void {
+    const st = this.st;
+    const cur = (st.cflags[s] & C.BY_MASK) >>> C.BY_SHIFT;
+    const next = both ? By.BOTH : cur === 0 ? by : cur;
+    st.cflags[s] = (st.cflags[s] & ~C.BY_MASK) | (next << C.BY_SHIFT);
+  }
+
+  /** Side d sent its FIN (the FIN_WAIT_1 or LAST_ACK is already set). */
+  finSent(s: number, d: number, peerFinInFlight: boolean): void {
+    // Both sent a FIN before receiving the other's: a simultaneous close.
+    this.setClosedBy(s, d === 0 ? By.CLIENT : By.SERVER, peerFinInFlight);
+    this.emit(s, evWord(EV.TEARDOWN, d, true, TD.FIN, TDK.FIN, 0), this.ord);
+  }
+
+  /** Marks s closed once neither endpoint can send any more. */
+  checkClosed(s: number, kind: number): void {
+    const st = this.st;
+    if ((st.cflags[s] & C.CLOSED) !== 0) return;
+    if (!done(st.st[2 * s]) || !done(st.st[2 * s + 1])) return;
+    if (st.st[2 * s] === S.LISTEN && st.st[2 * s + 1] === S.LISTEN) return;
+    this.markClosed(s, kind, this.ord);
+  }
+
+  markClosed(s: number, kind: number, ref: number): void {
+    const st = this.st;
+    st.cflags[s] = (st.cflags[s] & ~C.KIND_MASK) | C.CLOSED | (kind << C.KIND_SHIFT);
+    st.tEnd[s] = ref === REF.TIMER ? st.tTimer[s] : this.now;
+    this.counters.open--;
+    this.counters.closed++;
+    const tdKind = kind === Kind.TIMEOUT ? TDK.TIMEOUT : kind === Kind.FIN ? TDK.FIN : TDK.RST;
+    this.emit(s, evWord(EV.TEARDOWN, 0, false, TD.CLOSED, tdKind, 0), ref);
+    this.emit(s, evWord(EV.CONNECTION, 0, false, CONN.CLOSED, 0, 0), ref);
+  }
+
+  /** Idle timeout: the observer gives up; every endpoint still holding state goes to CLOSED. */
+  closeByTimer(s: number): void {
+    const st = this.st;
+    for (let side = 0; side < 2; side++) {
+      const x = 2 * s + side;
+      st.eflags[x] &= ~E.PEND_FIN;
+      if (st.st[x] !== S.CLOSED && st.st[x] !== S.LISTEN) this.setState(s, side, S.CLOSED, REF.TIMER);
+    }
+    if ((st.cflags[s] & C.CLOSED) === 0) {
+      this.setClosedBy(s, 0, false);
+      this.markClosed(s, Kind.TIMEOUT, REF.TIMER);
+    }
+    st.tRef[s] = st.tTimer[s];
+    this.lists.touch(s, K.CLOSED);
+  }
+
+  // ------------------------------------------------------------------ events
+
+  anomaly(s: number, d: number, kind: number): void {
+    const st = this.st;
+    st.anomalies[s]++;
+    this.counters.anomalies[kind]++;
+    if (st.anomStored[s] >= this.maxAnomalies) {
+      st.evOmitted[s]++;
+      return;
+    }
+    st.anomStored[s]++;
+    this.emit(s, evWord(EV.ANOMALY, d, true, 0, 0, kind), this.ord);
+  }
+
+  /** Keeps the event and hands it to the sinks. */
+  emit(s: number, word: number, ref: number): void {
+    if (this.eventLog) {
+      // segments in the ladder's head are never overwritten, so most causes need no pinning
+      if (ref >= this.ladderHead) this.ladder.pin(s, ref); // (REF.TIMER is negative)
+      this.log.push(s, word, ref);
+    }
+    if (this.sinks.length === 0) return;
+    const ev = this.views.event(s, word, ref, true);
+    for (const sink of this.sinks) sink(ev);
+  }
+
+  // ------------------------------------------------------------------ timer classes
+
+  /** What the timer class depends on: both states and the flags in C.CLASS_MASK, as one word. */
+  classWord(s: number): number {
+    const st = this.st;
+    return st.st[2 * s] | (st.st[2 * s + 1] << 8) | ((st.cflags[s] & C.CLASS_MASK) << 16);
+  }
+
+  /** Moves s to the tail of its timer class, recomputing the class only if `word0` (classWord before) changed. */
+  touch(s: number, word0: number): void {
+    this.lists.touch(s, this.classWord(s) === word0 ? this.st.lclass[s] : this.classOf(s));
+  }
+
+  /**
+   * The timer class of s, from its endpoints' states and the flags in C.CLASS_MASK (store.ts);
+   * `lclass` always holds it for a connection between segments.
+   */
+  classOf(s: number): number {
+    const st = this.st;
+    const a = st.st[2 * s];
+    const b = st.st[2 * s + 1];
+    if ((st.cflags[s] & C.CLOSED) !== 0) return a === S.TIME_WAIT || b === S.TIME_WAIT ? K.TIME_WAIT : K.CLOSED;
+    // conntrack's order: a FIN not yet acknowledged is FIN_WAIT, an acknowledged one CLOSE_WAIT
+    if (a === S.LAST_ACK || b === S.LAST_ACK) return K.LAST_ACK;
+    if (a === S.FIN_WAIT_1 || b === S.FIN_WAIT_1 || a === S.CLOSING || b === S.CLOSING) return K.FIN_WAIT;
+    if (a === S.CLOSE_WAIT || b === S.CLOSE_WAIT) return K.CLOSE_WAIT;
+    if (closing(a) || closing(b)) return K.FIN_WAIT;
+    if ((st.cflags[s] & C.EST_ONCE) !== 0) return K.ESTABLISHED;
+    if ((st.cflags[s] & C.SYNACK_SEEN) !== 0 || a === S.SYN_RECEIVED || b === S.SYN_RECEIVED) return K.SYN_RECV;
+    return K.SYN_SENT;
+  }
+
+  // ------------------------------------------------------------------ the creation order, removal
+
+  /** Puts a new connection at the end of the creation order. */
+  append(s: number): void {
+    const st = this.st;
+    st.cprev[s] = this.newest;
+    st.cnext[s] = -1;
+    if (this.newest >= 0) st.cnext[this.newest] = s;
+    else this.oldest = s;
+    this.newest = s;
+  }
+
+  /** Forgets s entirely. */
+  drop(s: number): void {
+    const st = this.st;
+    if (this.removeSinks.length > 0) {
+      const c = this.views.connection(s);
+      for (const sink of this.removeSinks) sink(c);
+    }
+    this.flows.remove(s);
+    if (this.index !== null) this.index.remove(s);
+    this.ids.delete(st.idNum[s]);
+    this.lists.unlink(s);
+    const p = st.cprev[s];
+    const n = st.cnext[s];
+    if (p >= 0) st.cnext[p] = n;
+    else this.oldest = n;
+    if (n >= 0) st.cprev[n] = p;
+    else this.newest = p;
+    this.ladder.release(s);
+    this.log.release(s);
+    this.mirror.release(s);
+    this.counters.byState[st.st[2 * s]]--;
+    this.counters.byState[11 + st.st[2 * s + 1]]--;
+    this.unpair(s);
+    this.counters.byPort[st.cport[s]]--;
+    if (st.sport[s] !== st.cport[s]) this.counters.byPort[st.sport[s]]--;
+    this.counters.byConn[st.zconn[s]]--;
+    if ((st.cflags[s] & C.CLOSED) !== 0) this.counters.closed--;
+    else this.counters.open--;
+    if (this.notes.size > 0) this.notes.delete(st.idNum[s]);
+    st.idNum[s] = 0;
+    st.free(s);
+  }
+
+  slotOf(id: string): number {
+    const n = Number(id);
+    if (!Number.isInteger(n) || n <= 0) return -1;
+    return this.ids.get(n);
+  }
+}
+
+/** Neither side can send any more data. */
+function done(state: number): boolean {
+  return state === S.CLOSED || state === S.LISTEN || state === S.TIME_WAIT;
+}
+
+function closing(state: number): boolean {
+  return state === S.FIN_WAIT_1 || state === S.FIN_WAIT_2 || state === S.CLOSING || state === S.TIME_WAIT;
+}
