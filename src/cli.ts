@@ -92,7 +92,8 @@ export function buildProgram(onDone: (code: number) => void): Command {
     .option('--no-server', 'serve nothing (with --jsonl: a plain event stream)')
     .option('--jsonl', 'also print every event as one JSON line on stdout')
     .option('--no-sockets', "do not read this machine's socket tables (owners, listeners, kernel cross-check)")
-    .option('--close-wait-after <seconds>', 'diagnose an endpoint held in CLOSE_WAIT this long (default: 10)', parseSeconds);
+    .option('--close-wait-after <seconds>', 'diagnose an endpoint held in CLOSE_WAIT this long (default: 10)', parseSeconds)
+    .option('-w, --write <file>', 'also write what is captured to this pcapng file, each packet with its process in a comment (as ptcpdump writes them)');
   serveOptions(live);
   commonOptions(live);
   live
@@ -102,6 +103,7 @@ export function buildProgram(onDone: (code: number) => void): Command {
       examples([
         'sudo tcpscope live -p 3000                       # a local server on port 3000; open http://127.0.0.1:7070/',
         'sudo tcpscope live -i eth0 --host 10.0.0.5 -p 443',
+        'sudo tcpscope live -p 3000 -w owners.pcapng          # keep the capture, with each packet\'s process; tcpscope replay owners.pcapng',
         "sudo tcpscope live -f 'portrange 8000-8100' --no-server --jsonl | jq .",
         'TCPSCOPE_TOKEN=secret sudo -E tcpscope live --listen 0.0.0.0:7070',
         '',
@@ -120,6 +122,7 @@ export function buildProgram(onDone: (code: number) => void): Command {
           closeWaitAfter: opts.closeWaitAfter,
           pids: opts.pid,
           commands: opts.command,
+          write: opts.write,
           ...servingArgs(opts),
         }),
       );

@@ -5,6 +5,7 @@ import { readCaptureFile, type FileReadResult, type ReadCaptureOptions } from '.
 import { readDecodedThreaded, readerThreadAvailable } from '../reader-thread';
 import type { Engine } from '../engine';
 import type { FileSourceInfo } from '../server/deps';
+import { CommentOwners } from '../sockets/comments';
 import { speedText, type Speed } from './options';
 
 /** Timers advance at most this often (capture time) while a file plays: deterministic, as it depends only on the packets. */
@@ -73,11 +74,14 @@ export function playFile(
     }
   };
 
+  // pcapng comments that name a process (ptcpdump, tcpscope live -w) name the endpoints
+  const owners = new CommentOwners(engine.tracker);
   const pause = yielder(opts.yieldEveryMs);
   let onFrame: (f: Frame) => void | Promise<void>;
   if (speed.kind === 'max') {
     onFrame = (f) => {
       engine.onFrame(f);
+      if (f.note) owners.onFrame(f);
       afterFrame();
       return gate?.wait ?? pause();
     };
@@ -85,7 +89,7 @@ export function playFile(
     const factor = speed.factor;
     let wall0 = -1;
     let ts0 = 0;
-    const held: Frame = { tsSec: 0, tsNsec: 0, linkType: 0, data: Buffer.alloc(0), capLen: 0, origLen: 0 };
+    const held: Frame = { tsSec: 0, tsNsec: 0, linkType: 0, data: Buffer.alloc(0), capLen: 0, origLen: 0, note: null };
     onFrame = (f) => {
       const ts = frameTimeMs(f);
       if (wall0 < 0) {
@@ -95,6 +99,7 @@ export function playFile(
       const wait = wall0 + (ts - ts0) / factor - performance.now();
       if (wait < MIN_WAIT_MS) {
         engine.onFrame(f);
+        if (f.note) owners.onFrame(f);
         afterFrame();
         return;
       }
@@ -105,10 +110,12 @@ export function playFile(
       held.data = Buffer.from(f.data);
       held.capLen = f.capLen;
       held.origLen = f.origLen;
+      held.note = f.note ?? null;
       return new Promise<void>((resolve) => {
         const t = setTimeout(() => {
           opts.signal?.removeEventListener('abort', stop);
           engine.onFrame(held);
+          if (held.note) owners.onFrame(held);
           afterFrame();
           resolve();
         }, wait);
