@@ -12,6 +12,8 @@ import {
   parseMsl,
   parseEvery,
   parseSeconds,
+  parseShare,
+  parseSynFlood,
   collectPid,
   collectCommand,
   parseSpeed,
@@ -26,6 +28,22 @@ function commonOptions(cmd: Command): Command {
   return cmd
     .option('--msl <seconds>', 'maximum segment lifetime; TIME_WAIT lasts 2×MSL (default: 30, as Linux)', parseMsl)
     .option('--max-connections <n>', 'most connections kept in the table; the oldest closed ones go first (default: 100000)', parseMaxConnections);
+}
+
+/** Thresholds of the diagnoses (live and analyze). */
+function diagnoseOptions(cmd: Command): Command {
+  return cmd
+    .option('--close-wait-after <seconds>', 'diagnose an endpoint held in CLOSE_WAIT this long (default: 10)', parseSeconds)
+    .option('--syn-flood <n>', 'diagnose a SYN flood at this many half-open connections to one port (default: 100)', parseSynFlood)
+    .option('--time-wait-pileup <share>', 'diagnose a TIME_WAIT pile-up when this share of the ephemeral port range, from one client address to one server, is in TIME_WAIT (default: 0.5)', parseShare);
+}
+
+function diagnoseArgs(opts: Record<string, unknown>) {
+  return {
+    closeWaitAfter: opts.closeWaitAfter as number | undefined,
+    synFlood: opts.synFlood as number | undefined,
+    timeWaitPileup: opts.timeWaitPileup as number | undefined,
+  };
 }
 
 function serveOptions(cmd: Command): Command {
@@ -92,8 +110,8 @@ export function buildProgram(onDone: (code: number) => void): Command {
     .option('--no-server', 'serve nothing (with --jsonl: a plain event stream)')
     .option('--jsonl', 'also print every event as one JSON line on stdout')
     .option('--no-sockets', "do not read this machine's socket tables (owners, listeners, kernel cross-check)")
-    .option('--close-wait-after <seconds>', 'diagnose an endpoint held in CLOSE_WAIT this long (default: 10)', parseSeconds)
     .option('-w, --write <file>', 'also write what is captured to this pcapng file, each packet with its process in a comment (as ptcpdump writes them)');
+  diagnoseOptions(live);
   serveOptions(live);
   commonOptions(live);
   live
@@ -119,7 +137,7 @@ export function buildProgram(onDone: (code: number) => void): Command {
           filter: opts.filter,
           bufferSize: opts.buffer,
           sockets: opts.sockets !== false,
-          closeWaitAfter: opts.closeWaitAfter,
+          ...diagnoseArgs(opts),
           pids: opts.pid,
           commands: opts.command,
           write: opts.write,
@@ -180,6 +198,7 @@ export function buildProgram(onDone: (code: number) => void): Command {
         .choices(['auto', 'on', 'off'])
         .default('auto'),
     );
+  diagnoseOptions(analyze);
   commonOptions(analyze);
   analyze
     .configureOutput({ outputError: usageLine('tcpscope analyze') })
@@ -193,7 +212,16 @@ export function buildProgram(onDone: (code: number) => void): Command {
       ]),
     )
     .action(async (file: string, opts) => {
-      onDone(await (await import('./cli/analyze')).runAnalyze({ file, format: opts.format as AnalyzeFormat, readThread: opts.readThread as ReadThreadMode, msl: opts.msl, maxConnections: opts.maxConnections }));
+      onDone(
+        await (await import('./cli/analyze')).runAnalyze({
+          file,
+          format: opts.format as AnalyzeFormat,
+          readThread: opts.readThread as ReadThreadMode,
+          msl: opts.msl,
+          maxConnections: opts.maxConnections,
+          ...diagnoseArgs(opts),
+        }),
+      );
     });
 
   const demo = program

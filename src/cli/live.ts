@@ -6,7 +6,7 @@ import { OwnerCommentWriter } from './capture-file';
 import type { LiveSourceInfo } from '../server/deps';
 import type { RunningServer } from '../server/listen';
 import { CliError, EXIT_OK, liveErrorMessage } from './errors';
-import type { CommonOptions, ServeOptions } from './options';
+import { diagnoseThresholds, type CommonOptions, type ServeOptions } from './options';
 import { FollowingCapture, resolveProcessPorts } from './follow';
 import { watchSockets } from './sockets';
 import { createSession, note, resolveToken, startServer, untilSignal, writeJsonLines } from './session';
@@ -23,6 +23,10 @@ export interface LiveCommandOptions extends CommonOptions, ServeOptions {
   sockets?: boolean;
   /** Seconds in CLOSE_WAIT after which an endpoint is diagnosed as held. */
   closeWaitAfter?: number;
+  /** Half-open connections to one port that make a SYN flood. */
+  synFlood?: number;
+  /** Share of the ephemeral port range in TIME_WAIT that makes a pile-up. */
+  timeWaitPileup?: number;
   /** Capture the ports of these processes' sockets (--pid, --command), following new listening ports. */
   pids?: number[];
   commands?: string[];
@@ -105,7 +109,7 @@ export async function runLive(o: LiveCommandOptions): Promise<number> {
     capture = await openCapture(liveOpts, session, onFrame);
   }
 
-  const sockets = o.sockets === false ? null : watchSockets(session, ports, o.closeWaitAfter, following);
+  const sockets = o.sockets === false ? null : watchSockets(session, ports, diagnoseThresholds(o), following);
   if (sockets && capture instanceof FollowingCapture) sockets.watch.onScan((ix) => capture.follow(ix));
   let server: RunningServer | null = null;
   try {
