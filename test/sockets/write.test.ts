@@ -17,13 +17,13 @@ const srv = net.createServer((s) => { s.on('data', (d) => s.write(d)); s.on('end
 srv.listen({ host: process.argv[1], port: 0 }, () => console.log('ready ' + srv.address().port));
 `;
 
-/** Talks for about two seconds (a line every 100 ms), then closes and exits. */
+/** Talks for about four seconds (a line every 100 ms; a new process is named at the next full fd scan, at most 2 s apart), then closes and exits. */
 const TALKER = `
 const net = require('net');
 const c = net.connect({ host: process.argv[1], port: Number(process.argv[2]) }, () => {
   console.log('ready ' + c.localPort);
   let n = 0;
-  const t = setInterval(() => { c.write('ping ' + n + '\\n'); if (++n === 20) { clearInterval(t); c.end(); } }, 100);
+  const t = setInterval(() => { c.write('ping ' + n + '\\n'); if (++n === 40) { clearInterval(t); c.end(); } }, 100);
 });
 c.on('data', () => {});
 c.on('close', () => { console.log('done'); process.exit(0); });
