@@ -139,8 +139,9 @@ export function playFile(
   const read = useThread(input, speed, source.totalBytes, opts.readThread ?? 'auto')
     ? readDecodedThreaded(
         input,
-        (ts, origLen, status, seg) => {
+        (ts, origLen, status, seg, note) => {
           engine.onDecoded(ts, origLen, status, seg);
+          if (note && status === 'ok') owners.onDecoded(note, seg);
           afterFrame();
           return gate?.wait ?? pause();
         },

@@ -75,15 +75,15 @@ export class CommentOwners {
 
   onFrame(f: Frame): void {
     const note = f.note;
-    if (!note || note.comments.length === 0) return;
-    this.onNote(note, f);
+    if (!note || note.comments.length === 0 || parseProcessComment(note.comments) === null) return;
+    if (decodeFrame(f.linkType, f.data, f.origLen, this.seg) !== 'ok') return;
+    this.onDecoded(note, this.seg);
   }
 
-  private onNote(note: FrameNote, f: Frame): void {
+  /** The same for a frame decoded elsewhere (the reader thread) into `seg`, whose decode status was 'ok'. */
+  onDecoded(note: FrameNote, seg: Segment): void {
     const p = parseProcessComment(note.comments);
     if (p === null) return;
-    const seg = this.seg;
-    if (decodeFrame(f.linkType, f.data, f.origLen, seg) !== 'ok') return;
     this.packets++;
     if (!this.listening) this.listen();
     const inbound = note.direction === 'in';

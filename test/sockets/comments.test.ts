@@ -105,6 +105,16 @@ describe('replay and analyze name endpoints from pcapng comments', () => {
     expect(ssh.client.process).toBeUndefined();
   });
 
+  it('the reader thread carries the comments too', async () => {
+    const r = await runCli(['analyze', '--format', 'jsonl', '--read-thread', 'on', file]);
+    expect(r.code).toBe(0);
+    const rows = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const http = rows.find((x) => x.server.port === 80);
+    expect(http.client.process).toMatchObject({ pid: 4242, via: 'comment' });
+    expect(http.server.process).toMatchObject({ pid: 777, via: 'comment' });
+    expect(rows.find((x) => x.server.port === 443).client.process).toMatchObject({ pid: 1234 });
+  });
+
   it('the table names them too', async () => {
     const r = await runCli(['analyze', file]);
     expect(r.code).toBe(0);
