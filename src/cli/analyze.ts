@@ -76,7 +76,7 @@ export async function analyzeFile(
   };
   const row = o.format === 'jsonl' ? jsonLine : o.format === 'zeek' ? zeekRow : tableLine;
   // what went wrong, from the packets alone: after the table's summary
-  const diagnoser = o.format === 'table' ? new FileDiagnoser(engine.tracker, () => engine.lastTs, diagnoseThresholds(o)) : null;
+  const diagnoser = o.format === 'table' ? new FileDiagnoser(engine.tracker, () => engine.lastTs, lingerMs(o), diagnoseThresholds(o)) : null;
   engine.tracker.onRemove((c) => {
     if (!started) start();
     buf += row(c);

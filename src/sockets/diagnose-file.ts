@@ -14,9 +14,17 @@ import { DEFAULT_DIAGNOSE, type DiagnoseOptions, type Diagnosis } from './diagno
 //   time-wait-pileup  at some moment at least `timeWaitShare` of the ephemeral port range (Linux's
 //                     default, 28 232 ports, unless given) from one client address to one server
 //                     endpoint was in TIME_WAIT on the client: new connections to it were about to
-//                     find no free port.
-//   close-wait-held   an endpoint stayed in CLOSE_WAIT (its peer had closed, it had not) at least
-//                     `closeWaitMs` of capture time.
+//                     find no free port. A client that closed first holds TIME_WAIT for 2×MSL from
+//                     its connection's end; the count at a moment is that of such ends in the 2×MSL
+//                     before it (records come about in the order of their ends; one out of order
+//                     counts from where it comes).
+//   close-wait-held   an endpoint still in CLOSE_WAIT (its peer had closed, it had not) when the
+//                     capture ends (or its connection is evicted), its last packet at least
+//                     `closeWaitMs` of capture time before. One that closed within the capture is
+//                     not timed: records carry no time of each FIN.
+//
+// Everything is read from the records as connections leave the table, none from the tracker's
+// events: a sink would make the tracker build every event, a third more CPU for analyze.
 
 const at = (ip: string, port: number) => (ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`);
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
@@ -25,6 +33,23 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
 const MAX_IDS = 20;
 /** close-wait-held diagnoses reported one by one at most; the rest are counted in the last. */
 const MAX_CLOSE_WAIT = 20;
+
+/** One client address's connections to one server endpoint that it closed first. */
+interface TimeWaitPair {
+  client: string;
+  server: string;
+  /** Ends and client ports in the order they came, from `head` on those within 2×MSL of the newest. */
+  ends: number[];
+  ports: number[];
+  head: number;
+  /** Client ports in TIME_WAIT now, with the end that put each there (a port used again ends its TIME_WAIT). */
+  live: Map<number, number>;
+  /** Connections that took a port still in TIME_WAIT (the kernel's tcp_tw_reuse, or a peer's timestamps). */
+  reused: number;
+  peak: number;
+  peakAt: number;
+  ids: string[];
+}
 
 interface Group {
   ip: string;
@@ -37,10 +62,9 @@ interface Group {
 }
 
 /**
- * Follows a file's connections (events while they are tracked, records as they leave the table)
- * and says at the end what went wrong. Its state is bounded: per server endpoint a few counters
- * (and up to 20 ids), per client pair a TIME_WAIT count, and the endpoints in CLOSE_WAIT or
- * TIME_WAIT at the moment.
+ * Follows a file's connections as they leave the table and says at the end what went wrong. Its
+ * state is bounded: per server endpoint a few counters (and up to 20 ids), per client pair the
+ * ends of its connections within the last 2×MSL, up to 20 CLOSE_WAIT endpoints.
  */
 export class FileDiagnoser {
   private readonly o: DiagnoseOptions;
@@ -48,46 +72,29 @@ export class FileDiagnoser {
   private readonly halfOpenBy = new Map<string, Group>();
   /** Ports that accepted a connection in the capture, by server address. */
   private readonly accepted = new Map<string, Set<number>>();
-  /** Client endpoints in TIME_WAIT now, by connection id: their pair's key. */
-  private readonly inTimeWait = new Map<string, string>();
-  private readonly timeWait = new Map<string, { client: string; server: string; now: number; peak: number; peakAt: number; ids: string[] }>();
-  private readonly closeWaitSince = new Map<string, number>();
-  private readonly held: { id: string; side: Side; ms: number; endpoint: string; peer: string; ended: boolean }[] = [];
+  private readonly timeWait = new Map<string, TimeWaitPair>();
+  private readonly held: { id: string; side: Side; ms: number; endpoint: string; peer: string }[] = [];
   private heldCount = 0;
-  private lastTs = 0;
 
   /**
-   * `clock` is the capture time of the packet being tracked (an event's own stamp is not kept when
-   * the tracker keeps no ladder, as in analyze).
+   * `clock`: the capture time of the newest packet; `timeWaitMs`: how long a TIME_WAIT lasts (2×MSL).
    */
   constructor(
-    private readonly tracker: TrackerApi,
+    tracker: TrackerApi,
     private readonly clock: () => number,
+    private readonly timeWaitMs: number,
     o: Partial<DiagnoseOptions> = {},
   ) {
     this.o = { ...DEFAULT_DIAGNOSE, ...o };
-    tracker.onEvent((e) => {
-      if (e.type !== 'state') return;
-      const ts = clock();
-      if (ts > this.lastTs) this.lastTs = ts;
-      if (e.to === 'CLOSE_WAIT') this.closeWaitSince.set(`${e.connectionId} ${e.side}`, ts);
-      else if (e.from === 'CLOSE_WAIT') this.closeWaitEnded(e.connectionId, e.side, ts, false);
-      if (e.side !== 'client') return;
-      if (e.to === 'TIME_WAIT') this.enterTimeWait(e.connectionId, ts);
-      else if (e.from === 'TIME_WAIT') this.leaveTimeWait(e.connectionId);
-    });
     tracker.onRemove((c) => this.onRecord(c));
   }
 
   private onRecord(c: ConnectionView): void {
     const last = c.lastSeenAt ?? c.endedAt ?? c.startedAt;
-    if (last > this.lastTs) this.lastTs = last;
-    for (const side of ['client', 'server'] as Side[]) {
-      const k = `${c.id} ${side}`;
-      // still open as it leaves the table: the end of the capture (or an eviction) is as far as it was seen to hold
-      if (this.closeWaitSince.has(k)) this.closeWaitEnded(c.id, side, c.status === 'open' ? Math.max(last, this.clock()) : last, c.status === 'open', c);
+    if (c.status === 'open') {
+      for (const side of ['client', 'server'] as Side[]) if (c[side].state === 'CLOSE_WAIT') this.closeWait(c, side, Math.max(last, this.clock()) - last);
     }
-    if (this.inTimeWait.has(c.id)) this.leaveTimeWait(c.id);
+    if (c.closeKind === 'fin' && c.closedBy === 'client' && c.endedAt !== null) this.endedInTimeWait(c, c.endedAt);
     if (c.closeKind === 'refused') {
       this.add(this.refusedBy, c, last);
       return;
@@ -114,59 +121,55 @@ export class FileDiagnoser {
     g.last = Math.max(g.last, last);
   }
 
-  private enterTimeWait(id: string, ts: number): void {
-    const c = this.tracker.get(id);
-    if (!c) return;
-    const key = `${c.client.ip} ${at(c.server.ip, c.server.port)}`;
+  /** The client closed first: its port is in TIME_WAIT from `end` for 2×MSL, or until it is used again. */
+  private endedInTimeWait(c: ConnectionView, end: number): void {
+    const key = `${c.client.ip} ${c.server.ip} ${c.server.port}`;
     let g = this.timeWait.get(key);
-    if (!g) this.timeWait.set(key, (g = { client: c.client.ip, server: at(c.server.ip, c.server.port), now: 0, peak: 0, peakAt: ts, ids: [] }));
-    g.now++;
-    if (g.now > g.peak) {
-      g.peak = g.now;
-      g.peakAt = ts;
+    if (!g) {
+      g = { client: c.client.ip, server: at(c.server.ip, c.server.port), ends: [], ports: [], head: 0, live: new Map(), reused: 0, peak: 0, peakAt: end, ids: [] };
+      this.timeWait.set(key, g);
     }
-    g.ids.push(id);
+    while (g.head < g.ends.length && g.ends[g.head] <= end - this.timeWaitMs) {
+      const port = g.ports[g.head];
+      if (g.live.get(port) === g.ends[g.head]) g.live.delete(port);
+      g.head++;
+    }
+    if (g.head > 4096 && g.head * 2 > g.ends.length) {
+      g.ends = g.ends.slice(g.head);
+      g.ports = g.ports.slice(g.head);
+      g.head = 0;
+    }
+    const port = c.client.port;
+    if (g.live.has(port)) g.reused++;
+    g.live.set(port, end);
+    g.ends.push(end);
+    g.ports.push(port);
+    if (g.live.size > g.peak) {
+      g.peak = g.live.size;
+      g.peakAt = end;
+    }
+    g.ids.push(c.id);
     if (g.ids.length > MAX_IDS) g.ids.shift();
-    this.inTimeWait.set(id, key);
   }
 
-  private leaveTimeWait(id: string): void {
-    const key = this.inTimeWait.get(id);
-    if (key === undefined) return;
-    this.inTimeWait.delete(id);
-    const g = this.timeWait.get(key);
-    if (g) g.now--;
-  }
-
-  private closeWaitEnded(id: string, side: Side, ts: number, stillOpen: boolean, view?: ConnectionView): void {
-    const k = `${id} ${side}`;
-    const since = this.closeWaitSince.get(k);
-    this.closeWaitSince.delete(k);
-    if (since === undefined || ts - since < this.o.closeWaitMs) return;
+  private closeWait(c: ConnectionView, side: Side, ms: number): void {
+    if (ms < this.o.closeWaitMs) return;
     this.heldCount++;
     if (this.held.length >= MAX_CLOSE_WAIT) return;
-    const c = view ?? this.tracker.get(id);
-    if (!c) return;
     const me = c[side];
     const peer = c[side === 'client' ? 'server' : 'client'];
-    this.held.push({ id, side, ms: ts - since, endpoint: at(me.ip, me.port), peer: at(peer.ip, peer.port), ended: !stillOpen });
+    this.held.push({ id: c.id, side, ms, endpoint: at(me.ip, me.port), peer: at(peer.ip, peer.port) });
   }
 
   /** What went wrong over the capture; call once every connection has left the table. */
   diagnoses(): Diagnosis[] {
     const out: Diagnosis[] = [];
-    for (const [k, since] of this.closeWaitSince) {
-      const [id, side] = k.split(' ') as [string, Side];
-      this.closeWaitEnded(id, side, this.lastTs, true);
-      this.closeWaitSince.delete(k);
-      void since;
-    }
     for (const h of this.held) {
       out.push({
         kind: 'close-wait-held',
         severity: 'warning',
-        text: `the peer ${h.peer} closed; ${h.endpoint} (the ${h.side}) did not close its side for ${seconds(h.ms)}${h.ended ? '' : ', and had not when the capture ended'}`,
-        evidence: { endpoint: h.endpoint, side: h.side, closeWaitMs: h.ms, closedInCapture: h.ended },
+        text: `the peer ${h.peer} closed; ${h.endpoint} (the ${h.side}) had not closed its side when the capture ended, ${seconds(h.ms)} after its last packet`,
+        evidence: { endpoint: h.endpoint, side: h.side, sinceLastPacketMs: h.ms },
         connections: [h.id],
       });
     }
@@ -174,7 +177,7 @@ export class FileDiagnoser {
       out.push({
         kind: 'close-wait-held',
         severity: 'warning',
-        text: `${this.heldCount - this.held.length} more endpoints stayed in CLOSE_WAIT ${seconds(this.o.closeWaitMs)} or longer`,
+        text: `${this.heldCount - this.held.length} more endpoints were held in CLOSE_WAIT ${seconds(this.o.closeWaitMs)} or longer at the end of the capture`,
         evidence: { more: this.heldCount - this.held.length },
         connections: [],
       });
@@ -213,9 +216,12 @@ export class FileDiagnoser {
         kind: 'time-wait-pileup',
         severity: 'warning',
         text:
-          `${g.peak} connections from ${g.client} to ${g.server} were in TIME_WAIT on the client at once, of ${this.o.ephemeralPorts} ephemeral ports: ` +
-          `new connections to it were about to find no free port — reuse connections, or let the server close first`,
-        evidence: { timeWaitPeak: g.peak, peakAt: g.peakAt, ephemeralPorts: this.o.ephemeralPorts, share: g.peak / this.o.ephemeralPorts },
+          `${g.peak} connections from ${g.client} to ${g.server} were in TIME_WAIT on the client at once, of ${this.o.ephemeralPorts} ephemeral ports; ` +
+          (g.reused > 0
+            ? `${g.reused} connections already took a port still in TIME_WAIT (tcp_tw_reuse): without that, new connections were about to find no free port`
+            : `new connections to it were about to find no free port`) +
+          ` — reuse connections, or let the server close first`,
+        evidence: { timeWaitPeak: g.peak, portsReusedInTimeWait: g.reused, peakAt: g.peakAt, timeWaitMs: this.timeWaitMs, ephemeralPorts: this.o.ephemeralPorts, share: g.peak / this.o.ephemeralPorts },
         connections: [...g.ids].reverse(),
       });
     }
