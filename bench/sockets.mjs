@@ -4,7 +4,10 @@
 // fast as the generator goes, first on the machine as it is and then with N more sockets held open
 // on another port (they are not captured, but every fd scan reads them).
 //
-//   node bench/sockets.mjs [--seconds 10] [--rates 1000,max] [--hold 10000] [--json]
+//   node bench/sockets.mjs [--seconds 10] [--rates 1000,max] [--hold 10000] [--before DIR] [--json]
+//
+// --before DIR also measures the build in DIR (a checkout built with npm run build) beside this
+// one, row by row in the same run, to compare a change with what it replaces.
 //
 // CPU is that of all tcpscope processes: the CLI with its threads, its capture process, and the ss
 // processes it ran (treeCpuMs, bench/lib/proc.mjs). Owners: of the endpoints tcpscope looked up,
@@ -21,14 +24,15 @@ const opt = (n, d) => (args.includes(n) ? args[args.indexOf(n) + 1] : d);
 const seconds = Number(opt('--seconds', 10));
 const rates = opt('--rates', '1000,max').split(',').map((r) => (r === 'max' ? Infinity : Number(r)));
 const hold = Number(opt('--hold', 10000));
+const before = opt('--before', null);
 
 await buildOnce();
 const traffic = await startTraffic();
 const port = traffic.port;
 const localAddresses = Array.from({ length: 16 }, (_, i) => `127.0.0.${i + 1}`);
 
-async function measure(label, extra, rate) {
-  const ts = await startTcpscope(['live', '-p', String(port), '--listen', '127.0.0.1:0', ...extra]);
+async function measure(label, extra, rate, root = undefined) {
+  const ts = await startTcpscope(['live', '-p', String(port), '--listen', '127.0.0.1:0', ...extra], root ? { root } : {});
   await sleep(1500);
   const c0 = treeCpuMs(ts.pid).total;
   const t0 = performance.now();
@@ -57,6 +61,7 @@ async function measure(label, extra, rate) {
           scans: s.scans,
           meanScanMs: round(s.scanMsTotal / Math.max(1, s.scans), 2),
           fdScans: s.fdScans,
+          idleSkips: s.idleSkips ?? null,
           crossCheck: { compared: s.crossCheck.compared, agreed: s.crossCheck.agreed, disagreements: s.crossCheck.disagreements },
         }
       : {}),
@@ -66,7 +71,7 @@ async function measure(label, extra, rate) {
     console.log(
       `${label.padEnd(34)} ${String(row.rate).padStart(5)} conn/s offered, ${String(row.connPerS).padStart(6)} done: CPU ${String(row.cpuMsPerS).padStart(6)} ms/s` +
         (row.cpuMsPer1000Conn !== null ? `, ${row.cpuMsPer1000Conn} ms per 1000 conn` : '') +
-        (o ? `; owners ${o.owned}/${o.endpoints} (socket ${o.viaSocket}, listener ${o.viaListener}, gone ${o.byReason.gone}); ${row.scans} scans, ${row.meanScanMs} ms each, ${row.fdScans} fd scans; cross-check ${row.crossCheck.compared} compared, ${row.crossCheck.disagreements} disagreements` : '') +
+        (o ? `; owners ${o.owned}/${o.endpoints} (socket ${o.viaSocket}, listener ${o.viaListener}, gone ${o.byReason.gone}); ${row.scans} scans, ${row.meanScanMs} ms each, ${row.fdScans} fd scans${row.idleSkips != null ? `, ${row.idleSkips} left out idle` : ""}; cross-check ${row.crossCheck.compared} compared, ${row.crossCheck.disagreements} disagreements` : '') +
         `  [load ${row.load.join(' ')}]`,
     );
   }
@@ -85,6 +90,7 @@ for (const phase of ['as is', `+${hold} held`]) {
   for (const rate of [0, ...rates]) {
     rows.push({ phase, ...(await measure('live -p PORT --no-sockets', ['--no-sockets'], rate)) });
     rows.push({ phase, ...(await measure('live -p PORT (owners, cross-check)', [], rate)) });
+    if (before) rows.push({ phase, ...(await measure(`  the same, build in ${before}`, [], rate, before)) });
   }
   if (other) {
     await other.run({ cmd: 'release' });

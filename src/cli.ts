@@ -10,6 +10,8 @@ import {
   parseMsl,
   parseEvery,
   parseSeconds,
+  parseShare,
+  parseSynFlood,
   collectPid,
   collectCommand,
   parseSpeed,
@@ -28,6 +30,22 @@ function commonOptions(cmd: Command): Command {
   return cmd
     .option('--msl <seconds>', 'maximum segment lifetime; TIME_WAIT lasts 2×MSL (default: 30, as Linux)', parseMsl)
     .option('--max-connections <n>', 'most connections kept in the table; the oldest closed ones go first (default: 100000)', parseMaxConnections);
+}
+
+/** Thresholds of the diagnoses (live and analyze). */
+function diagnoseOptions(cmd: Command): Command {
+  return cmd
+    .option('--close-wait-after <seconds>', 'diagnose an endpoint held in CLOSE_WAIT this long (default: 10)', parseSeconds)
+    .option('--syn-flood <n>', 'diagnose a SYN flood at this many half-open connections to one port (default: 100)', parseSynFlood)
+    .option('--time-wait-pileup <share>', 'diagnose a TIME_WAIT pile-up when this share of the ephemeral port range, from one client address to one server, is in TIME_WAIT (default: 0.5)', parseShare);
+}
+
+function diagnoseArgs(opts: Record<string, unknown>) {
+  return {
+    closeWaitAfter: opts.closeWaitAfter as number | undefined,
+    synFlood: opts.synFlood as number | undefined,
+    timeWaitPileup: opts.timeWaitPileup as number | undefined,
+  };
 }
 
 function serveOptions(cmd: Command): Command {
@@ -94,7 +112,8 @@ export function buildProgram(onDone: (code: number) => void): Command {
     .option('--no-server', 'serve nothing (with --jsonl: a plain event stream)')
     .option('--jsonl', 'also print every event as one JSON line on stdout')
     .option('--no-sockets', "do not read this machine's socket tables (owners, listeners, kernel cross-check)")
-    .option('--close-wait-after <seconds>', 'diagnose an endpoint held in CLOSE_WAIT this long (default: 10)', parseSeconds);
+    .option('-w, --write <file>', 'also write what is captured to this pcapng file, each packet with its process in a comment (as ptcpdump writes them)');
+  diagnoseOptions(live);
   serveOptions(live);
   commonOptions(live);
   live
@@ -104,6 +123,7 @@ export function buildProgram(onDone: (code: number) => void): Command {
       examples([
         'sudo tcpscope live -p 3000                       # a local server on port 3000; open http://127.0.0.1:7070/',
         'sudo tcpscope live -i eth0 --host 10.0.0.5 -p 443',
+        'sudo tcpscope live -p 3000 -w owners.pcapng          # keep the capture, with each packet\'s process; tcpscope replay owners.pcapng',
         "sudo tcpscope live -f 'portrange 8000-8100' --no-server --jsonl | jq .",
         'TCPSCOPE_TOKEN=secret sudo -E tcpscope live --listen 0.0.0.0:7070',
         '',
@@ -119,9 +139,10 @@ export function buildProgram(onDone: (code: number) => void): Command {
           filter: opts.filter,
           bufferSize: opts.buffer,
           sockets: opts.sockets !== false,
-          closeWaitAfter: opts.closeWaitAfter,
+          ...diagnoseArgs(opts),
           pids: opts.pid,
           commands: opts.command,
+          write: opts.write,
           ...servingArgs(opts),
         }),
       );
@@ -179,6 +200,7 @@ export function buildProgram(onDone: (code: number) => void): Command {
         .choices(READ_THREAD_MODES)
         .default('auto'),
     );
+  diagnoseOptions(analyze);
   commonOptions(analyze);
   analyze
     .configureOutput({ outputError: usageLine('tcpscope analyze') })
@@ -192,7 +214,16 @@ export function buildProgram(onDone: (code: number) => void): Command {
       ]),
     )
     .action(async (file: string, opts) => {
-      onDone(await (await import('./cli/analyze')).runAnalyze({ file, format: opts.format as AnalyzeFormat, readThread: opts.readThread as ReadThreadMode, msl: opts.msl, maxConnections: opts.maxConnections }));
+      onDone(
+        await (await import('./cli/analyze')).runAnalyze({
+          file,
+          format: opts.format as AnalyzeFormat,
+          readThread: opts.readThread as ReadThreadMode,
+          msl: opts.msl,
+          maxConnections: opts.maxConnections,
+          ...diagnoseArgs(opts),
+        }),
+      );
     });
 
   const demo = program

@@ -3,9 +3,9 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { TARGET } from './build.mjs';
 
-export function startTcpscope(args, { nodeArgs = [], env = {}, stdout = 'ignore' } = {}) {
-  const child = spawn(process.execPath, [...nodeArgs, path.join(TARGET, 'bin/tcpscope.js'), ...args], {
-    cwd: TARGET,
+export function startTcpscope(args, { nodeArgs = [], env = {}, stdout = 'ignore', root = TARGET } = {}) {
+  const child = spawn(process.execPath, [...nodeArgs, path.join(root, 'bin/tcpscope.js'), ...args], {
+    cwd: root,
     env: { ...process.env, ...env },
     stdio: ['ignore', stdout, 'pipe'],
   });

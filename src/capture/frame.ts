@@ -17,6 +17,19 @@ export interface Frame {
   capLen: number;
   /** Bytes the packet had on the wire. */
   origLen: number;
+  /**
+   * What the file says of the packet beside its bytes (a pcapng packet block's comments and
+   * direction flag); absent or null for every other source.
+   */
+  note?: FrameNote | null;
+}
+
+/** A pcapng packet block's options that tcpscope reads. */
+export interface FrameNote {
+  /** opt_comment, each one as written (UTF-8). */
+  comments: string[];
+  /** epb_flags' direction: the packet was received by (in) or sent from (out) the capturing host; null when not said. */
+  direction: 'in' | 'out' | null;
 }
 
 /** Epoch milliseconds (fractional) of a frame, the unit every later stage uses. */

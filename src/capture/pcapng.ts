@@ -1,6 +1,6 @@
 import { damaged, MAX_PACKET, truncated } from './errors';
 import type { FileError } from './errors';
-import type { Frame } from './frame';
+import type { Frame, FrameNote } from './frame';
 import { FrameBytes, type CaptureParser, type FrameSink } from './parser';
 import { DEFAULT_RESOLUTION, setTimestamp, tsResolution, type TsResolution } from './pcapng-time';
 
@@ -86,7 +86,9 @@ export class PcapngReader implements CaptureParser {
   private skipLeft = 0;
   private readonly tail = Buffer.alloc(4);
 
-  private readonly frame: Frame = { tsSec: 0, tsNsec: 0, linkType: 0, data: Buffer.alloc(0), capLen: 0, origLen: 0 };
+  private readonly frame: Frame = { tsSec: 0, tsNsec: 0, linkType: 0, data: Buffer.alloc(0), capLen: 0, origLen: 0, note: null };
+  /** Packet blocks whose options could not be read (the packet itself is kept). */
+  badOptions = 0;
   private readonly bytes = new FrameBytes();
 
   constructor(private readonly sink: FrameSink) {}
@@ -207,6 +209,9 @@ export class PcapngReader implements CaptureParser {
       f.linkType = ifc.linkType;
       f.data = this.bytes.take(chunk, v, pos + 28, capLen);
       f.capLen = capLen;
+      const opts = pos + 28 + ((capLen + 3) & ~3);
+      if (opts < pos + length - 4) f.note = this.packetOptions(chunk, opts, pos + length - 4);
+      else if (f.note !== null) f.note = null;
       pos += length;
       this.pos = pos;
       this.frames++;
@@ -445,6 +450,8 @@ export class PcapngReader implements CaptureParser {
     const f = this.frame;
     setTimestamp(f, this.u32(buf, off + 12), this.u32(buf, off + 16), ifc.res);
     f.origLen = this.u32(buf, off + 24);
+    const opts = off + 28 + ((capLen + 3) & ~3);
+    f.note = opts < off + length - 4 ? this.packetOptions(buf, opts, off + length - 4) : null;
     this.emit(buf, off + 28, capLen, ifc.linkType);
   }
 
@@ -462,7 +469,38 @@ export class PcapngReader implements CaptureParser {
     // No timestamp in this block: the frame keeps the previous packet's time, so time never
     // jumps back to 1970 in the middle of a capture.
     this.frame.origLen = origLen;
+    this.frame.note = null;
     this.emit(buf, off + 12, capLen, ifc.linkType);
+  }
+
+  /**
+   * A packet block's comments (opt_comment) and direction (epb_flags), null when it has neither.
+   * Options that run past their block are not read (counted in `badOptions`); the packet is kept,
+   * as Wireshark keeps it.
+   */
+  private packetOptions(buf: Buffer, p: number, end: number): FrameNote | null {
+    let note: FrameNote | null = null;
+    while (p + 4 <= end) {
+      const code = this.u16(buf, p);
+      const len = this.u16(buf, p + 2);
+      if (code === 0) break;
+      if (p + 4 + len > end) {
+        this.badOptions++;
+        break;
+      }
+      if (code === 1) {
+        note ??= { comments: [], direction: null };
+        note.comments.push(buf.toString('utf8', p + 4, p + 4 + len));
+      } else if (code === 2 && len === 4) {
+        const dir = this.u32(buf, p + 4) & 3;
+        if (dir !== 0) {
+          note ??= { comments: [], direction: null };
+          note.direction = dir === 1 ? 'in' : 'out';
+        }
+      }
+      p += 4 + ((len + 3) & ~3);
+    }
+    return note;
   }
 
   private emit(buf: Buffer, dataOff: number, capLen: number, linkType: number): void {

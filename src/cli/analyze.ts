@@ -7,7 +7,9 @@ import { playFile } from './file-driver';
 import { jsonLine } from './format/jsonl';
 import { TableSummary, tableHeader, tableLine } from './format/table';
 import { zeekFooter, zeekHeader, zeekRow } from './format/zeek';
-import type { AnalyzeFormat, CommonOptions, ReadThreadMode } from './options';
+import { FileDiagnoser } from '../sockets/diagnose-file';
+import type { Diagnosis } from '../sockets/diagnose';
+import { diagnoseThresholds, type AnalyzeFormat, type CommonOptions, type ReadThreadMode } from './options';
 import { fileProgress } from './progress';
 import { guardStdout } from './stdout';
 import { trackerOptions } from './tracker-options';
@@ -16,6 +18,10 @@ export interface AnalyzeCommandOptions extends CommonOptions {
   file: string;
   format: AnalyzeFormat;
   readThread?: ReadThreadMode;
+  /** Thresholds of the diagnoses the table ends with. */
+  closeWaitAfter?: number;
+  synFlood?: number;
+  timeWaitPileup?: number;
 }
 
 /**
@@ -90,6 +96,8 @@ export async function analyzeFile(
     }
   }
   const row = o.format === 'jsonl' ? jsonLine : o.format === 'table' ? tableLine : null;
+  // what went wrong, from the packets alone: after the table's summary
+  const diagnoser = o.format === 'table' ? new FileDiagnoser(engine.tracker, () => engine.lastTs, lingerMs(o), diagnoseThresholds(o)) : null;
   // (no remove sink for the zeek format: the tracker then builds no view of its connections)
   if (row !== null) {
     engine.tracker.onRemove((c) => {
@@ -114,6 +122,7 @@ export async function analyzeFile(
     } else if (summary) {
       if (!started) buf += 'no TCP connections found\n';
       buf += summary.text();
+      if (diagnoser) buf += diagnosesText(diagnoser.diagnoses());
     }
   }
   if (buf) write(buf);
@@ -143,4 +152,15 @@ export async function runAnalyze(o: AnalyzeCommandOptions): Promise<number> {
     return EXIT_FAILURE;
   }
   return EXIT_OK;
+}
+
+/** The diagnoses as the table's last lines: one per diagnosis, its connections' ids after it. */
+function diagnosesText(ds: Diagnosis[]): string {
+  if (ds.length === 0) return '';
+  let out = 'diagnoses:\n';
+  for (const d of ds) {
+    const ids = d.connections.length > 0 ? ` [connections ${d.connections.slice(0, 5).join(', ')}${d.connections.length > 5 ? ', …' : ''}]` : '';
+    out += `  ${d.severity === 'error' ? 'ERROR' : 'WARN '} ${d.text}${ids}\n`;
+  }
+  return out;
 }

@@ -5,6 +5,7 @@ import { readCaptureFile, type FileReadResult, type ReadCaptureOptions } from '.
 import { readDecodedThreaded, readerThreadAvailable } from '../ingest/reader-thread';
 import type { Engine } from '../ingest/engine';
 import type { FileSourceInfo } from '../capture/source';
+import { CommentOwners } from '../ingest/comments';
 import { speedText, type ReadThreadMode, type Speed } from './options';
 
 /** Timers advance at most this often (capture time) while a file plays: deterministic, as it depends only on the packets. */
@@ -66,11 +67,14 @@ export function playFile(
     }
   };
 
+  // pcapng comments that name a process (ptcpdump, tcpscope live -w) name the endpoints
+  const owners = new CommentOwners(engine.tracker);
   const pause = yielder(opts.yieldEveryMs);
   let onFrame: (f: Frame) => void | Promise<void>;
   if (speed.kind === 'max') {
     onFrame = (f) => {
       engine.onFrame(f);
+      if (f.note) owners.onFrame(f);
       afterFrame();
       return gate?.wait ?? pause();
     };
@@ -78,7 +82,7 @@ export function playFile(
     const factor = speed.factor;
     let wall0 = -1;
     let ts0 = 0;
-    const held: Frame = { tsSec: 0, tsNsec: 0, linkType: 0, data: Buffer.alloc(0), capLen: 0, origLen: 0 };
+    const held: Frame = { tsSec: 0, tsNsec: 0, linkType: 0, data: Buffer.alloc(0), capLen: 0, origLen: 0, note: null };
     onFrame = (f) => {
       const ts = frameTimeMs(f);
       if (wall0 < 0) {
@@ -88,6 +92,7 @@ export function playFile(
       const wait = wall0 + (ts - ts0) / factor - performance.now();
       if (wait < MIN_WAIT_MS) {
         engine.onFrame(f);
+        if (f.note) owners.onFrame(f);
         afterFrame();
         return;
       }
@@ -98,10 +103,12 @@ export function playFile(
       held.data = Buffer.from(f.data);
       held.capLen = f.capLen;
       held.origLen = f.origLen;
+      held.note = f.note ?? null;
       return new Promise<void>((resolve) => {
         const t = setTimeout(() => {
           opts.signal?.removeEventListener('abort', stop);
           engine.onFrame(held);
+          if (held.note) owners.onFrame(held);
           afterFrame();
           resolve();
         }, wait);
@@ -125,8 +132,9 @@ export function playFile(
   const read = useThread(input, speed, source.totalBytes, opts.readThread ?? 'auto')
     ? readDecodedThreaded(
         input,
-        (ts, origLen, status, seg) => {
+        (ts, origLen, status, seg, note) => {
           engine.onDecoded(ts, origLen, status, seg);
+          if (note && status === 'ok') owners.onDecoded(note, seg);
           afterFrame();
           return gate?.wait ?? pause();
         },

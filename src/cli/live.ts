@@ -1,10 +1,12 @@
 import { captureClockMs, listInterfaces, openLive, type LiveCapture, type LiveOptions } from '../capture/live';
 import { captureProcessAvailable, type CaptureFault, type CaptureHole, startLiveProcess, type SupervisedCapture } from '../capture/live-process';
+import type { Frame } from '../capture/frame';
 import type { Engine } from '../ingest/engine';
+import { OwnerCommentWriter } from './capture-file';
 import type { LiveSourceInfo } from '../capture/source';
 import type { RunningServer } from '../server/listen';
 import { CliError, EXIT_OK, liveErrorMessage } from './errors';
-import type { CommonOptions, ServeOptions } from './options';
+import { diagnoseThresholds, type CommonOptions, type ServeOptions } from './options';
 import { FollowingCapture, resolveProcessPorts } from './follow';
 import { watchSockets } from './sockets';
 import { createSession, note, resolveToken, startServer, untilSignal, writeJsonLines } from './session';
@@ -21,9 +23,15 @@ export interface LiveCommandOptions extends CommonOptions, ServeOptions {
   sockets?: boolean;
   /** Seconds in CLOSE_WAIT after which an endpoint is diagnosed as held. */
   closeWaitAfter?: number;
+  /** Half-open connections to one port that make a SYN flood. */
+  synFlood?: number;
+  /** Share of the ephemeral port range in TIME_WAIT that makes a pile-up. */
+  timeWaitPileup?: number;
   /** Capture the ports of these processes' sockets (--pid, --command), following new listening ports. */
   pids?: number[];
   commands?: string[];
+  /** Write what is captured to this pcapng file, with the owners of its endpoints as packet comments. */
+  write?: string;
 }
 
 /** How often timers (TIME_WAIT expiry, idle timeouts) advance in live mode: the wall clock is the only clock here. */
@@ -42,10 +50,10 @@ function inProcessWanted(): boolean {
  * and flag the connections open across them, or on this thread (inProcessWanted). Throws the
  * one-line CliError of a capture that cannot open.
  */
-export async function openCapture(opts: LiveOptions, session: { engine: Engine }): Promise<LiveCapture | SupervisedCapture> {
+export async function openCapture(opts: LiveOptions, session: { engine: Engine }, onFrame = session.engine.onFrame): Promise<LiveCapture | SupervisedCapture> {
   const iface = opts.iface ?? 'lo';
   if (inProcessWanted()) {
-    const opened = openLive(opts, session.engine.onFrame);
+    const opened = openLive(opts, onFrame);
     if (!opened.ok) throw new CliError(liveErrorMessage(iface, opened.error, listInterfaces));
     return opened.capture;
   }
@@ -56,7 +64,7 @@ export async function openCapture(opts: LiveOptions, session: { engine: Engine }
     if (fault) note(`capture fault: ${fault.message} — ${holeAdvice(hole, fault)}; ${flagged} open connections flagged (captureGap)`);
     else note(`capturing again after a hole of ${((hole.toMs! - hole.fromMs) / 1000).toFixed(2)} s; ${flagged} open connections flagged (captureGap)`);
   };
-  const opened = await startLiveProcess(opts, { onFrame: session.engine.onFrame, onHole });
+  const opened = await startLiveProcess(opts, { onFrame, onHole });
   if (!opened.ok) throw new CliError(liveErrorMessage(iface, opened.error, listInterfaces));
   return opened.capture;
 }
@@ -82,18 +90,26 @@ export async function runLive(o: LiveCommandOptions): Promise<number> {
     note(`following ${r.names}: ports ${ports.join(', ')}`);
   }
   const liveOpts = { iface: o.iface, ports, hosts: o.hosts, filter: o.filter, bufferSize: o.bufferSize };
+  const file = o.write ? OwnerCommentWriter.open(o.write, o.iface, o.filter ?? null, session.engine.tracker) : null;
+  const engineFrame = session.engine.onFrame;
+  const onFrame = file
+    ? (f: Frame) => {
+        engineFrame(f);
+        file.onFrame(f);
+      }
+    : engineFrame;
   // Following a process re-opens the capture with each new port, which the capture process
   // cannot do in place yet: that capture stays on this thread.
   let capture: LiveCapture | SupervisedCapture;
   if (following) {
-    const opened = FollowingCapture.open(liveOpts, session.engine.onFrame, sel, (added) => note(`now also capturing port ${added.join(', ')}`));
+    const opened = FollowingCapture.open(liveOpts, onFrame, sel, (added) => note(`now also capturing port ${added.join(', ')}`));
     if (!opened.ok) throw new CliError(liveErrorMessage(o.iface, opened.error, listInterfaces));
     capture = opened.capture;
   } else {
-    capture = await openCapture(liveOpts, session);
+    capture = await openCapture(liveOpts, session, onFrame);
   }
 
-  const sockets = o.sockets === false ? null : watchSockets(session, ports, o.closeWaitAfter, following);
+  const sockets = o.sockets === false ? null : watchSockets(session, ports, diagnoseThresholds(o), following);
   if (sockets && capture instanceof FollowingCapture) sockets.watch.onScan((ix) => capture.follow(ix));
   let server: RunningServer | null = null;
   try {
@@ -101,6 +117,7 @@ export async function runLive(o: LiveCommandOptions): Promise<number> {
   } catch (e) {
     await stopCapture(capture);
     await sockets?.watch.close();
+    file?.close();
     throw e;
   }
   // The capture clock, not Date.now(): packet stamps come from it, so a stepped wall clock cannot
@@ -111,6 +128,10 @@ export async function runLive(o: LiveCommandOptions): Promise<number> {
   await untilSignal();
   clearInterval(timer);
   await stopCapture(capture);
+  if (file) {
+    file.close();
+    note(`wrote ${file.writer.packets} packets to ${o.write} (${file.commented} with their process in a comment)`);
+  }
   await sockets?.watch.close();
   await server?.close();
   return EXIT_OK;

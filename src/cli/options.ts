@@ -1,3 +1,4 @@
+import type { DiagnoseOptions } from '../sockets/diagnose';
 import { isIP } from 'node:net';
 import { InvalidArgumentError } from 'commander';
 import { DEFAULT_LISTEN, parseListen, type ListenAddress } from '../server/address';
@@ -112,4 +113,27 @@ export function collectCommand(v: string, prev: string[] = []): string[] {
   const t = v.trim();
   if (t === '' || t.length > 255 || t.includes('/')) throw new InvalidArgumentError('give a command name as ps shows it, e.g. --command nginx (repeat for more)');
   return [...prev, t];
+}
+
+/** Half-open connections to one port at which a SYN flood is diagnosed. */
+export function parseSynFlood(v: string): number {
+  const n = Number(v);
+  if (!/^\d{1,9}$/.test(v.trim()) || n < 1) throw new InvalidArgumentError('give a number of half-open connections, e.g. --syn-flood 100');
+  return n;
+}
+
+/** The share of the ephemeral port range in TIME_WAIT (one client to one server) at which a pile-up is diagnosed. */
+export function parseShare(v: string): number {
+  const n = Number(v);
+  if (!/^\d*(\.\d+)?$/.test(v.trim()) || !(n > 0 && n <= 1)) throw new InvalidArgumentError('give a share of the ephemeral port range above 0 and at most 1, e.g. --time-wait-pileup 0.5');
+  return n;
+}
+
+/** The diagnoses' thresholds the command line gives (the rest keep their defaults). */
+export function diagnoseThresholds(o: { closeWaitAfter?: number; synFlood?: number; timeWaitPileup?: number }): Partial<DiagnoseOptions> {
+  return {
+    ...(o.closeWaitAfter !== undefined ? { closeWaitMs: o.closeWaitAfter * 1000 } : {}),
+    ...(o.synFlood !== undefined ? { synFlood: o.synFlood } : {}),
+    ...(o.timeWaitPileup !== undefined ? { timeWaitShare: o.timeWaitPileup } : {}),
+  };
 }

@@ -1,5 +1,6 @@
 import type { EventBus } from '../events/bus';
 import type { SocketsSource } from '../server/routes-sockets';
+import type { DiagnoseOptions } from '../sockets/diagnose';
 import { openScanner } from '../sockets/scan-thread';
 import { SocketWatch } from '../sockets/watch';
 import type { TrackerApi } from '../track/api';
@@ -11,14 +12,14 @@ import type { TrackerApi } from '../track/api';
 export function watchSockets(
   session: { engine: { tracker: TrackerApi; lastTs: number }; bus: EventBus },
   ports: readonly number[],
-  closeWaitAfterS?: number,
+  diagnose: Partial<DiagnoseOptions> = {},
   allListeners = false,
 ): { watch: SocketWatch; source: SocketsSource } {
   const watch = new SocketWatch(openScanner(), session.engine.tracker, {
     ports: ports.length > 0 ? ports : null,
     packetClock: () => session.engine.lastTs,
     allListeners,
-    diagnose: closeWaitAfterS !== undefined ? { closeWaitMs: closeWaitAfterS * 1000 } : {},
+    diagnose,
   }).start(session.bus);
   const captured = ports.length > 0 ? new Set(ports) : null;
   return {

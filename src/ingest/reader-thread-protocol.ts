@@ -1,4 +1,5 @@
 import type { FileReadResult } from '../capture/file';
+import type { FrameNote } from '../capture/frame';
 
 /** What the reader thread starts with. */
 export interface ReaderData {
@@ -16,7 +17,7 @@ export interface ReaderData {
 
 /** Reader thread → main thread. Batches arrive in file order, then one `end`. */
 export type ToMain =
-  | { type: 'batch'; buffer: ArrayBuffer; used: number; count: number; bytesRead: number; totalBytes: number | null }
+  | { type: 'batch'; buffer: ArrayBuffer; used: number; count: number; bytesRead: number; totalBytes: number | null; notes?: [number, FrameNote][] }
   | { type: 'end'; result: FileReadResult };
 
 /** Main thread → reader thread: an emptied batch to fill again, or stop. */

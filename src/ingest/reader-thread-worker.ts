@@ -2,7 +2,7 @@
 // with the same readers and decoder the main thread would use, and posts the results in batches.
 import { parentPort, workerData } from 'node:worker_threads';
 import { readCaptureFile } from '../capture/file';
-import { frameTimeMs, type Frame } from '../capture/frame';
+import { frameTimeMs, type Frame, type FrameNote } from '../capture/frame';
 import { decodeFrame } from '../decode/decode';
 import { Segment } from '../decode/segment';
 import { SegmentBatchWriter } from './segment-batch';
@@ -39,12 +39,15 @@ function takeBuffer(): ArrayBuffer | null {
 }
 
 let batch: SegmentBatchWriter | null = new SegmentBatchWriter(takeBuffer()!);
+/** The batch's frames that carry a note (pcapng comments), by their index in it. */
+let notes: [number, FrameNote][] = [];
 
 function send(): void {
   if (batch === null || batch.count === 0) return;
-  const msg: ToMain = { type: 'batch', buffer: batch.buffer, used: batch.used, count: batch.count, bytesRead, totalBytes };
+  const msg: ToMain = { type: 'batch', buffer: batch.buffer, used: batch.used, count: batch.count, bytesRead, totalBytes, ...(notes.length > 0 ? { notes } : {}) };
   port.postMessage(msg, [batch.buffer]);
   batch = null;
+  notes = [];
 }
 
 /** Waits for the main thread to give a batch back: this is what bounds the memory in flight. */
@@ -66,6 +69,7 @@ function onFrame(f: Frame): void | Promise<void> {
   // After a stop the reader ends at this frame; nothing more is sent.
   if (batch === null) return;
   const ts = frameTimeMs(f);
+  if (f.note) notes.push([batch.count, f.note]);
   if (!decodeHere && batch.writeFrame(ts, f)) return;
   const status = decodeFrame(f.linkType, f.data, f.origLen, seg);
   if (batch.write(ts, f.origLen, status, seg)) return;

@@ -3,13 +3,17 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { FileError } from '../capture/errors';
 import { describeError, type FileReadResult, type ReadCaptureOptions } from '../capture/file';
+import type { FrameNote } from '../capture/frame';
 import { FrameBytes } from '../capture/parser';
 import { Segment, type DecodeStatus } from '../decode/segment';
 import { BATCH_BYTES, SegmentBatchReader } from './segment-batch';
 import type { ReaderData, ToMain, ToReader } from './reader-thread-protocol';
 
-/** Takes one frame as the reader thread decoded it into `seg` (read `seg` only when status is 'ok'). */
-export type DecodedHandler = (tsMs: number, origLen: number, status: DecodeStatus, seg: Segment) => void | Promise<void>;
+/**
+ * Takes one frame as the reader thread decoded it into `seg` (read `seg` only when status is 'ok'),
+ * with what the file said of it beside its bytes (pcapng comments), if anything.
+ */
+export type DecodedHandler = (tsMs: number, origLen: number, status: DecodeStatus, seg: Segment, note?: FrameNote | null) => void | Promise<void>;
 
 const READER = path.join(__dirname, 'reader-thread-worker.js');
 /** Batches in flight: enough that neither thread waits for the other, 4 MiB in all. */
@@ -122,11 +126,16 @@ export async function readDecodedThreaded(
       }
       if (stopped === null) {
         const batch = new SegmentBatchReader(m.buffer, m.used, m.count, frameBytes);
+        const notes = m.notes;
+        let index = 0;
+        let k = 0;
         while (stopped === null && signal?.aborted !== true && batch.next(seg)) {
           delivered++;
+          const note = notes !== undefined && k < notes.length && notes[k][0] === index ? notes[k++][1] : null;
+          index++;
           let r: void | Promise<void>;
           try {
-            r = onDecoded(batch.tsMs, batch.origLen, batch.status, seg);
+            r = onDecoded(batch.tsMs, batch.origLen, batch.status, seg, note);
           } catch (e) {
             handlerFailed(e);
             break;

@@ -159,6 +159,9 @@ export function attribute(
     if (s.inode !== 0 && ix.unreadable > 0) return { process: null, reason: 'no-permission' };
     // its own socket is there, its process not read yet (a new process waits for a full fd scan)
     if (s.inode !== 0 && !lastTry) return 'retry';
+    // a connection still in its listener's accept queue has no file (inode 0) until accept(): the
+    // process that takes it is named at a later reading, not the listener's first holder now
+    if (s.inode === 0 && s.state !== 'TIME_WAIT' && !lastTry) return 'retry';
   } else if (previous?.process) {
     return { process: { ...previous.process, lastOwner: true }, reason: null };
   }

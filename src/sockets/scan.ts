@@ -46,6 +46,8 @@ export interface ScanResult {
   costMs: number;
   /** The TIME_WAIT pairs this scan read (`local remote` ports): those not found are not in TIME_WAIT. */
   timeWaitAsked: string[];
+  /** Whether tcp_info was read (when not, connected sockets have `info: null`). */
+  tcpInfo: boolean;
 }
 
 export interface ScanOptions {
@@ -66,7 +68,16 @@ export interface ScanAsk {
   timeWait?: { local: number; remote: number }[];
   /** Name the owners of every listener, not only of those on the wanted ports (following a process's new ports). */
   allListeners?: boolean;
+  /**
+   * Read this namespace's listeners again (default); false: the last reading's serve if it is
+   * younger than LISTENERS_MAX_AGE_MS (a batch of new connections between two steady readings
+   * costs one `ss` run, not two).
+   */
+  freshListeners?: boolean;
 }
+
+/** Listeners read by `ss` are reused this long at most. */
+const LISTENERS_MAX_AGE_MS = 1000;
 
 /** A full fd scan of every process runs at most this often; in between only processes that held watched sockets before are read. */
 const FULL_FD_SCAN_MS = 2000;
@@ -91,6 +102,9 @@ export class SocketScanner {
   /** Listener backlogs by inode (a listener's backlog is fixed once it listens). */
   private backlogs = new Map<number, number>();
   private users = readPasswd();
+  /** This namespace's listeners as `ss` last read them, and when. */
+  private listenerRows: SsRow[] = [];
+  private listenersAt = -Infinity;
 
   constructor(opts: Partial<ScanOptions> = {}) {
     this.root = opts.root ?? '/proc';
@@ -212,6 +226,7 @@ export class SocketScanner {
       fdScan,
       badLines,
       timeWaitAsked: (ask.timeWait ?? []).slice(0, 32).map((p) => `${p.local} ${p.remote}`),
+      tcpInfo: ask.tcpInfo,
       costMs: performance.now() - t0,
     };
   }
@@ -242,8 +257,17 @@ export class SocketScanner {
    * (filtered in the kernel). null when ss cannot be run.
    */
   private ownTables(ask: ScanAsk): SsRow[] | null {
-    const listeners = runSs(['-Htlne'], null);
-    if (!listeners) return null;
+    const now = performance.now();
+    let listeners = ask.freshListeners === false && now - this.listenersAt < LISTENERS_MAX_AGE_MS ? this.listenerRows : null;
+    if (!listeners) {
+      listeners = runSs(['-Htlne'], null);
+      if (!listeners) return null;
+      this.listenerRows = listeners;
+      this.listenersAt = now;
+    } else {
+      // the rows are the scan's own objects (it writes owners onto them): a copy of each
+      listeners = listeners.map((r) => ({ ...r }));
+    }
     if (ask.ports !== null && ask.ports.length === 0) return listeners;
     const filter = ask.ports === null ? null : portFilter(ask.ports);
     const connected = runSs([ask.tcpInfo ? '-Htanei' : '-Htane', 'state', 'connected', 'exclude', 'time-wait', ...(filter ?? [])], null);

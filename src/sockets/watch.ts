@@ -40,6 +40,10 @@ export const DEFAULT_WATCH: SocketWatchOptions = { intervalMs: 1000, batchMs: 10
 
 /** An endpoint whose socket is not found is given up only after this long: a process seen for the first time is read by a full fd scan, at most every 2 s. */
 const GIVE_UP_MS = 2500;
+/** tcp_info (`ss -i`, the costliest part of a reading) is read at most this often. */
+const TCP_INFO_EVERY_MS = 5000;
+/** With no packet since the last full reading and nothing left to look up, a full reading is made at most this often. */
+const IDLE_FULL_MS = 5000;
 
 const SIDES: readonly Side[] = ['client', 'server'];
 
@@ -64,6 +68,8 @@ export interface SocketStats {
   lastScanMs: number;
   scanMsTotal: number;
   fdScans: number;
+  /** Steady readings left out because nothing had changed (no packet since the last one, nothing left to look up). */
+  idleSkips: number;
   /** Endpoints looked up, and how many got an owner (through their own socket or their port's listener). */
   owners: { endpoints: number; owned: number; viaSocket: number; viaListener: number; byReason: Record<OwnerReason, number> };
   /** Settled local endpoints compared with the kernel, and how many agreed. */
@@ -101,6 +107,10 @@ export class SocketWatch {
   /** Pairs queued or being read. */
   private timeWaitPending = new Set<string>();
   private lastClock = -1;
+  /** When tcp_info was last read, and the packet clock at the last full reading (with its wall time). */
+  private lastInfo = -Infinity;
+  private fullClock = -1;
+  private fullAt = 0;
 
   constructor(
     private readonly scanner: Scanner,
@@ -115,6 +125,7 @@ export class SocketWatch {
       lastScanMs: 0,
       scanMsTotal: 0,
       fdScans: 0,
+      idleSkips: 0,
       owners: { endpoints: 0, owned: 0, viaSocket: 0, viaListener: 0, byReason: Object.fromEntries(OWNER_REASONS.map((r) => [r, 0])) as Record<OwnerReason, number> },
       crossCheck: { compared: 0, agreed: 0, disagreements: 0, notCompared: 0, recent: [] },
       error: null,
@@ -219,15 +230,28 @@ export class SocketWatch {
 
   private async run(forceFull: boolean): Promise<void> {
     if (this.closed && !forceFull) return;
-    this.inFlight = true;
-    this.again = false;
     const t = performance.now();
     const full = forceFull || t - this.lastFull >= this.o.intervalMs - 5;
+    if (full && !forceFull && this.idle(t)) {
+      this.st.idleSkips++;
+      this.lastFull = t;
+      return;
+    }
+    this.inFlight = true;
+    this.again = false;
     try {
       const timeWait = full && this.o.crossCheck ? this.timeWaitWanted.splice(0, 32) : [];
-      const scan = await this.scanner.scan({ tcpInfo: full && this.o.crossCheck, ports: this.wantedPorts(), timeWait, allListeners: this.o.allListeners });
+      const tcpInfo = full && this.o.crossCheck && (forceFull || t - this.lastInfo >= TCP_INFO_EVERY_MS);
+      const clockBefore = this.o.packetClock?.() ?? -1;
+      const scan = await this.scanner.scan({ tcpInfo, ports: this.wantedPorts(), timeWait, allListeners: this.o.allListeners, freshListeners: full });
       this.lastScanAt = performance.now();
-      if (full) this.lastFull = this.lastScanAt;
+      if (tcpInfo) this.lastInfo = t;
+      if (full) {
+        this.lastFull = this.lastScanAt;
+        this.fullClock = clockBefore;
+        this.fullAt = scan.at;
+        this.lastIdleFull = this.lastScanAt;
+      }
       this.st.scans++;
       this.st.lastScanMs = scan.costMs;
       this.st.scanMsTotal += scan.costMs;
@@ -245,6 +269,22 @@ export class SocketWatch {
       this.inFlight = false;
     }
     if (this.again) this.request(false);
+  }
+
+  private lastIdleFull = 0;
+
+  /**
+   * Nothing to learn from a steady reading: no packet since the last full one (which came after
+   * the last packet had settled), no endpoint still waiting for its owner or a TIME_WAIT reading;
+   * one is still made every IDLE_FULL_MS (new listeners, the kernel's timers).
+   */
+  private idle(t: number): boolean {
+    const clock = this.o.packetClock;
+    if (!clock || this.fullClock < 0 || t - this.lastIdleFull >= IDLE_FULL_MS) return false;
+    if (clock() !== this.fullClock || this.fullAt - this.fullClock < this.o.settleMs) return false;
+    if (this.timeWaitWanted.length > 0) return false;
+    for (const w of this.watched.values()) if (w.owner[0] === null || w.owner[1] === null) return false;
+    return true;
   }
 
   /** Whether the tracker has seen every packet up to the reading's time (or none came since the last look). */
@@ -346,9 +386,9 @@ export class SocketWatch {
         at: ix.at,
         rxQueue: kv?.rxQueue ?? 0,
         txQueue: kv?.txQueue ?? 0,
-        srttMs: kv?.info?.srttMs ?? null,
-        retransTotal: kv?.info ? kv.info.retransTotal : null,
-        cwnd: kv?.info?.cwnd ?? null,
+        srttMs: kv?.info ? kv.info.srttMs : (ix.scan.tcpInfo ? null : (me.kernel?.srttMs ?? null)),
+        retransTotal: kv?.info ? kv.info.retransTotal : (ix.scan.tcpInfo ? null : (me.kernel?.retransTotal ?? null)),
+        cwnd: kv?.info ? kv.info.cwnd : (ix.scan.tcpInfo ? null : (me.kernel?.cwnd ?? null)),
       };
       this.tracker.annotate(w.id, SIDES[i], { kernel: k });
       const cc = this.st.crossCheck;

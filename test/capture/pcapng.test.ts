@@ -315,3 +315,63 @@ describe('damaged pcapng input', () => {
     expect(execFileSync('capinfos', ['-M', '-c', p]).toString()).toMatch(/Number of packets:\s+3/);
   });
 });
+
+describe('packet block options', () => {
+  const collect = (buf: Buffer) => {
+    const notes: (string[] | string | null)[] = [];
+    const r = new PcapngReader((f) => {
+      notes.push(f.note ? [...f.note.comments, `dir=${f.note.direction}`] : null);
+      return false;
+    });
+    // byte by byte as well as whole: the assembled path and the fast path read options alike
+    r.push(buf);
+    r.end();
+    const slow = new PcapngReader((f) => {
+      notes.push(f.note ? [...f.note.comments, `dir=${f.note.direction}`] : null);
+      return false;
+    });
+    for (let i = 0; i < buf.length; i++) slow.push(buf.subarray(i, i + 1));
+    slow.end();
+    return { notes, error: r.error, slowError: slow.error, badOptions: r.badOptions };
+  };
+
+  it('reads comments and the direction flag, and nothing where a block has none', () => {
+    const data = Buffer.alloc(20, 0x45);
+    const buf = writePcapng([
+      {
+        blocks: [
+          { kind: 'idb', linkType: 101 },
+          { kind: 'epb', iface: 0, units: 1n, data, comments: ['PID: 1\nCmd: a', 'UserId: 0'], flags: 2 },
+          { kind: 'epb', iface: 0, units: 2n, data },
+          { kind: 'epb', iface: 0, units: 3n, data, flags: 1 },
+        ],
+      },
+    ]);
+    const r = collect(buf);
+    expect(r.error).toBeNull();
+    expect(r.slowError).toBeNull();
+    const once = [['PID: 1\nCmd: a', 'UserId: 0', 'dir=out'], null, ['dir=in']];
+    expect(r.notes).toEqual([...once, ...once]);
+  });
+
+  it('keeps a packet whose options run past its block, counted, and reads on', () => {
+    const data = Buffer.alloc(20, 0x45);
+    const buf = writePcapng([
+      {
+        blocks: [
+          { kind: 'idb', linkType: 101 },
+          { kind: 'epb', iface: 0, units: 1n, data, comments: ['hello'] },
+          { kind: 'epb', iface: 0, units: 2n, data },
+        ],
+      },
+    ]);
+    // the comment's length field: after the EPB's 28 bytes of header and its 20 of data
+    const blocks = pcapngBlocks(buf);
+    const epb = blocks.find((b) => b.type === 6)!;
+    buf.writeUInt16LE(200, epb.offset + 28 + 20 + 2);
+    const r = collect(buf);
+    expect(r.error).toBeNull();
+    expect(r.badOptions).toBe(1);
+    expect(r.notes).toEqual([null, null, null, null]);
+  });
+});

@@ -58,11 +58,21 @@ async function crossCheck(pattern: Pattern, filter?: string) {
     await watch.scanNow();
   }
   const conns = engine.tracker.list();
-  return { run, stats: watch.stats(), conns };
+  return { run, stats: watch.stats(), conns, watch };
 }
 
 describe('kernel cross-check', needs(root()), () => {
   beforeAll(buildOnce, 120_000);
+
+  it('leaves the steady readings out while no packet comes and nothing is left to look up', async () => {
+    const { watch } = await crossCheck(PATTERNS['client-closes-first']);
+    const before = watch.stats();
+    // steady readings are due every 200 ms here; idle, one in 5 s is made
+    await sleep(1500);
+    const after = watch.stats();
+    expect(after.idleSkips - before.idleSkips).toBeGreaterThanOrEqual(3);
+    expect(after.scans - before.scans).toBeLessThanOrEqual(1);
+  });
 
   for (const name of ['client-closes-first', 'server-closes-first', 'half-close', 'client-reset', 'server-reset', 'refused', 'ipv6', 'simultaneous-close', 'concurrent']) {
     it(`agrees with the kernel on every settled endpoint: ${name}`, async () => {

@@ -581,7 +581,7 @@ export function swapPcapng(src: Buffer): Buffer {
 
 export type NgBlockSpec =
   | { kind: 'idb'; linkType: number; snapLen?: number; tsresol?: number; tsoffset?: bigint }
-  | { kind: 'epb' | 'pb'; iface: number; units: bigint; data: Buffer; origLen?: number }
+  | { kind: 'epb' | 'pb'; iface: number; units: bigint; data: Buffer; origLen?: number; comments?: string[]; flags?: number }
   | { kind: 'spb'; data: Buffer; origLen?: number }
   | { kind: 'raw'; type: number; body: Buffer };
 
@@ -608,8 +608,11 @@ export function writePcapng(sections: NgSectionSpec[]): Buffer {
         const hi = Number(b.units >> 32n);
         const lo = Number(b.units & 0xffffffffn);
         const id = b.kind === 'epb' ? w.u32(b.iface) : Buffer.concat([w.u16(b.iface), w.u16(0)]);
+        const opts = (b.comments ?? []).map((c) => w.opt(1, Buffer.from(c, 'utf8')));
+        if (b.flags !== undefined) opts.push(w.opt(2, w.u32(b.flags)));
+        if (opts.length) opts.push(w.opt(0, Buffer.alloc(0)));
         parts.push(
-          w.block(b.kind === 'epb' ? 6 : 2, [id, w.u32(hi), w.u32(lo), w.u32(b.data.length), w.u32(b.origLen ?? b.data.length), w.padded(b.data)]),
+          w.block(b.kind === 'epb' ? 6 : 2, [id, w.u32(hi), w.u32(lo), w.u32(b.data.length), w.u32(b.origLen ?? b.data.length), w.padded(b.data), ...opts]),
         );
       } else if (b.kind === 'spb') {
         parts.push(w.block(3, [w.u32(b.origLen ?? b.data.length), w.padded(b.data)]));

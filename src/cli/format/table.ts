@@ -35,8 +35,18 @@ export function tableRow(c: ConnectionView): string[] {
     c.handshake.rttMs === null ? '-' : duration(c.handshake.rttMs),
     `${c.counts.client.packets}/${c.counts.server.packets}`,
     `${c.counts.client.bytes}/${c.counts.server.bytes}`,
-    close + (c.partial ? ' (partial)' : ''),
+    close + (c.partial ? ' (partial)' : '') + owners(c),
   ];
+}
+
+/** The processes named for the endpoints (from the file's packet comments), after the close. */
+function owners(c: ConnectionView): string {
+  const name = (side: 'client' | 'server') => {
+    const p = c[side].process;
+    return p ? `${side} ${p.command || '?'} (pid ${p.pid})` : null;
+  };
+  const named = [name('client'), name('server')].filter((x) => x !== null);
+  return named.length ? `  ${named.join(', ')}` : '';
 }
 
 /**

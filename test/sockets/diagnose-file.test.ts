@@ -1,0 +1,38 @@
+// The diagnoses analyze gives from the packets alone, on connections fed to the tracker.
+import { describe, expect, it } from 'vitest';
+import { Engine } from '../../src/ingest/engine';
+import { FileDiagnoser } from '../../src/sockets/diagnose-file';
+import { makeSegment } from '../support/segments';
+
+/** One connection the client closes first, from `port`, ending at `t`. */
+function closed(e: Engine, port: number, t: number, isn = 100): void {
+  const c = (flags: string, s: number, a: number) => makeSegment({ src: `127.0.0.1:${port}`, dst: '127.0.0.2:8080', flags, seq: s + isn - 100, ack: a });
+  const s = (flags: string, q: number, a: number) => makeSegment({ src: '127.0.0.2:8080', dst: `127.0.0.1:${port}`, flags, seq: q, ack: a + isn - 100 });
+  e.lastTs = t;
+  e.tracker.process(c('S', 100, 0), t);
+  e.tracker.process(s('SA', 500, 101), t);
+  e.tracker.process(c('A', 101, 501), t);
+  e.tracker.process(c('FA', 101, 501), t);
+  e.tracker.process(s('FA', 501, 102), t);
+  e.tracker.process(c('A', 102, 502), t);
+}
+
+describe('FileDiagnoser', () => {
+  it('counts client ports in TIME_WAIT at once, a port used again ending its TIME_WAIT', () => {
+    const e = new Engine({ timeouts: { synSent: 1e9, synReceived: 1e9, established: 1e9, finWait: 1e9, closeWait: 1e9, lastAck: 1e9, closedRetention: 0 } });
+    const d = new FileDiagnoser(e.tracker, () => e.lastTs, 60_000, { ephemeralPorts: 16, timeWaitShare: 0.5 });
+    // 10 ports within a second, then the first 5 again (reused while in TIME_WAIT), then 3 more after TIME_WAIT has ended for all
+    for (let i = 0; i < 10; i++) closed(e, 50000 + i, 1_000 + i);
+    for (let i = 0; i < 5; i++) closed(e, 50000 + i, 2_000 + i, 100_000);
+    for (let i = 0; i < 3; i++) closed(e, 51000 + i, 200_000 + i);
+    e.tracker.removeAll();
+    const [tw] = d.diagnoses();
+    expect(tw).toMatchObject({ kind: 'time-wait-pileup', evidence: { timeWaitPeak: 10, portsReusedInTimeWait: 5, ephemeralPorts: 16 } });
+    expect(tw.text).toContain('10 connections from 127.0.0.1 to 127.0.0.2:8080 were in TIME_WAIT on the client at once, of 16 ephemeral ports; 5 connections already took a port still in TIME_WAIT');
+    const none = new Engine();
+    const quiet = new FileDiagnoser(none.tracker, () => none.lastTs, 60_000, { ephemeralPorts: 16, timeWaitShare: 0.7 });
+    for (let i = 0; i < 10; i++) closed(none, 50000 + i, 1_000 + i);
+    none.tracker.removeAll();
+    expect(quiet.diagnoses()).toEqual([]);
+  });
+});
