@@ -1,6 +1,7 @@
 import type { Segment } from '../decode/segment';
 import type { EventSink } from './events';
-import type { ConnectionDetailView, ConnectionView, EndpointNotes } from './connection';
+import type { ConnectionView, EndpointNotes } from './connection';
+import type { ConnectionDetailView } from './detail';
 import type { Selection } from './select';
 import type { ConnState, Side, TcpState } from './states';
 import type { ZeekRecord } from './zeek/lifetime';

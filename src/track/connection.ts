@@ -1,4 +1,3 @@
-import type { TcpEvent } from './events';
 import type { ConnState, Side, TcpState } from './states';
 
 /** Options a side announced (in its SYN or SYN+ACK). null where not announced. */
@@ -112,12 +111,4 @@ export interface LadderSegment {
   relAck: number;
   len: number;
   win: number;
-}
-
-export interface ConnectionDetailView extends ConnectionView {
-  events: TcpEvent[];
-  segments: LadderSegment[];
-  /** Segments not kept in `segments` (between the first and the last ones kept). */
-  segmentsOmitted: number;
-  eventsOmitted: number;
 }

@@ -1,4 +1,5 @@
-import type { ConnectionDetailView, ConnectionView, EndpointNotes } from './connection';
+import type { ConnectionView, EndpointNotes } from './connection';
+import type { ConnectionDetailView } from './detail';
 import type { Conns } from './conns';
 import { QueryIndex } from './queryindex';
 import { selectSlots, type Selected, type Selection } from './select';

@@ -1,7 +1,8 @@
 import type { Segment } from '../decode/segment';
 import type { EventSink } from './events';
 import type { TrackerApi, TrackerOptions, TrackerStats } from './api';
-import type { ConnectionDetailView, ConnectionView, EndpointNotes } from './connection';
+import type { ConnectionView, EndpointNotes } from './connection';
+import type { ConnectionDetailView } from './detail';
 import { Conns } from './conns';
 import { Expiry } from './expiry';
 import { Identity } from './identity';

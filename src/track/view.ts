@@ -1,6 +1,7 @@
 import { addrString } from '../decode/segment';
 import type { TcpEvent } from './events';
-import type { ConnectionDetailView, ConnectionView, EndpointNotes, LadderSegment, SideOptions } from './connection';
+import type { ConnectionView, EndpointNotes, LadderSegment, SideOptions } from './connection';
+import type { ConnectionDetailView } from './detail';
 import {
   ANOMALY_KINDS,
   CONN_PHASES,
