@@ -5,6 +5,12 @@ import type { Side, TcpState } from './states';
 // stages after it (events, server, sockets) take it from here; src/events/types.ts adds the schema
 // version the wire carries.
 
+/** The phases and kinds events carry, each list the one declaration of its names. */
+export const HS_PHASES = ['syn', 'syn-ack', 'established'] as const;
+export const TD_PHASES = ['fin', 'closed'] as const;
+export const TD_KINDS = ['fin', 'rst', 'timeout'] as const;
+export const CONN_PHASES = ['opened', 'closed', 'evicted'] as const;
+
 interface Base {
   connectionId: string;
   /** Epoch milliseconds (fractional), the packet's timestamp. */
@@ -29,7 +35,7 @@ export interface StateEvent extends Base {
 
 export interface HandshakeEvent extends Base {
   type: 'handshake';
-  phase: 'syn' | 'syn-ack' | 'established';
+  phase: (typeof HS_PHASES)[number];
   rttMs?: number;
   synToSynAckMs?: number;
   synAckToAckMs?: number;
@@ -37,9 +43,9 @@ export interface HandshakeEvent extends Base {
 
 export interface TeardownEvent extends Base {
   type: 'teardown';
-  phase: 'fin' | 'closed';
+  phase: (typeof TD_PHASES)[number];
   side?: Side;
-  kind: 'fin' | 'rst' | 'timeout';
+  kind: (typeof TD_KINDS)[number];
 }
 
 export interface ResetEvent extends Base {
@@ -51,20 +57,23 @@ export interface RefusedEvent extends Base {
   type: 'refused';
 }
 
-export type AnomalyKind =
-  | 'retransmission'
-  | 'syn-retransmission'
-  | 'out-of-order'
-  | 'gap'
-  | 'dup-ack'
-  | 'zero-window'
-  | 'keep-alive'
-  | 'bad-ack'
-  | 'bad-handshake-ack'
-  | 'syn-fin'
-  | 'syn-rst'
-  | 'invalid-flags'
-  | 'rst-out-of-window';
+/** The anomalies the tracker names, in the order their numbers are packed into event words. */
+export const ANOMALY_KINDS = [
+  'retransmission',
+  'syn-retransmission',
+  'out-of-order',
+  'gap',
+  'dup-ack',
+  'zero-window',
+  'keep-alive',
+  'bad-ack',
+  'bad-handshake-ack',
+  'syn-fin',
+  'syn-rst',
+  'invalid-flags',
+  'rst-out-of-window',
+] as const;
+export type AnomalyKind = (typeof ANOMALY_KINDS)[number];
 
 export interface AnomalyEvent extends Base {
   type: 'anomaly';
@@ -75,7 +84,7 @@ export interface AnomalyEvent extends Base {
 
 export interface ConnectionEvent extends Base {
   type: 'connection';
-  phase: 'opened' | 'closed' | 'evicted';
+  phase: (typeof CONN_PHASES)[number];
   /** The connection as it stands after this event. */
   connection?: ConnectionView;
 }

@@ -1,5 +1,5 @@
 import type { TrackerStats } from './api';
-import { ANOMALY_KINDS } from './eventlog';
+import { ANOMALY_KINDS } from './events';
 import { CONN_STATES, TCP_STATES, type ConnState, type TcpState } from './states';
 
 /** The tracker's counters, kept up to date as things happen so stats() never scans the table. */

@@ -1,15 +1,10 @@
 import { addrString } from '../decode/segment';
-import type { TcpEvent } from './events';
+import { ANOMALY_KINDS, CONN_PHASES, HS_PHASES, TD_KINDS, TD_PHASES, type TcpEvent } from './events';
 import type { ConnectionView, EndpointNotes, LadderSegment, SideOptions } from './connection';
 import type { ConnectionDetailView } from './detail';
 import {
-  ANOMALY_KINDS,
-  CONN_PHASES,
   EV,
-  HS_PHASES,
   REF,
-  TD_KINDS,
-  TD_PHASES,
   evA,
   evB,
   evHasSide,
