@@ -84,31 +84,9 @@ export class QueryIndex {
    */
   select(q: Selection, counts: { state: number; port: number }, scanAbove: number): Selected | null {
     const st = this.st;
-    let kind = -1;
-    let head = 0;
-    let best = Infinity;
-    if (q.state !== null && counts.state < best) {
-      kind = 0;
-      best = counts.state;
-      head = this.stateEnds[2 * TCP_STATES.indexOf(q.state)];
-    }
-    if (q.port !== null && counts.port < best) {
-      kind = 1;
-      best = counts.port;
-      head = this.portEnds[2 * q.port];
-    }
     const m = new Matcher(q);
-    if (m.hostFamily !== 0) {
-      const c = this.hostCell(m.hostKey) * HOST_CELL;
-      const len = this.cells[c + 3];
-      if (len < best) {
-        kind = 2;
-        best = len;
-        head = this.cells[c + 1];
-      }
-    } else if (q.host !== null) {
-      return { slots: [], total: 0, more: false }; // not an address: nothing matches
-    }
+    if (m.hostFamily === 0 && q.host !== null) return { slots: [], total: 0, more: false }; // not an address: nothing matches
+    const { kind, head, best } = this.shortestList(q, m, counts);
     if (kind < 0 || best > scanAbove) return null;
     const heap = new PageHeap(q.limit, q.afterId);
     const next = this.next;
@@ -147,6 +125,33 @@ export class QueryIndex {
       heap.push(idNum[s], s);
     }
     return heap.result();
+  }
+
+  /** The shortest of the lists q could walk: by state (kind 0), port (1) or host (2); kind -1 for none. */
+  private shortestList(q: Selection, m: Matcher, counts: { state: number; port: number }): { kind: number; head: number; best: number } {
+    let kind = -1;
+    let head = 0;
+    let best = Infinity;
+    if (q.state !== null && counts.state < best) {
+      kind = 0;
+      best = counts.state;
+      head = this.stateEnds[2 * TCP_STATES.indexOf(q.state)];
+    }
+    if (q.port !== null && counts.port < best) {
+      kind = 1;
+      best = counts.port;
+      head = this.portEnds[2 * q.port];
+    }
+    if (m.hostFamily !== 0) {
+      const c = this.hostCell(m.hostKey) * HOST_CELL;
+      const len = this.cells[c + 3];
+      if (len < best) {
+        kind = 2;
+        best = len;
+        head = this.cells[c + 1];
+      }
+    }
+    return { kind, head, best };
   }
 
   byteSize(): number {

@@ -308,7 +308,11 @@ export class ConnStore {
 
   // Written out field by field: this runs for every reused slot. Must give FIELDS' values.
   private clear(s: number): void {
-    const e = 2 * s;
+    this.clearConnection(s);
+    this.clearEndpoints(2 * s);
+  }
+
+  private clearConnection(s: number): void {
     this.idNum[s] = 0;
     this.family[s] = 0;
     this.addr.fill(0, s * 32, s * 32 + 32);
@@ -345,6 +349,10 @@ export class ConnStore {
     this.ring[s] = -1;
     this.pinHead[s] = -1;
     this.pinCount[s] = 0;
+  }
+
+  /** Both endpoints of a slot: e and e + 1. */
+  private clearEndpoints(e: number): void {
     this.akey[e] = this.akey[e + 1] = 0;
     this.st[e] = this.st[e + 1] = 0;
     this.zst[e] = this.zst[e + 1] = 0;
