@@ -5,6 +5,7 @@ import { EXIT_OK } from './errors';
 import { liveSource, LIVE_EXPIRE_EVERY_MS, openCapture, stopCapture } from './live';
 import type { CommonOptions, ServeOptions } from './options';
 import { createSession, note, resolveToken, startServer, untilSignal } from './session';
+import { watchSockets } from './sockets';
 
 export interface DemoCommandOptions extends CommonOptions, ServeOptions {
   /** Seconds between rounds of demo traffic. */
@@ -29,12 +30,16 @@ export async function runDemo(o: DemoCommandOptions): Promise<number> {
     await traffic.stop();
     throw e;
   }
+  // The kernel's side too, as `live` shows it: owners in the process column, the demo's listeners,
+  // the diagnoses.
+  const sockets = watchSockets(session, watched);
   let server;
   try {
     const cases = traffic.cases.map(({ name, title, says, port }) => ({ name, title, says, port }));
-    server = await startServer(session, o, () => ({ ...liveSource(capture, true), demoCases: cases }), token);
+    server = await startServer(session, o, () => ({ ...liveSource(capture, true), demoCases: cases }), token, { sockets: sockets.source });
   } catch (e) {
     await stopCapture(capture);
+    await sockets.watch.close();
     await traffic.stop();
     throw e;
   }
@@ -56,6 +61,7 @@ export async function runDemo(o: DemoCommandOptions): Promise<number> {
   clearInterval(timer);
   await traffic.stop();
   await stopCapture(capture);
+  await sockets.watch.close();
   await server.close();
   return EXIT_OK;
 }

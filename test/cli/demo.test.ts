@@ -39,6 +39,19 @@ describe('tcpscope demo', needs(root()), () => {
       const out = await waitFor('the first round on stdout', async () => (/^round 1 · IPv6 /m.test(cli.stdout()) ? cli.stdout() : undefined), 10_000);
       for (const c of cases) expect(out, c.name).toMatch(new RegExp(`^round 1 · ${c.title} .*#conn=\\d+`, 'm'));
       expect(out).toMatch(/^round 1 · simultaneous close .* the FINs (crossed|did not cross)/m);
+      // The kernel's side as `live` shows it: the demo's listeners with their owner (every case's
+      // port but the refused one's), and the owners on its connections.
+      const pid = cli.child.pid;
+      const listeners = (await getJson(`${cli.url}api/listeners`)).body;
+      expect(listeners.available).toBe(true);
+      const listening = cases.filter((c) => c.name !== 'refused').map((c) => c.port).sort();
+      expect([...new Set(listeners.listeners.map((l: any) => l.port))].sort()).toEqual(listening);
+      for (const l of listeners.listeners) expect(l.owners.map((o: any) => o.pid), `${l.ip}:${l.port}`).toContain(pid);
+      const clientClose = cases.find((c) => c.name === 'client-close')!.port;
+      await waitFor('an owner on a client-first close', async () => {
+        const all = (await getJson(`${cli.url}api/connections?status=all&limit=1000`)).body.connections;
+        return all.some((c: any) => c.server.port === clientClose && c.server.process?.pid === pid) || undefined;
+      }, 10_000);
     } finally {
       expect(await cli.stop()).toBe(0);
     }
