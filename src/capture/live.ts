@@ -62,7 +62,7 @@ export type OpenLiveResult = { ok: true; capture: LiveCapture } | { ok: false; e
 
 /**
  * With the immediate mode `cap` turns on, libpcap's ring has fixed slots sized by the snap length:
- * at WATCH_SNAPLEN 64 MiB holds some 98 000 packets; at SNAPLEN, on lo, 64 KiB slots (each in a
+ * at WATCH_SNAPLEN 64 MiB holds some 110 000 packets; at SNAPLEN, on lo, 64 KiB slots (each in a
  * 128 KiB block, so the ring takes twice this in memory) and 1023 packets, about 40 ms of a busy
  * loopback (BENCHMARKS.md, Live load).
  */
