@@ -196,7 +196,7 @@ if (results.length > 0) {
     console.error(
       `${r.params.capture}${r.params.hog ? ` hog ${r.params.hog}` : ''} | load ${r.loadAverage[0]} | stalls max ${r.machineStalls.maxMs} ms, ${r.machineStalls.over100} > 100 ms | ${r.generator.perSecond} conn/s | ` +
         `${c.seenWhole} / ${c.generated} whole | lost ${r.packets.lost} pkts | evidence ${c.lossEvidence.gaps}/${c.lossEvidence.acksOfUnseen}/${c.lossEvidence.midstreamStarts} | ` +
-        `handover lost ${c.lossEvidence.handoverLost ?? "-"} ring full ${c.lossEvidence.ringFull ?? "-"} holes ${c.lossEvidence.captureHoles ?? "-"} flagged ${c.captureGap} silently wrong ${c.silentlyWrong} | ${r.cpu.msPer1000Connections} ms/1000 (${r.cpu.busyPct} %; main ${r.cpu.main.ms}, capture ${r.cpu.captureProcess?.ms ?? '-'}, all children ${r.cpu.children.ms} ms) | ` +
+        `handover lost ${c.lossEvidence.handoverLost ?? "-"} ring full ${c.lossEvidence.ringFull ?? "-"} kernel dropped ${c.lossEvidence.kernelDropped ?? "-"} holes ${c.lossEvidence.captureHoles ?? "-"} flagged ${c.captureGap} silently wrong ${c.silentlyWrong} | ${r.cpu.msPer1000Connections} ms/1000 (${r.cpu.busyPct} %; main ${r.cpu.main.ms}, capture ${r.cpu.captureProcess?.ms ?? '-'}, all children ${r.cpu.children.ms} ms) | ` +
         `WS p50/p99 ${r.ws.latencyMs.p50}/${r.ws.latencyMs.p99} ms lagged ${r.ws.lagged} | REST p50/max ${r.rest.p50Ms}/${r.rest.maxMs} ms`,
     );
   }

@@ -33,8 +33,9 @@ elif [ ! -f dist/cli.js ] || [ -n "$(find src -newer dist/cli.js -name '*.ts' -p
   npm run --silent build
 fi
 
-# Some npm versions skip dependency install scripts unless approved; the capture binding must be built.
-if ! node -e "require('cap')" >/dev/null 2>&1; then
-  echo "setup: building the libpcap binding (cap)" >&2
-  npm rebuild cap --foreground-scripts --loglevel=error >/dev/null
+# Some npm versions skip install scripts unless approved; the capture binding must be patched
+# (patches/) and built. scripts/postinstall.mjs does both, and nothing when both are done.
+if ! node -e "if (typeof require('cap').Cap.prototype.stats !== 'function') process.exit(1)" >/dev/null 2>&1; then
+  echo "setup: patching and building the libpcap binding (cap)" >&2
+  node scripts/postinstall.mjs
 fi

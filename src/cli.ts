@@ -6,6 +6,7 @@ import {
   collectPort,
   parseListenOption,
   parseBufferMiB,
+  parseSnapLength,
   parseMaxConnections,
   parseMsl,
   parseEvery,
@@ -108,7 +109,8 @@ export function buildProgram(onDone: (code: number) => void): Command {
     .option('-f, --filter <bpf>', "extra BPF expression, combined as 'tcp and (BPF)'")
     .option('--pid <pid>', "only the ports of this process's sockets, listening and connected, following new listening ports (repeatable)", collectPid, [] as number[])
     .option('--command <name>', 'only the ports of the sockets of processes with this command name (repeatable)', collectCommand, [] as string[])
-    .option('--buffer <MiB>', 'kernel capture buffer: packets wait here while tcpscope is busy; each takes a 64 KiB slot, and the ring uses twice this memory (default: 64, about 1000 packets)', parseBufferMiB)
+    .option('--buffer <MiB>', 'kernel capture buffer: packets wait here while tcpscope is busy, each in a slot sized by the snap length (default: 64, some 110 000 packets at the default snap length)', parseBufferMiB)
+    .option('-s, --snaplen <bytes>', 'bytes of each packet kept, as tcpdump -s: headers are all tcpscope reads, and a larger snap length makes the kernel buffer hold fewer packets (default: 512; 0: whole packets)', parseSnapLength)
     .option('--no-server', 'serve nothing (with --jsonl: a plain event stream)')
     .option('--jsonl', 'also print every event as one JSON line on stdout')
     .option('--no-sockets', "do not read this machine's socket tables (owners, listeners, kernel cross-check)")
@@ -138,6 +140,7 @@ export function buildProgram(onDone: (code: number) => void): Command {
           hosts: opts.host,
           filter: opts.filter,
           bufferSize: opts.buffer,
+          snapLength: opts.snaplen,
           sockets: opts.sockets !== false,
           ...diagnoseArgs(opts),
           pids: opts.pid,

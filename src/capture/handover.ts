@@ -1,6 +1,7 @@
 import type { LiveError } from './errors';
 import type { Frame } from './frame';
 import { stampFrom } from './live-clock';
+import { SNAPLEN } from './live';
 
 /**
  * The byte stream from the capture process to the main process: records, each a 20-byte header
@@ -10,14 +11,14 @@ import { stampFrom } from './live-clock';
  *   4  u32  hrtime seconds  } when the record was made (frames: when the packet was read), on the
  *   8  u32  hrtime nanos    } monotonic clock both processes share (process.hrtime)
  *  12  u32  origLen (FRAME) | frames not handed over (LOST) | frames read so far, mod 2^32 (BEAT)
- *           | frames read in one go from a full ring (RING_FULL)
+ *           | packets the kernel dropped since the last KERNEL_DROPPED (KERNEL_DROPPED)
  *  16  u32  len: payload bytes that follow
  *
  * Frames go in capture order, and so do the records that mark a loss, which places every hole
  * exactly between the frames around it.
  */
 export const enum Rec {
-  /** A captured frame: payload = its first bytes (at most HANDOVER_SNAP). */
+  /** A captured frame: payload = its first bytes (at most the snap length). */
   FRAME = 1,
   /** The capture is open: payload = JSON ReadyInfo. */
   READY = 2,
@@ -28,11 +29,10 @@ export const enum Rec {
   /** Still alive; sent every BEAT_EVERY_MS whatever the traffic. */
   BEAT = 5,
   /**
-   * The kernel's ring was found (nearly) full: the frames before this record were read in one go,
-   * and the kernel most likely dropped packets meanwhile. Header time: when the ring was last seen
-   * with room.
+   * The kernel dropped packets (libpcap's ps_drop grew) because its ring was full: between the
+   * frames before this record and those after. Header time: when the ring was last seen with room.
    */
-  RING_FULL = 6,
+  KERNEL_DROPPED = 6,
 }
 
 export const HEADER = 20;
@@ -57,15 +57,6 @@ export function soloRecord(kind: Rec, value: number, json?: unknown): Buffer {
   return b;
 }
 
-/**
- * Bytes of each frame handed over. Only headers are ever read (payload is counted from the IP
- * lengths and never stored), and 512 bytes hold the deepest header stack the decoder reads
- * (Ethernet, tags, an outer IPv6 with extension headers, a tunnel, the inner IP and a TCP header
- * with 40 bytes of options). On lo a bulk transfer's frames are up to 64 KiB: cutting them here
- * keeps the pipe from copying payload nobody reads.
- */
-export const HANDOVER_SNAP = 512;
-
 export const BEAT_EVERY_MS = 200;
 
 export interface ReadyInfo {
@@ -74,6 +65,7 @@ export interface ReadyInfo {
   filter: string;
   kernelFilter: string;
   bufferSize: number;
+  snapLength: number;
 }
 
 /** What the reading side is told, record by record. */
@@ -84,22 +76,25 @@ export interface HandoverSink {
   error(e: LiveError): void;
   /** `count` frames captured from `fromMs` (capture clock, epoch ms) were not handed over. */
   lost(count: number, fromMs: number): void;
-  /** The ring filled up after `fromMs` (`count` frames were waiting in it): packets were probably dropped. */
-  ringFull(count: number, fromMs: number): void;
+  /** The kernel dropped `count` packets after `fromMs` because its ring was full. */
+  kernelDropped(count: number, fromMs: number): void;
   beat(): void;
 }
 
 /** The capture process's side: packs records into one reused buffer and hands each batch to `flush`. */
 export class BatchWriter {
+  private readonly size: number;
   private buf: Buffer;
   private n = 0;
   count = 0;
 
+  /** `size` is raised to hold a frame of SNAPLEN bytes when it would not. */
   constructor(
-    private readonly size: number,
+    size: number,
     private readonly flush: (batch: Buffer, frames: number) => void,
   ) {
-    this.buf = Buffer.allocUnsafe(size);
+    this.size = Math.max(size, HEADER + SNAPLEN);
+    this.buf = Buffer.allocUnsafe(this.size);
   }
 
   get empty(): boolean {
@@ -111,9 +106,9 @@ export class BatchWriter {
     return this.n;
   }
 
-  /** Appends a frame read at hrtime (sec, ns); copies at most HANDOVER_SNAP of its bytes. */
+  /** Appends a frame read at hrtime (sec, ns); copies at most SNAPLEN of its bytes. */
   frame(hrSec: number, hrNs: number, data: Buffer, capLen: number, origLen: number): void {
-    const len = capLen < HANDOVER_SNAP ? capLen : HANDOVER_SNAP;
+    const len = capLen < SNAPLEN ? capLen : SNAPLEN;
     if (this.n + HEADER + len > this.size) this.send();
     const o = this.n;
     writeHeader(this.buf, o, Rec.FRAME, hrSec, hrNs, origLen, len);
@@ -155,8 +150,8 @@ const MAX_RECORD = HEADER + 64 * 1024;
 export class RecordReader {
   private readonly carry = Buffer.allocUnsafe(MAX_RECORD);
   private carried = 0;
-  private readonly bytes = Buffer.allocUnsafe(HANDOVER_SNAP);
-  private readonly views: (Buffer | undefined)[] = new Array(HANDOVER_SNAP + 1);
+  private readonly bytes = Buffer.allocUnsafe(SNAPLEN);
+  private readonly views: (Buffer | undefined)[] = new Array(SNAPLEN + 1);
   private readonly f: Frame;
   /** Set when the stream breaks the format; nothing more is read. */
   broken: string | null = null;
@@ -210,7 +205,7 @@ export class RecordReader {
   private check(b: Buffer, o: number): boolean {
     const kind = b[o];
     const len = b.readUInt32LE(o + 16);
-    if (kind < Rec.FRAME || kind > Rec.RING_FULL || HEADER + len > MAX_RECORD || (kind === Rec.FRAME && len > HANDOVER_SNAP)) {
+    if (kind < Rec.FRAME || kind > Rec.KERNEL_DROPPED || HEADER + len > MAX_RECORD || (kind === Rec.FRAME && len > SNAPLEN)) {
       this.broken = `malformed hand-over record (kind ${kind}, ${len} bytes)`;
       return false;
     }
@@ -236,10 +231,10 @@ export class RecordReader {
       return;
     }
     if (kind === Rec.BEAT) return this.sink.beat();
-    if (kind === Rec.LOST || kind === Rec.RING_FULL) {
+    if (kind === Rec.LOST || kind === Rec.KERNEL_DROPPED) {
       stampFrom(this.f, hrSec, hrNs);
       const ms = this.f.tsSec * 1000 + this.f.tsNsec / 1e6;
-      return kind === Rec.LOST ? this.sink.lost(value, ms) : this.sink.ringFull(value, ms);
+      return kind === Rec.LOST ? this.sink.lost(value, ms) : this.sink.kernelDropped(value, ms);
     }
     let json: unknown;
     try {

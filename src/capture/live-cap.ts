@@ -1,10 +1,25 @@
 import type { LiveError } from './errors';
 
-/** The part of the `cap` binding live capture uses (the package ships no types). */
+/** libpcap's counters (pcap_stats(3pcap)); on Linux `ps_recv` includes what was dropped. */
+export interface CapStats {
+  ps_recv: number;
+  /** Packets the kernel dropped because the ring was full. */
+  ps_drop: number;
+  ps_ifdrop: number;
+}
+
+/**
+ * The part of the `cap` binding live capture uses (the package ships no types). `snaplen` and
+ * `stats()` come from patches/cap+0.2.1.patch, applied on install.
+ */
 export interface CapHandle {
-  /** Returns cap's name for the link type ('ETHERNET', 'LINKTYPE_LINUX_SLL', 'Unknown linktype N', …). */
-  open(device: string, filter: string, bufSize: number, buffer: Buffer): string;
+  /**
+   * Returns cap's name for the link type ('ETHERNET', 'LINKTYPE_LINUX_SLL', 'Unknown linktype N', …).
+   * libpcap keeps at most `snaplen` bytes of each packet (default 65535).
+   */
+  open(device: string, filter: string, bufSize: number, buffer: Buffer, snaplen?: number): string;
   close(): boolean;
+  stats(): CapStats;
   /** Only on Windows builds. */
   setMinBytes?(nBytes: number): void;
   on(event: 'packet', listener: (nbytes: number, truncated: boolean) => void): unknown;

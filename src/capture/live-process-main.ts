@@ -10,17 +10,17 @@
 import { execFileSync } from 'node:child_process';
 import net from 'node:net';
 import os from 'node:os';
-import { BatchWriter, BEAT_EVERY_MS, HANDOVER_SNAP, Rec, soloRecord } from './handover';
-import { openLive, type LiveOptions } from './live';
+import { BatchWriter, BEAT_EVERY_MS, Rec, soloRecord } from './handover';
+import { openLive, WATCH_SNAPLEN, type LiveOptions } from './live';
 
-/** Records are packed into batches of this size at most. */
+/** Records are packed into batches of this size at most (more for a frame that would not fit). */
 const BATCH_BYTES = 64 * 1024;
 /**
  * After each drain of the ring the capture process sleeps this long before looking again, so that
  * packets arriving meanwhile are read in one go. In immediate mode every packet wakes a waiting
  * reader: at full load that was a wakeup and its system calls per packet, half the process's CPU
- * (BENCHMARKS.md, Live capture in its own process). The ring holds some 40 ms of the busiest
- * loopback, far more than this.
+ * (BENCHMARKS.md, Live capture in its own process). The ring holds seconds of the busiest loopback
+ * at the default snap length, and some 40 ms with whole packets: far more than this either way.
  */
 const PAUSE_MS = 1;
 /**
@@ -32,22 +32,15 @@ const PAUSE_MS = 1;
 const SEND_EVERY_MS = 5;
 const SEND_BYTES = 32 * 1024;
 /**
- * The nice value the capture process asks for (root only; otherwise it keeps its own): libpcap's
- * ring holds some 40 ms of a busy loopback, and on a loaded machine a process at the default
- * priority waits longer than that for a core (BENCHMARKS.md, Live capture in its own process).
+ * The nice value the capture process asks for (root only; otherwise it keeps its own): with whole
+ * packets libpcap's ring holds some 40 ms of a busy loopback, and on a loaded machine a process at
+ * the default priority waits longer than that for a core (BENCHMARKS.md, Live capture in its own
+ * process).
  */
 const NICE = -10;
 /** The real-time priority asked for with TCPSCOPE_CAPTURE_RT=1: the lowest, above every ordinary process. */
 const RT_PRIORITY = 1;
 
-/**
- * Frames libpcap's ring holds on lo: with the immediate mode `cap` turns on, one per 64 KiB of
- * buffer (measured: BENCHMARKS.md, Live load). A drain that reads nine tenths of that found the
- * ring full, and the kernel most likely dropped what came next. Other interfaces have far smaller
- * slots, sized by their MTU, and are not checked.
- */
-const LO_FRAME_BYTES = 64 * 1024;
-const RING_FULL_SHARE = 0.9;
 /** Bytes written but not yet taken by the main process beyond which new batches are dropped. */
 export const MAX_QUEUED_BYTES = 32 * 1024 * 1024;
 
@@ -104,9 +97,10 @@ function main(): void {
   const sleeper = new Int32Array(new SharedArrayBuffer(4));
   let flushQueued = false;
   // frames read since the ring was last found empty, and when that was
-  let drained = 0;
-  let ringAlarm = Infinity;
   let emptyAt = process.hrtime();
+  // libpcap's count of packets the kernel dropped, as last reported
+  let dropped = 0;
+  let checkDrops: () => void = () => {};
   let sentAt = performance.now();
   let sendTimer: NodeJS.Timeout | null = null;
   const sendNow = () => {
@@ -117,8 +111,7 @@ function main(): void {
   };
   const flush = () => {
     flushQueued = false;
-    if (drained >= ringAlarm) writer.control(Rec.RING_FULL, emptyAt[0], emptyAt[1], drained);
-    drained = 0;
+    checkDrops();
     const now = performance.now();
     if (now - sentAt >= SEND_EVERY_MS || writer.bytes >= SEND_BYTES) sendNow();
     // the last frames before a quiet spell go out on time all the same
@@ -126,9 +119,8 @@ function main(): void {
     Atomics.wait(sleeper, 0, 0, PAUSE_MS);
     emptyAt = process.hrtime();
   };
-  const opened = openLive({ ...opts, hrtimeStamps: true, snapLength: HANDOVER_SNAP }, (f) => {
+  const opened = openLive({ ...opts, hrtimeStamps: true, snapLength: opts.snapLength ?? WATCH_SNAPLEN }, (f) => {
     writer.frame(f.tsSec, f.tsNsec, f.data, f.capLen, f.origLen);
-    drained++;
     // `cap` drains the whole ring in one callback from the event loop: the batch goes out after it.
     if (!flushQueued) {
       flushQueued = true;
@@ -140,10 +132,19 @@ function main(): void {
     return;
   }
   const c = opened.capture;
-  if (c.iface === 'lo') ringAlarm = Math.max(1, Math.floor((RING_FULL_SHARE * c.bufferSize) / LO_FRAME_BYTES));
-  out.write(soloRecord(Rec.READY, 0, { iface: c.iface, linkType: c.linkType, filter: c.filter, kernelFilter: c.kernelFilter, bufferSize: c.bufferSize }));
+  // After each drain (one system call): packets the kernel dropped since the last look were
+  // dropped while the ring was full, after it was last seen with room. They are placed there, in
+  // the stream, between the frames read before and after.
+  checkDrops = () => {
+    const now = c.stats().dropped;
+    if (now === null || now === dropped) return;
+    writer.control(Rec.KERNEL_DROPPED, emptyAt[0], emptyAt[1], (now - dropped) >>> 0);
+    dropped = now;
+  };
+  out.write(soloRecord(Rec.READY, 0, { iface: c.iface, linkType: c.linkType, filter: c.filter, kernelFilter: c.kernelFilter, bufferSize: c.bufferSize, snapLength: c.snapLength }));
 
   setInterval(() => {
+    checkDrops();
     const t = process.hrtime();
     writer.control(Rec.BEAT, t[0], t[1], c.stats().frames);
     writer.send();

@@ -27,7 +27,7 @@ export function captureProcessAvailable(script = CAPTURE_PROCESS_SCRIPT): boolea
 }
 
 /** Why capture stopped for a while. Each name is declared here once. */
-export const FAULT_KINDS = ['exited', 'stalled', 'overrun', 'ring-full', 'restart-failed'] as const;
+export const FAULT_KINDS = ['exited', 'stalled', 'overrun', 'kernel-dropped', 'restart-failed'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 /** An interval (capture clock, epoch ms) in which packets were not captured or not handed over. */
@@ -36,7 +36,7 @@ export interface CaptureHole {
   /** null while the hole is still open. */
   toMs: number | null;
   kind: FaultKind;
-  /** Frames known to be lost (overrun: dropped on the way; otherwise unknown, null). */
+  /** Frames known to be lost (overrun: dropped on the way; kernel-dropped: by the kernel; otherwise unknown, null). */
   frames: number | null;
 }
 
@@ -57,8 +57,8 @@ export interface CaptureProcessStatus {
   lastFault: CaptureFault | null;
   /** Frames the capture process read but had to drop because this process fell too far behind. */
   handoverLost: number;
-  /** Times the capture process found the kernel's ring full (packets most likely dropped by the kernel). */
-  ringFull: number;
+  /** Packets the kernel dropped because its ring was full (libpcap's ps_drop, over every capture process). */
+  kernelDropped: number;
   holesTotal: number;
   /** The most recent holes, oldest first (at most MAX_HOLES_KEPT). */
   holes: CaptureHole[];
@@ -109,9 +109,8 @@ export async function startLiveProcess(
   const killAfterMs = sopts.killAfterMs ?? 8000;
   const backoffMs = sopts.backoffMs ?? 200;
   const maxBackoffMs = sopts.maxBackoffMs ?? 10_000;
-  const { hrtimeStamps: _ignored, snapLength: _cut, ...childOpts } = live;
+  const { hrtimeStamps: _ignored, ...childOpts } = live;
   void _ignored;
-  void _cut;
 
   const counters = { frames: 0, bytes: 0 };
   const status: CaptureProcessStatus = {
@@ -121,7 +120,7 @@ export async function startLiveProcess(
     faults: 0,
     lastFault: null,
     handoverLost: 0,
-    ringFull: 0,
+    kernelDropped: 0,
     holesTotal: 0,
     holes: [],
   };
@@ -164,9 +163,9 @@ export async function startLiveProcess(
       const hole = beginHole('overrun', fromMs, `${count} captured packets were dropped on the way from the capture process: tcpscope fell behind`, count);
       endHole(hole, captureClockMs());
     },
-    ringFull(count, fromMs) {
-      status.ringFull++;
-      const hole = beginHole('ring-full', fromMs, `the kernel's capture ring filled up (${count} packets waiting): packets were most likely dropped`);
+    kernelDropped(count, fromMs) {
+      status.kernelDropped += count;
+      const hole = beginHole('kernel-dropped', fromMs, `the kernel dropped ${count} packets: its capture ring was full`, count);
       endHole(hole, captureClockMs());
     },
     beat() {},
@@ -269,6 +268,7 @@ export async function startLiveProcess(
     filter: info.filter,
     kernelFilter: info.kernelFilter,
     bufferSize: info.bufferSize,
+    snapLength: info.snapLength,
     stopped,
     stop() {
       if (stopping) return;
@@ -289,7 +289,7 @@ export async function startLiveProcess(
       child.once('exit', () => clearTimeout(kill));
     },
     stats(): LiveStats {
-      return { frames: counters.frames, bytes: counters.bytes, dropped: null };
+      return { frames: counters.frames, bytes: counters.bytes, dropped: status.kernelDropped };
     },
     status() {
       return { ...status, lastFault: status.lastFault && { ...status.lastFault }, holes: status.holes.map((h) => ({ ...h })) };

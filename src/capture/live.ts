@@ -25,9 +25,11 @@ export interface LiveOptions {
    */
   hrtimeStamps?: boolean;
   /**
-   * Bytes of each packet copied out of the kernel's ring, at most (default SNAPLEN, all of it).
-   * The capture process reads only headers: it asks for HANDOVER_SNAP, so that a bulk transfer's
-   * 64 KiB frames on lo are not copied whole. The wire length still comes from the IP header.
+   * The snap length: bytes of each packet the kernel keeps in its ring, at most (default SNAPLEN,
+   * all of it). It also sizes the ring's slots: with the immediate mode `cap` turns on, libpcap
+   * gives every packet a slot of the snap length (on lo, 64 KiB for SNAPLEN), so a small one makes
+   * the same buffer hold far more packets (WATCH_SNAPLEN). The wire length still comes from the IP
+   * header.
    */
   snapLength?: number;
 }
@@ -36,7 +38,7 @@ export interface LiveStats {
   frames: number;
   /** Bytes on the wire (sum of origLen). */
   bytes: number;
-  /** Packets the kernel dropped; null because `cap` does not expose pcap_stats. */
+  /** Packets the kernel dropped because its ring was full (libpcap's ps_drop); null when unknown. */
   dropped: number | null;
 }
 
@@ -49,6 +51,8 @@ export interface LiveCapture {
   kernelFilter: string;
   /** Kernel capture buffer requested, in bytes. */
   bufferSize: number;
+  /** Bytes of each packet kept, at most. */
+  snapLength: number;
   /** Stops capturing and releases the handle; calling it again does nothing. */
   stop(): void;
   stats(): LiveStats;
@@ -57,13 +61,21 @@ export interface LiveCapture {
 export type OpenLiveResult = { ok: true; capture: LiveCapture } | { ok: false; error: LiveError };
 
 /**
- * With the immediate mode `cap` turns on, libpcap's ring has fixed 64 KiB slots on lo (each in a
- * 128 KiB block, so the ring takes twice this in memory): 64 MiB holds 1023 packets, about 40 ms
- * of a busy loopback, while the JavaScript thread is busy elsewhere (BENCHMARKS.md, Live load).
+ * With the immediate mode `cap` turns on, libpcap's ring has fixed slots sized by the snap length:
+ * at WATCH_SNAPLEN 64 MiB holds some 110 000 packets; at SNAPLEN, on lo, 64 KiB slots (each in a
+ * 128 KiB block, so the ring takes twice this in memory) and 1023 packets, about 40 ms of a busy
+ * loopback (BENCHMARKS.md, Live load).
  */
 export const DEFAULT_BUFFER_SIZE = 64 * 1024 * 1024;
-/** cap's fixed snap length: the most a packet buffer ever needs (see LiveOptions.snapLength). */
+/** The largest snap length, and openLive's default: whole packets. */
 export const SNAPLEN = 65535;
+/**
+ * The snap length when only watching connections: headers are all tcpscope reads (payload is
+ * counted from the IP lengths), and 512 bytes hold the deepest header stack the decoder reads
+ * (Ethernet, tags, an outer IPv6 with extension headers, a tunnel, the inner IP and a TCP header
+ * with 40 bytes of options).
+ */
+export const WATCH_SNAPLEN = 512;
 // The trial open that finds permission, interface and filter errors uses a tiny kernel buffer:
 // `cap` cannot release a handle whose open failed (see `retired`), so a failure must cost little.
 const PROBE_BUFFER_SIZE = 64 * 1024;
@@ -205,7 +217,7 @@ export function openLive(opts: LiveOptions, onFrame: (f: Frame) => void): OpenLi
   retired.push(cap);
   let typeName: string;
   try {
-    typeName = cap.open(iface, kernelFilter, bufferSize, buffer);
+    typeName = cap.open(iface, kernelFilter, bufferSize, buffer, snapLength);
   } catch (e) {
     return { ok: false, error: openError(iface, e, listInterfaces) };
   }
@@ -223,6 +235,7 @@ export function openLive(opts: LiveOptions, onFrame: (f: Frame) => void): OpenLi
   const views: (Buffer | undefined)[] = new Array(snapLength + 1);
   const counters = { frames: 0, bytes: 0 };
   let stopped = false;
+  let lastDropped: number | null = 0;
   const hrtimeStamps = opts.hrtimeStamps === true;
 
   cap.on('packet', (nbytes: number) => {
@@ -254,17 +267,28 @@ export function openLive(opts: LiveOptions, onFrame: (f: Frame) => void): OpenLi
     filter,
     kernelFilter,
     bufferSize,
+    snapLength,
     stop() {
       if (stopped) return;
+      lastDropped = kernelDropped(cap);
       stopped = true;
       cap.close();
       cap.removeAllListeners('packet');
     },
     stats() {
-      return { frames: counters.frames, bytes: counters.bytes, dropped: null };
+      return { frames: counters.frames, bytes: counters.bytes, dropped: stopped ? lastDropped : (lastDropped = kernelDropped(cap)) };
     },
   };
   return { ok: true, capture };
+}
+
+/** libpcap's count of packets the kernel dropped, or null when it cannot say. */
+function kernelDropped(cap: CapHandle): number | null {
+  try {
+    return cap.stats().ps_drop;
+  } catch {
+    return null;
+  }
 }
 
 /**

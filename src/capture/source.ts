@@ -14,6 +14,8 @@ export interface LiveSourceInfo {
   dropped: number | null;
   /** Kernel capture buffer in bytes. */
   bufferSize?: number;
+  /** The snap length: bytes of each packet kept, at most. */
+  snapLength?: number;
   /** The capture process and its faults, when capture runs in a process of its own. */
   captureProcess?: CaptureProcessStatus;
   demo?: boolean;

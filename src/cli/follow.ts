@@ -29,7 +29,7 @@ export function resolveProcessPorts(sel: ProcessSelector): { ok: true; ports: nu
 export class FollowingCapture implements LiveCapture {
   private cur: LiveCapture;
   private readonly ports: Set<number>;
-  private done = { frames: 0, bytes: 0 };
+  private done = { frames: 0, bytes: 0, dropped: 0 };
 
   private constructor(
     first: LiveCapture,
@@ -63,10 +63,13 @@ export class FollowingCapture implements LiveCapture {
   get bufferSize() {
     return this.cur.bufferSize;
   }
+  get snapLength() {
+    return this.cur.snapLength;
+  }
 
   stats(): LiveStats {
     const s = this.cur.stats();
-    return { frames: s.frames + this.done.frames, bytes: s.bytes + this.done.bytes, dropped: s.dropped };
+    return { frames: s.frames + this.done.frames, bytes: s.bytes + this.done.bytes, dropped: s.dropped === null ? null : s.dropped + this.done.dropped };
   }
 
   stop(): void {
@@ -80,9 +83,10 @@ export class FollowingCapture implements LiveCapture {
     for (const p of fresh) this.ports.add(p);
     const next = openLive({ ...this.opts, ports: [...this.ports] }, this.onFrame);
     if (!next.ok) return;
-    const s = this.cur.stats();
-    this.done = { frames: this.done.frames + s.frames, bytes: this.done.bytes + s.bytes };
     this.cur.stop();
+    // after stop(): what the kernel dropped up to the end counts too
+    const s = this.cur.stats();
+    this.done = { frames: this.done.frames + s.frames, bytes: this.done.bytes + s.bytes, dropped: this.done.dropped + (s.dropped ?? 0) };
     this.cur = next.capture;
     this.onWiden(fresh);
   }

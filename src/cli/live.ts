@@ -1,4 +1,4 @@
-import { captureClockMs, listInterfaces, openLive, type LiveCapture, type LiveOptions } from '../capture/live';
+import { captureClockMs, listInterfaces, openLive, SNAPLEN, WATCH_SNAPLEN, type LiveCapture, type LiveOptions } from '../capture/live';
 import { captureProcessAvailable, type CaptureFault, type CaptureHole, startLiveProcess, type SupervisedCapture } from '../capture/live-process';
 import type { Frame } from '../capture/frame';
 import type { Engine } from '../ingest/engine';
@@ -18,6 +18,8 @@ export interface LiveCommandOptions extends CommonOptions, ServeOptions {
   filter?: string;
   /** Kernel capture buffer in bytes; openLive's default when absent. */
   bufferSize?: number;
+  /** Bytes of each packet kept (--snaplen); when absent, WATCH_SNAPLEN, or whole packets when writing a file. */
+  snapLength?: number;
   jsonl: boolean;
   /** Read the machine's socket tables: owners, listeners, kernel cross-check. */
   sockets?: boolean;
@@ -50,7 +52,8 @@ function inProcessWanted(): boolean {
  * and flag the connections open across them, or on this thread (inProcessWanted). Throws the
  * one-line CliError of a capture that cannot open.
  */
-export async function openCapture(opts: LiveOptions, session: { engine: Engine }, onFrame = session.engine.onFrame): Promise<LiveCapture | SupervisedCapture> {
+export async function openCapture(given: LiveOptions, session: { engine: Engine }, onFrame = session.engine.onFrame): Promise<LiveCapture | SupervisedCapture> {
+  const opts = { ...given, snapLength: given.snapLength ?? WATCH_SNAPLEN };
   const iface = opts.iface ?? 'lo';
   if (inProcessWanted()) {
     const opened = openLive(opts, onFrame);
@@ -89,7 +92,8 @@ export async function runLive(o: LiveCommandOptions): Promise<number> {
     ports = [...new Set([...o.ports, ...r.ports])].sort((a, b) => a - b);
     note(`following ${r.names}: ports ${ports.join(', ')}`);
   }
-  const liveOpts = { iface: o.iface, ports, hosts: o.hosts, filter: o.filter, bufferSize: o.bufferSize };
+  // Watching needs the headers only; a file written with -w keeps whole packets unless told otherwise, as tcpdump -w does.
+  const liveOpts = { iface: o.iface, ports, hosts: o.hosts, filter: o.filter, bufferSize: o.bufferSize, snapLength: o.snapLength ?? (o.write ? SNAPLEN : WATCH_SNAPLEN) };
   const file = o.write ? OwnerCommentWriter.open(o.write, o.iface, o.filter ?? null, session.engine.tracker) : null;
   const engineFrame = session.engine.onFrame;
   const onFrame = file
@@ -141,8 +145,8 @@ function holeAdvice(hole: CaptureHole, fault: CaptureFault): string {
   switch (fault.kind) {
     case 'overrun':
       return `${hole.frames} packets lost`;
-    case 'ring-full':
-      return 'the machine or tcpscope was held up longer than the ring lasts; a larger --buffer holds more';
+    case 'kernel-dropped':
+      return 'the capture process was held up longer than the ring lasts; a larger --buffer or a smaller --snaplen holds more';
     case 'stalled':
       return 'packets are being lost until it answers (it is restarted if it does not)';
     default:
@@ -161,6 +165,7 @@ export function liveSource(capture: LiveCapture | SupervisedCapture, demo = fals
     bytes: s.bytes,
     dropped: s.dropped,
     bufferSize: capture.bufferSize,
+    snapLength: capture.snapLength,
     ...('status' in capture ? { captureProcess: capture.status() } : {}),
     ...(demo ? { demo: true } : {}),
   };

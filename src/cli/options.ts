@@ -54,6 +54,15 @@ export function parseBufferMiB(v: string): number {
   return n * 1024 * 1024;
 }
 
+/** --snaplen: bytes of each packet kept, 64 to 65535; 0 means whole packets (65535), as tcpdump's -s 0. */
+export function parseSnapLength(v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v.trim()) || (n !== 0 && (n < 64 || n > 65535))) {
+    throw new InvalidArgumentError('give the snap length in bytes, a whole number from 64 to 65535 (0: whole packets), e.g. --snaplen 512');
+  }
+  return n === 0 ? 65535 : n;
+}
+
 export function collectPort(v: string, prev: number[] = []): number[] {
   const n = Number(v);
   if (!/^\d{1,5}$/.test(v.trim()) || n < 1 || n > 65535) {

@@ -4,9 +4,9 @@ import type { SourceInfo } from '../capture/source';
 /**
  * Connections picked up mid-stream (their first segment was neither a SYN nor a SYN+ACK), counted
  * from the event stream. With the tracker's `gap` and `bad-ack` anomalies this is what tells, from
- * the packets alone, that the capture missed some: the kernel's drop counter is out of reach
- * (`cap` does not expose pcap_stats). Connections already open when capture started count too,
- * so the number that matters is its growth.
+ * the packets alone, that the capture missed some, wherever it was lost (the kernel's own drop
+ * count is capture.dropped). Connections already open when capture started count too, so the
+ * number that matters is its growth.
  */
 export class MidstreamCounter {
   count = 0;

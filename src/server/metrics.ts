@@ -106,7 +106,7 @@ export class Metrics {
     counter('tcpscope_packets_total', 'Frames captured or read', (s) => s.packets);
     counter('tcpscope_captured_bytes_total', 'Bytes of the frames captured or read (original lengths)', (s) => s.bytes);
     counter('tcpscope_tcp_segments_total', 'TCP segments fed to the tracker', (s) => s.t.packets);
-    counter('tcpscope_capture_faults_total', 'Faults of the capture process (died, stalled, fell behind, failed to restart)', (s) => s.capture?.faults ?? 0);
+    counter('tcpscope_capture_faults_total', 'Faults of the capture process (died, stalled, fell behind, the kernel dropped packets, failed to restart)', (s) => s.capture?.faults ?? 0);
     counter('tcpscope_capture_restarts_total', 'Capture processes started after the first', (s) => s.capture?.restarts ?? 0);
     counter('tcpscope_capture_holes_total', 'Intervals in which packets were not captured or not handed over', (s) => s.capture?.holesTotal ?? 0);
     counter('tcpscope_capture_handover_lost_packets_total', 'Packets the capture process read but dropped because tcpscope fell behind', (s) => s.capture?.handoverLost ?? 0);

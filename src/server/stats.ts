@@ -83,8 +83,8 @@ export function buildStats(engine: EngineLike, rtt: RttWindow, source: SourceInf
         // intervals without capture (the capture process died or stalled).
         handoverLost: source.kind === 'live' ? source.captureProcess?.handoverLost ?? 0 : 0,
         captureHoles: source.kind === 'live' ? source.captureProcess?.holesTotal ?? 0 : 0,
-        // times the kernel's ring was found full: the kernel most likely dropped packets then
-        ringFull: source.kind === 'live' ? source.captureProcess?.ringFull ?? 0 : 0,
+        // packets the kernel dropped because its ring was full (libpcap's count; capture.dropped)
+        kernelDropped: source.kind === 'live' ? source.dropped ?? 0 : 0,
       },
     },
     wsClients: ws.clients,

@@ -11,7 +11,7 @@ import type { Frame } from '../../src/capture/frame';
 import { frameTimeMs } from '../../src/capture/frame';
 import * as handover from '../../src/capture/handover';
 import type { HandoverSink } from '../../src/capture/handover';
-import { openLive } from '../../src/capture/live';
+import { openLive, SNAPLEN } from '../../src/capture/live';
 import type { CaptureFault, CaptureHole, SupervisedCapture } from '../../src/capture/live-process';
 import { BIN, buildOnce, REPO } from '../cli/support';
 import { needs, root } from '../support/skip';
@@ -85,35 +85,39 @@ describe('the hand-over stream', () => {
     const w = new handover.BatchWriter(4096, (b) => batches.push(Buffer.from(b)));
     const sent: { sec: number; ns: number; len: number; orig: number }[] = [];
     for (let i = 0; i < 300; i++) {
-      const len = (i * 37) % 700; // some beyond HANDOVER_SNAP
+      // some whole 64 KiB frames, and some beyond the largest snap length
+      const len = i % 100 === 98 ? SNAPLEN : i % 100 === 99 ? 70_000 : (i * 37) % 700;
       const data = Buffer.alloc(len, i & 0xff);
       w.frame(1000 + i, (i * 1000) % 1e9, data, len, len + 14);
-      sent.push({ sec: 1000 + i, ns: (i * 1000) % 1e9, len: Math.min(len, handover.HANDOVER_SNAP), orig: len + 14 });
+      sent.push({ sec: 1000 + i, ns: (i * 1000) % 1e9, len: Math.min(len, SNAPLEN), orig: len + 14 });
       if (i % 50 === 0) w.control(handover.Rec.BEAT, 1000 + i, 0, i);
+      if (i === 150) w.control(handover.Rec.KERNEL_DROPPED, 1000 + i, 0, 42);
     }
     w.send();
     const stream = Buffer.concat(batches);
     for (const cut of [1, 7, 19, 20, 21, 513, 4096]) {
       const got: { len: number; orig: number; first: number }[] = [];
       let beats = 0;
+      const drops: number[] = [];
       const sink: HandoverSink = {
         frame: (f) => got.push({ len: f.data.length, orig: f.origLen, first: f.data.length ? f.data[0] : -1 }),
         ready: () => {},
         error: () => {},
         lost: () => {},
-        ringFull: () => {},
+        kernelDropped: (n) => drops.push(n),
         beat: () => beats++,
       };
       const r = new handover.RecordReader(1, sink);
       for (let o = 0; o < stream.length; o += cut) r.push(stream.subarray(o, o + cut));
       expect(r.broken).toBeNull();
       expect(beats).toBe(6);
+      expect(drops).toEqual([42]);
       expect(got).toEqual(sent.map((s, i) => ({ len: s.len, orig: s.orig, first: s.len ? i & 0xff : -1 })));
     }
   });
 
   it('stops at a stream that breaks the format', () => {
-    const r = new handover.RecordReader(1, { frame: () => {}, ready: () => {}, error: () => {}, lost: () => {}, ringFull: () => {}, beat: () => {} });
+    const r = new handover.RecordReader(1, { frame: () => {}, ready: () => {}, error: () => {}, lost: () => {}, kernelDropped: () => {}, beat: () => {} });
     r.push(Buffer.alloc(40, 0xee));
     expect(r.broken).toMatch(/malformed/);
   });
@@ -247,24 +251,31 @@ describe('live capture in its own process', needs(root()), () => {
     await cap.stopped;
   }, 60_000);
 
-  it('tells when the kernel ring was found full', async () => {
-    // 1 MiB holds some 16 frames on lo; 10 connections while the capture process is stopped overflow it
+  it("reports the packets the kernel dropped when its ring was full, as a hole", async () => {
+    // 64 KiB holds some 100 packets of 512 bytes; 40 connections while the capture process is stopped overflow it
     const holes: [CaptureHole, CaptureFault | null][] = [];
+    const frames: Seen[] = [];
     const r = await lp.startLiveProcess(
-      { iface: 'lo', ports: [port], bufferSize: 1 << 20 },
-      { onFrame: () => {}, onHole: (h, f) => holes.push([{ ...h }, f]) },
+      { iface: 'lo', ports: [port], bufferSize: 1 << 16 },
+      { onFrame: seen(frames), onHole: (h, f) => holes.push([{ ...h }, f]) },
       { script: SCRIPT, stallMs: 60_000 },
     );
     if (!r.ok) throw new Error(r.error.message);
     const cap = r.capture;
     try {
+      expect(cap.snapLength).toBe(512);
       const pid = cap.status().pid!;
       process.kill(pid, 'SIGSTOP');
-      for (let i = 0; i < 10; i++) await exchange();
+      for (let i = 0; i < 40; i++) await exchange();
       process.kill(pid, 'SIGCONT');
-      await waitFor('the full ring to be reported', () => cap.status().ringFull === 1);
-      expect(cap.status()).toMatchObject({ state: 'running', faults: 1, holesTotal: 1, lastFault: { kind: 'ring-full' } });
-      expect(holes[0][1]?.message).toMatch(/^the kernel's capture ring filled up \(\d+ packets waiting\)/);
+      await waitFor('the drops to be reported', () => cap.status().kernelDropped > 0);
+      const s = cap.status();
+      expect(s).toMatchObject({ state: 'running', faults: 1, holesTotal: 1, lastFault: { kind: 'kernel-dropped' } });
+      expect(cap.stats().dropped).toBe(s.kernelDropped);
+      expect(holes[0][0]).toMatchObject({ kind: 'kernel-dropped', frames: s.kernelDropped });
+      expect(holes[0][1]?.message).toBe(`the kernel dropped ${s.kernelDropped} packets: its capture ring was full`);
+      // the capture process was stopped before the first packet: what it read and what the kernel dropped is every packet
+      expect(frames.length + s.kernelDropped).toBeGreaterThanOrEqual(40 * 5);
     } finally {
       cap.stop();
     }

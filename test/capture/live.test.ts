@@ -2,12 +2,14 @@
 // the same time: tshark's reading of tcpdump's file is the truth for ports, seq/ack, flags, wire
 // length and timestamps. Needs root (CAP_NET_RAW); the filter is narrowed to this file's ports
 // because other programs use lo at the same time.
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Frame } from '../../src/capture/frame';
 import { type LiveCapture, openLive } from '../../src/capture/live';
+import { loadCap } from '../../src/capture/live-cap';
 import { decodeFrame } from '../../src/decode/decode';
 import { LinkType } from '../../src/decode/linktype';
 import { addrString, Segment, TcpFlag } from '../../src/decode/segment';
@@ -431,11 +433,11 @@ describe('live capture on lo', needs(root(), tool('tcpdump'), tool('tshark')), (
     expect(lags[lags.length - 1]).toBeLessThan(50);
   });
 
-  it('stats count frames and wire bytes; dropped is unknown', () => {
+  it("stats count frames and wire bytes, and the kernel's drops (none here)", () => {
     const s = cap.stats();
     expect(s.frames).toBe(rec.recs.length);
     expect(s.bytes).toBe(rec.recs.reduce((a, r) => a + r.origLen, 0));
-    expect(s.dropped).toBeNull();
+    expect(s.dropped).toBe(0);
   });
 
   it('stop() releases the packet socket, is idempotent, and no frame arrives after it', async () => {
@@ -542,4 +544,88 @@ describe('a shorter snap length', needs(root()), () => {
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.error).toEqual({ code: 'capture-failed', message: 'invalid snap length 10: give a whole number of bytes from 64 to 65535' });
   });
+});
+
+// With this thread blocked, nothing is read from the kernel's ring: `n` request/response
+// connections made meanwhile by another process all wait in it, or are dropped by the kernel when
+// it is full. Each connection is at least 5 packets here (SYN, SYN+ACK, ACK, the two FINs).
+const BURST = `
+const net = require('net');
+const [port, n] = process.argv.slice(1).map(Number);
+const srv = net.createServer((c) => c.on('data', (d) => c.end(d))).listen(port, '127.0.0.1', async () => {
+  for (let i = 0; i < n; i++) {
+    await new Promise((res, rej) => {
+      const c = net.connect(port, '127.0.0.1', () => c.write('ping'));
+      c.on('data', () => {});
+      c.on('error', rej);
+      c.on('close', res);
+    });
+  }
+  srv.close();
+});`;
+function burstWhileBlocked(port: number, n: number): void {
+  execFileSync(process.execPath, ['-e', BURST, String(port), String(n)], { timeout: 30_000, stdio: 'ignore' });
+}
+
+/** Resolves once `count()` has not changed for 300 ms. */
+async function settled(count: () => number): Promise<number> {
+  let last = -1;
+  return waitFor('the ring to be drained', async () => {
+    await new Promise((r) => setTimeout(r, 300));
+    const n = count();
+    const same = n === last;
+    last = n;
+    return same && n + 1;
+  }).then((n) => n - 1);
+}
+
+describe("the snap length in the kernel's ring, and its drop count", needs(root()), () => {
+  const CONNS = 60;
+
+  it('keeps at most the snap length of each packet in the ring, and counts what it received', async () => {
+    const port = await closedPort();
+    // cap itself, so that what libpcap kept is seen before any cut of ours: a 64 KiB buffer
+    const lc = loadCap();
+    if (!lc.ok) throw new Error(lc.error.message);
+    const cap = new lc.cap.Cap();
+    const buf = Buffer.alloc(65535);
+    const lens: number[] = [];
+    expect(cap.open('lo', `tcp port ${port}`, 1 << 20, buf, 128)).toBe('ETHERNET');
+    cap.on('packet', (n: number) => lens.push(n));
+    try {
+      const payload = 'x'.repeat(3000);
+      execFileSync(process.execPath, ['-e', BURST.replace("c.write('ping')", `c.write('${payload}')`), String(port), '3'], { timeout: 30_000, stdio: 'ignore' });
+      await settled(() => lens.length);
+      const s = cap.stats();
+      expect(lens.length).toBeGreaterThanOrEqual(3 * 5);
+      expect(Math.max(...lens)).toBe(128);
+      expect(s.ps_drop).toBe(0);
+      expect(s.ps_recv).toBeGreaterThanOrEqual(lens.length);
+    } finally {
+      cap.close();
+    }
+  }, 60_000);
+
+  it('makes a small buffer hold a burst that whole packets overflow, and reports the overflow', async () => {
+    const results: Record<string, { frames: number; syns: number; fins: number; dropped: number | null }> = {};
+    for (const snapLength of [65535, 512]) {
+      const port = await closedPort();
+      const rec = recorder();
+      const r = openLive({ ports: [port], bufferSize: 1 << 20, snapLength }, rec.onFrame);
+      if (!r.ok) throw new Error(`${r.error.code}: ${r.error.message}`);
+      try {
+        burstWhileBlocked(port, CONNS);
+        const frames = await settled(() => rec.recs.length);
+        const syns = rec.recs.filter((x) => x.flags === SYN).length;
+        const fins = rec.recs.filter((x) => has(x.flags, FIN)).length;
+        results[snapLength] = { frames, syns, fins, dropped: r.capture.stats().dropped };
+      } finally {
+        r.capture.stop();
+      }
+    }
+    // 1 MiB holds 16 whole packets on lo; at 512 bytes, all of the burst
+    expect(results[65535].dropped).toBeGreaterThan(0);
+    expect(results[65535].frames).toBeLessThan(CONNS * 5);
+    expect(results[512]).toMatchObject({ syns: CONNS, fins: 2 * CONNS, dropped: 0 });
+  }, 60_000);
 });

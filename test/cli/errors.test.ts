@@ -47,6 +47,8 @@ describe('usage errors exit 2', () => {
     [['live', '--max-connections', '0'], /--max-connections/],
     [['live', '-p', '70000'], /port 1\.\.65535/],
     [['live', '--host', 'example'], /IPv4 or IPv6/],
+    [['live', '--snaplen', '10'], /snap length in bytes.*64 to 65535/],
+    [['live', '-s', 'all'], /snap length in bytes/],
     [['live', '--listen', 'nowhere:port'], /--listen/],
     [['replay', 'x.pcap', '--speed', 'fast'], /'max', 'realtime'/],
     [['analyze', 'x.pcap', '--format', 'csv'], /--format.*table, jsonl, zeek|Allowed choices/],

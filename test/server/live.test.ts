@@ -56,18 +56,22 @@ describe('tcpscope live', needs(root()), () => {
     expect(typeof body.version).toBe('string');
     expect(body.uptimeS).toBeGreaterThanOrEqual(0);
     // captured in a process of its own, which has had no fault
-    expect(body.source.captureProcess).toMatchObject({ state: 'running', restarts: 0, faults: 0, holesTotal: 0, handoverLost: 0, holes: [] });
+    expect(body.source.captureProcess).toMatchObject({ state: 'running', restarts: 0, faults: 0, holesTotal: 0, handoverLost: 0, kernelDropped: 0, holes: [] });
+    // headers only by default, and libpcap's own drop count
+    expect(body.source).toMatchObject({ snapLength: 512, dropped: 0 });
     expect(body.source.captureProcess.pid).toBeGreaterThan(0);
   });
 
   it('reports the capture process in /api/stats and /metrics', async () => {
     const stats = (await getJson(`${api}api/stats`)).body;
     expect(stats.capture.process).toMatchObject({ state: 'running', restarts: 0, faults: 0, lastFault: null, holes: [] });
-    expect(stats.capture.lossEvidence).toMatchObject({ handoverLost: 0, captureHoles: 0 });
+    expect(stats.capture.lossEvidence).toMatchObject({ handoverLost: 0, captureHoles: 0, kernelDropped: 0 });
+    expect(stats.capture.dropped).toBe(0);
     const text = (await getJson(`${api}metrics`)).body as string;
     expect(text).toMatch(/^tcpscope_capture_up 1$/m);
     expect(text).toMatch(/^tcpscope_capture_faults_total 0$/m);
     expect(text).toMatch(/^tcpscope_capture_restarts_total 0$/m);
+    expect(text).toMatch(/^tcpscope_capture_dropped_packets 0$/m);
     const list = (await getJson(`${api}api/connections?status=all&limit=5`)).body;
     for (const c of list.connections) expect(c.captureGap).toBe(false);
   });
