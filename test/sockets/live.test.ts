@@ -8,18 +8,12 @@ import { needs, root } from '../support/skip';
 import { buildOnce, getJson, startCli, type RunningCli } from '../cli/support';
 import { waitFor } from '../support/wait';
 import { HOLDING_CLIENT, HOLDING_SERVER, NEVER_ACCEPTS, startProc, word, type Proc } from './procs';
+import { freePort } from '../support/ports';
 
 // An address of its own, drawn per run, so the live listener next to the refused port is this
 // test's even while another run of the suite listens on the machine
 const HOST = `127.77.${1 + Math.floor(Math.random() * 254)}.${1 + Math.floor(Math.random() * 254)}`;
 
-async function freePort(host: string): Promise<number> {
-  const s = net.createServer().listen(0, host);
-  await new Promise((r) => s.once('listening', r));
-  const p = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return p;
-}
 
 describe('tcpscope live with socket tables', needs(root()), () => {
   const procs: Proc[] = [];

@@ -14,6 +14,7 @@ import { needs, root, tool } from '../support/skip';
 import { tempDir } from '../support/temp';
 import { waitFor } from '../support/wait';
 import { HOLDING_SERVER, startProc, word, type Proc } from './procs';
+import { freePort } from '../support/ports';
 
 const TAG = Math.floor(Math.random() * 1e6).toString(36);
 const NS = `tsflood${TAG}`;
@@ -71,13 +72,6 @@ function cleanNet(): void {
   }
 }
 
-async function freePort(host: string): Promise<number> {
-  const s = net.createServer().listen(0, host);
-  await new Promise((r) => s.once('listening', r));
-  const p = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return p;
-}
 
 describe('pile-ups on real traffic', needs(root(), tool('ip'), tool('ss'), tool('nstat'), tool('python3')), () => {
   const procs: Proc[] = [];

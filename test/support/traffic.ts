@@ -11,6 +11,7 @@ import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { sleep } from './wait';
+import { freePort } from './ports';
 
 export interface Endpoint {
   ip: string;
@@ -315,14 +316,6 @@ export const resetAfterFin: Pattern = (opts) =>
     return run.finish(1);
   });
 
-/** A port that had a listener a moment ago and now has none. */
-async function freePort(host: string): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, host, () => r()));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 /**
  * A local port for a client that binds one explicitly. It is taken below the kernel's ephemeral
