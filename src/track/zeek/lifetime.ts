@@ -79,8 +79,12 @@ export class ZeekLifetime {
   private pkts = new Uint32Array(0); // per endpoint
   private ipBytes = new Float64Array(0); // per endpoint
   private records = 0;
-  /** The newest open record of each flow hash (the store's, the same both ways): for IsReuse across slots. */
-  private readonly byFlow = new Map<number, number>();
+  /**
+   * The slot the tracker's identity just took the 4-tuple from for a new connection (or -1): the
+   * only slot whose open record the new connection's first packet can end (IsReuse across slots).
+   * A slot leaves the flow table only so or when it leaves the tracker (which ends its record).
+   */
+  superseded = -1;
   /**
    * IPv4 addresses as text, the last few by the low bits of their value: most records name an
    * address an earlier one named (a server, a busy client), so the string is built once.
@@ -238,8 +242,8 @@ export class ZeekLifetime {
     if (this.conn[s] !== st.idNum[s]) {
       // The tracker started a connection of its own on a 4-tuple that still has an open record (a
       // SYN with a new ISN): Zeek's IsReuse ends that record now, before this packet.
-      const old = this.byFlow.get(st.hash[s]);
-      if (old !== undefined && old !== s && this.open[old] !== 0 && this.sameFlow(old, s) && this.reuse(old, seg)) this.end(old);
+      const old = this.superseded;
+      if (old >= 0 && old !== s && this.open[old] !== 0 && this.sameFlow(old, s) && this.reuse(old, seg)) this.end(old);
     } else {
       // a record after one that ended on the same connection: Zeek's choice of originator again
       const senderIsOrig = zeekSenderIsOrig(seg.flags, seg.srcPort, seg.dstPort);
@@ -248,7 +252,7 @@ export class ZeekLifetime {
     }
     this.conn[s] = st.idNum[s];
     this.open[s] = 1;
-    this.byFlow.set(st.hash[s], s);
+    this.superseded = -1;
     this.rec[s] = ++this.records;
     const k = T.COUNT * s;
     this.tm[k + T.ATTEMPT] = this.tm[k + T.EXPIRE] = this.tm[k + T.EXPIRE_CLOSE] = this.tm[k + T.DELETE] = Infinity;
@@ -284,7 +288,6 @@ export class ZeekLifetime {
   private end(s: number): void {
     this.sink(this.record(s));
     this.open[s] = 0;
-    if (this.byFlow.get(this.st.hash[s]) === s) this.byFlow.delete(this.st.hash[s]);
     this.clear(s);
     this.letters.dirty = true;
   }
