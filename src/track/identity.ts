@@ -33,6 +33,7 @@ export class Identity {
     if (s >= 0) {
       if ((seg.flags & (SYN | ACK | RST)) !== SYN || !this.startsNewConnection(s, flows.dir, seg)) return s;
       this.supersede(s);
+      this.zeek.superseded(s);
     }
     return this.create(seg, flows.hash);
   }

@@ -9,4 +9,9 @@ export interface Mirror {
   connState(s: number): number;
   /** Slot s leaves the table: the mirror forgets it (and, keeping Zeek's lifetime, ends its record). */
   release(s: number): void;
+  /**
+   * Slot s gave its 4-tuple to a new connection, whose first segment comes next (keeping Zeek's
+   * lifetime, that segment may end s's record: Zeek's IsReuse).
+   */
+  superseded(s: number): void;
 }

@@ -92,6 +92,10 @@ export class ZeekMirror {
     this.hist.release(s);
   }
 
+  superseded(s: number): void {
+    if (this.life !== null) this.life.superseded = s;
+  }
+
   private second(s: number): boolean {
     return (this.life !== null ? this.life.packets(s) : this.st.nseg[s]) === 2;
   }

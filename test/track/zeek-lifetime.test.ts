@@ -6,6 +6,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Segment } from '../../src/decode/segment';
+import { FlowTable } from '../../src/track/flowtable';
+import { ConnStore } from '../../src/track/store';
 import { Tracker } from '../../src/track/tracker';
 import type { ZeekRecord } from '../../src/track/zeek';
 import { makeSegment, type SegSpec } from '../support/segments';
@@ -95,6 +97,34 @@ describe("Zeek's records", () => {
       [20_000, other.c('S')], // moves time on: the new attempt's timer fires (5 s)
     ]);
     expect(recs.map((r) => `${r.orig.port} ${brief(r)}`)).toEqual(['40000 S1 ShAD', '40000 S0 S', '40009 S0 S']);
+  });
+
+  it('IsReuse ends the right record when another 4-tuple with the same flow hash began one in between', () => {
+    // two clients of 10.0.0.2:80 whose 4-tuples hash alike in the flow table
+    const flows = new FlowTable(new ConnStore(16, 16));
+    const seg = new Segment();
+    const seen = new Map<number, string>();
+    let pair: [string, string] | null = null;
+    for (let i = 0; pair === null; i++) {
+      const client = `10.0.${1 + (i >> 16)}.${1 + ((i >> 8) & 0xff) % 254}:${20000 + (i & 0xffff) % 40000}`;
+      const h = flows.key(makeSegment({ src: client, dst: '10.0.0.2:80', flags: 'S', seq: 1 }, seg));
+      const other = seen.get(h);
+      if (other !== undefined && other !== client) pair = [other, client];
+      else seen.set(h, client);
+    }
+    const a = web(1000, pair[0]);
+    const a2 = web(90_000, pair[0]);
+    const b = web(7000, pair[1]);
+    const at = (ms: number, x: SegSpec): [number, SegSpec] => [ms, x];
+    const tick = web(3000, '10.0.0.9:1234');
+    const { recs } = records([
+      ...handshake(a).map((x, i) => at(i, x)),
+      at(10, b.c('S')), // the other 4-tuple's attempt: removed at 5.01 s
+      at(900, a.c('FA')), at(901, a.s('FA')), at(902, a.c('A')), // closed: Zeek would remove it at 5.902 s
+      at(1_000, a2.c('S')), // a new ISN on the first 4-tuple: IsReuse removes its record now
+      at(5_500, tick.c('S')), // moves time on past the attempt, not yet to the close delay
+    ]);
+    expect(recs.slice(0, 2).map((r) => `${r.orig.ip}:${r.orig.port} ${brief(r)}`)).toEqual([`${pair[0]} SF ShAFf`, `${pair[1]} S0 S`]);
   });
 
   it("without records asked for, the tracker's view keeps one connection per TCP lifetime", () => {

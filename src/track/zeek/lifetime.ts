@@ -54,6 +54,9 @@ const enum T { ATTEMPT = 0, EXPIRE = 1, EXPIRE_CLOSE = 2, DELETE = 3, INACTIVITY
 
 const SYN = 2, ACK = 16;
 
+/** Entries of the IPv4 text cache (a power of two). */
+const V4_CACHE = 256;
+
 /**
  * Zeek's connection lifetime over our connections: Zeek removes a connection after its attempt,
  * expire (close and reset linger), delete (tcp_close_delay) and inactivity timers, and makes a new
@@ -76,8 +79,18 @@ export class ZeekLifetime {
   private pkts = new Uint32Array(0); // per endpoint
   private ipBytes = new Float64Array(0); // per endpoint
   private records = 0;
-  /** The newest open record of each flow hash (the store's, the same both ways): for IsReuse across slots. */
-  private readonly byFlow = new Map<number, number>();
+  /**
+   * The slot the tracker's identity just took the 4-tuple from for a new connection (or -1): the
+   * only slot whose open record the new connection's first packet can end (IsReuse across slots).
+   * A slot leaves the flow table only so or when it leaves the tracker (which ends its record).
+   */
+  superseded = -1;
+  /**
+   * IPv4 addresses as text, the last few by the low bits of their value: most records name an
+   * address an earlier one named (a server, a busy client), so the string is built once.
+   */
+  private readonly v4Key = new Int32Array(V4_CACHE);
+  private readonly v4Text: string[] = new Array<string>(V4_CACHE).fill('');
 
   constructor(
     private readonly st: ConnStore,
@@ -229,8 +242,8 @@ export class ZeekLifetime {
     if (this.conn[s] !== st.idNum[s]) {
       // The tracker started a connection of its own on a 4-tuple that still has an open record (a
       // SYN with a new ISN): Zeek's IsReuse ends that record now, before this packet.
-      const old = this.byFlow.get(st.hash[s]);
-      if (old !== undefined && old !== s && this.open[old] !== 0 && this.sameFlow(old, s) && this.reuse(old, seg)) this.end(old);
+      const old = this.superseded;
+      if (old >= 0 && old !== s && this.open[old] !== 0 && this.sameFlow(old, s) && this.reuse(old, seg)) this.end(old);
     } else {
       // a record after one that ended on the same connection: Zeek's choice of originator again
       const senderIsOrig = zeekSenderIsOrig(seg.flags, seg.srcPort, seg.dstPort);
@@ -239,9 +252,11 @@ export class ZeekLifetime {
     }
     this.conn[s] = st.idNum[s];
     this.open[s] = 1;
-    this.byFlow.set(st.hash[s], s);
+    this.superseded = -1;
     this.rec[s] = ++this.records;
-    this.tm.fill(Infinity, T.COUNT * s, T.COUNT * (s + 1));
+    const k = T.COUNT * s;
+    this.tm[k + T.ATTEMPT] = this.tm[k + T.EXPIRE] = this.tm[k + T.EXPIRE_CLOSE] = this.tm[k + T.DELETE] = Infinity;
+    this.tm[k + T.INACTIVITY] = Infinity;
     this.due[s] = Infinity;
     this.tFirst[s] = t;
     this.tLast[s] = t;
@@ -273,7 +288,6 @@ export class ZeekLifetime {
   private end(s: number): void {
     this.sink(this.record(s));
     this.open[s] = 0;
-    if (this.byFlow.get(this.st.hash[s]) === s) this.byFlow.delete(this.st.hash[s]);
     this.clear(s);
     this.letters.dirty = true;
   }
@@ -282,25 +296,42 @@ export class ZeekLifetime {
     const st = this.st;
     const flip = (st.cflags[s] & C.ZFLIP) !== 0 ? 1 : 0;
     const o = 2 * s + flip;
-    const fam = st.family[s] === 6 ? 6 : 4;
-    const side = (x: number): ZeekRecordEndpoint => ({
-      ip: addrString(st.addr, s * 32 + (x & 1) * 16, fam),
-      port: (x & 1) === 0 ? st.cport[s] : st.sport[s],
-      packets: this.pkts[x],
-      bytes: this.eps.size(x),
-      ipBytes: this.ipBytes[x],
-    });
     return {
       n: this.rec[s],
       connectionId: String(st.idNum[s]),
       startedAt: this.tFirst[s],
       lastAt: this.tLast[s],
-      orig: side(o),
-      resp: side(o ^ 1),
+      orig: this.side(s, o),
+      resp: this.side(s, o ^ 1),
       connState: CONN_STATES[zeekConnState(st, this.eps, this.letters, s)],
       history: this.hist.get(s),
       missedBytes: st.missed[s],
     };
+  }
+
+  /** Endpoint x (of slot s) as its record shows it. */
+  private side(s: number, x: number): ZeekRecordEndpoint {
+    const st = this.st;
+    return {
+      ip: this.address(s * 32 + (x & 1) * 16, st.family[s] === 6 ? 6 : 4),
+      port: (x & 1) === 0 ? st.cport[s] : st.sport[s],
+      packets: this.pkts[x],
+      bytes: this.eps.size(x),
+      ipBytes: this.ipBytes[x],
+    };
+  }
+
+  /** The address at `off` of the store's addresses, as text. */
+  private address(off: number, fam: 4 | 6): string {
+    const a = this.st.addr;
+    if (fam !== 4) return addrString(a, off, fam);
+    const key = (a[off] << 24) | (a[off + 1] << 16) | (a[off + 2] << 8) | a[off + 3];
+    const i = (key ^ (key >>> 8) ^ (key >>> 16) ^ (key >>> 24)) & (V4_CACHE - 1);
+    if (this.v4Key[i] === key && this.v4Text[i] !== '') return this.v4Text[i];
+    const text = addrString(a, off, 4);
+    this.v4Key[i] = key;
+    this.v4Text[i] = text;
+    return text;
   }
 
   /** The slot's Zeek fields as a new slot has them. */

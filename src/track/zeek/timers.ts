@@ -151,16 +151,25 @@ export class ZeekTimerQueue {
     return this.n;
   }
 
-  /** The earliest time, or Infinity when empty. */
-  get next(): number {
+  /**
+   * The earliest time, or Infinity when empty. Kept up to date by push() and pop(), since it is
+   * read before every packet and most packets find no timer due.
+   */
+  next = Infinity;
+
+  private earliest(): number {
     let t = this.heap.next;
-    for (const r of this.runs) if (r.tail > r.head && r.time[r.head] < t) t = r.time[r.head];
+    for (let i = 0; i < RUNS; i++) {
+      const r = this.runs[i];
+      if (r.tail > r.head && r.time[r.head] < t) t = r.time[r.head];
+    }
     return t;
   }
 
   push(time: number, slot: number, rec: number): void {
     const ord = this.set++;
     this.n++;
+    if (time < this.next) this.next = time;
     for (const r of this.runs) {
       if (r.last <= time) {
         r.push(time, ord, slot, rec);
@@ -190,6 +199,7 @@ export class ZeekTimerQueue {
       this.topTime = this.heap.topTime;
       this.topSlot = this.heap.topSlot;
       this.topRec = this.heap.topRec;
+      this.next = this.earliest();
       return;
     }
     const i = best.head++;
@@ -197,5 +207,6 @@ export class ZeekTimerQueue {
     this.topSlot = best.slot[i];
     this.topRec = best.rec[i];
     if (best.head === best.tail) best.head = best.tail = 0;
+    this.next = this.earliest();
   }
 }
