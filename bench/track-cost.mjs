@@ -12,11 +12,10 @@
 // such handlers. Cases `mirrorless` and `general-mirrorless`: the same with the Zeek mirror's step
 // answering at once (ZeekMirror's packet and its cut-down copies return false), to see what the
 // mirror costs; the records are then wrong, so these are measurements only.
-import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildOnce, ROOT } from './lib/build.mjs';
+import { median, runBuildCases } from './lib/build-cases.mjs';
 
 const HANDLERS = ['ordinary', 'ackFin', 'fin', 'synAck', 'opening'];
 
@@ -54,38 +53,7 @@ async function runCase(name, distArg, file) {
   return { segments, cpuSeconds: (cpu.user + cpu.system) / 1e6, connections: tracker?.stats().connectionsTotal ?? null };
 }
 
-const args = process.argv.slice(2);
-if (args[0] === '--case') {
-  process.stdout.write(JSON.stringify(await runCase(args[1], args[2], args[3])) + '\n');
-  process.exit(0);
-}
-const opt = (n, d) => (args.includes(n) ? args[args.indexOf(n) + 1] : d);
-const runs = Number(opt('--runs', 5));
-const cases = opt('--cases', 'decode,track,general').split(',');
-const dists = args.flatMap((a, i) => (a === '--dist' ? [path.resolve(args[i + 1])] : []));
-if (dists.length === 0) {
-  await buildOnce();
-  dists.push(path.join(ROOT, 'dist'));
-}
-const file = args.find((a, i) => !a.startsWith('--') && !['--runs', '--dist', '--cases'].includes(args[i - 1])) ?? path.join(ROOT, '.bench-data/loopback.pcapng');
-const me = fileURLToPath(import.meta.url);
-const results = new Map();
-const load = [];
-for (let r = 0; r < runs; r++) {
-  load.push(Number((await import('node:fs')).readFileSync('/proc/loadavg', 'utf8').split(' ')[0]));
-  for (const dist of dists) {
-    for (const name of cases) {
-      const p = spawnSync(process.execPath, [me, '--case', name, dist, file], { encoding: 'utf8', maxBuffer: 1 << 20 });
-      if (p.status !== 0) throw new Error(`${name} ${dist}: ${p.stderr.trim().split('\n').slice(-3).join(' | ')}`);
-      const out = JSON.parse(p.stdout.trim());
-      if (out === null) continue;
-      const k = `${dist}\t${name}`;
-      if (!results.has(k)) results.set(k, []);
-      results.get(k).push(out);
-    }
-  }
-}
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const { results, dists, cases, file, runs, load } = await runBuildCases(fileURLToPath(import.meta.url), runCase, 'decode,track,general');
 console.log(`file ${path.relative(process.cwd(), file)}; ${runs} runs per case, median CPU s; load average (1 min) at the runs: ${load.join(' ')}`);
 console.log('| build | case | CPU s | segments | ns/segment (read+decode+track) | ns/segment tracking (minus decode) |');
 console.log('|---|---|---:|---:|---:|---:|');

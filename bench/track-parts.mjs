@@ -11,12 +11,11 @@
 // copies, return "nothing changed"); no-emit (events are neither kept nor handed on); no-machine
 // (a known connection's segment does nothing after the flow table found it: what is left is
 // reading, decoding and identity).
-import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildOnce, ROOT } from './lib/build.mjs';
+import { median, runBuildCases } from './lib/build-cases.mjs';
 
 function stub(dist, name) {
   const require = createRequire(import.meta.url);
@@ -68,36 +67,8 @@ async function runCase(name, dist, file) {
   return { mainMs: (Number(f[11]) + Number(f[12])) * (1000 / 100) }; // clock ticks of 10 ms
 }
 
-const args = process.argv.slice(2);
-if (args[0] === '--case') {
-  process.stdout.write(JSON.stringify(await runCase(args[1], args[2], args[3])) + '\n');
-  process.exit(0);
-}
-const opt = (n, d) => (args.includes(n) ? args[args.indexOf(n) + 1] : d);
-const runs = Number(opt('--runs', 5));
-const cases = opt('--cases', 'whole,no-mirror,no-emit,no-machine').split(',');
-const dists = args.flatMap((a, i) => (a === '--dist' ? [path.resolve(args[i + 1])] : []));
-if (dists.length === 0) {
-  await buildOnce();
-  dists.push(path.join(ROOT, 'dist'));
-}
-const file = args.find((a, i) => !a.startsWith('--') && !['--runs', '--dist', '--cases'].includes(args[i - 1])) ?? path.join(ROOT, '.bench-data/loopback.pcapng');
-const me = fileURLToPath(import.meta.url);
-const results = new Map();
-const load = [];
-for (let r = 0; r < runs; r++) {
-  load.push(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
-  for (const dist of dists) {
-    for (const name of cases) {
-      const p = spawnSync(process.execPath, [me, '--case', name, dist, file], { encoding: 'utf8', maxBuffer: 1 << 20 });
-      if (p.status !== 0) throw new Error(`${name} ${dist}: ${p.stderr.trim().split('\n').slice(-3).join(' | ')}`);
-      const k = `${dist}\t${name}`;
-      if (!results.has(k)) results.set(k, []);
-      results.get(k).push(JSON.parse(p.stdout.trim()).mainMs);
-    }
-  }
-}
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const { results: outs, dists, cases, file, runs, load } = await runBuildCases(fileURLToPath(import.meta.url), runCase, 'whole,no-mirror,no-emit,no-machine');
+const results = new Map([...outs].map(([k, xs]) => [k, xs.map((x) => x.mainMs)]));
 console.log(`file ${path.relative(process.cwd(), file)}; ${runs} runs per case; load average (1 min) at the runs: ${load.join(' ')}`);
 console.log('| build | case | main-thread CPU ms, median | its runs | whole minus this case |');
 console.log('|---|---|---:|---|---:|');
