@@ -11,7 +11,7 @@ import { openScanner } from '../../src/sockets/scan-thread';
 import { SocketWatch } from '../../src/sockets/watch';
 import { buildOnce, REPO } from '../cli/support';
 import { PATTERNS, type Pattern } from '../support/traffic';
-import { sleep } from '../support/wait';
+import { sleep, waitFor } from '../support/wait';
 
 // As test/track/kernel.test.ts: the concurrent pattern's bursts of FINs overflow a smaller ring, and
 // the packets lost then are real disagreements (which is what the cross-check is for).
@@ -66,6 +66,9 @@ describe('kernel cross-check', needs(root()), () => {
 
   it('leaves the steady readings out while no packet comes and nothing is left to look up', async () => {
     const { watch } = await crossCheck(PATTERNS['client-closes-first']);
+    // from the first reading left out on: the reading made as the last packets settled is behind us
+    const skipped = watch.stats().idleSkips;
+    await waitFor('a steady reading left out', () => watch.stats().idleSkips > skipped, 5_000);
     const before = watch.stats();
     // steady readings are due every 200 ms here; idle, one in 5 s is made
     await sleep(1500);
