@@ -1,7 +1,7 @@
 import type { LiveError } from './errors';
 import type { Frame } from './frame';
 import { stampFrom } from './live-clock';
-import { SNAPLEN } from './live';
+import { SNAPLEN, type LiveCapture } from './live';
 
 /**
  * The byte stream from the capture process to the main process: records, each a 20-byte header
@@ -59,14 +59,8 @@ export function soloRecord(kind: Rec, value: number, json?: unknown): Buffer {
 
 export const BEAT_EVERY_MS = 200;
 
-export interface ReadyInfo {
-  iface: string;
-  linkType: number;
-  filter: string;
-  kernelFilter: string;
-  bufferSize: number;
-  snapLength: number;
-}
+/** The opened capture as the capture process describes it to the reading side. */
+export type ReadyInfo = Pick<LiveCapture, 'iface' | 'linkType' | 'filter' | 'kernelFilter' | 'bufferSize' | 'snapLength'>;
 
 /** What the reading side is told, record by record. */
 export interface HandoverSink {
