@@ -8,6 +8,8 @@ const run = promisify(execFile);
 export interface PcapFrame {
   data: Buffer;
   origLen: number;
+  /** Seconds since 1970 (fractional); frame i is stamped 1 700 000 000 + i s when absent. */
+  ts?: number;
 }
 
 interface PcapParser {
@@ -35,8 +37,8 @@ export function readPcap(file: string): Promise<{ linkType: number; frames: Pcap
   });
 }
 
-/** Writes `frames` as a microsecond pcap file of one link type. */
-export function writePcap(file: string, linkType: number, frames: PcapFrame[]): void {
+/** `frames` as a microsecond pcap file of one link type. */
+export function pcapBytes(linkType: number, frames: PcapFrame[]): Buffer {
   const head = Buffer.alloc(24);
   head.writeUInt32LE(0xa1b2c3d4, 0);
   head.writeUInt16LE(2, 4);
@@ -45,13 +47,20 @@ export function writePcap(file: string, linkType: number, frames: PcapFrame[]): 
   head.writeUInt32LE(linkType, 20);
   const parts: Buffer[] = [head];
   frames.forEach((f, i) => {
+    const ts = f.ts ?? 1_700_000_000 + i;
     const rec = Buffer.alloc(16);
-    rec.writeUInt32LE(1_700_000_000 + i, 0);
+    rec.writeUInt32LE(Math.floor(ts), 0);
+    rec.writeUInt32LE(Math.round((ts % 1) * 1e6), 4);
     rec.writeUInt32LE(f.data.length, 8);
     rec.writeUInt32LE(f.origLen, 12);
     parts.push(rec, f.data);
   });
-  writeFileSync(file, Buffer.concat(parts));
+  return Buffer.concat(parts);
+}
+
+/** Writes `frames` as a microsecond pcap file of one link type. */
+export function writePcap(file: string, linkType: number, frames: PcapFrame[]): void {
+  writeFileSync(file, pcapBytes(linkType, frames));
 }
 
 export const TSHARK_FIELDS = [

@@ -1,11 +1,12 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { analyzeFile } from '../../../src/cli/analyze';
 import { zeekUid } from '../../../src/cli/format/zeek';
 import type { ConnectionView } from '../../../src/track/connection';
 import { FIXTURES } from '../../support/fixtures.mjs';
+import { tempDir } from '../../support/temp';
+import { writePcap, type PcapFrame } from '../../decode/pcap-tools';
 
 const golden: Record<string, { records: string[] }> = JSON.parse(
   readFileSync(path.resolve(__dirname, '../../fixtures/analyze/public-traces.json'), 'utf8'),
@@ -68,17 +69,11 @@ describe('analyze --format zeek', () => {
 });
 
 /**
- * A classic pcap (Ethernet, IPv4, TCP, no options) of [seconds, from client?, flags, seq, ack,
- * payload length, client port (40000)] between 10.0.0.1 and 10.0.0.2:80.
+ * Ethernet frames (IPv4, TCP, no options) of [seconds, from client?, flags, seq, ack, payload
+ * length, client port (40000)] between 10.0.0.1 and 10.0.0.2:80.
  */
-function pcap(packets: Array<[number, boolean, number, number, number, number, number?]>): Buffer {
-  const head = Buffer.alloc(24);
-  head.writeUInt32LE(0xa1b2c3d4, 0);
-  head.writeUInt16LE(2, 4);
-  head.writeUInt16LE(4, 6);
-  head.writeUInt32LE(65535, 16);
-  head.writeUInt32LE(1, 20);
-  const parts = [head];
+function frames(packets: Array<[number, boolean, number, number, number, number, number?]>): PcapFrame[] {
+  const out: PcapFrame[] = [];
   for (const [sec, fromClient, flags, seq, ack, len, port = 40000] of packets) {
     const frame = Buffer.alloc(14 + 20 + 20 + len);
     frame.writeUInt16BE(0x0800, 12);
@@ -98,23 +93,19 @@ function pcap(packets: Array<[number, boolean, number, number, number, number, n
     frame[tcp + 12] = 5 << 4;
     frame[tcp + 13] = flags;
     frame.writeUInt16BE(65535, tcp + 14);
-    const rec = Buffer.alloc(16);
-    rec.writeUInt32LE(1_700_000_000 + Math.floor(sec), 0);
-    rec.writeUInt32LE(Math.round((sec % 1) * 1e6), 4);
-    rec.writeUInt32LE(frame.length, 8);
-    rec.writeUInt32LE(frame.length, 12);
-    parts.push(rec, frame);
+    out.push({ data: frame, origLen: frame.length, ts: 1_700_000_000 + sec });
   }
-  return Buffer.concat(parts);
+  return out;
 }
 
 describe("analyze --format zeek: Zeek's lifetime, not the table's", () => {
   it('a half-closed connection idle for 200 s, then an answer: one record, as Zeek keeps it 5 minutes', async () => {
     const S = 2, F = 1, A = 16, P = 8;
-    const file = path.join(mkdtempSync(path.join(tmpdir(), 'tcpscope-zeek-')), 'half-close.pcap');
-    writeFileSync(
+    const file = path.join(tempDir('tcpscope-zeek-'), 'half-close.pcap');
+    writePcap(
       file,
-      pcap([
+      1,
+      frames([
         [0, true, S, 1000, 0, 0],
         [0.001, false, S | A, 5000, 1001, 0],
         [0.002, true, A, 1001, 5001, 0],
