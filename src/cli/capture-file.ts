@@ -3,6 +3,7 @@ import { PcapngWriter } from '../capture/pcapng-writer';
 import { decodeFrame } from '../decode/decode';
 import { addrString, Segment } from '../decode/segment';
 import { processComments } from '../ingest/comments';
+import { PairIds, pairKey } from '../ingest/pair-ids';
 import type { TrackerApi } from '../track/api';
 import type { EndpointProcess } from '../track/connection';
 import { CliError } from './errors';
@@ -15,8 +16,8 @@ const FLUSH_MS = 1000;
 
 interface Owners {
   id: string;
-  /** `ip port` of the client endpoint. */
-  client0: string;
+  clientIp: string;
+  clientPort: number;
   at: number;
   client: string[] | null;
   server: string[] | null;
@@ -32,7 +33,7 @@ interface Owners {
  */
 export class OwnerCommentWriter {
   private readonly seg = new Segment();
-  private readonly ids = new Map<string, string>();
+  private readonly ids: PairIds;
   private readonly owners = new Map<string, Owners>();
   private readonly timer: NodeJS.Timeout;
   commented = 0;
@@ -41,23 +42,7 @@ export class OwnerCommentWriter {
     readonly writer: PcapngWriter,
     private readonly tracker: TrackerApi,
   ) {
-    tracker.onEvent((e) => {
-      if (e.type !== 'connection' || e.phase !== 'opened' || !e.connection) return;
-      const c = e.connection;
-      const a = `${c.client.ip} ${c.client.port}`;
-      const b = `${c.server.ip} ${c.server.port}`;
-      this.ids.set(`${a} ${b}`, e.connectionId);
-      this.ids.set(`${b} ${a}`, e.connectionId);
-    });
-    tracker.onRemove((c) => {
-      const a = `${c.client.ip} ${c.client.port}`;
-      const b = `${c.server.ip} ${c.server.port}`;
-      if (this.ids.get(`${a} ${b}`) === c.id) {
-        this.ids.delete(`${a} ${b}`);
-        this.ids.delete(`${b} ${a}`);
-      }
-      this.owners.delete(c.id);
-    });
+    this.ids = new PairIds(tracker, (c) => this.owners.delete(c.id));
     this.timer = setInterval(() => this.writer.flush(), FLUSH_MS);
     this.timer.unref();
   }
@@ -75,15 +60,14 @@ export class OwnerCommentWriter {
       this.writer.write(f);
       return;
     }
-    const src = `${addrString(seg.buf, seg.srcOff, seg.family)} ${seg.srcPort}`;
-    const dst = `${addrString(seg.buf, seg.dstOff, seg.family)} ${seg.dstPort}`;
-    const id = this.ids.get(`${src} ${dst}`);
+    const srcIp = addrString(seg.buf, seg.srcOff, seg.family);
+    const id = this.ids.get(pairKey(srcIp, seg.srcPort, addrString(seg.buf, seg.dstOff, seg.family), seg.dstPort));
     const o = id === undefined ? null : this.lookup(id);
     if (o === null) {
       this.writer.write(f);
       return;
     }
-    const senderIsClient = o.client0 === src;
+    const senderIsClient = o.clientIp === srcIp && o.clientPort === seg.srcPort;
     const sender = senderIsClient ? o.client : o.server;
     const receiver = senderIsClient ? o.server : o.client;
     if (sender) this.writer.write(f, sender, 'out');
@@ -98,7 +82,7 @@ export class OwnerCommentWriter {
     if (o && (o.client !== null && o.server !== null || now - o.at < RECHECK_MS)) return o;
     const c = this.tracker.get(id);
     if (!c) return null;
-    if (!o) this.owners.set(id, (o = { id, client0: `${c.client.ip} ${c.client.port}`, at: now, client: null, server: null }));
+    if (!o) this.owners.set(id, (o = { id, clientIp: c.client.ip, clientPort: c.client.port, at: now, client: null, server: null }));
     o.at = now;
     o.client ??= comments(c.client.process);
     o.server ??= comments(c.server.process);

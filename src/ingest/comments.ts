@@ -4,6 +4,7 @@ import { addrString, Segment } from '../decode/segment';
 import type { TrackerApi } from '../track/api';
 import type { EndpointProcess } from '../track/connection';
 import type { Side } from '../track/states';
+import { PairIds, pairKey } from './pair-ids';
 
 // Capture files that name the process of each packet in its pcapng comment:
 //   ptcpdump writes one comment "PID: 1234\nCmd: /usr/bin/curl\nArgs: curl -s http://…" (and
@@ -63,10 +64,9 @@ interface Known {
  */
 export class CommentOwners {
   private readonly seg = new Segment();
-  /** Connection ids by their endpoints (`ip port peerIp peerPort`, either way round), from the first comment on. */
-  private readonly ids = new Map<string, string>();
+  /** Connection ids by their endpoints, from the first comment on. */
+  private ids: PairIds | null = null;
   private readonly known = new Map<string, Known>();
-  private listening = false;
   /** Endpoints named from comments, and packets whose comments named a process. */
   endpoints = 0;
   packets = 0;
@@ -75,7 +75,7 @@ export class CommentOwners {
 
   onFrame(f: Frame): void {
     const note = f.note;
-    if (!note || note.comments.length === 0 || parseProcessComment(note.comments) === null) return;
+    if (!note || note.comments.length === 0) return;
     if (decodeFrame(f.linkType, f.data, f.origLen, this.seg) !== 'ok') return;
     this.onDecoded(note, this.seg);
   }
@@ -85,7 +85,7 @@ export class CommentOwners {
     const p = parseProcessComment(note.comments);
     if (p === null) return;
     this.packets++;
-    if (!this.listening) this.listen();
+    const ids = (this.ids ??= this.listen());
     const inbound = note.direction === 'in';
     const src = addrString(seg.buf, seg.srcOff, seg.family);
     const dst = addrString(seg.buf, seg.dstOff, seg.family);
@@ -93,8 +93,8 @@ export class CommentOwners {
     const port = inbound ? seg.dstPort : seg.srcPort;
     const peerIp = inbound ? src : dst;
     const peerPort = inbound ? seg.srcPort : seg.dstPort;
-    const key = `${ip} ${port} ${peerIp} ${peerPort}`;
-    const id = this.ids.get(key) ?? this.find(ip, port, peerIp, peerPort);
+    const key = pairKey(ip, port, peerIp, peerPort);
+    const id = ids.get(key) ?? this.find(ids, ip, port, peerIp, peerPort);
     if (id === null) return;
     const k = this.known.get(key);
     if (k && k.id === id && k.pid === p.pid) return;
@@ -108,40 +108,21 @@ export class CommentOwners {
   }
 
   /** From the first comment on, new connections are found by their endpoints as they open. */
-  private listen(): void {
-    this.listening = true;
-    this.tracker.onEvent((e) => {
-      if (e.type !== 'connection') return;
-      const c = e.connection;
-      if (!c) return;
-      const a = `${c.client.ip} ${c.client.port}`;
-      const b = `${c.server.ip} ${c.server.port}`;
-      if (e.phase === 'opened') {
-        this.ids.set(`${a} ${b}`, e.connectionId);
-        this.ids.set(`${b} ${a}`, e.connectionId);
-      }
-    });
-    this.tracker.onRemove((c) => {
-      const a = `${c.client.ip} ${c.client.port}`;
-      const b = `${c.server.ip} ${c.server.port}`;
-      if (this.ids.get(`${a} ${b}`) === c.id) {
-        this.ids.delete(`${a} ${b}`);
-        this.ids.delete(`${b} ${a}`);
-      }
-      this.known.delete(`${a} ${b}`);
-      this.known.delete(`${b} ${a}`);
+  private listen(): PairIds {
+    return new PairIds(this.tracker, (_c, keys) => {
+      this.known.delete(keys[0]);
+      this.known.delete(keys[1]);
     });
   }
 
   /** A connection opened before the first comment: the newest one with these endpoints. */
-  private find(ip: string, port: number, peerIp: string, peerPort: number): string | null {
+  private find(ids: PairIds, ip: string, port: number, peerIp: string, peerPort: number): string | null {
     const r = this.tracker.select({ status: 'all', state: null, port, host: ip, afterId: 0, limit: 100_000 });
     for (let i = r.connections.length - 1; i >= 0; i--) {
       const c = r.connections[i];
       const me = c.client.ip === ip && c.client.port === port ? c.server : c.server.ip === ip && c.server.port === port ? c.client : null;
       if (me && me.ip === peerIp && me.port === peerPort) {
-        this.ids.set(`${ip} ${port} ${peerIp} ${peerPort}`, c.id);
-        this.ids.set(`${peerIp} ${peerPort} ${ip} ${port}`, c.id);
+        ids.set(c, c.id);
         return c.id;
       }
     }
