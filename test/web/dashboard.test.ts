@@ -465,8 +465,8 @@ describe('dashboard on a live capture', () => {
     expect(browser.pageErrors.filter((e) => e.startsWith('pageerror'))).toEqual([]);
   });
   it('shows a banner while the capture process is down, and the hole it left afterwards', async () => {
-    // the capture process is the CLI's one child
-    const kids = execFileSync('pgrep', ['-P', String(scope.proc.pid)], { encoding: 'utf8' }).trim().split('\n');
+    // the capture process, among the CLI's children (the socket tables' short `ss` runs come and go)
+    const kids = execFileSync('pgrep', ['-P', String(scope.proc.pid), '-f', 'live-process-main.js'], { encoding: 'utf8' }).trim().split('\n');
     expect(kids).toHaveLength(1);
     const s = await openClient(srv.port);
     open.push(s);
