@@ -46,12 +46,14 @@ s.bind(('127.0.0.1', 0))
 s.listen(64)
 print('ready', s.getsockname()[1], flush=True)
 child = os.fork()
-print('forked', child if child else os.getpid(), flush=True)
+# one write(2) per line: two processes share the pipe, and print() may split a line in pieces
+say = lambda *words: os.write(1, (' '.join(map(str, words)) + '\\n').encode())
+say('forked', child if child else os.getpid())
 held = []
 while True:
     c, peer = s.accept()
     held.append(c)
-    print('accepted', os.getpid(), peer[1], flush=True)
+    say('accepted', os.getpid(), peer[1])
 `;
 
 export interface Proc {
