@@ -30,6 +30,8 @@ export interface ScannedSocket extends KernelSocket {
 export interface ScanResult {
   /** Wall clock (epoch ms) when the tables were read. */
   at: number;
+  /** Wall clock (epoch ms) when the reading began: a socket made after it may be missing from it. */
+  startedAt: number;
   sockets: ScannedSocket[];
   /** The processes owners refer to, by pid. */
   processes: ProcessInfo[];
@@ -111,6 +113,7 @@ export class SocketScanner {
   }
 
   scan(ask: ScanAsk = { tcpInfo: false, ports: null }): ScanResult {
+    const startedAt = Date.now();
     const t0 = performance.now();
     const root = this.root;
     const pids = listPids(root);
@@ -218,6 +221,7 @@ export class SocketScanner {
     }
     return {
       at: Date.now(),
+      startedAt,
       sockets,
       processes,
       netstat,

@@ -321,6 +321,9 @@ export class SocketWatch {
   }
 
   private attributeConnection(ix: SocketIndex, w: Watched, c: ConnectionView): void {
+    // A reading begun before the connection's first packet cannot hold its sockets: judged on it, a
+    // server endpoint would fall back to its listener although its own socket is about to appear.
+    if (ix.scan.startedAt < c.startedAt) return;
     w.tries++;
     const lastTry = w.tries >= this.o.maxTries && performance.now() - w.since >= GIVE_UP_MS;
     for (let i = 0; i < 2; i++) {
