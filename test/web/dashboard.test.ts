@@ -17,8 +17,7 @@ import {
   sleep,
   startTcpscope,
   waitFor,
-  type Tcpscope,
-} from './harness';
+  type Tcpscope, selectRow } from './harness';
 
 // The dashboard against a real `tcpscope live` capturing real loopback connections, in Chromium.
 
@@ -179,7 +178,7 @@ describe('dashboard on a live capture', () => {
   });
 
   it('draws the ladder of a chosen connection: handshake, data, four-way close, states on each lifeline', async () => {
-    await rowOf(ports.normal).click();
+    await selectRow(page, rowOf(ports.normal), ports.normal);
     await expect.poll(async () => (await ladderSegs()).length, { timeout: 10_000 }).toBeGreaterThanOrEqual(8);
     await expect(page.locator('#ladder-sub').textContent()).resolves.toContain(`127.0.0.1:${ports.normal} → 127.0.0.1:${srv.port}`);
     const segs = await ladderSegs();
@@ -223,12 +222,12 @@ describe('dashboard on a live capture', () => {
   });
 
   it('draws a refused connection and a reset', async () => {
-    await rowOf(ports.refused).click();
+    await selectRow(page, rowOf(ports.refused), ports.refused);
     await expect.poll(async () => (await ladderSegs()).map((s) => s.flags).join(' '), { timeout: 10_000 }).toMatch(/^S R/);
     expect(await lifelineStates('client')).toEqual(['CLOSED', 'SYN_SENT', 'CLOSED']);
     expect(await lifelineStates('server')).toEqual(['CLOSED']);
 
-    await rowOf(ports.rst).click();
+    await selectRow(page, rowOf(ports.rst), ports.rst);
     await expect.poll(async () => (await ladderSegs()).some((s) => s.from === 'client' && s.flags.startsWith('R')), { timeout: 10_000 }).toBe(true);
     const c = await lifelineStates('client');
     const s = await lifelineStates('server');
@@ -240,7 +239,7 @@ describe('dashboard on a live capture', () => {
     const s = await openClient(srv.port);
     const p = await clientPortWhenSeen(s);
     await expect.poll(() => cell(p, 'cstate'), { timeout: 10_000 }).toBe('ESTABLISHED');
-    await rowOf(p).click();
+    await selectRow(page, rowOf(p), p);
     await expect.poll(async () => (await lifelineStates('client')).at(-1), { timeout: 10_000 }).toBe('ESTABLISHED');
     await closeClient(s);
     await expect.poll(async () => (await lifelineStates('client')).at(-1), { timeout: 10_000 }).toBe('TIME_WAIT');
@@ -328,7 +327,7 @@ describe('dashboard on a live capture', () => {
     }
     await closeClient(s);
     await expect.poll(() => cell(p, 'cstate'), { timeout: 10_000 }).toBe('TIME_WAIT');
-    await rowOf(p).click();
+    await selectRow(page, rowOf(p), p);
     await expect.poll(() => page.locator('#ladder .summary').count(), { timeout: 10_000 }).toBeGreaterThan(0);
     const segs = await ladderSegs();
     expect(segs.slice(0, 3).map((x) => x.flags)).toEqual(['S', 'SA', 'A']);
@@ -356,7 +355,7 @@ describe('dashboard on a live capture', () => {
   });
 
   it('looks right in light and dark', async () => {
-    await rowOf(ports.normal).click();
+    await selectRow(page, rowOf(ports.normal), ports.normal);
     await expect.poll(async () => (await lifelineStates('server')).at(-1), { timeout: 10_000 }).toBe('CLOSED');
     await sleep(400);
     const light = path.join(ARTIFACTS, 'dashboard-light.png');

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import type { Locator, Page } from 'playwright-core';
 import { openBrowser, type TestBrowser } from '../support/browser';
 import { sleep, waitFor } from '../support/wait';
 
@@ -72,6 +73,17 @@ export async function startTcpscope(args: string[], apiPort: number, token: stri
 }
 
 /** Opens the dashboard of `t` (`query`: more of the URL's query) in a fresh Chromium, once its stream is live. */
+/**
+ * Clicks the table row of the connection from clientPort until the ladder shows that connection:
+ * the table repaints as connections arrive, and a click can land on the row that took its place.
+ */
+export async function selectRow(page: Page, row: Locator, clientPort: number): Promise<void> {
+  await waitFor(`the ladder of the connection from ${clientPort}`, async () => {
+    await row.click();
+    return (await page.locator('#ladder-sub').textContent())?.includes(`:${clientPort} →`);
+  }, 15_000, 200);
+}
+
 export async function openDashboard(t: Tcpscope, token: string, query = ''): Promise<TestBrowser> {
   const browser = await openBrowser({ colorScheme: 'light' });
   try {

@@ -1,7 +1,7 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestBrowser } from '../support/browser';
-import { TestServer, api, closeClient, freePort, openClient, openDashboard, refusedConnect, sleep, startTcpscope, waitFor, type Tcpscope } from './harness';
+import { TestServer, api, closeClient, freePort, openClient, openDashboard, refusedConnect, sleep, startTcpscope, waitFor, type Tcpscope, selectRow } from './harness';
 
 // The first five minutes, in Chromium against a real `tcpscope live` on loopback: connections that
 // just closed stay in view without ticking "Closed", and the learn view explains each state change
@@ -137,7 +137,7 @@ describe('the learn view', () => {
     const isnC = d.segments.find((x) => x.from === 'client' && x.flags === 'S')!.seq;
     const isnS = d.segments.find((x) => x.from === 'server' && x.flags === 'SA')!.seq;
 
-    await rowOf(p).click();
+    await selectRow(page, rowOf(p), p);
     await page.locator('#ladder-learn').check();
     const changes = d.events.filter((e) => e.type === 'state').length;
     await expect.poll(async () => (await learnNotes()).length, { timeout: 10_000 }).toBe(changes);
@@ -170,7 +170,7 @@ describe('the learn view', () => {
     const rp = await refusedConnect(refusedPort);
     await page.locator('#f-closed').check();
     await expect.poll(() => rowOf(rp).count(), { timeout: 10_000 }).toBe(1);
-    await rowOf(rp).click();
+    await selectRow(page, rowOf(rp), rp);
     await expect.poll(async () => (await learnNotes()).map((n) => n.key), { timeout: 10_000 }).toEqual(['sender SYN CLOSED', 'receiver RST SYN_SENT']);
     const refused = (await learnNotes())[1].text;
     expect(refused).toMatch(/Connection refused: the client's SYN is answered with a RST that acknowledges it/);
@@ -180,7 +180,7 @@ describe('the learn view', () => {
     const p = s.localPort!;
     s.resetAndDestroy();
     await expect.poll(() => rowOf(p).count(), { timeout: 10_000 }).toBe(1);
-    await rowOf(p).click();
+    await selectRow(page, rowOf(p), p);
     await expect.poll(async () => (await learnNotes()).map((n) => n.key).slice(-2), { timeout: 10_000 }).toEqual(['sender RST ESTABLISHED', 'receiver RST ESTABLISHED']);
     const notes = await learnNotes();
     expect(notes.at(-1)!.text).toContain('no FIN exchange and no TIME_WAIT');
@@ -203,7 +203,7 @@ describe('the learn view', () => {
     await closeClient(s);
     const d = await detailOf(p);
     const isnC = d.segments.find((x) => x.from === 'client' && x.flags === 'S')!.seq;
-    await rowOf(p).click();
+    await selectRow(page, rowOf(p), p);
     // The previous connection's trails are gone once this one's path into TIME_WAIT is drawn.
     await expect.poll(() => page.locator('#ladder-sub').textContent(), { timeout: 10_000 }).toContain(`:${p} →`);
     await expect.poll(() => page.locator('.state-svg .trail-hit-client[data-to="TIME_WAIT"]').count(), { timeout: 10_000 }).toBe(1);
