@@ -4,7 +4,7 @@
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { needs, root } from '../support/skip';
-import { openLive, type LiveCapture } from '../../src/capture/live';
+import { openLive, type LiveCapture, WATCH_SNAPLEN } from '../../src/capture/live';
 import { Engine } from '../../src/ingest/engine';
 import { EventBus } from '../../src/events/bus';
 import { openScanner } from '../../src/sockets/scan-thread';
@@ -35,7 +35,7 @@ async function crossCheck(pattern: Pattern, filter?: string) {
   cleanup.push(() => clearInterval(timer), () => capture?.stop(), () => watch.close());
   const run = await pattern({
     onReady: (ports) => {
-      const live = openLive({ iface: 'lo', ports, filter, bufferSize: CAPTURE_BUFFER }, (f) => {
+      const live = openLive({ iface: 'lo', ports, filter, bufferSize: CAPTURE_BUFFER, snapLength: WATCH_SNAPLEN }, (f) => {
         lastFrameAt = Date.now();
         engine.onFrame(f);
       });

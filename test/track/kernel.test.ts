@@ -4,7 +4,7 @@
 // the kernel's RFC 9293 view of the socket with the same 4-tuple. Needs root (tracefs, CAP_NET_RAW).
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Frame } from '../../src/capture/frame';
-import { openLive, type LiveCapture } from '../../src/capture/live';
+import { openLive, WATCH_SNAPLEN, type LiveCapture } from '../../src/capture/live';
 import { Engine } from '../../src/ingest/engine';
 import type { ConnectionView } from '../../src/track/connection';
 import type { TcpState } from '../../src/track/states';
@@ -43,6 +43,8 @@ interface Observed {
   paths: Map<string, { client: TcpState[]; server: TcpState[] }>;
   views: Map<string, ConnectionView>;
   frames: number;
+  /** Packets the kernel dropped from the capture's ring (null: not known). */
+  dropped: number | null;
 }
 
 let cleanup: (() => void)[] = [];
@@ -51,8 +53,19 @@ afterEach(() => {
   cleanup = [];
 });
 
-/** Run a pattern with the kernel trace and a live capture on its ports, then let 2×MSL pass. */
+/**
+ * Run a pattern with the kernel trace and a live capture on its ports, then let 2×MSL pass. A run
+ * whose capture lost packets in the kernel (a loaded machine) is no observation of the pattern:
+ * it is run again, a few times at most.
+ */
 async function observe(pattern: Pattern, extra: object = {}): Promise<Observed> {
+  for (let attempt = 1; ; attempt++) {
+    const o = await observeOnce(pattern, extra);
+    if (!o.dropped || attempt === 3) return o;
+  }
+}
+
+async function observeOnce(pattern: Pattern, extra: object = {}): Promise<Observed> {
   const engine = new Engine();
   const paths = new Map<string, { client: TcpState[]; server: TcpState[] }>();
   const views = new Map<string, ConnectionView>();
@@ -82,7 +95,8 @@ async function observe(pattern: Pattern, extra: object = {}): Promise<Observed> 
     ...extra,
     onReady: async (ports: number[]) => {
       rec = await startKernelTrace({ ports });
-      const live = openLive({ iface: 'lo', ports, filter: OWN_ENDS, bufferSize: CAPTURE_BUFFER }, onFrame);
+      // headers are all the tracker reads: short slots make the ring hold far more packets
+      const live = openLive({ iface: 'lo', ports, filter: OWN_ENDS, bufferSize: CAPTURE_BUFFER, snapLength: WATCH_SNAPLEN }, onFrame);
       if (!live.ok) throw new Error(`openLive: ${live.error.code}: ${live.error.message}`);
       capture = live.capture;
     },
@@ -90,11 +104,12 @@ async function observe(pattern: Pattern, extra: object = {}): Promise<Observed> 
   // packets reach the capture callback through the event loop: wait until they stop coming
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline && (frames === 0 || Date.now() - lastFrameAt < 250)) await sleep(25);
+  const dropped = capture!.stats().dropped;
   capture!.stop();
   const trace = await rec!.stop();
   engine.tracker.expire(engine.lastTs + 2 * MSL + 1);
   for (const v of engine.tracker.list()) views.set(v.id, v);
-  return { run, trace, engine, paths, views, frames };
+  return { run, trace, engine, paths, views, frames, dropped };
 }
 
 const key = (a: { ip: string; port: number }) => `${a.ip}|${a.port}`;
@@ -175,6 +190,7 @@ describe('tracker endpoint states equal the kernel socket states (live capture o
     it(name, async () => {
       const o = await observe(pattern);
       expect(o.trace.lost, 'kernel trace lost events').toBe(0);
+      expect(o.dropped ?? 0, 'packets the capture lost').toBe(0);
       expect(o.frames).toBeGreaterThan(0);
       expect(o.engine.decode.errors, JSON.stringify(o.engine.decode.byCode())).toBe(0);
       const { compared, mismatches } = compare(o);
