@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { EventBus } from '../events/bus';
-import { EVENT_SCHEMA_VERSION, type TcpEvent } from '../events/types';
+import { EVENT_SCHEMA_VERSION, type EventType, type TcpEvent } from '../events/types';
 import type { ConnectionView } from '../track/connection';
 import { sameOrigin, type TokenCheck } from './auth';
 import type { SourceInfo } from '../capture/source';
@@ -34,9 +34,10 @@ const MAX_BATCH_EVENTS = 1000;
 /**
  * Version of the /ws message protocol, said in `hello`: 2 sends events in batches
  * (`{type:'events', seq, events}`, `seq` the number of the first), where 1 sent one
- * `{type:'event', seq, event}` each.
+ * `{type:'event', seq, event}` each; 3 is 2 with a `connection` event carrying a summary of its
+ * connection (src/events/encode.ts) instead of the whole Connection.
  */
-export const STREAM_PROTOCOL = 2;
+export const STREAM_PROTOCOL = 3;
 /** Endpoints remembered per connection id for port/host filters, before the cache is reset. */
 const ENDPOINT_CACHE_MAX = 50_000;
 /**
@@ -89,6 +90,8 @@ export class WsHub {
   private snapshot: Snapshot | null = null;
   /** Batches built in this flush pass, by filter and range (null: none of the events matched). */
   private readonly batches = new Map<string, Buffer | null>();
+  /** Some client filters by port or host: connection events' endpoints are remembered for it. */
+  private endpointFilters = false;
   private flushScheduled = false;
   private lastPassEnd = 0;
   private retryTimer: NodeJS.Timeout | null = null;
@@ -190,6 +193,7 @@ export class WsHub {
   private drop(c: WsClient): void {
     if (!this.clients.delete(c)) return;
     this.backlog.delete(c);
+    if (c.filter?.needsEndpoints) this.noteFilters();
     const n = (this.perAddress.get(c.address) ?? 1) - 1;
     if (n > 0) this.perAddress.set(c.address, n);
     else this.perAddress.delete(c.address);
@@ -217,6 +221,7 @@ export class WsHub {
       return this.replyError(c, 'bad-message', where + (i?.message ?? 'invalid message'));
     }
     c.filter = new StreamFilter(r.data.filter);
+    this.noteFilters();
     c.enqueueControl(JSON.stringify({ type: 'subscribed', filter: c.filter.toJSON() }));
     // Many subscribes in a row still cost one snapshot: it is made when the client is next written to.
     c.wantSnapshot = true;
@@ -229,14 +234,23 @@ export class WsHub {
     this.flushClient(c);
   }
 
+  private noteFilters(): void {
+    let any = false;
+    for (const c of this.clients) if (c.filter?.needsEndpoints) any = true;
+    this.endpointFilters = any;
+    if (!any) this.endpoints.clear();
+  }
+
   private onEvent(seq: number, e: TcpEvent): void {
-    this.ring.push(seq, e);
     if (this.clients.size === 0) {
       // Nobody to keep it for: a client that connects starts from a snapshot after it.
-      this.ring.releaseBefore(seq + 1);
+      this.ring.skip(seq);
       this.snapshot = null;
       return;
     }
+    // Written out now, once: the ring keeps the text, and the event object dies young.
+    this.ring.push(seq, e);
+    if (this.endpointFilters && e.type === 'connection' && e.connection) this.remember(e.connection);
     if (!this.flushScheduled) this.scheduleFlush();
   }
 
@@ -261,10 +275,10 @@ export class WsHub {
     return { seq, frame: Buffer.from(JSON.stringify(body)), at: now };
   }
 
-  private endpointsFor(e: TcpEvent): EndpointsOf | undefined {
-    const known = this.endpoints.get(e.connectionId);
+  private endpointsFor(id: string): EndpointsOf | undefined {
+    const known = this.endpoints.get(id);
     if (known) return known;
-    const c = e.type === 'connection' && e.connection ? e.connection : this.deps.engine.tracker.get(e.connectionId);
+    const c = this.deps.engine.tracker.get(id);
     return c ? this.remember(c) : undefined;
   }
 
@@ -414,17 +428,21 @@ export class WsHub {
     const seqs: number[] = [];
     let ep: EndpointsOf | undefined | null = null;
     let epFor = '';
-    let e: TcpEvent;
+    let id = '';
     const lookup = () => {
-      if (ep === null || epFor !== e.connectionId) {
-        ep = this.endpointsFor(e);
-        epFor = e.connectionId;
+      if (ep === null || epFor !== id) {
+        ep = this.endpointsFor(id);
+        epFor = id;
       }
       return ep;
     };
+    let type: EventType;
     for (let seq = from; seq <= to; seq++) {
-      e = ring.event(seq);
-      if (f !== null && !f.matchesEvent(e, lookup)) continue;
+      if (f !== null) {
+        type = ring.type(seq);
+        id = ring.connectionId(seq);
+        if (!f.matchesEvent(type, lookup)) continue;
+      }
       texts.push(ring.json(seq));
       if (f !== null) seqs.push(seq);
     }

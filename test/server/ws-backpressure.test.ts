@@ -80,7 +80,7 @@ describe('WebSocket backpressure', () => {
     // In batches: each message holds the events numbered from its `seq` on, all of them, the next
     // batch starting right after; bursts of 500 arrive in a few messages, not 500.
     const batches = fast.frames.filter((m) => m.type === 'events');
-    expect(fast.frames[0]).toMatchObject({ type: 'hello', protocol: 2 });
+    expect(fast.frames[0]).toMatchObject({ type: 'hello', protocol: 3 });
     for (const [k, b] of batches.entries()) {
       expect(b.seqs).toBeUndefined();
       if (k > 0) expect(b.seq).toBe(batches[k - 1].seq + batches[k - 1].events.length);
