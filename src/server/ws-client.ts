@@ -3,6 +3,8 @@ import type { StreamFilter } from './ws-filter';
 
 /** Text frames from Buffers: ws sends a Buffer as it is, so one frame can go to many sockets. */
 const TEXT = { binary: false } as const;
+/** Pings (with their marks) a client may have unanswered at once. */
+const MAX_PINGS_OUT = 4;
 /** Snapshots leave in fragments of this size (parts of one WebSocket message). */
 const SNAPSHOT_FRAGMENT = 64 * 1024;
 
@@ -31,8 +33,9 @@ export class WsClient {
    * comes back only after the frames before its ping were taken in).
    */
   ackedBytes = 0;
-  /** sentBytes when the unanswered ping was sent, or -1. */
-  private pingMark = -1;
+  /** sentBytes when the last ping was sent, and how many pings are unanswered. */
+  private pingMark = 0;
+  private pingsOut = 0;
   /** A snapshot being sent in fragments, and how far it got. */
   private snap: Buffer | null = null;
   private snapOff = 0;
@@ -75,22 +78,37 @@ export class WsClient {
     return this.ws.bufferedAmount < this.highWaterBytes / 4 && this.sentBytes - this.ackedBytes < this.maxInFlightBytes / 2;
   }
 
-  /** Asks for a pong once half the in-flight allowance is used, so a reading client is never held up. */
+  /**
+   * Asks for a pong after every quarter of the in-flight allowance sent, several pings under way at
+   * once, so that confirmations come back while the client reads and one that keeps up is never
+   * held up: with one ping at a time (at half the allowance) a reading client got at most half the
+   * allowance per round trip, which a busy stream outran (BENCHMARKS.md, the live path).
+   */
   probe(): void {
-    if (this.pingMark < 0 && this.sentBytes - this.ackedBytes > this.maxInFlightBytes / 2) this.ping();
+    const since = this.sentBytes - Math.max(this.ackedBytes, this.pingMark);
+    if (since >= this.maxInFlightBytes / 4 && this.pingsOut < MAX_PINGS_OUT) this.ping();
   }
 
-  /** A ping that also marks what the client has read once it answers. */
+  /** A ping that carries sentBytes: the pong echoes it, and the client has read that much. */
   ping(): void {
-    if (this.pingMark < 0) this.pingMark = this.sentBytes;
-    this.ws.ping();
+    this.pingMark = this.sentBytes;
+    this.pingsOut++;
+    this.ws.ping(String(this.sentBytes));
   }
 
-  onPong(): void {
+  /**
+   * A pong confirms what its ping carried. A peer may answer only the latest of several pings
+   * (RFC 6455 allows it), so the mark comes from the pong itself, not from a count of pings.
+   */
+  onPong(data?: Buffer): void {
     this.alive = true;
-    if (this.pingMark >= 0) {
-      this.ackedBytes = this.pingMark;
-      this.pingMark = -1;
+    const mark = data && data.length > 0 && data.length < 16 ? Number(data.toString('latin1')) : NaN;
+    if (Number.isInteger(mark) && mark <= this.sentBytes) {
+      if (mark > this.ackedBytes) this.ackedBytes = mark;
+      this.pingsOut = mark >= this.pingMark ? 0 : Math.max(0, this.pingsOut - 1);
+    } else {
+      // an unsolicited pong, or one without our payload: it says the client is alive, no more
+      this.pingsOut = Math.max(0, this.pingsOut - 1);
     }
   }
 

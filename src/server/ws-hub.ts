@@ -169,8 +169,8 @@ export class WsHub {
     const c = new WsClient(ws, address, o.highWaterBytes, o.maxInFlightBytes, CLIENT_MESSAGE_BURST, performance.now());
     this.clients.add(c);
     this.perAddress.set(address, (this.perAddress.get(address) ?? 0) + 1);
-    ws.on('pong', () => {
-      c.onPong();
+    ws.on('pong', (data) => {
+      c.onPong(data);
       // what it just confirmed may be what it was waiting for
       this.flushClient(c);
     });
