@@ -238,6 +238,7 @@ export class WsHub {
     let any = false;
     for (const c of this.clients) if (c.filter?.needsEndpoints) any = true;
     this.endpointFilters = any;
+    this.ring.keepIds = any;
     if (!any) this.endpoints.clear();
   }
 
@@ -424,8 +425,8 @@ export class WsHub {
     const known = this.batches.get(key);
     if (known !== undefined) return known;
     const ring = this.ring;
-    const texts: string[] = [];
     const seqs: number[] = [];
+    let bytes = 0;
     let ep: EndpointsOf | undefined | null = null;
     let epFor = '';
     let id = '';
@@ -436,20 +437,30 @@ export class WsHub {
       }
       return ep;
     };
-    let type: EventType;
-    for (let seq = from; seq <= to; seq++) {
-      if (f !== null) {
+    if (f === null) {
+      for (let seq = from; seq <= to; seq++) bytes += ring.size(seq) + 1;
+    } else {
+      let type: EventType;
+      for (let seq = from; seq <= to; seq++) {
         type = ring.type(seq);
-        id = ring.connectionId(seq);
+        id = ring.connectionId(seq) ?? '';
         if (!f.matchesEvent(type, lookup)) continue;
+        seqs.push(seq);
+        bytes += ring.size(seq) + 1;
       }
-      texts.push(ring.json(seq));
-      if (f !== null) seqs.push(seq);
+      if (seqs.length === 0) {
+        this.batches.set(key, null);
+        return null;
+      }
     }
-    const first = f === null ? from : seqs[0];
-    const frame = texts.length === 0 ? null : Buffer.from(
-      `{"type":"events","seq":${first},${f === null ? '' : `"seqs":[${seqs.join(',')}],`}"events":[${texts.join(',')}]}`,
-    );
+    // The texts are copied from the ring's chunks into the frame between its head and its tail.
+    const head = `{"type":"events","seq":${f === null ? from : seqs[0]},${f === null ? '' : `"seqs":[${seqs.join(',')}],`}"events":[`;
+    const frame = Buffer.allocUnsafe(head.length + bytes - 1 + 2);
+    let off = frame.write(head, 0, 'latin1');
+    if (f === null) off = ring.copyRun(from, to, frame, off, false);
+    else for (let k = 0; k < seqs.length; k++) off = ring.copyRun(seqs[k], seqs[k], frame, off, k > 0);
+    frame[off++] = 0x5d; // ']'
+    frame[off++] = 0x7d; // '}'
     this.batches.set(key, frame);
     return frame;
   }
