@@ -22,12 +22,12 @@ export class EventRing {
   private readonly at: Int32Array;
   private readonly len: Int32Array;
   private readonly typeOf: Uint8Array;
-  private readonly chunkOf: (Buffer | undefined)[];
+  private readonly chunkOf: (Chunk | undefined)[];
   private readonly ids: (string | undefined)[];
   /** Chunks in use, oldest first, with the first sequence number each holds. */
-  private readonly chunks: Buffer[] = [];
+  private readonly chunks: Chunk[] = [];
   private readonly chunkFirst: number[] = [];
-  private readonly spare: Buffer[] = [];
+  private readonly spare: Chunk[] = [];
   private readonly maxChunks: number;
   private fill = 0;
   /** Sequence number of the newest event stored (0 before the first). */
@@ -57,7 +57,7 @@ export class EventRing {
     const room = text.length * 3 + 1;
     let chunk = this.chunks.length > 0 ? this.chunks[this.chunks.length - 1] : undefined;
     if (chunk === undefined || this.fill + room > chunk.length) chunk = this.newChunk(seq, room);
-    const n = chunk.write(text, this.fill, 'utf8');
+    const n = chunk.utf8Write(text, this.fill);
     chunk[this.fill + n] = 0x2c; // ','
     const i = seq % this.capacity;
     this.at[i] = this.fill;
@@ -69,7 +69,7 @@ export class EventRing {
     this.head = seq;
   }
 
-  private newChunk(seq: number, room: number): Buffer {
+  private newChunk(seq: number, room: number): Chunk {
     if (this.chunks.length >= this.maxChunks) {
       // the oldest chunk's events are lost to anyone still behind them
       this.chunks.shift();
@@ -77,7 +77,7 @@ export class EventRing {
       this.bytesFloor = Math.max(this.bytesFloor, this.chunkFirst[0] ?? seq);
     }
     const size = Math.max(CHUNK_BYTES, room);
-    const c = size === CHUNK_BYTES && this.spare.length > 0 ? this.spare.pop()! : Buffer.allocUnsafeSlow(size);
+    const c = size === CHUNK_BYTES && this.spare.length > 0 ? this.spare.pop()! : (Buffer.allocUnsafeSlow(size) as Chunk);
     this.chunks.push(c);
     this.chunkFirst.push(seq);
     this.fill = 0;
@@ -164,5 +164,11 @@ export class EventRing {
     }
   }
 }
+
+/**
+ * Buffer's own UTF-8 writer, which Buffer#write calls after checking and normalising its arguments
+ * (a third of the cost of writing a short text); the offset and room are known good here.
+ */
+type Chunk = Buffer & { utf8Write(text: string, offset: number): number };
 
 const TYPE_INDEX = Object.fromEntries(EVENT_TYPES.map((t, i) => [t, i])) as Record<EventType, number>;
