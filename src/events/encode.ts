@@ -121,3 +121,276 @@ function str(s: string): string {
   }
   return `"${s}"`;
 }
+
+// ------------------------------------------------------------------------------------------------
+// The same text, written as bytes straight into a buffer (the stream's ring, src/server/ws-ring.ts):
+// no intermediate strings but a fractional number's digits, so a busy stream makes next to no
+// garbage. eventJson is the reference it is tested against.
+
+/** Bytes writeEvent may need for `e`: a bound, not the size. */
+export function maxEventBytes(e: TcpEvent): number {
+  let n = 600 + 6 * e.connectionId.length;
+  if (e.type === 'anomaly' && e.detail !== undefined) n += 6 * e.detail.length;
+  if (e.type === 'connection' && e.connection !== undefined) {
+    const c = e.connection;
+    n += 6 * (c.client.ip.length + c.server.ip.length + c.history.length);
+  }
+  return n;
+}
+
+let B: Buffer = Buffer.alloc(0);
+let O = 0;
+
+/**
+ * Writes eventJson(e)'s text into `buf` at `off` (which must have maxEventBytes(e) free) and
+ * returns the offset after it.
+ */
+export function writeEvent(e: TcpEvent, buf: Buffer, off: number): number {
+  B = buf;
+  O = off;
+  lit(TYPE_HEAD[e.type]);
+  wstr(e.connectionId);
+  lit(TS);
+  ascii(tsText(e.ts));
+  switch (e.type) {
+    case 'state': {
+      lit(SIDE);
+      ascii(e.side);
+      lit(FROM);
+      ascii(e.from);
+      lit(TO);
+      ascii(e.to);
+      const c = e.cause;
+      if (c === null) lit(CAUSE_NULL);
+      else {
+        lit(CAUSE_FLAGS);
+        ascii(c.flags);
+        lit(CAUSE_SEQ);
+        wnum(c.seq);
+        lit(CAUSE_ACK);
+        wnum(c.ack);
+        lit(CAUSE_LEN);
+        wnum(c.len);
+        B[O++] = 0x7d;
+      }
+      break;
+    }
+    case 'handshake':
+      lit(PHASE);
+      ascii(e.phase);
+      B[O++] = 0x22;
+      if (e.rttMs !== undefined) {
+        lit(RTT);
+        wnum(e.rttMs);
+      }
+      if (e.synToSynAckMs !== undefined) {
+        lit(SYN_SYNACK);
+        wnum(e.synToSynAckMs);
+      }
+      if (e.synAckToAckMs !== undefined) {
+        lit(SYNACK_ACK);
+        wnum(e.synAckToAckMs);
+      }
+      break;
+    case 'teardown':
+      lit(PHASE);
+      ascii(e.phase);
+      lit(KIND);
+      ascii(e.kind);
+      B[O++] = 0x22;
+      if (e.side !== undefined) {
+        lit(SIDE);
+        ascii(e.side);
+        B[O++] = 0x22;
+      }
+      break;
+    case 'reset':
+      lit(SIDE);
+      ascii(e.side);
+      B[O++] = 0x22;
+      break;
+    case 'refused':
+      break;
+    case 'anomaly':
+      lit(KIND_FIRST);
+      ascii(e.kind);
+      B[O++] = 0x22;
+      lit(SIDE);
+      ascii(e.side);
+      B[O++] = 0x22;
+      if (e.detail !== undefined) {
+        lit(DETAIL);
+        wstr(e.detail);
+      }
+      break;
+    case 'connection':
+      lit(PHASE);
+      ascii(e.phase);
+      B[O++] = 0x22;
+      if (e.connection !== undefined) summary(e);
+      break;
+  }
+  B[O++] = 0x7d;
+  const end = O;
+  B = EMPTY;
+  return end;
+}
+
+function summary(e: ConnectionEvent): void {
+  const c = e.connection!;
+  lit(S_CLIENT_IP);
+  wstr(c.client.ip);
+  lit(S_PORT);
+  wnum(c.client.port);
+  lit(S_STATE);
+  ascii(c.client.state);
+  lit(S_SERVER_IP);
+  wstr(c.server.ip);
+  lit(S_PORT);
+  wnum(c.server.port);
+  lit(S_STATE);
+  ascii(c.server.state);
+  lit(S_STATUS);
+  ascii(c.status);
+  lit(S_CONNSTATE);
+  ascii(c.connState);
+  lit(S_HISTORY);
+  wstr(c.history);
+  lit(S_PARTIAL);
+  bool(c.partial);
+  lit(S_ROLES);
+  bool(c.rolesGuessed);
+  lit(S_GAP);
+  bool(c.captureGap);
+  lit(S_STARTED);
+  wnum(c.startedAt);
+  if (e.phase !== 'opened') {
+    lit(S_CLOSEDBY);
+    nameOrNull(c.closedBy);
+    lit(S_CLOSEKIND);
+    nameOrNull(c.closeKind);
+    lit(S_ENDED);
+    wnum(c.endedAt);
+    lit(S_RTT);
+    wnum(c.handshake.rttMs);
+    const n = c.counts;
+    lit(S_COUNTS_C);
+    wnum(n.client.packets);
+    lit(S_BYTES);
+    wnum(n.client.bytes);
+    lit(S_COUNTS_S);
+    wnum(n.server.packets);
+    lit(S_BYTES);
+    wnum(n.server.bytes);
+    lit(S_COUNTS_END);
+  }
+  B[O++] = 0x7d;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+function lit(b: Uint8Array): void {
+  const buf = B;
+  const o = O;
+  for (let i = 0; i < b.length; i++) buf[o + i] = b[i];
+  O = o + b.length;
+}
+
+/** A string known to need no escaping (a name from the tracker's lists, a number's digits). */
+function ascii(s: string): void {
+  const buf = B;
+  const o = O;
+  for (let i = 0; i < s.length; i++) buf[o + i] = s.charCodeAt(i);
+  O = o + s.length;
+}
+
+/** Any string, quoted; escaped through JSON.stringify when it holds anything plain ASCII does not. */
+function wstr(s: string): void {
+  for (let i = 0; i < s.length; i++) {
+    const ch = s.charCodeAt(i);
+    if (ch < 0x20 || ch === 0x22 || ch === 0x5c || ch > 0x7e) {
+      O += B.write(JSON.stringify(s), O, 'utf8');
+      return;
+    }
+  }
+  B[O++] = 0x22;
+  ascii(s);
+  B[O++] = 0x22;
+}
+
+function nameOrNull(s: string | null): void {
+  if (s === null) lit(NULL);
+  else {
+    B[O++] = 0x22;
+    ascii(s);
+    B[O++] = 0x22;
+  }
+}
+
+function bool(b: boolean): void {
+  lit(b ? TRUE : FALSE);
+}
+
+/** A number as JSON writes it: non-negative integers digit by digit, others through String. */
+function wnum(n: number | null): void {
+  if (n === null || !Number.isFinite(n)) return lit(NULL);
+  if (n >= 0 && n <= Number.MAX_SAFE_INTEGER && Math.floor(n) === n) {
+    let digits = 1;
+    for (let m = 10; m <= n; m *= 10) digits++;
+    const buf = B;
+    let p = O + digits - 1;
+    let x = n;
+    while (x >= 10) {
+      const q = Math.floor(x / 10);
+      buf[p--] = 48 + (x - q * 10);
+      x = q;
+    }
+    buf[p] = 48 + x;
+    O += digits;
+    return;
+  }
+  ascii(String(n));
+}
+
+const bytes = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'latin1'));
+const TYPE_HEAD = Object.fromEntries(
+  (['state', 'handshake', 'teardown', 'reset', 'refused', 'anomaly', 'connection'] as const).map((t) => [t, bytes(`{"type":"${t}","connectionId":`)]),
+) as Record<TcpEvent['type'], Uint8Array>;
+const TS = bytes(',"ts":');
+const SIDE = bytes(',"side":"');
+const FROM = bytes('","from":"');
+const TO = bytes('","to":"');
+const CAUSE_NULL = bytes('","cause":null');
+const CAUSE_FLAGS = bytes('","cause":{"flags":"');
+const CAUSE_SEQ = bytes('","seq":');
+const CAUSE_ACK = bytes(',"ack":');
+const CAUSE_LEN = bytes(',"len":');
+const PHASE = bytes(',"phase":"');
+const KIND = bytes('","kind":"');
+const KIND_FIRST = bytes(',"kind":"');
+const RTT = bytes(',"rttMs":');
+const SYN_SYNACK = bytes(',"synToSynAckMs":');
+const SYNACK_ACK = bytes(',"synAckToAckMs":');
+const DETAIL = bytes(',"detail":');
+const NULL = bytes('null');
+const TRUE = bytes('true');
+const FALSE = bytes('false');
+const S_CLIENT_IP = bytes(',"connection":{"client":{"ip":');
+const S_SERVER_IP = bytes('"},"server":{"ip":');
+const S_PORT = bytes(',"port":');
+const S_STATE = bytes(',"state":"');
+const S_STATUS = bytes('"},"status":"');
+const S_CONNSTATE = bytes('","connState":"');
+const S_HISTORY = bytes('","history":');
+const S_PARTIAL = bytes(',"partial":');
+const S_ROLES = bytes(',"rolesGuessed":');
+const S_GAP = bytes(',"captureGap":');
+const S_STARTED = bytes(',"startedAt":');
+const S_CLOSEDBY = bytes(',"closedBy":');
+const S_CLOSEKIND = bytes(',"closeKind":');
+const S_ENDED = bytes(',"endedAt":');
+const S_RTT = bytes(',"rttMs":');
+const S_COUNTS_C = bytes(',"counts":{"client":{"packets":');
+const S_BYTES = bytes(',"bytes":');
+const S_COUNTS_S = bytes('},"server":{"packets":');
+const S_COUNTS_END = bytes('}}');

@@ -1,4 +1,4 @@
-import { eventJson } from '../events/encode';
+import { maxEventBytes, writeEvent } from '../events/encode';
 import { EVENT_TYPES, type EventType, type TcpEvent } from '../events/types';
 
 /** Bytes of event text in one chunk of the ring's store. */
@@ -7,9 +7,9 @@ const CHUNK_BYTES = 1 << 20;
 /**
  * The recent events every WebSocket client reads from, by global sequence number.
  *
- * Each event is written as its wire text once, when it is published (eventJson), straight into
- * byte chunks outside the JavaScript heap, each text followed by a comma: the event object and
- * its text are garbage at once, so the young generation's collections find almost nothing alive,
+ * Each event is written as its wire text once, when it is published (writeEvent), straight into
+ * byte chunks outside the JavaScript heap, each text followed by a comma: the event object is
+ * garbage at once and no string is made for it, so the young generation's collections find almost nothing alive,
  * and a batch of consecutive events is a few copies of contiguous bytes (see copyBatch), never a
  * joined string. Kept per event: where its text is, its type, and (while a client filters by
  * endpoint) its connection id.
@@ -22,12 +22,12 @@ export class EventRing {
   private readonly at: Int32Array;
   private readonly len: Int32Array;
   private readonly typeOf: Uint8Array;
-  private readonly chunkOf: (Chunk | undefined)[];
+  private readonly chunkOf: (Buffer | undefined)[];
   private readonly ids: (string | undefined)[];
   /** Chunks in use, oldest first, with the first sequence number each holds. */
-  private readonly chunks: Chunk[] = [];
+  private readonly chunks: Buffer[] = [];
   private readonly chunkFirst: number[] = [];
-  private readonly spare: Chunk[] = [];
+  private readonly spare: Buffer[] = [];
   private readonly maxChunks: number;
   private fill = 0;
   /** Sequence number of the newest event stored (0 before the first). */
@@ -52,14 +52,13 @@ export class EventRing {
   }
 
   push(seq: number, e: TcpEvent): void {
-    const text = eventJson(e);
-    // worst case of UTF-8 (the writer's output is ASCII unless an address or detail is not)
-    const room = text.length * 3 + 1;
+    const room = maxEventBytes(e) + 1;
     let chunk = this.chunks.length > 0 ? this.chunks[this.chunks.length - 1] : undefined;
     if (chunk === undefined || this.fill + room > chunk.length) chunk = this.newChunk(seq, room);
-    const n = chunk.utf8Write(text, this.fill);
-    chunk[this.fill + n] = 0x2c; // ','
+    const end = writeEvent(e, chunk, this.fill);
+    chunk[end] = 0x2c; // ','
     const i = seq % this.capacity;
+    const n = end - this.fill;
     this.at[i] = this.fill;
     this.len[i] = n;
     this.typeOf[i] = TYPE_INDEX[e.type];
@@ -69,7 +68,7 @@ export class EventRing {
     this.head = seq;
   }
 
-  private newChunk(seq: number, room: number): Chunk {
+  private newChunk(seq: number, room: number): Buffer {
     if (this.chunks.length >= this.maxChunks) {
       // the oldest chunk's events are lost to anyone still behind them
       this.chunks.shift();
@@ -77,7 +76,7 @@ export class EventRing {
       this.bytesFloor = Math.max(this.bytesFloor, this.chunkFirst[0] ?? seq);
     }
     const size = Math.max(CHUNK_BYTES, room);
-    const c = size === CHUNK_BYTES && this.spare.length > 0 ? this.spare.pop()! : (Buffer.allocUnsafeSlow(size) as Chunk);
+    const c = size === CHUNK_BYTES && this.spare.length > 0 ? this.spare.pop()! : Buffer.allocUnsafeSlow(size);
     this.chunks.push(c);
     this.chunkFirst.push(seq);
     this.fill = 0;
@@ -164,11 +163,5 @@ export class EventRing {
     }
   }
 }
-
-/**
- * Buffer's own UTF-8 writer, which Buffer#write calls after checking and normalising its arguments
- * (a third of the cost of writing a short text); the offset and room are known good here.
- */
-type Chunk = Buffer & { utf8Write(text: string, offset: number): number };
 
 const TYPE_INDEX = Object.fromEntries(EVENT_TYPES.map((t, i) => [t, i])) as Record<EventType, number>;

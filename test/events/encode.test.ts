@@ -8,7 +8,7 @@ import { frameTimeMs } from '../../src/capture/frame';
 import { readCaptureFile } from '../../src/capture/file';
 import { decodeFrame } from '../../src/decode/decode';
 import { Segment } from '../../src/decode/segment';
-import { connectionSummary, eventJson } from '../../src/events/encode';
+import { connectionSummary, eventJson, maxEventBytes, writeEvent } from '../../src/events/encode';
 import type { TcpEvent } from '../../src/events/types';
 import { Tracker } from '../../src/track/tracker';
 import { FIXTURES } from '../support/fixtures.mjs';
@@ -29,9 +29,19 @@ async function eventsOf(file: string): Promise<TcpEvent[]> {
   return events;
 }
 
+/** What writeEvent puts in a buffer, checked against its bound. */
+function written(e: TcpEvent): string {
+  const buf = Buffer.alloc(maxEventBytes(e) + 20, 0xff);
+  const end = writeEvent(e, buf, 7);
+  expect(end - 7).toBeLessThanOrEqual(maxEventBytes(e));
+  expect(buf[end]).toBe(0xff);
+  return buf.subarray(7, end).toString('utf8');
+}
+
 function check(events: TcpEvent[]): void {
   for (const e of events) {
     const text = eventJson(e);
+    expect(written(e)).toBe(text);
     if (e.type !== 'connection' || e.connection === undefined) {
       expect(text).toBe(JSON.stringify(e));
       continue;
@@ -42,7 +52,7 @@ function check(events: TcpEvent[]): void {
   }
 }
 
-describe('the stream event writer', () => {
+describe('the stream event writers', () => {
   const files = readdirSync(TRACES).filter((f) => /\.pcap(ng)?$/.test(f));
 
   it.each(files)('writes %s’s events as JSON.stringify does, connections as their summary', async (f) => {
@@ -73,8 +83,14 @@ describe('the stream event writer', () => {
       { type: 'handshake', connectionId: '7', ts: -0, phase: 'established', rttMs: Infinity, synToSynAckMs: 0.25, synAckToAckMs: 1e-7 },
       { type: 'teardown', connectionId: '7', ts: 1e21, phase: 'closed', kind: 'timeout' },
       { type: 'connection', connectionId: '7', ts: 2, phase: 'evicted' },
+      { type: 'state', connectionId: '123456789012', ts: 1796617304968.787, side: 'server', from: 'LISTEN', to: 'SYN_RECEIVED', cause: { flags: 'SA', seq: 4294967295, ack: 0, len: 65535 } },
+      { type: 'teardown', connectionId: '7', ts: 3, phase: 'fin', kind: 'fin', side: 'server' },
+      { type: 'reset', connectionId: '7', ts: 9007199254740993, side: 'client' },
     ];
-    for (const e of odd) expect(eventJson(e)).toBe(JSON.stringify(e));
+    for (const e of odd) {
+      expect(eventJson(e)).toBe(JSON.stringify(e));
+      expect(written(e)).toBe(JSON.stringify(e));
+    }
   });
 
   it('gives the summary of an opened connection without how it ended, of a closed one with it', () => {
