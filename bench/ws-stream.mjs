@@ -73,6 +73,8 @@ const out = {
     laggedDropped: w.laggedDropped,
     holes: w.gaps,
     everyEvent: w.lagged === 0 && w.gaps === 0,
+    clientCpuPct: round(w.client.cpuPct, 1),
+    clientHandlerBusyPct: round(w.client.handlerBusyPct, 1),
     latencyMs: Object.fromEntries(Object.entries(w.latencyMs).map(([k, v]) => [k, round(v, 1)])),
   })),
 };
