@@ -73,6 +73,11 @@ export class WsClient {
     return this.ws.bufferedAmount >= this.highWaterBytes || this.sentBytes - this.ackedBytes >= this.maxInFlightBytes;
   }
 
+  /** The client has been sent its whole in-flight allowance beyond what it confirmed reading. */
+  get unconfirmedFull(): boolean {
+    return this.sentBytes - this.ackedBytes >= this.maxInFlightBytes;
+  }
+
   /** Unsent and unconfirmed bytes are both well below their bounds: a good moment to resynchronise. */
   get drained(): boolean {
     return this.ws.bufferedAmount < this.highWaterBytes / 4 && this.sentBytes - this.ackedBytes < this.maxInFlightBytes / 2;

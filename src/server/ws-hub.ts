@@ -104,6 +104,12 @@ export class WsHub {
   private admitAt = performance.now();
   /** Clients closed by the server, by reason. */
   readonly dropped = { stalled: 0, unresponsive: 0, flooding: 0 };
+  /**
+   * How the stream kept up: resynchronisations after a client fell a ring behind (`lagged`), and
+   * passes that found a client held by the in-flight allowance (sent, not yet confirmed by a pong)
+   * rather than by its socket.
+   */
+  private readonly flow = { lagged: 0, heldUnconfirmed: 0 };
 
   constructor(private readonly deps: WsHubDeps) {
     this.wss = new WebSocketServer({
@@ -390,6 +396,7 @@ export class WsHub {
         return FLUSH_BLOCKED;
       }
       const snap = this.snapshotFor(c, now);
+      this.flow.lagged++;
       c.send(JSON.stringify({ type: 'lagged', dropped: Math.max(0, snap.seq - c.next + 1) }));
       c.lagging = false;
       if (!this.sendSnapshot(c, snap)) return FLUSH_BLOCKED;
@@ -397,7 +404,10 @@ export class WsHub {
       if (!this.sendSnapshot(c, this.snapshotFor(c, now))) return FLUSH_BLOCKED;
     }
     while (c.next <= ring.head) {
-      if (c.blocked) return FLUSH_BLOCKED;
+      if (c.blocked) {
+        if (c.unconfirmedFull) this.flow.heldUnconfirmed++;
+        return FLUSH_BLOCKED;
+      }
       if (performance.now() >= deadline) return FLUSH_MORE;
       const from = c.next;
       if (!ring.has(from)) {
@@ -521,9 +531,11 @@ export class WsHub {
     }
   }
 
-  /** Counters for /api/stats. */
+  /** Counters for /api/stats; `behind`: events the furthest client still has to be sent. */
   stats() {
-    return { clients: this.clients.size, refused: { ...this.refused }, dropped: { ...this.dropped } };
+    let behind = 0;
+    for (const c of this.clients) if (!c.lagging && !c.wantSnapshot) behind = Math.max(behind, this.ring.head - c.next + 1);
+    return { clients: this.clients.size, refused: { ...this.refused }, dropped: { ...this.dropped }, ...this.flow, behind };
   }
 
   close(): void {
