@@ -3,6 +3,8 @@ import type { StreamFilter } from './ws-filter';
 
 /** Text frames from Buffers: ws sends a Buffer as it is, so one frame can go to many sockets. */
 const TEXT = { binary: false } as const;
+/** How far a reading client's in-flight allowance may grow, in multiples of maxInFlightBytes. */
+const GROWTH = 4;
 /** Pings (with their marks) a client may have unanswered at once. */
 const MAX_PINGS_OUT = 4;
 /** Snapshots leave in fragments of this size (parts of one WebSocket message). */
@@ -70,17 +72,28 @@ export class WsClient {
    * second bound keeps a client that does not read from costing more than that.
    */
   get blocked(): boolean {
-    return this.ws.bufferedAmount >= this.highWaterBytes || this.sentBytes - this.ackedBytes >= this.maxInFlightBytes;
+    return this.ws.bufferedAmount >= this.highWaterBytes || this.sentBytes - this.ackedBytes >= this.allowance;
   }
 
   /** The client has been sent its whole in-flight allowance beyond what it confirmed reading. */
   get unconfirmedFull(): boolean {
-    return this.sentBytes - this.ackedBytes >= this.maxInFlightBytes;
+    return this.sentBytes - this.ackedBytes >= this.allowance;
+  }
+
+  /**
+   * What the client may have unconfirmed: maxInFlightBytes to begin with, growing with what it has
+   * confirmed reading (an eighth of it) up to GROWTH times that. A busy stream is confirmed one
+   * round trip late, and a round trip on a loaded machine is tens of milliseconds: 1 MiB a round
+   * trip held a reading dashboard below the stream's rate (BENCHMARKS.md). A client that never
+   * read costs no more than before; one that read and then stopped, at most the grown allowance.
+   */
+  get allowance(): number {
+    return Math.min(this.maxInFlightBytes * GROWTH, this.maxInFlightBytes + this.ackedBytes / 8);
   }
 
   /** Unsent and unconfirmed bytes are both well below their bounds: a good moment to resynchronise. */
   get drained(): boolean {
-    return this.ws.bufferedAmount < this.highWaterBytes / 4 && this.sentBytes - this.ackedBytes < this.maxInFlightBytes / 2;
+    return this.ws.bufferedAmount < this.highWaterBytes / 4 && this.sentBytes - this.ackedBytes < this.allowance / 2;
   }
 
   /**
@@ -91,7 +104,7 @@ export class WsClient {
    */
   probe(): void {
     const since = this.sentBytes - Math.max(this.ackedBytes, this.pingMark);
-    if (since >= this.maxInFlightBytes / 4 && this.pingsOut < MAX_PINGS_OUT) this.ping();
+    if (since >= this.allowance / 4 && this.pingsOut < MAX_PINGS_OUT) this.ping();
   }
 
   /** A ping that carries sentBytes: the pong echoes it, and the client has read that much. */
