@@ -74,11 +74,11 @@ interface Snapshot {
  * The /ws stream: `hello`, `snapshot`, then the events in batches (`{type:'events', seq,
  * events}`), in the order of the global sequence number.
  *
- * Capture only drops each event into a ring (EventRing); everything else happens in flush passes
- * between bursts of packets, each at most a couple of milliseconds long: serialising an event
- * (once), filtering, building a batch (once per filter and range, shared by every client that
- * stands at the same place with the same filter), writing. A client that does not read costs nothing
- * per event; one whose socket has not moved for `stallTimeoutMs` is closed.
+ * Publishing an event only writes its text into a ring (EventRing), once, while some client is
+ * connected; everything else happens in flush passes between bursts of packets, each at most a
+ * couple of milliseconds long: filtering, building a batch (once per filter and range, shared by
+ * every client that stands at the same place with the same filter), writing. A client that does
+ * not read costs nothing per event; one whose socket has not moved for `stallTimeoutMs` is closed.
  */
 export class WsHub {
   private readonly wss: WebSocketServer;
