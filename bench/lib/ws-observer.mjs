@@ -23,7 +23,7 @@ ws.on('message', (data) => {
   stats.bytes += data.length;
   const m = JSON.parse(data.toString());
   if (m.type === 'events') {
-    // protocol 2: one batch per flush, numbered from m.seq on
+    // protocol 2 and 3: one batch per flush, numbered from m.seq on
     if (lastSeq !== null && m.seq !== lastSeq + 1) stats.gaps++;
     lastSeq = m.seq + m.events.length - 1;
     for (const e of m.events) {
