@@ -174,9 +174,12 @@ async function once() {
       children: { ms: cpu1.children - cpu0.children, user: cpu1.childrenUser - cpu0.childrenUser, system: cpu1.childrenSystem - cpu0.childrenSystem },
       captureProcess: cap0 && cap1 ? { ms: cap1.total - cap0.total, user: cap1.user - cap0.user, system: cap1.system - cap0.system } : null,
       msPer1000Connections: round((cpuTotal / generated) * 1000, 1),
+      mainUsPerConnection: round(((cpu1.total - cpu1.children - (cpu0.total - cpu0.children)) / generated) * 1000, 1),
       busyPct: round((100 * cpuTotal) / wallMs, 1),
     },
-    ws: { events: ws.events, messages: ws.messages, bytes: ws.bytes, lagged: ws.lagged, laggedDropped: ws.laggedDropped, gaps: ws.gaps, latencyMs: Object.fromEntries(Object.entries(ws.latencyMs).map(([k, v]) => [k, round(v, 2)])) },
+    ws: { events: ws.events, eventsPerConnection: round(ws.events / generated, 1), bytesPerConnection: round(ws.bytes / generated, 0), messages: ws.messages, bytes: ws.bytes, clientCpuPct: round(ws.client.cpuPct, 1), lagged: ws.lagged, laggedDropped: ws.laggedDropped, gaps: ws.gaps, latencyMs: Object.fromEntries(Object.entries(ws.latencyMs).map(([k, v]) => [k, round(v, 2)])) },
+    // the server's side of the stream: resynchronisations, passes held by the in-flight allowance
+    wsServer: { lagged: stats.ws.lagged, heldUnconfirmed: stats.ws.heldUnconfirmed },
     rest: { calls: rest.calls, p50Ms: round(restSorted[Math.floor(restSorted.length / 2)] ?? null, 1), maxMs: round(restSorted.at(-1) ?? null, 1) },
     rssMiB: { start: round(rss0 / 2 ** 20, 1), max: round(rssMax / 2 ** 20, 1), end: round(rssEnd / 2 ** 20, 1) },
     restListMs: round(listMs, 0),
@@ -197,7 +200,7 @@ if (results.length > 0) {
       `${r.params.capture}${r.params.hog ? ` hog ${r.params.hog}` : ''} | load ${r.loadAverage[0]} | stalls max ${r.machineStalls.maxMs} ms, ${r.machineStalls.over100} > 100 ms | ${r.generator.perSecond} conn/s | ` +
         `${c.seenWhole} / ${c.generated} whole | lost ${r.packets.lost} pkts | evidence ${c.lossEvidence.gaps}/${c.lossEvidence.acksOfUnseen}/${c.lossEvidence.midstreamStarts} | ` +
         `handover lost ${c.lossEvidence.handoverLost ?? "-"} ring full ${c.lossEvidence.ringFull ?? "-"} kernel dropped ${c.lossEvidence.kernelDropped ?? "-"} holes ${c.lossEvidence.captureHoles ?? "-"} flagged ${c.captureGap} silently wrong ${c.silentlyWrong} | ${r.cpu.msPer1000Connections} ms/1000 (${r.cpu.busyPct} %; main ${r.cpu.main.ms}, capture ${r.cpu.captureProcess?.ms ?? '-'}, all children ${r.cpu.children.ms} ms) | ` +
-        `WS p50/p99 ${r.ws.latencyMs.p50}/${r.ws.latencyMs.p99} ms lagged ${r.ws.lagged} | REST p50/max ${r.rest.p50Ms}/${r.rest.maxMs} ms`,
+        `main ${r.cpu.mainUsPerConnection} µs/conn | WS ${r.ws.eventsPerConnection} events, ${r.ws.bytesPerConnection} B /conn, p50/p99 ${r.ws.latencyMs.p50}/${r.ws.latencyMs.p99} ms lagged ${r.ws.lagged} (server: held unconfirmed ${r.wsServer.heldUnconfirmed ?? '-'}) | REST p50/max ${r.rest.p50Ms}/${r.rest.maxMs} ms`,
     );
   }
 }

@@ -12,13 +12,18 @@ const stats = { messages: 0, events: 0, lagged: 0, laggedDropped: 0, snapshots: 
 let lastSeq = null;
 const now = () => performance.timeOrigin + performance.now();
 const ws = new WebSocket(url);
+// The client's own CPU (it may be what falls behind): time in its message handler, and all of it.
+let handlerMs = 0;
+let cpu0 = process.cpuUsage();
+let wall0 = performance.now();
 ws.on('message', (data) => {
   const t = now();
+  const h0 = performance.now();
   stats.messages++;
   stats.bytes += data.length;
   const m = JSON.parse(data.toString());
   if (m.type === 'events') {
-    // protocol 2: one batch per flush, numbered from m.seq on
+    // protocol 2 and 3: one batch per flush, numbered from m.seq on
     if (lastSeq !== null && m.seq !== lastSeq + 1) stats.gaps++;
     lastSeq = m.seq + m.events.length - 1;
     for (const e of m.events) {
@@ -39,6 +44,7 @@ ws.on('message', (data) => {
     stats.lagged++;
     stats.laggedDropped += m.dropped;
   }
+  handlerMs += performance.now() - h0;
 });
 ws.on('open', () => process.send({ ready: true }));
 ws.on('error', (e) => process.send({ error: String(e) }));
@@ -48,9 +54,15 @@ process.on('message', (m) => {
   if (m !== 'report' && m !== 'phase') return;
   const sorted = lat.slice(0, n).sort();
   const p = (q) => (n ? sorted[Math.min(n - 1, Math.ceil((q / 100) * n) - 1)] : null);
-  process.send({ report: { ...stats, latencyMs: { p50: p(50), p90: p(90), p99: p(99), max: n ? sorted[n - 1] : null, samples: n } } });
+  const cpu = process.cpuUsage(cpu0);
+  const wall = performance.now() - wall0;
+  const client = { handlerBusyPct: (100 * handlerMs) / wall, cpuPct: (100 * (cpu.user + cpu.system)) / 1000 / wall };
+  process.send({ report: { ...stats, client, latencyMs: { p50: p(50), p90: p(90), p99: p(99), max: n ? sorted[n - 1] : null, samples: n } } });
   if (m === 'phase') {
     n = 0;
+    handlerMs = 0;
+    cpu0 = process.cpuUsage();
+    wall0 = performance.now();
     for (const k of Object.keys(stats)) if (typeof stats[k] === 'number') stats[k] = 0;
     return;
   }

@@ -56,9 +56,11 @@ export const DEFAULT_WS_OPTIONS: WsOptions = {
   maxPayload: 16 * 1024,
   maxClients: 256,
   maxClientsPerAddress: 64,
-  // about two seconds of the busiest loopback the bench makes (~27 000 events/s, BENCHMARKS.md):
-  // a dashboard whose process is not scheduled for a second on a loaded machine still catches up
-  maxQueue: 50_000,
+  // about two seconds of the busiest loopback the bench makes (~6 000 connections/s, 19 events
+  // each, BENCHMARKS.md): a dashboard whose process is not scheduled for a second on a loaded
+  // machine still catches up. The ring keeps ~33 bytes an event and the texts in byte chunks
+  // (64 MiB at most), and only while some client is behind.
+  maxQueue: 200_000,
   highWaterBytes: 256 * 1024,
   maxInFlightBytes: 1024 * 1024,
   stallTimeoutMs: 10_000,

@@ -28,6 +28,12 @@ export interface WsHubStats {
   clients: number;
   refused: Record<string, number>;
   dropped: Record<string, number>;
+  /** Resynchronisations of clients that fell a ring behind. */
+  lagged: number;
+  /** Passes that found a client held by its in-flight allowance (sent, not yet confirmed). */
+  heldUnconfirmed: number;
+  /** Events the furthest client still has to be sent. */
+  behind: number;
 }
 
 function captureProcessStats(p: CaptureProcessStatus) {

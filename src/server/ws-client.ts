@@ -3,6 +3,10 @@ import type { StreamFilter } from './ws-filter';
 
 /** Text frames from Buffers: ws sends a Buffer as it is, so one frame can go to many sockets. */
 const TEXT = { binary: false } as const;
+/** How far a reading client's in-flight allowance may grow, in multiples of maxInFlightBytes. */
+const GROWTH = 4;
+/** Pings (with their marks) a client may have unanswered at once. */
+const MAX_PINGS_OUT = 4;
 /** Snapshots leave in fragments of this size (parts of one WebSocket message). */
 const SNAPSHOT_FRAGMENT = 64 * 1024;
 
@@ -31,8 +35,9 @@ export class WsClient {
    * comes back only after the frames before its ping were taken in).
    */
   ackedBytes = 0;
-  /** sentBytes when the unanswered ping was sent, or -1. */
-  private pingMark = -1;
+  /** sentBytes when the last ping was sent, and how many pings are unanswered. */
+  private pingMark = 0;
+  private pingsOut = 0;
   /** A snapshot being sent in fragments, and how far it got. */
   private snap: Buffer | null = null;
   private snapOff = 0;
@@ -67,30 +72,61 @@ export class WsClient {
    * second bound keeps a client that does not read from costing more than that.
    */
   get blocked(): boolean {
-    return this.ws.bufferedAmount >= this.highWaterBytes || this.sentBytes - this.ackedBytes >= this.maxInFlightBytes;
+    return this.ws.bufferedAmount >= this.highWaterBytes || this.sentBytes - this.ackedBytes >= this.allowance;
+  }
+
+  /** The client has been sent its whole in-flight allowance beyond what it confirmed reading. */
+  get unconfirmedFull(): boolean {
+    return this.sentBytes - this.ackedBytes >= this.allowance;
+  }
+
+  /**
+   * What the client may have unconfirmed: maxInFlightBytes to begin with, growing with what it has
+   * confirmed reading (an eighth of it) up to GROWTH times that. A busy stream is confirmed one
+   * round trip late, and a round trip on a loaded machine is tens of milliseconds: 1 MiB a round
+   * trip held a reading dashboard below the stream's rate (BENCHMARKS.md). A client that never
+   * read costs no more than before; one that read and then stopped, at most the grown allowance.
+   */
+  get allowance(): number {
+    return Math.min(this.maxInFlightBytes * GROWTH, this.maxInFlightBytes + this.ackedBytes / 8);
   }
 
   /** Unsent and unconfirmed bytes are both well below their bounds: a good moment to resynchronise. */
   get drained(): boolean {
-    return this.ws.bufferedAmount < this.highWaterBytes / 4 && this.sentBytes - this.ackedBytes < this.maxInFlightBytes / 2;
+    return this.ws.bufferedAmount < this.highWaterBytes / 4 && this.sentBytes - this.ackedBytes < this.allowance / 2;
   }
 
-  /** Asks for a pong once half the in-flight allowance is used, so a reading client is never held up. */
+  /**
+   * Asks for a pong after every quarter of the in-flight allowance sent, several pings under way at
+   * once, so that confirmations come back while the client reads and one that keeps up is never
+   * held up: with one ping at a time (at half the allowance) a reading client got at most half the
+   * allowance per round trip, which a busy stream outran (BENCHMARKS.md, the live path).
+   */
   probe(): void {
-    if (this.pingMark < 0 && this.sentBytes - this.ackedBytes > this.maxInFlightBytes / 2) this.ping();
+    const since = this.sentBytes - Math.max(this.ackedBytes, this.pingMark);
+    if (since >= this.allowance / 4 && this.pingsOut < MAX_PINGS_OUT) this.ping();
   }
 
-  /** A ping that also marks what the client has read once it answers. */
+  /** A ping that carries sentBytes: the pong echoes it, and the client has read that much. */
   ping(): void {
-    if (this.pingMark < 0) this.pingMark = this.sentBytes;
-    this.ws.ping();
+    this.pingMark = this.sentBytes;
+    this.pingsOut++;
+    this.ws.ping(String(this.sentBytes));
   }
 
-  onPong(): void {
+  /**
+   * A pong confirms what its ping carried. A peer may answer only the latest of several pings
+   * (RFC 6455 allows it), so the mark comes from the pong itself, not from a count of pings.
+   */
+  onPong(data?: Buffer): void {
     this.alive = true;
-    if (this.pingMark >= 0) {
-      this.ackedBytes = this.pingMark;
-      this.pingMark = -1;
+    const mark = data && data.length > 0 && data.length < 16 ? Number(data.toString('latin1')) : NaN;
+    if (Number.isInteger(mark) && mark <= this.sentBytes) {
+      if (mark > this.ackedBytes) this.ackedBytes = mark;
+      this.pingsOut = mark >= this.pingMark ? 0 : Math.max(0, this.pingsOut - 1);
+    } else {
+      // an unsolicited pong, or one without our payload: it says the client is alive, no more
+      this.pingsOut = Math.max(0, this.pingsOut - 1);
     }
   }
 

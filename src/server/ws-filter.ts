@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { EVENT_TYPES, type TcpEvent } from '../events/types';
+import { EVENT_TYPES, type EventType } from '../events/types';
 import type { ConnectionView } from '../track/connection';
 import { canonicalIp } from './query';
 
@@ -76,8 +76,8 @@ export class StreamFilter {
   }
 
   /** `ep` is looked up only when this filter needs it (it costs a tracker lookup). */
-  matchesEvent(e: TcpEvent, ep: () => EndpointsOf | undefined): boolean {
-    if (this.types && !this.types.has(e.type)) return false;
+  matchesEvent(type: EventType, ep: () => EndpointsOf | undefined): boolean {
+    if (this.types && !this.types.has(type)) return false;
     return this.needsEndpoints ? this.matchesEndpoints(ep()) : true;
   }
 }

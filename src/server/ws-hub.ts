@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { EventBus } from '../events/bus';
-import { EVENT_SCHEMA_VERSION, type TcpEvent } from '../events/types';
+import { EVENT_SCHEMA_VERSION, type EventType, type TcpEvent } from '../events/types';
 import type { ConnectionView } from '../track/connection';
 import { sameOrigin, type TokenCheck } from './auth';
 import type { SourceInfo } from '../capture/source';
@@ -34,9 +34,10 @@ const MAX_BATCH_EVENTS = 1000;
 /**
  * Version of the /ws message protocol, said in `hello`: 2 sends events in batches
  * (`{type:'events', seq, events}`, `seq` the number of the first), where 1 sent one
- * `{type:'event', seq, event}` each.
+ * `{type:'event', seq, event}` each; 3 is 2 with a `connection` event carrying a summary of its
+ * connection (src/events/encode.ts) instead of the whole Connection.
  */
-export const STREAM_PROTOCOL = 2;
+export const STREAM_PROTOCOL = 3;
 /** Endpoints remembered per connection id for port/host filters, before the cache is reset. */
 const ENDPOINT_CACHE_MAX = 50_000;
 /**
@@ -73,11 +74,11 @@ interface Snapshot {
  * The /ws stream: `hello`, `snapshot`, then the events in batches (`{type:'events', seq,
  * events}`), in the order of the global sequence number.
  *
- * Capture only drops each event into a ring (EventRing); everything else happens in flush passes
- * between bursts of packets, each at most a couple of milliseconds long: serialising an event
- * (once), filtering, building a batch (once per filter and range, shared by every client that
- * stands at the same place with the same filter), writing. A client that does not read costs nothing
- * per event; one whose socket has not moved for `stallTimeoutMs` is closed.
+ * Publishing an event only writes its text into a ring (EventRing), once, while some client is
+ * connected; everything else happens in flush passes between bursts of packets, each at most a
+ * couple of milliseconds long: filtering, building a batch (once per filter and range, shared by
+ * every client that stands at the same place with the same filter), writing. A client that does
+ * not read costs nothing per event; one whose socket has not moved for `stallTimeoutMs` is closed.
  */
 export class WsHub {
   private readonly wss: WebSocketServer;
@@ -89,6 +90,8 @@ export class WsHub {
   private snapshot: Snapshot | null = null;
   /** Batches built in this flush pass, by filter and range (null: none of the events matched). */
   private readonly batches = new Map<string, Buffer | null>();
+  /** Some client filters by port or host: connection events' endpoints are remembered for it. */
+  private endpointFilters = false;
   private flushScheduled = false;
   private lastPassEnd = 0;
   private retryTimer: NodeJS.Timeout | null = null;
@@ -101,6 +104,12 @@ export class WsHub {
   private admitAt = performance.now();
   /** Clients closed by the server, by reason. */
   readonly dropped = { stalled: 0, unresponsive: 0, flooding: 0 };
+  /**
+   * How the stream kept up: resynchronisations after a client fell a ring behind (`lagged`), and
+   * passes that found a client held by the in-flight allowance (sent, not yet confirmed by a pong)
+   * rather than by its socket.
+   */
+  private readonly flow = { lagged: 0, heldUnconfirmed: 0 };
 
   constructor(private readonly deps: WsHubDeps) {
     this.wss = new WebSocketServer({
@@ -166,8 +175,8 @@ export class WsHub {
     const c = new WsClient(ws, address, o.highWaterBytes, o.maxInFlightBytes, CLIENT_MESSAGE_BURST, performance.now());
     this.clients.add(c);
     this.perAddress.set(address, (this.perAddress.get(address) ?? 0) + 1);
-    ws.on('pong', () => {
-      c.onPong();
+    ws.on('pong', (data) => {
+      c.onPong(data);
       // what it just confirmed may be what it was waiting for
       this.flushClient(c);
     });
@@ -190,6 +199,7 @@ export class WsHub {
   private drop(c: WsClient): void {
     if (!this.clients.delete(c)) return;
     this.backlog.delete(c);
+    if (c.filter?.needsEndpoints) this.noteFilters();
     const n = (this.perAddress.get(c.address) ?? 1) - 1;
     if (n > 0) this.perAddress.set(c.address, n);
     else this.perAddress.delete(c.address);
@@ -217,6 +227,7 @@ export class WsHub {
       return this.replyError(c, 'bad-message', where + (i?.message ?? 'invalid message'));
     }
     c.filter = new StreamFilter(r.data.filter);
+    this.noteFilters();
     c.enqueueControl(JSON.stringify({ type: 'subscribed', filter: c.filter.toJSON() }));
     // Many subscribes in a row still cost one snapshot: it is made when the client is next written to.
     c.wantSnapshot = true;
@@ -229,14 +240,24 @@ export class WsHub {
     this.flushClient(c);
   }
 
+  private noteFilters(): void {
+    let any = false;
+    for (const c of this.clients) if (c.filter?.needsEndpoints) any = true;
+    this.endpointFilters = any;
+    this.ring.keepIds = any;
+    if (!any) this.endpoints.clear();
+  }
+
   private onEvent(seq: number, e: TcpEvent): void {
-    this.ring.push(seq, e);
     if (this.clients.size === 0) {
       // Nobody to keep it for: a client that connects starts from a snapshot after it.
-      this.ring.releaseBefore(seq + 1);
+      this.ring.skip(seq);
       this.snapshot = null;
       return;
     }
+    // Written out now, once: the ring keeps the text, and the event object dies young.
+    this.ring.push(seq, e);
+    if (this.endpointFilters && e.type === 'connection' && e.connection) this.remember(e.connection);
     if (!this.flushScheduled) this.scheduleFlush();
   }
 
@@ -261,10 +282,10 @@ export class WsHub {
     return { seq, frame: Buffer.from(JSON.stringify(body)), at: now };
   }
 
-  private endpointsFor(e: TcpEvent): EndpointsOf | undefined {
-    const known = this.endpoints.get(e.connectionId);
+  private endpointsFor(id: string): EndpointsOf | undefined {
+    const known = this.endpoints.get(id);
     if (known) return known;
-    const c = e.type === 'connection' && e.connection ? e.connection : this.deps.engine.tracker.get(e.connectionId);
+    const c = this.deps.engine.tracker.get(id);
     return c ? this.remember(c) : undefined;
   }
 
@@ -375,6 +396,7 @@ export class WsHub {
         return FLUSH_BLOCKED;
       }
       const snap = this.snapshotFor(c, now);
+      this.flow.lagged++;
       c.send(JSON.stringify({ type: 'lagged', dropped: Math.max(0, snap.seq - c.next + 1) }));
       c.lagging = false;
       if (!this.sendSnapshot(c, snap)) return FLUSH_BLOCKED;
@@ -382,7 +404,10 @@ export class WsHub {
       if (!this.sendSnapshot(c, this.snapshotFor(c, now))) return FLUSH_BLOCKED;
     }
     while (c.next <= ring.head) {
-      if (c.blocked) return FLUSH_BLOCKED;
+      if (c.blocked) {
+        if (c.unconfirmedFull) this.flow.heldUnconfirmed++;
+        return FLUSH_BLOCKED;
+      }
       if (performance.now() >= deadline) return FLUSH_MORE;
       const from = c.next;
       if (!ring.has(from)) {
@@ -410,28 +435,42 @@ export class WsHub {
     const known = this.batches.get(key);
     if (known !== undefined) return known;
     const ring = this.ring;
-    const texts: string[] = [];
     const seqs: number[] = [];
+    let bytes = 0;
     let ep: EndpointsOf | undefined | null = null;
     let epFor = '';
-    let e: TcpEvent;
+    let id = '';
     const lookup = () => {
-      if (ep === null || epFor !== e.connectionId) {
-        ep = this.endpointsFor(e);
-        epFor = e.connectionId;
+      if (ep === null || epFor !== id) {
+        ep = this.endpointsFor(id);
+        epFor = id;
       }
       return ep;
     };
-    for (let seq = from; seq <= to; seq++) {
-      e = ring.event(seq);
-      if (f !== null && !f.matchesEvent(e, lookup)) continue;
-      texts.push(ring.json(seq));
-      if (f !== null) seqs.push(seq);
+    if (f === null) {
+      for (let seq = from; seq <= to; seq++) bytes += ring.size(seq) + 1;
+    } else {
+      let type: EventType;
+      for (let seq = from; seq <= to; seq++) {
+        type = ring.type(seq);
+        id = ring.connectionId(seq) ?? '';
+        if (!f.matchesEvent(type, lookup)) continue;
+        seqs.push(seq);
+        bytes += ring.size(seq) + 1;
+      }
+      if (seqs.length === 0) {
+        this.batches.set(key, null);
+        return null;
+      }
     }
-    const first = f === null ? from : seqs[0];
-    const frame = texts.length === 0 ? null : Buffer.from(
-      `{"type":"events","seq":${first},${f === null ? '' : `"seqs":[${seqs.join(',')}],`}"events":[${texts.join(',')}]}`,
-    );
+    // The texts are copied from the ring's chunks into the frame between its head and its tail.
+    const head = `{"type":"events","seq":${f === null ? from : seqs[0]},${f === null ? '' : `"seqs":[${seqs.join(',')}],`}"events":[`;
+    const frame = Buffer.allocUnsafe(head.length + bytes - 1 + 2);
+    let off = frame.write(head, 0, 'latin1');
+    if (f === null) off = ring.copyRun(from, to, frame, off, false);
+    else for (let k = 0; k < seqs.length; k++) off = ring.copyRun(seqs[k], seqs[k], frame, off, k > 0);
+    frame[off++] = 0x5d; // ']'
+    frame[off++] = 0x7d; // '}'
     this.batches.set(key, frame);
     return frame;
   }
@@ -492,9 +531,11 @@ export class WsHub {
     }
   }
 
-  /** Counters for /api/stats. */
+  /** Counters for /api/stats; `behind`: events the furthest client still has to be sent. */
   stats() {
-    return { clients: this.clients.size, refused: { ...this.refused }, dropped: { ...this.dropped } };
+    let behind = 0;
+    for (const c of this.clients) if (!c.lagging && !c.wantSnapshot) behind = Math.max(behind, this.ring.head - c.next + 1);
+    return { clients: this.clients.size, refused: { ...this.refused }, dropped: { ...this.dropped }, ...this.flow, behind };
   }
 
   close(): void {

@@ -18,6 +18,7 @@ describe('WebSocket backpressure', () => {
   let bus: EventBus;
   let server: RunningServer;
   let clientCount = () => 0;
+  let hubStats = (): any => null;
 
   beforeAll(async () => {
     engine = new Engine();
@@ -34,6 +35,7 @@ describe('WebSocket backpressure', () => {
     if (!r.ok) throw new Error(r.message);
     server = r.running;
     clientCount = () => app.locals.services.ws.clientCount;
+    hubStats = () => app.locals.services.ws.stats();
   });
 
   afterAll(async () => {
@@ -80,7 +82,7 @@ describe('WebSocket backpressure', () => {
     // In batches: each message holds the events numbered from its `seq` on, all of them, the next
     // batch starting right after; bursts of 500 arrive in a few messages, not 500.
     const batches = fast.frames.filter((m) => m.type === 'events');
-    expect(fast.frames[0]).toMatchObject({ type: 'hello', protocol: 2 });
+    expect(fast.frames[0]).toMatchObject({ type: 'hello', protocol: 3 });
     for (const [k, b] of batches.entries()) {
       expect(b.seqs).toBeUndefined();
       if (k > 0) expect(b.seq).toBe(batches[k - 1].seq + batches[k - 1].events.length);
@@ -91,6 +93,8 @@ describe('WebSocket backpressure', () => {
     (slow.ws as any)._socket.resume();
     const lagged = await slow.next((m) => m.type === 'lagged', 'lagged', 20_000);
     expect(lagged.dropped).toBeGreaterThan(0);
+    // the server counts the resynchronisation
+    expect(hubStats()).toMatchObject({ lagged: 1, heldUnconfirmed: expect.any(Number), behind: expect.any(Number) });
     const i = slow.messages.indexOf(lagged);
     expect(slow.messages[i + 1].type).toBe('snapshot');
     expect(slow.messages[i + 1].seq).toBeGreaterThanOrEqual(first);

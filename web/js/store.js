@@ -56,7 +56,7 @@ export class Store {
         return true;
       }
       if (e.connection) {
-        this.upsert(e.connection, now);
+        this.summary(e, now);
         return true;
       }
     }
@@ -90,6 +90,35 @@ export class Store {
   }
 
   /**
+   * A `connection` event's summary (protocol 3: endpoints and states, and on close how it ended):
+   * a new row from it, with the fields it does not carry empty until REST fills them in, or the
+   * fields it carries laid over the row the page holds.
+   */
+  summary(e, now) {
+    const s = e.connection;
+    const row = this.rows.get(e.connectionId);
+    if (!row) {
+      this.rows.set(e.connectionId, { c: fromSummary(e.connectionId, e.ts, s), touched: now, since: { client: null, server: null } });
+      this.version++;
+      return;
+    }
+    const c = row.c;
+    if (e.ts < (c.lastSeenAt ?? 0) && c.status === 'closed') return;
+    for (const side of ['client', 'server']) {
+      if (c[side].state !== s[side].state) {
+        c[side].state = s[side].state;
+        row.since[side] = null;
+      }
+    }
+    for (const k of SUMMARY_FIELDS) if (s[k] !== undefined) c[k] = s[k];
+    if (s.counts) c.counts = s.counts;
+    if (s.rttMs != null) c.handshake.rttMs = s.rttMs;
+    if (e.ts > (c.lastSeenAt ?? 0)) c.lastSeenAt = e.ts;
+    row.touched = now;
+    this.version++;
+  }
+
+  /**
    * Replaces the whole set from a complete REST listing taken at page time `startedAt`: rows the
    * server no longer tracks go, unless an event touched them after the listing began.
    */
@@ -115,4 +144,31 @@ export class Store {
     }
     return { client, server };
   }
+}
+
+/** The Connection fields a summary carries as they are. */
+const SUMMARY_FIELDS = ['status', 'partial', 'rolesGuessed', 'captureGap', 'startedAt', 'connState', 'history', 'closedBy', 'closeKind', 'endedAt'];
+
+/** A Connection from a summary: what it does not say is empty (REST fills it in). */
+function fromSummary(id, ts, s) {
+  const end = (x) => ({ ip: x.ip, port: x.port, state: x.state });
+  return {
+    id,
+    family: s.client.ip.includes(':') ? 6 : 4,
+    client: end(s.client),
+    server: end(s.server),
+    status: s.status,
+    connState: s.connState ?? null,
+    history: s.history ?? '',
+    partial: s.partial,
+    captureGap: s.captureGap,
+    rolesGuessed: s.rolesGuessed,
+    startedAt: s.startedAt,
+    endedAt: s.endedAt ?? null,
+    lastSeenAt: ts,
+    handshake: { synAt: null, synAckAt: null, ackAt: null, rttMs: s.rttMs ?? null, synToSynAckMs: null, synAckToAckMs: null },
+    closedBy: s.closedBy ?? null,
+    closeKind: s.closeKind ?? null,
+    counts: s.counts ?? { client: { packets: 0, bytes: 0 }, server: { packets: 0, bytes: 0 } },
+  };
 }

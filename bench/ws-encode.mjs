@@ -1,0 +1,114 @@
+#!/usr/bin/env node
+// What the /ws stream costs per event in the main process, engine only: the events the tracker
+// makes from the first --frames frames of the bench capture (real loopback traffic), turned into
+// `events` batches of 1 000 the way the previous build did (each event JSON.stringify'd, the texts
+// joined, the batch encoded into a Buffer) and the way this one does (each event written as bytes
+// into the ring's chunks as it is published, a batch copied out of them), beside the writers alone.
+// Best of --rounds, µs per event; and the stream's bytes per connection, by event type.
+//
+//   node bench/ws-encode.mjs [--frames 150000] [--rounds 8] [--json]
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { buildOnce, ROOT } from './lib/build.mjs';
+import { loadAverage, round } from './lib/proc.mjs';
+
+const args = process.argv.slice(2);
+const opt = (n, d) => (args.includes(n) ? args[args.indexOf(n) + 1] : d);
+const frames = Number(opt('--frames', 150_000));
+const rounds = Number(opt('--rounds', 8));
+const BATCH = 1000;
+
+await buildOnce();
+const require = createRequire(import.meta.url);
+const dist = (p) => require(path.join(ROOT, 'dist', p));
+const { Engine } = dist('ingest/engine.js');
+const { readCaptureFile } = dist('capture/file.js');
+const { eventJson, writeEvent } = dist('events/encode.js');
+const { EventRing } = dist('server/ws-ring.js');
+const capture = path.join(ROOT, '.bench-data/loopback.pcap');
+
+const events = [];
+const engine = new Engine({ maxConnections: 1e6 });
+engine.tracker.onEvent((e) => events.push(e));
+let k = 0;
+await readCaptureFile(capture, (f) => {
+  if (k++ < frames) engine.onFrame(f);
+});
+const conns = engine.tracker.stats().connectionsTotal;
+
+const scratch = Buffer.allocUnsafeSlow(1 << 27);
+const ways = {
+  // the previous build: JSON.stringify each event, join a batch's texts, encode the batch
+  'JSON.stringify, join, Buffer.from (before)': () => {
+    let texts = [];
+    let n = 0;
+    for (const e of events) {
+      texts.push(JSON.stringify(e));
+      if (texts.length === BATCH) {
+        n += Buffer.from(`{"type":"events","seq":1,"events":[${texts.join(',')}]}`).length;
+        texts = [];
+      }
+    }
+    return n;
+  },
+  'eventJson alone (string writer)': () => {
+    let n = 0;
+    for (const e of events) n += eventJson(e).length;
+    return n;
+  },
+  'writeEvent alone (byte writer)': () => {
+    let o = 0;
+    for (const e of events) o = writeEvent(e, scratch, o);
+    return o;
+  },
+  // this build: into the ring as published, a batch copied out per 1 000
+  'ring.push, batch copied out (after)': () => {
+    const ring = new EventRing(200_000);
+    let n = 0;
+    for (let s = 1; s <= events.length; s++) {
+      ring.push(s, events[s - 1]);
+      if (s % BATCH === 0) {
+        let size = 0;
+        for (let q = s - BATCH + 1; q <= s; q++) size += ring.size(q) + 1;
+        const frame = Buffer.allocUnsafe(size + 40);
+        n += ring.copyRun(s - BATCH + 1, s, frame, frame.write('{"type":"events","seq":1,"events":[', 0, 'latin1'), false);
+        ring.releaseBefore(s + 1);
+      }
+    }
+    return n;
+  },
+};
+
+const best = {};
+for (let r = 0; r < rounds; r++) {
+  for (const [name, f] of Object.entries(ways)) {
+    const t = performance.now();
+    f();
+    const us = ((performance.now() - t) * 1000) / events.length;
+    best[name] = Math.min(best[name] ?? Infinity, us);
+  }
+}
+
+const bytesByType = {};
+for (const e of events) {
+  const b = (bytesByType[e.type] ??= { events: 0, before: 0, after: 0 });
+  b.events++;
+  b.before += Buffer.byteLength(JSON.stringify(e));
+  b.after += Buffer.byteLength(eventJson(e));
+}
+const out = {
+  command: `node bench/ws-encode.mjs --frames ${frames} --rounds ${rounds}`,
+  loadAverage: loadAverage(),
+  frames: Math.min(frames, k),
+  connections: conns,
+  events: events.length,
+  usPerEvent: Object.fromEntries(Object.entries(best).map(([k2, v]) => [k2, round(v, 3)])),
+  bytesPerConnection: {
+    before: round(Object.values(bytesByType).reduce((n, b) => n + b.before, 0) / conns, 0),
+    after: round(Object.values(bytesByType).reduce((n, b) => n + b.after, 0) / conns, 0),
+  },
+  byType: Object.fromEntries(
+    Object.entries(bytesByType).map(([t, b]) => [t, { perConnection: round(b.events / conns, 2), bytesBefore: round(b.before / b.events, 0), bytesAfter: round(b.after / b.events, 0) }]),
+  ),
+};
+console.log(JSON.stringify(out, null, args.includes('--json') ? 0 : 1));

@@ -1,0 +1,115 @@
+// The stream's hand-written event writer against JSON.stringify, on every event the tracker makes
+// from the public traces: the same text for every type but `connection`, whose connection is the
+// summary (the Connection's fields, fewer of them).
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { frameTimeMs } from '../../src/capture/frame';
+import { readCaptureFile } from '../../src/capture/file';
+import { decodeFrame } from '../../src/decode/decode';
+import { Segment } from '../../src/decode/segment';
+import { connectionSummary, eventJson, maxEventBytes, writeEvent } from '../../src/events/encode';
+import type { TcpEvent } from '../../src/events/types';
+import { Tracker } from '../../src/track/tracker';
+import { FIXTURES } from '../support/fixtures.mjs';
+import { conv, handshake, run } from '../track/helpers';
+
+const TRACES = path.join(FIXTURES, 'traces');
+
+async function eventsOf(file: string): Promise<TcpEvent[]> {
+  const events: TcpEvent[] = [];
+  const tracker = new Tracker({ maxConnections: 1_000_000 });
+  tracker.onEvent((e) => events.push(e));
+  const seg = new Segment();
+  await readCaptureFile(file, (f) => {
+    if (decodeFrame(f.linkType, f.data, f.origLen, seg) === 'ok') tracker.process(seg, frameTimeMs(f));
+  });
+  tracker.expire(Number.MAX_SAFE_INTEGER / 2);
+  tracker.removeAll();
+  return events;
+}
+
+/** What writeEvent puts in a buffer, checked against its bound. */
+function written(e: TcpEvent): string {
+  const buf = Buffer.alloc(maxEventBytes(e) + 20, 0xff);
+  const end = writeEvent(e, buf, 7);
+  expect(end - 7).toBeLessThanOrEqual(maxEventBytes(e));
+  expect(buf[end]).toBe(0xff);
+  return buf.subarray(7, end).toString('utf8');
+}
+
+function check(events: TcpEvent[]): void {
+  for (const e of events) {
+    const text = eventJson(e);
+    expect(written(e)).toBe(text);
+    if (e.type !== 'connection' || e.connection === undefined) {
+      expect(text).toBe(JSON.stringify(e));
+      continue;
+    }
+    const { connection, ...rest } = e;
+    const parsed = JSON.parse(text);
+    expect(parsed).toEqual({ ...rest, connection: connectionSummary(e.phase, connection) });
+  }
+}
+
+describe('the stream event writers', () => {
+  const files = readdirSync(TRACES).filter((f) => /\.pcap(ng)?$/.test(f));
+
+  it.each(files)('writes %s’s events as JSON.stringify does, connections as their summary', async (f) => {
+    const events = await eventsOf(path.join(TRACES, f));
+    check(events);
+  });
+
+  it('covers every event type on the traces and the synthetic cases', async () => {
+    const all: TcpEvent[] = [];
+    for (const f of files) all.push(...(await eventsOf(path.join(TRACES, f))));
+    // a refused connection and a reset, which the traces may lack
+    const c = conv();
+    const refused = run([c.c('S'), c.s('RA')]);
+    const d = conv(7000, 9000, '10.0.0.1:40001');
+    const reset = run([...handshake(d), d.c('R')]);
+    all.push(...refused.events, ...reset.events);
+    check(refused.events);
+    check(reset.events);
+    expect(new Set(all.map((e) => e.type))).toEqual(new Set(['state', 'handshake', 'teardown', 'reset', 'refused', 'anomaly', 'connection']));
+    const phases = new Set(all.filter((e) => e.type === 'connection').map((e) => (e as { phase: string }).phase));
+    expect(phases).toEqual(new Set(['opened', 'closed']));
+  });
+
+  it('escapes what JSON must escape and writes non-finite numbers as null', () => {
+    const odd: TcpEvent[] = [
+      { type: 'anomaly', connectionId: 'a"b\\c', ts: 1.5, kind: 'gap', side: 'client', detail: 'line\nnext é \u2028 \ud800' },
+      { type: 'refused', connectionId: 'x', ts: NaN },
+      { type: 'handshake', connectionId: '7', ts: -0, phase: 'established', rttMs: Infinity, synToSynAckMs: 0.25, synAckToAckMs: 1e-7 },
+      { type: 'teardown', connectionId: '7', ts: 1e21, phase: 'closed', kind: 'timeout' },
+      { type: 'connection', connectionId: '7', ts: 2, phase: 'evicted' },
+      { type: 'state', connectionId: '123456789012', ts: 1796617304968.787, side: 'server', from: 'LISTEN', to: 'SYN_RECEIVED', cause: { flags: 'SA', seq: 4294967295, ack: 0, len: 65535 } },
+      { type: 'teardown', connectionId: '7', ts: 3, phase: 'fin', kind: 'fin', side: 'server' },
+      { type: 'reset', connectionId: '7', ts: 9007199254740993, side: 'client' },
+    ];
+    for (const e of odd) {
+      expect(eventJson(e)).toBe(JSON.stringify(e));
+      expect(written(e)).toBe(JSON.stringify(e));
+    }
+  });
+
+  it('gives the summary of an opened connection without how it ended, of a closed one with it', () => {
+    const c = conv();
+    const { events } = run([...handshake(c), c.c('FA'), c.s('FA'), c.c('A')]);
+    const conns = events.filter((e) => e.type === 'connection').map((e) => JSON.parse(eventJson(e)));
+    expect(conns.map((e) => e.phase)).toEqual(['opened', 'closed']);
+    expect(conns[0].connection).toEqual({
+      client: { ip: '10.0.0.1', port: 40000, state: 'CLOSED' },
+      server: { ip: '10.0.0.2', port: 8080, state: 'LISTEN' },
+      status: 'open', connState: expect.any(String), history: expect.any(String),
+      partial: false, rolesGuessed: false, captureGap: false, startedAt: 1_000_000,
+    });
+    expect(conns[1].connection).toMatchObject({
+      status: 'closed', connState: 'SF', closeKind: 'fin', closedBy: 'client',
+      client: { state: 'TIME_WAIT' }, server: { state: 'CLOSED' },
+      counts: { client: { packets: 4, bytes: 0 }, server: { packets: 2, bytes: 0 } },
+    });
+    expect(typeof conns[1].connection.rttMs).toBe('number');
+    expect(typeof conns[1].connection.endedAt).toBe('number');
+  });
+});
