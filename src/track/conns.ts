@@ -69,7 +69,7 @@ export class Conns {
     this.ladderHead = head;
     this.eventLog = o.eventLog;
     this.maxAnomalies = Math.min(o.maxEventsPerConn, 0xffff);
-    this.log = new EventLog(this.st, new EventPool());
+    this.log = new EventLog(this.st, new EventPool(), o.eventLog);
     this.hist = new History(this.st);
     this.views = new Views(this.st, this.hist, this.ladder, this.log, this.notes);
   }
@@ -151,7 +151,7 @@ export class Conns {
   finSent(s: number, d: number, peerFinInFlight: boolean): void {
     // Both sent a FIN before receiving the other's: a simultaneous close.
     this.setClosedBy(s, d === 0 ? By.CLIENT : By.SERVER, peerFinInFlight);
-    this.emit(s, evWord(EV.TEARDOWN, d, true, TD.FIN, TDK.FIN, 0), this.ord);
+    this.announce(s, evWord(EV.TEARDOWN, d, true, TD.FIN, TDK.FIN, 0), this.ord);
   }
 
   /** Marks s closed once neither endpoint can send any more. */
@@ -171,7 +171,7 @@ export class Conns {
     this.counters.closed++;
     const tdKind = kind === Kind.TIMEOUT ? TDK.TIMEOUT : kind === Kind.FIN ? TDK.FIN : TDK.RST;
     this.emit(s, evWord(EV.TEARDOWN, 0, false, TD.CLOSED, tdKind, 0), ref);
-    this.emit(s, evWord(EV.CONNECTION, 0, false, CONN.CLOSED, 0, 0), ref);
+    this.announce(s, evWord(EV.CONNECTION, 0, false, CONN.CLOSED, 0, 0), ref);
   }
 
   /** Idle timeout: the observer gives up; every endpoint still holding state goes to CLOSED. */
@@ -211,6 +211,14 @@ export class Conns {
       if (ref >= this.ladderHead) this.ladder.pin(s, ref); // (REF.TIMER is negative)
       this.log.push(s, word, ref);
     }
+    if (this.sinks.length !== 0) this.announce(s, word, ref);
+  }
+
+  /**
+   * Hands the event to the sinks without keeping it: for the events the log implies (EventLog.each
+   * gives them back in their place), and for every kept one.
+   */
+  announce(s: number, word: number, ref: number): void {
     if (this.sinks.length === 0) return;
     const ev = this.views.event(s, word, ref, true);
     for (const sink of this.sinks) sink(ev);
