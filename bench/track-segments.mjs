@@ -8,9 +8,12 @@
 //
 // Prints JSON: nsPerSegment (CPU ns per segment, refilling the Segment + Tracker.process, one per
 // pass), refillNs (the same loop without the tracker: what the replay itself costs), and min/net
-// (the best pass, and the best pass less refillNs: the tracker's own cost).
+// (the best pass, and the best pass less refillNs: the tracker's own cost). CPU time of the whole
+// process, so the compiler's and the collector's threads are in it. The first pass also pays for
+// compiling the tracker (V8 runs it unoptimized until then); --chunks N adds firstPassChunks, that
+// pass's ns per segment over each N segments, which shows how long that takes.
 //
-//   node bench/track-segments.mjs [FILE] [--passes 5]     # FILE: .bench-data/loopback.pcapng
+//   node bench/track-segments.mjs [FILE] [--passes 5] [--chunks 1000]   # FILE: .bench-data/loopback.pcapng
 //   TCPSCOPE_DIST=path/to/dist node bench/track-segments.mjs   # another build (default: dist/)
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -23,6 +26,7 @@ const dist = (m) => require(path.join(distDir, m));
 const args = process.argv.slice(2);
 const file = args.find((a) => !a.startsWith('--') && !/^\d+$/.test(a)) ?? path.join(root, '.bench-data/loopback.pcapng');
 const passes = args.includes('--passes') ? Number(args[args.indexOf('--passes') + 1]) : 5;
+const chunk = args.includes('--chunks') ? Number(args[args.indexOf('--chunks') + 1]) : 0;
 
 const { readCaptureFile } = dist('capture/file.js');
 const { frameTimeMs } = dist('capture/frame.js');
@@ -115,16 +119,24 @@ for (let p = 0; p < 3; p++) {
 }
 
 const nsPerSegment = [];
+const firstPassChunks = [];
 for (let p = 0; p < passes; p++) {
   const t = new Tracker({ maxConnections: 1_000_000 });
   const c0 = process.cpuUsage();
-  for (let i = 0; i < n; i++) {
-    fill(i);
-    t.process(one, times[i]);
+  const step = p === 0 && chunk > 0 ? chunk : n;
+  for (let k = 0; k < n; k += step) {
+    const ck = process.cpuUsage();
+    const end = Math.min(n, k + step);
+    for (let i = k; i < end; i++) {
+      fill(i);
+      t.process(one, times[i]);
+    }
+    if (step < n) firstPassChunks.push(Math.round(cpuNs(ck) / (end - k)));
   }
   nsPerSegment.push(Math.round(cpuNs(c0) / n));
 }
 const min = Math.min(...nsPerSegment);
 console.log(JSON.stringify({
   file: path.relative(root, file), segments: n, passes, nsPerSegment, refillNs: refill, min, net: min - refill, sink: sink > 0,
+  ...(chunk > 0 ? { chunk, firstPassChunks } : {}),
 }));
