@@ -10,7 +10,9 @@
 // Cases: whole; no-mirror (the Zeek mirror's step, and in builds that had them its cut-down
 // copies, return "nothing changed"); no-emit (events are neither kept nor handed on); no-machine
 // (a known connection's segment does nothing after the flow table found it: what is left is
-// reading, decoding and identity).
+// reading, decoding and identity). For the composed tracker only (since a9f9aba): no-transitions
+// (no segment moves a state: the table, its events, closes and timer classes are left out),
+// no-judge (no anomaly is looked for), no-touch (the timer lists are not kept).
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -34,6 +36,9 @@ function stub(dist, name) {
     set(mod('track/conns.js').Conns, ['emit'], undefined); // the composed tracker
     set(mod('track/core.js').TrackerCore, ['emit'], undefined); // 5ddfed4's class chain
   }
+  if (name === 'no-transitions') set(mod('track/machine.js').Machine, ['transitions'], 1 /* Kind.FIN */);
+  if (name === 'no-judge') set(mod('track/machine.js').Machine, ['judge'], undefined);
+  if (name === 'no-touch') set(mod('track/conns.js').Conns, ['touch'], undefined);
   if (name === 'no-machine') {
     set(mod('track/machine.js').Machine, ['segment'], undefined);
     const T = mod('track/tracker.js').Tracker;

@@ -4,6 +4,7 @@
 //   node bench/sections/engine.mjs --case track-pcapng .bench-data/loopback.pcapng   # one run, JSON
 // tcpscope is measured from dist/ (npm run build), or from the build named by TCPSCOPE_DIST.
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +18,8 @@ export const title = 'Engine only (in-process stages, no CLI, no output)';
 async function runCase(name, file) {
   const distDir = process.env.TCPSCOPE_DIST ? path.resolve(process.env.TCPSCOPE_DIST) : path.join(root, 'dist');
   const dist = (m) => require(path.join(distDir, m));
+  // the ingest stage has its own folder since dcd18c1; older builds keep it at the top of dist/
+  const ingest = (m) => dist(existsSync(path.join(distDir, 'ingest', m)) ? path.join('ingest', m) : m);
   const t0 = process.hrtime.bigint();
   const cpu0 = process.cpuUsage();
   let packets = 0;
@@ -41,7 +44,7 @@ async function runCase(name, file) {
     if (res.error) throw new Error(res.error.message);
   } else if (name.startsWith('track-') || name.startsWith('sink-')) {
     const { readCaptureFile } = dist('capture/file.js');
-    const { Engine } = dist('engine.js');
+    const { Engine } = ingest('engine.js');
     const engine = new Engine({ maxConnections: 1_000_000 });
     // The CLI always listens to events (it fans them out); the bare engine builds none.
     if (name.startsWith('sink-')) {
@@ -53,7 +56,7 @@ async function runCase(name, file) {
     // -thread: the file is read, parsed and decoded in a second thread, as `analyze` and
     // `replay --speed max` do with big files; tracking stays on this one.
     const res = name.endsWith('-thread')
-      ? await dist('reader-thread.js').readDecodedThreaded(file, engine.onDecoded)
+      ? await ingest('reader-thread.js').readDecodedThreaded(file, engine.onDecoded)
       : await readCaptureFile(file, engine.onFrame);
     if (res.error) throw new Error(res.error.message);
     engine.tracker.expire(engine.lastTs);

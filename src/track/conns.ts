@@ -9,12 +9,14 @@ import { Ladder, LADDER_BLOCK } from './ladder';
 import { EventPool, SegPool } from './pools';
 import type { QueryIndex } from './queryindex';
 import { TrackerCounters } from './stats';
-import { S } from './states';
+import { S, TCP_STATES } from './states';
 import { By, C, ConnStore, E, K, Kind } from './store';
 import { TimerLists } from './timers';
 import { CL, IGNORE, INVALID, ROLE, nextState } from './transitions';
 import { Views } from './view';
 import type { Mirror } from './mirror';
+
+const NSTATES = TCP_STATES.length;
 
 /**
  * The connections in the table and the one way each of them changes: an endpoint's state (from
@@ -67,7 +69,7 @@ export class Conns {
     this.ladderHead = head;
     this.eventLog = o.eventLog;
     this.maxAnomalies = Math.min(o.maxEventsPerConn, 0xffff);
-    this.log = new EventLog(this.st, new EventPool());
+    this.log = new EventLog(this.st, new EventPool(), o.eventLog);
     this.hist = new History(this.st);
     this.views = new Views(this.st, this.hist, this.ladder, this.log, this.notes);
   }
@@ -109,15 +111,18 @@ export class Conns {
   }
 
   private move(s: number, side: number, to: number): void {
-    const st = this.st;
+    const states = this.st.st;
     const x = 2 * s + side;
-    const from = st.st[x];
-    this.unpair(s);
-    st.st[x] = to;
-    this.pair(s);
+    const from = states[x];
+    const other = states[x ^ 1];
+    const k = this.counters;
+    // bothIn: out of `from` if the peer was there too, into `to` if the peer is there
+    if (from === other) k.bothIn[from]--;
+    states[x] = to;
+    if (to === other) k.bothIn[to]++;
     if (this.index !== null) this.index.move(x, from, to);
-    this.counters.byState[side * 11 + from]--;
-    this.counters.byState[side * 11 + to]++;
+    k.byState[side * NSTATES + from]--;
+    k.byState[side * NSTATES + to]++;
     this.changed = true;
   }
 
@@ -146,7 +151,7 @@ export class Conns {
   finSent(s: number, d: number, peerFinInFlight: boolean): void {
     // Both sent a FIN before receiving the other's: a simultaneous close.
     this.setClosedBy(s, d === 0 ? By.CLIENT : By.SERVER, peerFinInFlight);
-    this.emit(s, evWord(EV.TEARDOWN, d, true, TD.FIN, TDK.FIN, 0), this.ord);
+    this.announce(s, evWord(EV.TEARDOWN, d, true, TD.FIN, TDK.FIN, 0), this.ord);
   }
 
   /** Marks s closed once neither endpoint can send any more. */
@@ -166,7 +171,7 @@ export class Conns {
     this.counters.closed++;
     const tdKind = kind === Kind.TIMEOUT ? TDK.TIMEOUT : kind === Kind.FIN ? TDK.FIN : TDK.RST;
     this.emit(s, evWord(EV.TEARDOWN, 0, false, TD.CLOSED, tdKind, 0), ref);
-    this.emit(s, evWord(EV.CONNECTION, 0, false, CONN.CLOSED, 0, 0), ref);
+    this.announce(s, evWord(EV.CONNECTION, 0, false, CONN.CLOSED, 0, 0), ref);
   }
 
   /** Idle timeout: the observer gives up; every endpoint still holding state goes to CLOSED. */
@@ -206,6 +211,14 @@ export class Conns {
       if (ref >= this.ladderHead) this.ladder.pin(s, ref); // (REF.TIMER is negative)
       this.log.push(s, word, ref);
     }
+    if (this.sinks.length !== 0) this.announce(s, word, ref);
+  }
+
+  /**
+   * Hands the event to the sinks without keeping it: for the events the log implies (EventLog.each
+   * gives them back in their place), and for every kept one.
+   */
+  announce(s: number, word: number, ref: number): void {
     if (this.sinks.length === 0) return;
     const ev = this.views.event(s, word, ref, true);
     for (const sink of this.sinks) sink(ev);
@@ -226,21 +239,14 @@ export class Conns {
 
   /**
    * The timer class of s, from its endpoints' states and the flags in C.CLASS_MASK (store.ts);
-   * `lclass` always holds it for a connection between segments.
+   * `lclass` always holds it for a connection between segments. Looked up in CLASS_TABLE, which
+   * timerClass() fills.
    */
   classOf(s: number): number {
     const st = this.st;
-    const a = st.st[2 * s];
-    const b = st.st[2 * s + 1];
-    if ((st.cflags[s] & C.CLOSED) !== 0) return a === S.TIME_WAIT || b === S.TIME_WAIT ? K.TIME_WAIT : K.CLOSED;
-    // conntrack's order: a FIN not yet acknowledged is FIN_WAIT, an acknowledged one CLOSE_WAIT
-    if (a === S.LAST_ACK || b === S.LAST_ACK) return K.LAST_ACK;
-    if (a === S.FIN_WAIT_1 || b === S.FIN_WAIT_1 || a === S.CLOSING || b === S.CLOSING) return K.FIN_WAIT;
-    if (a === S.CLOSE_WAIT || b === S.CLOSE_WAIT) return K.CLOSE_WAIT;
-    if (closing(a) || closing(b)) return K.FIN_WAIT;
-    if ((st.cflags[s] & C.EST_ONCE) !== 0) return K.ESTABLISHED;
-    if ((st.cflags[s] & C.SYNACK_SEEN) !== 0 || a === S.SYN_RECEIVED || b === S.SYN_RECEIVED) return K.SYN_RECV;
-    return K.SYN_SENT;
+    const f = st.cflags[s];
+    const bits = ((f & C.CLOSED) !== 0 ? 1 : 0) | ((f & C.EST_ONCE) !== 0 ? 2 : 0) | ((f & C.SYNACK_SEEN) !== 0 ? 4 : 0);
+    return CLASS_TABLE[((st.st[2 * s] * NSTATES + st.st[2 * s + 1]) << 3) | bits];
   }
 
   // ------------------------------------------------------------------ the creation order, removal
@@ -292,6 +298,32 @@ export class Conns {
     const n = Number(id);
     if (!Number.isInteger(n) || n <= 0) return -1;
     return this.ids.get(n);
+  }
+}
+
+/**
+ * The timer class of a connection whose endpoints are in states a and b, closed or not, that was
+ * established once or not, whose SYN+ACK was seen or not.
+ */
+function timerClass(a: number, b: number, closed: boolean, estOnce: boolean, synAckSeen: boolean): number {
+  if (closed) return a === S.TIME_WAIT || b === S.TIME_WAIT ? K.TIME_WAIT : K.CLOSED;
+  // conntrack's order: a FIN not yet acknowledged is FIN_WAIT, an acknowledged one CLOSE_WAIT
+  if (a === S.LAST_ACK || b === S.LAST_ACK) return K.LAST_ACK;
+  if (a === S.FIN_WAIT_1 || b === S.FIN_WAIT_1 || a === S.CLOSING || b === S.CLOSING) return K.FIN_WAIT;
+  if (a === S.CLOSE_WAIT || b === S.CLOSE_WAIT) return K.CLOSE_WAIT;
+  if (closing(a) || closing(b)) return K.FIN_WAIT;
+  if (estOnce) return K.ESTABLISHED;
+  if (synAckSeen || a === S.SYN_RECEIVED || b === S.SYN_RECEIVED) return K.SYN_RECV;
+  return K.SYN_SENT;
+}
+
+/** timerClass() for every pair of states and every value of the three flags, indexed as classOf() reads it. */
+const CLASS_TABLE = new Uint8Array(NSTATES * NSTATES * 8);
+for (let a = 0; a < NSTATES; a++) {
+  for (let b = 0; b < NSTATES; b++) {
+    for (let bits = 0; bits < 8; bits++) {
+      CLASS_TABLE[((a * NSTATES + b) << 3) | bits] = timerClass(a, b, (bits & 1) !== 0, (bits & 2) !== 0, (bits & 4) !== 0);
+    }
   }
 }
 

@@ -1,11 +1,17 @@
 import { ANOMALY_KINDS, CONN_PHASES, HS_PHASES, TD_KINDS, TD_PHASES, type TcpEvent } from './events';
 import { indexOf } from './names';
 import { BLOCK as B, type EventPool } from './pools';
+import { S } from './states';
 import type { ConnStore } from './store';
 
 /**
  * Kept events in 8 bytes each: a packed word and the ordinal of the segment that caused the event
  * (its timestamp and cause are read back from the ladder), or REF.TIMER for timer-driven ones.
+ *
+ * Three events are implied by others and not kept (each() gives them back in their place): a
+ * connection's first event, 'connection opened' at its first segment; the 'teardown fin' of the
+ * side whose state event takes it into FIN_WAIT_1 or LAST_ACK (only sending a FIN does); and the
+ * 'connection closed' that follows every 'teardown closed'. Sinks get them as they happen.
  */
 
 /** Event types, as the events name them; EV.STATE is the index of 'state'. */
@@ -43,11 +49,15 @@ export const evA = (w: number): number => (w >>> 5) & 15;
 export const evB = (w: number): number => (w >>> 9) & 15;
 export const evKind = (w: number): number => (w >>> 13) & 31;
 
+const OPENED = evWord(EV.CONNECTION, 0, false, CONN.OPENED, 0, 0);
+const CLOSED = evWord(EV.CONNECTION, 0, false, CONN.CLOSED, 0, 0);
 
 export class EventLog {
   constructor(
     private readonly st: ConnStore,
     readonly pool: EventPool,
+    /** Whether events are kept at all (TrackerOptions.eventLog): without, there are none to imply. */
+    private readonly kept = true,
   ) {}
 
   push(s: number, word: number, ref: number): void {
@@ -67,8 +77,26 @@ export class EventLog {
     st.evCount[s] = k + 1;
   }
 
-  /** Record indices in order. */
-  records(s: number): number[] {
+  /** Every event of s in order, the implied ones in their place (see above): fn(word, ref). */
+  each(s: number, fn: (word: number, ref: number) => void): void {
+    if (!this.kept) return;
+    const p = this.pool;
+    if (this.st.nseg[s] > 0) fn(OPENED, 0);
+    for (const r of this.records(s)) {
+      const w = p.word(r);
+      const ref = p.ref(r);
+      fn(w, ref);
+      const type = evType(w);
+      if (type === EV.STATE && (evB(w) === S.FIN_WAIT_1 || evB(w) === S.LAST_ACK)) {
+        fn(evWord(EV.TEARDOWN, evSide(w), true, TD.FIN, TDK.FIN, 0), ref);
+      } else if (type === EV.TEARDOWN && evA(w) === TD.CLOSED) {
+        fn(CLOSED, ref);
+      }
+    }
+  }
+
+  /** Record indices of the kept events, in order. */
+  private records(s: number): number[] {
     const blocks: number[] = [];
     for (let b = this.st.evLast[s]; b >= 0; b = this.pool.next(b)) blocks.push(b);
     const out: number[] = [];

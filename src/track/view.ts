@@ -110,7 +110,8 @@ export class Views {
   detail(s: number): ConnectionDetailView {
     const { records, omitted } = this.ladder.collect(s);
     const segments = records.map((r) => this.segment(s, r));
-    const events = this.log.records(s).map((r) => this.event(s, this.log.pool.word(r), this.log.pool.ref(r)));
+    const events: TcpEvent[] = [];
+    this.log.each(s, (w, ref) => events.push(this.event(s, w, ref)));
     return {
       ...this.connection(s),
       events,

@@ -237,6 +237,30 @@ describe('timers', () => {
     expect(off.t.memoryInUse().eventBlocks).toBe(0);
   });
 
+  it("a connection's detail holds every event its sinks got, in order, the implied ones in their place", () => {
+    // each course makes some of the events the log implies rather than keeps: 'connection opened',
+    // a side's 'teardown fin', 'connection closed' (eventlog.ts)
+    const a = conv(1000, 5000, '10.0.0.1:40001');
+    const b = conv(2000, 6000, '10.0.0.1:40002');
+    const c = conv(3000, 7000, '10.0.0.1:40003');
+    const d = conv(4000, 8000, '10.0.0.1:40004');
+    const { t, events, last } = run([
+      ...handshake(a), a.c('PA', { len: 5 }), a.s('A'), a.s('FA'), a.c('A'), a.c('FA'), a.s('A'),
+      ...handshake(b), b.c('FA'), b.s('FA'), b.c('A'), b.s('A'),
+      ...handshake(c), c.s('R'),
+      ...handshake(d), d.c('PA', { len: 3 }),
+    ], { mslMs: 1000, timeouts: { ...DEFAULT_TRACKER_OPTIONS.timeouts, established: 60_000 } });
+    t.expire(last + 5000); // TIME_WAIT ends
+    t.expire(last + 70_000); // the open one times out
+    const ids = [...new Set(events.map((e) => e.connectionId))];
+    expect(ids).toHaveLength(4);
+    for (const id of ids) {
+      // (the sinks' 'connection' events carry the connection as it was then; a detail's do not)
+      const got = events.filter((e) => e.connectionId === id).map((e) => (e.type === 'connection' ? { ...e, connection: undefined } : e));
+      expect(t.detail(id)!.events).toEqual(got);
+    }
+  });
+
   it('TIME_WAIT, then retention', () => {
     const c = conv();
     const { t, last } = run([...handshake(c), c.c('FA'), c.s('FA'), c.c('A')], { mslMs: 1000 });
