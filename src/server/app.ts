@@ -160,13 +160,13 @@ function badParam(res: Response, parameter: string, detail: string): void {
 }
 
 /** A body already written as JSON, sent as res.json sends one. */
-function sendJson(res: Response, body: string): void {
+function sendJson(res: Response, body: Buffer): void {
   res.setHeader('Content-Type', 'application/json; charset=utf-8');
-  res.send(Buffer.from(body));
+  res.send(body);
 }
 
 /** A page of the table as the tracker answers it from its columns (track/select.ts), as JSON (json.ts). */
-function listConnections(s: AppServices, q: ListQuery): string {
+function listConnections(s: AppServices, q: ListQuery): Buffer {
   const r = s.deps.engine.tracker.select({
     status: q.status,
     state: q.state,

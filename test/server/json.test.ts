@@ -16,7 +16,7 @@ import { encodeCursor } from '../../src/server/query';
 import type { IdleTimeouts } from '../../src/track/api';
 import type { ConnectionView } from '../../src/track/connection';
 import { FIXTURES, manifest } from '../support/fixtures.mjs';
-import { matches, type Query } from '../track/helpers';
+import { matches, rng, type Query } from '../track/helpers';
 
 const HAVE_TRACES = existsSync(path.join(FIXTURES, 'manifest.tsv'));
 
@@ -102,6 +102,20 @@ describe('the list endpoint’s JSON', { skip: !HAVE_TRACES }, () => {
     const odd: ConnectionView = { ...list[0], startedAt: 1.5e12 + 0.1, endedAt: null, lastSeenAt: -0, closedBy: 'both', closeKind: 'refused' };
     odd.handshake = { synAt: 1.5e12 + 0.1, synAckAt: null, ackAt: Number.NaN, rttMs: 1e-7, synToSynAckMs: 2e21, synAckToAckMs: 2e21 };
     expect(connectionJson(odd)).toBe(JSON.stringify(odd));
+  });
+
+  it('prints numbers as JSON.stringify does: times in ms with µs or ns fractions, integers, odd values', () => {
+    const v = engine.tracker.list()[0];
+    const r = rng(7);
+    const values = [0, -0, 1, -1, 0.001, 0.0015, 0.5, 1e-7, 99.999, 2 ** 43 - 0.001, 2 ** 43 + 0.5, 2 ** 53, 2 ** 53 + 2, 1e21, 1.5e300, -3.25];
+    for (let i = 0; i < 5000; i++) {
+      const us = Math.floor(r() * 2e15);
+      values.push(us / 1000, Math.floor(r() * 1e9) / 1000, (us + r()) / 1000, us / 1e6, us, Math.floor(r() * 2 ** 32), r() * 10);
+    }
+    for (const x of values) {
+      const w: ConnectionView = { ...v, startedAt: x, counts: { client: { packets: x, bytes: 0 }, server: v.counts.server } };
+      expect(connectionJson(w), String(x)).toBe(JSON.stringify(w));
+    }
   });
 
   it('answers every page of every query with the text JSON.stringify makes of the plain filter’s page', async () => {
