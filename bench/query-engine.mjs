@@ -4,6 +4,9 @@
 // measures the same queries as users make them; this one separates the query from the server and
 // from whatever else the machine runs (its `min` is the closest to an idle machine).
 //
+// Then a page of 1 000 connections as the list endpoint answers it: the select alone (the views),
+// the body JSON.stringify made of it (what res.json sent), and the body src/server/json.ts writes.
+//
 //   node bench/query-engine.mjs [--file .bench-data/held-1000000.pcap] [--reps 40] [--no-index]
 // (make the file with `node bench/rest.mjs --sizes 1000000`, or bench/lib/held-conns-pcap.mjs)
 import { existsSync } from 'node:fs';
@@ -56,5 +59,31 @@ for (const [name, sel] of Object.entries(queries)) {
   }
   ms.sort((a, b) => a - b);
   console.log(`| ${name} | ${round(percentile(ms, 50))} | ${round(ms[0])} | ${round(ms.at(-1))} | ${total} |`);
+}
+
+// ---- a page of 1 000, to the bytes sent
+const jsonPath = path.join(TARGET, 'dist/server/json.js');
+const pageJson = existsSync(jsonPath) ? require(jsonPath).pageJson : null;
+const page = q({ limit: 1000 });
+const bodies = {
+  'select, limit 1000 (the views)': () => t.select(page),
+  'select + JSON.stringify to bytes (res.json)': () => {
+    const r = t.select(page);
+    return Buffer.from(JSON.stringify({ connections: r.connections, nextCursor: 'x', total: r.total }));
+  },
+  ...(pageJson && { 'select + pageJson (src/server/json.ts)': () => pageJson(t.select(page).connections, 'x', 1) }),
+};
+console.log('\n| a page of 1 000 | p50 ms | min ms | max ms | CPU ms each |\n|---|---|---|---|---|');
+for (const [name, fn] of Object.entries(bodies)) {
+  const ms = [];
+  const cpu0 = process.cpuUsage();
+  for (let i = 0; i < reps; i++) {
+    const a = performance.now();
+    fn();
+    ms.push(performance.now() - a);
+  }
+  const cpu = process.cpuUsage(cpu0);
+  ms.sort((a, b) => a - b);
+  console.log(`| ${name} | ${round(percentile(ms, 50))} | ${round(ms[0])} | ${round(ms.at(-1))} | ${round((cpu.user + cpu.system) / 1000 / reps)} |`);
 }
 console.log(`load after ${loadAverage().join(' ')}`);
