@@ -13,9 +13,11 @@
 //
 // With --before DIR (a built checkout of another commit, such as .bench-data/rev-<commit>), each
 // size is run on that build and on this one in turn, in one run, so that the two face the same load.
-// Each table ends with the verdicts on the targets (TARGETS below).
+// Each table ends with the verdicts on the targets (TARGETS below). With --rounds N the whole run is
+// repeated N times (before, after, before, after, … for each size), and a summary gives each
+// request's p99 in every round side by side: on a shared machine one round says little on its own.
 //
-//   node bench/rest.mjs [--sizes 100000,1000000] [--requests 200] [--before DIR] [--json out.json]
+//   node bench/rest.mjs [--sizes 100000,1000000] [--requests 200] [--before DIR] [--rounds 1] [--json out.json]
 import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { buildOnce, ROOT, TARGET } from './lib/build.mjs';
@@ -32,6 +34,7 @@ const sizes = opt('--sizes', '100000,1000000').split(',').map(Number);
 const requests = Number(opt('--requests', 200));
 const jsonOut = opt('--json', null);
 const before = opt('--before', null);
+const rounds = Number(opt('--rounds', 1));
 const DATA = path.join(ROOT, '.bench-data');
 /** prom-client's monitorEventLoopDelay resolution (eventLoopMonitoringPrecision). */
 const MONITOR_RESOLUTION_MS = 10;
@@ -161,8 +164,10 @@ function verdicts(r) {
 }
 
 const results = [];
-for (const n of sizes) {
-  for (const root of before ? [path.resolve(before), TARGET] : [TARGET]) results.push(await runOne(root, n));
+for (let round = 1; round <= rounds; round++) {
+  for (const n of sizes) {
+    for (const root of before ? [path.resolve(before), TARGET] : [TARGET]) results.push({ round, ...(await runOne(root, n)) });
+  }
 }
 
 
@@ -175,13 +180,30 @@ function clientIp(i) {
 const lines = [];
 for (const r of results) {
   const build = r.build === ROOT ? 'this build' : `build ${path.relative(ROOT, r.build) || r.build}`;
-  lines.push(`\n${r.connections} connections held, ${build} — \`${r.command}\`, replayed in ${r.replaySeconds} s; load ${r.load.join(' ')} before, ${r.loadAfter.join(' ')} after; server RSS ${r.rssMiB} MiB`);
+  const roundText = rounds > 1 ? ` (round ${r.round})` : '';
+  lines.push(`\n${r.connections} connections held, ${build}${roundText} — \`${r.command}\`, replayed in ${r.replaySeconds} s; load ${r.load.join(' ')} before, ${r.loadAfter.join(' ')} after; server RSS ${r.rssMiB} MiB`);
   lines.push('\n| request | p50 ms | p99 ms | max ms | loop held ≤ ms | total |\n|---|---|---|---|---|---|');
   const d = r.duringReplay;
   lines.push(`| during replay: /api/health (${d.health.n}) | ${d.health.p50} | ${d.health.p99} | ${d.health.max} | ${d.loopHeldMaxMs} | |`);
   lines.push(`| during replay: first page, limit 100 (${d.firstPage.n}) | ${d.firstPage.p50} | ${d.firstPage.p99} | ${d.firstPage.max} | ${d.loopHeldMaxMs} | |`);
   for (const q of r.queries) lines.push(`| ${q.query} | ${q.p50} | ${q.p99} | ${q.max} | ${q.loopHeldMaxMs} | ${q.total ?? ''} |`);
   lines.push('\nTargets: ' + r.verdicts.join('; ') + '.');
+}
+if (rounds > 1) {
+  // p99 of each request in each round, the builds side by side
+  for (const n of sizes) {
+    const runs = results.filter((r) => r.connections === n);
+    const builds = [...new Set(runs.map((r) => r.build))];
+    const name = (b) => (b === ROOT ? 'this build' : path.relative(ROOT, b) || b);
+    lines.push(`\n${n} connections held, p99 ms in each of ${rounds} rounds (load at the start of each run in brackets):`);
+    lines.push(`\n| request | ${builds.map(name).join(' | ')} |\n|---|${builds.map(() => '---|').join('')}`);
+    const cell = (b, pick) => runs.filter((r) => r.build === b).map(pick).join(', ');
+    lines.push(`| (load) | ${builds.map((b) => cell(b, (r) => `[${r.load[0]}]`)).join(' | ')} |`);
+    lines.push(`| during replay: /api/health | ${builds.map((b) => cell(b, (r) => r.duringReplay.health.p99)).join(' | ')} |`);
+    lines.push(`| during replay: first page, limit 100 | ${builds.map((b) => cell(b, (r) => r.duringReplay.firstPage.p99)).join(' | ')} |`);
+    for (const [i, q] of runs[0].queries.entries()) lines.push(`| ${q.query} | ${builds.map((b) => cell(b, (r) => r.queries[i].p99)).join(' | ')} |`);
+    lines.push(`| loop held ≤ ms, longest once played | ${builds.map((b) => cell(b, (r) => Math.max(...r.queries.map((q) => q.loopHeldMaxMs ?? 0)))).join(' | ')} |`);
+  }
 }
 console.log(lines.join('\n'));
 if (jsonOut) writeFileSync(jsonOut, JSON.stringify(results, null, 2));
