@@ -93,7 +93,8 @@ async function runOne(root, n) {
   const row = {
     connections: n,
     build: root,
-    command: `tcpscope ${cmd.join(' ')}`,
+    // as run from the top of the checkout
+    command: `tcpscope ${cmd.map((x) => (x === file ? path.relative(ROOT, file) : x)).join(' ')}`,
     load: load0,
     replaySeconds: round(replayS, 1),
     duringReplay: { health: summary(during.health), firstPage: summary(during.firstPage), loopHeldMaxMs: duringHeld },
