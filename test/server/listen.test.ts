@@ -58,6 +58,12 @@ describe('listen()', () => {
     const r = await failure('no-such-host.invalid', 0);
     expect(r.code).toBe('listen-failed');
     expect(r.message).toMatch(/ENOTFOUND|EAI_AGAIN/);
+  }, 30_000); // the resolver may wait for a name server first
+
+  it('a port Node refuses before asking the system: listen-failed, as a value', async () => {
+    const r = await failure('127.0.0.1', 70_000);
+    expect(r.code).toBe('listen-failed');
+    expect(r.message).toMatch(/70000/);
   });
 
   it('a privileged port as an unprivileged user: permission-denied', needs(root(), tool('setpriv')), async () => {
