@@ -4,11 +4,17 @@
 // measures the same queries as users make them; this one separates the query from the server and
 // from whatever else the machine runs (its `min` is the closest to an idle machine).
 //
+// Then a page of 1 000 connections as the list endpoint answers it: the select alone (the views),
+// the body JSON.stringify made of it (what res.json sent), and the body src/server/json.ts writes,
+// one of each in turn (CPU: user + system of the process, its GC threads included), with the
+// garbage collections that started during each.
+//
 //   node bench/query-engine.mjs [--file .bench-data/held-1000000.pcap] [--reps 40] [--no-index]
 // (make the file with `node bench/rest.mjs --sizes 1000000`, or bench/lib/held-conns-pcap.mjs)
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { buildOnce, TARGET } from './lib/build.mjs';
 import { loadAverage, percentile, round } from './lib/proc.mjs';
 
@@ -57,4 +63,49 @@ for (const [name, sel] of Object.entries(queries)) {
   ms.sort((a, b) => a - b);
   console.log(`| ${name} | ${round(percentile(ms, 50))} | ${round(ms[0])} | ${round(ms.at(-1))} | ${total} |`);
 }
+
+// ---- a page of 1 000, to the bytes sent
+const jsonPath = path.join(TARGET, 'dist/server/json.js');
+const pageJson = existsSync(jsonPath) ? require(jsonPath).pageJson : null;
+const page = q({ limit: 1000 });
+const bodies = {
+  'select, limit 1000 (the views)': () => t.select(page),
+  'select + JSON.stringify to bytes (res.json)': () => {
+    const r = t.select(page);
+    return Buffer.from(JSON.stringify({ connections: r.connections, nextCursor: 'x', total: r.total }));
+  },
+  ...(pageJson && { 'select + pageJson (src/server/json.ts)': () => pageJson(t.select(page).connections, 'x', 1) }),
+};
+// the three in turn, one call each per round, so that the load falls on them alike; each garbage
+// collection is put down to the call it started in
+const names = Object.keys(bodies);
+const wall = names.map(() => []);
+const cpu = names.map(() => 0);
+const windows = names.map(() => []);
+const gcs = [];
+const observer = new PerformanceObserver((list) => gcs.push(...list.getEntries()));
+observer.observe({ entryTypes: ['gc'] });
+for (let i = 0; i < reps; i++) {
+  names.forEach((name, k) => {
+    const c0 = process.cpuUsage();
+    const a = performance.now();
+    bodies[name]();
+    const b = performance.now();
+    wall[k].push(b - a);
+    windows[k].push([a, b]);
+    const c = process.cpuUsage(c0);
+    cpu[k] += c.user + c.system;
+  });
+}
+await new Promise((r) => setTimeout(r, 100));
+observer.disconnect();
+const gcOf = (k) => gcs.filter((g) => windows[k].some(([a, b]) => g.startTime >= a && g.startTime <= b));
+console.log('\n| a page of 1 000 | p50 ms | min ms | max ms | CPU ms each | collections (young; other) | in collection, ms |\n|---|---|---|---|---|---|---|');
+names.forEach((name, k) => {
+  const ms = wall[k].sort((a, b) => a - b);
+  const g = gcOf(k);
+  const young = g.filter((e) => e.detail?.kind === constants.NODE_PERFORMANCE_GC_MINOR).length;
+  const inGc = g.reduce((sum, e) => sum + e.duration, 0);
+  console.log(`| ${name} | ${round(percentile(ms, 50))} | ${round(ms[0])} | ${round(ms.at(-1))} | ${round(cpu[k] / 1000 / reps)} | ${young}; ${g.length - young} | ${round(inGc, 1)} |`);
+});
 console.log(`load after ${loadAverage().join(' ')}`);

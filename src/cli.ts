@@ -1,5 +1,6 @@
 // Composition root: the only place that wires capture → decode → track → events → server.
 import { Command, CommanderError, Option } from 'commander';
+import { WATCH_SNAPLEN } from './capture/live';
 import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, oneLine } from './cli/errors';
 import {
   collectHost,
@@ -110,7 +111,7 @@ export function buildProgram(onDone: (code: number) => void): Command {
     .option('--pid <pid>', "only the ports of this process's sockets, listening and connected, following new listening ports (repeatable)", collectPid, [] as number[])
     .option('--command <name>', 'only the ports of the sockets of processes with this command name (repeatable)', collectCommand, [] as string[])
     .option('--buffer <MiB>', 'kernel capture buffer: packets wait here while tcpscope is busy, each in a slot sized by the snap length (default: 64, some 110 000 packets at the default snap length)', parseBufferMiB)
-    .option('-s, --snaplen <bytes>', 'bytes of each packet kept, as tcpdump -s: headers are all tcpscope reads, and a larger snap length makes the kernel buffer hold fewer packets (default: 512; 0: whole packets)', parseSnapLength)
+    .option('-s, --snaplen <bytes>', `bytes of each packet kept, as tcpdump -s: headers are all tcpscope reads, and a larger snap length makes the kernel buffer hold fewer packets (default: ${WATCH_SNAPLEN}; 0: whole packets)`, parseSnapLength)
     .option('--no-server', 'serve nothing (with --jsonl: a plain event stream)')
     .option('--jsonl', 'also print every event as one JSON line on stdout')
     .option('--no-sockets', "do not read this machine's socket tables (owners, listeners, kernel cross-check)")

@@ -7,6 +7,7 @@ import { DEFAULT_TRACKER_OPTIONS } from '../track/options';
 import { TokenCheck } from './auth';
 import type { ApiErrorCode } from './errors';
 import { DEFAULT_WS_OPTIONS, type ServerDeps, type WsOptions } from './deps';
+import { pageJson } from './json';
 import { captureHealth, MidstreamCounter } from './loss-evidence';
 import { Metrics } from './metrics';
 import { NAMES_MODULE, NAMES_MODULE_PATH } from './names';
@@ -85,7 +86,7 @@ export function createApp(deps: ServerDeps): TcpscopeApp {
   app.get('/api/connections', (req, res) => {
     const q = parseListQuery(req.query as Record<string, unknown>);
     if (!q.ok) return badParam(res, q.parameter, q.detail);
-    res.json(listConnections(services, q.value));
+    sendJson(res, listConnections(services, q.value));
   });
 
   app.get('/api/connections/:id', (req, res) => {
@@ -158,8 +159,14 @@ function badParam(res: Response, parameter: string, detail: string): void {
   res.status(400).json({ error: `bad query parameter '${parameter}'`, parameter, detail: `${parameter}: ${detail}` });
 }
 
-/** A page of the table as the tracker answers it from its columns (track/select.ts). */
-function listConnections(s: AppServices, q: ListQuery) {
+/** A body already written as JSON, sent as res.json sends one. */
+function sendJson(res: Response, body: Buffer): void {
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.send(body);
+}
+
+/** A page of the table as the tracker answers it from its columns (track/select.ts), as JSON (json.ts). */
+function listConnections(s: AppServices, q: ListQuery): Buffer {
   const r = s.deps.engine.tracker.select({
     status: q.status,
     state: q.state,
@@ -169,7 +176,7 @@ function listConnections(s: AppServices, q: ListQuery) {
     limit: q.limit,
   });
   const last = r.connections[r.connections.length - 1];
-  return { connections: r.connections, nextCursor: r.more && last ? encodeCursor(Number(last.id)) : null, total: r.total };
+  return pageJson(r.connections, r.more && last ? encodeCursor(Number(last.id)) : null, r.total);
 }
 
 function errorText(err: unknown): string {

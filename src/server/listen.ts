@@ -43,7 +43,14 @@ export function listen(app: TcpscopeApp, host: string, port: number): Promise<Li
       resolve({ ok: false, code: BY_ERRNO[err.code ?? ''] ?? 'listen-failed', message: err.message });
     };
     server.once('error', onError);
-    server.listen({ host, port, exclusive: true }, () => {
+    try {
+      // what Node refuses before asking the system (a port out of range) throws here
+      server.listen({ host, port, exclusive: true }, onListening);
+    } catch (err) {
+      server.off('error', onError);
+      resolve({ ok: false, code: 'listen-failed', message: (err as Error).message });
+    }
+    function onListening() {
       server.off('error', onError);
       const a = server.address();
       const actualPort = a && typeof a === 'object' ? a.port : port;
@@ -62,6 +69,6 @@ export function listen(app: TcpscopeApp, host: string, port: number): Promise<Li
             }),
         },
       });
-    });
+    }
   });
 }

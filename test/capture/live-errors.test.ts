@@ -4,10 +4,14 @@
 import { readdirSync, realpathSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LIVE_ERROR_CODES } from '../../src/capture/errors';
 import { listInterfaces, openLive } from '../../src/capture/live';
+import { DeclaredCodes } from '../support/codes';
 import { buildForChild, REPO, runChild } from '../support/tools';
 import { tempDir } from '../support/temp';
 import { needs, root, tool } from '../support/skip';
+
+const codes = new DeclaredCodes('LIVE_ERROR_CODES', LIVE_ERROR_CODES);
 
 const SETCAP = 'sudo setcap cap_net_raw,cap_net_admin=eip "$(which node)"';
 
@@ -62,7 +66,7 @@ describe('permission denied', needs(root(), tool('setpriv')), () => {
     );
     const out = parseOutcome(r);
     expect(out.ok).toBe(false);
-    expect(out.error!.code).toBe('permission-denied');
+    expect(codes.see(out.error!.code)).toBe('permission-denied');
     expect(out.error!.message).toMatch(/^cannot capture on lo: permission denied/);
     expect(out.error!.message).toContain('run as root');
     expect(out.error!.message).toContain(SETCAP);
@@ -79,7 +83,7 @@ describe('permission denied', needs(root(), tool('setpriv')), () => {
       { env: childEnv({ iface: 'lo', ports: [9] }) },
     );
     const out = parseOutcome(r);
-    expect(out.error!.code).toBe('permission-denied');
+    expect(codes.see(out.error!.code)).toBe('permission-denied');
     expect(out.error!.message).toMatch(/^cannot capture on lo: permission denied/);
     expect(out.error!.message).toContain('running as root without CAP_NET_RAW/CAP_NET_ADMIN');
     expect(out.error!.message).not.toContain('run as root');
@@ -91,7 +95,7 @@ describe('unknown interface', () => {
     const r = openLive({ iface: 'nosuch0' }, () => {});
     expect(r.ok).toBe(false);
     if (r.ok) return;
-    expect(r.error.code).toBe('unknown-interface');
+    expect(codes.see(r.error.code)).toBe('unknown-interface');
     expect(r.error.message).toMatch(/^cannot capture on nosuch0: no such interface — available: /);
     // The kernel's own list is the truth; libpcap adds pseudo-devices such as 'any'.
     for (const name of readdirSync('/sys/class/net')) expect(r.error.message).toContain(name);
@@ -116,7 +120,7 @@ describe('invalid BPF', () => {
       expect(r.ok).toBe(false);
       if (r.ok) return;
       const filter = `tcp and (${expr})`;
-      expect(r.error.code).toBe('bad-filter');
+      expect(codes.see(r.error.code)).toBe('bad-filter');
       expect(r.error.message).toContain(`invalid capture filter "${filter}": `);
       expect(r.error.message).toContain(await libpcapSays(filter));
     },
@@ -133,7 +137,7 @@ describe('invalid BPF', () => {
     const r = openLive({ iface: 'lo', ...opts }, () => {});
     expect(r.ok).toBe(false);
     if (r.ok) return;
-    expect(r.error.code).toBe('bad-filter');
+    expect(codes.see(r.error.code)).toBe('bad-filter');
     expect(r.error.message).toMatch(message);
   });
 
@@ -143,7 +147,7 @@ describe('invalid BPF', () => {
     });
     expect(r.signal).toBeNull();
     const out = parseOutcome(r);
-    expect(out.error!.code).toBe('bad-filter');
+    expect(codes.see(out.error!.code)).toBe('bad-filter');
   });
 });
 
@@ -182,7 +186,7 @@ describe('libpcap missing', needs(root()), () => {
     });
     const out = parseOutcome(r);
     expect(out.ok).toBe(false);
-    expect(out.error!.code).toBe('libpcap-missing');
+    expect(codes.see(out.error!.code)).toBe('libpcap-missing');
     expect(out.error!.message).toContain('libpcap.so');
     expect(out.error!.message).toContain('apt-get install libpcap0.8');
     expect(out.error!.message).toContain('npm rebuild cap');
@@ -190,5 +194,21 @@ describe('libpcap missing', needs(root()), () => {
     expect(out.interfaces).toEqual([]);
     // Outside the namespace the library is untouched.
     expect(listInterfaces()).toContain('lo');
+  });
+});
+
+describe('a capture libpcap opens but cannot hold to what was asked', () => {
+  it('an invalid snap length is capture-failed', () => {
+    const r = openLive({ iface: 'lo', snapLength: 10 }, () => {});
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(codes.see(r.error.code)).toBe('capture-failed');
+    expect(r.error.message).toMatch(/^invalid snap length 10: /);
+  });
+});
+
+describe('LIVE_ERROR_CODES', needs(root(), tool('setpriv'), tool('tcpdump')), () => {
+  it('holds the codes provoked above, every one of them', () => {
+    expect(codes.unseen()).toEqual([]);
   });
 });

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { LIVE_ERROR_CODES } from '../../src/capture/errors';
 import { buildFilter, checkFilterOptions } from '../../src/capture/live-filter';
 import { needs, root, tool } from '../support/skip';
 import { runChild } from '../support/tools';
@@ -60,6 +61,7 @@ describe('checkFilterOptions', () => {
   ])('rejects %j as bad-filter', (opts, message) => {
     const e = checkFilterOptions(opts);
     expect(e?.code).toBe('bad-filter');
+    expect(LIVE_ERROR_CODES).toContain(e?.code);
     expect(e?.message).toContain(message);
   });
 

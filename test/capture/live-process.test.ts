@@ -8,6 +8,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Frame } from '../../src/capture/frame';
+import { LIVE_ERROR_CODES } from '../../src/capture/errors';
 import { frameTimeMs } from '../../src/capture/frame';
 import * as handover from '../../src/capture/handover';
 import type { HandoverSink } from '../../src/capture/handover';
@@ -287,6 +288,7 @@ describe('live capture in its own process', needs(root()), () => {
     expect(bad).toMatchObject({ ok: false, error: { code: 'bad-filter' } });
     const none = await lp.startLiveProcess({ iface: 'nosuch0' }, { onFrame: () => {} }, { script: SCRIPT });
     expect(none).toMatchObject({ ok: false, error: { code: 'unknown-interface' } });
+    for (const r of [bad, none]) if (!r.ok) expect(LIVE_ERROR_CODES).toContain(r.error.code);
   }, 60_000);
 });
 

@@ -8,6 +8,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Frame } from '../../src/capture/frame';
+import { LIVE_ERROR_CODES } from '../../src/capture/errors';
 import { type LiveCapture, openLive } from '../../src/capture/live';
 import { loadCap } from '../../src/capture/live-cap';
 import { decodeFrame } from '../../src/decode/decode';
@@ -543,6 +544,7 @@ describe('a shorter snap length', needs(root()), () => {
     const r = openLive({ ports: [9], snapLength: 10 }, () => {});
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.error).toEqual({ code: 'capture-failed', message: 'invalid snap length 10: give a whole number of bytes from 64 to 65535' });
+    if (!r.ok) expect(LIVE_ERROR_CODES).toContain(r.error.code);
   });
 });
 

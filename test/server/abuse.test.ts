@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../../src/ingest/engine';
 import { EventBus } from '../../src/events/bus';
 import { createApp, type TcpscopeApp } from '../../src/server/app';
+import { WS_ERROR_CODES } from '../../src/server/errors';
 import { listen, type RunningServer } from '../../src/server/listen';
 import { trace } from '../support/fixtures.mjs';
 import { buildOnce, getJson, startCli, type RunningCli } from '../cli/support';
@@ -85,6 +86,7 @@ describe('WebSocket messages that are not what the protocol says', () => {
     expect(replies).toHaveLength(bad.length);
     for (const r of replies) {
       expect(r.error).toBe('bad-message');
+      expect(WS_ERROR_CODES).toContain(r.error);
       expect(typeof r.detail).toBe('string');
       expect(r.detail.length).toBeGreaterThan(0);
     }

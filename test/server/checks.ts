@@ -1,6 +1,7 @@
 // Checks of the HTTP API shared by the live and the replay tests: both must answer the same way
 // about the same kind of traffic.
 import { expect } from 'vitest';
+import { API_ERROR_CODES } from '../../src/server/errors';
 import { getJson, type Round, type TestTraffic } from '../cli/support';
 import { parsePrometheus } from './prom';
 
@@ -128,7 +129,8 @@ export async function checkConnectionsApi(api: string, traffic: TestTraffic, rou
   // errors
   const nf = await getJson(`${api}api/connections/no-such-connection`);
   expect(nf.status).toBe(404);
-  expect(typeof nf.body.error).toBe('string');
+  expect(nf.body.error).toBe('not-found');
+  expect(API_ERROR_CODES).toContain(nf.body.error);
   for (const [q, param] of [
     ['limit=0', 'limit'],
     ['limit=1001', 'limit'],

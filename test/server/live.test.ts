@@ -1,6 +1,7 @@
 // `tcpscope live` end to end, as root on lo: the built CLI captures real loopback connections
 // (narrowed with -p to this test's own ports) and serves them over REST, /metrics and /ws.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WS_ERROR_CODES } from '../../src/server/errors';
 import { buildOnce, getJson, startCli, TestTraffic, type Round, type RunningCli } from '../cli/support';
 import { waitFor } from '../support/wait';
 import { checkConnectionsApi, checkMetrics, checkStats, expectedSequences, stateSequence } from './checks';
@@ -154,6 +155,7 @@ describe('tcpscope live', needs(root()), () => {
         s.ws.send(bad);
         const err = await s.next((m) => m.type === 'error', 'error reply', 5000, n);
         expect(err.error).toBe('bad-message');
+        expect(WS_ERROR_CODES).toContain(err.error);
       }
       // Still alive after the bad messages.
       s.ws.send(JSON.stringify({ type: 'subscribe', filter: {} }));

@@ -1,6 +1,7 @@
 // Access control of the HTTP API and the WebSocket stream: a token off loopback, same-origin
 // WebSocket upgrades, a read-only API. Runs `tcpscope replay` of a public capture (no root needed).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { API_ERROR_CODES } from '../../src/server/errors';
 import { trace } from '../support/fixtures.mjs';
 import { buildOnce, getJson, startCli, type RunningCli } from '../cli/support';
 import { upgradeStatus, wsUrl } from './stream';
@@ -30,7 +31,9 @@ describe('off loopback a token is required', () => {
       const none = await fetch(base + p);
       expect(none.status, p).toBe(401);
       expect(none.headers.get('www-authenticate')).toBe('Bearer');
-      expect(((await none.json()) as any).error).toBe('unauthorized');
+      const body = (await none.json()) as any;
+      expect(body.error).toBe('unauthorized');
+      expect(API_ERROR_CODES).toContain(body.error);
       const wrong = await fetch(base + p, { headers: { authorization: 'Bearer not-the-token' } });
       expect(wrong.status, p).toBe(401);
       const prefix = await fetch(base + p, { headers: { authorization: `Bearer ${TOKEN.slice(0, -1)}` } });
@@ -62,6 +65,9 @@ describe('off loopback a token is required', () => {
   it('is read-only', async () => {
     const r = await fetch(`${base}api/connections`, { method: 'DELETE', headers: { authorization: `Bearer ${TOKEN}` } });
     expect(r.status).toBe(405);
+    const body = (await r.json()) as any;
+    expect(body.error).toBe('method-not-allowed');
+    expect(API_ERROR_CODES).toContain(body.error);
     expect(r.headers.get('allow')).toBe('GET, HEAD');
   });
 });

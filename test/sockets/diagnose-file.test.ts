@@ -1,6 +1,7 @@
 // The diagnoses analyze gives from the packets alone, on connections fed to the tracker.
 import { describe, expect, it } from 'vitest';
 import { Engine } from '../../src/ingest/engine';
+import { DIAGNOSIS_KINDS } from '../../src/sockets/diagnose';
 import { FileDiagnoser } from '../../src/sockets/diagnose-file';
 import { makeSegment } from '../support/segments';
 
@@ -28,6 +29,7 @@ describe('FileDiagnoser', () => {
     e.tracker.removeAll();
     const [tw] = d.diagnoses();
     expect(tw).toMatchObject({ kind: 'time-wait-pileup', evidence: { timeWaitPeak: 10, portsReusedInTimeWait: 5, ephemeralPorts: 16 } });
+    expect(DIAGNOSIS_KINDS).toContain(tw.kind);
     expect(tw.text).toContain('10 connections from 127.0.0.1 to 127.0.0.2:8080 were in TIME_WAIT on the client at once, of 16 ephemeral ports; 5 connections already took a port still in TIME_WAIT');
     const none = new Engine();
     const quiet = new FileDiagnoser(none.tracker, () => none.lastTs, 60_000, { ephemeralPorts: 16, timeWaitShare: 0.7 });

@@ -1,7 +1,7 @@
 // The diagnoses that need many connections (a SYN flood, a TIME_WAIT pile-up) and the kernel
 // disagreement, from connection views as the tracker hands them out.
 import { describe, expect, it } from 'vitest';
-import { diagnose, DEFAULT_DIAGNOSE, type DiagnoseInput } from '../../src/sockets/diagnose';
+import { diagnose, DEFAULT_DIAGNOSE, DIAGNOSIS_KINDS, type DiagnoseInput } from '../../src/sockets/diagnose';
 import type { ConnectionView } from '../../src/track/connection';
 import { Engine } from '../../src/ingest/engine';
 import { makeSegment } from '../support/segments';
@@ -64,6 +64,7 @@ describe('diagnose', () => {
   it('says the kernel disagreed, and that packets were lost or filtered', () => {
     const [d] = diagnose(input([], { disagreements: [{ connectionId: '4', side: 'server', inferred: 'ESTABLISHED', kernel: 'GONE', at: 1 }] }));
     expect(d.kind).toBe('kernel-disagreement');
+    expect(DIAGNOSIS_KINDS).toContain(d.kind);
     expect(d.text).toContain('the server of connection 4 is ESTABLISHED by its packets, GONE in the kernel');
     expect(d.connections).toEqual(['4']);
   });

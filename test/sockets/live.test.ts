@@ -4,6 +4,7 @@
 // backlog of 1 that never calls accept(), a refused port next to a live one.
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DIAGNOSIS_KINDS } from '../../src/sockets/diagnose';
 import { needs, root } from '../support/skip';
 import { buildOnce, getJson, startCli, type RunningCli } from '../cli/support';
 import { waitFor } from '../support/wait';
@@ -27,7 +28,12 @@ describe('tcpscope live with socket tables', needs(root()), () => {
   const sockets: net.Socket[] = [];
 
   const conns = async (q: string) => (await getJson(`${api}api/connections?${q}`)).body.connections as any[];
-  const diagnoses = async () => (await getJson(`${api}api/diagnoses`)).body.diagnoses as any[];
+  /** The diagnoses served now, each of a kind the list declares. */
+  const diagnoses = async () => {
+    const list = (await getJson(`${api}api/diagnoses`)).body.diagnoses as any[];
+    for (const d of list) expect(DIAGNOSIS_KINDS).toContain(d.kind);
+    return list;
+  };
 
   beforeAll(async () => {
     await buildOnce();

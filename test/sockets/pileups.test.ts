@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DIAGNOSIS_KINDS } from '../../src/sockets/diagnose';
 import { buildOnce, getJson, runCli, startCli, type RunningCli } from '../cli/support';
 import { needs, root, tool } from '../support/skip';
 import { tempDir } from '../support/temp';
@@ -146,7 +147,12 @@ describe('pile-ups on real traffic', needs(root(), tool('ip'), tool('ss'), tool(
     process.off('exit', onExit);
   });
 
-  const diagnoses = async () => (await getJson(`${cli!.url}api/diagnoses`)).body.diagnoses as any[];
+  /** The diagnoses served now, each of a kind the list declares. */
+  const diagnoses = async () => {
+    const list = (await getJson(`${cli!.url}api/diagnoses`)).body.diagnoses as any[];
+    for (const d of list) expect(DIAGNOSIS_KINDS).toContain(d.kind);
+    return list;
+  };
 
   it('the kernel saw the flood it was sent', () => {
     expect(kernel.synRecv).toBeGreaterThan(0);
