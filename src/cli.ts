@@ -18,8 +18,10 @@ import {
   parseSpeed,
   ANALYZE_FORMATS,
   READ_THREAD_MODES,
+  WRITE_THREAD_MODES,
   type AnalyzeFormat,
   type ReadThreadMode,
+  type WriteThreadMode,
   type Speed,
 } from './cli/options';
 import { VERSION } from './cli/version';
@@ -202,6 +204,11 @@ export function buildProgram(onDone: (code: number) => void): Command {
       new Option('--read-thread <mode>', "at --speed max, read and decode the file in a second thread while this one tracks (auto: files of 4 MiB or more but uncompressed pcapng, with a second core)")
         .choices(READ_THREAD_MODES)
         .default('auto'),
+    )
+    .addOption(
+      new Option('--write-thread <mode>', 'format and encode the records in a second thread while this one tracks (auto: files of 4 MiB or more and standard input, with a second core)')
+        .choices(WRITE_THREAD_MODES)
+        .default('auto'),
     );
   diagnoseOptions(analyze);
   commonOptions(analyze);
@@ -222,6 +229,7 @@ export function buildProgram(onDone: (code: number) => void): Command {
           file,
           format: opts.format as AnalyzeFormat,
           readThread: opts.readThread as ReadThreadMode,
+          writeThread: opts.writeThread as WriteThreadMode,
           msl: opts.msl,
           maxConnections: opts.maxConnections,
           ...diagnoseArgs(opts),
