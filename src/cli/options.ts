@@ -18,7 +18,8 @@ export interface ServeOptions {
 /**
  * Whether a file is read, parsed and decoded in a thread of its own while this one tracks, at
  * --speed max (paced replays wait on the clock anyway): `on` always, `auto` for files of 4 MiB or
- * more, other than uncompressed pcapng, when there is a second core.
+ * more, other than uncompressed pcapng, when there is a second core; for analyze, while its record
+ * thread (--write-thread) has the second core, only for gzipped files.
  */
 export const READ_THREAD_MODES = ['auto', 'on', 'off'] as const;
 export type ReadThreadMode = (typeof READ_THREAD_MODES)[number];

@@ -10,31 +10,51 @@ import { zeekRow } from './zeek';
 const port = parentPort!;
 const { format } = workerData as RecordThreadData;
 const row = format === 'jsonl' ? jsonLine : tableLine;
-/** Output goes back in pieces of about this many characters. */
-const CHUNK = 1 << 16;
-let out = '';
+/** jsonl and Zeek lines of packed records are ASCII (record-batch.ts); the table writes 'µs'. */
+const rowAscii = format !== 'table';
+/** Output goes back in pieces of this many bytes (or fewer). */
+const CHUNK = 1 << 20;
+
+// Each line is written into the output buffer as it is made: a line is a rope of a few dozen
+// pieces, and copying it out once costs less than joining lines into a longer string first.
+let out = Buffer.allocUnsafeSlow(CHUNK);
+let used = 0;
 
 function flush(): void {
-  if (out === '') return;
-  const b = Buffer.from(out, 'utf8');
-  out = '';
-  const msg: FromRecordThread = { type: 'out', data: b };
-  // a buffer of its own moves without a copy; a slice of the shared pool is copied
-  port.postMessage(msg, b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? [b.buffer as ArrayBuffer] : []);
+  if (used === 0) return;
+  const msg: FromRecordThread = { type: 'out', data: new Uint8Array(out.buffer, 0, used) };
+  port.postMessage(msg, [out.buffer as ArrayBuffer]);
+  out = Buffer.allocUnsafeSlow(CHUNK);
+  used = 0;
+}
+
+/** Appends a line; `ascii`: it holds no character above 0x7f, so each is one byte. */
+function put(line: string, ascii: boolean): void {
+  const max = ascii ? line.length : Buffer.byteLength(line);
+  if (max > CHUNK - used) {
+    flush();
+    if (max > CHUNK) {
+      const big = Buffer.from(line, 'utf8');
+      const msg: FromRecordThread = { type: 'out', data: big };
+      port.postMessage(msg);
+      return;
+    }
+  }
+  used += out.write(line, used, ascii ? 'latin1' : 'utf8');
 }
 
 port.on('message', (m: ToRecordThread) => {
   if (m.type === 'batch') {
     const r = new RecordBatchReader(m.buffer, m.used, m.count);
     for (let rec = r.next(); rec !== null; rec = r.next()) {
-      out += rec.kind === 'view' ? row(rec.view) : rec.kind === 'zeek' ? zeekRow(rec.zeek) : rec.text;
-      if (out.length >= CHUNK) flush();
+      if (rec.kind === 'view') put(row(rec.view), rowAscii);
+      else if (rec.kind === 'zeek') put(zeekRow(rec.zeek), true);
+      else put(rec.text, false);
     }
     const free: FromRecordThread = { type: 'free', buffer: m.buffer };
     port.postMessage(free, [m.buffer]);
   } else if (m.type === 'text') {
-    out += m.text;
-    if (out.length >= CHUNK) flush();
+    put(m.text, false);
   } else {
     flush();
     const ended: FromRecordThread = { type: 'ended' };
