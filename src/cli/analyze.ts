@@ -63,7 +63,8 @@ const CHUNK = 1 << 16;
  */
 export async function analyzeFile(
   o: AnalyzeCommandOptions,
-  write: (chunk: string | Uint8Array) => void,
+  /** Takes the output in order; `written`, when given, is called once the bytes are no longer needed. */
+  write: (chunk: string | Uint8Array, written?: () => void) => void,
   opts: {
     onProgress?: (bytesRead: number, total: number | null) => void;
     /** Reading pauses while the gate is held (the output is behind). */
@@ -186,8 +187,8 @@ export async function runAnalyze(o: AnalyzeCommandOptions): Promise<number> {
   // so memory stays flat however slow the reader is.
   const gate = new OutputGate();
   let draining = false;
-  const write = (chunk: string | Uint8Array) => {
-    if (!process.stdout.write(chunk) && !draining) {
+  const write = (chunk: string | Uint8Array, written?: () => void) => {
+    if (!process.stdout.write(chunk, written && (() => written())) && !draining) {
       draining = true;
       gate.hold();
       process.stdout.once('drain', () => {

@@ -10,6 +10,8 @@ export type ToRecordThread =
   | { type: 'batch'; buffer: ArrayBuffer; used: number; count: number }
   /** A record's finished text too long for any batch. */
   | { type: 'text'; text: string }
+  /** An output buffer written out, to fill again. */
+  | { type: 'written'; buffer: ArrayBuffer }
   | { type: 'end' };
 
 /** Record thread → main thread: output in order, emptied batches, and `ended` after the last output. */

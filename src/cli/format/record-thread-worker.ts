@@ -19,12 +19,15 @@ const CHUNK = 1 << 20;
 // pieces, and copying it out once costs less than joining lines into a longer string first.
 let out = Buffer.allocUnsafeSlow(CHUNK);
 let used = 0;
+/** Output buffers written out and given back (a few: the rest are left to the GC). */
+const spare: ArrayBuffer[] = [];
 
 function flush(): void {
   if (used === 0) return;
   const msg: FromRecordThread = { type: 'out', data: new Uint8Array(out.buffer, 0, used) };
   port.postMessage(msg, [out.buffer as ArrayBuffer]);
-  out = Buffer.allocUnsafeSlow(CHUNK);
+  const again = spare.pop();
+  out = again !== undefined ? Buffer.from(again) : Buffer.allocUnsafeSlow(CHUNK);
   used = 0;
 }
 
@@ -53,6 +56,8 @@ port.on('message', (m: ToRecordThread) => {
     }
     const free: FromRecordThread = { type: 'free', buffer: m.buffer };
     port.postMessage(free, [m.buffer]);
+  } else if (m.type === 'written') {
+    if (spare.length < 4 && m.buffer.byteLength === CHUNK) spare.push(m.buffer);
   } else if (m.type === 'text') {
     put(m.text, false);
   } else {

@@ -38,8 +38,8 @@ export class RecordThread {
 
   constructor(
     format: AnalyzeFormat,
-    /** Takes each piece of output, in order. */
-    write: (bytes: Uint8Array) => void,
+    /** Takes each piece of output, in order; calls `written` once it no longer needs the bytes. */
+    write: (bytes: Uint8Array, written?: () => void) => void,
     private readonly gate: OutputGate,
     /** Called before a batch goes out: text this thread wrote itself (a header) must go first. */
     private readonly beforeSend: () => void,
@@ -50,7 +50,13 @@ export class RecordThread {
     this.worker = new Worker(SCRIPT, { workerData: data });
     this.ended = new Promise<void>((resolve, reject) => {
       this.worker.on('message', (m: FromRecordThread) => {
-        if (m.type === 'out') write(m.data);
+        if (m.type === 'out') {
+          const data = m.data;
+          // the buffer goes back to be filled again rather than wait for this thread's GC
+          write(data, () => {
+            if (this.failure === null) this.post({ type: 'written', buffer: data.buffer as ArrayBuffer }, [data.buffer as ArrayBuffer]);
+          });
+        }
         else if (m.type === 'free') this.free(m.buffer);
         else resolve();
       });
