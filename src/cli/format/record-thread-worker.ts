@@ -19,7 +19,7 @@ const CHUNK = 1 << 20;
 // pieces, and copying it out once costs less than joining lines into a longer string first.
 let out = Buffer.allocUnsafeSlow(CHUNK);
 let used = 0;
-/** Output buffers written out and given back (a few: the rest are left to the GC). */
+/** Output buffers written out and given back: no more are made than were once out at the same time. */
 const spare: ArrayBuffer[] = [];
 
 function flush(): void {
@@ -57,7 +57,7 @@ port.on('message', (m: ToRecordThread) => {
     const free: FromRecordThread = { type: 'free', buffer: m.buffer };
     port.postMessage(free, [m.buffer]);
   } else if (m.type === 'written') {
-    if (spare.length < 4 && m.buffer.byteLength === CHUNK) spare.push(m.buffer);
+    if (m.buffer.byteLength === CHUNK) spare.push(m.buffer);
   } else if (m.type === 'text') {
     put(m.text, false);
   } else {
