@@ -206,7 +206,7 @@ export function buildProgram(onDone: (code: number) => void): Command {
         .default('auto'),
     )
     .addOption(
-      new Option('--write-thread <mode>', 'format and encode the records in a second thread while this one tracks (auto: files of 4 MiB or more and standard input, with a second core)')
+      new Option('--write-thread <mode>', 'format and encode the records in a second thread while this one tracks (auto: table and jsonl of files of 4 MiB or more and of standard input, with a second core)')
         .choices(WRITE_THREAD_MODES)
         .default('auto'),
     );

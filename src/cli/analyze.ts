@@ -163,14 +163,16 @@ export async function analyzeFile(
   return { result, connections };
 }
 
-/** Files this large get a record thread under `--write-thread auto` (below, its start costs more than it saves). */
+/** Files this large get a record thread under `--write-thread auto`, for the table and jsonl (below, its start costs more than it saves). */
 const RECORD_THREAD_MIN_BYTES = 4 << 20;
 
 function useRecordThread(o: AnalyzeCommandOptions): boolean {
   const mode = o.writeThread ?? 'auto';
   if (mode === 'off' || !recordThreadAvailable()) return false;
   if (mode === 'on') return true;
-  if (os.availableParallelism() < 2) return false;
+  // A Zeek row costs little more to write than to pack (the tracker builds the record either
+  // way): a thread for it would add its own CPU and save this one none.
+  if (o.format === 'zeek' || os.availableParallelism() < 2) return false;
   if (o.file === '-') return true;
   try {
     const st = statSync(o.file);

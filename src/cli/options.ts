@@ -26,7 +26,8 @@ export type ReadThreadMode = (typeof READ_THREAD_MODES)[number];
 
 /**
  * Whether analyze formats and encodes its records in a thread of its own while this one tracks:
- * `on` always, `auto` for files of 4 MiB or more (and standard input) when there is a second core.
+ * `on` always, `auto` for the table and jsonl of files of 4 MiB or more (and standard input) when
+ * there is a second core.
  */
 export const WRITE_THREAD_MODES = READ_THREAD_MODES;
 export type WriteThreadMode = (typeof WRITE_THREAD_MODES)[number];
