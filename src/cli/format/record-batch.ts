@@ -14,7 +14,7 @@ import type { ZeekRecord } from '../../track/zeek';
  * A record starts at a multiple of 8 bytes with its kind. What cannot be packed so (an endpoint
  * with notes, a string that is not ASCII) is packed as its finished text, made by the caller.
  */
-export const RECORD_BATCH_BYTES = 1 << 18;
+export const RECORD_BATCH_BYTES = 1 << 20;
 
 const VIEW = 1;
 const ZEEK = 2;

@@ -7,11 +7,10 @@ export interface RecordThreadData {
 
 /** Main thread → record thread: records to write, in order, then `end`. */
 export type ToRecordThread =
-  | { type: 'batch'; buffer: ArrayBuffer; used: number; count: number }
+  /** `written`: output buffers written out since the last message, to fill again. */
+  | { type: 'batch'; buffer: ArrayBuffer; used: number; count: number; written: ArrayBuffer[] }
   /** A record's finished text too long for any batch. */
   | { type: 'text'; text: string }
-  /** An output buffer written out, to fill again. */
-  | { type: 'written'; buffer: ArrayBuffer }
   | { type: 'end' };
 
 /** Record thread → main thread: output in order, emptied batches, and `ended` after the last output. */

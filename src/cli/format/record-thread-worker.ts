@@ -48,6 +48,7 @@ function put(line: string, ascii: boolean): void {
 
 port.on('message', (m: ToRecordThread) => {
   if (m.type === 'batch') {
+    for (const b of m.written) if (b.byteLength === CHUNK) spare.push(b);
     const r = new RecordBatchReader(m.buffer, m.used, m.count);
     for (let rec = r.next(); rec !== null; rec = r.next()) {
       if (rec.kind === 'view') put(row(rec.view), rowAscii);
@@ -56,8 +57,6 @@ port.on('message', (m: ToRecordThread) => {
     }
     const free: FromRecordThread = { type: 'free', buffer: m.buffer };
     port.postMessage(free, [m.buffer]);
-  } else if (m.type === 'written') {
-    if (m.buffer.byteLength === CHUNK) spare.push(m.buffer);
   } else if (m.type === 'text') {
     put(m.text, false);
   } else {

@@ -9,7 +9,7 @@ import { RECORD_BATCH_BYTES, RecordBatchWriter } from './record-batch';
 import type { FromRecordThread, RecordThreadData, ToRecordThread } from './record-thread-protocol';
 
 const SCRIPT = path.join(__dirname, 'record-thread-worker.js');
-/** Batches in flight before reading waits for one to come back: 1 MiB in all. */
+/** Batches in flight before reading waits for one to come back: 4 MiB in all. */
 const BATCHES = 4;
 /** The record thread's young generation (V8's default would be 16 times this). */
 const YOUNG_MIB = 2;
@@ -34,6 +34,8 @@ export class RecordThread {
   private readonly batch = new RecordBatchWriter(new ArrayBuffer(RECORD_BATCH_BYTES));
   private readonly spare: ArrayBuffer[] = [];
   private made = 1;
+  /** Output buffers written out, to go back with the next batch. */
+  private written: ArrayBuffer[] = [];
   private waiting = false;
   private failure: unknown = null;
   private readonly ended: Promise<void>;
@@ -57,10 +59,8 @@ export class RecordThread {
       this.worker.on('message', (m: FromRecordThread) => {
         if (m.type === 'out') {
           const data = m.data;
-          // the buffer goes back to be filled again rather than wait for this thread's GC
-          write(data, () => {
-            if (this.failure === null) this.post({ type: 'written', buffer: data.buffer as ArrayBuffer }, [data.buffer as ArrayBuffer]);
-          });
+          // the buffer goes back with the next batch, to be filled again
+          write(data, () => this.written.push(data.buffer as ArrayBuffer));
         }
         else if (m.type === 'free') this.free(m.buffer);
         else resolve();
@@ -122,7 +122,9 @@ export class RecordThread {
     const b = this.batch;
     if (b.count === 0 || this.failure !== null) return;
     this.beforeSend();
-    this.post({ type: 'batch', buffer: b.buffer, used: b.used, count: b.count }, [b.buffer]);
+    const written = this.written;
+    this.written = [];
+    this.post({ type: 'batch', buffer: b.buffer, used: b.used, count: b.count, written }, [b.buffer, ...written]);
     let next = this.spare.pop();
     if (next === undefined) {
       // every batch is out: take another (the records of the current packet must go somewhere)
