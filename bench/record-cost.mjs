@@ -18,21 +18,61 @@ const load = (m) => {
     return {};
   }
 };
-const { Engine } = load('engine.js');
+const { Engine } = load('ingest/engine.js').Engine ? load('ingest/engine.js') : load('engine.js');
 const { readCaptureFile } = load('capture/file.js');
-const { zeekRow, zeekUid } = load('cli/format/zeek.js');
+const { zeekUid } = load('cli/format/zeek.js');
 const { tableLine } = load('cli/format/table.js');
 const { jsonLine } = load('cli/format/jsonl.js');
+const { RecordBatchWriter, RecordBatchReader, RECORD_BATCH_BYTES } = load('cli/format/record-batch.js');
 const file = process.argv[2] ?? path.join(root, '.bench-data/loopback.pcapng');
 const e = new Engine({ maxConnections: 1e7, timeouts: { closedRetention: 1e12 } });
 await readCaptureFile(file, e.onFrame);
 const views = e.tracker.list();
+// The record thread's two halves: packing a view into a batch (tracking thread), and reading it
+// back and writing its line as UTF-8 bytes (record thread).
+const packed = [];
+const pack = (keep) => {
+  let w = new RecordBatchWriter(new ArrayBuffer(RECORD_BATCH_BYTES));
+  for (const v of views) {
+    if (w.view(v) !== true) {
+      if (keep) packed.push([w.buffer, w.used, w.count]);
+      w = keep ? new RecordBatchWriter(new ArrayBuffer(RECORD_BATCH_BYTES)) : (w.reset(w.buffer), w);
+      w.view(v);
+    }
+  }
+  if (keep) packed.push([w.buffer, w.used, w.count]);
+};
+if (RecordBatchWriter) pack(true);
+// as the record thread does: each line written into a 1 MiB output buffer as it is made
+const unpack = (line, encoding) => {
+  const out = Buffer.allocUnsafeSlow(1 << 20);
+  let used = 0;
+  let len = 0;
+  for (const [b, u, count] of packed) {
+    const r = new RecordBatchReader(b, u, count);
+    for (let rec = r.next(); rec !== null; rec = r.next()) {
+      if (!line) continue;
+      const t = line(rec.view);
+      if (used + 3 * t.length > out.length) (len += used), (used = 0);
+      used += out.write(t, used, encoding);
+    }
+  }
+  return len + used;
+};
+const batchCases = RecordBatchWriter
+  ? {
+      'pack (record batch)': () => pack(false),
+      'unpack': () => unpack(null),
+      'unpack + jsonLine, written': () => unpack(jsonLine, 'latin1'),
+      'unpack + tableLine, written': () => unpack(tableLine, 'utf8'),
+    }
+  : {};
 const cases = {
   'view (tracker.list)': null,
+  ...batchCases,
   'JSON.stringify': (c) => JSON.stringify(c),
   jsonLine,
-  zeekRow,
-  zeekUid,
+  zeekUid: zeekUid && ((c) => zeekUid(Number(c.id), c.startedAt, c.client.ip, c.client.port)),
   tableLine,
 };
 console.log(`${views.length} connections; CPU µs per record, third of three rounds`);
@@ -42,6 +82,7 @@ for (let round = 0; round < 3; round++) {
     const c0 = process.cpuUsage();
     let len = 0;
     if (f === null) len = e.tracker.list().length;
+    else if (name in batchCases) f();
     else for (const v of views) len += f(v).length;
     const cpu = process.cpuUsage(c0);
     if (round === 2) console.log(`${name.padEnd(20)} ${((cpu.user + cpu.system) / views.length).toFixed(2)}`);

@@ -19,8 +19,10 @@ import {
   parseSpeed,
   ANALYZE_FORMATS,
   READ_THREAD_MODES,
+  WRITE_THREAD_MODES,
   type AnalyzeFormat,
   type ReadThreadMode,
+  type WriteThreadMode,
   type Speed,
 } from './cli/options';
 import { VERSION } from './cli/version';
@@ -200,8 +202,13 @@ export function buildProgram(onDone: (code: number) => void): Command {
     .argument('<file>', "capture file, or '-' to read standard input")
     .addOption(new Option('--format <format>', 'output format').choices(ANALYZE_FORMATS).default('table'))
     .addOption(
-      new Option('--read-thread <mode>', "at --speed max, read and decode the file in a second thread while this one tracks (auto: files of 4 MiB or more but uncompressed pcapng, with a second core)")
+      new Option('--read-thread <mode>', 'read and decode the file in a second thread while this one tracks (auto: gzipped files of 4 MiB or more, with a second core; with the write thread on, an uncompressed file is read here)')
         .choices(READ_THREAD_MODES)
+        .default('auto'),
+    )
+    .addOption(
+      new Option('--write-thread <mode>', 'format and encode the records in a second thread while this one tracks (auto: table and jsonl of files of 4 MiB or more and of standard input, with a second core)')
+        .choices(WRITE_THREAD_MODES)
         .default('auto'),
     );
   diagnoseOptions(analyze);
@@ -223,6 +230,7 @@ export function buildProgram(onDone: (code: number) => void): Command {
           file,
           format: opts.format as AnalyzeFormat,
           readThread: opts.readThread as ReadThreadMode,
+          writeThread: opts.writeThread as WriteThreadMode,
           msl: opts.msl,
           maxConnections: opts.maxConnections,
           ...diagnoseArgs(opts),

@@ -6,8 +6,11 @@ import path from 'node:path';
 import { buildRevision } from '../lib/build.mjs';
 import { shown, timed } from '../lib/timed.mjs';
 
-/** The build before analyze streamed, measured beside this one (bench/lib/build.mjs buildRevision). */
-export const BEFORE = '31c2ea7';
+/**
+ * The build measured beside this one, by the same commands (bench/lib/build.mjs buildRevision):
+ * before analyze formatted its records in a second thread and read classic pcap without pcap-parser.
+ */
+export const BEFORE = 'dcd18c1';
 
 export const title = 'Commands as users run them';
 
@@ -23,9 +26,16 @@ export function rows({ root, pcap, pcapng }) {
       r.push({ name: `analyze-${format}-${kind}`, argv: tcpscope('analyze', file, '--format', format), what: `analyze --format ${format}, ${kind === 'pcap' ? 'classic pcap' : 'pcapng'}` });
     }
   }
+  // what each thread buys: the same command with one of them off (or, for pcapng, on)
+  r.push({ name: 'analyze-jsonl-pcap-no-write-thread', argv: tcpscope('analyze', pcap, '--format', 'jsonl', '--write-thread', 'off'), what: 'analyze --format jsonl --write-thread off, classic pcap' });
+  r.push({ name: 'analyze-jsonl-pcap-no-read-thread', argv: tcpscope('analyze', pcap, '--format', 'jsonl', '--read-thread', 'off'), what: 'analyze --format jsonl --read-thread off, classic pcap' });
+  r.push({ name: 'analyze-jsonl-pcapng-no-write-thread', argv: tcpscope('analyze', pcapng, '--format', 'jsonl', '--write-thread', 'off'), what: 'analyze --format jsonl --write-thread off, pcapng' });
+  r.push({ name: 'analyze-jsonl-pcapng-read-thread', argv: tcpscope('analyze', pcapng, '--format', 'jsonl', '--read-thread', 'on'), what: 'analyze --format jsonl --read-thread on, pcapng' });
   const before = path.relative(root, buildRevision(BEFORE));
-  for (const format of ['jsonl', 'zeek']) {
-    r.push({ name: `before-analyze-${format}-pcap`, argv: ['node', `${before}/bin/tcpscope.js`, 'analyze', pcap, '--format', format], what: `analyze --format ${format}, classic pcap, build ${BEFORE} (before streaming)` });
+  for (const [kind, file] of [['pcap', pcap], ['pcapng', pcapng]]) {
+    for (const format of ['table', 'jsonl', 'zeek']) {
+      r.push({ name: `before-analyze-${format}-${kind}`, argv: ['node', `${before}/bin/tcpscope.js`, 'analyze', file, '--format', format], what: `analyze --format ${format}, ${kind === 'pcap' ? 'classic pcap' : 'pcapng'}, build ${BEFORE} (before)` });
+    }
   }
   for (const [kind, file] of [['pcap', pcap], ['pcapng', pcapng]]) {
     r.push({

@@ -25,11 +25,18 @@ export class ChunkPuller {
     else if (stream.readableEnded || (stream.destroyed && stream.readableLength === 0)) this.ended = true;
   }
 
-  /** The next chunk, or null at the end; throws what the stream failed with. */
+  /**
+   * The next chunk, or null at the end; throws what the stream failed with. The stream then reads
+   * one chunk ahead while the caller handles this one, so that reading a file (in libuv's threads)
+   * overlaps parsing it instead of waiting in turn; at most that one chunk more is held.
+   */
   async next(): Promise<Buffer | null> {
     for (;;) {
       const c = this.queue.shift();
-      if (c !== undefined) return c;
+      if (c !== undefined) {
+        if (this.queue.length === 0 && !this.ended && this.failure === null) this.stream.resume();
+        return c;
+      }
       if (this.failure !== null) throw this.failure;
       if (this.ended) return null;
       this.stream.resume();

@@ -1,23 +1,27 @@
-import type { FileReadResult } from '../capture/file';
+import { statSync } from 'node:fs';
+import os from 'node:os';
+import { describeError, type FileReadResult } from '../capture/file';
 import { Engine } from '../ingest/engine';
 import { ZEEK_TIMERS, type ZeekRecord } from '../track/zeek';
 import { DEFAULT_TRACKER_OPTIONS } from '../track/tracker';
 import { EXIT_FAILURE, EXIT_OK, fileErrorMessage } from './errors';
-import { playFile } from './file-driver';
+import { plainCapture, playFile } from './file-driver';
 import { jsonLine } from './format/jsonl';
 import { TableSummary, tableHeader, tableLine } from './format/table';
 import { zeekFooter, zeekHeader, zeekRow } from './format/zeek';
 import { FileDiagnoser } from '../sockets/diagnose-file';
 import type { Diagnosis } from '../sockets/diagnose';
-import { diagnoseThresholds, type AnalyzeFormat, type CommonOptions, type ReadThreadMode } from './options';
+import { diagnoseThresholds, type AnalyzeFormat, type CommonOptions, type ReadThreadMode, type WriteThreadMode } from './options';
 import { fileProgress } from './progress';
-import { guardStdout } from './stdout';
+import { guardStdout, OutputGate } from './stdout';
+import { RecordThread, recordThreadAvailable } from './format/record-thread';
 import { trackerOptions } from './tracker-options';
 
 export interface AnalyzeCommandOptions extends CommonOptions {
   file: string;
   format: AnalyzeFormat;
   readThread?: ReadThreadMode;
+  writeThread?: WriteThreadMode;
   /** Thresholds of the diagnoses the table ends with. */
   closeWaitAfter?: number;
   synFlood?: number;
@@ -59,25 +63,17 @@ const CHUNK = 1 << 16;
  */
 export async function analyzeFile(
   o: AnalyzeCommandOptions,
-  write: (chunk: string) => void,
+  /** Takes the output in order; `written`, when given, is called once the bytes are no longer needed. */
+  write: (chunk: string | Uint8Array, written?: () => void) => void,
   opts: {
     onProgress?: (bytesRead: number, total: number | null) => void;
-    /** Reading pauses while `wait` is a promise: set it while the output is behind. */
-    gate?: { wait: Promise<void> | null };
+    /** Reading pauses while the gate is held (the output is behind). */
+    gate?: OutputGate;
+    /** Format and encode the records in a thread of their own (recordThreadAvailable()). */
+    recordThread?: boolean;
   } = {},
 ): Promise<{ result: FileReadResult; connections: number }> {
-  const engine = new Engine(
-    trackerOptions(o, {
-      timeouts: { ...DEFAULT_TRACKER_OPTIONS.timeouts, closedRetention: retentionMs(o) },
-      // Records carry no ladder and no events: keep none but the few segments the tracker reads.
-      ladderHead: 0,
-      ladderTail: 0,
-      maxEventsPerConn: 0,
-      eventLog: false,
-      // Zeek's records are Zeek's connections, not ours: the mirror follows Zeek's lifetime for them.
-      ...(o.format === 'zeek' ? { zeekRecords: (r: ZeekRecord) => add(zeekRow(r)) } : {}),
-    }),
-  );
+  const gate = opts.gate ?? new OutputGate();
   let buf = '';
   let connections = 0;
   let started = false;
@@ -87,35 +83,73 @@ export async function analyzeFile(
     if (o.format === 'zeek') buf += zeekHeader(new Date());
     else if (o.format === 'table') buf += tableHeader();
   };
+  const flush = () => {
+    if (buf === '') return;
+    write(buf);
+    buf = '';
+  };
   function add(line: string): void {
     if (!started) start();
     buf += line;
-    if (buf.length >= CHUNK) {
-      write(buf);
-      buf = '';
-    }
+    if (buf.length >= CHUNK) flush();
   }
-  const row = o.format === 'jsonl' ? jsonLine : o.format === 'table' ? tableLine : null;
+  const row = o.format === 'jsonl' ? jsonLine : tableLine;
+  // In the record thread, this thread packs each record and the other one writes its text.
+  const thread = opts.recordThread === true ? new RecordThread(o.format, write, gate, flush, row) : null;
+  const zeekRecord = thread
+    ? (r: ZeekRecord) => {
+        if (!started) start();
+        thread.zeek(r, zeekRow);
+      }
+    : (r: ZeekRecord) => add(zeekRow(r));
+  const engine = new Engine(
+    trackerOptions(o, {
+      timeouts: { ...DEFAULT_TRACKER_OPTIONS.timeouts, closedRetention: retentionMs(o) },
+      // Records carry no ladder and no events: keep none but the few segments the tracker reads.
+      ladderHead: 0,
+      ladderTail: 0,
+      maxEventsPerConn: 0,
+      eventLog: false,
+      // Zeek's records are Zeek's connections, not ours: the mirror follows Zeek's lifetime for them.
+      ...(o.format === 'zeek' ? { zeekRecords: zeekRecord } : {}),
+    }),
+  );
   // what went wrong, from the packets alone: after the table's summary
   const diagnoser = o.format === 'table' ? new FileDiagnoser(engine.tracker, () => engine.lastTs, lingerMs(o), diagnoseThresholds(o)) : null;
   // (no remove sink for the zeek format: the tracker then builds no view of its connections)
-  if (row !== null) {
-    engine.tracker.onRemove((c) => {
-      add(row(c));
-      summary?.add(c);
-      connections++;
-    });
+  if (o.format !== 'zeek') {
+    engine.tracker.onRemove(
+      thread
+        ? (c) => {
+            if (!started) start();
+            thread.view(c);
+            summary?.add(c);
+            connections++;
+          }
+        : (c) => {
+            add(row(c));
+            summary?.add(c);
+            connections++;
+          },
+    );
   }
 
-  const run = playFile(engine, o.file, { kind: 'max' }, { onProgress: opts.onProgress, readThread: o.readThread, gate: opts.gate });
+  // With the record thread on the second core, an uncompressed file is read on this one (plainCapture)
+  const readThread = o.readThread === undefined || o.readThread === 'auto' ? (thread !== null && plainCapture(o.file) !== null ? 'off' : 'auto') : o.readThread;
+  const run = playFile(engine, o.file, { kind: 'max' }, { onProgress: opts.onProgress, readThread, gate });
   const result = await run.done;
   // A file that could not be read at all gets no output, only its error.
-  if (result.error === null || result.frames > 0) {
+  const output = result.error === null || result.frames > 0;
+  if (output) {
     // The rest a thousand at a time, waiting for a slow reader between them.
     while (engine.tracker.removeAll(1000) > 0) {
-      if (opts.gate?.wait) await opts.gate.wait;
+      if (gate.wait) await gate.wait;
     }
-    if (row === null) connections = engine.tracker.stats().connectionsTotal;
+  }
+  // every record written before what ends the output
+  await thread?.end();
+  if (output) {
+    if (o.format === 'zeek') connections = engine.tracker.stats().connectionsTotal;
     if (o.format === 'zeek') {
       if (!started) start();
       buf += zeekFooter(new Date());
@@ -125,8 +159,27 @@ export async function analyzeFile(
       if (diagnoser) buf += diagnosesText(diagnoser.diagnoses());
     }
   }
-  if (buf) write(buf);
+  flush();
   return { result, connections };
+}
+
+/** Files this large get a record thread under `--write-thread auto`, for the table and jsonl (below, its start costs more than it saves). */
+const RECORD_THREAD_MIN_BYTES = 4 << 20;
+
+function useRecordThread(o: AnalyzeCommandOptions): boolean {
+  const mode = o.writeThread ?? 'auto';
+  if (mode === 'off' || !recordThreadAvailable()) return false;
+  if (mode === 'on') return true;
+  // A Zeek row costs little more to write than to pack (the tracker builds the record either
+  // way): a thread for it would add its own CPU and save this one none.
+  if (o.format === 'zeek' || os.availableParallelism() < 2) return false;
+  if (o.file === '-') return true;
+  try {
+    const st = statSync(o.file);
+    return !st.isFile() || st.size >= RECORD_THREAD_MIN_BYTES;
+  } catch {
+    return false; // the reader reports what is wrong with the file
+  }
 }
 
 export async function runAnalyze(o: AnalyzeCommandOptions): Promise<number> {
@@ -134,18 +187,26 @@ export async function runAnalyze(o: AnalyzeCommandOptions): Promise<number> {
   const progress = fileProgress('analyze');
   // A pipe to a slower reader holds what it cannot take yet: reading waits until it has drained,
   // so memory stays flat however slow the reader is.
-  const gate: { wait: Promise<void> | null } = { wait: null };
-  const write = (chunk: string) => {
-    if (!process.stdout.write(chunk) && gate.wait === null) {
-      gate.wait = new Promise((resolve) =>
-        process.stdout.once('drain', () => {
-          gate.wait = null;
-          resolve();
-        }),
-      );
+  const gate = new OutputGate();
+  let draining = false;
+  const write = (chunk: string | Uint8Array, written?: () => void) => {
+    if (!process.stdout.write(chunk, written && (() => written())) && !draining) {
+      draining = true;
+      gate.hold();
+      process.stdout.once('drain', () => {
+        draining = false;
+        gate.release();
+      });
     }
   };
-  const { result } = await analyzeFile(o, write, { onProgress: progress.update, gate });
+  let result: FileReadResult;
+  try {
+    ({ result } = await analyzeFile(o, write, { onProgress: progress.update, gate, recordThread: useRecordThread(o) }));
+  } catch (e) {
+    progress.stop();
+    process.stderr.write(`tcpscope: cannot write the records: ${describeError(e)}\n`);
+    return EXIT_FAILURE;
+  }
   progress.stop();
   if (result.error) {
     process.stderr.write(`tcpscope: ${fileErrorMessage(o.file, result.error, result.frames)}\n`);

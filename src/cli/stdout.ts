@@ -9,3 +9,24 @@ export function guardStdout(): void {
     process.exit(1);
   });
 }
+
+/**
+ * Reading pauses while `wait` is a promise (the file drivers look at it after each packet). Each
+ * part of the output that is behind (a pipe not drained, every record batch out) holds it, and it
+ * opens when the last of them releases it.
+ */
+export class OutputGate {
+  wait: Promise<void> | null = null;
+  private holds = 0;
+  private open: () => void = () => {};
+
+  hold(): void {
+    if (this.holds++ === 0) this.wait = new Promise<void>((resolve) => (this.open = resolve));
+  }
+
+  release(): void {
+    if (this.holds === 0 || --this.holds > 0) return;
+    this.wait = null;
+    this.open();
+  }
+}

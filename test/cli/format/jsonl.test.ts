@@ -20,4 +20,21 @@ describe('jsonLine', () => {
     const w: ConnectionView = { ...v, startedAt: 1.5e12 + 0.125, endedAt: null, closedBy: 'both', closeKind: 'refused' };
     expect(jsonLine(w)).toBe(JSON.stringify(w) + '\n');
   });
+
+  it('writes times of microsecond precision, and every other number, as JSON.stringify does', () => {
+    const v = views[0];
+    // a fixed seed: the same numbers every run
+    let seed = 12345;
+    const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    const times: number[] = [0, 1, 0.001, 0.0005, 1e-7, 999.999, 1e9, 1e9 + 0.001, 3.999999999999e12, 4e12, 4e12 + 0.5, 2 ** 53, -0, -1.5, Infinity, NaN];
+    for (let k = 0; k < 20000; k++) {
+      // as a capture's timestamps become epoch ms: seconds * 1000 + microseconds * 1000 / 1e6
+      times.push(Math.floor(1e9 + rand() * 2.9e9) * 1000 + (Math.floor(rand() * 1e6) * 1000) / 1e6);
+      times.push(rand() * 1e4, Math.round(rand() * 1e6) / 1000, rand() * 4.1e12, Math.floor(rand() * 5e12));
+    }
+    for (const t of times) {
+      const w: ConnectionView = { ...v, startedAt: t, handshake: { ...v.handshake, rttMs: t / 7 } };
+      expect(jsonLine(w), String(t)).toBe(JSON.stringify(w) + '\n');
+    }
+  });
 });

@@ -1,0 +1,154 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { ConnectionView } from '../../track/connection';
+import type { ZeekRecord } from '../../track/zeek';
+import type { AnalyzeFormat } from '../options';
+import type { OutputGate } from '../stdout';
+import { RECORD_BATCH_BYTES, RecordBatchWriter } from './record-batch';
+import type { FromRecordThread, RecordThreadData, ToRecordThread } from './record-thread-protocol';
+
+const SCRIPT = path.join(__dirname, 'record-thread-worker.js');
+/** Batches in flight before reading waits for one to come back: 4 MiB in all. */
+const BATCHES = 4;
+/** The record thread's young generation (V8's default would be 16 times this). */
+const YOUNG_MIB = 2;
+
+/**
+ * The record thread needs the compiled script: it is there when running from dist/, as the CLI
+ * does, and not when the TypeScript sources run directly.
+ */
+export function recordThreadAvailable(): boolean {
+  return existsSync(SCRIPT);
+}
+
+/**
+ * analyze's records formatted and encoded in a thread of their own: this thread packs each record
+ * as numbers and bytes into a batch (record-batch.ts), the record thread makes the format's text of
+ * it with the same functions and hands back the bytes to write, in order. So the tracking thread
+ * builds no line, no number's text and no string to collect. While the record thread is behind
+ * (every batch out), the gate is held and reading pauses, so memory stays flat.
+ */
+export class RecordThread {
+  private readonly worker: Worker;
+  private readonly batch = new RecordBatchWriter(new ArrayBuffer(RECORD_BATCH_BYTES));
+  private readonly spare: ArrayBuffer[] = [];
+  private made = 1;
+  /** Output buffers written out, to go back with the next batch. */
+  private written: ArrayBuffer[] = [];
+  private waiting = false;
+  private failure: unknown = null;
+  private readonly ended: Promise<void>;
+
+  constructor(
+    format: AnalyzeFormat,
+    /** Takes each piece of output, in order; calls `written` once it no longer needs the bytes. */
+    write: (bytes: Uint8Array, written?: () => void) => void,
+    private readonly gate: OutputGate,
+    /** Called before a batch goes out: text this thread wrote itself (a header) must go first. */
+    private readonly beforeSend: () => void,
+    /** A record's text made here, for what cannot be packed (endpoint notes). */
+    private readonly textOf: (c: ConnectionView) => string,
+  ) {
+    const data: RecordThreadData = { format };
+    // Nothing the record thread makes outlives its batch: a small young generation collects it as
+    // well and keeps the thread's heap at a tenth of the default's (40 MiB on a 300 000-connection
+    // run), with no more CPU (bench/sections/memory.mjs).
+    this.worker = new Worker(SCRIPT, { workerData: data, resourceLimits: { maxYoungGenerationSizeMb: YOUNG_MIB } });
+    this.ended = new Promise<void>((resolve, reject) => {
+      this.worker.on('message', (m: FromRecordThread) => {
+        if (m.type === 'out') {
+          const data = m.data;
+          // the buffer goes back with the next batch, to be filled again
+          write(data, () => this.written.push(data.buffer as ArrayBuffer));
+        }
+        else if (m.type === 'free') this.free(m.buffer);
+        else resolve();
+      });
+      this.worker.on('error', (e) => {
+        this.failure = e;
+        reject(e);
+      });
+      this.worker.on('exit', () => reject(new Error('the record thread ended early')));
+    });
+    // a failure is reported by end(); until then it must not count as unhandled
+    this.ended.catch(() => {});
+  }
+
+  view(c: ConnectionView): void {
+    let r = this.batch.view(c);
+    if (r === false) {
+      this.send();
+      r = this.batch.view(c);
+    }
+    if (r !== true) this.text(this.textOf(c));
+  }
+
+  zeek(r: ZeekRecord, textOf: (r: ZeekRecord) => string): void {
+    let done = this.batch.zeek(r);
+    if (done === false) {
+      this.send();
+      done = this.batch.zeek(r);
+    }
+    if (done !== true) this.text(textOf(r));
+  }
+
+  /** Waits until every record has been written; rejects if the record thread failed. */
+  async end(): Promise<void> {
+    if (this.failure === null) {
+      this.send();
+      this.post({ type: 'end' });
+    }
+    try {
+      await this.ended;
+    } finally {
+      void this.worker.terminate();
+      if (this.waiting) {
+        this.waiting = false;
+        this.gate.release();
+      }
+    }
+  }
+
+  private text(s: string): void {
+    if (this.batch.text(s)) return;
+    this.send();
+    if (this.batch.text(s)) return;
+    this.beforeSend();
+    this.post({ type: 'text', text: s });
+  }
+
+  private send(): void {
+    const b = this.batch;
+    if (b.count === 0 || this.failure !== null) return;
+    this.beforeSend();
+    const written = this.written;
+    this.written = [];
+    this.post({ type: 'batch', buffer: b.buffer, used: b.used, count: b.count, written }, [b.buffer, ...written]);
+    let next = this.spare.pop();
+    if (next === undefined) {
+      // every batch is out: take another (the records of the current packet must go somewhere)
+      // and hold reading until one comes back
+      next = new ArrayBuffer(RECORD_BATCH_BYTES);
+      this.made++;
+      if (this.made > BATCHES && !this.waiting) {
+        this.waiting = true;
+        this.gate.hold();
+      }
+    }
+    b.reset(next);
+  }
+
+  private free(buffer: ArrayBuffer): void {
+    // kept, however many there are: no more are made than were once out at the same time
+    this.spare.push(buffer);
+    if (this.waiting) {
+      this.waiting = false;
+      this.gate.release();
+    }
+  }
+
+  private post(m: ToRecordThread, transfer?: ArrayBuffer[]): void {
+    this.worker.postMessage(m, transfer);
+  }
+}

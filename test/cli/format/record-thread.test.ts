@@ -1,0 +1,138 @@
+// analyze's record thread writes what formatting on the tracking thread writes, byte for byte and
+// in the same order: every public trace in each format (damaged ones too: the same records before
+// the damage, the same error), and a capture of thousands of connections, some of whose endpoints
+// are named by a (non-ASCII) pcapng comment, which cross many batches. The record thread runs
+// compiled code, so these tests use the build in dist/.
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { AnalyzeFormat } from '../../../src/cli/options';
+import { RecordBatchReader, RecordBatchWriter } from '../../../src/cli/format/record-batch';
+import { jsonLine } from '../../../src/cli/format/jsonl';
+import { tableLine } from '../../../src/cli/format/table';
+import { Engine } from '../../../src/ingest/engine';
+import { readCaptureFile } from '../../../src/capture/file';
+import type { ConnectionView } from '../../../src/track/connection';
+import { DEFAULT_TRACKER_OPTIONS } from '../../../src/track/tracker';
+import { buildOnce, REPO } from '../support';
+import { writePcapng, type NgBlockSpec } from '../../support/captures';
+import { FIXTURES } from '../../support/fixtures.mjs';
+import { tempDir } from '../../support/temp';
+
+type Analyze = typeof import('../../../src/cli/analyze');
+let built: Analyze;
+
+beforeAll(async () => {
+  await buildOnce();
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  built = require(path.join(REPO, 'dist/cli/analyze.js')) as Analyze;
+}, 120_000);
+
+const golden: Record<string, unknown> = JSON.parse(readFileSync(path.join(REPO, 'test/fixtures/analyze/public-traces.json'), 'utf8'));
+const where = (file: string) => (file.startsWith('test/') ? path.join(REPO, file) : path.join(FIXTURES, file));
+
+async function analyze(file: string, format: AnalyzeFormat, recordThread: boolean) {
+  const parts: Buffer[] = [];
+  const r = await built.analyzeFile({ file, format, readThread: 'off' }, (c) => parts.push(Buffer.from(c)), { recordThread });
+  // Zeek's header and footer say when the log was opened and closed
+  const out = Buffer.concat(parts).toString('utf8').replace(/^#(open|close)\t.*$/gm, '#$1');
+  return { out, error: r.result.error, frames: r.result.frames, connections: r.connections };
+}
+
+/** An IPv4 TCP packet (LINKTYPE_RAW). */
+function tcp(src: number, sport: number, dport: number, flags: number, seq: number, ack: number): Buffer {
+  const b = Buffer.alloc(40);
+  b[0] = 0x45;
+  b.writeUInt16BE(40, 2);
+  b[8] = 64;
+  b[9] = 6;
+  b.writeUInt32BE(0x0a000000 + src, 12);
+  b.writeUInt32BE(0x0a0000fe, 16);
+  b.writeUInt16BE(sport, 20);
+  b.writeUInt16BE(dport, 22);
+  b.writeUInt32BE(seq >>> 0, 24);
+  b.writeUInt32BE(ack >>> 0, 28);
+  b[32] = 5 << 4;
+  b[33] = flags;
+  b.writeUInt16BE(65535, 34);
+  return b;
+}
+
+/** `n` connections refused or reset after the handshake; every 97th client named by a comment. */
+function manyConnections(n: number): Buffer {
+  let t = 1_700_000_000_000_000n;
+  const blocks: NgBlockSpec[] = [{ kind: 'idb', linkType: 101 }];
+  for (let i = 0; i < n; i++) {
+    const src = 1 + (i % 200);
+    const sport = 20000 + i;
+    const comments = i % 97 === 0 ? [`PID: ${i + 1}\nCmd: /usr/bin/café\nArgs: café --n ${i}`] : undefined;
+    blocks.push({ kind: 'epb', iface: 0, units: (t += 1237n), data: tcp(src, sport, 80, 0x02, i, 0), comments, flags: comments ? 2 : undefined });
+    if (i % 3 === 0) {
+      blocks.push({ kind: 'epb', iface: 0, units: (t += 501n), data: tcp(src, 80, sport, 0x14, 0, i + 1) } as NgBlockSpec);
+    } else {
+      blocks.push({ kind: 'epb', iface: 0, units: (t += 333n), data: tcp(src, sport, 80, 0x12, 5000, i + 1) } as NgBlockSpec);
+      blocks.push({ kind: 'epb', iface: 0, units: (t += 777n), data: tcp(src, sport, 80, 0x04, i + 1, 0) });
+    }
+  }
+  return writePcapng([{ blocks }]);
+}
+
+describe('record batches', () => {
+  it('give back views that format to the same text', async () => {
+    const e = new Engine({ maxConnections: 1e6, timeouts: { ...DEFAULT_TRACKER_OPTIONS.timeouts, closedRetention: 1e12 } });
+    await readCaptureFile(path.join(FIXTURES, 'traces/ssh/ssh.pcap'), e.onFrame);
+    const views = e.tracker.list();
+    expect(views.length).toBeGreaterThan(0);
+    const w = new RecordBatchWriter(new ArrayBuffer(1 << 12));
+    const got: string[] = [];
+    const drain = () => {
+      const r = new RecordBatchReader(w.buffer, w.used, w.count);
+      for (let rec = r.next(); rec !== null; rec = r.next()) got.push(rec.kind === 'view' ? jsonLine(rec.view) + tableLine(rec.view) : rec.kind === 'text' ? rec.text : '');
+      w.reset(new ArrayBuffer(1 << 12));
+    };
+    for (const v of views) {
+      if (w.view(v) === false) {
+        drain();
+        expect(w.view(v)).toBe(true);
+      }
+    }
+    drain();
+    expect(got).toEqual(views.map((v) => jsonLine(v) + tableLine(v)));
+  });
+
+  it('leave a view with endpoint notes, or with text that is not ASCII, to be written as text', () => {
+    const w = new RecordBatchWriter(new ArrayBuffer(1 << 12));
+    const noted = { client: { ip: '10.0.0.1', port: 1, state: 'CLOSED', process: { pid: 1 } }, server: { ip: '10.0.0.2', port: 2, state: 'CLOSED' } };
+    expect(w.view({ ...noted, id: '1', history: '' } as unknown as ConnectionView)).toBeNull();
+    expect(w.text('naïve ✓\n')).toBe(true);
+    const r = new RecordBatchReader(w.buffer, w.used, w.count);
+    expect(r.next()).toEqual({ kind: 'text', text: 'naïve ✓\n' });
+    expect(r.next()).toBeNull();
+  });
+});
+
+describe('analyze with a record thread', () => {
+  it('writes what analyze without one writes, on every public trace, in each format', async () => {
+    const files = Object.keys(golden);
+    expect(files.length).toBeGreaterThan(100);
+    for (const file of files) {
+      for (const format of ['jsonl', 'zeek', 'table'] as const) {
+        const off = await analyze(where(file), format, false);
+        const on = await analyze(where(file), format, true);
+        expect(on, `${file} ${format}`).toEqual(off);
+      }
+    }
+  }, 300_000);
+
+  it('across many batches, with endpoints named in the file', async () => {
+    const file = path.join(tempDir(), 'many.pcapng');
+    writeFileSync(file, manyConnections(6000));
+    for (const format of ['jsonl', 'zeek', 'table'] as const) {
+      const off = await analyze(file, format, false);
+      const on = await analyze(file, format, true);
+      expect(off.connections).toBeGreaterThanOrEqual(6000);
+      expect(on).toEqual(off);
+      if (format === 'jsonl') expect(on.out).toContain('"command":"café"');
+    }
+  }, 120_000);
+});
