@@ -1,21 +1,39 @@
+import { EventEmitter } from 'node:events';
 import { damaged, MAX_PACKET, truncated } from './errors';
 import type { FileError } from './errors';
 import type { Frame } from './frame';
-import { FrameBytes, type CaptureFormat, type CaptureParser, type FrameSink } from './parser';
+import type { CaptureFormat, CaptureParser, FrameSink } from './parser';
+
+/** The part of pcap-parser 0.2.x this reader relies on (the package ships no types). */
+interface PcapParserPacket {
+  header: {
+    timestampSeconds: number;
+    timestampMicroseconds: number;
+    capturedLength: number;
+    originalLength: number;
+  };
+  data: Buffer;
+}
+interface PcapParserInstance extends EventEmitter {
+  /** Its unparsed input; see feed() for why it is touched. */
+  buffer: Buffer | null;
+}
+const pcapParser = require('pcap-parser') as { parse(input: EventEmitter): PcapParserInstance };
 
 const FILE_HEADER = 24;
 const RECORD_HEADER = 16;
 
 /**
- * Classic pcap (microsecond and nanosecond magic, either byte order).
+ * Classic pcap (microsecond and nanosecond magic, either byte order), read by pcap-parser with a
+ * thin scanner in front of it.
  *
- * The format is a 24-byte file header and then records of a 16-byte header (seconds, fraction,
- * captured and original length) and the captured bytes. The reader walks the records straight
- * from each chunk, validates each length (the file's snap length when it is sane, and MAX_PACKET
- * always) before it trusts it, and delivers each frame from the chunk it lies in; a record split
- * across chunks is stitched into one buffer first. (pcap-parser, which this reader used to hand
- * its checked records to, allocated a header object and a Buffer view per packet and parsed each
- * header a second time: it cost twice what the rest of reading a file does.)
+ * pcap-parser trusts every record length: a damaged one makes it buffer the rest of the input
+ * waiting for a body that never comes, and it copies its whole buffer on every chunk. So the scanner
+ * walks the record headers itself, validates each length (the file's snap length when it is sane,
+ * and MAX_PACKET always), and hands pcap-parser only runs of whole records. It therefore always ends
+ * a feed on a record boundary and never sees damage; a record split across chunks is stitched into
+ * one buffer here. pcap-parser knows only the microsecond magic, so it gets a copy of the file
+ * header with the magic rewritten, and for nanosecond files its "microseconds" are nanoseconds.
  *
  * One Frame object is reused for every packet; a frame is valid only during the sink call.
  */
@@ -26,21 +44,15 @@ export class PcapReader implements CaptureParser {
   paused = false;
   linkType = -1;
 
-  /** Whole records scanned; the next one is packet `records + 1`. */
+  /** Whole records scanned (handed to pcap-parser); the next one is packet `records + 1`. */
   private records = 0;
   private le = true;
   private nano = false;
   private recordLimit = MAX_PACKET;
   private headerDone = false;
-  /** Stream offset of the first byte of the chunk being read, and of the byte after it. */
+  /** Stream offset of the start of the chunk being scanned. */
   private base = 0;
-  private next = 0;
   private ended = false;
-
-  /** The chunk being read (kept while the consumer has paused in it), and where reading resumes. */
-  private chunk: Buffer | null = null;
-  private view: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
-  private pos = 0;
 
   // A record (or the file header) split across chunks: its first bytes go to `scratch` until its
   // length is known, then the whole record is assembled in `carry`.
@@ -50,34 +62,54 @@ export class PcapReader implements CaptureParser {
   private carry: Buffer | null = null;
   private carryFill = 0;
 
-  private readonly frame: Frame = { tsSec: 0, tsNsec: 0, linkType: 0, data: Buffer.alloc(0), capLen: 0, origLen: 0 };
-  private readonly bytes = new FrameBytes();
+  private readonly feeder = new EventEmitter();
+  private readonly parser: PcapParserInstance;
+  /** Packets pcap-parser produced while the consumer was busy, delivered on resume(). */
+  private queue: PcapParserPacket[] = [];
+  private queueHead = 0;
 
-  constructor(private readonly sink: FrameSink) {}
+  private readonly frame: Frame = { tsSec: 0, tsNsec: 0, linkType: 0, data: Buffer.alloc(0), capLen: 0, origLen: 0 };
+
+  constructor(private readonly sink: FrameSink) {
+    // pcap-parser pauses and resumes the stream it is given; ours pushes synchronously instead.
+    const feeder = this.feeder as EventEmitter & { pause(): void; resume(): void };
+    feeder.pause = () => {};
+    feeder.resume = () => {};
+    this.parser = pcapParser.parse(feeder);
+    this.parser.on('packet', (p: PcapParserPacket) => this.onPacket(p));
+    // It only errs on a header it cannot read, and it never gets one; a listener keeps an
+    // unexpected one from becoming an uncaught exception.
+    this.parser.on('error', () => {});
+  }
 
   push(chunk: Buffer): void {
     if (this.error !== null || this.ended) return;
-    this.base = this.next;
-    this.next += chunk.length;
     let pos = 0;
     if (!this.headerDone) {
       const n = Math.min(FILE_HEADER - this.scratchFill, chunk.length);
       chunk.copy(this.scratch, this.scratchFill, 0, n);
       this.scratchFill += n;
       pos = n;
-      if (this.scratchFill < FILE_HEADER) return;
+      if (this.scratchFill < FILE_HEADER) {
+        this.base += chunk.length;
+        return;
+      }
       this.scratchFill = 0;
       if (!this.fileHeader()) return;
     }
-    this.chunk = chunk;
-    this.view = FrameBytes.view(chunk);
-    this.pos = pos;
-    this.run();
+    if (this.pendStart >= 0) pos = this.continueCarry(chunk, pos);
+    if (pos >= 0) this.scan(chunk, pos);
+    this.base += chunk.length;
   }
 
   resume(): void {
     this.paused = false;
-    this.run();
+    const q = this.queue;
+    while (this.queueHead < q.length && !this.paused) this.deliver(q[this.queueHead++]);
+    if (this.queueHead === q.length && q.length > 0) {
+      this.queue = [];
+      this.queueHead = 0;
+    }
   }
 
   end(): void {
@@ -104,22 +136,6 @@ export class PcapReader implements CaptureParser {
         ? `input ends after ${have} of the record's ${RECORD_HEADER} header bytes`
         : `input ends after ${have} of the record's ${this.carry.length} bytes`;
     this.error = truncated('truncated-record', this.pendStart, this.records + 1, what);
-  }
-
-  /** Reads on in the current chunk until it is used up, the consumer pauses, or damage. */
-  private run(): void {
-    const chunk = this.chunk;
-    if (chunk === null || this.error !== null) return;
-    if (this.pendStart >= 0) {
-      const pos = this.continueCarry(chunk, this.pos);
-      if (pos < 0) {
-        this.chunk = null;
-        return;
-      }
-      this.pos = pos;
-      if (this.paused) return;
-    }
-    this.scan(chunk);
   }
 
   private fileHeader(): boolean {
@@ -157,6 +173,13 @@ export class PcapReader implements CaptureParser {
     // The upper 16 bits carry FCS information in newer files, not the link type.
     this.linkType = (this.le ? h.readUInt32LE(20) : h.readUInt32BE(20)) & 0xffff;
     this.headerDone = true;
+
+    const forParser = Buffer.from(h);
+    const magic = Buffer.from(this.le ? [0xd4, 0xc3, 0xb2, 0xa1] : [0xa1, 0xb2, 0xc3, 0xd4]);
+    magic.copy(forParser, 0);
+    if (this.le) forParser.writeUInt16LE(4, 6);
+    else forParser.writeUInt16BE(4, 6);
+    this.feed(forParser);
     return true;
   }
 
@@ -169,30 +192,25 @@ export class PcapReader implements CaptureParser {
     return false;
   }
 
-  /** Delivers whole records from `this.pos` until the consumer pauses; starts a carry for a partial one. */
-  private scan(chunk: Buffer): void {
+  /** Walks whole records from `pos`, feeds them in one run, and starts a carry for a partial one. */
+  private scan(chunk: Buffer, pos: number): void {
     const end = chunk.length;
-    const v = this.view;
+    const start = pos;
     const le = this.le;
-    let pos = this.pos;
+    let bad = false;
     while (end - pos >= RECORD_HEADER) {
-      if (this.paused) {
-        this.pos = pos;
-        return;
-      }
-      const capLen = v.getUint32(pos + 8, le);
+      const capLen = le ? chunk.readUInt32LE(pos + 8) : chunk.readUInt32BE(pos + 8);
       if (!this.checkLength(capLen, this.base + pos)) {
-        this.chunk = null;
-        return;
+        bad = true;
+        break;
       }
       const next = pos + RECORD_HEADER + capLen;
       if (next > end) break;
-      this.records++;
-      this.deliver(chunk, v, pos, capLen);
       pos = next;
+      this.records++;
     }
-    this.chunk = null;
-    if (pos === end) return;
+    if (pos > start) this.feed(start === 0 && pos === end ? chunk : chunk.subarray(start, pos));
+    if (bad || pos === end) return;
     this.pendStart = this.base + pos;
     const rest = end - pos;
     if (rest < RECORD_HEADER) {
@@ -201,12 +219,12 @@ export class PcapReader implements CaptureParser {
       return;
     }
     // The header is here and already checked; only the body runs past this chunk.
-    const capLen = v.getUint32(pos + 8, le);
+    const capLen = le ? chunk.readUInt32LE(pos + 8) : chunk.readUInt32BE(pos + 8);
     this.carry = Buffer.allocUnsafe(RECORD_HEADER + capLen);
     this.carryFill = chunk.copy(this.carry, 0, pos, end);
   }
 
-  /** Adds bytes to a record split across chunks, delivering it once whole; returns where reading resumes, or -1. */
+  /** Adds bytes to a record split across chunks; returns where scanning resumes, or -1. */
   private continueCarry(chunk: Buffer, pos: number): number {
     if (this.carry === null) {
       const n = Math.min(RECORD_HEADER - this.scratchFill, chunk.length - pos);
@@ -230,16 +248,28 @@ export class PcapReader implements CaptureParser {
     this.scratchFill = 0;
     this.pendStart = -1;
     this.records++;
-    this.deliver(carry, FrameBytes.view(carry), 0, carry.length - RECORD_HEADER);
+    this.feed(carry);
     return pos;
   }
 
-  /** The record at `pos` of `buf` (whole, its length checked) to the sink. */
-  private deliver(buf: Buffer, v: DataView<ArrayBufferLike>, pos: number, capLen: number): void {
+  private feed(buf: Buffer): void {
+    // Every feed ends on a record boundary, so pcap-parser is left holding an empty buffer; as null
+    // it takes the next chunk as is instead of copying it into a freshly allocated buffer.
+    const p = this.parser;
+    if (p.buffer !== null && p.buffer.length === 0) p.buffer = null;
+    this.feeder.emit('data', buf);
+  }
+
+  private onPacket(p: PcapParserPacket): void {
+    if (this.paused) this.queue.push(p);
+    else this.deliver(p);
+  }
+
+  private deliver(p: PcapParserPacket): void {
     const f = this.frame;
-    const le = this.le;
-    let sec = v.getUint32(pos, le);
-    let frac = v.getUint32(pos + 4, le);
+    const h = p.header;
+    let sec = h.timestampSeconds;
+    let frac = h.timestampMicroseconds;
     // Out-of-range fractions occur in damaged or hand-made files; carry them rather than drop.
     if (this.nano) {
       if (frac >= 1e9) {
@@ -256,9 +286,9 @@ export class PcapReader implements CaptureParser {
     }
     f.tsSec = sec;
     f.linkType = this.linkType;
-    f.data = this.bytes.take(buf, v, pos + RECORD_HEADER, capLen);
-    f.capLen = capLen;
-    f.origLen = v.getUint32(pos + 12, le);
+    f.data = p.data;
+    f.capLen = h.capturedLength;
+    f.origLen = h.originalLength;
     this.frames++;
     if (this.sink(f)) this.paused = true;
   }
