@@ -56,7 +56,7 @@ export function jsonLine(c: ConnectionView): string {
     `"client":{"ip":"${c.client.ip}","port":${c.client.port},"state":"${c.client.state}"${notes(c.client)}},` +
     `"server":{"ip":"${c.server.ip}","port":${c.server.port},"state":"${c.server.state}"${notes(c.server)}},` +
     `"status":"${c.status}","connState":"${c.connState}","history":"${c.history}",` +
-    `"partial":${c.partial},"rolesGuessed":${c.rolesGuessed},` +
+    `"partial":${c.partial},"captureGap":${c.captureGap},"rolesGuessed":${c.rolesGuessed},` +
     `"startedAt":${num(c.startedAt)},"endedAt":${num(c.endedAt)},"lastSeenAt":${num(c.lastSeenAt)},` +
     `"handshake":{"synAt":${num(h.synAt)},"synAckAt":${num(h.synAckAt)},"ackAt":${num(h.ackAt)},` +
     `"rttMs":${num(h.rttMs)},"synToSynAckMs":${num(h.synToSynAckMs)},"synAckToAckMs":${num(h.synAckToAckMs)}},` +
