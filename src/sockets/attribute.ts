@@ -10,7 +10,9 @@ export function plainIp(ip: string): string {
   return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;
 }
 
-const key = (lip: string, lport: number, rip: string, rport: number) => `${plainIp(lip)} ${lport} ${plainIp(rip)} ${rport}`;
+/** One endpoint of a connection by its 4-tuple, as the index and the scanner's lookups name it. */
+export const tupleKey = (lip: string, lport: number, rip: string, rport: number) => `${plainIp(lip)} ${lport} ${plainIp(rip)} ${rport}`;
+const key = tupleKey;
 
 export interface Listener {
   ip: string;

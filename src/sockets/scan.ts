@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import type { TcpState } from '../track/states';
+import { tupleKey } from './attribute';
 import { parseProcTcp, type KernelSocket } from './proc-tcp';
 import { portFilter, runSs, type SsRow, type TcpInfo } from './ss';
 import { listPids, parseNetstat, readCmdline, readNetns, readPasswd, readSocketFds, readStat, readUid } from './procfs';
@@ -48,6 +50,8 @@ export interface ScanResult {
   timeWaitAsked: string[];
   /** Whether tcp_info was read (when not, connected sockets have `info: null`). */
   tcpInfo: boolean;
+  /** `ss` processes this scan ran. */
+  ssRuns: number;
 }
 
 export interface ScanOptions {
@@ -69,12 +73,26 @@ export interface ScanAsk {
   /** Name the owners of every listener, not only of those on the wanted ports (following a process's new ports). */
   allListeners?: boolean;
   /**
+   * The connected sockets whose owners are wanted, by tupleKey (local end first); the others are
+   * read without one unless it is known already. Undefined or null: every socket read. An fd scan
+   * is made only for a socket named here, so sockets of connections whose owners are known (read
+   * for the cross-check) or that nobody watches cost no fd reading.
+   */
+  lookup?: string[] | null;
+  /**
    * Read this namespace's listeners again (default); false: the last reading's serve if it is
    * younger than LISTENERS_MAX_AGE_MS (a batch of new connections between two steady readings
    * costs one `ss` run, not two).
    */
   freshListeners?: boolean;
 }
+
+/**
+ * Listeners by their state alone: `-l` also asks for CLOSE sockets, which makes the kernel walk its
+ * whole table of connected and TIME_WAIT sockets (tens of thousands at a thousand connections a
+ * second); `state listening` reads only the listening hash.
+ */
+const LISTENING = ['-Htne', 'state', 'listening'];
 
 /** Listeners read by `ss` are reused this long at most. */
 const LISTENERS_MAX_AGE_MS = 1000;
@@ -105,6 +123,8 @@ export class SocketScanner {
   /** This namespace's listeners as `ss` last read them, and when. */
   private listenerRows: SsRow[] = [];
   private listenersAt = -Infinity;
+  /** `ss` runs of the scan under way. */
+  private ssRuns = 0;
 
   constructor(opts: Partial<ScanOptions> = {}) {
     this.root = opts.root ?? '/proc';
@@ -112,6 +132,7 @@ export class SocketScanner {
 
   scan(ask: ScanAsk = { tcpInfo: false, ports: null }): ScanResult {
     const t0 = performance.now();
+    this.ssRuns = 0;
     const root = this.root;
     const pids = listPids(root);
     const alive = new Set(pids);
@@ -143,6 +164,7 @@ export class SocketScanner {
     let badLines = 0;
     const unknown = new Set<number>();
     const wanted = ask.ports === null ? null : new Set(ask.ports);
+    const lookup = ask.lookup ? new Set(ask.lookup) : null;
     for (const [netns, dir] of nsReader) {
       const pid = nsPid.get(netns) ?? null;
       const rows = pid === null ? this.ownTables(ask) : null;
@@ -165,7 +187,10 @@ export class SocketScanner {
           s.backlog = null;
           connected++;
         }
-        const matters = s.state !== 'LISTEN' || !wanted || ask.allListeners === true || wanted.has(s.localPort);
+        const matters =
+          s.state === 'LISTEN'
+            ? !wanted || ask.allListeners === true || wanted.has(s.localPort)
+            : !lookup || lookup.has(tupleKey(s.localIp, s.localPort, s.remoteIp, s.remotePort));
         if (matters && s.inode !== 0 && !this.ownerOf.has(s.inode) && !this.unowned.has(s.inode)) unknown.add(s.inode);
         sockets.push(s);
       }
@@ -227,6 +252,7 @@ export class SocketScanner {
       badLines,
       timeWaitAsked: (ask.timeWait ?? []).slice(0, 32).map((p) => `${p.local} ${p.remote}`),
       tcpInfo: ask.tcpInfo,
+      ssRuns: this.ssRuns,
       costMs: performance.now() - t0,
     };
   }
@@ -260,7 +286,7 @@ export class SocketScanner {
     const now = performance.now();
     let listeners = ask.freshListeners === false && now - this.listenersAt < LISTENERS_MAX_AGE_MS ? this.listenerRows : null;
     if (!listeners) {
-      listeners = runSs(['-Htlne'], null);
+      listeners = this.ss(LISTENING, null, 'LISTEN');
       if (!listeners) return null;
       this.listenerRows = listeners;
       this.listenersAt = now;
@@ -270,13 +296,13 @@ export class SocketScanner {
     }
     if (ask.ports !== null && ask.ports.length === 0) return listeners;
     const filter = ask.ports === null ? null : portFilter(ask.ports);
-    const connected = runSs([ask.tcpInfo ? '-Htanei' : '-Htane', 'state', 'connected', 'exclude', 'time-wait', ...(filter ?? [])], null);
+    const connected = this.ss([ask.tcpInfo ? '-Htanei' : '-Htane', 'state', 'connected', 'exclude', 'time-wait', ...(filter ?? [])], null);
     if (!connected) return null;
     for (const l of listeners) this.backlogs.set(l.inode, l.sendQ);
     const tw = ask.timeWait?.slice(0, 32) ?? [];
     if (tw.length === 0) return listeners.concat(connected);
     const pairs = tw.map((p) => `( sport = :${p.local} and dport = :${p.remote} )`).join(' or ');
-    return listeners.concat(connected, runSs(['-Htane', 'state', 'time-wait', '(', pairs, ')'], null, 'TIME_WAIT') ?? []);
+    return listeners.concat(connected, this.ss(['-Htane', 'state', 'time-wait', '(', pairs, ')'], null, 'TIME_WAIT') ?? []);
   }
 
   /** Another namespace was read from /proc: backlogs (once per listener) and tcp_info come from ss run inside it. */
@@ -284,18 +310,23 @@ export class SocketScanner {
     const mine = sockets.filter((s) => s.netns === netns);
     const needBacklog = mine.some((s) => s.state === 'LISTEN' && s.backlog === null && s.inode !== 0);
     if (needBacklog) {
-      for (const row of runSs(['-Htlne'], pid) ?? []) this.backlogs.set(row.inode, row.sendQ);
+      for (const row of this.ss(LISTENING, pid, 'LISTEN') ?? []) this.backlogs.set(row.inode, row.sendQ);
       for (const s of mine) if (s.state === 'LISTEN') s.backlog = this.backlogs.get(s.inode) ?? null;
     }
     if (ask.tcpInfo && connected) {
       const byInode = new Map<number, ScannedSocket>();
       for (const s of mine) if (s.inode !== 0) byInode.set(s.inode, s);
       const filter = ask.ports === null ? null : portFilter(ask.ports);
-      for (const row of runSs(['-Htanei', 'state', 'connected', ...(filter ?? [])], pid) ?? []) {
+      for (const row of this.ss(['-Htanei', 'state', 'connected', 'exclude', 'time-wait', ...(filter ?? [])], pid) ?? []) {
         const s = byInode.get(row.inode);
         if (s) s.info = row.info;
       }
     }
+  }
+
+  private ss(args: string[], nsPid: number | null, onlyState?: TcpState): SsRow[] | null {
+    this.ssRuns++;
+    return runSs(args, nsPid, onlyState);
   }
 
   /** Reads a process's names once per (pid, start time): a pid reused by a new process is read again. */

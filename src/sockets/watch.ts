@@ -5,7 +5,7 @@ import type { TcpEvent } from '../events/types';
 import type { TrackerApi } from '../track/api';
 import { OWNER_REASONS, type ConnectionView, type EndpointProcess, type KernelEndpoint, type OwnerReason } from '../track/connection';
 import type { Side, TcpState } from '../track/states';
-import { attribute, kernelView, SocketIndex, type Attribution, type Listener } from './attribute';
+import { attribute, kernelView, SocketIndex, tupleKey, type Attribution, type Listener } from './attribute';
 import { DEFAULT_DIAGNOSE, diagnose, type DiagnoseOptions, type Diagnosis, type Disagreement } from './diagnose';
 import type { Scanner } from './scan-thread';
 
@@ -47,11 +47,30 @@ const IDLE_FULL_MS = 5000;
 
 const SIDES: readonly Side[] = ['client', 'server'];
 
+/**
+ * A reading asked for by new connections waits this long (ms) for each connection a second
+ * arriving (at least batchMs, at most intervalMs): 100 ms at 100 a second; from 1 000 a second on,
+ * new connections wait for the steady reading. Each reading costs about the same whatever it finds
+ * (two `ss` runs, each a walk of the kernel's whole connection table with its TIME_WAIT sockets),
+ * while what it can add at such rates is little: a connection that lasts a few milliseconds is gone
+ * before any reading (its server endpoint is named through its listener all the same), and one that
+ * lasts longer is named by the steady reading.
+ */
+const GAP_MS_PER_CONN_PER_S = 1;
+
+/** Endpoints a reading looks for the owners of by name; with more, it looks for every socket's. */
+const MAX_LOOKUPS = 4096;
+
 interface Watched {
   id: string;
   /** When it was first looked up (performance.now()). */
   since: number;
+  /** The endpoints, as the connection was opened: client, then server. */
+  ip: [string, string];
+  port: [number, number];
   serverPort: number;
+  /** Closed by the packets (both ends done): a socket not in a reading now will not be in a later one. */
+  closed: boolean;
   tries: number;
   /** Final attributions by side (null while still looking). */
   owner: [Attribution | null, Attribution | null];
@@ -70,6 +89,10 @@ export interface SocketStats {
   fdScans: number;
   /** Steady readings left out because nothing had changed (no packet since the last one, nothing left to look up). */
   idleSkips: number;
+  /** `ss` processes run, in all. */
+  ssRuns: number;
+  /** Endpoints of closed connections named from the last reading, without one of their own. */
+  settledWithoutReading: number;
   /** Endpoints looked up, and how many got an owner (through their own socket or their port's listener). */
   owners: { endpoints: number; owned: number; viaSocket: number; viaListener: number; byReason: Record<OwnerReason, number> };
   /** Settled local endpoints compared with the kernel, and how many agreed. */
@@ -86,6 +109,12 @@ export interface SocketStats {
 export class SocketWatch {
   private readonly o: SocketWatchOptions;
   private readonly watched = new Map<string, Watched>();
+  /** Watched connections with an endpoint whose owner is not known yet. */
+  private readonly pending = new Set<Watched>();
+  /** Connections opened since the last reading, and the arrival rate measured then (per second). */
+  private opened = 0;
+  private openedSince = 0;
+  private rate = 0;
   private latest: SocketIndex | null = null;
   private timer: NodeJS.Timeout | null = null;
   private soon: NodeJS.Timeout | null = null;
@@ -126,6 +155,8 @@ export class SocketWatch {
       scanMsTotal: 0,
       fdScans: 0,
       idleSkips: 0,
+      ssRuns: 0,
+      settledWithoutReading: 0,
       owners: { endpoints: 0, owned: 0, viaSocket: 0, viaListener: 0, byReason: Object.fromEntries(OWNER_REASONS.map((r) => [r, 0])) as Record<OwnerReason, number> },
       crossCheck: { compared: 0, agreed: 0, disagreements: 0, notCompared: 0, recent: [] },
       error: null,
@@ -149,6 +180,11 @@ export class SocketWatch {
       return;
     }
     if (e.type === 'connection' && e.phase !== 'opened') {
+      const w = this.watched.get(e.connectionId);
+      if (w) {
+        w.closed = true;
+        if (e.phase === 'evicted') this.forget(w);
+      }
       if (this.closeWaitSince.size > 0) {
         this.closeWaitSince.delete(`${e.connectionId} client`);
         this.closeWaitSince.delete(`${e.connectionId} server`);
@@ -156,7 +192,22 @@ export class SocketWatch {
       return;
     }
     if (e.type !== 'connection' || e.phase !== 'opened' || !e.connection) return;
-    this.watched.set(e.connectionId, { id: e.connectionId, since: performance.now(), serverPort: e.connection.server.port, tries: 0, owner: [null, null], suspect: [null, null], counted: [null, null] });
+    const c = e.connection;
+    const w: Watched = {
+      id: e.connectionId,
+      since: performance.now(),
+      ip: [c.client.ip, c.server.ip],
+      port: [c.client.port, c.server.port],
+      serverPort: c.server.port,
+      closed: c.status === 'closed',
+      tries: 0,
+      owner: [null, null],
+      suspect: [null, null],
+      counted: [null, null],
+    };
+    this.watched.set(e.connectionId, w);
+    this.pending.add(w);
+    this.opened++;
     this.request(false);
   }
 
@@ -219,8 +270,10 @@ export class SocketWatch {
       return;
     }
     if (this.soon) return;
-    // a slow scan (a busy machine, many sockets) spaces the next one as far: the scanning thread is busy half the time at most
-    const wait = Math.max(0, this.lastScanAt + Math.max(this.o.batchMs, this.st.lastScanMs) - performance.now());
+    // a slow scan (a busy machine, many sockets) spaces the next one as far: the scanning thread is
+    // busy half the time at most; and many new connections a second space them further (see GAP_MS_PER_CONN_PER_S)
+    const gap = Math.max(this.o.batchMs, this.st.lastScanMs, Math.min(this.o.intervalMs, this.rate * GAP_MS_PER_CONN_PER_S));
+    const wait = Math.max(0, this.lastScanAt + gap - performance.now());
     this.soon = setTimeout(() => {
       this.soon = null;
       void this.run(false);
@@ -231,11 +284,21 @@ export class SocketWatch {
   private async run(forceFull: boolean): Promise<void> {
     if (this.closed && !forceFull) return;
     const t = performance.now();
+    this.measureRate(t);
     const full = forceFull || t - this.lastFull >= this.o.intervalMs - 5;
     if (full && !forceFull && this.idle(t)) {
       this.st.idleSkips++;
       this.lastFull = t;
       return;
+    }
+    let connected = true;
+    if (!full) {
+      // Closed connections are named from the last reading (their sockets are in no later one);
+      // only connections still open need the connected sockets read, the others the listeners.
+      if (this.latest) this.settleClosed(this.latest);
+      if (this.pending.size === 0) return;
+      connected = false;
+      for (const w of this.pending) if (!w.closed) connected = true;
     }
     this.inFlight = true;
     this.again = false;
@@ -243,7 +306,8 @@ export class SocketWatch {
       const timeWait = full && this.o.crossCheck ? this.timeWaitWanted.splice(0, 32) : [];
       const tcpInfo = full && this.o.crossCheck && (forceFull || t - this.lastInfo >= TCP_INFO_EVERY_MS);
       const clockBefore = this.o.packetClock?.() ?? -1;
-      const scan = await this.scanner.scan({ tcpInfo, ports: this.wantedPorts(), timeWait, allListeners: this.o.allListeners, freshListeners: full });
+      const ports = connected ? this.wantedPorts() : [];
+      const scan = await this.scanner.scan({ tcpInfo, ports, timeWait, allListeners: this.o.allListeners, freshListeners: full || !connected, lookup: connected ? this.lookups() : [] });
       this.lastScanAt = performance.now();
       if (tcpInfo) this.lastInfo = t;
       if (full) {
@@ -253,13 +317,14 @@ export class SocketWatch {
         this.lastIdleFull = this.lastScanAt;
       }
       this.st.scans++;
+      this.st.ssRuns += scan.ssRuns;
       this.st.lastScanMs = scan.costMs;
       this.st.scanMsTotal += scan.costMs;
       if (scan.fdScan) this.st.fdScans++;
       const ix = new SocketIndex(scan, localAddresses());
       this.keepCounters(scan.at, scan.netstat);
       this.latest = ix;
-      this.join(ix, full && this.o.crossCheck && this.caughtUp(ix.at));
+      this.join(ix, t, full, connected, full && this.o.crossCheck && this.caughtUp(ix.at));
       for (const p of timeWait) this.timeWaitPending.delete(`${p.local} ${p.remote}`);
       for (const f of this.listenersSeen) f(ix);
       this.st.error = null;
@@ -282,9 +347,7 @@ export class SocketWatch {
     const clock = this.o.packetClock;
     if (!clock || this.fullClock < 0 || t - this.lastIdleFull >= IDLE_FULL_MS) return false;
     if (clock() !== this.fullClock || this.fullAt - this.fullClock < this.o.settleMs) return false;
-    if (this.timeWaitWanted.length > 0) return false;
-    for (const w of this.watched.values()) if (w.owner[0] === null || w.owner[1] === null) return false;
-    return true;
+    return this.timeWaitWanted.length === 0 && this.pending.size === 0;
   }
 
   /** Whether the tracker has seen every packet up to the reading's time (or none came since the last look). */
@@ -297,6 +360,17 @@ export class SocketWatch {
     return idle || now >= at;
   }
 
+  /** The endpoints of open connections still waiting for their owner (at most MAX_LOOKUPS; null: too many, every socket). */
+  private lookups(): string[] | null {
+    const out: string[] = [];
+    for (const w of this.pending) {
+      if (w.closed) continue;
+      for (let i = 0; i < 2; i++) if (w.owner[i] === null) out.push(tupleKey(w.ip[i], w.port[i], w.ip[1 - i], w.port[1 - i]));
+      if (out.length > MAX_LOOKUPS) return null;
+    }
+    return out;
+  }
+
   /** The ports whose connected sockets a scan reads: the captured ones and the server ports of watched connections. */
   private wantedPorts(): number[] | null {
     const ports = new Set(this.o.ports ?? []);
@@ -307,33 +381,96 @@ export class SocketWatch {
     return [...ports];
   }
 
-  private join(ix: SocketIndex, crossCheck: boolean): void {
+  /** Arrivals a second since the last reading (kept between readings made less than 50 ms apart). */
+  private measureRate(t: number): void {
+    const dt = t - this.openedSince;
+    if (dt < 50) return;
+    this.rate = (this.opened * 1000) / dt;
+    this.opened = 0;
+    this.openedSince = t;
+  }
+
+  /**
+   * Joins a reading to the watched connections: owners of those still waiting for one (all the
+   * reading can name: the connected sockets were read only for `connected`), and on a full reading
+   * the owners kept once a socket is gone and the kernel cross-check. A connection's view is built
+   * only on full readings (at most one a second) or to tell a refused connection.
+   */
+  private join(ix: SocketIndex, startedAt: number, full: boolean, connected: boolean, crossCheck: boolean): void {
+    this.resolve(ix, startedAt, connected);
+    if (!full) return;
     for (const w of this.watched.values()) {
       const c = this.tracker.get(w.id);
       if (!c) {
-        this.watched.delete(w.id);
+        this.forget(w);
         continue;
       }
-      if (w.owner[0] === null || w.owner[1] === null) this.attributeConnection(ix, w, c);
-      else this.keepLastOwner(ix, w, c);
+      if (w.owner[0] !== null && w.owner[1] !== null) this.keepLastOwner(ix, w, c);
       if (crossCheck) this.compare(ix, w, c);
+      else if (!this.o.crossCheck && !this.pending.has(w) && !this.mayLoseOwner(w)) this.forget(w);
     }
   }
 
-  private attributeConnection(ix: SocketIndex, w: Watched, c: ConnectionView): void {
-    w.tries++;
-    const lastTry = w.tries >= this.o.maxTries && performance.now() - w.since >= GIVE_UP_MS;
+  /** Endpoints of closed connections, from the last reading: nothing read later could name them better. */
+  private settleClosed(ix: SocketIndex): void {
+    for (const w of this.pending) if (w.closed) this.attributeConnection(ix, w, false, false);
+  }
+
+  /** A new reading, started at `startedAt`. */
+  private resolve(ix: SocketIndex, startedAt: number, connected: boolean): void {
+    for (const w of this.pending) {
+      // an open connection's sockets are only known to a reading of the connected sockets, made
+      // after it opened (one made before would name its server endpoint through the listener)
+      if (!w.closed && (!connected || w.since > startedAt)) continue;
+      this.attributeConnection(ix, w, true, connected);
+    }
+  }
+
+  private forget(w: Watched): void {
+    this.watched.delete(w.id);
+    this.pending.delete(w);
+  }
+
+  /** Owned through its own socket and not marked as the last owner yet: a later reading may see the socket gone. */
+  private mayLoseOwner(w: Watched): boolean {
+    for (const a of w.owner) if (a?.process && !a.process.lastOwner && a.process.via === 'socket') return true;
+    return false;
+  }
+
+  /**
+   * Names what this index can of a watched connection's endpoints. `reading`: the index is a new
+   * reading (it counts as a try); otherwise it is the last one, used for closed connections only,
+   * and a server endpoint with no listener in it waits for a reading of its own (a listener that
+   * came since, or a refused connection to tell apart).
+   */
+  private attributeConnection(ix: SocketIndex, w: Watched, reading: boolean, connected: boolean): void {
+    if (reading) w.tries++;
+    const giveUp = w.tries >= this.o.maxTries && performance.now() - w.since >= GIVE_UP_MS;
     for (let i = 0; i < 2; i++) {
       if (w.owner[i] !== null) continue;
-      const me = i === 0 ? c.client : c.server;
-      const peer = i === 0 ? c.server : c.client;
-      const refused = c.closeKind === 'refused' || (i === 1 && c.handshake.synAckAt === null && c.counts.server.packets === 0);
-      const a = attribute(ix, SIDES[i], me.ip, me.port, peer.ip, peer.port, null, lastTry, refused);
+      const j = 1 - i;
+      const s = connected || w.closed ? ix.socket(w.ip[i], w.port[i], w.ip[j], w.port[j]) : undefined;
+      // a closed connection's socket missing from a reading will not come back
+      const lastTry = giveUp || (w.closed && !s);
+      if (!reading && i === 1 && !s && ix.isLocal(w.ip[i]) && !ix.listener(w.ip[i], w.port[i])) continue;
+      const refused = i === 1 && lastTry && !s && !ix.listener(w.ip[i], w.port[i]) && this.refused(w);
+      const a = attribute(ix, SIDES[i], w.ip[i], w.port[i], w.ip[j], w.port[j], null, lastTry, refused);
       if (a === 'retry') continue;
       w.owner[i] = a;
+      if (!reading) this.st.settledWithoutReading++;
       this.count(a);
-      this.tracker.annotate(w.id, SIDES[i], a.process ? { process: a.process } : { process: null, processReason: a.reason });
+      if (!this.tracker.annotate(w.id, SIDES[i], a.process ? { process: a.process } : { process: null, processReason: a.reason })) {
+        this.forget(w);
+        return;
+      }
     }
+    if (w.owner[0] !== null && w.owner[1] !== null) this.pending.delete(w);
+  }
+
+  /** The server never answered but with a reset (or not at all): no socket of its own ever existed. */
+  private refused(w: Watched): boolean {
+    const c = this.tracker.get(w.id);
+    return c !== undefined && (c.closeKind === 'refused' || (c.handshake.synAckAt === null && c.counts.server.packets === 0));
   }
 
   /** A socket that lost its process (TIME_WAIT, closed) keeps its last owner, marked as such. */
