@@ -58,6 +58,14 @@ const SIDES: readonly Side[] = ['client', 'server'];
  */
 const GAP_MS_PER_CONN_PER_S = 1;
 
+/**
+ * Readings of the connected sockets keep their ss processes within this share of one core: each
+ * is a walk of the kernel's whole connection table, TIME_WAIT sockets included (60 000 of them a
+ * minute after a thousand connections a second), so it costs more the busier the machine is; the
+ * next one waits its measured CPU time divided by this.
+ */
+const WALK_CPU_SHARE = 0.02;
+
 /** Endpoints a reading looks for the owners of by name; with more, it looks for every socket's. */
 const MAX_LOOKUPS = 4096;
 
@@ -115,6 +123,11 @@ export class SocketWatch {
   private opened = 0;
   private openedSince = 0;
   private rate = 0;
+  /** CPU of the ss runs of a reading of the connected sockets (a moving average, ms), and when the next may start. */
+  private walkCpuMs: number | null = null;
+  private nextWalkAt = 0;
+  /** When a reading was last considered (made or not). */
+  private lastRunAt = 0;
   private latest: SocketIndex | null = null;
   private timer: NodeJS.Timeout | null = null;
   private soon: NodeJS.Timeout | null = null;
@@ -273,7 +286,7 @@ export class SocketWatch {
     // a slow scan (a busy machine, many sockets) spaces the next one as far: the scanning thread is
     // busy half the time at most; and many new connections a second space them further (see GAP_MS_PER_CONN_PER_S)
     const gap = Math.max(this.o.batchMs, this.st.lastScanMs, Math.min(this.o.intervalMs, this.rate * GAP_MS_PER_CONN_PER_S));
-    const wait = Math.max(0, this.lastScanAt + gap - performance.now());
+    const wait = Math.max(0, Math.max(this.lastScanAt, this.lastRunAt) + gap - performance.now());
     this.soon = setTimeout(() => {
       this.soon = null;
       void this.run(false);
@@ -284,6 +297,7 @@ export class SocketWatch {
   private async run(forceFull: boolean): Promise<void> {
     if (this.closed && !forceFull) return;
     const t = performance.now();
+    this.lastRunAt = t;
     this.measureRate(t);
     const full = forceFull || t - this.lastFull >= this.o.intervalMs - 5;
     if (full && !forceFull && this.idle(t)) {
@@ -291,24 +305,32 @@ export class SocketWatch {
       this.lastFull = t;
       return;
     }
-    let connected = true;
-    if (!full) {
-      // Closed connections are named from the last reading (their sockets are in no later one);
-      // only connections still open need the connected sockets read, the others the listeners.
-      if (this.latest) this.settleClosed(this.latest);
-      if (this.pending.size === 0) return;
-      connected = false;
-      for (const w of this.pending) if (!w.closed) connected = true;
+    // Closed connections are named from the last reading (their sockets are in no later one).
+    if (!forceFull && this.latest) this.settleClosed(this.latest);
+    // The connected sockets (a walk of the kernel's whole connection table) are read when there is
+    // something to read them for, within the CPU budget; otherwise only the listeners.
+    const walk = forceFull || (t >= this.nextWalkAt && this.wantsWalk(t, full));
+    if (!full && !walk) {
+      let waiting = false;
+      for (const w of this.pending) if (w.closed) waiting = true;
+      if (!waiting) {
+        this.requestAgain();
+        return;
+      }
     }
     this.inFlight = true;
     this.again = false;
     try {
-      const timeWait = full && this.o.crossCheck ? this.timeWaitWanted.splice(0, 32) : [];
-      const tcpInfo = full && this.o.crossCheck && (forceFull || t - this.lastInfo >= TCP_INFO_EVERY_MS);
+      const timeWait = full && walk && this.o.crossCheck ? this.timeWaitWanted.splice(0, 32) : [];
+      const tcpInfo = full && walk && this.o.crossCheck && (forceFull || t - this.lastInfo >= TCP_INFO_EVERY_MS);
       const clockBefore = this.o.packetClock?.() ?? -1;
-      const ports = connected ? this.wantedPorts() : [];
-      const scan = await this.scanner.scan({ tcpInfo, ports, timeWait, allListeners: this.o.allListeners, freshListeners: full || !connected, lookup: connected ? this.lookups() : [] });
+      const ports = walk ? this.wantedPorts() : [];
+      const scan = await this.scanner.scan({ tcpInfo, ports, timeWait, allListeners: this.o.allListeners, freshListeners: full || !walk, lookup: walk ? this.lookups() : [] });
       this.lastScanAt = performance.now();
+      if (walk) {
+        this.walkCpuMs = this.walkCpuMs === null ? scan.ssCpuMs : 0.7 * this.walkCpuMs + 0.3 * scan.ssCpuMs;
+        this.nextWalkAt = this.lastScanAt + this.walkCpuMs / WALK_CPU_SHARE;
+      }
       if (tcpInfo) this.lastInfo = t;
       if (full) {
         this.lastFull = this.lastScanAt;
@@ -324,7 +346,7 @@ export class SocketWatch {
       const ix = new SocketIndex(scan, localAddresses());
       this.keepCounters(scan.at, scan.netstat);
       this.latest = ix;
-      this.join(ix, t, full, connected, full && this.o.crossCheck && this.caughtUp(ix.at));
+      this.join(ix, t, full, walk, full && walk && this.o.crossCheck && this.caughtUp(ix.at));
       for (const p of timeWait) this.timeWaitPending.delete(`${p.local} ${p.remote}`);
       for (const f of this.listenersSeen) f(ix);
       this.st.error = null;
@@ -333,7 +355,26 @@ export class SocketWatch {
     } finally {
       this.inFlight = false;
     }
-    if (this.again) this.request(false);
+    this.requestAgain();
+  }
+
+  /** Another reading when one was asked for meanwhile, or an open connection still waits for its owner. */
+  private requestAgain(): void {
+    let open = this.again;
+    if (!open) for (const w of this.pending) if (!w.closed) open = true;
+    if (open) this.request(false);
+  }
+
+  /**
+   * Whether the connected sockets are worth reading now: an open connection has waited batchMs
+   * for its owner (most connections on a busy loopback server last a few milliseconds, and a
+   * reading made for them would only find them gone); on a steady reading, any connection is
+   * watched (kernel cross-check, an owner kept once its socket is gone).
+   */
+  private wantsWalk(t: number, full: boolean): boolean {
+    if (full && this.watched.size > 0) return true;
+    for (const w of this.pending) if (!w.closed && t - w.since >= this.o.batchMs) return true;
+    return false;
   }
 
   private lastIdleFull = 0;
@@ -405,7 +446,8 @@ export class SocketWatch {
         this.forget(w);
         continue;
       }
-      if (w.owner[0] !== null && w.owner[1] !== null) this.keepLastOwner(ix, w, c);
+      // without the connected sockets, only a closed connection's are known to be gone
+      if (w.owner[0] !== null && w.owner[1] !== null && (connected || w.closed)) this.keepLastOwner(ix, w, c);
       if (crossCheck) this.compare(ix, w, c);
       else if (!this.o.crossCheck && !this.pending.has(w) && !this.mayLoseOwner(w)) this.forget(w);
     }
