@@ -66,6 +66,9 @@ const GAP_MS_PER_CONN_PER_S = 1;
  */
 const WALK_CPU_SHARE = 0.02;
 
+/** A closed connection is compared with the kernel within this long, ms, or left unchecked (counted). */
+const CROSS_CHECK_WITHIN_MS = 10_000;
+
 /** Endpoints a reading looks for the owners of by name; with more, it looks for every socket's. */
 const MAX_LOOKUPS = 4096;
 
@@ -79,6 +82,8 @@ interface Watched {
   serverPort: number;
   /** Closed by the packets (both ends done): a socket not in a reading now will not be in a later one. */
   closed: boolean;
+  /** When it closed (performance.now()), 0 while open. */
+  closedAt: number;
   tries: number;
   /** Final attributions by side (null while still looking). */
   owner: [Attribution | null, Attribution | null];
@@ -196,6 +201,7 @@ export class SocketWatch {
       const w = this.watched.get(e.connectionId);
       if (w) {
         w.closed = true;
+        w.closedAt = performance.now();
         if (e.phase === 'evicted') this.forget(w);
       }
       if (this.closeWaitSince.size > 0) {
@@ -213,6 +219,7 @@ export class SocketWatch {
       port: [c.client.port, c.server.port],
       serverPort: c.server.port,
       closed: c.status === 'closed',
+      closedAt: c.status === 'closed' ? performance.now() : 0,
       tries: 0,
       owner: [null, null],
       suspect: [null, null],
@@ -440,16 +447,22 @@ export class SocketWatch {
   private join(ix: SocketIndex, startedAt: number, full: boolean, connected: boolean, crossCheck: boolean): void {
     this.resolve(ix, startedAt, connected);
     if (!full) return;
+    const now = performance.now();
     for (const w of this.watched.values()) {
-      const c = this.tracker.get(w.id);
-      if (!c) {
-        this.forget(w);
-        continue;
-      }
       // without the connected sockets, only a closed connection's are known to be gone
-      if (w.owner[0] !== null && w.owner[1] !== null && (connected || w.closed)) this.keepLastOwner(ix, w, c);
-      if (crossCheck) this.compare(ix, w, c);
-      else if (!this.o.crossCheck && !this.pending.has(w) && !this.mayLoseOwner(w)) this.forget(w);
+      if (w.owner[0] !== null && w.owner[1] !== null && (connected || w.closed)) this.keepLastOwner(ix, w);
+      if (crossCheck) {
+        const c = this.tracker.get(w.id);
+        if (c) this.compare(ix, w, c);
+        else this.forget(w);
+      } else if (!this.o.crossCheck && !this.pending.has(w) && !this.mayLoseOwner(w)) {
+        this.forget(w);
+      } else if (w.closedAt > 0 && now - w.closedAt > CROSS_CHECK_WITHIN_MS && !this.pending.has(w)) {
+        // no reading could be compared since it closed (packets kept coming faster than the tracker
+        // caught up with the readings): left unchecked, counted
+        this.st.crossCheck.notCompared++;
+        this.forget(w);
+      }
     }
   }
 
@@ -516,13 +529,11 @@ export class SocketWatch {
   }
 
   /** A socket that lost its process (TIME_WAIT, closed) keeps its last owner, marked as such. */
-  private keepLastOwner(ix: SocketIndex, w: Watched, c: ConnectionView): void {
+  private keepLastOwner(ix: SocketIndex, w: Watched): void {
     for (let i = 0; i < 2; i++) {
       const a = w.owner[i];
       if (!a?.process || a.process.lastOwner || a.process.via !== 'socket') continue;
-      const me = i === 0 ? c.client : c.server;
-      const peer = i === 0 ? c.server : c.client;
-      const s = ix.socket(me.ip, me.port, peer.ip, peer.port);
+      const s = ix.socket(w.ip[i], w.port[i], w.ip[1 - i], w.port[1 - i]);
       if (s && s.inode !== 0 && s.owners.length > 0) continue;
       const p: EndpointProcess = { ...a.process, lastOwner: true };
       w.owner[i] = { process: p, reason: null };
