@@ -74,6 +74,11 @@ export interface ScanAsk {
   /** Name the owners of every listener, not only of those on the wanted ports (following a process's new ports). */
   allListeners?: boolean;
   /**
+   * Read the connected sockets (default); false: the listeners alone (the owners of those on the
+   * wanted ports still named), without the walk of the kernel's whole connection table.
+   */
+  connected?: boolean;
+  /**
    * The connected sockets whose owners are wanted, by tupleKey (local end first); the others are
    * read without one unless it is known already. Undefined or null: every socket read. An fd scan
    * is made only for a socket named here, so sockets of connections whose owners are known (read
@@ -180,7 +185,7 @@ export class SocketScanner {
       }
       let connected = 0;
       for (const r of got) {
-        if (r.state !== 'LISTEN' && wanted && !wanted.has(r.localPort) && !wanted.has(r.remotePort)) continue;
+        if (r.state !== 'LISTEN' && (ask.connected === false || (wanted && !wanted.has(r.localPort) && !wanted.has(r.remotePort)))) continue;
         const s = r as ScannedSocket;
         s.netns = netns;
         s.owners = [];
@@ -299,7 +304,7 @@ export class SocketScanner {
       listeners = listeners.map((r) => ({ ...r }));
     }
     let connected: SsRow[] = [];
-    if (ask.ports === null || ask.ports.length > 0) {
+    if (ask.connected !== false && (ask.ports === null || ask.ports.length > 0)) {
       const filter = ask.ports === null ? null : portFilter(ask.ports);
       const rows = this.ss([ask.tcpInfo ? '-Htanei' : '-Htane', 'state', 'connected', 'exclude', 'time-wait', ...(filter ?? [])], null);
       if (!rows) return null;
@@ -320,7 +325,7 @@ export class SocketScanner {
       for (const row of this.ss(LISTENING, pid, 'LISTEN') ?? []) this.backlogs.set(row.inode, row.sendQ);
       for (const s of mine) if (s.state === 'LISTEN') s.backlog = this.backlogs.get(s.inode) ?? null;
     }
-    if (ask.tcpInfo && connected) {
+    if (ask.tcpInfo && connected && ask.connected !== false) {
       const byInode = new Map<number, ScannedSocket>();
       for (const s of mine) if (s.inode !== 0) byInode.set(s.inode, s);
       const filter = ask.ports === null ? null : portFilter(ask.ports);

@@ -25,8 +25,10 @@ export interface SocketWatchOptions {
   diagnose: Partial<DiagnoseOptions>;
   /**
    * Timestamp (epoch ms) of the newest packet the tracker has processed. A kernel reading is
-   * compared only once the tracker has caught up with it (or no packet came since), so packets
-   * still waiting in the capture buffer do not count as disagreements.
+   * compared only once the tracker is less than half the settle time behind it (or no packet came
+   * since): a compared connection has had no packet for the settle time before the reading, so one
+   * still waiting in the capture buffer is rare, and a disagreement counts only when it holds on
+   * the next reading too.
    */
   packetClock: (() => number) | null;
   /** Name the owners of every listener (for following a process's new listening ports). */
@@ -316,7 +318,14 @@ export class SocketWatch {
     if (!forceFull && this.latest) this.settleClosed(this.latest);
     // The connected sockets (a walk of the kernel's whole connection table) are read when there is
     // something to read them for, within the CPU budget; otherwise only the listeners.
-    const walk = forceFull || (t >= this.nextWalkAt && this.wantsWalk(t, full));
+    const wants = forceFull || this.wantsWalk(t, full);
+    if (full && !forceFull && wants && t < this.nextWalkAt) {
+      // a steady reading with something to read the connected sockets for waits for the budget
+      // rather than being made without them
+      this.postpone(this.nextWalkAt - t);
+      return;
+    }
+    const walk = forceFull || (wants && t >= this.nextWalkAt);
     if (!full && !walk) {
       let waiting = false;
       for (const w of this.pending) if (w.closed) waiting = true;
@@ -331,8 +340,7 @@ export class SocketWatch {
       const timeWait = full && walk && this.o.crossCheck ? this.timeWaitWanted.splice(0, 32) : [];
       const tcpInfo = full && walk && this.o.crossCheck && (forceFull || t - this.lastInfo >= TCP_INFO_EVERY_MS);
       const clockBefore = this.o.packetClock?.() ?? -1;
-      const ports = walk ? this.wantedPorts() : [];
-      const scan = await this.scanner.scan({ tcpInfo, ports, timeWait, allListeners: this.o.allListeners, freshListeners: full || !walk, lookup: walk ? this.lookups() : [] });
+      const scan = await this.scanner.scan({ tcpInfo, ports: this.wantedPorts(), connected: walk, timeWait, allListeners: this.o.allListeners, freshListeners: full || !walk, lookup: walk ? this.lookups() : [] });
       this.lastScanAt = performance.now();
       if (walk) {
         this.walkCpuMs = this.walkCpuMs === null ? scan.ssCpuMs : 0.7 * this.walkCpuMs + 0.3 * scan.ssCpuMs;
@@ -363,6 +371,15 @@ export class SocketWatch {
       this.inFlight = false;
     }
     this.requestAgain();
+  }
+
+  private postpone(ms: number): void {
+    if (this.soon) clearTimeout(this.soon);
+    this.soon = setTimeout(() => {
+      this.soon = null;
+      void this.run(false);
+    }, ms);
+    this.soon.unref();
   }
 
   /** Another reading when one was asked for meanwhile, or an open connection still waits for its owner. */
@@ -398,14 +415,16 @@ export class SocketWatch {
     return this.timeWaitWanted.length === 0 && this.pending.size === 0;
   }
 
-  /** Whether the tracker has seen every packet up to the reading's time (or none came since the last look). */
+  /** Whether the tracker has seen the packets up to half the settle time before the reading (or none came since the last look). */
   private caughtUp(at: number): boolean {
     const clock = this.o.packetClock;
     if (!clock) return true;
     const now = clock();
     const idle = now === this.lastClock;
     this.lastClock = now;
-    return idle || now >= at;
+    // under a steady stream the tracker is always a little behind the wall clock: requiring it to
+    // be past the reading would leave the cross-check out whenever traffic never pauses
+    return idle || now >= at - this.o.settleMs / 2;
   }
 
   /** The endpoints of open connections still waiting for their owner (at most MAX_LOOKUPS; null: too many, every socket). */
