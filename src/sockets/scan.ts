@@ -171,6 +171,8 @@ export class SocketScanner {
     const netstat: ScanResult['netstat'] = [];
     let badLines = 0;
     const unknown = new Set<number>();
+    /** Connected sockets not asked for whose owner is not known: named when a process read anyway holds them. */
+    let othersUnknown = 0;
     const wanted = ask.ports === null ? null : new Set(ask.ports);
     const lookup = ask.lookup ? new Set(ask.lookup) : null;
     for (const [netns, dir] of nsReader) {
@@ -199,7 +201,10 @@ export class SocketScanner {
           s.state === 'LISTEN'
             ? !wanted || ask.allListeners === true || wanted.has(s.localPort)
             : !lookup || lookup.has(tupleKey(s.localIp, s.localPort, s.remoteIp, s.remotePort));
-        if (matters && s.inode !== 0 && !this.ownerOf.has(s.inode) && !this.unowned.has(s.inode)) unknown.add(s.inode);
+        if (s.inode !== 0 && !this.ownerOf.has(s.inode) && !this.unowned.has(s.inode)) {
+          if (matters) unknown.add(s.inode);
+          else if (s.state !== 'LISTEN') othersUnknown++;
+        }
         sockets.push(s);
       }
       if (!rows) this.fillFromSs(sockets, netns, pid, ask, connected > 0);
@@ -210,8 +215,10 @@ export class SocketScanner {
     for (const pid of this.hot) if (!alive.has(pid)) this.hot.delete(pid);
     let unreadable = this.lastUnreadable;
     let fdScan = false;
-    if (unknown.size > 0) {
-      // Processes that held watched sockets before (a server, a busy client) first: they usually hold the new ones.
+    if (unknown.size > 0 || othersUnknown > 0) {
+      // Processes that held watched sockets before (a server, a busy client) first: they usually
+      // hold the new ones, also those of connections the tracker has not seen yet when the reading
+      // starts (a connection of a few milliseconds is gone by the next reading).
       const listeners = new Set(sockets.filter((x) => x.state === 'LISTEN').map((x) => x.inode));
       const found = this.readFds([...this.hot], pids.length);
       for (const [inode, o] of found.owners) {

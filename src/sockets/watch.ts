@@ -493,10 +493,11 @@ export class SocketWatch {
   /** A new reading, started at `startedAt`. */
   private resolve(ix: SocketIndex, startedAt: number, connected: boolean): void {
     for (const w of this.pending) {
-      // an open connection's sockets are only known to a reading of the connected sockets, made
-      // after it opened (one made before would name its server endpoint through the listener)
-      if (!w.closed && (!connected || w.since > startedAt)) continue;
-      this.attributeConnection(ix, w, true, connected);
+      // an open connection's sockets are only known to a reading of the connected sockets; one
+      // that opened after the reading started names it only by a socket it found (not finding it
+      // tells nothing, and would name the server endpoint through the listener)
+      if (!w.closed && !connected) continue;
+      this.attributeConnection(ix, w, true, connected, !w.closed && w.since > startedAt);
     }
   }
 
@@ -517,13 +518,14 @@ export class SocketWatch {
    * and a server endpoint with no listener in it waits for a reading of its own (a listener that
    * came since, or a refused connection to tell apart).
    */
-  private attributeConnection(ix: SocketIndex, w: Watched, reading: boolean, connected: boolean): void {
-    if (reading) w.tries++;
+  private attributeConnection(ix: SocketIndex, w: Watched, reading: boolean, connected: boolean, foundOnly = false): void {
+    if (reading && !foundOnly) w.tries++;
     const giveUp = w.tries >= this.o.maxTries && performance.now() - w.since >= GIVE_UP_MS;
     for (let i = 0; i < 2; i++) {
       if (w.owner[i] !== null) continue;
       const j = 1 - i;
       const s = connected || w.closed ? ix.socket(w.ip[i], w.port[i], w.ip[j], w.port[j]) : undefined;
+      if (foundOnly && (!s || s.owners.length === 0)) continue;
       // a closed connection's socket missing from a reading will not come back
       const lastTry = giveUp || (w.closed && !s);
       if (!reading && i === 1 && !s && ix.isLocal(w.ip[i]) && !ix.listener(w.ip[i], w.port[i])) continue;
