@@ -86,6 +86,8 @@ interface Watched {
   closed: boolean;
   /** When it closed (performance.now()), 0 while open. */
   closedAt: number;
+  /** The server answered the SYN with a reset: nothing listened when it came (a listener seen later is not its). */
+  refused: boolean;
   tries: number;
   /** Final attributions by side (null while still looking). */
   owner: [Attribution | null, Attribution | null];
@@ -138,6 +140,7 @@ export class SocketWatch {
   private latest: SocketIndex | null = null;
   private timer: NodeJS.Timeout | null = null;
   private soon: NodeJS.Timeout | null = null;
+  private soonAt = 0;
   private inFlight = false;
   private again = false;
   private lastScanAt = 0;
@@ -199,6 +202,11 @@ export class SocketWatch {
       else if (e.from === 'CLOSE_WAIT') this.closeWaitSince.delete(`${e.connectionId} ${e.side}`);
       return;
     }
+    if (e.type === 'refused') {
+      const w = this.watched.get(e.connectionId);
+      if (w) w.refused = true;
+      return;
+    }
     if (e.type === 'connection' && e.phase !== 'opened') {
       const w = this.watched.get(e.connectionId);
       if (w) {
@@ -222,6 +230,7 @@ export class SocketWatch {
       serverPort: c.server.port,
       closed: c.status === 'closed',
       closedAt: c.status === 'closed' ? performance.now() : 0,
+      refused: c.closeKind === 'refused',
       tries: 0,
       owner: [null, null],
       suspect: [null, null],
@@ -291,16 +300,13 @@ export class SocketWatch {
       this.again = true;
       return;
     }
-    if (this.soon) return;
     // a slow scan (a busy machine, many sockets) spaces the next one as far: the scanning thread is
     // busy half the time at most; and many new connections a second space them further (see GAP_MS_PER_CONN_PER_S)
     const gap = Math.max(this.o.batchMs, this.st.lastScanMs, Math.min(this.o.intervalMs, this.rate * GAP_MS_PER_CONN_PER_S));
     const wait = Math.max(0, Math.max(this.lastScanAt, this.lastRunAt) + gap - performance.now());
-    this.soon = setTimeout(() => {
-      this.soon = null;
-      void this.run(false);
-    }, wait);
-    this.soon.unref();
+    // one timer: the sooner wins (a steady reading waiting for the ss budget does not hold up closed connections)
+    if (this.soon && this.soonAt <= performance.now() + wait) return;
+    this.postpone(wait);
   }
 
   private async run(forceFull: boolean): Promise<void> {
@@ -322,7 +328,8 @@ export class SocketWatch {
     if (full && !forceFull && wants && t < this.nextWalkAt) {
       // a steady reading with something to read the connected sockets for waits for the budget
       // rather than being made without them
-      this.postpone(this.nextWalkAt - t);
+      this.postpone(Math.min(this.nextWalkAt - t, this.o.intervalMs));
+      this.settleClosedSoon();
       return;
     }
     const walk = forceFull || (wants && t >= this.nextWalkAt);
@@ -375,11 +382,17 @@ export class SocketWatch {
 
   private postpone(ms: number): void {
     if (this.soon) clearTimeout(this.soon);
+    this.soonAt = performance.now() + ms;
     this.soon = setTimeout(() => {
       this.soon = null;
       void this.run(false);
     }, ms);
     this.soon.unref();
+  }
+
+  /** Closed connections waiting for a reading of the listeners get one before a postponed steady reading. */
+  private settleClosedSoon(): void {
+    for (const w of this.pending) if (w.closed) return this.request(false);
   }
 
   /** Another reading when one was asked for meanwhile, or an open connection still waits for its owner. */
@@ -528,9 +541,12 @@ export class SocketWatch {
       if (foundOnly && (!s || s.owners.length === 0)) continue;
       // a closed connection's socket missing from a reading will not come back
       const lastTry = giveUp || (w.closed && !s);
-      if (!reading && i === 1 && !s && ix.isLocal(w.ip[i]) && !ix.listener(w.ip[i], w.port[i])) continue;
-      const refused = i === 1 && lastTry && !s && !ix.listener(w.ip[i], w.port[i]) && this.refused(w);
-      const a = attribute(ix, SIDES[i], w.ip[i], w.port[i], w.ip[j], w.port[j], null, lastTry, refused);
+      if (!reading && i === 1 && !s && !w.refused && ix.isLocal(w.ip[i]) && !ix.listener(w.ip[i], w.port[i])) continue;
+      const refused = i === 1 && lastTry && !s && (w.refused || (!ix.listener(w.ip[i], w.port[i]) && this.refused(w)));
+      const a: Attribution | 'retry' =
+        refused && w.refused && ix.isLocal(w.ip[i])
+          ? { process: null, reason: 'not-listening' }
+          : attribute(ix, SIDES[i], w.ip[i], w.port[i], w.ip[j], w.port[j], null, lastTry, refused, s ?? null);
       if (a === 'retry') continue;
       w.owner[i] = a;
       if (!reading) this.st.settledWithoutReading++;
