@@ -129,6 +129,8 @@ export class SocketScanner {
   /** This namespace's listeners as `ss` last read them, and when. */
   private listenerRows: SsRow[] = [];
   private listenersAt = -Infinity;
+  /** Scans made, this one included. */
+  private scans = 0;
   /** `ss` runs of the scan under way, and their CPU time. */
   private ssRuns = 0;
   private ssCpuMs = 0;
@@ -139,6 +141,7 @@ export class SocketScanner {
 
   scan(ask: ScanAsk = { tcpInfo: false, ports: null }): ScanResult {
     const t0 = performance.now();
+    this.scans++;
     this.ssRuns = 0;
     this.ssCpuMs = 0;
     const root = this.root;
@@ -177,6 +180,9 @@ export class SocketScanner {
     const lookup = ask.lookup ? new Set(ask.lookup) : null;
     for (const [netns, dir] of nsReader) {
       const pid = nsPid.get(netns) ?? null;
+      // the counters first: they are the reading's as it starts, however long ss then waits for a core
+      const ns = readText(`${dir}/netstat`);
+      if (ns !== null) netstat.push({ netns, counters: parseNetstat(ns) });
       const rows = pid === null ? this.ownTables(ask) : null;
       const got: (KernelSocket & { info?: TcpInfo | null; sendQ?: number })[] = rows ?? [];
       if (!rows) {
@@ -208,8 +214,6 @@ export class SocketScanner {
         sockets.push(s);
       }
       if (!rows) this.fillFromSs(sockets, netns, pid, ask, connected > 0);
-      const ns = readText(`${dir}/netstat`);
-      if (ns !== null) netstat.push({ netns, counters: parseNetstat(ns) });
     }
 
     for (const pid of this.hot) if (!alive.has(pid)) this.hot.delete(pid);
@@ -346,7 +350,8 @@ export class SocketScanner {
   private ss(args: string[], nsPid: number | null, onlyState?: TcpState): SsRow[] | null {
     this.ssRuns++;
     const before = childrenCpuMs(this.root);
-    const rows = runSs(args, nsPid, onlyState);
+    // the first reading at tcpscope's own priority: listeners and owners are there when a user first looks
+    const rows = runSs(args, nsPid, onlyState, this.scans > 1);
     this.ssCpuMs += Math.max(0, childrenCpuMs(this.root) - before);
     return rows;
   }

@@ -144,7 +144,7 @@ export class SocketWatch {
   private inFlight = false;
   private again = false;
   private lastScanAt = 0;
-  private lastFull = 0;
+  private lastFull = -Infinity;
   private closed = false;
   private unsubscribe: (() => void) | null = null;
   private readonly listenersSeen = new Set<(ix: SocketIndex) => void>();
@@ -295,7 +295,7 @@ export class SocketWatch {
 
   private request(full: boolean): void {
     if (this.closed) return;
-    if (full) this.lastFull = 0;
+    if (full) this.lastFull = -Infinity;
     if (this.inFlight) {
       this.again = true;
       return;
