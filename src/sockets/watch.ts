@@ -119,8 +119,10 @@ export interface SocketStats {
 
 /**
  * Joins the kernel's view of the host's sockets to the tracked connections, off the packet path:
- * a new connection asks for a scan (batched: at most one every `batchMs`), a steady scan every
- * `intervalMs` keeps listeners and the cross-check current. Each answer is written onto the
+ * a new connection asks for a scan (batched: at most one every `batchMs`, further apart the more
+ * connections arrive), a steady scan every `intervalMs` keeps listeners and the cross-check
+ * current; closed connections are named from the last scan, and the connected sockets are read
+ * only for connections that need them, within an `ss` CPU budget. Each answer is written onto the
  * tracker's endpoints as values (tracker.annotate).
  */
 export class SocketWatch {
