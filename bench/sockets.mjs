@@ -14,6 +14,7 @@
 // how many got a process, through their own socket or through their port's listener. Needs root;
 // stops by itself.
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { buildOnce } from './lib/build.mjs';
 import { loadAverage, round, sleep, treeCpuMs } from './lib/proc.mjs';
 import { getJson, startTcpscope } from './lib/tcpscope.mjs';
@@ -24,7 +25,7 @@ const opt = (n, d) => (args.includes(n) ? args[args.indexOf(n) + 1] : d);
 const seconds = Number(opt('--seconds', 10));
 const rates = opt('--rates', '1000,max').split(',').map((r) => (r === 'max' ? Infinity : Number(r)));
 const hold = Number(opt('--hold', 10000));
-const before = opt('--before', null);
+const before = opt('--before', null) && path.resolve(opt('--before', null));
 
 await buildOnce();
 const traffic = await startTraffic();
@@ -62,6 +63,7 @@ async function measure(label, extra, rate, root = undefined) {
           meanScanMs: round(s.scanMsTotal / Math.max(1, s.scans), 2),
           fdScans: s.fdScans,
           idleSkips: s.idleSkips ?? null,
+          ssRuns: s.ssRuns ?? null,
           crossCheck: { compared: s.crossCheck.compared, agreed: s.crossCheck.agreed, disagreements: s.crossCheck.disagreements },
         }
       : {}),
@@ -71,7 +73,7 @@ async function measure(label, extra, rate, root = undefined) {
     console.log(
       `${label.padEnd(34)} ${String(row.rate).padStart(5)} conn/s offered, ${String(row.connPerS).padStart(6)} done: CPU ${String(row.cpuMsPerS).padStart(6)} ms/s` +
         (row.cpuMsPer1000Conn !== null ? `, ${row.cpuMsPer1000Conn} ms per 1000 conn` : '') +
-        (o ? `; owners ${o.owned}/${o.endpoints} (socket ${o.viaSocket}, listener ${o.viaListener}, gone ${o.byReason.gone}); ${row.scans} scans, ${row.meanScanMs} ms each, ${row.fdScans} fd scans${row.idleSkips != null ? `, ${row.idleSkips} left out idle` : ""}; cross-check ${row.crossCheck.compared} compared, ${row.crossCheck.disagreements} disagreements` : '') +
+        (o ? `; owners ${o.owned}/${o.endpoints} (socket ${o.viaSocket}, listener ${o.viaListener}, gone ${o.byReason.gone}); ${row.scans} scans, ${row.meanScanMs} ms each, ${row.fdScans} fd scans${row.idleSkips != null ? `, ${row.idleSkips} left out idle` : ""}${row.ssRuns != null ? `, ${row.ssRuns} ss runs` : ""}; cross-check ${row.crossCheck.compared} compared, ${row.crossCheck.disagreements} disagreements` : '') +
         `  [load ${row.load.join(' ')}]`,
     );
   }

@@ -10,7 +10,9 @@ export function plainIp(ip: string): string {
   return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;
 }
 
-const key = (lip: string, lport: number, rip: string, rport: number) => `${plainIp(lip)} ${lport} ${plainIp(rip)} ${rport}`;
+/** One endpoint of a connection by its 4-tuple, as the index and the scanner's lookups name it. */
+export const tupleKey = (lip: string, lport: number, rip: string, rport: number) => `${plainIp(lip)} ${lport} ${plainIp(rip)} ${rport}`;
+const key = tupleKey;
 
 export interface Listener {
   ip: string;
@@ -30,6 +32,7 @@ export class SocketIndex {
   private readonly byTuple = new Map<string, ScannedSocket>();
   private readonly listenersByPort = new Map<number, ScannedSocket[]>();
   private readonly procs = new Map<number, ProcessInfo>();
+  private readonly listenerOwners = new Map<ScannedSocket, EndpointProcess | null>();
   /** Every address some socket of the machine is bound to, in any namespace. */
   readonly localIps = new Set<string>();
   readonly unreadable: number;
@@ -111,6 +114,16 @@ export class SocketIndex {
   /** The owner of a socket: its first holder, the others named beside it. */
   ownerOf(s: ScannedSocket, via: EndpointProcess['via']): EndpointProcess | null {
     if (s.owners.length === 0) return null;
+    if (via === 'listener') {
+      // one object for every endpoint named through this listener (nothing changes an owner once made)
+      let o = this.listenerOwners.get(s);
+      if (o === undefined) this.listenerOwners.set(s, (o = this.makeOwner(s, via)));
+      return o;
+    }
+    return this.makeOwner(s, via);
+  }
+
+  private makeOwner(s: ScannedSocket, via: EndpointProcess['via']): EndpointProcess | null {
     const first = this.process(s.owners[0].pid, via === 'socket' ? s.owners[0].fd : null, via);
     if (!first) return null;
     const others = [...new Set(s.owners.slice(1).map((o) => o.pid))].filter((p) => p !== first.pid);
@@ -150,8 +163,10 @@ export function attribute(
   previous: Attribution | null,
   lastTry: boolean,
   refused = false,
+  /** The endpoint's socket when the caller has looked it up already (null: not in the reading). */
+  found?: ScannedSocket | null,
 ): Attribution | 'retry' {
-  const s = ix.socket(ip, port, peerIp, peerPort);
+  const s = found === undefined ? ix.socket(ip, port, peerIp, peerPort) : (found ?? undefined);
   if (s) {
     const owner = s.inode !== 0 ? ix.ownerOf(s, 'socket') : null;
     if (owner) return { process: owner, reason: null };

@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import type { TcpState } from '../track/states';
+import { tupleKey } from './attribute';
 import { parseProcTcp, type KernelSocket } from './proc-tcp';
 import { portFilter, runSs, type SsRow, type TcpInfo } from './ss';
 import { listPids, parseNetstat, readCmdline, readNetns, readPasswd, readSocketFds, readStat, readUid } from './procfs';
@@ -30,8 +32,6 @@ export interface ScannedSocket extends KernelSocket {
 export interface ScanResult {
   /** Wall clock (epoch ms) when the tables were read. */
   at: number;
-  /** Wall clock (epoch ms) when the reading began: a socket made after it may be missing from it. */
-  startedAt: number;
   sockets: ScannedSocket[];
   /** The processes owners refer to, by pid. */
   processes: ProcessInfo[];
@@ -50,6 +50,9 @@ export interface ScanResult {
   timeWaitAsked: string[];
   /** Whether tcp_info was read (when not, connected sockets have `info: null`). */
   tcpInfo: boolean;
+  /** `ss` processes this scan ran, and their CPU time (ms, in clock ticks of 10 ms: an average over many scans). */
+  ssRuns: number;
+  ssCpuMs: number;
 }
 
 export interface ScanOptions {
@@ -71,12 +74,31 @@ export interface ScanAsk {
   /** Name the owners of every listener, not only of those on the wanted ports (following a process's new ports). */
   allListeners?: boolean;
   /**
+   * Read the connected sockets (default); false: the listeners alone (the owners of those on the
+   * wanted ports still named), without the walk of the kernel's whole connection table.
+   */
+  connected?: boolean;
+  /**
+   * The connected sockets whose owners are wanted, by tupleKey (local end first); the others are
+   * read without one unless it is known already. Undefined or null: every socket read. An fd scan
+   * is made only for a socket named here, so sockets of connections whose owners are known (read
+   * for the cross-check) or that nobody watches cost no fd reading.
+   */
+  lookup?: string[] | null;
+  /**
    * Read this namespace's listeners again (default); false: the last reading's serve if it is
    * younger than LISTENERS_MAX_AGE_MS (a batch of new connections between two steady readings
    * costs one `ss` run, not two).
    */
   freshListeners?: boolean;
 }
+
+/**
+ * Listeners by their state alone: `-l` also asks for CLOSE sockets, which makes the kernel walk its
+ * whole table of connected and TIME_WAIT sockets (tens of thousands at a thousand connections a
+ * second); `state listening` reads only the listening hash.
+ */
+const LISTENING = ['-Htne', 'state', 'listening'];
 
 /** Listeners read by `ss` are reused this long at most. */
 const LISTENERS_MAX_AGE_MS = 1000;
@@ -107,14 +129,21 @@ export class SocketScanner {
   /** This namespace's listeners as `ss` last read them, and when. */
   private listenerRows: SsRow[] = [];
   private listenersAt = -Infinity;
+  /** Scans made, this one included. */
+  private scans = 0;
+  /** `ss` runs of the scan under way, and their CPU time. */
+  private ssRuns = 0;
+  private ssCpuMs = 0;
 
   constructor(opts: Partial<ScanOptions> = {}) {
     this.root = opts.root ?? '/proc';
   }
 
   scan(ask: ScanAsk = { tcpInfo: false, ports: null }): ScanResult {
-    const startedAt = Date.now();
     const t0 = performance.now();
+    this.scans++;
+    this.ssRuns = 0;
+    this.ssCpuMs = 0;
     const root = this.root;
     const pids = listPids(root);
     const alive = new Set(pids);
@@ -145,9 +174,15 @@ export class SocketScanner {
     const netstat: ScanResult['netstat'] = [];
     let badLines = 0;
     const unknown = new Set<number>();
+    /** Connected sockets not asked for whose owner is not known: named when a process read anyway holds them. */
+    let othersUnknown = 0;
     const wanted = ask.ports === null ? null : new Set(ask.ports);
+    const lookup = ask.lookup ? new Set(ask.lookup) : null;
     for (const [netns, dir] of nsReader) {
       const pid = nsPid.get(netns) ?? null;
+      // the counters first: they are the reading's as it starts, however long ss then waits for a core
+      const ns = readText(`${dir}/netstat`);
+      if (ns !== null) netstat.push({ netns, counters: parseNetstat(ns) });
       const rows = pid === null ? this.ownTables(ask) : null;
       const got: (KernelSocket & { info?: TcpInfo | null; sendQ?: number })[] = rows ?? [];
       if (!rows) {
@@ -158,7 +193,7 @@ export class SocketScanner {
       }
       let connected = 0;
       for (const r of got) {
-        if (r.state !== 'LISTEN' && wanted && !wanted.has(r.localPort) && !wanted.has(r.remotePort)) continue;
+        if (r.state !== 'LISTEN' && (ask.connected === false || (wanted && !wanted.has(r.localPort) && !wanted.has(r.remotePort)))) continue;
         const s = r as ScannedSocket;
         s.netns = netns;
         s.owners = [];
@@ -168,20 +203,26 @@ export class SocketScanner {
           s.backlog = null;
           connected++;
         }
-        const matters = s.state !== 'LISTEN' || !wanted || ask.allListeners === true || wanted.has(s.localPort);
-        if (matters && s.inode !== 0 && !this.ownerOf.has(s.inode) && !this.unowned.has(s.inode)) unknown.add(s.inode);
+        const matters =
+          s.state === 'LISTEN'
+            ? !wanted || ask.allListeners === true || wanted.has(s.localPort)
+            : !lookup || lookup.has(tupleKey(s.localIp, s.localPort, s.remoteIp, s.remotePort));
+        if (s.inode !== 0 && !this.ownerOf.has(s.inode) && !this.unowned.has(s.inode)) {
+          if (matters) unknown.add(s.inode);
+          else if (s.state !== 'LISTEN') othersUnknown++;
+        }
         sockets.push(s);
       }
       if (!rows) this.fillFromSs(sockets, netns, pid, ask, connected > 0);
-      const ns = readText(`${dir}/netstat`);
-      if (ns !== null) netstat.push({ netns, counters: parseNetstat(ns) });
     }
 
     for (const pid of this.hot) if (!alive.has(pid)) this.hot.delete(pid);
     let unreadable = this.lastUnreadable;
     let fdScan = false;
-    if (unknown.size > 0) {
-      // Processes that held watched sockets before (a server, a busy client) first: they usually hold the new ones.
+    if (unknown.size > 0 || othersUnknown > 0) {
+      // Processes that held watched sockets before (a server, a busy client) first: they usually
+      // hold the new ones, also those of connections the tracker has not seen yet when the reading
+      // starts (a connection of a few milliseconds is gone by the next reading).
       const listeners = new Set(sockets.filter((x) => x.state === 'LISTEN').map((x) => x.inode));
       const found = this.readFds([...this.hot], pids.length);
       for (const [inode, o] of found.owners) {
@@ -221,7 +262,6 @@ export class SocketScanner {
     }
     return {
       at: Date.now(),
-      startedAt,
       sockets,
       processes,
       netstat,
@@ -231,6 +271,8 @@ export class SocketScanner {
       badLines,
       timeWaitAsked: (ask.timeWait ?? []).slice(0, 32).map((p) => `${p.local} ${p.remote}`),
       tcpInfo: ask.tcpInfo,
+      ssRuns: this.ssRuns,
+      ssCpuMs: this.ssCpuMs,
       costMs: performance.now() - t0,
     };
   }
@@ -264,7 +306,7 @@ export class SocketScanner {
     const now = performance.now();
     let listeners = ask.freshListeners === false && now - this.listenersAt < LISTENERS_MAX_AGE_MS ? this.listenerRows : null;
     if (!listeners) {
-      listeners = runSs(['-Htlne'], null);
+      listeners = this.ss(LISTENING, null, 'LISTEN');
       if (!listeners) return null;
       this.listenerRows = listeners;
       this.listenersAt = now;
@@ -272,15 +314,18 @@ export class SocketScanner {
       // the rows are the scan's own objects (it writes owners onto them): a copy of each
       listeners = listeners.map((r) => ({ ...r }));
     }
-    if (ask.ports !== null && ask.ports.length === 0) return listeners;
-    const filter = ask.ports === null ? null : portFilter(ask.ports);
-    const connected = runSs([ask.tcpInfo ? '-Htanei' : '-Htane', 'state', 'connected', 'exclude', 'time-wait', ...(filter ?? [])], null);
-    if (!connected) return null;
+    let connected: SsRow[] = [];
+    if (ask.connected !== false && (ask.ports === null || ask.ports.length > 0)) {
+      const filter = ask.ports === null ? null : portFilter(ask.ports);
+      const rows = this.ss([ask.tcpInfo ? '-Htanei' : '-Htane', 'state', 'connected', 'exclude', 'time-wait', ...(filter ?? [])], null);
+      if (!rows) return null;
+      connected = rows;
+    }
     for (const l of listeners) this.backlogs.set(l.inode, l.sendQ);
     const tw = ask.timeWait?.slice(0, 32) ?? [];
     if (tw.length === 0) return listeners.concat(connected);
     const pairs = tw.map((p) => `( sport = :${p.local} and dport = :${p.remote} )`).join(' or ');
-    return listeners.concat(connected, runSs(['-Htane', 'state', 'time-wait', '(', pairs, ')'], null, 'TIME_WAIT') ?? []);
+    return listeners.concat(connected, this.ss(['-Htane', 'state', 'time-wait', '(', pairs, ')'], null, 'TIME_WAIT') ?? []);
   }
 
   /** Another namespace was read from /proc: backlogs (once per listener) and tcp_info come from ss run inside it. */
@@ -288,18 +333,27 @@ export class SocketScanner {
     const mine = sockets.filter((s) => s.netns === netns);
     const needBacklog = mine.some((s) => s.state === 'LISTEN' && s.backlog === null && s.inode !== 0);
     if (needBacklog) {
-      for (const row of runSs(['-Htlne'], pid) ?? []) this.backlogs.set(row.inode, row.sendQ);
+      for (const row of this.ss(LISTENING, pid, 'LISTEN') ?? []) this.backlogs.set(row.inode, row.sendQ);
       for (const s of mine) if (s.state === 'LISTEN') s.backlog = this.backlogs.get(s.inode) ?? null;
     }
-    if (ask.tcpInfo && connected) {
+    if (ask.tcpInfo && connected && ask.connected !== false) {
       const byInode = new Map<number, ScannedSocket>();
       for (const s of mine) if (s.inode !== 0) byInode.set(s.inode, s);
       const filter = ask.ports === null ? null : portFilter(ask.ports);
-      for (const row of runSs(['-Htanei', 'state', 'connected', ...(filter ?? [])], pid) ?? []) {
+      for (const row of this.ss(['-Htanei', 'state', 'connected', 'exclude', 'time-wait', ...(filter ?? [])], pid) ?? []) {
         const s = byInode.get(row.inode);
         if (s) s.info = row.info;
       }
     }
+  }
+
+  private ss(args: string[], nsPid: number | null, onlyState?: TcpState): SsRow[] | null {
+    this.ssRuns++;
+    const before = childrenCpuMs(this.root);
+    // the first reading at tcpscope's own priority: listeners and owners are there when a user first looks
+    const rows = runSs(args, nsPid, onlyState, this.scans > 1);
+    this.ssCpuMs += Math.max(0, childrenCpuMs(this.root) - before);
+    return rows;
   }
 
   /** Reads a process's names once per (pid, start time): a pid reused by a new process is read again. */
@@ -333,4 +387,17 @@ function readText(path: string): string | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * CPU time of the children this process has waited for (/proc/self/stat cutime + cstime), ms: what
+ * an `ss` run cost, read before and after it. 0 when unreadable.
+ */
+function childrenCpuMs(root: string): number {
+  const t = readText(`${root}/self/stat`);
+  if (t === null) return 0;
+  const f = t.slice(t.lastIndexOf(')') + 2).split(' ');
+  // fields 16 and 17 (cutime, cstime); f[0] is field 3
+  const ticks = Number(f[13]) + Number(f[14]);
+  return Number.isFinite(ticks) ? ticks * 10 : 0;
 }

@@ -5,7 +5,7 @@ import type { TcpEvent } from '../events/types';
 import type { TrackerApi } from '../track/api';
 import { OWNER_REASONS, type ConnectionView, type EndpointProcess, type KernelEndpoint, type OwnerReason } from '../track/connection';
 import type { Side, TcpState } from '../track/states';
-import { attribute, kernelView, SocketIndex, type Attribution, type Listener } from './attribute';
+import { attribute, kernelView, SocketIndex, tupleKey, type Attribution, type Listener } from './attribute';
 import { DEFAULT_DIAGNOSE, diagnose, type DiagnoseOptions, type Diagnosis, type Disagreement } from './diagnose';
 import type { Scanner } from './scan-thread';
 
@@ -25,8 +25,10 @@ export interface SocketWatchOptions {
   diagnose: Partial<DiagnoseOptions>;
   /**
    * Timestamp (epoch ms) of the newest packet the tracker has processed. A kernel reading is
-   * compared only once the tracker has caught up with it (or no packet came since), so packets
-   * still waiting in the capture buffer do not count as disagreements.
+   * compared only once the tracker is less than half the settle time behind it (or no packet came
+   * since): a compared connection has had no packet for the settle time before the reading, so one
+   * still waiting in the capture buffer is rare, and a disagreement counts only when it holds on
+   * the next reading too.
    */
   packetClock: (() => number) | null;
   /** Name the owners of every listener (for following a process's new listening ports). */
@@ -47,11 +49,45 @@ const IDLE_FULL_MS = 5000;
 
 const SIDES: readonly Side[] = ['client', 'server'];
 
+/**
+ * A reading asked for by new connections waits this long (ms) for each connection a second
+ * arriving (at least batchMs, at most intervalMs): 100 ms at 100 a second; from 1 000 a second on,
+ * new connections wait for the steady reading. Each reading costs about the same whatever it finds
+ * (two `ss` runs, each a walk of the kernel's whole connection table with its TIME_WAIT sockets),
+ * while what it can add at such rates is little: a connection that lasts a few milliseconds is gone
+ * before any reading (its server endpoint is named through its listener all the same), and one that
+ * lasts longer is named by the steady reading.
+ */
+const GAP_MS_PER_CONN_PER_S = 1;
+
+/**
+ * Readings of the connected sockets keep their ss processes within this share of one core: each
+ * is a walk of the kernel's whole connection table, TIME_WAIT sockets included (60 000 of them a
+ * minute after a thousand connections a second), so it costs more the busier the machine is; the
+ * next one waits its measured CPU time divided by this.
+ */
+const WALK_CPU_SHARE = 0.02;
+
+/** A closed connection is compared with the kernel within this long, ms, or left unchecked (counted). */
+const CROSS_CHECK_WITHIN_MS = 10_000;
+
+/** Endpoints a reading looks for the owners of by name; with more, it looks for every socket's. */
+const MAX_LOOKUPS = 4096;
+
 interface Watched {
   id: string;
   /** When it was first looked up (performance.now()). */
   since: number;
+  /** The endpoints, as the connection was opened: client, then server. */
+  ip: [string, string];
+  port: [number, number];
   serverPort: number;
+  /** Closed by the packets (both ends done): a socket not in a reading now will not be in a later one. */
+  closed: boolean;
+  /** When it closed (performance.now()), 0 while open. */
+  closedAt: number;
+  /** The server answered the SYN with a reset: nothing listened when it came (a listener seen later is not its). */
+  refused: boolean;
   tries: number;
   /** Final attributions by side (null while still looking). */
   owner: [Attribution | null, Attribution | null];
@@ -70,6 +106,10 @@ export interface SocketStats {
   fdScans: number;
   /** Steady readings left out because nothing had changed (no packet since the last one, nothing left to look up). */
   idleSkips: number;
+  /** `ss` processes run, in all. */
+  ssRuns: number;
+  /** Endpoints of closed connections named from the last reading, without one of their own. */
+  settledWithoutReading: number;
   /** Endpoints looked up, and how many got an owner (through their own socket or their port's listener). */
   owners: { endpoints: number; owned: number; viaSocket: number; viaListener: number; byReason: Record<OwnerReason, number> };
   /** Settled local endpoints compared with the kernel, and how many agreed. */
@@ -79,20 +119,34 @@ export interface SocketStats {
 
 /**
  * Joins the kernel's view of the host's sockets to the tracked connections, off the packet path:
- * a new connection asks for a scan (batched: at most one every `batchMs`), a steady scan every
- * `intervalMs` keeps listeners and the cross-check current. Each answer is written onto the
+ * a new connection asks for a scan (batched: at most one every `batchMs`, further apart the more
+ * connections arrive), a steady scan every `intervalMs` keeps listeners and the cross-check
+ * current; closed connections are named from the last scan, and the connected sockets are read
+ * only for connections that need them, within an `ss` CPU budget. Each answer is written onto the
  * tracker's endpoints as values (tracker.annotate).
  */
 export class SocketWatch {
   private readonly o: SocketWatchOptions;
   private readonly watched = new Map<string, Watched>();
+  /** Watched connections with an endpoint whose owner is not known yet. */
+  private readonly pending = new Set<Watched>();
+  /** Connections opened since the last reading, and the arrival rate measured then (per second). */
+  private opened = 0;
+  private openedSince = 0;
+  private rate = 0;
+  /** CPU of the ss runs of a reading of the connected sockets (a moving average, ms), and when the next may start. */
+  private walkCpuMs: number | null = null;
+  private nextWalkAt = 0;
+  /** When a reading was last considered (made or not). */
+  private lastRunAt = 0;
   private latest: SocketIndex | null = null;
   private timer: NodeJS.Timeout | null = null;
   private soon: NodeJS.Timeout | null = null;
+  private soonAt = 0;
   private inFlight = false;
   private again = false;
   private lastScanAt = 0;
-  private lastFull = 0;
+  private lastFull = -Infinity;
   private closed = false;
   private unsubscribe: (() => void) | null = null;
   private readonly listenersSeen = new Set<(ix: SocketIndex) => void>();
@@ -126,6 +180,8 @@ export class SocketWatch {
       scanMsTotal: 0,
       fdScans: 0,
       idleSkips: 0,
+      ssRuns: 0,
+      settledWithoutReading: 0,
       owners: { endpoints: 0, owned: 0, viaSocket: 0, viaListener: 0, byReason: Object.fromEntries(OWNER_REASONS.map((r) => [r, 0])) as Record<OwnerReason, number> },
       crossCheck: { compared: 0, agreed: 0, disagreements: 0, notCompared: 0, recent: [] },
       error: null,
@@ -148,7 +204,18 @@ export class SocketWatch {
       else if (e.from === 'CLOSE_WAIT') this.closeWaitSince.delete(`${e.connectionId} ${e.side}`);
       return;
     }
+    if (e.type === 'refused') {
+      const w = this.watched.get(e.connectionId);
+      if (w) w.refused = true;
+      return;
+    }
     if (e.type === 'connection' && e.phase !== 'opened') {
+      const w = this.watched.get(e.connectionId);
+      if (w) {
+        w.closed = true;
+        w.closedAt = performance.now();
+        if (e.phase === 'evicted') this.forget(w);
+      }
       if (this.closeWaitSince.size > 0) {
         this.closeWaitSince.delete(`${e.connectionId} client`);
         this.closeWaitSince.delete(`${e.connectionId} server`);
@@ -156,7 +223,24 @@ export class SocketWatch {
       return;
     }
     if (e.type !== 'connection' || e.phase !== 'opened' || !e.connection) return;
-    this.watched.set(e.connectionId, { id: e.connectionId, since: performance.now(), serverPort: e.connection.server.port, tries: 0, owner: [null, null], suspect: [null, null], counted: [null, null] });
+    const c = e.connection;
+    const w: Watched = {
+      id: e.connectionId,
+      since: performance.now(),
+      ip: [c.client.ip, c.server.ip],
+      port: [c.client.port, c.server.port],
+      serverPort: c.server.port,
+      closed: c.status === 'closed',
+      closedAt: c.status === 'closed' ? performance.now() : 0,
+      refused: c.closeKind === 'refused',
+      tries: 0,
+      owner: [null, null],
+      suspect: [null, null],
+      counted: [null, null],
+    };
+    this.watched.set(e.connectionId, w);
+    this.pending.add(w);
+    this.opened++;
     this.request(false);
   }
 
@@ -213,38 +297,64 @@ export class SocketWatch {
 
   private request(full: boolean): void {
     if (this.closed) return;
-    if (full) this.lastFull = 0;
+    if (full) this.lastFull = -Infinity;
     if (this.inFlight) {
       this.again = true;
       return;
     }
-    if (this.soon) return;
-    // a slow scan (a busy machine, many sockets) spaces the next one as far: the scanning thread is busy half the time at most
-    const wait = Math.max(0, this.lastScanAt + Math.max(this.o.batchMs, this.st.lastScanMs) - performance.now());
-    this.soon = setTimeout(() => {
-      this.soon = null;
-      void this.run(false);
-    }, wait);
-    this.soon.unref();
+    // a slow scan (a busy machine, many sockets) spaces the next one as far: the scanning thread is
+    // busy half the time at most; and many new connections a second space them further (see GAP_MS_PER_CONN_PER_S)
+    const gap = Math.max(this.o.batchMs, this.st.lastScanMs, Math.min(this.o.intervalMs, this.rate * GAP_MS_PER_CONN_PER_S));
+    const wait = Math.max(0, Math.max(this.lastScanAt, this.lastRunAt) + gap - performance.now());
+    // one timer: the sooner wins (a steady reading waiting for the ss budget does not hold up closed connections)
+    if (this.soon && this.soonAt <= performance.now() + wait) return;
+    this.postpone(wait);
   }
 
   private async run(forceFull: boolean): Promise<void> {
     if (this.closed && !forceFull) return;
     const t = performance.now();
+    this.lastRunAt = t;
+    this.measureRate(t);
     const full = forceFull || t - this.lastFull >= this.o.intervalMs - 5;
     if (full && !forceFull && this.idle(t)) {
       this.st.idleSkips++;
       this.lastFull = t;
       return;
     }
+    // Closed connections are named from the last reading (their sockets are in no later one).
+    if (!forceFull && this.latest) this.settleClosed(this.latest);
+    // The connected sockets (a walk of the kernel's whole connection table) are read when there is
+    // something to read them for, within the CPU budget; otherwise only the listeners.
+    const wants = forceFull || this.wantsWalk(t, full);
+    if (full && !forceFull && wants && t < this.nextWalkAt) {
+      // a steady reading with something to read the connected sockets for waits for the budget
+      // rather than being made without them
+      this.postpone(Math.min(this.nextWalkAt - t, this.o.intervalMs));
+      this.settleClosedSoon();
+      return;
+    }
+    const walk = forceFull || (wants && t >= this.nextWalkAt);
+    if (!full && !walk) {
+      let waiting = false;
+      for (const w of this.pending) if (w.closed) waiting = true;
+      if (!waiting) {
+        this.requestAgain();
+        return;
+      }
+    }
     this.inFlight = true;
     this.again = false;
     try {
-      const timeWait = full && this.o.crossCheck ? this.timeWaitWanted.splice(0, 32) : [];
-      const tcpInfo = full && this.o.crossCheck && (forceFull || t - this.lastInfo >= TCP_INFO_EVERY_MS);
+      const timeWait = full && walk && this.o.crossCheck ? this.timeWaitWanted.splice(0, 32) : [];
+      const tcpInfo = full && walk && this.o.crossCheck && (forceFull || t - this.lastInfo >= TCP_INFO_EVERY_MS);
       const clockBefore = this.o.packetClock?.() ?? -1;
-      const scan = await this.scanner.scan({ tcpInfo, ports: this.wantedPorts(), timeWait, allListeners: this.o.allListeners, freshListeners: full });
+      const scan = await this.scanner.scan({ tcpInfo, ports: this.wantedPorts(), connected: walk, timeWait, allListeners: this.o.allListeners, freshListeners: full || !walk, lookup: walk ? this.lookups() : [] });
       this.lastScanAt = performance.now();
+      if (walk) {
+        this.walkCpuMs = this.walkCpuMs === null ? scan.ssCpuMs : 0.7 * this.walkCpuMs + 0.3 * scan.ssCpuMs;
+        this.nextWalkAt = this.lastScanAt + this.walkCpuMs / WALK_CPU_SHARE;
+      }
       if (tcpInfo) this.lastInfo = t;
       if (full) {
         this.lastFull = this.lastScanAt;
@@ -253,13 +363,14 @@ export class SocketWatch {
         this.lastIdleFull = this.lastScanAt;
       }
       this.st.scans++;
+      this.st.ssRuns += scan.ssRuns;
       this.st.lastScanMs = scan.costMs;
       this.st.scanMsTotal += scan.costMs;
       if (scan.fdScan) this.st.fdScans++;
       const ix = new SocketIndex(scan, localAddresses());
       this.keepCounters(scan.at, scan.netstat);
       this.latest = ix;
-      this.join(ix, full && this.o.crossCheck && this.caughtUp(ix.at));
+      this.join(ix, t, full, walk, full && walk && this.o.crossCheck && this.caughtUp(ix.at));
       for (const p of timeWait) this.timeWaitPending.delete(`${p.local} ${p.remote}`);
       for (const f of this.listenersSeen) f(ix);
       this.st.error = null;
@@ -268,7 +379,41 @@ export class SocketWatch {
     } finally {
       this.inFlight = false;
     }
-    if (this.again) this.request(false);
+    this.requestAgain();
+  }
+
+  private postpone(ms: number): void {
+    if (this.soon) clearTimeout(this.soon);
+    this.soonAt = performance.now() + ms;
+    this.soon = setTimeout(() => {
+      this.soon = null;
+      void this.run(false);
+    }, ms);
+    this.soon.unref();
+  }
+
+  /** Closed connections waiting for a reading of the listeners get one before a postponed steady reading. */
+  private settleClosedSoon(): void {
+    for (const w of this.pending) if (w.closed) return this.request(false);
+  }
+
+  /** Another reading when one was asked for meanwhile, or an open connection still waits for its owner. */
+  private requestAgain(): void {
+    let open = this.again;
+    if (!open) for (const w of this.pending) if (!w.closed) open = true;
+    if (open) this.request(false);
+  }
+
+  /**
+   * Whether the connected sockets are worth reading now: an open connection has waited batchMs
+   * for its owner (most connections on a busy loopback server last a few milliseconds, and a
+   * reading made for them would only find them gone); on a steady reading, any connection is
+   * watched (kernel cross-check, an owner kept once its socket is gone).
+   */
+  private wantsWalk(t: number, full: boolean): boolean {
+    if (full && this.watched.size > 0) return true;
+    for (const w of this.pending) if (!w.closed && t - w.since >= this.o.batchMs) return true;
+    return false;
   }
 
   private lastIdleFull = 0;
@@ -282,19 +427,30 @@ export class SocketWatch {
     const clock = this.o.packetClock;
     if (!clock || this.fullClock < 0 || t - this.lastIdleFull >= IDLE_FULL_MS) return false;
     if (clock() !== this.fullClock || this.fullAt - this.fullClock < this.o.settleMs) return false;
-    if (this.timeWaitWanted.length > 0) return false;
-    for (const w of this.watched.values()) if (w.owner[0] === null || w.owner[1] === null) return false;
-    return true;
+    return this.timeWaitWanted.length === 0 && this.pending.size === 0;
   }
 
-  /** Whether the tracker has seen every packet up to the reading's time (or none came since the last look). */
+  /** Whether the tracker has seen the packets up to half the settle time before the reading (or none came since the last look). */
   private caughtUp(at: number): boolean {
     const clock = this.o.packetClock;
     if (!clock) return true;
     const now = clock();
     const idle = now === this.lastClock;
     this.lastClock = now;
-    return idle || now >= at;
+    // under a steady stream the tracker is always a little behind the wall clock: requiring it to
+    // be past the reading would leave the cross-check out whenever traffic never pauses
+    return idle || now >= at - this.o.settleMs / 2;
+  }
+
+  /** The endpoints of open connections still waiting for their owner (at most MAX_LOOKUPS; null: too many, every socket). */
+  private lookups(): string[] | null {
+    const out: string[] = [];
+    for (const w of this.pending) {
+      if (w.closed) continue;
+      for (let i = 0; i < 2; i++) if (w.owner[i] === null) out.push(tupleKey(w.ip[i], w.port[i], w.ip[1 - i], w.port[1 - i]));
+      if (out.length > MAX_LOOKUPS) return null;
+    }
+    return out;
   }
 
   /** The ports whose connected sockets a scan reads: the captured ones and the server ports of watched connections. */
@@ -307,46 +463,116 @@ export class SocketWatch {
     return [...ports];
   }
 
-  private join(ix: SocketIndex, crossCheck: boolean): void {
+  /** Arrivals a second since the last reading (kept between readings made less than 50 ms apart). */
+  private measureRate(t: number): void {
+    const dt = t - this.openedSince;
+    if (dt < 50) return;
+    this.rate = (this.opened * 1000) / dt;
+    this.opened = 0;
+    this.openedSince = t;
+  }
+
+  /**
+   * Joins a reading to the watched connections: owners of those still waiting for one (all the
+   * reading can name: the connected sockets were read only for `connected`), and on a full reading
+   * the owners kept once a socket is gone and the kernel cross-check. A connection's view is built
+   * only on full readings (at most one a second) or to tell a refused connection.
+   */
+  private join(ix: SocketIndex, startedAt: number, full: boolean, connected: boolean, crossCheck: boolean): void {
+    this.resolve(ix, startedAt, connected);
+    if (!full) return;
+    const now = performance.now();
     for (const w of this.watched.values()) {
-      const c = this.tracker.get(w.id);
-      if (!c) {
-        this.watched.delete(w.id);
-        continue;
+      // without the connected sockets, only a closed connection's are known to be gone
+      if (w.owner[0] !== null && w.owner[1] !== null && (connected || w.closed)) this.keepLastOwner(ix, w);
+      if (crossCheck) {
+        const c = this.tracker.get(w.id);
+        if (c) this.compare(ix, w, c);
+        else this.forget(w);
+      } else if (!this.o.crossCheck && !this.pending.has(w) && !this.mayLoseOwner(w)) {
+        this.forget(w);
+      } else if (w.closedAt > 0 && now - w.closedAt > CROSS_CHECK_WITHIN_MS && !this.pending.has(w)) {
+        // no reading could be compared since it closed (packets kept coming faster than the tracker
+        // caught up with the readings): left unchecked, counted
+        this.st.crossCheck.notCompared++;
+        this.forget(w);
       }
-      if (w.owner[0] === null || w.owner[1] === null) this.attributeConnection(ix, w, c);
-      else this.keepLastOwner(ix, w, c);
-      if (crossCheck) this.compare(ix, w, c);
     }
   }
 
-  private attributeConnection(ix: SocketIndex, w: Watched, c: ConnectionView): void {
-    // A reading begun before the connection's first packet cannot hold its sockets: judged on it, a
-    // server endpoint would fall back to its listener although its own socket is about to appear.
-    if (ix.scan.startedAt < c.startedAt) return;
-    w.tries++;
-    const lastTry = w.tries >= this.o.maxTries && performance.now() - w.since >= GIVE_UP_MS;
+  /** Endpoints of closed connections, from the last reading: nothing read later could name them better. */
+  private settleClosed(ix: SocketIndex): void {
+    for (const w of this.pending) if (w.closed) this.attributeConnection(ix, w, false, false);
+  }
+
+  /** A new reading, started at `startedAt`. */
+  private resolve(ix: SocketIndex, startedAt: number, connected: boolean): void {
+    for (const w of this.pending) {
+      // an open connection's sockets are only known to a reading of the connected sockets; one
+      // that opened after the reading started names it only by a socket it found (not finding it
+      // tells nothing, and would name the server endpoint through the listener)
+      if (!w.closed && !connected) continue;
+      this.attributeConnection(ix, w, true, connected, !w.closed && w.since > startedAt);
+    }
+  }
+
+  private forget(w: Watched): void {
+    this.watched.delete(w.id);
+    this.pending.delete(w);
+  }
+
+  /** Owned through its own socket and not marked as the last owner yet: a later reading may see the socket gone. */
+  private mayLoseOwner(w: Watched): boolean {
+    for (const a of w.owner) if (a?.process && !a.process.lastOwner && a.process.via === 'socket') return true;
+    return false;
+  }
+
+  /**
+   * Names what this index can of a watched connection's endpoints. `reading`: the index is a new
+   * reading (it counts as a try); otherwise it is the last one, used for closed connections only,
+   * and a server endpoint with no listener in it waits for a reading of its own (a listener that
+   * came since, or a refused connection to tell apart).
+   */
+  private attributeConnection(ix: SocketIndex, w: Watched, reading: boolean, connected: boolean, foundOnly = false): void {
+    if (reading && !foundOnly) w.tries++;
+    const giveUp = w.tries >= this.o.maxTries && performance.now() - w.since >= GIVE_UP_MS;
     for (let i = 0; i < 2; i++) {
       if (w.owner[i] !== null) continue;
-      const me = i === 0 ? c.client : c.server;
-      const peer = i === 0 ? c.server : c.client;
-      const refused = c.closeKind === 'refused' || (i === 1 && c.handshake.synAckAt === null && c.counts.server.packets === 0);
-      const a = attribute(ix, SIDES[i], me.ip, me.port, peer.ip, peer.port, null, lastTry, refused);
+      const j = 1 - i;
+      const s = connected || w.closed ? ix.socket(w.ip[i], w.port[i], w.ip[j], w.port[j]) : undefined;
+      if (foundOnly && (!s || s.owners.length === 0)) continue;
+      // a closed connection's socket missing from a reading will not come back
+      const lastTry = giveUp || (w.closed && !s);
+      if (!reading && i === 1 && !s && !w.refused && ix.isLocal(w.ip[i]) && !ix.listener(w.ip[i], w.port[i])) continue;
+      const refused = i === 1 && lastTry && !s && (w.refused || (!ix.listener(w.ip[i], w.port[i]) && this.refused(w)));
+      const a: Attribution | 'retry' =
+        refused && w.refused && ix.isLocal(w.ip[i])
+          ? { process: null, reason: 'not-listening' }
+          : attribute(ix, SIDES[i], w.ip[i], w.port[i], w.ip[j], w.port[j], null, lastTry, refused, s ?? null);
       if (a === 'retry') continue;
       w.owner[i] = a;
+      if (!reading) this.st.settledWithoutReading++;
       this.count(a);
-      this.tracker.annotate(w.id, SIDES[i], a.process ? { process: a.process } : { process: null, processReason: a.reason });
+      if (!this.tracker.annotate(w.id, SIDES[i], a.process ? { process: a.process } : { process: null, processReason: a.reason })) {
+        this.forget(w);
+        return;
+      }
     }
+    if (w.owner[0] !== null && w.owner[1] !== null) this.pending.delete(w);
+  }
+
+  /** The server never answered but with a reset (or not at all): no socket of its own ever existed. */
+  private refused(w: Watched): boolean {
+    const c = this.tracker.get(w.id);
+    return c !== undefined && (c.closeKind === 'refused' || (c.handshake.synAckAt === null && c.counts.server.packets === 0));
   }
 
   /** A socket that lost its process (TIME_WAIT, closed) keeps its last owner, marked as such. */
-  private keepLastOwner(ix: SocketIndex, w: Watched, c: ConnectionView): void {
+  private keepLastOwner(ix: SocketIndex, w: Watched): void {
     for (let i = 0; i < 2; i++) {
       const a = w.owner[i];
       if (!a?.process || a.process.lastOwner || a.process.via !== 'socket') continue;
-      const me = i === 0 ? c.client : c.server;
-      const peer = i === 0 ? c.server : c.client;
-      const s = ix.socket(me.ip, me.port, peer.ip, peer.port);
+      const s = ix.socket(w.ip[i], w.port[i], w.ip[1 - i], w.port[1 - i]);
       if (s && s.inode !== 0 && s.owners.length > 0) continue;
       const p: EndpointProcess = { ...a.process, lastOwner: true };
       w.owner[i] = { process: p, reason: null };
