@@ -16,6 +16,10 @@ import { freePort } from '../support/ports';
 const HOST = `127.77.${1 + Math.floor(Math.random() * 254)}.${1 + Math.floor(Math.random() * 254)}`;
 
 
+// The socket tables are read within a CPU budget, and tcp_info every few seconds: on a loaded
+// machine a reading that names something can come well after the packets.
+const READING_WAIT_MS = 40_000;
+
 describe('tcpscope live with socket tables', needs(root()), () => {
   const procs: Proc[] = [];
   let cli: RunningCli;
@@ -61,7 +65,7 @@ describe('tcpscope live with socket tables', needs(root()), () => {
     const c = await waitFor('both owners', async () => {
       const [x] = (await conns(`status=all&port=${cport}`)).filter((v) => v.client.port === cport);
       return x?.server.process && x?.client.process ? x : undefined;
-    });
+    }, READING_WAIT_MS);
     expect(c.server.process).toMatchObject({ pid: server.pid, command: 'node', user: 'root', via: 'socket' });
     expect(c.server.process.cmdline).toContain(`${HOST} 0 16`);
     expect(c.client.process).toMatchObject({ pid: client.pid, via: 'socket' });
@@ -69,7 +73,7 @@ describe('tcpscope live with socket tables', needs(root()), () => {
     const k = await waitFor("the kernel's tcp_info", async () => {
       const [x] = (await conns(`port=${cport}`)).filter((v) => v.client.port === cport);
       return x?.server.kernel?.srttMs != null ? x : undefined;
-    });
+    }, READING_WAIT_MS);
     expect(k.server.kernel).toMatchObject({ state: 'ESTABLISHED', agrees: true });
     expect(k.handshake.rttMs).toBeGreaterThan(0);
 
@@ -78,7 +82,7 @@ describe('tcpscope live with socket tables', needs(root()), () => {
     client.child.kill('SIGUSR2');
     await new Promise((r) => setTimeout(r, 100));
     client.stop();
-    const held = await waitFor('the CLOSE_WAIT diagnosis', async () => (await diagnoses()).find((d) => d.kind === 'close-wait-held' && d.connections.includes(c.id)));
+    const held = await waitFor('the CLOSE_WAIT diagnosis', async () => (await diagnoses()).find((d) => d.kind === 'close-wait-held' && d.connections.includes(c.id)), READING_WAIT_MS);
     expect(held.text).toContain(`(pid ${server.pid}`);
     expect(held.text).toContain(`fd ${c.server.process.fd}`);
     expect(held.text).toMatch(/has not closed its socket \(fd \d+\) for \d+ s/);
@@ -86,7 +90,7 @@ describe('tcpscope live with socket tables', needs(root()), () => {
     const after = await waitFor('the client kept as last owner', async () => {
       const [x] = (await conns(`status=all&port=${cport}`)).filter((v) => v.client.port === cport);
       return x?.client.process?.lastOwner ? x : undefined;
-    });
+    }, READING_WAIT_MS);
     expect(after.client.process.pid).toBe(client.pid);
   });
 
@@ -131,7 +135,7 @@ describe('tcpscope live with socket tables', needs(root()), () => {
     const c = await waitFor('the refused endpoint looked up', async () => {
       const [x] = await conns(`status=all&port=${refusedPort}`);
       return x?.server.processReason ? x : undefined;
-    });
+    }, READING_WAIT_MS);
     expect(c.server).toMatchObject({ process: null, processReason: 'not-listening' });
   });
 
