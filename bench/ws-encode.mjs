@@ -4,7 +4,11 @@
 // `events` batches of 1 000 the way the previous build did (each event JSON.stringify'd, the texts
 // joined, the batch encoded into a Buffer) and the way this one does (each event written as bytes
 // into the ring's chunks as it is published, a batch copied out of them), beside the writers alone.
-// Best of --rounds, µs per event; and the stream's bytes per connection, by event type.
+// Best of --rounds, µs per event; and the stream's bytes per connection, by event type. Then the
+// tracker and the stream together, µs per connection: the same frames through a fresh engine whose
+// only sink writes every event into a ring as the stream does, with connection events carrying the
+// whole Connection (what the tracker built before sinks could ask for less) or only its summary
+// (what the stream reads), beside no sink at all.
 //
 //   node bench/ws-encode.mjs [--frames 150000] [--rounds 8] [--json]
 import { createRequire } from 'node:module';
@@ -31,8 +35,12 @@ const events = [];
 const engine = new Engine({ maxConnections: 1e6 });
 engine.tracker.onEvent((e) => events.push(e));
 let k = 0;
+const held = [];
 await readCaptureFile(capture, (f) => {
-  if (k++ < frames) engine.onFrame(f);
+  if (k++ < frames) {
+    engine.onFrame(f);
+    held.push({ ...f, data: Buffer.from(f.data) });
+  }
 });
 const conns = engine.tracker.stats().connectionsTotal;
 
@@ -89,6 +97,31 @@ for (let r = 0; r < rounds; r++) {
   }
 }
 
+// The tracker and the stream together, per connection.
+const tracking = {
+  'tracker, no sink': null,
+  'tracker + ring, whole Connection (before)': { view: true, summary: false },
+  'tracker + ring, summary (after)': { view: false, summary: true },
+};
+const trackBest = {};
+for (let r = 0; r < rounds; r++) {
+  for (const [name, needs] of Object.entries(tracking)) {
+    const e2 = new Engine({ maxConnections: 1e6 });
+    if (needs !== null) {
+      const ring = new EventRing(200_000);
+      let seq = 0;
+      e2.tracker.onEvent((e) => {
+        ring.push(++seq, e);
+        if (seq % BATCH === 0) ring.releaseBefore(seq + 1);
+      }, needs);
+    }
+    const t = performance.now();
+    for (const f of held) e2.onFrame(f);
+    const us = ((performance.now() - t) * 1000) / conns;
+    trackBest[name] = Math.min(trackBest[name] ?? Infinity, us);
+  }
+}
+
 const bytesByType = {};
 for (const e of events) {
   const b = (bytesByType[e.type] ??= { events: 0, before: 0, after: 0 });
@@ -103,6 +136,7 @@ const out = {
   connections: conns,
   events: events.length,
   usPerEvent: Object.fromEntries(Object.entries(best).map(([k2, v]) => [k2, round(v, 3)])),
+  usPerConnection: Object.fromEntries(Object.entries(trackBest).map(([k2, v]) => [k2, round(v, 2)])),
   bytesPerConnection: {
     before: round(Object.values(bytesByType).reduce((n, b) => n + b.before, 0) / conns, 0),
     after: round(Object.values(bytesByType).reduce((n, b) => n + b.after, 0) / conns, 0),

@@ -1,4 +1,5 @@
-import type { ConnectionView, EndpointView } from '../track/connection';
+import type { ConnectionSummaryView, ConnectionView, EndpointView } from '../track/connection';
+import { summarize } from '../track/view';
 import type { ConnectionEvent, TcpEvent } from './types';
 
 /**
@@ -7,7 +8,8 @@ import type { ConnectionEvent, TcpEvent } from './types';
  * but `connection`, in a fraction of the time (BENCHMARKS.md, the live path per connection).
  *
  * A `connection` event carries a summary of the connection (see ConnectionSummary), not the whole
- * Connection: at ~850-940 bytes the whole one made the two connection events of a short
+ * Connection (written from the event's `summary` when the tracker made one, else from its
+ * `connection`): at ~850-940 bytes the whole one made the two connection events of a short
  * connection half of its stream. The rest is one request away (GET /api/connections/:id).
  *
  * Strings the tracker takes from its own name lists (sides, states, phases, kinds, flag letters)
@@ -38,7 +40,10 @@ export function eventJson(e: TcpEvent): string {
     case 'anomaly':
       return `${head},"kind":"${e.kind}","side":"${e.side}"${e.detail === undefined ? '' : `,"detail":${str(e.detail)}`}}`;
     case 'connection':
-      return `${head},"phase":"${e.phase}"${e.connection === undefined ? '' : `,"connection":${summaryJson(e)}`}}`;
+    {
+      const c = summaryOf(e);
+      return `${head},"phase":"${e.phase}"${c === undefined ? '' : `,"connection":${summaryJson(e.phase, c)}`}}`;
+    }
   }
 }
 
@@ -78,20 +83,21 @@ export function connectionSummary(phase: ConnectionEvent['phase'], c: Connection
   };
 }
 
-function summaryJson(e: ConnectionEvent): string {
-  const c = e.connection!;
-  const a = c.client;
-  const b = c.server;
+/** What a connection event's summary is written from: the tracker's summary, or one of its whole view. */
+function summaryOf(e: ConnectionEvent): ConnectionSummaryView | undefined {
+  return e.summary ?? (e.connection === undefined ? undefined : summarize(e.connection));
+}
+
+function summaryJson(phase: ConnectionEvent['phase'], c: ConnectionSummaryView): string {
   const t =
-    `{"client":{"ip":${str(a.ip)},"port":${a.port},"state":"${a.state}"},"server":{"ip":${str(b.ip)},"port":${b.port},"state":"${b.state}"}` +
+    `{"client":{"ip":${str(c.clientIp)},"port":${c.clientPort},"state":"${c.clientState}"},"server":{"ip":${str(c.serverIp)},"port":${c.serverPort},"state":"${c.serverState}"}` +
     `,"status":"${c.status}","connState":"${c.connState}","history":${str(c.history)},"partial":${c.partial},"rolesGuessed":${c.rolesGuessed},"captureGap":${c.captureGap},"startedAt":${num(c.startedAt)}`;
-  if (e.phase === 'opened') return t + '}';
-  const n = c.counts;
+  if (phase === 'opened') return t + '}';
   return (
     t +
     `,"closedBy":${c.closedBy === null ? 'null' : `"${c.closedBy}"`}` +
-    `,"closeKind":${c.closeKind === null ? 'null' : `"${c.closeKind}"`},"endedAt":${num(c.endedAt)},"rttMs":${num(c.handshake.rttMs)}` +
-    `,"counts":{"client":{"packets":${n.client.packets},"bytes":${n.client.bytes}},"server":{"packets":${n.server.packets},"bytes":${n.server.bytes}}}}`
+    `,"closeKind":${c.closeKind === null ? 'null' : `"${c.closeKind}"`},"endedAt":${num(c.endedAt)},"rttMs":${num(c.rttMs)}` +
+    `,"counts":{"client":{"packets":${c.clientPackets},"bytes":${c.clientBytes}},"server":{"packets":${c.serverPackets},"bytes":${c.serverBytes}}}}`
   );
 }
 
@@ -131,9 +137,10 @@ function str(s: string): string {
 export function maxEventBytes(e: TcpEvent): number {
   let n = 600 + 6 * e.connectionId.length;
   if (e.type === 'anomaly' && e.detail !== undefined) n += 6 * e.detail.length;
-  if (e.type === 'connection' && e.connection !== undefined) {
-    const c = e.connection;
-    n += 6 * (c.client.ip.length + c.server.ip.length + c.history.length);
+  if (e.type === 'connection') {
+    // two addresses as text (at most 45 characters each) and the history
+    const c = e.summary ?? e.connection;
+    if (c !== undefined) n += 6 * (2 * 45 + c.history.length);
   }
   return n;
 }
@@ -227,7 +234,10 @@ export function writeEvent(e: TcpEvent, buf: Buffer, off: number): number {
       lit(PHASE);
       ascii(e.phase);
       B[O++] = 0x22;
-      if (e.connection !== undefined) summary(e);
+      {
+        const c = summaryOf(e);
+        if (c !== undefined) summary(e.phase, c);
+      }
       break;
   }
   B[O++] = 0x7d;
@@ -236,20 +246,19 @@ export function writeEvent(e: TcpEvent, buf: Buffer, off: number): number {
   return end;
 }
 
-function summary(e: ConnectionEvent): void {
-  const c = e.connection!;
+function summary(phase: ConnectionEvent['phase'], c: ConnectionSummaryView): void {
   lit(S_CLIENT_IP);
-  wstr(c.client.ip);
+  wstr(c.clientIp);
   lit(S_PORT);
-  wnum(c.client.port);
+  wnum(c.clientPort);
   lit(S_STATE);
-  ascii(c.client.state);
+  ascii(c.clientState);
   lit(S_SERVER_IP);
-  wstr(c.server.ip);
+  wstr(c.serverIp);
   lit(S_PORT);
-  wnum(c.server.port);
+  wnum(c.serverPort);
   lit(S_STATE);
-  ascii(c.server.state);
+  ascii(c.serverState);
   lit(S_STATUS);
   ascii(c.status);
   lit(S_CONNSTATE);
@@ -264,7 +273,7 @@ function summary(e: ConnectionEvent): void {
   bool(c.captureGap);
   lit(S_STARTED);
   wnum(c.startedAt);
-  if (e.phase !== 'opened') {
+  if (phase !== 'opened') {
     lit(S_CLOSEDBY);
     nameOrNull(c.closedBy);
     lit(S_CLOSEKIND);
@@ -272,16 +281,15 @@ function summary(e: ConnectionEvent): void {
     lit(S_ENDED);
     wnum(c.endedAt);
     lit(S_RTT);
-    wnum(c.handshake.rttMs);
-    const n = c.counts;
+    wnum(c.rttMs);
     lit(S_COUNTS_C);
-    wnum(n.client.packets);
+    wnum(c.clientPackets);
     lit(S_BYTES);
-    wnum(n.client.bytes);
+    wnum(c.clientBytes);
     lit(S_COUNTS_S);
-    wnum(n.server.packets);
+    wnum(c.serverPackets);
     lit(S_BYTES);
-    wnum(n.server.bytes);
+    wnum(c.serverBytes);
     lit(S_COUNTS_END);
   }
   B[O++] = 0x7d;

@@ -6,6 +6,7 @@ export type {
   AnomalyEvent,
   AnomalyKind,
   ConnectionEvent,
+  EventNeeds,
   EventSink,
   EventType,
   HandshakeEvent,

@@ -1,6 +1,6 @@
 import { addrString } from '../decode/segment';
 import { ANOMALY_KINDS, CONN_PHASES, HS_PHASES, TD_KINDS, TD_PHASES, type TcpEvent } from './events';
-import type { ConnectionView, EndpointNotes, LadderSegment, SideOptions } from './connection';
+import type { ConnectionSummaryView, ConnectionView, EndpointNotes, LadderSegment, SideOptions } from './connection';
 import type { ConnectionDetailView } from './detail';
 import {
   EV,
@@ -37,6 +37,34 @@ export const FLAG_TEXT: readonly string[] = Array.from({ length: 512 }, (_, f) =
 });
 
 const nullable = (t: number): number | null => (Number.isNaN(t) ? null : t);
+
+/** The summary of a whole ConnectionView (what Views.summary builds from the store). */
+export function summarize(c: ConnectionView): ConnectionSummaryView {
+  return {
+    id: c.id,
+    clientIp: c.client.ip,
+    clientPort: c.client.port,
+    clientState: c.client.state,
+    serverIp: c.server.ip,
+    serverPort: c.server.port,
+    serverState: c.server.state,
+    status: c.status,
+    connState: c.connState,
+    history: c.history,
+    partial: c.partial,
+    rolesGuessed: c.rolesGuessed,
+    captureGap: c.captureGap,
+    startedAt: c.startedAt,
+    endedAt: c.endedAt,
+    closedBy: c.closedBy,
+    closeKind: c.closeKind,
+    rttMs: c.handshake.rttMs,
+    clientPackets: c.counts.client.packets,
+    clientBytes: c.counts.client.bytes,
+    serverPackets: c.counts.server.packets,
+    serverBytes: c.counts.server.bytes,
+  };
+}
 
 /** Builds the objects the API hands out, from the compact store. Nothing here is on the packet path. */
 export class Views {
@@ -107,6 +135,40 @@ export class Views {
     };
   }
 
+  /** The connection in brief (ConnectionSummaryView): the same values as summarize(connection(s)), one object. */
+  summary(s: number): ConnectionSummaryView {
+    const st = this.st;
+    const cf = st.cflags[s];
+    const fam = st.family[s] === 6 ? 6 : 4;
+    const c = 2 * s;
+    const tSyn = st.tSyn[s];
+    const tAck = st.tAck[s];
+    return {
+      id: this.id(s),
+      clientIp: addrString(st.addr, s * 32, fam),
+      clientPort: st.cport[s],
+      clientState: TCP_STATES[st.st[c]],
+      serverIp: addrString(st.addr, s * 32 + 16, fam),
+      serverPort: st.sport[s],
+      serverState: TCP_STATES[st.st[c + 1]],
+      status: (cf & C.CLOSED) !== 0 ? 'closed' : 'open',
+      connState: CONN_STATES[st.zconn[s]],
+      history: this.hist.get(s),
+      partial: (cf & C.PARTIAL) !== 0,
+      rolesGuessed: (cf & C.ROLES_GUESSED) !== 0,
+      captureGap: (cf & C.CAPTURE_GAP) !== 0,
+      startedAt: st.tStart[s],
+      endedAt: nullable(st.tEnd[s]),
+      closedBy: CLOSED_BY[(cf & C.BY_MASK) >>> C.BY_SHIFT],
+      closeKind: CLOSE_KINDS[(cf & C.KIND_MASK) >>> C.KIND_SHIFT] ?? null,
+      rttMs: Number.isNaN(tSyn) || Number.isNaN(tAck) ? null : tAck - tSyn,
+      clientPackets: st.pkts[c],
+      clientBytes: st.bytes[c],
+      serverPackets: st.pkts[c + 1],
+      serverBytes: st.bytes[c + 1],
+    };
+  }
+
   detail(s: number): ConnectionDetailView {
     const { records, omitted } = this.ladder.collect(s);
     const segments = records.map((r) => this.segment(s, r));
@@ -121,8 +183,11 @@ export class Views {
     };
   }
 
-  /** The event a packed word stands for (also used to emit it). */
-  event(s: number, w: number, ref: number, withConnection = false): TcpEvent {
+  /**
+   * The event a packed word stands for (also used to emit it); a connection event carries the
+   * whole connection when `view`, its summary when `summary`.
+   */
+  event(s: number, w: number, ref: number, view = false, summary = false): TcpEvent {
     const st = this.st;
     const connectionId = this.id(s);
     let ts = st.tTimer[s];
@@ -166,7 +231,8 @@ export class Views {
         return { type: 'anomaly', connectionId, ts, kind: ANOMALY_KINDS[evKind(w)], side };
       default: {
         const e: TcpEvent = { type: 'connection', connectionId, ts, phase: CONN_PHASES[evA(w)] };
-        if (withConnection) e.connection = this.connection(s);
+        if (view) e.connection = this.connection(s);
+        if (summary) e.summary = this.summary(s);
         return e;
       }
     }
