@@ -8,7 +8,8 @@
 // tracker and the stream together, µs per connection: the same frames through a fresh engine whose
 // only sink writes every event into a ring as the stream does, with connection events carrying the
 // whole Connection (what the tracker built before sinks could ask for less) or only its summary
-// (what the stream reads), beside no sink at all.
+// (what the stream reads); beside no sink at all, and a sink that does nothing (what building the
+// events costs).
 //
 //   node bench/ws-encode.mjs [--frames 150000] [--rounds 8] [--json]
 import { createRequire } from 'node:module';
@@ -31,9 +32,21 @@ const { eventJson, writeEvent } = dist('events/encode.js');
 const { EventRing } = dist('server/ws-ring.js');
 const capture = path.join(ROOT, '.bench-data/loopback.pcap');
 
+// Each connection event in two forms: with the whole Connection (what the previous build's stream
+// serialised) and with only its summary (what this build's stream is handed).
 const events = [];
+const briefs = [];
 const engine = new Engine({ maxConnections: 1e6 });
-engine.tracker.onEvent((e) => events.push(e));
+engine.tracker.onEvent((e) => {
+  if (e.type !== 'connection') {
+    events.push(e);
+    briefs.push(e);
+    return;
+  }
+  const { summary, connection, ...rest } = e;
+  events.push({ ...rest, connection });
+  briefs.push(summary === undefined ? e : { ...rest, summary: { ...summary } }); // (the tracker reuses it)
+}, { view: true, summary: true });
 let k = 0;
 const held = [];
 await readCaptureFile(capture, (f) => {
@@ -61,12 +74,12 @@ const ways = {
   },
   'eventJson alone (string writer)': () => {
     let n = 0;
-    for (const e of events) n += eventJson(e).length;
+    for (const e of briefs) n += eventJson(e).length;
     return n;
   },
   'writeEvent alone (byte writer)': () => {
     let o = 0;
-    for (const e of events) o = writeEvent(e, scratch, o);
+    for (const e of briefs) o = writeEvent(e, scratch, o);
     return o;
   },
   // this build: into the ring as published, a batch copied out per 1 000
@@ -74,7 +87,7 @@ const ways = {
     const ring = new EventRing(200_000);
     let n = 0;
     for (let s = 1; s <= events.length; s++) {
-      ring.push(s, events[s - 1]);
+      ring.push(s, briefs[s - 1]);
       if (s % BATCH === 0) {
         let size = 0;
         for (let q = s - BATCH + 1; q <= s; q++) size += ring.size(q) + 1;
@@ -99,15 +112,18 @@ for (let r = 0; r < rounds; r++) {
 
 // The tracker and the stream together, per connection.
 const tracking = {
-  'tracker, no sink': null,
-  'tracker + ring, whole Connection (before)': { view: true, summary: false },
-  'tracker + ring, summary (after)': { view: false, summary: true },
+  'tracker, no sink': [null, false],
+  'tracker + empty sink, whole Connection': [{ view: true, summary: false }, false],
+  'tracker + empty sink, summary': [{ view: false, summary: true }, false],
+  'tracker + ring, whole Connection (before)': [{ view: true, summary: false }, true],
+  'tracker + ring, summary (after)': [{ view: false, summary: true }, true],
 };
 const trackBest = {};
 for (let r = 0; r < rounds; r++) {
-  for (const [name, needs] of Object.entries(tracking)) {
+  for (const [name, [needs, write]] of Object.entries(tracking)) {
     const e2 = new Engine({ maxConnections: 1e6 });
-    if (needs !== null) {
+    if (needs !== null && !write) e2.tracker.onEvent(() => {}, needs);
+    if (needs !== null && write) {
       const ring = new EventRing(200_000);
       let seq = 0;
       e2.tracker.onEvent((e) => {
@@ -127,7 +143,7 @@ for (const e of events) {
   const b = (bytesByType[e.type] ??= { events: 0, before: 0, after: 0 });
   b.events++;
   b.before += Buffer.byteLength(JSON.stringify(e));
-  b.after += Buffer.byteLength(eventJson(e));
+  b.after += Buffer.byteLength(eventJson(e)); // (the same text from either form)
 }
 const out = {
   command: `node bench/ws-encode.mjs --frames ${frames} --rounds ${rounds}`,

@@ -87,7 +87,10 @@ export interface ConnectionEvent extends Base {
   phase: (typeof CONN_PHASES)[number];
   /** The connection as it stands after this event, for the sinks that asked for it (EventNeeds.view). */
   connection?: ConnectionView;
-  /** The same in brief, for the sinks that asked for it (EventNeeds.summary). */
+  /**
+   * The same in brief, for the sinks that asked for it (EventNeeds.summary). One object the
+   * tracker fills again for each event: valid during the sinks' call; copy what is kept.
+   */
   summary?: ConnectionSummaryView;
 }
 

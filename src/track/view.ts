@@ -135,7 +135,11 @@ export class Views {
     };
   }
 
-  /** The connection in brief (ConnectionSummaryView): the same values as summarize(connection(s)), one object. */
+  /**
+   * The connection in brief (ConnectionSummaryView): the same values as summarize(connection(s)).
+   * One object, filled again for every event: what it says holds during the sinks' call, and a
+   * sink that keeps any of it copies what it keeps (the stream writes it out at once).
+   */
   summary(s: number): ConnectionSummaryView {
     const st = this.st;
     const cf = st.cflags[s];
@@ -143,31 +147,39 @@ export class Views {
     const c = 2 * s;
     const tSyn = st.tSyn[s];
     const tAck = st.tAck[s];
-    return {
-      id: this.id(s),
-      clientIp: addrString(st.addr, s * 32, fam),
-      clientPort: st.cport[s],
-      clientState: TCP_STATES[st.st[c]],
-      serverIp: addrString(st.addr, s * 32 + 16, fam),
-      serverPort: st.sport[s],
-      serverState: TCP_STATES[st.st[c + 1]],
-      status: (cf & C.CLOSED) !== 0 ? 'closed' : 'open',
-      connState: CONN_STATES[st.zconn[s]],
-      history: this.hist.get(s),
-      partial: (cf & C.PARTIAL) !== 0,
-      rolesGuessed: (cf & C.ROLES_GUESSED) !== 0,
-      captureGap: (cf & C.CAPTURE_GAP) !== 0,
-      startedAt: st.tStart[s],
-      endedAt: nullable(st.tEnd[s]),
-      closedBy: CLOSED_BY[(cf & C.BY_MASK) >>> C.BY_SHIFT],
-      closeKind: CLOSE_KINDS[(cf & C.KIND_MASK) >>> C.KIND_SHIFT] ?? null,
-      rttMs: Number.isNaN(tSyn) || Number.isNaN(tAck) ? null : tAck - tSyn,
-      clientPackets: st.pkts[c],
-      clientBytes: st.bytes[c],
-      serverPackets: st.pkts[c + 1],
-      serverBytes: st.bytes[c + 1],
-    };
+    const tEnd = st.tEnd[s];
+    const b = this.brief;
+    b.id = this.id(s);
+    b.clientIp = addrString(st.addr, s * 32, fam);
+    b.clientPort = st.cport[s];
+    b.clientState = TCP_STATES[st.st[c]];
+    b.serverIp = addrString(st.addr, s * 32 + 16, fam);
+    b.serverPort = st.sport[s];
+    b.serverState = TCP_STATES[st.st[c + 1]];
+    b.status = (cf & C.CLOSED) !== 0 ? 'closed' : 'open';
+    b.connState = CONN_STATES[st.zconn[s]];
+    b.history = this.hist.get(s);
+    b.partial = (cf & C.PARTIAL) !== 0;
+    b.rolesGuessed = (cf & C.ROLES_GUESSED) !== 0;
+    b.captureGap = (cf & C.CAPTURE_GAP) !== 0;
+    b.startedAt = st.tStart[s];
+    b.endedAt = Number.isNaN(tEnd) ? null : tEnd;
+    b.closedBy = CLOSED_BY[(cf & C.BY_MASK) >>> C.BY_SHIFT];
+    b.closeKind = CLOSE_KINDS[(cf & C.KIND_MASK) >>> C.KIND_SHIFT] ?? null;
+    b.rttMs = Number.isNaN(tSyn) || Number.isNaN(tAck) ? null : tAck - tSyn;
+    b.clientPackets = st.pkts[c];
+    b.clientBytes = st.bytes[c];
+    b.serverPackets = st.pkts[c + 1];
+    b.serverBytes = st.bytes[c + 1];
+    return b;
   }
+
+  private readonly brief: ConnectionSummaryView = {
+    id: '', clientIp: '', clientPort: 0, clientState: 'CLOSED', serverIp: '', serverPort: 0, serverState: 'CLOSED',
+    status: 'open', connState: 'OTH', history: '', partial: false, rolesGuessed: false, captureGap: false,
+    startedAt: 0.5, endedAt: null, closedBy: null, closeKind: null, rttMs: null,
+    clientPackets: 0, clientBytes: 0, serverPackets: 0, serverBytes: 0,
+  };
 
   detail(s: number): ConnectionDetailView {
     const { records, omitted } = this.ladder.collect(s);

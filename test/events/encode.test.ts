@@ -21,7 +21,8 @@ async function eventsOf(file: string): Promise<TcpEvent[]> {
   const events: TcpEvent[] = [];
   const tracker = new Tracker({ maxConnections: 1_000_000 });
   // both forms of a connection, to hold the summary built from the store to the whole view's
-  tracker.onEvent((e) => events.push(e), { view: true, summary: true });
+  // (the summary is one object the tracker fills again for each event: copied to be kept)
+  tracker.onEvent((e) => events.push(e.type === 'connection' && e.summary ? { ...e, summary: { ...e.summary } } : e), { view: true, summary: true });
   const seg = new Segment();
   await readCaptureFile(file, (f) => {
     if (decodeFrame(f.linkType, f.data, f.origLen, seg) === 'ok') tracker.process(seg, frameTimeMs(f));
