@@ -4,12 +4,7 @@
 // `events` batches of 1 000 the way the previous build did (each event JSON.stringify'd, the texts
 // joined, the batch encoded into a Buffer) and the way this one does (each event written as bytes
 // into the ring's chunks as it is published, a batch copied out of them), beside the writers alone.
-// Best of --rounds, µs per event; and the stream's bytes per connection, by event type. Then the
-// tracker and the stream together, µs per connection: the same frames through a fresh engine whose
-// only sink writes every event into a ring as the stream does, with connection events carrying the
-// whole Connection (what the tracker built before sinks could ask for less) or only its summary
-// (what the stream reads); beside no sink at all, and a sink that does nothing (what building the
-// events costs).
+// Best of --rounds, µs per event; and the stream's bytes per connection, by event type.
 //
 //   node bench/ws-encode.mjs [--frames 150000] [--rounds 8] [--json]
 import { createRequire } from 'node:module';
@@ -32,28 +27,12 @@ const { eventJson, writeEvent } = dist('events/encode.js');
 const { EventRing } = dist('server/ws-ring.js');
 const capture = path.join(ROOT, '.bench-data/loopback.pcap');
 
-// Each connection event in two forms: with the whole Connection (what the previous build's stream
-// serialised) and with only its summary (what this build's stream is handed).
 const events = [];
-const briefs = [];
 const engine = new Engine({ maxConnections: 1e6 });
-engine.tracker.onEvent((e) => {
-  if (e.type !== 'connection') {
-    events.push(e);
-    briefs.push(e);
-    return;
-  }
-  const { summary, connection, ...rest } = e;
-  events.push({ ...rest, connection });
-  briefs.push(summary === undefined ? e : { ...rest, summary: { ...summary } }); // (the tracker reuses it)
-}, { view: true, summary: true });
+engine.tracker.onEvent((e) => events.push(e));
 let k = 0;
-const held = [];
 await readCaptureFile(capture, (f) => {
-  if (k++ < frames) {
-    engine.onFrame(f);
-    held.push({ ...f, data: Buffer.from(f.data) });
-  }
+  if (k++ < frames) engine.onFrame(f);
 });
 const conns = engine.tracker.stats().connectionsTotal;
 
@@ -74,12 +53,12 @@ const ways = {
   },
   'eventJson alone (string writer)': () => {
     let n = 0;
-    for (const e of briefs) n += eventJson(e).length;
+    for (const e of events) n += eventJson(e).length;
     return n;
   },
   'writeEvent alone (byte writer)': () => {
     let o = 0;
-    for (const e of briefs) o = writeEvent(e, scratch, o);
+    for (const e of events) o = writeEvent(e, scratch, o);
     return o;
   },
   // this build: into the ring as published, a batch copied out per 1 000
@@ -87,7 +66,7 @@ const ways = {
     const ring = new EventRing(200_000);
     let n = 0;
     for (let s = 1; s <= events.length; s++) {
-      ring.push(s, briefs[s - 1]);
+      ring.push(s, events[s - 1]);
       if (s % BATCH === 0) {
         let size = 0;
         for (let q = s - BATCH + 1; q <= s; q++) size += ring.size(q) + 1;
@@ -110,40 +89,12 @@ for (let r = 0; r < rounds; r++) {
   }
 }
 
-// The tracker and the stream together, per connection.
-const tracking = {
-  'tracker, no sink': [null, false],
-  'tracker + empty sink, whole Connection': [{ view: true, summary: false }, false],
-  'tracker + empty sink, summary': [{ view: false, summary: true }, false],
-  'tracker + ring, whole Connection (before)': [{ view: true, summary: false }, true],
-  'tracker + ring, summary (after)': [{ view: false, summary: true }, true],
-};
-const trackBest = {};
-for (let r = 0; r < rounds; r++) {
-  for (const [name, [needs, write]] of Object.entries(tracking)) {
-    const e2 = new Engine({ maxConnections: 1e6 });
-    if (needs !== null && !write) e2.tracker.onEvent(() => {}, needs);
-    if (needs !== null && write) {
-      const ring = new EventRing(200_000);
-      let seq = 0;
-      e2.tracker.onEvent((e) => {
-        ring.push(++seq, e);
-        if (seq % BATCH === 0) ring.releaseBefore(seq + 1);
-      }, needs);
-    }
-    const t = performance.now();
-    for (const f of held) e2.onFrame(f);
-    const us = ((performance.now() - t) * 1000) / conns;
-    trackBest[name] = Math.min(trackBest[name] ?? Infinity, us);
-  }
-}
-
 const bytesByType = {};
 for (const e of events) {
   const b = (bytesByType[e.type] ??= { events: 0, before: 0, after: 0 });
   b.events++;
   b.before += Buffer.byteLength(JSON.stringify(e));
-  b.after += Buffer.byteLength(eventJson(e)); // (the same text from either form)
+  b.after += Buffer.byteLength(eventJson(e));
 }
 const out = {
   command: `node bench/ws-encode.mjs --frames ${frames} --rounds ${rounds}`,
@@ -152,7 +103,6 @@ const out = {
   connections: conns,
   events: events.length,
   usPerEvent: Object.fromEntries(Object.entries(best).map(([k2, v]) => [k2, round(v, 3)])),
-  usPerConnection: Object.fromEntries(Object.entries(trackBest).map(([k2, v]) => [k2, round(v, 2)])),
   bytesPerConnection: {
     before: round(Object.values(bytesByType).reduce((n, b) => n + b.before, 0) / conns, 0),
     after: round(Object.values(bytesByType).reduce((n, b) => n + b.after, 0) / conns, 0),

@@ -17,7 +17,7 @@ import { VERSION } from './version';
 export function createSession(common: CommonOptions, extra: Partial<TrackerOptions> = {}): { engine: Engine; bus: EventBus } {
   const engine = new Engine(trackerOptions(common, extra));
   const bus = new EventBus();
-  engine.tracker.onEvent(bus.publish, bus.needs);
+  engine.tracker.onEvent(bus.publish);
   return { engine, bus };
 }
 
@@ -52,13 +52,9 @@ export async function startServer(
 /** `--jsonl`: every event as one JSON line on stdout. */
 export function writeJsonLines(bus: EventBus): void {
   guardStdout();
-  bus.subscribe(
-    (_seq, e: TcpEvent) => {
-      // the whole connection, as before the stream had summaries
-      process.stdout.write(JSON.stringify(e.type === 'connection' ? { ...e, summary: undefined } : e) + '\n');
-    },
-    { view: true },
-  );
+  bus.subscribe((_seq, e: TcpEvent) => {
+    process.stdout.write(JSON.stringify(e) + '\n');
+  });
 }
 
 /** Resolves on the first SIGINT or SIGTERM (Ctrl-C, docker stop). */

@@ -1,5 +1,4 @@
-import type { ConnectionSummaryView, ConnectionView, EndpointView } from '../track/connection';
-import { summarize } from '../track/view';
+import type { ConnectionView, EndpointView } from '../track/connection';
 import type { ConnectionEvent, TcpEvent } from './types';
 
 /**
@@ -8,8 +7,7 @@ import type { ConnectionEvent, TcpEvent } from './types';
  * but `connection`, in a fraction of the time (BENCHMARKS.md, the live path per connection).
  *
  * A `connection` event carries a summary of the connection (see ConnectionSummary), not the whole
- * Connection (written from the event's `summary` when the tracker made one, else from its
- * `connection`): at ~850-940 bytes the whole one made the two connection events of a short
+ * Connection: at ~850-940 bytes the whole one made the two connection events of a short
  * connection half of its stream. The rest is one request away (GET /api/connections/:id).
  *
  * Strings the tracker takes from its own name lists (sides, states, phases, kinds, flag letters)
@@ -40,10 +38,7 @@ export function eventJson(e: TcpEvent): string {
     case 'anomaly':
       return `${head},"kind":"${e.kind}","side":"${e.side}"${e.detail === undefined ? '' : `,"detail":${str(e.detail)}`}}`;
     case 'connection':
-    {
-      const c = summaryOf(e);
-      return `${head},"phase":"${e.phase}"${c === undefined ? '' : `,"connection":${summaryJson(e.phase, c)}`}}`;
-    }
+      return `${head},"phase":"${e.phase}"${e.connection === undefined ? '' : `,"connection":${summaryJson(e)}`}}`;
   }
 }
 
@@ -83,21 +78,20 @@ export function connectionSummary(phase: ConnectionEvent['phase'], c: Connection
   };
 }
 
-/** What a connection event's summary is written from: the tracker's summary, or one of its whole view. */
-function summaryOf(e: ConnectionEvent): ConnectionSummaryView | undefined {
-  return e.summary ?? (e.connection === undefined ? undefined : summarize(e.connection));
-}
-
-function summaryJson(phase: ConnectionEvent['phase'], c: ConnectionSummaryView): string {
+function summaryJson(e: ConnectionEvent): string {
+  const c = e.connection!;
+  const a = c.client;
+  const b = c.server;
   const t =
-    `{"client":{"ip":${str(c.clientIp)},"port":${c.clientPort},"state":"${c.clientState}"},"server":{"ip":${str(c.serverIp)},"port":${c.serverPort},"state":"${c.serverState}"}` +
+    `{"client":{"ip":${str(a.ip)},"port":${a.port},"state":"${a.state}"},"server":{"ip":${str(b.ip)},"port":${b.port},"state":"${b.state}"}` +
     `,"status":"${c.status}","connState":"${c.connState}","history":${str(c.history)},"partial":${c.partial},"rolesGuessed":${c.rolesGuessed},"captureGap":${c.captureGap},"startedAt":${num(c.startedAt)}`;
-  if (phase === 'opened') return t + '}';
+  if (e.phase === 'opened') return t + '}';
+  const n = c.counts;
   return (
     t +
     `,"closedBy":${c.closedBy === null ? 'null' : `"${c.closedBy}"`}` +
-    `,"closeKind":${c.closeKind === null ? 'null' : `"${c.closeKind}"`},"endedAt":${num(c.endedAt)},"rttMs":${num(c.rttMs)}` +
-    `,"counts":{"client":{"packets":${c.clientPackets},"bytes":${c.clientBytes}},"server":{"packets":${c.serverPackets},"bytes":${c.serverBytes}}}}`
+    `,"closeKind":${c.closeKind === null ? 'null' : `"${c.closeKind}"`},"endedAt":${num(c.endedAt)},"rttMs":${num(c.handshake.rttMs)}` +
+    `,"counts":{"client":{"packets":${n.client.packets},"bytes":${n.client.bytes}},"server":{"packets":${n.server.packets},"bytes":${n.server.bytes}}}}`
   );
 }
 
@@ -137,10 +131,9 @@ function str(s: string): string {
 export function maxEventBytes(e: TcpEvent): number {
   let n = 600 + 6 * e.connectionId.length;
   if (e.type === 'anomaly' && e.detail !== undefined) n += 6 * e.detail.length;
-  if (e.type === 'connection') {
-    // two addresses as text (at most 45 characters each) and the history
-    const c = e.summary ?? e.connection;
-    if (c !== undefined) n += 6 * (2 * 45 + c.history.length);
+  if (e.type === 'connection' && e.connection !== undefined) {
+    const c = e.connection;
+    n += 6 * (c.client.ip.length + c.server.ip.length + c.history.length);
   }
   return n;
 }
@@ -234,10 +227,7 @@ export function writeEvent(e: TcpEvent, buf: Buffer, off: number): number {
       lit(PHASE);
       ascii(e.phase);
       B[O++] = 0x22;
-      {
-        const c = summaryOf(e);
-        if (c !== undefined) summary(e.phase, c);
-      }
+      if (e.connection !== undefined) summary(e);
       break;
   }
   B[O++] = 0x7d;
@@ -246,19 +236,20 @@ export function writeEvent(e: TcpEvent, buf: Buffer, off: number): number {
   return end;
 }
 
-function summary(phase: ConnectionEvent['phase'], c: ConnectionSummaryView): void {
+function summary(e: ConnectionEvent): void {
+  const c = e.connection!;
   lit(S_CLIENT_IP);
-  wstr(c.clientIp);
+  wstr(c.client.ip);
   lit(S_PORT);
-  wnum(c.clientPort);
+  wnum(c.client.port);
   lit(S_STATE);
-  ascii(c.clientState);
+  ascii(c.client.state);
   lit(S_SERVER_IP);
-  wstr(c.serverIp);
+  wstr(c.server.ip);
   lit(S_PORT);
-  wnum(c.serverPort);
+  wnum(c.server.port);
   lit(S_STATE);
-  ascii(c.serverState);
+  ascii(c.server.state);
   lit(S_STATUS);
   ascii(c.status);
   lit(S_CONNSTATE);
@@ -273,7 +264,7 @@ function summary(phase: ConnectionEvent['phase'], c: ConnectionSummaryView): voi
   bool(c.captureGap);
   lit(S_STARTED);
   wnum(c.startedAt);
-  if (phase !== 'opened') {
+  if (e.phase !== 'opened') {
     lit(S_CLOSEDBY);
     nameOrNull(c.closedBy);
     lit(S_CLOSEKIND);
@@ -281,15 +272,16 @@ function summary(phase: ConnectionEvent['phase'], c: ConnectionSummaryView): voi
     lit(S_ENDED);
     wnum(c.endedAt);
     lit(S_RTT);
-    wnum(c.rttMs);
+    wnum(c.handshake.rttMs);
+    const n = c.counts;
     lit(S_COUNTS_C);
-    wnum(c.clientPackets);
+    wnum(n.client.packets);
     lit(S_BYTES);
-    wnum(c.clientBytes);
+    wnum(n.client.bytes);
     lit(S_COUNTS_S);
-    wnum(c.serverPackets);
+    wnum(n.server.packets);
     lit(S_BYTES);
-    wnum(c.serverBytes);
+    wnum(n.server.bytes);
     lit(S_COUNTS_END);
   }
   B[O++] = 0x7d;

@@ -6,7 +6,6 @@ export type {
   AnomalyEvent,
   AnomalyKind,
   ConnectionEvent,
-  EventNeeds,
   EventSink,
   EventType,
   HandshakeEvent,

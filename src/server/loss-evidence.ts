@@ -13,7 +13,7 @@ export class MidstreamCounter {
 
   constructor(bus: EventBus) {
     bus.subscribe((_seq, e) => {
-      if (e.type === 'connection' && e.phase === 'opened' && e.summary?.partial) this.count++;
+      if (e.type === 'connection' && e.phase === 'opened' && e.connection?.partial) this.count++;
     });
   }
 }

@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { EVENT_TYPES, type EventType } from '../events/types';
-import type { ConnectionSummaryView, ConnectionView } from '../track/connection';
+import type { ConnectionView } from '../track/connection';
 import { canonicalIp } from './query';
 
 /** What a client may send. Anything else gets an `error` message back. */
@@ -84,8 +84,4 @@ export class StreamFilter {
 
 export function endpointsOf(c: ConnectionView): EndpointsOf {
   return { clientIp: c.client.ip, clientPort: c.client.port, serverIp: c.server.ip, serverPort: c.server.port };
-}
-
-export function summaryEndpoints(c: ConnectionSummaryView): EndpointsOf {
-  return { clientIp: c.clientIp, clientPort: c.clientPort, serverIp: c.serverIp, serverPort: c.serverPort };
 }

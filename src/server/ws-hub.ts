@@ -9,7 +9,7 @@ import type { SourceInfo } from '../capture/source';
 import type { EngineLike, WsOptions } from './deps';
 import type { WsErrorCode } from './errors';
 import { FLUSH_BLOCKED, FLUSH_DONE, FLUSH_MORE, WsClient, type FlushResult } from './ws-client';
-import { StreamFilter, clientMessage, endpointsOf, summaryEndpoints, type EndpointsOf } from './ws-filter';
+import { StreamFilter, clientMessage, endpointsOf, type EndpointsOf } from './ws-filter';
 import { EventRing } from './ws-ring';
 
 /** Least time between two passes that send events (see scheduleFlush). */
@@ -257,7 +257,7 @@ export class WsHub {
     }
     // Written out now, once: the ring keeps the text, and the event object dies young.
     this.ring.push(seq, e);
-    if (this.endpointFilters && e.type === 'connection' && e.summary) this.rememberEndpoints(e.summary.id, summaryEndpoints(e.summary));
+    if (this.endpointFilters && e.type === 'connection' && e.connection) this.remember(e.connection);
     if (!this.flushScheduled) this.scheduleFlush();
   }
 
@@ -290,12 +290,9 @@ export class WsHub {
   }
 
   private remember(c: ConnectionView): EndpointsOf {
-    return this.rememberEndpoints(c.id, endpointsOf(c));
-  }
-
-  private rememberEndpoints(id: string, ep: EndpointsOf): EndpointsOf {
     if (this.endpoints.size >= ENDPOINT_CACHE_MAX) this.endpoints.clear();
-    this.endpoints.set(id, ep);
+    const ep = endpointsOf(c);
+    this.endpoints.set(c.id, ep);
     return ep;
   }
 

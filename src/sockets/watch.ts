@@ -155,8 +155,8 @@ export class SocketWatch {
       }
       return;
     }
-    if (e.type !== 'connection' || e.phase !== 'opened' || !e.summary) return;
-    this.watched.set(e.connectionId, { id: e.connectionId, since: performance.now(), serverPort: e.summary.serverPort, tries: 0, owner: [null, null], suspect: [null, null], counted: [null, null] });
+    if (e.type !== 'connection' || e.phase !== 'opened' || !e.connection) return;
+    this.watched.set(e.connectionId, { id: e.connectionId, since: performance.now(), serverPort: e.connection.server.port, tries: 0, owner: [null, null], suspect: [null, null], counted: [null, null] });
     this.request(false);
   }
 

@@ -1,5 +1,5 @@
 import type { Segment } from '../decode/segment';
-import type { EventNeeds, EventSink } from './events';
+import type { EventSink } from './events';
 import type { ConnectionView, EndpointNotes } from './connection';
 import type { ConnectionDetailView } from './detail';
 import type { Selection } from './select';
@@ -79,8 +79,7 @@ export interface TrackerApi {
   /** At most `limit` connections matching `keep`, open ones first, then the newest; in creation order. */
   snapshot(limit: number, keep?: ((c: ConnectionView) => boolean) | null): { connections: ConnectionView[]; total: number };
   stats(): TrackerStats;
-  /** Every event as it happens; `needs` (default: the whole view) is what it reads of a connection event. */
-  onEvent(sink: EventSink, needs?: EventNeeds): void;
+  onEvent(sink: EventSink): void;
   /** Each connection as it leaves the table (retention over, evicted, removeAll). */
   onRemove(sink: (c: ConnectionView) => void): void;
   /** Removes every connection (at most `max`), oldest first, through the remove sinks. */

@@ -99,38 +99,6 @@ export interface ConnectionView {
   missedBytes: number;
 }
 
-/**
- * A connection in brief, flat, as a connection event carries it for the sinks that ask for it
- * (EventNeeds.summary): where it runs and how it stands, read straight from the store, at a
- * fraction of the cost of the whole ConnectionView. The fields are the Connection's, flattened:
- * `clientIp` is `client.ip`, `rttMs` is `handshake.rttMs`, `clientPackets` is
- * `counts.client.packets`, and so on.
- */
-export interface ConnectionSummaryView {
-  id: string;
-  clientIp: string;
-  clientPort: number;
-  clientState: TcpState;
-  serverIp: string;
-  serverPort: number;
-  serverState: TcpState;
-  status: ConnectionView['status'];
-  connState: ConnState;
-  history: string;
-  partial: boolean;
-  rolesGuessed: boolean;
-  captureGap: boolean;
-  startedAt: number;
-  endedAt: number | null;
-  closedBy: ConnectionView['closedBy'];
-  closeKind: ConnectionView['closeKind'];
-  rttMs: number | null;
-  clientPackets: number;
-  clientBytes: number;
-  serverPackets: number;
-  serverBytes: number;
-}
-
 /** One packet of the ladder diagram. Headers only, never payload. */
 export interface LadderSegment {
   ts: number;

@@ -1,7 +1,7 @@
-import type { EventNeeds, EventSink } from './events';
+import type { EventSink } from './events';
 import type { TrackerOptions } from './api';
 import type { ConnectionView, EndpointNotes } from './connection';
-import { CONN, EV, EventLog, REF, TD, TDK, evType, evWord } from './eventlog';
+import { CONN, EV, EventLog, REF, TD, TDK, evWord } from './eventlog';
 import { FlowTable } from './flowtable';
 import { History } from './history';
 import { IdIndex } from './idindex';
@@ -38,8 +38,6 @@ export class Conns {
   /** What was learned of endpoints from outside the packets (owners, the kernel's view), by id number. */
   readonly notes = new Map<number, [EndpointNotes | null, EndpointNotes | null]>();
   readonly sinks: EventSink[] = [];
-  /** What each sink reads of a connection event (by the sink's index). */
-  readonly needs: EventNeeds[] = [];
   readonly removeSinks: ((c: ConnectionView) => void)[] = [];
   readonly counters = new TrackerCounters();
   /** The ladder's head length (segments kept from the start). */
@@ -221,18 +219,9 @@ export class Conns {
    * gives them back in their place), and for every kept one.
    */
   announce(s: number, word: number, ref: number): void {
-    const sinks = this.sinks;
-    if (sinks.length === 0) return;
-    let view = false;
-    let summary = false;
-    if (evType(word) === EV.CONNECTION) {
-      for (const n of this.needs) {
-        view ||= n.view;
-        summary ||= n.summary;
-      }
-    }
-    const ev = this.views.event(s, word, ref, view, summary);
-    for (let i = 0; i < sinks.length; i++) sinks[i](ev);
+    if (this.sinks.length === 0) return;
+    const ev = this.views.event(s, word, ref, true);
+    for (const sink of this.sinks) sink(ev);
   }
 
   // ------------------------------------------------------------------ timer classes

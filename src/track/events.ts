@@ -1,4 +1,4 @@
-import type { ConnectionSummaryView, ConnectionView } from './connection';
+import type { ConnectionView } from './connection';
 import type { Side, TcpState } from './states';
 
 // What the tracker emits, one union with one `type` field. It is the tracker's vocabulary, so the
@@ -85,13 +85,8 @@ export interface AnomalyEvent extends Base {
 export interface ConnectionEvent extends Base {
   type: 'connection';
   phase: (typeof CONN_PHASES)[number];
-  /** The connection as it stands after this event, for the sinks that asked for it (EventNeeds.view). */
+  /** The connection as it stands after this event. */
   connection?: ConnectionView;
-  /**
-   * The same in brief, for the sinks that asked for it (EventNeeds.summary). One object the
-   * tracker fills again for each event: valid during the sinks' call; copy what is kept.
-   */
-  summary?: ConnectionSummaryView;
 }
 
 export type TcpEvent =
@@ -105,13 +100,3 @@ export type TcpEvent =
 
 export type EventType = TcpEvent['type'];
 export type EventSink = (e: TcpEvent) => void;
-
-/**
- * What a sink reads of a `connection` event's connection: the whole ConnectionView (`view`, the
- * default), the summary (`summary`), both or neither. Read at every event, so a sink whose
- * readers change (the event bus) keeps one object and changes its fields.
- */
-export interface EventNeeds {
-  view: boolean;
-  summary: boolean;
-}

@@ -1,5 +1,5 @@
 import type { Segment } from '../decode/segment';
-import type { EventNeeds, EventSink } from './events';
+import type { EventSink } from './events';
 import type { TrackerApi, TrackerOptions, TrackerStats } from './api';
 import type { ConnectionView, EndpointNotes } from './connection';
 import type { ConnectionDetailView } from './detail';
@@ -64,14 +64,8 @@ export class Tracker implements TrackerApi {
     this.expiry.expire(nowMs);
   }
 
-  /**
-   * `sink` gets every event as it happens. `needs` says what it reads of a connection event's
-   * connection (read at every event): by default the whole ConnectionView; a sink that reads only
-   * the summary (EventNeeds.summary) spares the tracker building the view.
-   */
-  onEvent(sink: EventSink, needs: EventNeeds = { view: true, summary: false }): void {
+  onEvent(sink: EventSink): void {
     this.c.sinks.push(sink);
-    this.c.needs.push(needs);
   }
 
   /**

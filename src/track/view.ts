@@ -1,6 +1,6 @@
 import { addrString } from '../decode/segment';
 import { ANOMALY_KINDS, CONN_PHASES, HS_PHASES, TD_KINDS, TD_PHASES, type TcpEvent } from './events';
-import type { ConnectionSummaryView, ConnectionView, EndpointNotes, LadderSegment, SideOptions } from './connection';
+import type { ConnectionView, EndpointNotes, LadderSegment, SideOptions } from './connection';
 import type { ConnectionDetailView } from './detail';
 import {
   EV,
@@ -37,34 +37,6 @@ export const FLAG_TEXT: readonly string[] = Array.from({ length: 512 }, (_, f) =
 });
 
 const nullable = (t: number): number | null => (Number.isNaN(t) ? null : t);
-
-/** The summary of a whole ConnectionView (what Views.summary builds from the store). */
-export function summarize(c: ConnectionView): ConnectionSummaryView {
-  return {
-    id: c.id,
-    clientIp: c.client.ip,
-    clientPort: c.client.port,
-    clientState: c.client.state,
-    serverIp: c.server.ip,
-    serverPort: c.server.port,
-    serverState: c.server.state,
-    status: c.status,
-    connState: c.connState,
-    history: c.history,
-    partial: c.partial,
-    rolesGuessed: c.rolesGuessed,
-    captureGap: c.captureGap,
-    startedAt: c.startedAt,
-    endedAt: c.endedAt,
-    closedBy: c.closedBy,
-    closeKind: c.closeKind,
-    rttMs: c.handshake.rttMs,
-    clientPackets: c.counts.client.packets,
-    clientBytes: c.counts.client.bytes,
-    serverPackets: c.counts.server.packets,
-    serverBytes: c.counts.server.bytes,
-  };
-}
 
 /** Builds the objects the API hands out, from the compact store. Nothing here is on the packet path. */
 export class Views {
@@ -135,52 +107,6 @@ export class Views {
     };
   }
 
-  /**
-   * The connection in brief (ConnectionSummaryView): the same values as summarize(connection(s)).
-   * One object, filled again for every event: what it says holds during the sinks' call, and a
-   * sink that keeps any of it copies what it keeps (the stream writes it out at once).
-   */
-  summary(s: number): ConnectionSummaryView {
-    const st = this.st;
-    const cf = st.cflags[s];
-    const fam = st.family[s] === 6 ? 6 : 4;
-    const c = 2 * s;
-    const tSyn = st.tSyn[s];
-    const tAck = st.tAck[s];
-    const tEnd = st.tEnd[s];
-    const b = this.brief;
-    b.id = this.id(s);
-    b.clientIp = addrString(st.addr, s * 32, fam);
-    b.clientPort = st.cport[s];
-    b.clientState = TCP_STATES[st.st[c]];
-    b.serverIp = addrString(st.addr, s * 32 + 16, fam);
-    b.serverPort = st.sport[s];
-    b.serverState = TCP_STATES[st.st[c + 1]];
-    b.status = (cf & C.CLOSED) !== 0 ? 'closed' : 'open';
-    b.connState = CONN_STATES[st.zconn[s]];
-    b.history = this.hist.get(s);
-    b.partial = (cf & C.PARTIAL) !== 0;
-    b.rolesGuessed = (cf & C.ROLES_GUESSED) !== 0;
-    b.captureGap = (cf & C.CAPTURE_GAP) !== 0;
-    b.startedAt = st.tStart[s];
-    b.endedAt = Number.isNaN(tEnd) ? null : tEnd;
-    b.closedBy = CLOSED_BY[(cf & C.BY_MASK) >>> C.BY_SHIFT];
-    b.closeKind = CLOSE_KINDS[(cf & C.KIND_MASK) >>> C.KIND_SHIFT] ?? null;
-    b.rttMs = Number.isNaN(tSyn) || Number.isNaN(tAck) ? null : tAck - tSyn;
-    b.clientPackets = st.pkts[c];
-    b.clientBytes = st.bytes[c];
-    b.serverPackets = st.pkts[c + 1];
-    b.serverBytes = st.bytes[c + 1];
-    return b;
-  }
-
-  private readonly brief: ConnectionSummaryView = {
-    id: '', clientIp: '', clientPort: 0, clientState: 'CLOSED', serverIp: '', serverPort: 0, serverState: 'CLOSED',
-    status: 'open', connState: 'OTH', history: '', partial: false, rolesGuessed: false, captureGap: false,
-    startedAt: 0.5, endedAt: null, closedBy: null, closeKind: null, rttMs: null,
-    clientPackets: 0, clientBytes: 0, serverPackets: 0, serverBytes: 0,
-  };
-
   detail(s: number): ConnectionDetailView {
     const { records, omitted } = this.ladder.collect(s);
     const segments = records.map((r) => this.segment(s, r));
@@ -195,11 +121,8 @@ export class Views {
     };
   }
 
-  /**
-   * The event a packed word stands for (also used to emit it); a connection event carries the
-   * whole connection when `view`, its summary when `summary`.
-   */
-  event(s: number, w: number, ref: number, view = false, summary = false): TcpEvent {
+  /** The event a packed word stands for (also used to emit it). */
+  event(s: number, w: number, ref: number, withConnection = false): TcpEvent {
     const st = this.st;
     const connectionId = this.id(s);
     let ts = st.tTimer[s];
@@ -243,8 +166,7 @@ export class Views {
         return { type: 'anomaly', connectionId, ts, kind: ANOMALY_KINDS[evKind(w)], side };
       default: {
         const e: TcpEvent = { type: 'connection', connectionId, ts, phase: CONN_PHASES[evA(w)] };
-        if (view) e.connection = this.connection(s);
-        if (summary) e.summary = this.summary(s);
+        if (withConnection) e.connection = this.connection(s);
         return e;
       }
     }

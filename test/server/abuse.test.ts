@@ -282,7 +282,7 @@ describe('hostile WebSocket clients (a server with small limits, in this process
   beforeAll(async () => {
     const engine = new Engine();
     bus = new EventBus();
-    engine.tracker.onEvent(bus.publish, bus.needs);
+    engine.tracker.onEvent(bus.publish);
     app = createApp({
       engine,
       bus,
