@@ -202,7 +202,7 @@ export function buildProgram(onDone: (code: number) => void): Command {
     .argument('<file>', "capture file, or '-' to read standard input")
     .addOption(new Option('--format <format>', 'output format').choices(ANALYZE_FORMATS).default('table'))
     .addOption(
-      new Option('--read-thread <mode>', 'read and decode the file in a second thread while this one tracks (auto: gzipped files of 4 MiB or more, with a second core; with the write thread on, an uncompressed file is read here)')
+      new Option('--read-thread <mode>', 'read and decode the file in a second thread while this one tracks (auto: files of 4 MiB or more but uncompressed pcapng, with a second core)')
         .choices(READ_THREAD_MODES)
         .default('auto'),
     )

@@ -134,8 +134,9 @@ export async function analyzeFile(
     );
   }
 
-  // With the record thread on the second core, an uncompressed file is read on this one (plainCapture)
-  const readThread = o.readThread === undefined || o.readThread === 'auto' ? (thread !== null && plainCapture(o.file) !== null ? 'off' : 'auto') : o.readThread;
+  // With the record thread on the second core, an uncompressed pcapng file is read on this one
+  // (plainCapture); pcap-parser's classic pcap and gzipped files still pay for a reader thread
+  const readThread = o.readThread === undefined || o.readThread === 'auto' ? (thread !== null && plainCapture(o.file) === 'pcapng' ? 'off' : 'auto') : o.readThread;
   const run = playFile(engine, o.file, { kind: 'max' }, { onProgress: opts.onProgress, readThread, gate });
   const result = await run.done;
   // A file that could not be read at all gets no output, only its error.
