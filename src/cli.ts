@@ -207,7 +207,7 @@ export function buildProgram(onDone: (code: number) => void): Command {
         .default('auto'),
     )
     .addOption(
-      new Option('--write-thread <mode>', 'format and encode the records in a second thread while this one tracks (auto: table and jsonl of files of 4 MiB or more and of standard input, with a second core)')
+      new Option('--write-thread <mode>', 'format and encode the records in a second thread while this one tracks (auto: table and jsonl of files of 4 MiB or more and of standard input, with three cores or more)')
         .choices(WRITE_THREAD_MODES)
         .default('auto'),
     );
