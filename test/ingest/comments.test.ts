@@ -6,28 +6,9 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseProcessComment, processComments } from '../../src/ingest/comments';
 import { buildOnce, runCli } from '../cli/support';
-import { writePcapng, type NgBlockSpec } from '../support/captures';
+import { rawTcp as tcp, writePcapng, type NgBlockSpec } from '../support/captures';
 import { tempDir } from '../support/temp';
 
-/** An IPv4 TCP packet (LINKTYPE_RAW); the decoder does not check checksums. */
-function tcp(src: string, sport: number, dst: string, dport: number, flags: number, seq: number, ack: number, payload = Buffer.alloc(0)): Buffer {
-  const b = Buffer.alloc(40 + payload.length);
-  b[0] = 0x45;
-  b.writeUInt16BE(b.length, 2);
-  b[8] = 64;
-  b[9] = 6;
-  src.split('.').forEach((x, i) => (b[12 + i] = Number(x)));
-  dst.split('.').forEach((x, i) => (b[16 + i] = Number(x)));
-  b.writeUInt16BE(sport, 20);
-  b.writeUInt16BE(dport, 22);
-  b.writeUInt32BE(seq >>> 0, 24);
-  b.writeUInt32BE(ack >>> 0, 28);
-  b[32] = 5 << 4;
-  b[33] = flags;
-  b.writeUInt16BE(65535, 34);
-  payload.copy(b, 40);
-  return b;
-}
 const SYN = 0x02;
 const ACK = 0x10;
 const PSH = 0x08;

@@ -664,3 +664,23 @@ export function frameLines(frames: FrameCopy[]): string[] {
       `${epochString(f)} lt=${f.linkType} cap=${f.capLen} orig=${f.origLen} len=${f.data.length} sha1=${createHash('sha1').update(f.data).digest('hex').slice(0, 16)}`,
   );
 }
+
+/** An IPv4 TCP packet (LINKTYPE_RAW); the decoder does not check checksums. */
+export function rawTcp(src: string, sport: number, dst: string, dport: number, flags: number, seq: number, ack: number, payload = Buffer.alloc(0)): Buffer {
+  const b = Buffer.alloc(40 + payload.length);
+  b[0] = 0x45;
+  b.writeUInt16BE(b.length, 2);
+  b[8] = 64;
+  b[9] = 6;
+  src.split('.').forEach((x, i) => (b[12 + i] = Number(x)));
+  dst.split('.').forEach((x, i) => (b[16 + i] = Number(x)));
+  b.writeUInt16BE(sport, 20);
+  b.writeUInt16BE(dport, 22);
+  b.writeUInt32BE(seq >>> 0, 24);
+  b.writeUInt32BE(ack >>> 0, 28);
+  b[32] = 5 << 4;
+  b[33] = flags;
+  b.writeUInt16BE(65535, 34);
+  payload.copy(b, 40);
+  return b;
+}

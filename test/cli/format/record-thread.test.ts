@@ -15,7 +15,7 @@ import { readCaptureFile } from '../../../src/capture/file';
 import type { ConnectionView } from '../../../src/track/connection';
 import { DEFAULT_TRACKER_OPTIONS } from '../../../src/track/tracker';
 import { buildOnce, REPO } from '../support';
-import { writePcapng, type NgBlockSpec } from '../../support/captures';
+import { rawTcp, writePcapng, type NgBlockSpec } from '../../support/captures';
 import { FIXTURES } from '../../support/fixtures.mjs';
 import { tempDir } from '../../support/temp';
 
@@ -39,23 +39,9 @@ async function analyze(file: string, format: AnalyzeFormat, recordThread: boolea
   return { out, error: r.result.error, frames: r.result.frames, connections: r.connections };
 }
 
-/** An IPv4 TCP packet (LINKTYPE_RAW). */
+/** An IPv4 TCP packet (LINKTYPE_RAW) from 10.0.0.SRC to 10.0.0.254, whichever way its ports go. */
 function tcp(src: number, sport: number, dport: number, flags: number, seq: number, ack: number): Buffer {
-  const b = Buffer.alloc(40);
-  b[0] = 0x45;
-  b.writeUInt16BE(40, 2);
-  b[8] = 64;
-  b[9] = 6;
-  b.writeUInt32BE(0x0a000000 + src, 12);
-  b.writeUInt32BE(0x0a0000fe, 16);
-  b.writeUInt16BE(sport, 20);
-  b.writeUInt16BE(dport, 22);
-  b.writeUInt32BE(seq >>> 0, 24);
-  b.writeUInt32BE(ack >>> 0, 28);
-  b[32] = 5 << 4;
-  b[33] = flags;
-  b.writeUInt16BE(65535, 34);
-  return b;
+  return rawTcp(`10.0.0.${src}`, sport, '10.0.0.254', dport, flags, seq, ack);
 }
 
 /** `n` connections refused or reset after the handshake; every 97th client named by a comment. */
