@@ -5,7 +5,7 @@ import { Engine } from '../ingest/engine';
 import { ZEEK_TIMERS, type ZeekRecord } from '../track/zeek';
 import { DEFAULT_TRACKER_OPTIONS } from '../track/tracker';
 import { EXIT_FAILURE, EXIT_OK, fileErrorMessage } from './errors';
-import { plainCapture, playFile } from './file-driver';
+import { playFile } from './file-driver';
 import { jsonLine } from './format/jsonl';
 import { TableSummary, tableHeader, tableLine } from './format/table';
 import { zeekFooter, zeekHeader, zeekRow } from './format/zeek';
@@ -134,10 +134,7 @@ export async function analyzeFile(
     );
   }
 
-  // With the record thread on the second core, an uncompressed pcapng file is read on this one
-  // (plainCapture); pcap-parser's classic pcap and gzipped files still pay for a reader thread
-  const readThread = o.readThread === undefined || o.readThread === 'auto' ? (thread !== null && plainCapture(o.file) === 'pcapng' ? 'off' : 'auto') : o.readThread;
-  const run = playFile(engine, o.file, { kind: 'max' }, { onProgress: opts.onProgress, readThread, gate });
+  const run = playFile(engine, o.file, { kind: 'max' }, { onProgress: opts.onProgress, readThread: o.readThread, gate });
   const result = await run.done;
   // A file that could not be read at all gets no output, only its error.
   const output = result.error === null || result.frames > 0;

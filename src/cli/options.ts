@@ -18,16 +18,15 @@ export interface ServeOptions {
 /**
  * Whether a file is read, parsed and decoded in a thread of its own while this one tracks, at
  * --speed max (paced replays wait on the clock anyway): `on` always, `auto` for files of 4 MiB or
- * more, other than uncompressed pcapng, when there is a second core; for analyze, while its record
- * thread (--write-thread) has the second core, only for gzipped files.
+ * more, other than uncompressed pcapng, when there is a second core.
  */
 export const READ_THREAD_MODES = ['auto', 'on', 'off'] as const;
 export type ReadThreadMode = (typeof READ_THREAD_MODES)[number];
 
 /**
  * Whether analyze formats and encodes its records in a thread of its own while this one tracks:
- * `on` always, `auto` for the table and jsonl of files of 4 MiB or more (and standard input) when
- * there is a second core.
+ * `on` always, `auto` for the table and jsonl of files of 4 MiB or more (and standard input) with
+ * three cores or more.
  */
 export const WRITE_THREAD_MODES = READ_THREAD_MODES;
 export type WriteThreadMode = (typeof WRITE_THREAD_MODES)[number];
