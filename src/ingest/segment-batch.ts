@@ -13,7 +13,8 @@ import { DECODE_STATUSES, STATUS_INDEX } from '../decode/status';
  * A record starts at a multiple of 8 bytes: the frame's time (ms, float64), its original length
  * and decode status; a segment's fields follow only when the status is 'ok'. The payload is not
  * carried: a Segment read back has `buf` over this batch with the two addresses in it, and no
- * TCP header or SACK blocks behind `tcpOff`/`sackOff` (sackCount is the count decoded).
+ * TCP header or SACK blocks behind `tcpOff`/`sackOff` (sackCount is the count decoded); `tcpOff`
+ * keeps its distance from `srcOff`, which tells the IP header's length (Zeek's IP byte counts).
  *
  * A record may also hold the frame itself, undecoded (status byte RAW: link type, captured length
  * and bytes after the time and length); the reader then decodes it. This lets the writing thread
@@ -87,6 +88,7 @@ export class SegmentBatchWriter {
         (seg.optionsTruncated ? OPT_TRUNCATED : 0);
       // sackCount is at most 4 (40 option bytes); it rides in the status byte's spare high bits
       u8[o + 12] |= seg.sackCount << 5;
+      u16[h + 30] = seg.tcpOff - seg.srcOff;
       const n = seg.family === 4 ? 4 : 16;
       const b = seg.buf;
       for (let i = 0; i < n; i++) {
@@ -198,7 +200,7 @@ export class SegmentBatchReader {
     seg.optionsTruncated = (opt & OPT_TRUNCATED) !== 0;
     seg.sackCount = st >> 5;
     seg.sackOff = 0;
-    seg.tcpOff = 0;
+    seg.tcpOff = seg.srcOff + u16[h + 30];
     this.off = o + LONG;
     return true;
   }

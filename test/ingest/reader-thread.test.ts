@@ -35,6 +35,7 @@ function line(ts: number, origLen: number, status: DecodeStatus, s: Segment): st
     head,
     addrString(s.buf, s.srcOff, s.family),
     addrString(s.buf, s.dstOff, s.family),
+    s.tcpOff - s.srcOff, // the IP header's length, less the address offset: Zeek's IP byte counts read it
     s.srcPort, s.dstPort, s.seq, s.ack, s.flags, s.window, s.urgent, s.headerLen, s.payloadLen,
     s.capturedPayloadLen, s.ttl, s.encapDepth, s.mss, s.wscale, s.sackPermitted, s.sackCount,
     s.hasTimestamps, s.tsVal, s.tsEcr, s.optionsMalformed, s.optionsTruncated,

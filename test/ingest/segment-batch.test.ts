@@ -28,7 +28,7 @@ describe('segment batches', () => {
   it('carry every field and both addresses, IPv4 and IPv6, at the ends of their ranges', () => {
     const v6 = [...Array(32).keys()].map((i) => (i * 37) & 0xff);
     const cases: Array<[number, number, DecodeStatus, Segment]> = [
-      [1_700_000_000_123.456, 60, 'ok', seg({ family: 4, srcPort: 65535, dstPort: 1, seq: 0xffffffff, ack: 0x80000000, flags: 0x1ff, window: 65535, urgent: 7, headerLen: 60, payloadLen: 65495, capturedPayloadLen: 0, ttl: 255, encapDepth: 3, mss: -1, wscale: 14, sackPermitted: true, sackCount: 4, hasTimestamps: true, tsVal: 0xfffffffe, tsEcr: 1, optionsMalformed: true, optionsTruncated: false }, [127, 0, 0, 1, 10, 1, 2, 3])],
+      [1_700_000_000_123.456, 60, 'ok', seg({ family: 4, srcPort: 65535, dstPort: 1, seq: 0xffffffff, ack: 0x80000000, flags: 0x1ff, window: 65535, urgent: 7, headerLen: 60, payloadLen: 65495, capturedPayloadLen: 0, ttl: 255, encapDepth: 3, mss: -1, wscale: 14, sackPermitted: true, sackCount: 4, hasTimestamps: true, tsVal: 0xfffffffe, tsEcr: 1, optionsMalformed: true, optionsTruncated: false, tcpOff: 52 }, [127, 0, 0, 1, 10, 1, 2, 3])],
       [0.001, 1514, 'not-tcp', new Segment()],
       [2 ** 40 + 0.5, 74, 'ok', seg({ family: 6, srcPort: 0, dstPort: 443, seq: 0, ack: 0, flags: 2, window: 0, mss: 65495, wscale: -1, sackCount: 0, optionsTruncated: true }, v6)],
       [5, 20, 'truncated-ip', new Segment()],
@@ -97,5 +97,6 @@ describe('segment batches', () => {
 function text(ts: number, origLen: number, status: DecodeStatus, s: Segment): string {
   if (status !== 'ok') return `${ts} ${origLen} ${status}`;
   const f = FIELDS.map((k) => s[k]).join(' ');
-  return `${ts} ${origLen} ${status} ${addrString(s.buf, s.srcOff, s.family)} ${addrString(s.buf, s.dstOff, s.family)} ${f}`;
+  // the TCP header's offset from the source address: the IP header's length, which Zeek's byte counts read
+  return `${ts} ${origLen} ${status} ${addrString(s.buf, s.srcOff, s.family)} ${addrString(s.buf, s.dstOff, s.family)} ${s.tcpOff - s.srcOff} ${f}`;
 }
