@@ -15,9 +15,22 @@ import { PairIds, pairKey } from './pair-ids';
 /** The process a packet's comments name, without what only the kernel's tables give (fd, netns). */
 export type CommentProcess = Pick<EndpointProcess, 'pid' | 'command' | 'cmdline' | 'user'>;
 
-/** A key at the start of the text or after white space, so that ParentPID is never read as PID. */
-const field = (text: string, key: string, rest: boolean): string | null => {
-  const m = new RegExp(`(?:^|\\s)${key}:[ \\t]*(${rest ? '[^\\n]*' : '\\S+'})`).exec(text);
+/**
+ * Each key's pattern, made once: the key at the start of the text or after white space, so that
+ * ParentPID is never read as PID; a word, or the rest of the line.
+ */
+const keyPattern = (key: string, rest: boolean) => new RegExp(`(?:^|\\s)${key}:[ \\t]*(${rest ? '[^\\n]*' : '\\S+'})`);
+const FIELDS = {
+  PID: keyPattern('PID', false),
+  Cmd: keyPattern('Cmd', true),
+  Process: keyPattern('Process', true),
+  Args: keyPattern('Args', true),
+  User: keyPattern('User', false),
+  UserId: keyPattern('UserId', false),
+};
+
+const field = (text: string, key: keyof typeof FIELDS): string | null => {
+  const m = FIELDS[key].exec(text);
   return m ? m[1].trim() : null;
 };
 
@@ -29,12 +42,12 @@ export function parseProcessComment(comments: readonly string[]): CommentProcess
   let user: string | null = null;
   let uid: string | null = null;
   for (const c of comments) {
-    const p = field(c, 'PID', false);
+    const p = field(c, 'PID');
     if (p !== null && pid === null && /^\d+$/.test(p)) pid = Number(p);
-    cmd ??= field(c, 'Cmd', true) ?? field(c, 'Process', true);
-    args ??= field(c, 'Args', true);
-    user ??= field(c, 'User', false);
-    uid ??= field(c, 'UserId', false);
+    cmd ??= field(c, 'Cmd') ?? field(c, 'Process');
+    args ??= field(c, 'Args');
+    user ??= field(c, 'User');
+    uid ??= field(c, 'UserId');
   }
   if (pid === null || pid <= 0) return null;
   const command = cmd ? cmd.slice(cmd.lastIndexOf('/') + 1) : '';
