@@ -72,7 +72,7 @@ export class WsClient {
    * second bound keeps a client that does not read from costing more than that.
    */
   get blocked(): boolean {
-    return this.ws.bufferedAmount >= this.highWaterBytes || this.sentBytes - this.ackedBytes >= this.allowance;
+    return this.ws.bufferedAmount >= this.highWaterBytes || this.unconfirmedFull;
   }
 
   /** The client has been sent its whole in-flight allowance beyond what it confirmed reading. */

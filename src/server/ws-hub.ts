@@ -90,8 +90,6 @@ export class WsHub {
   private snapshot: Snapshot | null = null;
   /** Batches built in this flush pass, by filter and range (null: none of the events matched). */
   private readonly batches = new Map<string, Buffer | null>();
-  /** Some client filters by port or host: connection events' endpoints are remembered for it. */
-  private endpointFilters = false;
   private flushScheduled = false;
   private lastPassEnd = 0;
   private retryTimer: NodeJS.Timeout | null = null;
@@ -243,7 +241,6 @@ export class WsHub {
   private noteFilters(): void {
     let any = false;
     for (const c of this.clients) if (c.filter?.needsEndpoints) any = true;
-    this.endpointFilters = any;
     this.ring.keepIds = any;
     if (!any) this.endpoints.clear();
   }
@@ -257,7 +254,8 @@ export class WsHub {
     }
     // Written out now, once: the ring keeps the text, and the event object dies young.
     this.ring.push(seq, e);
-    if (this.endpointFilters && e.type === 'connection' && e.connection) this.remember(e.connection);
+    // a client filters by port or host (the ring keeps ids for it): remember connection events' endpoints
+    if (this.ring.keepIds && e.type === 'connection' && e.connection) this.remember(e.connection);
     if (!this.flushScheduled) this.scheduleFlush();
   }
 

@@ -81,7 +81,6 @@ interface Watched {
   /** The endpoints, as the connection was opened: client, then server. */
   ip: [string, string];
   port: [number, number];
-  serverPort: number;
   /** Closed by the packets (both ends done): a socket not in a reading now will not be in a later one. */
   closed: boolean;
   /** When it closed (performance.now()), 0 while open. */
@@ -229,7 +228,6 @@ export class SocketWatch {
       since: performance.now(),
       ip: [c.client.ip, c.server.ip],
       port: [c.client.port, c.server.port],
-      serverPort: c.server.port,
       closed: c.status === 'closed',
       closedAt: c.status === 'closed' ? performance.now() : 0,
       refused: c.closeKind === 'refused',
@@ -457,7 +455,7 @@ export class SocketWatch {
   private wantedPorts(): number[] | null {
     const ports = new Set(this.o.ports ?? []);
     for (const w of this.watched.values()) {
-      ports.add(w.serverPort);
+      ports.add(w.port[1]);
       if (ports.size > 64) return null;
     }
     return [...ports];
