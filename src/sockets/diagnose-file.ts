@@ -1,7 +1,7 @@
 import type { TrackerApi } from '../track/api';
 import type { ConnectionView } from '../track/connection';
 import type { Side } from '../track/states';
-import { DEFAULT_DIAGNOSE, type DiagnoseOptions, type Diagnosis } from './diagnose';
+import { at, DEFAULT_DIAGNOSE, type DiagnoseOptions, type Diagnosis } from './diagnose';
 
 // The diagnoses a capture file supports on its own, without this machine's socket tables: what
 // the packets show happened, over the whole capture (live mode says what holds now, from the
@@ -26,7 +26,6 @@ import { DEFAULT_DIAGNOSE, type DiagnoseOptions, type Diagnosis } from './diagno
 // Everything is read from the records as connections leave the table, none from the tracker's
 // events: a sink would make the tracker build every event, a third more CPU for analyze.
 
-const at = (ip: string, port: number) => (ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`);
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 const seconds = (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
 /** Connections named in a diagnosis: the newest 20. */

@@ -58,7 +58,8 @@ export interface DiagnoseInput {
 const short = (t: string) => (t.length > 60 ? `${t.slice(0, 57)}…` : t);
 const who = (p: EndpointProcess | null | undefined): string =>
   p ? `\`${short(p.cmdline || p.command)}\` (pid ${p.pid}${p.user ? `, ${p.user}` : ''})` : 'the process (unknown)';
-const at = (ip: string, port: number) => (ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`);
+/** An endpoint as ss writes it: an IPv6 address in brackets. */
+export const at = (ip: string, port: number) => (ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`);
 const seconds = (ms: number) => `${Math.round(ms / 1000)} s`;
 const newest = (ids: string[]) => ids.slice(-20).reverse();
 
