@@ -1,4 +1,4 @@
-import { CONN_STATES, TCP_STATES } from '../track/states';
+import { TCP_STATES } from '../track/states';
 
 /** Where the dashboard imports the names from (web/js/main.js, web/js/state-diagram.js). */
 export const NAMES_MODULE_PATH = '/js/names.js';
@@ -11,6 +11,5 @@ export const NAMES_MODULE_PATH = '/js/names.js';
 export const NAMES_MODULE = [
   '// Written by the server from src/track/states.ts: the names the tracker itself uses.',
   `export const TCP_STATES = Object.freeze(${JSON.stringify(TCP_STATES)});`,
-  `export const CONN_STATES = Object.freeze(${JSON.stringify(CONN_STATES)});`,
   '',
 ].join('\n');
