@@ -12,7 +12,6 @@ export function plainIp(ip: string): string {
 
 /** One endpoint of a connection by its 4-tuple, as the index and the scanner's lookups name it. */
 export const tupleKey = (lip: string, lport: number, rip: string, rport: number) => `${plainIp(lip)} ${lport} ${plainIp(rip)} ${rport}`;
-const key = tupleKey;
 
 export interface Listener {
   ip: string;
@@ -51,7 +50,7 @@ export class SocketIndex {
       }
       const ip = plainIp(s.localIp);
       if (ip !== '0.0.0.0' && ip !== '::') this.localIps.add(ip);
-      const k = key(s.localIp, s.localPort, s.remoteIp, s.remotePort);
+      const k = tupleKey(s.localIp, s.localPort, s.remoteIp, s.remotePort);
       // a live socket wins over a TIME_WAIT one on the same tuple (port reuse)
       const prev = this.byTuple.get(k);
       if (!prev || prev.state === 'TIME_WAIT') this.byTuple.set(k, s);
@@ -59,7 +58,7 @@ export class SocketIndex {
   }
 
   socket(ip: string, port: number, peerIp: string, peerPort: number): ScannedSocket | undefined {
-    return this.byTuple.get(key(ip, port, peerIp, peerPort));
+    return this.byTuple.get(tupleKey(ip, port, peerIp, peerPort));
   }
 
   /** The listener that would take a connection to ip:port (an exact address first, then a wildcard). */
