@@ -17,7 +17,9 @@ import {
   sleep,
   startTcpscope,
   waitFor,
-  type Tcpscope, selectRow } from './harness';
+  selectRow,
+  type Tcpscope,
+} from './harness';
 
 // The dashboard against a real `tcpscope live` capturing real loopback connections, in Chromium.
 

@@ -72,7 +72,6 @@ export async function startTcpscope(args: string[], apiPort: number, token: stri
   };
 }
 
-/** Opens the dashboard of `t` (`query`: more of the URL's query) in a fresh Chromium, once its stream is live. */
 /**
  * Clicks the table row of the connection from clientPort until the ladder shows that connection:
  * the table repaints as connections arrive, and a click can land on the row that took its place.
@@ -84,6 +83,7 @@ export async function selectRow(page: Page, row: Locator, clientPort: number): P
   }, 15_000, 200);
 }
 
+/** Opens the dashboard of `t` (`query`: more of the URL's query) in a fresh Chromium, once its stream is live. */
 export async function openDashboard(t: Tcpscope, token: string, query = ''): Promise<TestBrowser> {
   const browser = await openBrowser({ colorScheme: 'light' });
   try {

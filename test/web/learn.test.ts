@@ -1,7 +1,7 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestBrowser } from '../support/browser';
-import { TestServer, api, closeClient, freePort, openClient, openDashboard, refusedConnect, sleep, startTcpscope, waitFor, type Tcpscope, selectRow } from './harness';
+import { TestServer, api, closeClient, freePort, openClient, openDashboard, refusedConnect, sleep, startTcpscope, waitFor, selectRow, type Tcpscope } from './harness';
 
 // The first five minutes, in Chromium against a real `tcpscope live` on loopback: connections that
 // just closed stay in view without ticking "Closed", and the learn view explains each state change
