@@ -5,7 +5,7 @@ import type { Expiry } from './expiry';
 import { S } from './states';
 import { C, E, K } from './store';
 import type { Mirror } from './mirror';
-import { zeekSenderIsOrig } from './zeek';
+import { takeZeekOrigin } from './zeek/origin';
 
 const SYN = TcpFlag.SYN;
 const RST = TcpFlag.RST;
@@ -103,12 +103,9 @@ export class Identity {
     st.tLast[s] = c.now;
     st.tRef[s] = c.now;
 
-    // Zeek decides its originator by its own rule; '^' records that it chose the receiver.
-    const senderIsOrig = zeekSenderIsOrig(f, seg.srcPort, seg.dstPort);
-    const zOrigSide = senderIsOrig ? dir : 1 - dir;
-    if (zOrigSide === 1) cf |= C.ZFLIP;
     st.cflags[s] = cf;
-    if (!senderIsOrig) c.hist.append(s, 94 /* ^ */);
+    // Zeek decides its originator by its own rule; '^' records that it chose the receiver.
+    takeZeekOrigin(st, c.hist, s, dir, seg);
 
     this.startStates(s, plainSyn, synAck);
     const x = 2 * s;

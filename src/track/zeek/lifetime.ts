@@ -4,8 +4,8 @@ import { CONN_STATES, type ConnState } from '../states';
 import { C, E, type ConnStore } from '../store';
 import type { ZeekEndpoints } from './endpoint';
 import type { ZeekLetters } from './letters';
-import { L, Z } from './names';
-import { zeekSenderIsOrig } from './origin';
+import { Z } from './names';
+import { takeZeekOrigin } from './origin';
 import { ZeekTimerQueue } from './timers';
 import { zeekConnState } from './verdict';
 
@@ -246,9 +246,7 @@ export class ZeekLifetime {
       if (old >= 0 && old !== s && this.open[old] !== 0 && this.sameFlow(old, s) && this.reuse(old, seg)) this.end(old);
     } else {
       // a record after one that ended on the same connection: Zeek's choice of originator again
-      const senderIsOrig = zeekSenderIsOrig(seg.flags, seg.srcPort, seg.dstPort);
-      if ((senderIsOrig ? d : 1 - d) === 1) st.cflags[s] |= C.ZFLIP;
-      if (!senderIsOrig) this.hist.append(s, L.FLIPPED);
+      takeZeekOrigin(st, this.hist, s, d, seg);
     }
     this.conn[s] = st.idNum[s];
     this.open[s] = 1;

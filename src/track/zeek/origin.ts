@@ -2,6 +2,10 @@
  * Zeek's choice of originator for a connection whose first packet is not a plain SYN
  * (TCPAnalyzer::WantConnection), with Zeek's likely_server_ports approximated.
  */
+import type { Segment } from '../../decode/segment';
+import type { History } from '../history';
+import { C, type ConnStore } from '../store';
+import { L } from './names';
 
 const SYN = 2;
 const ACK = 16;
@@ -27,4 +31,14 @@ export function zeekSenderIsOrig(flags: number, srcPort: number, dstPort: number
   if (!likelyServerPort(srcPort)) return true;
   if (likelyServerPort(dstPort)) return !(!syn && srcPort < dstPort);
   return false;
+}
+
+/**
+ * Takes Zeek's originator for slot s, whose record begins with seg sent from side d (0: our client):
+ * C.ZFLIP when it is our server, and '^' in the history when Zeek chose the receiver.
+ */
+export function takeZeekOrigin(st: ConnStore, hist: History, s: number, d: number, seg: Segment): void {
+  const senderIsOrig = zeekSenderIsOrig(seg.flags, seg.srcPort, seg.dstPort);
+  if ((senderIsOrig ? d : 1 - d) === 1) st.cflags[s] |= C.ZFLIP;
+  if (!senderIsOrig) hist.append(s, L.FLIPPED);
 }
