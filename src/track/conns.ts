@@ -85,7 +85,7 @@ export class Conns {
     return true;
   }
 
-  /** Endpoint x receives the peer's FIN it had seen on the wire earlier (see Machine.awaitFin). */
+  /** Endpoint x receives the peer's FIN it had seen on the wire earlier (see Expiry.awaitFin). */
   receivePendingFin(s: number, x: number): void {
     const st = this.st;
     st.eflags[x] &= ~E.PEND_FIN;
