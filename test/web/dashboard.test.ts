@@ -333,7 +333,10 @@ describe('dashboard on a live capture', () => {
     await expect.poll(() => page.locator('#ladder .summary').count(), { timeout: 10_000 }).toBeGreaterThan(0);
     const segs = await ladderSegs();
     expect(segs.slice(0, 3).map((x) => x.flags)).toEqual(['S', 'SA', 'A']);
-    expect(segs.filter((x) => x.flags.includes('F')).length).toBe(2);
+    // one FIN from each side (a FIN sent again, when a loaded machine was slow to acknowledge it, repeats its seq)
+    const fins = segs.filter((x) => x.flags.includes('F'));
+    expect(new Set(fins.map((x) => `${x.from} ${x.seq}`)).size).toBe(2);
+    expect(new Set(fins.map((x) => x.from))).toEqual(new Set(['client', 'server']));
     expect(segs.length).toBeLessThan(40);
     expect(await page.locator('#ladder .summary text').first().textContent()).toMatch(/^… [\d,]+ data segments · [\d,]+ → [\d.]+ [kM]B/);
     const detail = await api<{ id: string; segmentsOmitted: number }>(scope, TOKEN, `/api/connections?status=all&port=${p}`).then(async (l: unknown) => {
