@@ -9,7 +9,7 @@ import { playFile } from './file-driver';
 import { jsonLine, writeJsonLine } from './format/jsonl';
 import { JsonBytes } from '../server/json-bytes';
 import { TableSummary, tableHeader, tableLine } from './format/table';
-import { zeekFooter, zeekHeader, zeekRow } from './format/zeek';
+import { writeZeekRow, zeekFooter, zeekHeader, zeekRow } from './format/zeek';
 import { FileDiagnoser } from '../sockets/diagnose-file';
 import type { Diagnosis } from '../sockets/diagnose';
 import { diagnoseThresholds, type AnalyzeFormat, type CommonOptions, type ReadThreadMode, type WriteThreadMode } from './options';
@@ -101,7 +101,11 @@ export async function analyzeFile(
         if (!started) start();
         thread.zeek(r, zeekRow);
       }
-    : (r: ZeekRecord) => add(zeekRow(r));
+    : (r: ZeekRecord) => {
+        if (!started) start();
+        writeZeekRow(out, r);
+        if (out.pos >= CHUNK) flush();
+      };
   const engine = new Engine(
     trackerOptions(o, {
       timeouts: { ...DEFAULT_TRACKER_OPTIONS.timeouts, closedRetention: retentionMs(o) },

@@ -1,5 +1,6 @@
 // JSON text written byte by byte into one growing buffer: the same text JSON.stringify makes of
 // the same values, without the generic walk and without a string per value to collect afterwards.
+// (analyze writes its other formats' lines into the same kind of buffer.)
 // The writers of a fixed shape (json.ts) hold the position in a local between values: each function
 // below takes the buffer and a position, writes, and returns the position after what it wrote.
 
@@ -59,7 +60,7 @@ export function writeUint(b: Uint8Array, p: number, n: number): number {
 }
 
 /** An integer 0 ≤ n < 10^width in exactly `width` digits (zeros in front). */
-function writePadded(b: Uint8Array, p: number, n: number, width: number): number {
+export function writePadded(b: Uint8Array, p: number, n: number, width: number): number {
   let x = n >>> 0;
   const end = p + width;
   let q = end;
