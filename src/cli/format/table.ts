@@ -3,11 +3,20 @@ import { CONN_STATES, type ConnState } from '../../track/states';
 
 const HEAD = ['START (UTC)', 'CLIENT', 'SERVER', 'CLIENT STATE', 'SERVER STATE', 'CONN', 'HISTORY', 'DURATION', 'RTT', 'PKTS c/s', 'BYTES c/s', 'CLOSE'];
 
+/** The date and time of the last whole second clock() wrote: rows come in time order, mostly. */
+let clockSecond = NaN;
+let clockText = '';
+
 function clock(ms: number): string {
   // Whole microseconds first, so the fraction rounds as the Zeek and JSON outputs do.
   const us = Math.round(ms * 1000);
-  const iso = new Date(Math.floor(us / 1e6) * 1000).toISOString();
-  return `${iso.slice(0, 10)} ${iso.slice(11, 19)}.${String(us % 1e6).padStart(6, '0')}`;
+  const second = Math.floor(us / 1e6);
+  if (second !== clockSecond) {
+    const iso = new Date(second * 1000).toISOString();
+    clockText = `${iso.slice(0, 10)} ${iso.slice(11, 19)}.`;
+    clockSecond = second;
+  }
+  return clockText + String(us % 1e6).padStart(6, '0');
 }
 
 function endpoint(ip: string, port: number): string {
