@@ -4,7 +4,7 @@
 // The writers of a fixed shape (json.ts) hold the position in a local between values: each function
 // below takes the buffer and a position, writes, and returns the position after what it wrote.
 
-/** The most bytes writeNumber() writes (String() of a double is at most 25 characters). */
+/** The most bytes writeNumber() writes (String() of a double is at most 25 characters, the decimals of a dyadic under 2^43 with at most 22 fraction digits at most 25 too). */
 export const NUMBER_MAX = 25;
 
 /**
@@ -83,14 +83,17 @@ export function writeDigits(b: Uint8Array, p: number, n: number): number {
 }
 
 /**
- * A number as JSON.stringify writes it (NaN, standing for null, as null). Times are milliseconds
- * with microseconds in the fraction, and printing a fraction the generic way (shortest round trip)
- * costs more than the rest of a connection: a fraction of at most three digits is printed from
- * integers instead. That text is what the generic way prints whenever its value is the number:
- * below 2^43 two such texts that differ are more than an ulp apart, so no shorter one rounds to
- * the same number, and m / 1000 and the parsed text are both the exact quotient correctly rounded.
+ * A number as JSON.stringify writes it (NaN, standing for null, as null): the number at a[i]. It
+ * is read from the array here, not passed, since a double passed to a call that is not inlined is
+ * boxed: an allocation per number. Times are milliseconds with microseconds in the fraction, and
+ * printing a fraction the generic way (shortest round trip) costs more than the rest of a
+ * connection: a fraction of at most three digits is printed from integers instead. That text is
+ * what the generic way prints whenever its value is the number: below 2^43 two such texts that
+ * differ are more than an ulp apart, so no shorter one rounds to the same number, and m / 1000 and
+ * the parsed text are both the exact quotient correctly rounded.
  */
-export function writeNumber(b: Uint8Array, p: number, n: number): number {
+export function writeNumber(b: Uint8Array, p: number, a: Float64Array, i: number): number {
+  const n = a[i];
   // counts, ports, sizes (and -0, which JSON writes as 0)
   if (n >= 0 && n < 4294967296 && Math.floor(n) === n) return writeUint(b, p, n);
   if (n > 0.001 && n < 8796093022208) {
@@ -105,7 +108,47 @@ export function writeNumber(b: Uint8Array, p: number, n: number): number {
     return p + 4;
   }
   if (n > 0 && n <= Number.MAX_SAFE_INTEGER && Number.isInteger(n)) return writeDigits(b, p, n);
+  if (n >= 1e-6 && n < 8796093022208) {
+    const q = writeDyadic(b, p, n);
+    if (q >= 0) return q;
+  }
   return writeAscii(b, p, String(n));
+}
+
+/** 5^e for e ≤ 22, exact as doubles. */
+const POW5 = Float64Array.from({ length: 23 }, (_, e) => 5 ** e);
+
+/**
+ * A number of few binary fraction digits (the difference of two capture times: a multiple of
+ * their ulp, 2^-12 ms today) as its exact decimal, which is then the shortest that reads back as
+ * it: x = k / 2^e with k odd is N / 10^e for N = k·5^e, and when N < 2^53 every decimal of fewer
+ * digits is at least 5 / 10^e from x, more than half its ulp. Returns -1 when x is not such a
+ * number (the caller prints it the generic way). For 10^-6 ≤ x < 2^43, printed without exponent.
+ */
+function writeDyadic(b: Uint8Array, p: number, x: number): number {
+  let k = x;
+  let e = 0;
+  while (Math.floor(k) !== k) {
+    if (++e > 22) return -1;
+    k *= 2;
+  }
+  const n = k * POW5[e];
+  if (n >= 9007199254740992) return -1;
+  const end = writeDigits(b, p, n);
+  const len = end - p;
+  if (len > e) {
+    // the point before the last e digits
+    for (let i = end; i > end - e; i--) b[i] = b[i - 1];
+    b[end - e] = 0x2e;
+    return end + 1;
+  }
+  // "0." and zeros before the digits
+  const shift = e - len + 2;
+  for (let i = end - 1; i >= p; i--) b[i + shift] = b[i];
+  b[p] = 0x30;
+  b[p + 1] = 0x2e;
+  for (let i = p + 2; i < p + shift; i++) b[i] = 0x30;
+  return end + shift;
 }
 
 /** m / 1000 for an integer 0 ≤ m < 2^53, its fraction's trailing zeros (and point) dropped. */
@@ -187,10 +230,13 @@ export class JsonBytes {
     this.buf[this.pos++] = c;
   }
 
+  private readonly one = new Float64Array(1);
+
   /** A number, or null. */
   num(n: number | null): void {
     this.room(NUMBER_MAX);
-    this.pos = writeNumber(this.buf, this.pos, n === null ? NaN : n);
+    this.one[0] = n === null ? NaN : n;
+    this.pos = writeNumber(this.buf, this.pos, this.one, 0);
   }
 
   result(): Buffer {
