@@ -55,12 +55,12 @@ export class ConnFields {
   idText: string | null = null;
   family: 4 | 6 = 4;
   /** Each endpoint's IPv4 address as a 32-bit number (first byte highest), or -1: then `ipText`. */
-  readonly ip4 = [-1, -1];
+  readonly ip4 = new Float64Array(2);
   readonly ipText = ['', ''];
   /** Each endpoint's state, as an index in TCP_STATES. */
-  readonly state = [0, 0];
+  readonly state = new Uint8Array(2);
   /** Each endpoint's OPT bits. */
-  readonly opts = [0, 0];
+  readonly opts = new Uint8Array(2);
   /** What is known of each endpoint beyond the packets (the keys other than ip, port, state), or null. */
   readonly notes: (EndpointNotes | null)[] = [null, null];
   /** FL bits. */
