@@ -8,7 +8,7 @@ import { EXIT_FAILURE, EXIT_OK, fileErrorMessage } from './errors';
 import { playFile } from './file-driver';
 import { jsonLine, writeJsonLine } from './format/jsonl';
 import { JsonBytes } from '../server/json-bytes';
-import { TableSummary, tableHeader, tableLine } from './format/table';
+import { TableSummary, tableHeader, tableLine, writeTableLine } from './format/table';
 import { writeZeekRow, zeekFooter, zeekHeader, zeekRow } from './format/zeek';
 import { FileDiagnoser } from '../sockets/diagnose-file';
 import type { Diagnosis } from '../sockets/diagnose';
@@ -89,11 +89,6 @@ export async function analyzeFile(
     if (out.pos === 0) return;
     write(out.take(CHUNK + 4096));
   };
-  function add(line: string): void {
-    if (!started) start();
-    out.text(line);
-    if (out.pos >= CHUNK) flush();
-  }
   // In the record thread, this thread packs each record and the other one writes its text.
   const thread = opts.recordThread === true ? new RecordThread(o.format, write, gate, flush, o.format === 'jsonl' ? jsonLine : tableLine) : null;
   const zeekRecord = thread
@@ -138,7 +133,9 @@ export async function analyzeFile(
     });
   } else if (o.format === 'table') {
     engine.tracker.onRemove((c) => {
-      add(tableLine(c));
+      if (!started) start();
+      writeTableLine(out, c);
+      if (out.pos >= CHUNK) flush();
       summary?.add(c);
       connections++;
     });
