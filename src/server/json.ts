@@ -285,7 +285,7 @@ export function connectionJson(c: ConnectionView): string {
 
 /** A list page, as JSON.stringify writes `{ connections, nextCursor, total }`, in UTF-8. */
 export function pageJson(connections: readonly ConnectionView[], nextCursor: string | null, total: number): Buffer {
-  const w = new JsonBytes(BYTES_PER_CONNECTION * connections.length + 128);
+  const w = new JsonBytes(BYTES_PER_CONNECTION * connections.length + CONNECTION_ROOM + 128);
   w.lit(L.page);
   for (let i = 0; i < connections.length; i++) {
     if (i > 0) w.lit(L.comma);
