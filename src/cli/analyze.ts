@@ -6,9 +6,10 @@ import { ZEEK_TIMERS, type ZeekRecord } from '../track/zeek';
 import { DEFAULT_TRACKER_OPTIONS } from '../track/tracker';
 import { EXIT_FAILURE, EXIT_OK, fileErrorMessage } from './errors';
 import { playFile } from './file-driver';
-import { jsonLine } from './format/jsonl';
-import { TableSummary, tableHeader, tableLine } from './format/table';
-import { zeekFooter, zeekHeader, zeekRow } from './format/zeek';
+import { jsonLine, writeJsonLine } from './format/jsonl';
+import { JsonBytes } from '../server/json-bytes';
+import { TableSummary, tableHeader, tableLine, writeTableLine } from './format/table';
+import { writeZeekRow, zeekFooter, zeekHeader, zeekRow } from './format/zeek';
 import { FileDiagnoser } from '../sockets/diagnose-file';
 import type { Diagnosis } from '../sockets/diagnose';
 import { diagnoseThresholds, type AnalyzeFormat, type CommonOptions, type ReadThreadMode, type WriteThreadMode } from './options';
@@ -51,7 +52,7 @@ function retentionMs(o: AnalyzeCommandOptions): number {
   return o.format === 'zeek' ? Math.max(lingerMs(o), ZEEK_TIMERS.inactivityTimeout + 5_000) : lingerMs(o);
 }
 
-/** Output is written in chunks of about this many characters. */
+/** Output is written in chunks of about this many bytes. */
 const CHUNK = 1 << 16;
 
 /**
@@ -74,34 +75,32 @@ export async function analyzeFile(
   } = {},
 ): Promise<{ result: FileReadResult; connections: number }> {
   const gate = opts.gate ?? new OutputGate();
-  let buf = '';
+  // records are written as bytes into one buffer, handed out CHUNK bytes at a time
+  const out = new JsonBytes(CHUNK + 4096);
   let connections = 0;
   let started = false;
   const summary = o.format === 'table' ? new TableSummary() : null;
   const start = () => {
     started = true;
-    if (o.format === 'zeek') buf += zeekHeader(new Date());
-    else if (o.format === 'table') buf += tableHeader();
+    if (o.format === 'zeek') out.ascii(zeekHeader(new Date()));
+    else if (o.format === 'table') out.ascii(tableHeader());
   };
   const flush = () => {
-    if (buf === '') return;
-    write(buf);
-    buf = '';
+    if (out.pos === 0) return;
+    write(out.take(CHUNK + 4096));
   };
-  function add(line: string): void {
-    if (!started) start();
-    buf += line;
-    if (buf.length >= CHUNK) flush();
-  }
-  const row = o.format === 'jsonl' ? jsonLine : tableLine;
   // In the record thread, this thread packs each record and the other one writes its text.
-  const thread = opts.recordThread === true ? new RecordThread(o.format, write, gate, flush, row) : null;
+  const thread = opts.recordThread === true ? new RecordThread(o.format, write, gate, flush, o.format === 'jsonl' ? jsonLine : tableLine) : null;
   const zeekRecord = thread
     ? (r: ZeekRecord) => {
         if (!started) start();
         thread.zeek(r, zeekRow);
       }
-    : (r: ZeekRecord) => add(zeekRow(r));
+    : (r: ZeekRecord) => {
+        if (!started) start();
+        writeZeekRow(out, r);
+        if (out.pos >= CHUNK) flush();
+      };
   const engine = new Engine(
     trackerOptions(o, {
       timeouts: { ...DEFAULT_TRACKER_OPTIONS.timeouts, closedRetention: retentionMs(o) },
@@ -116,22 +115,30 @@ export async function analyzeFile(
   );
   // what went wrong, from the packets alone: after the table's summary
   const diagnoser = o.format === 'table' ? new FileDiagnoser(engine.tracker, () => engine.lastTs, lingerMs(o), diagnoseThresholds(o)) : null;
-  // (no remove sink for the zeek format: the tracker then builds no view of its connections)
-  if (o.format !== 'zeek') {
-    engine.tracker.onRemove(
-      thread
-        ? (c) => {
-            if (!started) start();
-            thread.view(c);
-            summary?.add(c);
-            connections++;
-          }
-        : (c) => {
-            add(row(c));
-            summary?.add(c);
-            connections++;
-          },
-    );
+  // (no remove sink for the zeek format: its records come from the mirror)
+  if (thread && o.format !== 'zeek') {
+    engine.tracker.onRemove((c) => {
+      if (!started) start();
+      thread.view(c);
+      summary?.add(c);
+      connections++;
+    });
+  } else if (o.format === 'jsonl') {
+    // straight from the store: no view, no string
+    engine.tracker.onRemoveRecord((r) => {
+      if (!started) start();
+      writeJsonLine(out, r);
+      if (out.pos >= CHUNK) flush();
+      connections++;
+    });
+  } else if (o.format === 'table') {
+    engine.tracker.onRemove((c) => {
+      if (!started) start();
+      writeTableLine(out, c);
+      if (out.pos >= CHUNK) flush();
+      summary?.add(c);
+      connections++;
+    });
   }
 
   const run = playFile(engine, o.file, { kind: 'max' }, { onProgress: opts.onProgress, readThread: o.readThread, gate });
@@ -150,11 +157,11 @@ export async function analyzeFile(
     if (o.format === 'zeek') connections = engine.tracker.stats().connectionsTotal;
     if (o.format === 'zeek') {
       if (!started) start();
-      buf += zeekFooter(new Date());
+      out.ascii(zeekFooter(new Date()));
     } else if (summary) {
-      if (!started) buf += 'no TCP connections found\n';
-      buf += summary.text();
-      if (diagnoser) buf += diagnosesText(diagnoser.diagnoses());
+      if (!started) out.ascii('no TCP connections found\n');
+      out.text(summary.text());
+      if (diagnoser) out.text(diagnosesText(diagnoser.diagnoses()));
     }
   }
   flush();

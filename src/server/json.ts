@@ -1,11 +1,14 @@
-import type { ConnectionView, EndpointView, SideOptions } from '../track/connection';
+import type { ConnectionView, EndpointNotes, EndpointView } from '../track/connection';
+import { CLOSE_KINDS, CLOSED_BY, CONN_STATES, ConnFields, FL, N, OPT, TCP_STATES, type ConnectionSource } from '../track/record';
+import { JsonBytes, NUMBER_MAX, lit, writeAscii, writeDigits, writeLit, writeNumber, writeUint, type Lit } from './json-bytes';
 
-// The list endpoint's body written byte by byte into one buffer: the same text JSON.stringify
-// makes of the same object (test/server/json.test.ts holds them equal), without the generic walk
-// and without a string per field to collect afterwards — a page of 1 000 connections is most of
-// what a list query costs. The shape is fixed and no string in it needs escaping (decimal ids,
-// addresses, state names, Zeek's history letters: ASCII without quotes or backslashes); what comes
-// from outside the packets (an endpoint's process, the kernel's view) goes through JSON.stringify.
+// The Connection object's JSON, the one writer of it: the list endpoint's pages (from views) and
+// analyze's jsonl records (from the tracker's store, src/track/record.ts) both write through
+// writeConnection(), byte by byte into one buffer: the same text JSON.stringify makes of the view
+// (test/server/json.test.ts and test/cli/format/jsonl.test.ts hold them equal). The shape is fixed
+// and no string in it needs escaping (decimal ids, addresses, state names, Zeek's history letters:
+// ASCII without quotes or backslashes); what comes from outside the packets (an endpoint's process,
+// the kernel's view) goes through JSON.stringify.
 
 /** Every field of a ConnectionView, in the order the tracker builds them; the writer below writes these. */
 const WRITTEN = [
@@ -37,286 +40,261 @@ void everyField;
 
 /** Bytes of a connection's JSON, about (a buffer grows when a page needs more). */
 const BYTES_PER_CONNECTION = 900;
+/**
+ * Room made before a connection is written: its keys and punctuation (under 700 bytes), every
+ * number at its longest, two IPv4 addresses. Its other strings (an id given as text, an IPv6
+ * address, notes) make room for themselves; the history adds its length.
+ */
+const CONNECTION_ROOM = 700 + 22 * NUMBER_MAX + 2 * 15;
 
-/** Two and three fraction digits with their leading zeros. */
-const FRAC2 = Array.from({ length: 100 }, (_, i) => String(i).padStart(2, '0'));
-const FRAC3 = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0'));
+const q = (v: string | null): string => (v === null ? 'null' : `"${v}"`);
 
-/** Appends JSON text to a growing buffer. */
-class JsonBytes {
-  buf: Buffer;
-  pos = 0;
+/**
+ * The text between the values, with the values that are names written in: prepared once for
+ * every name (and combination of flags), so a connection is a few dozen copies and numbers.
+ */
+const L = {
+  open: lit('{"id":"'),
+  family: [4, 6].map((f) => lit(`","family":${f},"client":{"ip":"`)),
+  port: lit('","port":'),
+  state: TCP_STATES.map((st) => lit(`,"state":"${st}"`)),
+  server: lit('},"server":{"ip":"'),
+  /** by status (open 0, closed 1) × conn_state */
+  status: [false, true].flatMap((closed) => CONN_STATES.map((z) => lit(`},"status":"${closed ? 'closed' : 'open'}","connState":"${z}","history":"`))),
+  /** by FL.PARTIAL | FL.CAPTURE_GAP | FL.ROLES_GUESSED */
+  flags: Array.from({ length: 8 }, (_, f) =>
+    lit(`","partial":${(f & FL.PARTIAL) !== 0},"captureGap":${(f & FL.CAPTURE_GAP) !== 0},"rolesGuessed":${(f & FL.ROLES_GUESSED) !== 0},"startedAt":`),
+  ),
+  endedAt: lit(',"endedAt":'),
+  lastSeenAt: lit(',"lastSeenAt":'),
+  synAt: lit(',"handshake":{"synAt":'),
+  synAckAt: lit(',"synAckAt":'),
+  ackAt: lit(',"ackAt":'),
+  rttMs: lit(',"rttMs":'),
+  synToSynAckMs: lit(',"synToSynAckMs":'),
+  synAckToAckMs: lit(',"synAckToAckMs":'),
+  /** by closedBy × closeKind (8 codes: those past the list's end are null, as in the views) */
+  close: CLOSED_BY.flatMap((by) =>
+    Array.from({ length: 8 }, (_, k) => lit(`},"closedBy":${q(by)},"closeKind":${q(CLOSE_KINDS[k] ?? null)},"counts":{"client":{"packets":`)),
+  ),
+  bytes: lit(',"bytes":'),
+  serverPackets: lit('},"server":{"packets":'),
+  clientMss: lit('}},"options":{"client":{"mss":'),
+  wscale: lit(',"wscale":'),
+  /** by OPT bits */
+  opts: Array.from({ length: 4 }, (_, f) => lit(`,"sackPermitted":${(f & OPT.SACK) !== 0},"timestamps":${(f & OPT.TS) !== 0}}`)),
+  serverMss: lit(',"server":{"mss":'),
+  synRetransmits: lit('},"synRetransmits":'),
+  anomalies: lit(',"anomalies":'),
+  missedBytes: lit(',"missedBytes":'),
+  close1: lit('}'),
+  page: lit('{"connections":['),
+  comma: lit(','),
+  nextCursor: lit('],"nextCursor":'),
+  total: lit(',"total":'),
+};
 
-  constructor(size: number) {
-    this.buf = Buffer.allocUnsafe(Math.max(256, size));
+/** What is known of an endpoint beyond the packets, in the notes' own key order; leaves the room made. */
+function notes(w: JsonBytes, p: number, e: EndpointNotes, room: number): number {
+  w.pos = p;
+  for (const k of Object.keys(e) as (keyof EndpointView)[]) {
+    const v = (e as EndpointView)[k];
+    if (k === 'ip' || k === 'port' || k === 'state' || v === undefined) continue;
+    w.ascii(`,"${k}":`);
+    w.text(JSON.stringify(v));
+  }
+  w.room(room);
+  return w.pos;
+}
+
+/** An endpoint's address, port and state at p (after the key of its address); leaves the room made. */
+function endpoint(w: JsonBytes, p: number, f: ConnFields, side: 0 | 1, room: number): number {
+  let b = w.buf;
+  const v4 = f.ip4[side];
+  if (v4 >= 0) {
+    p = writeUint(b, p, v4 >>> 24);
+    b[p++] = 0x2e;
+    p = writeUint(b, p, (v4 >>> 16) & 0xff);
+    b[p++] = 0x2e;
+    p = writeUint(b, p, (v4 >>> 8) & 0xff);
+    b[p++] = 0x2e;
+    p = writeUint(b, p, v4 & 0xff);
+  } else {
+    w.pos = p;
+    w.ascii(f.ipText[side]);
+    w.room(room);
+    b = w.buf;
+    p = w.pos;
+  }
+  p = writeLit(b, w.dv, p, L.port);
+  p = writeNumber(b, p, f.num, side);
+  p = writeLit(b, w.dv, p, L.state[f.state[side]]);
+  const e = f.notes[side];
+  return e === null ? p : notes(w, p, e, room);
+}
+
+/** A writer's scratch: one connection's fields at a time. */
+const fields = new ConnFields();
+
+/** One connection's JSON object, from any source of its fields. */
+export function writeConnection(w: JsonBytes, c: ConnectionSource): void {
+  const f = fields;
+  c.fill(f);
+  const room = CONNECTION_ROOM + f.histLen;
+  w.room(room);
+  let b = w.buf;
+  let p = writeLit(b, w.dv, w.pos, L.open);
+  if (f.idText === null) p = writeDigits(b, p, f.id);
+  else {
+    w.pos = p;
+    w.ascii(f.idText);
+    w.room(room);
+    b = w.buf;
+    p = w.pos;
+  }
+  p = writeLit(b, w.dv, p, L.family[f.family === 6 ? 1 : 0]);
+  p = endpoint(w, p, f, 0, room);
+  p = writeLit(w.buf, w.dv, p, L.server);
+  p = endpoint(w, p, f, 1, room);
+  b = w.buf;
+  const dv = w.dv;
+  const n = f.num;
+  p = writeLit(b, dv, p, L.status[((f.flags & FL.CLOSED) !== 0 ? CONN_STATES.length : 0) + f.connState]);
+  const h = f.hist;
+  for (let i = 0; i < f.histLen; i++) b[p++] = h[i];
+  p = writeLit(b, dv, p, L.flags[f.flags & 7]);
+  p = writeNumber(b, p, n, N.startedAt);
+  p = writeLit(b, dv, p, L.endedAt);
+  p = writeNumber(b, p, n, N.endedAt);
+  p = writeLit(b, dv, p, L.lastSeenAt);
+  p = writeNumber(b, p, n, N.lastSeenAt);
+  p = writeLit(b, dv, p, L.synAt);
+  p = writeNumber(b, p, n, N.synAt);
+  p = writeLit(b, dv, p, L.synAckAt);
+  p = writeNumber(b, p, n, N.synAckAt);
+  p = writeLit(b, dv, p, L.ackAt);
+  p = writeNumber(b, p, n, N.ackAt);
+  p = writeLit(b, dv, p, L.rttMs);
+  p = writeNumber(b, p, n, N.rttMs);
+  p = writeLit(b, dv, p, L.synToSynAckMs);
+  p = writeNumber(b, p, n, N.synToSynAckMs);
+  p = writeLit(b, dv, p, L.synAckToAckMs);
+  p = writeNumber(b, p, n, N.synAckToAckMs);
+  p = writeLit(b, dv, p, L.close[8 * f.closedBy + f.closeKind]);
+  p = writeNumber(b, p, n, N.packets0);
+  p = writeLit(b, dv, p, L.bytes);
+  p = writeNumber(b, p, n, N.bytes0);
+  p = writeLit(b, dv, p, L.serverPackets);
+  p = writeNumber(b, p, n, N.packets1);
+  p = writeLit(b, dv, p, L.bytes);
+  p = writeNumber(b, p, n, N.bytes1);
+  p = writeLit(b, dv, p, L.clientMss);
+  p = writeNumber(b, p, n, N.mss0);
+  p = writeLit(b, dv, p, L.wscale);
+  p = writeNumber(b, p, n, N.wscale0);
+  p = writeLit(b, dv, p, L.opts[f.opts[0]]);
+  p = writeLit(b, dv, p, L.serverMss);
+  p = writeNumber(b, p, n, N.mss1);
+  p = writeLit(b, dv, p, L.wscale);
+  p = writeNumber(b, p, n, N.wscale1);
+  p = writeLit(b, dv, p, L.opts[f.opts[1]]);
+  p = writeLit(b, dv, p, L.synRetransmits);
+  p = writeNumber(b, p, n, N.synRetransmits);
+  p = writeLit(b, dv, p, L.anomalies);
+  p = writeNumber(b, p, n, N.anomalies);
+  p = writeLit(b, dv, p, L.missedBytes);
+  p = writeNumber(b, p, n, N.missedBytes);
+  b[p++] = 0x7d;
+  w.pos = p;
+}
+
+const codes = <T>(list: readonly T[]): Map<T, number> => new Map(list.map((x, i) => [x, i]));
+const TCP_STATE_CODE = codes<string>(TCP_STATES);
+const CONN_STATE_CODE = codes<string>(CONN_STATES);
+const CLOSED_BY_CODE = codes<string | null>(CLOSED_BY);
+const CLOSE_KIND_CODE = codes<string | null>(CLOSE_KINDS);
+
+const orNaN = (n: number | null): number => (n === null ? NaN : n);
+
+/** A view's fields, for the writer: one reused source, pointed at each view in turn. */
+export class ViewSource implements ConnectionSource {
+  private c!: ConnectionView;
+
+  of(c: ConnectionView): this {
+    this.c = c;
+    return this;
   }
 
-  private room(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
-    const next = Buffer.allocUnsafe(Math.max(2 * this.buf.length, this.pos + n));
-    this.buf.copy(next, 0, 0, this.pos);
-    this.buf = next;
-  }
-
-  /** A string of ASCII characters that JSON writes as they are. */
-  ascii(s: string): void {
-    const n = s.length;
-    this.room(n);
-    const b = this.buf;
-    let p = this.pos;
-    for (let i = 0; i < n; i++) b[p++] = s.charCodeAt(i);
-    this.pos = p;
-  }
-
-  /** Bytes prepared once (the keys and punctuation between the values). */
-  lit(k: Uint8Array): void {
-    const n = k.length;
-    this.room(n);
-    const b = this.buf;
-    let p = this.pos;
-    for (let i = 0; i < n; i++) b[p++] = k[i];
-    this.pos = p;
-  }
-
-  /** Any JSON text (UTF-8). */
-  text(s: string): void {
-    this.room(3 * s.length);
-    this.pos += this.buf.write(s, this.pos, 'utf8');
-  }
-
-  str(s: string | null): void {
-    if (s === null) return this.ascii('null');
-    this.room(s.length + 2);
-    this.buf[this.pos++] = 0x22;
-    this.ascii(s);
-    this.buf[this.pos++] = 0x22;
-  }
-
-  bool(v: boolean): void {
-    this.ascii(v ? 'true' : 'false');
-  }
-
-  /** A non-negative integer below 2^53, digit by digit (in 32-bit arithmetic, eight digits at a time). */
-  private digits(n: number): void {
-    if (n < 100_000_000) return this.small(n, 0);
-    const hi = Math.floor(n / 100_000_000);
-    const lo = n - hi * 100_000_000;
-    this.small(hi, 0); // below 10^8 too: n < 2^53
-    this.small(lo, 8);
-  }
-
-  /** An integer below 10^8, in at least `width` digits (zeros in front). */
-  private small(n: number, width: number): void {
-    let len = 1;
-    for (let x = n; x >= 10; x = (x / 10) | 0) len++;
-    if (len < width) len = width;
-    this.room(len);
-    const b = this.buf;
-    const end = this.pos + len;
-    let x = n;
-    for (let p = end - 1; p >= this.pos; p--) {
-      const q = (x / 10) | 0;
-      b[p] = 0x30 + x - 10 * q;
-      x = q;
+  fill(f: ConnFields): void {
+    const c = this.c;
+    f.idText = c.id;
+    f.family = c.family;
+    for (let i = 0; i < 2; i++) {
+      const e = i === 0 ? c.client : c.server;
+      f.ip4[i] = -1;
+      f.ipText[i] = e.ip;
+      f.state[i] = TCP_STATE_CODE.get(e.state)!;
+      f.notes[i] = e.process !== undefined || e.processReason !== undefined || e.kernel !== undefined ? e : null;
     }
-    this.pos = end;
+    f.flags = (c.partial ? FL.PARTIAL : 0) | (c.captureGap ? FL.CAPTURE_GAP : 0) | (c.rolesGuessed ? FL.ROLES_GUESSED : 0) | (c.status === 'closed' ? FL.CLOSED : 0);
+    f.connState = CONN_STATE_CODE.get(c.connState)!;
+    f.closedBy = CLOSED_BY_CODE.get(c.closedBy)!;
+    f.closeKind = CLOSE_KIND_CODE.get(c.closeKind)!;
+    const h = f.histRoom(c.history.length);
+    for (let i = 0; i < c.history.length; i++) h[i] = c.history.charCodeAt(i);
+    f.histLen = c.history.length;
+    const n = f.num;
+    const hs = c.handshake;
+    const k = c.counts;
+    const o = c.options;
+    n[N.port0] = c.client.port;
+    n[N.port1] = c.server.port;
+    n[N.startedAt] = c.startedAt;
+    n[N.endedAt] = orNaN(c.endedAt);
+    n[N.lastSeenAt] = c.lastSeenAt;
+    n[N.synAt] = orNaN(hs.synAt);
+    n[N.synAckAt] = orNaN(hs.synAckAt);
+    n[N.ackAt] = orNaN(hs.ackAt);
+    n[N.rttMs] = orNaN(hs.rttMs);
+    n[N.synToSynAckMs] = orNaN(hs.synToSynAckMs);
+    n[N.synAckToAckMs] = orNaN(hs.synAckToAckMs);
+    n[N.packets0] = k.client.packets;
+    n[N.bytes0] = k.client.bytes;
+    n[N.packets1] = k.server.packets;
+    n[N.bytes1] = k.server.bytes;
+    n[N.mss0] = orNaN(o.client.mss);
+    n[N.wscale0] = orNaN(o.client.wscale);
+    n[N.mss1] = orNaN(o.server.mss);
+    n[N.wscale1] = orNaN(o.server.wscale);
+    f.opts[0] = (o.client.sackPermitted ? OPT.SACK : 0) | (o.client.timestamps ? OPT.TS : 0);
+    f.opts[1] = (o.server.sackPermitted ? OPT.SACK : 0) | (o.server.timestamps ? OPT.TS : 0);
+    n[N.synRetransmits] = c.synRetransmits;
+    n[N.anomalies] = c.anomalies;
+    n[N.missedBytes] = c.missedBytes;
   }
-
-  /**
-   * A number as JSON.stringify prints it. Times are milliseconds with microseconds in the
-   * fraction, and printing a fraction the generic way (shortest round trip) costs more than the
-   * rest of a connection: a fraction of at most three digits is printed from integers instead.
-   * That text is what the generic way prints whenever its value is the number: below 2^43 two
-   * such texts that differ are more than an ulp apart, so no shorter one rounds to the same
-   * number, and m / 1000 and the parsed text are both the exact quotient correctly rounded.
-   */
-  num(n: number | null): void {
-    if (n === null || !Number.isFinite(n)) return this.ascii('null');
-    if (n >= 0 && n <= Number.MAX_SAFE_INTEGER && Number.isInteger(n) && !Object.is(n, -0)) return this.digits(n);
-    if (n > 0.001 && n < 8796093022208) {
-      const m = Math.round(n * 1000);
-      if (m / 1000 === n) {
-        const frac = m % 1000;
-        this.digits((m - frac) / 1000);
-        this.room(1);
-        this.buf[this.pos++] = 0x2e;
-        return this.ascii(frac % 100 === 0 ? String(frac / 100) : frac % 10 === 0 ? FRAC2[frac / 10] : FRAC3[frac]);
-      }
-    }
-    this.ascii(String(n));
-  }
-
-  result(): Buffer {
-    return this.buf.subarray(0, this.pos);
-  }
 }
 
-/** The text before each value (named by the value), and the punctuation: bytes prepared once. */
-const T = bytesOf({
-  mss: '{"mss":',
-  wscale: ',"wscale":',
-  sackPermitted: ',"sackPermitted":',
-  timestamps: ',"timestamps":',
-  close: '}',
-  ip: '{"ip":',
-  port: ',"port":',
-  state: ',"state":',
-  id: '{"id":',
-  family: ',"family":',
-  client: ',"client":',
-  server: ',"server":',
-  status: ',"status":',
-  connState: ',"connState":',
-  history: ',"history":',
-  partial: ',"partial":',
-  captureGap: ',"captureGap":',
-  rolesGuessed: ',"rolesGuessed":',
-  startedAt: ',"startedAt":',
-  endedAt: ',"endedAt":',
-  lastSeenAt: ',"lastSeenAt":',
-  synAt: ',"handshake":{"synAt":',
-  synAckAt: ',"synAckAt":',
-  ackAt: ',"ackAt":',
-  rttMs: ',"rttMs":',
-  synToSynAckMs: ',"synToSynAckMs":',
-  synAckToAckMs: ',"synAckToAckMs":',
-  closedBy: '},"closedBy":',
-  closeKind: ',"closeKind":',
-  clientPackets: ',"counts":{"client":{"packets":',
-  bytes: ',"bytes":',
-  serverPackets: '},"server":{"packets":',
-  optionsClient: '}},"options":{"client":',
-  synRetransmits: '},"synRetransmits":',
-  anomalies: ',"anomalies":',
-  missedBytes: ',"missedBytes":',
-  page: '{"connections":[',
-  comma: ',',
-  nextCursor: '],"nextCursor":',
-  total: ',"total":',
-});
-
-function bytesOf<K extends string>(texts: Record<K, string>): Record<K, Uint8Array> {
-  const out = {} as Record<K, Uint8Array>;
-  for (const k of Object.keys(texts) as K[]) out[k] = Buffer.from(texts[k], 'latin1');
-  return out;
-}
-
-function options(w: JsonBytes, o: SideOptions): void {
-  w.lit(T.mss);
-  w.num(o.mss);
-  w.lit(T.wscale);
-  w.num(o.wscale);
-  w.lit(T.sackPermitted);
-  w.bool(o.sackPermitted);
-  w.lit(T.timestamps);
-  w.bool(o.timestamps);
-  w.lit(T.close);
-}
-
-/** An endpoint, with what is known of it beyond the packets in the view's own key order. */
-function endpoint(w: JsonBytes, e: EndpointView): void {
-  w.lit(T.ip);
-  w.str(e.ip);
-  w.lit(T.port);
-  w.num(e.port);
-  w.lit(T.state);
-  w.str(e.state);
-  if (e.process !== undefined || e.processReason !== undefined || e.kernel !== undefined) {
-    for (const k of Object.keys(e) as (keyof EndpointView)[]) {
-      const v = e[k];
-      if (k === 'ip' || k === 'port' || k === 'state' || v === undefined) continue;
-      w.ascii(`,"${k}":`);
-      w.text(JSON.stringify(v));
-    }
-  }
-  w.lit(T.close);
-}
-
-function connection(w: JsonBytes, c: ConnectionView): void {
-  const h = c.handshake;
-  const k = c.counts;
-  w.lit(T.id);
-  w.str(c.id);
-  w.lit(T.family);
-  w.num(c.family);
-  w.lit(T.client);
-  endpoint(w, c.client);
-  w.lit(T.server);
-  endpoint(w, c.server);
-  w.lit(T.status);
-  w.str(c.status);
-  w.lit(T.connState);
-  w.str(c.connState);
-  w.lit(T.history);
-  w.str(c.history);
-  w.lit(T.partial);
-  w.bool(c.partial);
-  w.lit(T.captureGap);
-  w.bool(c.captureGap);
-  w.lit(T.rolesGuessed);
-  w.bool(c.rolesGuessed);
-  w.lit(T.startedAt);
-  w.num(c.startedAt);
-  w.lit(T.endedAt);
-  w.num(c.endedAt);
-  w.lit(T.lastSeenAt);
-  w.num(c.lastSeenAt);
-  w.lit(T.synAt);
-  w.num(h.synAt);
-  w.lit(T.synAckAt);
-  w.num(h.synAckAt);
-  w.lit(T.ackAt);
-  w.num(h.ackAt);
-  w.lit(T.rttMs);
-  w.num(h.rttMs);
-  w.lit(T.synToSynAckMs);
-  w.num(h.synToSynAckMs);
-  w.lit(T.synAckToAckMs);
-  w.num(h.synAckToAckMs);
-  w.lit(T.closedBy);
-  w.str(c.closedBy);
-  w.lit(T.closeKind);
-  w.str(c.closeKind);
-  w.lit(T.clientPackets);
-  w.num(k.client.packets);
-  w.lit(T.bytes);
-  w.num(k.client.bytes);
-  w.lit(T.serverPackets);
-  w.num(k.server.packets);
-  w.lit(T.bytes);
-  w.num(k.server.bytes);
-  w.lit(T.optionsClient);
-  options(w, c.options.client);
-  w.lit(T.server);
-  options(w, c.options.server);
-  w.lit(T.synRetransmits);
-  w.num(c.synRetransmits);
-  w.lit(T.anomalies);
-  w.num(c.anomalies);
-  w.lit(T.missedBytes);
-  w.num(c.missedBytes);
-  w.lit(T.close);
-}
+const views = new ViewSource();
 
 /** One connection as JSON.stringify writes it. */
 export function connectionJson(c: ConnectionView): string {
   const w = new JsonBytes(BYTES_PER_CONNECTION);
-  connection(w, c);
+  writeConnection(w, views.of(c));
   return w.result().toString('utf8');
 }
 
 /** A list page, as JSON.stringify writes `{ connections, nextCursor, total }`, in UTF-8. */
 export function pageJson(connections: readonly ConnectionView[], nextCursor: string | null, total: number): Buffer {
-  const w = new JsonBytes(BYTES_PER_CONNECTION * connections.length + 128);
-  w.lit(T.page);
+  const w = new JsonBytes(BYTES_PER_CONNECTION * connections.length + CONNECTION_ROOM + 128);
+  w.lit(L.page);
   for (let i = 0; i < connections.length; i++) {
-    if (i > 0) w.lit(T.comma);
-    connection(w, connections[i]);
+    if (i > 0) w.lit(L.comma);
+    writeConnection(w, views.of(connections[i]));
   }
-  w.lit(T.nextCursor);
+  w.lit(L.nextCursor);
   w.str(nextCursor);
-  w.lit(T.total);
+  w.lit(L.total);
   w.num(total);
-  w.lit(T.close);
+  w.lit(L.close1);
   return w.result();
 }

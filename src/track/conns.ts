@@ -39,6 +39,8 @@ export class Conns {
   readonly notes = new Map<number, [EndpointNotes | null, EndpointNotes | null]>();
   readonly sinks: EventSink[] = [];
   readonly removeSinks: ((c: ConnectionView) => void)[] = [];
+  /** Sinks that read a leaving connection from its slot (record.ts) rather than from a view. */
+  readonly removeSlotSinks: ((s: number) => void)[] = [];
   readonly counters = new TrackerCounters();
   /** The ladder's head length (segments kept from the start). */
   private readonly ladderHead: number;
@@ -264,6 +266,7 @@ export class Conns {
   /** Forgets s entirely. */
   drop(s: number): void {
     const st = this.st;
+    for (let i = 0; i < this.removeSlotSinks.length; i++) this.removeSlotSinks[i](s);
     if (this.removeSinks.length > 0) {
       const c = this.views.connection(s);
       for (const sink of this.removeSinks) sink(c);

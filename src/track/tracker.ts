@@ -10,11 +10,13 @@ import { Machine } from './machine';
 import type { Mirror } from './mirror';
 import { resolveOptions } from './options';
 import { Queries } from './queries';
+import { ConnRecord } from './record';
 import type { Selection } from './select';
 import { S } from './states';
 import { ZeekMirror } from './zeek';
 
 export { DEFAULT_TRACKER_OPTIONS } from './options';
+export type { ConnRecord } from './record';
 
 /**
  * The connection tracker: a flow table of 4-tuples, and for each connection the RFC 9293 state of
@@ -74,6 +76,16 @@ export class Tracker implements TrackerApi {
    */
   onRemove(sink: (c: ConnectionView) => void): void {
     this.c.removeSinks.push(sink);
+  }
+
+  /**
+   * As onRemove, but `sink` reads the connection from the store through a cursor (record.ts), which
+   * is valid only during the call: no view is built for it.
+   */
+  onRemoveRecord(sink: (r: ConnRecord) => void): void {
+    const c = this.c;
+    const r = new ConnRecord(c.st, c.hist, c.notes);
+    c.removeSlotSinks.push((s) => sink(r.at(s)));
   }
 
   /**

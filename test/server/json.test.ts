@@ -111,7 +111,11 @@ describe('the list endpoint’s JSON', { skip: !HAVE_TRACES }, () => {
     for (let i = 0; i < 5000; i++) {
       const us = Math.floor(r() * 2e15);
       values.push(us / 1000, Math.floor(r() * 1e9) / 1000, (us + r()) / 1000, us / 1e6, us, Math.floor(r() * 2 ** 32), r() * 10);
+      // differences of capture times (multiples of their ulp), and other short binary fractions
+      const t = us / 1000;
+      values.push(t + Math.floor(r() * 1e6) / 1000 - t, Math.floor(r() * 2 ** 30) / 2 ** Math.floor(r() * 26), r() * 1e-5);
     }
+    values.push(2 ** -20, 2 ** -19, 2 ** -22, 2 ** -23, 1e-6, 2 ** 43 - 2 ** -9, 0.095947265625, 1e-7);
     for (const x of values) {
       const w: ConnectionView = { ...v, startedAt: x, counts: { client: { packets: x, bytes: 0 }, server: v.counts.server } };
       expect(connectionJson(w), String(x)).toBe(JSON.stringify(w));

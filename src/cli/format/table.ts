@@ -1,13 +1,23 @@
 import type { ConnectionView } from '../../track/connection';
+import type { JsonBytes } from '../../server/json-bytes';
 import { CONN_STATES, type ConnState } from '../../track/states';
 
 const HEAD = ['START (UTC)', 'CLIENT', 'SERVER', 'CLIENT STATE', 'SERVER STATE', 'CONN', 'HISTORY', 'DURATION', 'RTT', 'PKTS c/s', 'BYTES c/s', 'CLOSE'];
 
+/** The date and time of the last whole second clock() wrote: rows come in time order, mostly. */
+let clockSecond = NaN;
+let clockText = '';
+
 function clock(ms: number): string {
   // Whole microseconds first, so the fraction rounds as the Zeek and JSON outputs do.
   const us = Math.round(ms * 1000);
-  const iso = new Date(Math.floor(us / 1e6) * 1000).toISOString();
-  return `${iso.slice(0, 10)} ${iso.slice(11, 19)}.${String(us % 1e6).padStart(6, '0')}`;
+  const second = Math.floor(us / 1e6);
+  if (second !== clockSecond) {
+    const iso = new Date(second * 1000).toISOString();
+    clockText = `${iso.slice(0, 10)} ${iso.slice(11, 19)}.`;
+    clockSecond = second;
+  }
+  return clockText + String(us % 1e6).padStart(6, '0');
 }
 
 function endpoint(ip: string, port: number): string {
@@ -72,6 +82,28 @@ export function tableHeader(): string {
 /** One connection's line, for people reading a terminal. */
 export function tableLine(c: ConnectionView): string {
   return line(tableRow(c));
+}
+
+/** tableLine() written into `w`, cell by cell, with no line built first. */
+export function writeTableLine(w: JsonBytes, c: ConnectionView): void {
+  const cells = tableRow(c);
+  const last = cells.length - 1;
+  for (let i = 0; i < last; i++) {
+    const s = cells[i];
+    cell(w, s);
+    // as padEnd pads: to the width in UTF-16 units, then the two spaces between columns
+    const pad = Math.max(0, WIDTHS[i] - s.length) + 2;
+    w.room(pad);
+    for (let k = 0; k < pad; k++) w.buf[w.pos++] = 0x20;
+  }
+  cell(w, cells[last]);
+  w.byte(0x0a);
+}
+
+/** A cell's text: ASCII as it is, anything else (µs, a command's name) through UTF-8. */
+function cell(w: JsonBytes, s: string): void {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return w.text(s);
+  w.ascii(s);
 }
 
 /** Zeek's own one-line meanings of conn_state. */

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { analyzeFile } from '../../../src/cli/analyze';
-import { zeekUid } from '../../../src/cli/format/zeek';
+import { zeekRow, zeekUid } from '../../../src/cli/format/zeek';
+import type { ZeekRecord } from '../../../src/track/zeek';
 import type { ConnectionView } from '../../../src/track/connection';
 import { FIXTURES } from '../../support/fixtures.mjs';
 import { tempDir } from '../../support/temp';
@@ -26,6 +27,60 @@ describe('zeekUid', () => {
     const v = views[0];
     for (let i = 1; i <= 1_000_000; i++) seen.add(zeekUid(i, v.startedAt, v.client.ip, v.client.port));
     expect(seen.size).toBe(1_000_000);
+  });
+});
+
+describe('zeekRow', () => {
+  // The line as template text writes it (toFixed(6) for times, String for counts): zeekRow writes
+  // bytes and must come to the same text.
+  const text = (r: ZeekRecord): string => {
+    const secs = (ms: number) => (ms / 1000).toFixed(6);
+    const d = r.lastAt - r.startedAt;
+    const o = r.orig;
+    const p = r.resp;
+    return (
+      `${secs(r.startedAt)}\t${zeekUid(r.n, r.startedAt, o.ip, o.port)}\t${o.ip}\t${o.port}\t${p.ip}\t${p.port}\ttcp\t-\t` +
+      (d > 0 ? `${secs(d)}\t${o.bytes}\t${p.bytes}\t` : '-\t-\t-\t') +
+      `${r.connState}\t-\t-\t${r.missedBytes}\t${r.history === '' ? '(empty)' : r.history}\t${o.packets}\t${o.ipBytes}\t${p.packets}\t${p.ipBytes}\t-\n`
+    );
+  };
+
+  it('writes what template text writes: capture times, odd durations and counts', () => {
+    let seed = 99;
+    const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    const base: ZeekRecord = {
+      n: 1,
+      connectionId: '1',
+      startedAt: 0,
+      lastAt: 0,
+      orig: { ip: '10.0.0.1', port: 40000, packets: 3, bytes: 0, ipBytes: 120 },
+      resp: { ip: 'fe80::1', port: 80, packets: 2, bytes: 0, ipBytes: 80 },
+      connState: 'SF',
+      history: 'ShADadFf',
+      missedBytes: 0,
+    };
+    const starts = [0, 1, 0.0005, 0.0004999, 1e-7, 999.9995, 1.5, 2 ** 51 / 1000, 2 ** 53, 1e21, -0, -1.5, 1e300];
+    const spans = [0, -1, 1e-9, 0.0005, 0.0015, 0.0025, 1.1100000143051147, 299_999.9999995, 1e15];
+    for (let k = 0; k < 20000; k++) {
+      // as a capture's timestamps become epoch ms: seconds * 1000 + microseconds * 1000 / 1e6
+      const t = Math.floor(1e9 + rand() * 2.9e9) * 1000 + (Math.floor(rand() * 1e6) * 1000) / 1e6;
+      starts.push(t, rand() * 1e13, Math.floor(rand() * 1e9) / 1000);
+      spans.push(rand() * 10, (Math.floor(rand() * 1e6) * 1000) / 1e6, t - Math.floor(t / 1000) * 1000);
+    }
+    const counts = [0, -0, 7, 2 ** 32, 2 ** 53 + 2, 1e21, 0.5];
+    for (let i = 0; i < starts.length; i++) {
+      const startedAt = starts[i];
+      const r: ZeekRecord = {
+        ...base,
+        n: i + 1,
+        startedAt,
+        lastAt: startedAt + spans[i % spans.length],
+        orig: { ...base.orig, bytes: counts[i % counts.length], packets: i },
+        history: i % 5 === 0 ? '' : base.history,
+        missedBytes: counts[(i + 3) % counts.length],
+      };
+      expect(zeekRow(r), String(startedAt)).toBe(text(r));
+    }
   });
 });
 

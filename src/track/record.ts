@@ -1,0 +1,200 @@
+import { addrString } from '../decode/segment';
+import type { EndpointNotes } from './connection';
+import type { History } from './history';
+import { C, E, HIST_INLINE, type ConnStore } from './store';
+
+export { CONN_STATES, TCP_STATES } from './states';
+export { CLOSE_KINDS, CLOSED_BY } from './store';
+
+/**
+ * The numbers of a Connection object (connection.ts ConnectionView), in the order it has them:
+ * ConnFields.num[N.startedAt] is its startedAt. The endpoints' numbers: 0 the client, 1 the server.
+ */
+export const N = {
+  port0: 0,
+  port1: 1,
+  startedAt: 2,
+  endedAt: 3,
+  lastSeenAt: 4,
+  synAt: 5,
+  synAckAt: 6,
+  ackAt: 7,
+  rttMs: 8,
+  synToSynAckMs: 9,
+  synAckToAckMs: 10,
+  packets0: 11,
+  bytes0: 12,
+  packets1: 13,
+  bytes1: 14,
+  mss0: 15,
+  wscale0: 16,
+  mss1: 17,
+  wscale1: 18,
+  synRetransmits: 19,
+  anomalies: 20,
+  missedBytes: 21,
+} as const;
+const NUMBERS = 22;
+
+/** Bits of ConnFields.flags. */
+export const FL = { PARTIAL: 1, CAPTURE_GAP: 2, ROLES_GUESSED: 4, CLOSED: 8 } as const;
+/** Bits of ConnFields.opts (per endpoint). */
+export const OPT = { SACK: 1, TS: 2 } as const;
+
+/**
+ * One connection's fields, as a writer of its text reads them: numbers and the indices of names
+ * in the one list that declares them, filled in by a source (a view, or the tracker's store) and
+ * reused from one connection to the next. Nothing in it is allocated per connection but the text
+ * of an address that is not IPv4 (and a view's own strings and notes, which it already holds).
+ */
+export class ConnFields {
+  /** The numbers of N; NaN where the Connection object has null. */
+  readonly num = new Float64Array(NUMBERS);
+  /** The id's number, or its text when `idText` is not null. */
+  id = 0;
+  idText: string | null = null;
+  family: 4 | 6 = 4;
+  /** Each endpoint's IPv4 address as a 32-bit number (first byte highest), or -1: then `ipText`. */
+  readonly ip4 = new Float64Array(2);
+  readonly ipText = ['', ''];
+  /** Each endpoint's state, as an index in TCP_STATES. */
+  readonly state = new Uint8Array(2);
+  /** Each endpoint's OPT bits. */
+  readonly opts = new Uint8Array(2);
+  /** What is known of each endpoint beyond the packets (the keys other than ip, port, state), or null. */
+  readonly notes: (EndpointNotes | null)[] = [null, null];
+  /** FL bits. */
+  flags = 0;
+  /** Zeek's conn_state, as an index in CONN_STATES. */
+  connState = 0;
+  /** Indices in CLOSED_BY and CLOSE_KINDS (a code past the latter's end stands for null). */
+  closedBy = 0;
+  closeKind = 0;
+  /** Zeek's history letters, as character codes. */
+  hist = new Uint8Array(64);
+  histLen = 0;
+
+  /** Room for a history of n letters. */
+  histRoom(n: number): Uint8Array {
+    if (n > this.hist.length) this.hist = new Uint8Array(2 * n);
+    return this.hist;
+  }
+}
+
+/** Something that fills in a connection's fields. */
+export interface ConnectionSource {
+  fill(f: ConnFields): void;
+}
+
+/**
+ * A read-only cursor over the tracker's store: the connection in one slot, with the values
+ * Views.connection() (view.ts) puts in its object, and no object built. Valid only while that
+ * slot holds the connection (a remove sink's call).
+ */
+export class ConnRecord implements ConnectionSource {
+  private s = -1;
+
+  constructor(
+    private readonly st: ConnStore,
+    private readonly hist: History,
+    private readonly notesById: ReadonlyMap<number, readonly [EndpointNotes | null, EndpointNotes | null]>,
+  ) {}
+
+  /** Points the cursor at slot s. */
+  at(s: number): this {
+    this.s = s;
+    return this;
+  }
+
+  /** The connection's id number. */
+  idNum(): number {
+    return this.st.idNum[this.s];
+  }
+
+  fill(f: ConnFields): void {
+    const st = this.st;
+    const s = this.s;
+    const c = 2 * s;
+    const cf = st.cflags[s];
+    f.id = st.idNum[s];
+    f.idText = null;
+    const fam = st.family[s] === 6 ? 6 : 4;
+    f.family = fam;
+    this.addresses(f, fam);
+    f.state[0] = st.st[c];
+    f.state[1] = st.st[c + 1];
+    if (this.notesById.size > 0) {
+      const notes = this.notesById.get(st.idNum[s]);
+      f.notes[0] = notes?.[0] ?? null;
+      f.notes[1] = notes?.[1] ?? null;
+    } else f.notes[0] = f.notes[1] = null;
+    f.flags =
+      ((cf & C.PARTIAL) !== 0 ? FL.PARTIAL : 0) |
+      ((cf & C.CAPTURE_GAP) !== 0 ? FL.CAPTURE_GAP : 0) |
+      ((cf & C.ROLES_GUESSED) !== 0 ? FL.ROLES_GUESSED : 0) |
+      ((cf & C.CLOSED) !== 0 ? FL.CLOSED : 0);
+    f.connState = st.zconn[s];
+    f.closedBy = (cf & C.BY_MASK) >>> C.BY_SHIFT;
+    f.closeKind = (cf & C.KIND_MASK) >>> C.KIND_SHIFT;
+    this.history(f);
+    const n = f.num;
+    n[N.port0] = st.cport[s];
+    n[N.port1] = st.sport[s];
+    n[N.startedAt] = st.tStart[s];
+    n[N.endedAt] = st.tEnd[s];
+    n[N.lastSeenAt] = st.tLast[s];
+    const tSyn = st.tSyn[s];
+    const tSynAck = st.tSynAck[s];
+    const tAck = st.tAck[s];
+    n[N.synAt] = tSyn;
+    n[N.synAckAt] = tSynAck;
+    n[N.ackAt] = tAck;
+    // NaN (a time not seen) in either makes the difference NaN: null, as views.ts has it
+    n[N.rttMs] = tAck - tSyn;
+    n[N.synToSynAckMs] = tSynAck - tSyn;
+    n[N.synAckToAckMs] = tAck - tSynAck;
+    n[N.packets0] = st.pkts[c];
+    n[N.bytes0] = st.bytes[c];
+    n[N.packets1] = st.pkts[c + 1];
+    n[N.bytes1] = st.bytes[c + 1];
+    n[N.mss0] = st.mss[c] !== 0 ? st.mss[c] : NaN;
+    n[N.wscale0] = st.wscale[c] >= 0 ? st.wscale[c] : NaN;
+    n[N.mss1] = st.mss[c + 1] !== 0 ? st.mss[c + 1] : NaN;
+    n[N.wscale1] = st.wscale[c + 1] >= 0 ? st.wscale[c + 1] : NaN;
+    f.opts[0] = ((st.eflags[c] & E.SACK_OK) !== 0 ? OPT.SACK : 0) | ((st.eflags[c] & E.TS) !== 0 ? OPT.TS : 0);
+    f.opts[1] = ((st.eflags[c + 1] & E.SACK_OK) !== 0 ? OPT.SACK : 0) | ((st.eflags[c + 1] & E.TS) !== 0 ? OPT.TS : 0);
+    n[N.synRetransmits] = st.synRetx[s];
+    n[N.anomalies] = st.anomalies[s];
+    n[N.missedBytes] = st.missed[s];
+  }
+
+  private addresses(f: ConnFields, fam: 4 | 6): void {
+    const a = this.st.addr;
+    const o = this.s * 32;
+    if (fam === 4) {
+      f.ip4[0] = a[o] * 0x1000000 + ((a[o + 1] << 16) | (a[o + 2] << 8) | a[o + 3]);
+      f.ip4[1] = a[o + 16] * 0x1000000 + ((a[o + 17] << 16) | (a[o + 18] << 8) | a[o + 19]);
+    } else {
+      f.ip4[0] = f.ip4[1] = -1;
+      f.ipText[0] = addrString(a, o, 6);
+      f.ipText[1] = addrString(a, o + 16, 6);
+    }
+  }
+
+  private history(f: ConnFields): void {
+    const st = this.st;
+    const s = this.s;
+    const inline = st.histLen[s];
+    if ((st.cflags[s] & C.HIST_LONG) === 0) {
+      const h = f.histRoom(inline);
+      const o = s * HIST_INLINE;
+      for (let i = 0; i < inline; i++) h[i] = st.hist[o + i];
+      f.histLen = inline;
+      return;
+    }
+    const len = this.hist.length(s);
+    const h = f.histRoom(len);
+    for (let i = 0; i < len; i++) h[i] = this.hist.at(s, i);
+    f.histLen = len;
+  }
+}

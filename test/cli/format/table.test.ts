@@ -1,0 +1,31 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { tableLine, writeTableLine } from '../../../src/cli/format/table';
+import { JsonBytes } from '../../../src/server/json-bytes';
+import type { ConnectionView } from '../../../src/track/connection';
+
+const golden: Record<string, { records: string[] }> = JSON.parse(
+  readFileSync(path.resolve(__dirname, '../../fixtures/analyze/public-traces.json'), 'utf8'),
+);
+const views: ConnectionView[] = Object.values(golden).flatMap((g) => g.records.map((l) => JSON.parse(l)));
+
+describe('writeTableLine', () => {
+  it('writes the bytes of tableLine: every connection of the public traces, named processes, long cells', () => {
+    const v6 = views.find((v) => v.family === 6) ?? views[0];
+    const named: ConnectionView = {
+      ...v6,
+      history: 'ShADadFfRrTtWwCcIiQq^',
+      client: { ...v6.client, process: { pid: 42, command: 'café', cmdline: 'café --x', user: null, netns: null, fd: 3, via: 'comment' } },
+      handshake: { ...v6.handshake, rttMs: 0.0004 },
+    };
+    const all = [...views, named];
+    expect(all.some((v) => tableLine(v).includes('µs'))).toBe(true);
+    const w = new JsonBytes(64);
+    for (const v of all) {
+      w.pos = 0;
+      writeTableLine(w, v);
+      expect(w.result().toString('utf8')).toBe(tableLine(v));
+    }
+  });
+});
