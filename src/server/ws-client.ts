@@ -3,8 +3,14 @@ import type { StreamFilter } from './ws-filter';
 
 /** Text frames from Buffers: ws sends a Buffer as it is, so one frame can go to many sockets. */
 const TEXT = { binary: false } as const;
-/** How far a reading client's in-flight allowance may grow, in multiples of maxInFlightBytes. */
-const GROWTH = 4;
+/**
+ * How far a reading client's in-flight allowance may grow, in multiples of maxInFlightBytes. At
+ * 4 (4 MiB, some 270 ms of a flat-out stream) a dashboard that read everything was still found
+ * held by it dozens of times a run whenever this process was late to read its pongs
+ * (BENCHMARKS.md, "Timers on packet time"); a client that stops reading holds its socket's kernel
+ * buffers (a few MiB) and highWaterBytes, whatever this allows.
+ */
+const GROWTH = 16;
 /** Pings (with their marks) a client may have unanswered at once. */
 const MAX_PINGS_OUT = 4;
 /** Snapshots leave in fragments of this size (parts of one WebSocket message). */
