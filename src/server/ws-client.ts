@@ -1,5 +1,6 @@
 import type { WebSocket } from 'ws';
 import type { StreamFilter } from './ws-filter';
+import type { Slab } from './ws-frames';
 
 /** Text frames from Buffers: ws sends a Buffer as it is, so one frame can go to many sockets. */
 const TEXT = { binary: false } as const;
@@ -184,9 +185,15 @@ export class WsClient {
     return this.control.length === 0;
   }
 
-  send(frame: string | Buffer): void {
+  /** Sends a message; one cut from a slab (ws-frames.ts) holds the slab until its write is done. */
+  send(frame: string | Buffer, slab: Slab | null = null): void {
     this.sentBytes += typeof frame === 'string' ? Buffer.byteLength(frame) : frame.length;
-    this.ws.send(frame, TEXT);
+    if (slab === null) {
+      this.ws.send(frame, TEXT);
+      return;
+    }
+    slab.pending++;
+    this.ws.send(frame, TEXT, slab.done);
   }
 
   /**
