@@ -177,7 +177,7 @@ async function once() {
       mainUsPerConnection: round(((cpu1.total - cpu1.children - (cpu0.total - cpu0.children)) / generated) * 1000, 1),
       busyPct: round((100 * cpuTotal) / wallMs, 1),
     },
-    ws: { events: ws.events, eventsPerConnection: round(ws.events / generated, 1), bytesPerConnection: round(ws.bytes / generated, 0), messages: ws.messages, bytes: ws.bytes, clientCpuPct: round(ws.client.cpuPct, 1), lagged: ws.lagged, laggedDropped: ws.laggedDropped, gaps: ws.gaps, latencyMs: Object.fromEntries(Object.entries(ws.latencyMs).map(([k, v]) => [k, round(v, 2)])) },
+    ws: { events: ws.events, eventsPerConnection: round(ws.events / generated, 1), bytesPerConnection: round(ws.bytes / generated, 0), messages: ws.messages, bytes: ws.bytes, clientCpuPct: round(ws.client.cpuPct, 1), lagged: ws.lagged, laggedDropped: ws.laggedDropped, gaps: ws.gaps, latencyMs: Object.fromEntries(Object.entries(ws.latencyMs).map(([k, v]) => [k, round(v, 2)])), latencyByKind: ws.latencyByKind },
     // the server's side of the stream: resynchronisations, passes held by the in-flight allowance
     wsServer: { lagged: stats.ws.lagged, heldUnconfirmed: stats.ws.heldUnconfirmed },
     rest: { calls: rest.calls, p50Ms: round(restSorted[Math.floor(restSorted.length / 2)] ?? null, 1), maxMs: round(restSorted.at(-1) ?? null, 1) },

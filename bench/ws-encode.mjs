@@ -6,7 +6,10 @@
 // into the ring's chunks as it is published, a batch copied out of them), beside the writers alone.
 // Best of --rounds, µs per event; and the stream's bytes per connection, by event type.
 //
-//   node bench/ws-encode.mjs [--frames 150000] [--rounds 8] [--json]
+//   node bench/ws-encode.mjs [--frames 150000] [--rounds 8] [--json] [--against DIR]
+//
+// --against DIR (a build, e.g. .bench-data/rev-046007b): that build's writeEvent beside this one's,
+// round by round on the same events, after checking that both write the same bytes.
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { buildOnce, ROOT } from './lib/build.mjs';
@@ -79,6 +82,23 @@ const ways = {
   },
 };
 
+if (opt('--against', null)) {
+  const other = require(path.resolve(opt('--against', null), 'dist/events/encode.js'));
+  const a = Buffer.allocUnsafeSlow(1 << 27);
+  let oa = 0;
+  let ob = 0;
+  for (const e of events) {
+    oa = other.writeEvent(e, a, oa);
+    ob = writeEvent(e, scratch, ob);
+  }
+  if (oa !== ob || a.compare(scratch, 0, ob, 0, oa) !== 0) throw new Error('the two builds write different bytes');
+  ways[`writeEvent alone, ${opt('--against', null)}`] = () => {
+    let o = 0;
+    for (const e of events) o = other.writeEvent(e, a, o);
+    return o;
+  };
+}
+
 const best = {};
 for (let r = 0; r < rounds; r++) {
   for (const [name, f] of Object.entries(ways)) {
@@ -97,7 +117,7 @@ for (const e of events) {
   b.after += Buffer.byteLength(eventJson(e));
 }
 const out = {
-  command: `node bench/ws-encode.mjs --frames ${frames} --rounds ${rounds}`,
+  command: `node bench/ws-encode.mjs --frames ${frames} --rounds ${rounds}${opt('--against', null) ? ` --against ${opt('--against', null)}` : ''}`,
   loadAverage: loadAverage(),
   frames: Math.min(frames, k),
   connections: conns,

@@ -8,6 +8,15 @@ import WebSocket from 'ws';
 const url = process.argv[2];
 const lat = new Float64Array(4_000_000);
 let n = 0;
+// The same per kind of event (type, and the phase or the state reached), to tell which make the tail.
+const byKind = new Map();
+const kindOf = (e) => `${e.type}:${e.type === 'state' ? `${e.to}${e.cause === null ? ' (timer)' : ''}` : (e.phase ?? e.kind ?? '')}`;
+const note = (e, ms) => {
+  const k = kindOf(e);
+  let a = byKind.get(k);
+  if (a === undefined) byKind.set(k, (a = []));
+  if (a.length < 1_000_000) a.push(ms);
+};
 const stats = { messages: 0, events: 0, lagged: 0, laggedDropped: 0, snapshots: 0, gaps: 0, closedEvents: 0, bytes: 0 };
 let lastSeq = null;
 const now = () => performance.timeOrigin + performance.now();
@@ -29,6 +38,7 @@ ws.on('message', (data) => {
     for (const e of m.events) {
       stats.events++;
       if (n < lat.length) lat[n++] = t - e.ts;
+      note(e, t - e.ts);
       if (e.type === 'connection' && e.phase === 'closed') stats.closedEvents++;
     }
   } else if (m.type === 'event') {
@@ -57,9 +67,16 @@ process.on('message', (m) => {
   const cpu = process.cpuUsage(cpu0);
   const wall = performance.now() - wall0;
   const client = { handlerBusyPct: (100 * handlerMs) / wall, cpuPct: (100 * (cpu.user + cpu.system)) / 1000 / wall };
-  process.send({ report: { ...stats, client, latencyMs: { p50: p(50), p90: p(90), p99: p(99), max: n ? sorted[n - 1] : null, samples: n } } });
+  const kinds = {};
+  for (const [k, a] of [...byKind].sort((x, y) => y[1].length - x[1].length)) {
+    a.sort((x, y) => x - y);
+    const q = (f) => Math.round(a[Math.min(a.length - 1, Math.ceil(f * a.length) - 1)] * 10) / 10;
+    kinds[k] = { n: a.length, p50: q(0.5), p99: q(0.99), max: q(1) };
+  }
+  process.send({ report: { ...stats, client, latencyMs: { p50: p(50), p90: p(90), p99: p(99), max: n ? sorted[n - 1] : null, samples: n }, latencyByKind: kinds } });
   if (m === 'phase') {
     n = 0;
+    byKind.clear();
     handlerMs = 0;
     cpu0 = process.cpuUsage();
     wall0 = performance.now();

@@ -19,10 +19,13 @@ const BATCH_BYTES = 64 * 1024;
  * After each drain of the ring the capture process sleeps this long before looking again, so that
  * packets arriving meanwhile are read in one go. In immediate mode every packet wakes a waiting
  * reader: at full load that was a wakeup and its system calls per packet, half the process's CPU
- * (BENCHMARKS.md, Live capture in its own process). The ring holds seconds of the busiest loopback
- * at the default snap length, and some 40 ms with whole packets: far more than this either way.
+ * (BENCHMARKS.md, Live capture in its own process). Each wakeup still costs some 50 µs here: 4 ms
+ * instead of 1 took a third off the process's CPU at 3 000 connections a second (BENCHMARKS.md,
+ * "Timers on packet time"), and the frames wait for SEND_EVERY_MS anyway. The ring holds seconds
+ * of the busiest loopback at the default snap length, and some 40 ms with whole packets: far more
+ * than this either way.
  */
-const PAUSE_MS = 1;
+const PAUSE_MS = 4;
 /**
  * What was read goes to the main process once this long has passed since the last batch went out,
  * or once it holds SEND_BYTES: not after every drain. A batch is a write here and a wakeup and a

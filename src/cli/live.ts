@@ -36,8 +36,54 @@ export interface LiveCommandOptions extends CommonOptions, ServeOptions {
   write?: string;
 }
 
-/** How often timers (TIME_WAIT expiry, idle timeouts) advance in live mode: the wall clock is the only clock here. */
+/** How often timers (TIME_WAIT expiry, idle timeouts) advance on the wall clock in `demo`. */
 export const LIVE_EXPIRE_EVERY_MS = 250;
+
+/**
+ * The tracker's timers in live mode. Their events carry the time they were due (a TIME_WAIT's end),
+ * so the wait until they are run is latency on the stream: advancing them every 250 ms of wall
+ * time was the largest part of the stream's p99 (BENCHMARKS.md, "Timers on packet time").
+ *
+ * While frames arrive, timers advance on their time, every EVERY_MS of it, to LAG_MS behind the
+ * newest frame: every frame up to then has been tracked, so nothing still on its way from the
+ * capture can be overtaken, and a FIN whose receiver has not spoken is taken as received only
+ * after LAG_MS of silence. When no frame came in a whole tick (EVERY_MS of wall time), they advance
+ * on the capture clock (the clock frames are stamped on), LAG_MS behind it likewise.
+ */
+export class LiveTimers {
+  static readonly EVERY_MS = 25;
+  static readonly LAG_MS = 50;
+  private next = -Infinity;
+  private framesAtTick = -1;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly engine: Engine) {}
+
+  /** `onFrame`, then the timers when EVERY_MS of packet time has passed since they last ran. */
+  wrap(onFrame: (f: Frame) => void): (f: Frame) => void {
+    const engine = this.engine;
+    return (f) => {
+      onFrame(f);
+      const ts = engine.lastTs;
+      if (ts < this.next) return;
+      this.next = ts + LiveTimers.EVERY_MS;
+      engine.tracker.expire(ts - LiveTimers.LAG_MS);
+    };
+  }
+
+  start(): void {
+    this.timer = setInterval(() => {
+      const frames = this.engine.frames;
+      if (frames === this.framesAtTick) this.engine.tracker.expire(captureClockMs() - LiveTimers.LAG_MS);
+      this.framesAtTick = frames;
+    }, LiveTimers.EVERY_MS);
+  }
+
+  stop(): void {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+  }
+}
 
 /**
  * TCPSCOPE_CAPTURE=in-process captures on the main thread as before the capture process existed
@@ -96,12 +142,15 @@ export async function runLive(o: LiveCommandOptions): Promise<number> {
   const liveOpts = { iface: o.iface, ports, hosts: o.hosts, filter: o.filter, bufferSize: o.bufferSize, snapLength: o.snapLength ?? (o.write ? SNAPLEN : WATCH_SNAPLEN) };
   const file = o.write ? OwnerCommentWriter.open(o.write, o.iface, o.filter ?? null, session.engine.tracker) : null;
   const engineFrame = session.engine.onFrame;
-  const onFrame = file
-    ? (f: Frame) => {
-        engineFrame(f);
-        file.onFrame(f);
-      }
-    : engineFrame;
+  const timers = new LiveTimers(session.engine);
+  const onFrame = timers.wrap(
+    file
+      ? (f: Frame) => {
+          engineFrame(f);
+          file.onFrame(f);
+        }
+      : engineFrame,
+  );
   // Following a process re-opens the capture with each new port, which the capture process
   // cannot do in place yet: that capture stays on this thread.
   let capture: LiveCapture | SupervisedCapture;
@@ -126,11 +175,11 @@ export async function runLive(o: LiveCommandOptions): Promise<number> {
   }
   // The capture clock, not Date.now(): packet stamps come from it, so a stepped wall clock cannot
   // expire TIME_WAIT early or late.
-  const timer = setInterval(() => session.engine.tracker.expire(captureClockMs()), LIVE_EXPIRE_EVERY_MS);
+  timers.start();
   note(`capturing on ${capture.iface} (filter: ${capture.filter})${server ? `; serving ${server.url} (dashboard, /api, /ws)` : ''} — Ctrl-C to stop`);
 
   await untilSignal();
-  clearInterval(timer);
+  timers.stop();
   await stopCapture(capture);
   if (file) {
     file.close();

@@ -1,10 +1,17 @@
 import type { WebSocket } from 'ws';
 import type { StreamFilter } from './ws-filter';
+import type { Slab } from './ws-frames';
 
 /** Text frames from Buffers: ws sends a Buffer as it is, so one frame can go to many sockets. */
 const TEXT = { binary: false } as const;
-/** How far a reading client's in-flight allowance may grow, in multiples of maxInFlightBytes. */
-const GROWTH = 4;
+/**
+ * How far a reading client's in-flight allowance may grow, in multiples of maxInFlightBytes. At
+ * 4 (4 MiB, some 270 ms of a flat-out stream) a dashboard that read everything was still found
+ * held by it dozens of times a run whenever this process was late to read its pongs
+ * (BENCHMARKS.md, "Timers on packet time"); a client that stops reading holds its socket's kernel
+ * buffers (a few MiB) and highWaterBytes, whatever this allows.
+ */
+const GROWTH = 16;
 /** Pings (with their marks) a client may have unanswered at once. */
 const MAX_PINGS_OUT = 4;
 /** Snapshots leave in fragments of this size (parts of one WebSocket message). */
@@ -178,9 +185,15 @@ export class WsClient {
     return this.control.length === 0;
   }
 
-  send(frame: string | Buffer): void {
+  /** Sends a message; one cut from a slab (ws-frames.ts) holds the slab until its write is done. */
+  send(frame: string | Buffer, slab: Slab | null = null): void {
     this.sentBytes += typeof frame === 'string' ? Buffer.byteLength(frame) : frame.length;
-    this.ws.send(frame, TEXT);
+    if (slab === null) {
+      this.ws.send(frame, TEXT);
+      return;
+    }
+    slab.pending++;
+    this.ws.send(frame, TEXT, slab.done);
   }
 
   /**

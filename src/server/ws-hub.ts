@@ -10,6 +10,7 @@ import type { EngineLike, WsOptions } from './deps';
 import type { WsErrorCode } from './errors';
 import { FLUSH_BLOCKED, FLUSH_DONE, FLUSH_MORE, WsClient, type FlushResult } from './ws-client';
 import { StreamFilter, clientMessage, endpointsOf, type EndpointsOf } from './ws-filter';
+import { FrameSlabs, type Slab } from './ws-frames';
 import { EventRing } from './ws-ring';
 
 /** Least time between two passes that send events (see scheduleFlush). */
@@ -89,7 +90,9 @@ export class WsHub {
   private readonly ring: EventRing;
   private snapshot: Snapshot | null = null;
   /** Batches built in this flush pass, by filter and range (null: none of the events matched). */
-  private readonly batches = new Map<string, Buffer | null>();
+  private readonly batches = new Map<string, { frame: Buffer; slab: Slab | null } | null>();
+  /** What the batches are written into. */
+  private readonly slabs = new FrameSlabs();
   private flushScheduled = false;
   private lastPassEnd = 0;
   private retryTimer: NodeJS.Timeout | null = null;
@@ -367,6 +370,7 @@ export class WsHub {
     }
     this.release();
     this.batches.clear();
+    this.slabs.endPass();
     this.lastPassEnd = performance.now();
     // Time ran out with sockets still writable: go on after the capture had its turn (poll phase).
     if (more) this.scheduleFlush(true);
@@ -413,8 +417,8 @@ export class WsHub {
         return FLUSH_BLOCKED;
       }
       const to = Math.min(ring.head, from + MAX_BATCH_EVENTS - 1);
-      const frame = this.batch(c.filter, from, to);
-      if (frame !== null) c.send(frame);
+      const b = this.batch(c.filter, from, to);
+      if (b !== null) c.send(b.frame, b.slab);
       c.next = to + 1;
       c.probe();
     }
@@ -427,7 +431,7 @@ export class WsHub {
    * `seq` is the number of its first event; an unfiltered batch holds every event from there on,
    * so the i-th is number seq + i, and a filtered one lists each event's number (`seqs`).
    */
-  private batch(filter: StreamFilter | null, from: number, to: number): Buffer | null {
+  private batch(filter: StreamFilter | null, from: number, to: number): { frame: Buffer; slab: Slab | null } | null {
     const f = filter === null || filter.empty ? null : filter;
     const key = `${f === null ? '' : f.key}|${from}|${to}`;
     const known = this.batches.get(key);
@@ -463,14 +467,15 @@ export class WsHub {
     }
     // The texts are copied from the ring's chunks into the frame between its head and its tail.
     const head = `{"type":"events","seq":${f === null ? from : seqs[0]},${f === null ? '' : `"seqs":[${seqs.join(',')}],`}"events":[`;
-    const frame = Buffer.allocUnsafe(head.length + bytes - 1 + 2);
+    const taken = this.slabs.take(head.length + bytes - 1 + 2);
+    const frame = taken.frame;
     let off = frame.write(head, 0, 'latin1');
     if (f === null) off = ring.copyRun(from, to, frame, off, false);
     else for (let k = 0; k < seqs.length; k++) off = ring.copyRun(seqs[k], seqs[k], frame, off, k > 0);
     frame[off++] = 0x5d; // ']'
     frame[off++] = 0x7d; // '}'
-    this.batches.set(key, frame);
-    return frame;
+    this.batches.set(key, taken);
+    return taken;
   }
 
   /** Starts a snapshot; true when it went out whole. */

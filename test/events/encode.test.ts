@@ -93,6 +93,15 @@ describe('the stream event writers', () => {
     }
   });
 
+  it('writes whole numbers on each side of every digit count and of 2^32 as JSON does', () => {
+    const edges = [0, 1, 9, 10, 99, 100, 999, 1000, 9999, 1e4, 99999, 1e5, 999999, 1e6, 9999999, 1e7, 99999999, 1e8, 999999999, 1e9];
+    const values = [...edges, 4294967294, 4294967295, 4294967296, 9999999999, 1e10, 2 ** 53 - 1, 2 ** 53, 1.5, -1, -0];
+    for (const n of values) {
+      const e: TcpEvent = { type: 'state', connectionId: '1', ts: 2, side: 'client', from: 'SYN_SENT', to: 'ESTABLISHED', cause: { flags: 'A', seq: n, ack: n, len: n } };
+      expect(written(e)).toBe(JSON.stringify(e));
+    }
+  });
+
   it('gives the summary of an opened connection without how it ended, of a closed one with it', () => {
     const c = conv();
     const { events } = run([...handshake(c), c.c('FA'), c.s('FA'), c.c('A')]);
