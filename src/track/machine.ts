@@ -37,7 +37,6 @@ export class Machine {
     const p = e ^ 1;
     const f = seg.flags;
     const cls = segmentClass(f);
-    const word0 = c.classWord(s);
     this.arrive(s, e, seg, tsMs);
     const finAfterSend = this.settleFins(s, e, p, f, seg.ack | 0);
 
@@ -61,7 +60,7 @@ export class Machine {
       c.receivePendingFin(s, e);
     }
     if (c.changed) c.checkClosed(s, closeKind);
-    c.touch(s, word0);
+    c.touch(s);
   }
 
   /** What every segment does first: the ladder, the clocks, the counts (`now` is c.now, as it came). */
