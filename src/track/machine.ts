@@ -69,8 +69,7 @@ export class Machine {
     const st = c.st;
     const o = st.nseg[s];
     c.ord = o;
-    const r = c.ladder.record(s, o, seg.seq | 0, seg.ack | 0, seg.payloadLen, packMeta(seg.flags, seg.window, (e & 1) === 1));
-    if (r >= 0) c.ladder.pool.setTs(r, now);
+    c.ladder.record(s, o, now, seg.seq | 0, seg.ack | 0, seg.payloadLen, packMeta(seg.flags, seg.window, (e & 1) === 1));
     st.nseg[s] = o + 1;
     if (o === 0) c.announce(s, evWord(EV.CONNECTION, 0, false, CONN.OPENED, 0, 0), 0);
     if (now > st.tLast[s]) st.tLast[s] = now;
