@@ -228,15 +228,12 @@ export class Conns {
 
   // ------------------------------------------------------------------ timer classes
 
-  /** What the timer class depends on: both states and the flags in C.CLASS_MASK, as one word. */
-  classWord(s: number): number {
-    const st = this.st;
-    return st.st[2 * s] | (st.st[2 * s + 1] << 8) | ((st.cflags[s] & C.CLASS_MASK) << 16);
-  }
-
-  /** Moves s to the tail of its timer class, recomputing the class only if `word0` (classWord before) changed. */
-  touch(s: number, word0: number): void {
-    this.lists.touch(s, this.classWord(s) === word0 ? this.st.lclass[s] : this.classOf(s));
+  /**
+   * Moves s to the tail of its timer class after a segment. The class is looked up each time:
+   * three reads and the table's, fewer than reading what it depends on before and after.
+   */
+  touch(s: number): void {
+    this.lists.touch(s, this.classOf(s));
   }
 
   /**

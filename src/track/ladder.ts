@@ -24,10 +24,11 @@ export class Ladder {
   }
 
   /**
-   * Stores segment `o` (= st.nseg[s] before it is incremented) and returns its record index (the
-   * caller writes the timestamp there: a double argument would be boxed on every call).
+   * Stores segment `o` (= st.nseg[s] before it is incremented) at time `ts`; returns its record
+   * index, or -1 when it is not kept. (The one caller, Machine.arrive, has it inlined: the time
+   * is never boxed on the way, test/track/alloc.test.ts.)
    */
-  record(s: number, o: number, seq: number, ack: number, len: number, meta: number): number {
+  record(s: number, o: number, ts: number, seq: number, ack: number, len: number, meta: number): number {
     const st = this.st;
     const p = this.pool;
     let r: number;
@@ -49,7 +50,7 @@ export class Ladder {
     } else {
       return -1;
     }
-    p.write(r, seq, ack, len, meta);
+    p.writeAll(r, ts, seq, ack, len, meta);
     return r;
   }
 

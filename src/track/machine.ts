@@ -37,7 +37,6 @@ export class Machine {
     const p = e ^ 1;
     const f = seg.flags;
     const cls = segmentClass(f);
-    const word0 = c.classWord(s);
     this.arrive(s, e, seg, tsMs);
     const finAfterSend = this.settleFins(s, e, p, f, seg.ack | 0);
 
@@ -61,7 +60,7 @@ export class Machine {
       c.receivePendingFin(s, e);
     }
     if (c.changed) c.checkClosed(s, closeKind);
-    c.touch(s, word0);
+    c.touch(s);
   }
 
   /** What every segment does first: the ladder, the clocks, the counts (`now` is c.now, as it came). */
@@ -70,8 +69,7 @@ export class Machine {
     const st = c.st;
     const o = st.nseg[s];
     c.ord = o;
-    const r = c.ladder.record(s, o, seg.seq | 0, seg.ack | 0, seg.payloadLen, packMeta(seg.flags, seg.window, (e & 1) === 1));
-    if (r >= 0) c.ladder.pool.setTs(r, now);
+    c.ladder.record(s, o, now, seg.seq | 0, seg.ack | 0, seg.payloadLen, packMeta(seg.flags, seg.window, (e & 1) === 1));
     st.nseg[s] = o + 1;
     if (o === 0) c.announce(s, evWord(EV.CONNECTION, 0, false, CONN.OPENED, 0, 0), 0);
     if (now > st.tLast[s]) st.tLast[s] = now;

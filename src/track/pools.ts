@@ -113,7 +113,19 @@ export class SegPool extends BlockPool {
     this.i32[r >>> PAGE_SHIFT][(r & PAGE_MASK) * this.words + 5] = m;
   }
 
-  /** Writes everything but the time (see Ladder.record). */
+  /** Writes a whole record, the time included, from one lookup of its page. */
+  writeAll(r: number, ts: number, seq: number, ack: number, len: number, meta: number): void {
+    const page = r >>> PAGE_SHIFT;
+    const i = (r & PAGE_MASK) * this.words;
+    this.f64[page][i >> 1] = ts;
+    const a = this.i32[page];
+    a[i + 2] = seq;
+    a[i + 3] = ack;
+    a[i + 4] = len;
+    a[i + 5] = meta;
+  }
+
+  /** Writes everything but the time. */
   write(r: number, seq: number, ack: number, len: number, meta: number): void {
     const a = this.i32[r >>> PAGE_SHIFT];
     const i = (r & PAGE_MASK) * this.words;

@@ -55,30 +55,22 @@ export class ZeekMirror {
    * (TCPSessionAdapter::Process). Returns true if connState may have changed.
    */
   packet(s: number, d: number, seg: Segment, tMs: number): boolean {
-    const st = this.st;
     const letters = this.letters;
     letters.s = s;
     letters.dirty = false;
-    this.now = tMs;
-    if (this.life !== null) this.life.before(s, d, seg, tMs);
+    if (this.life !== null) {
+      this.now = tMs;
+      this.life.before(s, d, seg, tMs);
+    }
     const flags = seg.flags;
-    const syn = (flags & SYN) !== 0;
-    const rst = (flags & RST) !== 0;
-    const ack = (flags & ACK) !== 0;
-    const len = seg.payloadLen;
-    const origSide = (st.cflags[s] & C.ZFLIP) !== 0 ? 1 : 0;
-    const e = 2 * s + d;
-
     // A connection that began with Zeek's originator sending a SYN+ACK is flipped as soon as an
     // ACK or data follows: a stealth scan would not go on like that (Zeek PR #2191).
-    if (!syn && !rst && (flags & FIN) === 0 && (ack || len > 0) && this.second(s)) {
-      const o = 2 * s + origSide;
-      if (st.zst[o] === Z.SYN_ACK_SENT && st.zst[o ^ 1] === Z.INACTIVE) {
-        letters.flip(s);
-        return this.process(s, d, e, seg);
-      }
+    if ((flags & (SYN | RST | FIN)) === 0 && ((flags & ACK) !== 0 || seg.payloadLen > 0) && this.second(s)) {
+      const st = this.st;
+      const o = 2 * s + ((st.cflags[s] & C.ZFLIP) !== 0 ? 1 : 0);
+      if (st.zst[o] === Z.SYN_ACK_SENT && st.zst[o ^ 1] === Z.INACTIVE) letters.flip(s);
     }
-    return this.process(s, d, e, seg);
+    return this.process(s, d, 2 * s + d, seg);
   }
 
   /** Zeek's conn_state for slot s, as an index into CONN_STATES. */

@@ -1,0 +1,76 @@
+#!/usr/bin/env node
+// What tracking costs per segment, engine only, in machine instructions: the capture read and
+// decoded in-process, with and without the tracker, each run under valgrind (cachegrind without
+// its cache simulation) and `node --predictable` (V8 compiles and collects on the main thread, in
+// the same order every run). An instruction count does not move with the load of a shared machine
+// as CPU time does (±5 % at load 4–10, the size of the changes it is for), and it takes V8's
+// warm-up (the interpreter, compiling, compiling again after a deoptimization) with it; it does not
+// see cache misses, so a gain it shows must still be checked in time (track-cost.mjs).
+//
+//   node bench/track-instructions.mjs [--dist DIR]... [FILE]     # needs valgrind; ~3 min a case
+//
+// FILE defaults to .bench-data/loopback.pcapng. Every --dist (default: this checkout's dist/,
+// built first) is measured with the cases `decode` and `track`; the tracker's figure is the
+// difference, over the segments.
+import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildOnce, ROOT } from './lib/build.mjs';
+
+const self = fileURLToPath(import.meta.url);
+const args = process.argv.slice(2);
+
+if (args[0] === '--case') {
+  const [, name, dist, file] = args;
+  const require = createRequire(import.meta.url);
+  const { readCaptureFile } = require(path.join(dist, 'capture/file.js'));
+  const { decodeFrame } = require(path.join(dist, 'decode/decode.js'));
+  const { Segment } = require(path.join(dist, 'decode/segment.js'));
+  const { Tracker } = require(path.join(dist, 'track/tracker.js'));
+  const tracker = name === 'track' ? new Tracker({ maxConnections: 1_000_000 }) : null;
+  const seg = new Segment();
+  let segments = 0;
+  let last = 0;
+  const res = await readCaptureFile(file, (f) => {
+    const ts = f.tsSec * 1000 + f.tsNsec / 1e6;
+    if (decodeFrame(f.linkType, f.data, f.origLen, seg) !== 'ok') return;
+    segments++;
+    if (tracker !== null) tracker.process(seg, ts);
+    last = ts;
+  });
+  if (res.error) throw new Error(res.error.message);
+  if (tracker !== null) tracker.expire(last);
+  process.stdout.write(JSON.stringify({ segments }) + '\n');
+  process.exit(0);
+}
+
+const dists = args.flatMap((a, i) => (a === '--dist' ? [path.resolve(args[i + 1])] : []));
+if (dists.length === 0) {
+  await buildOnce();
+  dists.push(path.join(ROOT, 'dist'));
+}
+const file = args.find((a, i) => !a.startsWith('--') && args[i - 1] !== '--dist') ?? path.join(ROOT, '.bench-data/loopback.pcapng');
+
+function count(name, dist) {
+  const p = spawnSync(
+    'valgrind',
+    ['--tool=cachegrind', '--cache-sim=no', '--cachegrind-out-file=/dev/null', process.execPath, '--predictable', self, '--case', name, dist, file],
+    { encoding: 'utf8', maxBuffer: 1 << 24 },
+  );
+  if (p.error) throw new Error(`valgrind: ${p.error.message}`);
+  const m = /I\s+refs:\s+([\d,]+)/.exec(p.stderr);
+  if (p.status !== 0 || !m) throw new Error(`${name} ${dist}: ${p.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+  return { instructions: Number(m[1].replace(/,/g, '')), segments: JSON.parse(p.stdout.trim()).segments };
+}
+
+console.log(`file ${path.relative(process.cwd(), file)}; instructions of the whole process (valgrind --tool=cachegrind, node --predictable)`);
+console.log('| build | decode (read + decode) | track (read + decode + track) | segments | tracking instructions per segment |');
+console.log('|---|---:|---:|---:|---:|');
+for (const dist of dists) {
+  const dec = count('decode', dist);
+  const trk = count('track', dist);
+  const per = (trk.instructions - dec.instructions) / trk.segments;
+  const fmt = (n) => n.toLocaleString('en-US');
+  console.log(`| ${path.relative(process.cwd(), dist) || '.'} | ${fmt(dec.instructions)} | ${fmt(trk.instructions)} | ${trk.segments} | ${per.toFixed(0)} |`);
+}
