@@ -7,7 +7,7 @@ import { DEFAULT_TRACKER_OPTIONS } from '../track/tracker';
 import { EXIT_FAILURE, EXIT_OK, fileErrorMessage } from './errors';
 import { playFile } from './file-driver';
 import { jsonLine, writeJsonLine } from './format/jsonl';
-import { JsonBytes } from '../server/json-bytes';
+import { JsonBytes } from '../events/json-bytes';
 import { TableSummary, tableHeader, tableLine, writeTableLine } from './format/table';
 import { writeZeekRow, zeekFooter, zeekHeader, zeekRow } from './format/zeek';
 import { FileDiagnoser } from '../sockets/diagnose-file';
@@ -89,17 +89,24 @@ export async function analyzeFile(
     if (out.pos === 0) return;
     write(out.take(CHUNK + 4096));
   };
+  // around each record: the header before the first, the chunk handed on once full
+  const begin = () => {
+    if (!started) start();
+  };
+  const wrote = () => {
+    if (out.pos >= CHUNK) flush();
+  };
   // In the record thread, this thread packs each record and the other one writes its text.
   const thread = opts.recordThread === true ? new RecordThread(o.format, write, gate, flush, o.format === 'jsonl' ? jsonLine : tableLine) : null;
   const zeekRecord = thread
     ? (r: ZeekRecord) => {
-        if (!started) start();
+        begin();
         thread.zeek(r, zeekRow);
       }
     : (r: ZeekRecord) => {
-        if (!started) start();
+        begin();
         writeZeekRow(out, r);
-        if (out.pos >= CHUNK) flush();
+        wrote();
       };
   const engine = new Engine(
     trackerOptions(o, {
@@ -118,7 +125,7 @@ export async function analyzeFile(
   // (no remove sink for the zeek format: its records come from the mirror)
   if (thread && o.format !== 'zeek') {
     engine.tracker.onRemove((c) => {
-      if (!started) start();
+      begin();
       thread.view(c);
       summary?.add(c);
       connections++;
@@ -126,16 +133,16 @@ export async function analyzeFile(
   } else if (o.format === 'jsonl') {
     // straight from the store: no view, no string
     engine.tracker.onRemoveRecord((r) => {
-      if (!started) start();
+      begin();
       writeJsonLine(out, r);
-      if (out.pos >= CHUNK) flush();
+      wrote();
       connections++;
     });
   } else if (o.format === 'table') {
     engine.tracker.onRemove((c) => {
-      if (!started) start();
+      begin();
       writeTableLine(out, c);
-      if (out.pos >= CHUNK) flush();
+      wrote();
       summary?.add(c);
       connections++;
     });
@@ -156,7 +163,7 @@ export async function analyzeFile(
   if (output) {
     if (o.format === 'zeek') connections = engine.tracker.stats().connectionsTotal;
     if (o.format === 'zeek') {
-      if (!started) start();
+      begin();
       out.ascii(zeekFooter(new Date()));
     } else if (summary) {
       if (!started) out.ascii('no TCP connections found\n');

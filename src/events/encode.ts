@@ -1,4 +1,5 @@
 import type { ConnectionView, EndpointView } from '../track/connection';
+import { writeDigits } from './json-bytes';
 import type { ConnectionEvent, TcpEvent } from './types';
 
 /**
@@ -331,37 +332,11 @@ function bool(b: boolean): void {
   lit(b ? TRUE : FALSE);
 }
 
-/** A number as JSON writes it: non-negative integers digit by digit, others through String. */
+/** A number as JSON writes it: non-negative integers digit by digit (json-bytes), others through String. */
 function wnum(n: number | null): void {
   if (n === null || !Number.isFinite(n)) return lit(NULL);
-  // most are below 2^32 (sequence numbers, ports, counts): on 32-bit integers, without a loop to count the digits
-  if (n >= 0 && n <= 0xffffffff && n >>> 0 === n) {
-    let x = n >>> 0;
-    const digits = x < 1e5 ? (x < 100 ? (x < 10 ? 1 : 2) : x < 1e3 ? 3 : x < 1e4 ? 4 : 5) : x < 1e7 ? (x < 1e6 ? 6 : 7) : x < 1e8 ? 8 : x < 1e9 ? 9 : 10;
-    const buf = B;
-    let p = O + digits - 1;
-    while (x >= 10) {
-      const q = (x / 10) >>> 0;
-      buf[p--] = 48 + x - q * 10;
-      x = q;
-    }
-    buf[p] = 48 + x;
-    O += digits;
-    return;
-  }
   if (n >= 0 && n <= Number.MAX_SAFE_INTEGER && Math.floor(n) === n) {
-    let digits = 1;
-    for (let m = 10; m <= n; m *= 10) digits++;
-    const buf = B;
-    let p = O + digits - 1;
-    let x = n;
-    while (x >= 10) {
-      const q = Math.floor(x / 10);
-      buf[p--] = 48 + (x - q * 10);
-      x = q;
-    }
-    buf[p] = 48 + x;
-    O += digits;
+    O = writeDigits(B, O, n);
     return;
   }
   ascii(String(n));

@@ -1,6 +1,6 @@
 import type { ConnectionView, EndpointNotes, EndpointView } from '../track/connection';
-import { CLOSE_KINDS, CLOSED_BY, CONN_STATES, ConnFields, FL, N, OPT, TCP_STATES, type ConnectionSource } from '../track/record';
-import { JsonBytes, NUMBER_MAX, lit, writeAscii, writeDigits, writeLit, writeNumber, writeUint, type Lit } from './json-bytes';
+import { CLOSE_KINDS, CLOSED_BY, CLOSE_KIND_INDEX, CLOSED_BY_INDEX, CONN_STATES, CONN_STATE_INDEX, ConnFields, FL, N, OPT, TCP_STATES, TCP_STATE_INDEX, orNaN, type ConnectionSource } from '../track/record';
+import { JsonBytes, NUMBER_MAX, lit, writeAscii, writeDigits, writeLit, writeNumber, writeUint, type Lit } from '../events/json-bytes';
 
 // The Connection object's JSON, the one writer of it: the list endpoint's pages (from views) and
 // analyze's jsonl records (from the tracker's store, src/track/record.ts) both write through
@@ -208,16 +208,8 @@ export function writeConnection(w: JsonBytes, c: ConnectionSource): void {
   w.pos = p;
 }
 
-const codes = <T>(list: readonly T[]): Map<T, number> => new Map(list.map((x, i) => [x, i]));
-const TCP_STATE_CODE = codes<string>(TCP_STATES);
-const CONN_STATE_CODE = codes<string>(CONN_STATES);
-const CLOSED_BY_CODE = codes<string | null>(CLOSED_BY);
-const CLOSE_KIND_CODE = codes<string | null>(CLOSE_KINDS);
-
-const orNaN = (n: number | null): number => (n === null ? NaN : n);
-
 /** A view's fields, for the writer: one reused source, pointed at each view in turn. */
-export class ViewSource implements ConnectionSource {
+class ViewSource implements ConnectionSource {
   private c!: ConnectionView;
 
   of(c: ConnectionView): this {
@@ -233,13 +225,13 @@ export class ViewSource implements ConnectionSource {
       const e = i === 0 ? c.client : c.server;
       f.ip4[i] = -1;
       f.ipText[i] = e.ip;
-      f.state[i] = TCP_STATE_CODE.get(e.state)!;
+      f.state[i] = TCP_STATE_INDEX.get(e.state)!;
       f.notes[i] = e.process !== undefined || e.processReason !== undefined || e.kernel !== undefined ? e : null;
     }
     f.flags = (c.partial ? FL.PARTIAL : 0) | (c.captureGap ? FL.CAPTURE_GAP : 0) | (c.rolesGuessed ? FL.ROLES_GUESSED : 0) | (c.status === 'closed' ? FL.CLOSED : 0);
-    f.connState = CONN_STATE_CODE.get(c.connState)!;
-    f.closedBy = CLOSED_BY_CODE.get(c.closedBy)!;
-    f.closeKind = CLOSE_KIND_CODE.get(c.closeKind)!;
+    f.connState = CONN_STATE_INDEX.get(c.connState)!;
+    f.closedBy = CLOSED_BY_INDEX.get(c.closedBy)!;
+    f.closeKind = CLOSE_KIND_INDEX.get(c.closeKind)!;
     const h = f.histRoom(c.history.length);
     for (let i = 0; i < c.history.length; i++) h[i] = c.history.charCodeAt(i);
     f.histLen = c.history.length;

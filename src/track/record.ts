@@ -1,15 +1,25 @@
 import { addrString } from '../decode/segment';
 import type { EndpointNotes } from './connection';
 import type { History } from './history';
-import { C, E, HIST_INLINE, type ConnStore } from './store';
+import { CONN_STATES, TCP_STATES } from './states';
+import { C, CLOSE_KINDS, CLOSED_BY, E, HIST_INLINE, type ConnStore } from './store';
 
-export { CONN_STATES, TCP_STATES } from './states';
-export { CLOSE_KINDS, CLOSED_BY } from './store';
+export { CLOSE_KINDS, CLOSED_BY, CONN_STATES, TCP_STATES };
 
 /**
  * The numbers of a Connection object (connection.ts ConnectionView), in the order it has them:
  * ConnFields.num[N.startedAt] is its startedAt. The endpoints' numbers: 0 the client, 1 the server.
  */
+/** Each name list's index by name, for turning a view's names back into codes. */
+const indexOf = <T>(list: readonly T[]): Map<T, number> => new Map(list.map((x, i) => [x, i]));
+export const TCP_STATE_INDEX = indexOf<string>(TCP_STATES);
+export const CONN_STATE_INDEX = indexOf<string>(CONN_STATES);
+export const CLOSED_BY_INDEX = indexOf<string | null>(CLOSED_BY);
+export const CLOSE_KIND_INDEX = indexOf<string | null>(CLOSE_KINDS);
+
+/** null as NaN: the record's numbers hold NaN for "none" (the tracker's views turn NaN into null). */
+export const orNaN = (n: number | null): number => (n === null ? NaN : n);
+
 export const N = {
   port0: 0,
   port1: 1,
@@ -104,11 +114,6 @@ export class ConnRecord implements ConnectionSource {
   at(s: number): this {
     this.s = s;
     return this;
-  }
-
-  /** The connection's id number. */
-  idNum(): number {
-    return this.st.idNum[this.s];
   }
 
   fill(f: ConnFields): void {

@@ -16,7 +16,6 @@ import { S } from './states';
 import { ZeekMirror } from './zeek';
 
 export { DEFAULT_TRACKER_OPTIONS } from './options';
-export type { ConnRecord } from './record';
 
 /**
  * The connection tracker: a flow table of 4-tuples, and for each connection the RFC 9293 state of

@@ -1,6 +1,6 @@
 import type { ConnectionView } from '../../track/connection';
 import type { ConnectionSource } from '../../track/record';
-import type { JsonBytes } from '../../server/json-bytes';
+import type { JsonBytes } from '../../events/json-bytes';
 import { connectionJson, writeConnection } from '../../server/json';
 
 // One connection as a JSON line: the Connection object as the REST API writes it (one writer,

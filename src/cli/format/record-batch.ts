@@ -1,6 +1,7 @@
 import type { ConnectionView, SideOptions } from '../../track/connection';
 import { CONN_STATES, TCP_STATES, type ConnState } from '../../track/states';
 import { CLOSE_KINDS, CLOSED_BY } from '../../track/store';
+import { CLOSE_KIND_INDEX, CLOSED_BY_INDEX, CONN_STATE_INDEX, TCP_STATE_INDEX, orNaN } from '../../track/record';
 import type { ZeekRecord } from '../../track/zeek';
 
 /**
@@ -37,14 +38,6 @@ const F_CTS = 16;
 const F_SSACK = 32;
 const F_STS = 64;
 
-const indexOf = <T>(list: readonly T[]): Map<T, number> => new Map(list.map((x, i) => [x, i]));
-const TCP_STATE_INDEX = indexOf(TCP_STATES as readonly string[]);
-const CONN_STATE_INDEX = indexOf(CONN_STATES as readonly string[]);
-const CLOSED_BY_INDEX = indexOf(CLOSED_BY as readonly (string | null)[]);
-const CLOSE_KIND_INDEX = indexOf(CLOSE_KINDS as readonly (string | null)[]);
-
-/** null as NaN: no field packed here is NaN otherwise (the tracker's views turn NaN into null). */
-const orNaN = (n: number | null): number => (n === null ? NaN : n);
 const orNull = (n: number): number | null => (Number.isNaN(n) ? null : n);
 
 export class RecordBatchWriter {

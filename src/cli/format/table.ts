@@ -1,5 +1,5 @@
 import type { ConnectionView } from '../../track/connection';
-import type { JsonBytes } from '../../server/json-bytes';
+import type { JsonBytes } from '../../events/json-bytes';
 import { CONN_STATES, type ConnState } from '../../track/states';
 
 const HEAD = ['START (UTC)', 'CLIENT', 'SERVER', 'CLIENT STATE', 'SERVER STATE', 'CONN', 'HISTORY', 'DURATION', 'RTT', 'PKTS c/s', 'BYTES c/s', 'CLOSE'];

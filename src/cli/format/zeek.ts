@@ -1,4 +1,4 @@
-import { JsonBytes, writeAscii, writeDigits, writePadded } from '../../server/json-bytes';
+import { JsonBytes, lit, writeAscii, writeDigits, writeLit, writePadded } from '../../events/json-bytes';
 import type { ZeekRecord } from '../../track/zeek';
 
 /** The columns of Zeek's conn.log, in Zeek's order (base/protocols/conn/main.zeek). */
@@ -130,11 +130,11 @@ function writeCount(b: Uint8Array, p: number, n: number): number {
 const ROW_ROOM = 128 + 12 * 25;
 
 const TAB = 0x09;
-const TCP_UNSET = Buffer.from(`tcp\t${UNSET}\t`, 'latin1');
-const NOT_LASTED = Buffer.from(`${UNSET}\t${UNSET}\t${UNSET}\t`, 'latin1');
-const LOCAL_UNSET = Buffer.from(`\t${UNSET}\t${UNSET}\t`, 'latin1');
-const EMPTY_BYTES = Buffer.from(EMPTY, 'latin1');
-const END = Buffer.from(`\t${UNSET}\n`, 'latin1');
+const TCP_UNSET = lit(`tcp\t${UNSET}\t`);
+const NOT_LASTED = lit(`${UNSET}\t${UNSET}\t${UNSET}\t`);
+const LOCAL_UNSET = lit(`\t${UNSET}\t${UNSET}\t`);
+const EMPTY_BYTES = lit(EMPTY);
+const END = lit(`\t${UNSET}\n`);
 
 /**
  * One conn.log line for one of Zeek's records (src/track/zeek/lifetime.ts): its own start, duration,
@@ -159,7 +159,7 @@ export function writeZeekRow(w: JsonBytes, r: ZeekRecord): void {
   b[p++] = TAB;
   p = writeCount(b, p, q.port);
   b[p++] = TAB;
-  p = copy(b, p, TCP_UNSET);
+  p = writeLit(b, w.dv, p, TCP_UNSET);
   const durMs = r.lastAt - r.startedAt;
   if (durMs > 0) {
     p = writeSecs(b, p, durMs);
@@ -168,12 +168,12 @@ export function writeZeekRow(w: JsonBytes, r: ZeekRecord): void {
     b[p++] = TAB;
     p = writeCount(b, p, q.bytes);
     b[p++] = TAB;
-  } else p = copy(b, p, NOT_LASTED);
+  } else p = writeLit(b, w.dv, p, NOT_LASTED);
   p = writeAscii(b, p, r.connState);
-  p = copy(b, p, LOCAL_UNSET);
+  p = writeLit(b, w.dv, p, LOCAL_UNSET);
   p = writeCount(b, p, r.missedBytes);
   b[p++] = TAB;
-  p = r.history === '' ? copy(b, p, EMPTY_BYTES) : writeAscii(b, p, r.history);
+  p = r.history === '' ? writeLit(b, w.dv, p, EMPTY_BYTES) : writeAscii(b, p, r.history);
   b[p++] = TAB;
   p = writeCount(b, p, o.packets);
   b[p++] = TAB;
@@ -182,12 +182,7 @@ export function writeZeekRow(w: JsonBytes, r: ZeekRecord): void {
   p = writeCount(b, p, q.packets);
   b[p++] = TAB;
   p = writeCount(b, p, q.ipBytes);
-  w.pos = copy(b, p, END);
-}
-
-function copy(b: Uint8Array, p: number, k: Uint8Array): number {
-  for (let i = 0; i < k.length; i++) b[p++] = k[i];
-  return p;
+  w.pos = writeLit(b, w.dv, p, END);
 }
 
 const scratch = new JsonBytes(1024);

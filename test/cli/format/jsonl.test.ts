@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { readCaptureFile } from '../../../src/capture/file';
 import { jsonLine, writeJsonLine } from '../../../src/cli/format/jsonl';
 import { Engine } from '../../../src/ingest/engine';
-import { JsonBytes } from '../../../src/server/json-bytes';
+import { JsonBytes } from '../../../src/events/json-bytes';
 import type { ConnectionView } from '../../../src/track/connection';
 import { FIXTURES, manifest } from '../../support/fixtures.mjs';
 

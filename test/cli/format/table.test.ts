@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tableLine, writeTableLine } from '../../../src/cli/format/table';
-import { JsonBytes } from '../../../src/server/json-bytes';
+import { JsonBytes } from '../../../src/events/json-bytes';
 import type { ConnectionView } from '../../../src/track/connection';
 
 const golden: Record<string, { records: string[] }> = JSON.parse(
