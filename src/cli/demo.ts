@@ -1,8 +1,7 @@
-import { captureClockMs } from '../capture/live';
 import { DemoTraffic, type CaseRun } from '../demo/traffic';
 import type { ConnectionView } from '../track/connection';
 import { EXIT_OK } from './errors';
-import { liveSource, LIVE_EXPIRE_EVERY_MS, openCapture, stopCapture } from './live';
+import { liveSource, LiveTimers, openCapture, stopCapture } from './live';
 import type { CommonOptions, ServeOptions } from './options';
 import { createSession, note, resolveToken, startServer, untilSignal } from './session';
 import { watchSockets } from './sockets';
@@ -23,9 +22,11 @@ export async function runDemo(o: DemoCommandOptions): Promise<number> {
   const ports = await traffic.start();
   const watched = traffic.allPorts();
 
+  // timers on packet time, as in `live`
+  const timers = new LiveTimers(session.engine);
   let capture;
   try {
-    capture = await openCapture({ iface: 'lo', filter: demoFilter(traffic) }, session);
+    capture = await openCapture({ iface: 'lo', filter: demoFilter(traffic) }, session, timers.wrap(session.engine.onFrame));
   } catch (e) {
     await traffic.stop();
     throw e;
@@ -43,7 +44,7 @@ export async function runDemo(o: DemoCommandOptions): Promise<number> {
     await traffic.stop();
     throw e;
   }
-  const timer = setInterval(() => session.engine.tracker.expire(captureClockMs()), LIVE_EXPIRE_EVERY_MS);
+  timers.start();
 
   const url = token ? `${server.url}?token=${encodeURIComponent(token)}` : server.url;
   process.stdout.write(
@@ -58,7 +59,7 @@ export async function runDemo(o: DemoCommandOptions): Promise<number> {
 
   await untilSignal();
   note('demo stopping');
-  clearInterval(timer);
+  timers.stop();
   await traffic.stop();
   await stopCapture(capture);
   await sockets.watch.close();

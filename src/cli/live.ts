@@ -36,8 +36,6 @@ export interface LiveCommandOptions extends CommonOptions, ServeOptions {
   write?: string;
 }
 
-/** How often timers (TIME_WAIT expiry, idle timeouts) advance on the wall clock in `demo`. */
-export const LIVE_EXPIRE_EVERY_MS = 250;
 
 /**
  * The tracker's timers in live mode. Their events carry the time they were due (a TIME_WAIT's end),
