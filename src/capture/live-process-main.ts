@@ -20,8 +20,8 @@ const BATCH_BYTES = 64 * 1024;
  * packets arriving meanwhile are read in one go. In immediate mode every packet wakes a waiting
  * reader: at full load that was a wakeup and its system calls per packet, half the process's CPU
  * (BENCHMARKS.md, Live capture in its own process). Each wakeup still costs some 50 µs here: 4 ms
- * instead of 1 took a third off the process's CPU at 3 000 connections a second (BENCHMARKS.md,
- * "Timers on packet time"), and the frames wait for SEND_EVERY_MS anyway. The ring holds seconds
+ * instead of 1 cut its CPU per packet by a third to a half at 2 000 connections a second and flat
+ * out (BENCHMARKS.md, "Timers on packet time"), and the frames wait for SEND_EVERY_MS anyway. The ring holds seconds
  * of the busiest loopback at the default snap length, and some 40 ms with whole packets: far more
  * than this either way.
  */

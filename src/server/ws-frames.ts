@@ -37,7 +37,7 @@ export class FrameSlabs {
   private cur: Slab | null = null;
   private readonly spare: Slab[] = [];
   private readonly filled: Slab[] = [];
-  /** Slabs made, for tests and stats. */
+  /** Slabs made, for tests. */
   made = 0;
 
   /** A frame of `size` bytes to write into, and the slab it is cut from. */

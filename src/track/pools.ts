@@ -125,16 +125,6 @@ export class SegPool extends BlockPool {
     a[i + 5] = meta;
   }
 
-  /** Writes everything but the time. */
-  write(r: number, seq: number, ack: number, len: number, meta: number): void {
-    const a = this.i32[r >>> PAGE_SHIFT];
-    const i = (r & PAGE_MASK) * this.words;
-    a[i + 2] = seq;
-    a[i + 3] = ack;
-    a[i + 4] = len;
-    a[i + 5] = meta;
-  }
-
   protected addRecordPage(records: number): void {
     const buf = new ArrayBuffer(records * this.words * 4);
     this.f64.push(new Float64Array(buf));
@@ -156,8 +146,7 @@ export class PinPool extends SegPool {
 
   /** Copies record `from` of `src` to record `to` here, as segment `o`. */
   copyFrom(src: SegPool, from: number, to: number, o: number): void {
-    this.setTs(to, src.ts(from));
-    this.write(to, src.seq(from), src.ack(from), src.len(from), src.meta(from));
+    this.writeAll(to, src.ts(from), src.seq(from), src.ack(from), src.len(from), src.meta(from));
     this.i32[to >>> PAGE_SHIFT][(to & PAGE_MASK) * this.words + 6] = o;
   }
 }
