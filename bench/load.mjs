@@ -17,7 +17,8 @@
 // processes together (the CLI and its capture process, /proc/PID/stat) per 1 000 connections, event
 // latency from capture to the WebSocket client (p50/p99), the REST listing's time, and how long the
 // machine itself held up a process at the capture process's priority (bench/lib/stall-monitor.mjs).
-// Needs root; stops by itself.
+// tcpscope runs with --max-connections 1000000 unless --tcpscope gives one, so that its table,
+// listed at the end, holds every connection of the run. Needs root; stops by itself.
 import { fork, spawn } from 'node:child_process';
 import { openSync } from 'node:fs';
 import path from 'node:path';
@@ -40,6 +41,8 @@ const rate = Number(opt('--rate', Infinity));
 const hog = Number(opt('--hog', 0));
 const inProcess = args.includes('--in-process');
 const extra = opt('--tcpscope', '').split(' ').filter(Boolean);
+/** The table's size unless --tcpscope gives one: room for every connection of a run. */
+const TABLE = 1_000_000;
 const cpuProf = opt('--cpu-prof', null);
 const localAddresses = Array.from({ length: 16 }, (_, i) => `127.0.0.${i + 1}`);
 
@@ -54,7 +57,10 @@ async function once() {
   const nodeArgs = [...(cpuProf ? ['--cpu-prof', '--cpu-prof-dir', cpuProf] : []), ...opt('--node', '').split(' ').filter(Boolean)];
   const stdout = opt('--stdout', null) ? openSync(opt('--stdout', null), 'w') : 'ignore';
   const env = inProcess ? { TCPSCOPE_CAPTURE: 'in-process' } : {};
-  const ts = await startTcpscope(['live', '-p', String(port), '--msl', '1', '--listen', '127.0.0.1:0', ...extra], { nodeArgs, stdout, env });
+  // The connections are counted from the table at the end, so it must hold them all: flat out this
+  // machine makes over 100 000 (the default table) in 10 s, and the oldest would be evicted.
+  const table = extra.includes('--max-connections') ? [] : ['--max-connections', String(TABLE)];
+  const ts = await startTcpscope(['live', '-p', String(port), '--msl', '1', '--listen', '127.0.0.1:0', ...table, ...extra], { nodeArgs, stdout, env });
   const observer = await startWsObserver(ts.url.replace(/^http/, 'ws') + 'ws');
   const monitor = fork(path.join(ROOT, 'bench/lib/stall-monitor.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const stress = hog > 0 ? spawn('stress-ng', ['--cpu', String(hog), '--quiet'], { stdio: 'ignore' }) : null;
