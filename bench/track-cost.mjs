@@ -16,16 +16,15 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { median, runBuildCases } from './lib/build-cases.mjs';
+import { loadDist, trackCapture } from './lib/track-loop.mjs';
 
 const HANDLERS = ['ordinary', 'ackFin', 'fin', 'synAck', 'opening'];
 
 async function runCase(name, distArg, file) {
   const dist = path.resolve(distArg);
   const require = createRequire(import.meta.url);
-  const { readCaptureFile } = require(path.join(dist, 'capture/file.js'));
-  const { decodeFrame } = require(path.join(dist, 'decode/decode.js'));
-  const { Segment } = require(path.join(dist, 'decode/segment.js'));
-  let { Tracker } = require(path.join(dist, 'track/tracker.js'));
+  const m = loadDist(dist);
+  let { Tracker } = m;
   if (name.endsWith('mirrorless')) {
     const Z = require(path.join(dist, 'track/zeek.js')).ZeekMirror;
     for (const h of ['packet', 'ordinary', 'opening', 'synAck', 'fin']) if (typeof Z.prototype[h] === 'function') Z.prototype[h] = () => false;
@@ -36,19 +35,8 @@ async function runCase(name, distArg, file) {
     for (const h of HANDLERS) Tracker.prototype[h] = () => false;
   }
   const tracker = name === 'decode' ? null : new Tracker({ maxConnections: 1_000_000 });
-  const seg = new Segment();
-  let segments = 0;
-  let last = 0;
   const cpu0 = process.cpuUsage();
-  const res = await readCaptureFile(file, (f) => {
-    const ts = f.tsSec * 1000 + f.tsNsec / 1e6;
-    if (decodeFrame(f.linkType, f.data, f.origLen, seg) !== 'ok') return;
-    segments++;
-    if (tracker !== null) tracker.process(seg, ts);
-    last = ts;
-  });
-  if (res.error) throw new Error(res.error.message);
-  if (tracker !== null) tracker.expire(last);
+  const segments = await trackCapture(m, file, tracker);
   const cpu = process.cpuUsage(cpu0);
   return { segments, cpuSeconds: (cpu.user + cpu.system) / 1e6, connections: tracker?.stats().connectionsTotal ?? null };
 }

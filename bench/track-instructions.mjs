@@ -13,34 +13,18 @@
 // built first) is measured with the cases `decode` and `track`; the tracker's figure is the
 // difference, over the segments.
 import { spawnSync } from 'node:child_process';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildOnce, ROOT } from './lib/build.mjs';
+import { loadDist, trackCapture } from './lib/track-loop.mjs';
 
 const self = fileURLToPath(import.meta.url);
 const args = process.argv.slice(2);
 
 if (args[0] === '--case') {
   const [, name, dist, file] = args;
-  const require = createRequire(import.meta.url);
-  const { readCaptureFile } = require(path.join(dist, 'capture/file.js'));
-  const { decodeFrame } = require(path.join(dist, 'decode/decode.js'));
-  const { Segment } = require(path.join(dist, 'decode/segment.js'));
-  const { Tracker } = require(path.join(dist, 'track/tracker.js'));
-  const tracker = name === 'track' ? new Tracker({ maxConnections: 1_000_000 }) : null;
-  const seg = new Segment();
-  let segments = 0;
-  let last = 0;
-  const res = await readCaptureFile(file, (f) => {
-    const ts = f.tsSec * 1000 + f.tsNsec / 1e6;
-    if (decodeFrame(f.linkType, f.data, f.origLen, seg) !== 'ok') return;
-    segments++;
-    if (tracker !== null) tracker.process(seg, ts);
-    last = ts;
-  });
-  if (res.error) throw new Error(res.error.message);
-  if (tracker !== null) tracker.expire(last);
+  const m = loadDist(dist);
+  const segments = await trackCapture(m, file, name === 'track' ? new m.Tracker({ maxConnections: 1_000_000 }) : null);
   process.stdout.write(JSON.stringify({ segments }) + '\n');
   process.exit(0);
 }

@@ -1,0 +1,33 @@
+// The engine-only loop the tracker benches share: a capture read and decoded in-process, each
+// segment handed to the tracker (none: decoding alone), the timers run to the end at the last.
+import { createRequire } from 'node:module';
+import path from 'node:path';
+
+const require = createRequire(import.meta.url);
+
+/** The built modules the loop needs, from a dist/ directory. */
+export function loadDist(dist) {
+  return {
+    readCaptureFile: require(path.join(dist, 'capture/file.js')).readCaptureFile,
+    decodeFrame: require(path.join(dist, 'decode/decode.js')).decodeFrame,
+    Segment: require(path.join(dist, 'decode/segment.js')).Segment,
+    Tracker: require(path.join(dist, 'track/tracker.js')).Tracker,
+  };
+}
+
+/** Reads `file` through `tracker` (or through the decoder alone when it is null); the segment count. */
+export async function trackCapture(m, file, tracker) {
+  const seg = new m.Segment();
+  let segments = 0;
+  let last = 0;
+  const res = await m.readCaptureFile(file, (f) => {
+    const ts = f.tsSec * 1000 + f.tsNsec / 1e6;
+    if (m.decodeFrame(f.linkType, f.data, f.origLen, seg) !== 'ok') return;
+    segments++;
+    if (tracker !== null) tracker.process(seg, ts);
+    last = ts;
+  });
+  if (res.error) throw new Error(res.error.message);
+  if (tracker !== null) tracker.expire(last);
+  return segments;
+}
