@@ -65,17 +65,26 @@ export class RecordThread {
         else if (m.type === 'free') this.free(m.buffer);
         else resolve();
       });
+      // a thread that failed while reading was held must not keep it held: end() is reached only
+      // once the file has been read
       this.worker.on('error', (e) => {
         this.failure = e;
+        this.unblock();
         reject(e);
       });
-      this.worker.on('exit', () => reject(new Error('the record thread ended early')));
+      this.worker.on('exit', () => {
+        const e = new Error('the record thread ended early');
+        this.failure ??= e;
+        this.unblock();
+        reject(e);
+      });
     });
     // a failure is reported by end(); until then it must not count as unhandled
     this.ended.catch(() => {});
   }
 
   view(c: ConnectionView): void {
+    if (this.failure !== null) return; // end() reports it
     let r = this.batch.view(c);
     if (r === false) {
       this.send();
@@ -85,6 +94,7 @@ export class RecordThread {
   }
 
   zeek(r: ZeekRecord, textOf: (r: ZeekRecord) => string): void {
+    if (this.failure !== null) return; // end() reports it
     let done = this.batch.zeek(r);
     if (done === false) {
       this.send();
@@ -103,10 +113,15 @@ export class RecordThread {
       await this.ended;
     } finally {
       void this.worker.terminate();
-      if (this.waiting) {
-        this.waiting = false;
-        this.gate.release();
-      }
+      this.unblock();
+    }
+  }
+
+  /** Lets reading go on if it was held for a batch to come back. */
+  private unblock(): void {
+    if (this.waiting) {
+      this.waiting = false;
+      this.gate.release();
     }
   }
 
