@@ -10,7 +10,7 @@ const CHUNK_BYTES = 1 << 20;
  * Each event is written as its wire text once, when it is published (writeEvent), straight into
  * byte chunks outside the JavaScript heap, each text followed by a comma: the event object is
  * garbage at once and no string is made for it, so the young generation's collections find almost nothing alive,
- * and a batch of consecutive events is a few copies of contiguous bytes (see copyBatch), never a
+ * and a batch of consecutive events is a few copies of contiguous bytes (see copyRun), never a
  * joined string. Kept per event: where its text is, its type, and (while a client filters by
  * endpoint) its connection id.
  *
@@ -70,8 +70,10 @@ export class EventRing {
 
   private newChunk(seq: number, room: number): Buffer {
     if (this.chunks.length >= this.maxChunks) {
-      // the oldest chunk's events are lost to anyone still behind them
-      this.chunks.shift();
+      // the oldest chunk's events are lost to anyone still behind them; its memory is used again,
+      // as releaseBefore() does (events are copied out of the ring, never read from it later)
+      const old = this.chunks.shift()!;
+      if (old.length === CHUNK_BYTES && this.spare.length < 4) this.spare.push(old);
       this.chunkFirst.shift();
       this.bytesFloor = Math.max(this.bytesFloor, this.chunkFirst[0] ?? seq);
     }
