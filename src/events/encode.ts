@@ -1,6 +1,6 @@
 import type { ConnectionView, EndpointView } from '../track/connection';
 import { writeDigits } from './json-bytes';
-import type { ConnectionEvent, TcpEvent } from './types';
+import { EVENT_TYPES, type ConnectionEvent, type TcpEvent } from './types';
 
 /**
  * The wire form of one event for the /ws stream (protocol 3), written field by field from the
@@ -177,9 +177,7 @@ export function writeEvent(e: TcpEvent, buf: Buffer, off: number): number {
       break;
     }
     case 'handshake':
-      lit(PHASE);
-      ascii(e.phase);
-      B[O++] = 0x22;
+      quoted(PHASE, e.phase);
       if (e.rttMs !== undefined) {
         lit(RTT);
         wnum(e.rttMs);
@@ -194,40 +192,27 @@ export function writeEvent(e: TcpEvent, buf: Buffer, off: number): number {
       }
       break;
     case 'teardown':
-      lit(PHASE);
-      ascii(e.phase);
-      lit(KIND);
-      ascii(e.kind);
-      B[O++] = 0x22;
+      quoted(PHASE, e.phase);
+      quoted(KIND, e.kind);
       if (e.side !== undefined) {
-        lit(SIDE);
-        ascii(e.side);
-        B[O++] = 0x22;
+        quoted(SIDE, e.side);
       }
       break;
     case 'reset':
-      lit(SIDE);
-      ascii(e.side);
-      B[O++] = 0x22;
+      quoted(SIDE, e.side);
       break;
     case 'refused':
       break;
     case 'anomaly':
-      lit(KIND_FIRST);
-      ascii(e.kind);
-      B[O++] = 0x22;
-      lit(SIDE);
-      ascii(e.side);
-      B[O++] = 0x22;
+      quoted(KIND, e.kind);
+      quoted(SIDE, e.side);
       if (e.detail !== undefined) {
         lit(DETAIL);
         wstr(e.detail);
       }
       break;
     case 'connection':
-      lit(PHASE);
-      ascii(e.phase);
-      B[O++] = 0x22;
+      quoted(PHASE, e.phase);
       if (e.connection !== undefined) summary(e);
       break;
   }
@@ -272,7 +257,7 @@ function summary(e: ConnectionEvent): void {
     nameOrNull(c.closeKind);
     lit(S_ENDED);
     wnum(c.endedAt);
-    lit(S_RTT);
+    lit(RTT);
     wnum(c.handshake.rttMs);
     const n = c.counts;
     lit(S_COUNTS_C);
@@ -295,6 +280,13 @@ function lit(b: Uint8Array): void {
   const o = O;
   for (let i = 0; i < b.length; i++) buf[o + i] = b[i];
   O = o + b.length;
+}
+
+/** A key whose text ends in an opening quote, then a name from the tracker's lists, then the closing quote. */
+function quoted(k: Uint8Array, s: string): void {
+  lit(k);
+  ascii(s);
+  B[O++] = 0x22;
 }
 
 /** A string known to need no escaping (a name from the tracker's lists, a number's digits). */
@@ -344,7 +336,7 @@ function wnum(n: number | null): void {
 
 const bytes = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'latin1'));
 const TYPE_HEAD = Object.fromEntries(
-  (['state', 'handshake', 'teardown', 'reset', 'refused', 'anomaly', 'connection'] as const).map((t) => [t, bytes(`{"type":"${t}","connectionId":`)]),
+  EVENT_TYPES.map((t) => [t, bytes(`{"type":"${t}","connectionId":`)]),
 ) as Record<TcpEvent['type'], Uint8Array>;
 const TS = bytes(',"ts":');
 const SIDE = bytes(',"side":"');
@@ -356,8 +348,7 @@ const CAUSE_SEQ = bytes('","seq":');
 const CAUSE_ACK = bytes(',"ack":');
 const CAUSE_LEN = bytes(',"len":');
 const PHASE = bytes(',"phase":"');
-const KIND = bytes('","kind":"');
-const KIND_FIRST = bytes(',"kind":"');
+const KIND = bytes(',"kind":"');
 const RTT = bytes(',"rttMs":');
 const SYN_SYNACK = bytes(',"synToSynAckMs":');
 const SYNACK_ACK = bytes(',"synAckToAckMs":');
@@ -379,7 +370,6 @@ const S_STARTED = bytes(',"startedAt":');
 const S_CLOSEDBY = bytes(',"closedBy":');
 const S_CLOSEKIND = bytes(',"closeKind":');
 const S_ENDED = bytes(',"endedAt":');
-const S_RTT = bytes(',"rttMs":');
 const S_COUNTS_C = bytes(',"counts":{"client":{"packets":');
 const S_BYTES = bytes(',"bytes":');
 const S_COUNTS_S = bytes('},"server":{"packets":');

@@ -1,4 +1,4 @@
-// The /ws stream (protocol 2): hello, snapshot, then batches of events; reconnects with exponential backoff.
+// The /ws stream (protocol 3): hello, snapshot, then batches of events; reconnects with exponential backoff.
 
 const BASE_DELAY_MS = 500;
 const MAX_DELAY_MS = 10_000;
