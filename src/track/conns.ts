@@ -237,7 +237,7 @@ export class Conns {
   }
 
   /**
-   * The timer class of s, from its endpoints' states and the flags in C.CLASS_MASK (store.ts);
+   * The timer class of s, from its endpoints' states and the flags C.CLOSED, C.EST_ONCE and C.SYNACK_SEEN;
    * `lclass` always holds it for a connection between segments. Looked up in CLASS_TABLE, which
    * timerClass() fills.
    */

@@ -6,10 +6,6 @@ import { C, CLOSE_KINDS, CLOSED_BY, E, HIST_INLINE, type ConnStore } from './sto
 
 export { CLOSE_KINDS, CLOSED_BY, CONN_STATES, TCP_STATES };
 
-/**
- * The numbers of a Connection object (connection.ts ConnectionView), in the order it has them:
- * ConnFields.num[N.startedAt] is its startedAt. The endpoints' numbers: 0 the client, 1 the server.
- */
 /** Each name list's index by name, for turning a view's names back into codes. */
 const indexOf = <T>(list: readonly T[]): Map<T, number> => new Map(list.map((x, i) => [x, i]));
 export const TCP_STATE_INDEX = indexOf<string>(TCP_STATES);
@@ -20,6 +16,10 @@ export const CLOSE_KIND_INDEX = indexOf<string | null>(CLOSE_KINDS);
 /** null as NaN: the record's numbers hold NaN for "none" (the tracker's views turn NaN into null). */
 export const orNaN = (n: number | null): number => (n === null ? NaN : n);
 
+/**
+ * The numbers of a Connection object (connection.ts ConnectionView), in the order it has them:
+ * ConnFields.num[N.startedAt] is its startedAt. The endpoints' numbers: 0 the client, 1 the server.
+ */
 export const N = {
   port0: 0,
   port1: 1,

@@ -33,7 +33,6 @@ export const enum C {
   BY_MASK = 3 << 20,
   KIND_SHIFT = 22, // closeKind: 0 none, 1 fin, 2 rst, 3 timeout, 4 refused
   KIND_MASK = 7 << 22,
-  CLASS_MASK = CLOSED | EST_ONCE | SYNACK_SEEN, // what classOf() reads besides the two states (below bit 16)
 }
 
 /** Bits of `eflags` (per endpoint). */
