@@ -80,18 +80,16 @@ export async function analyzeFile(
   let connections = 0;
   let started = false;
   const summary = o.format === 'table' ? new TableSummary() : null;
-  const start = () => {
-    started = true;
-    if (o.format === 'zeek') out.ascii(zeekHeader(new Date()));
-    else if (o.format === 'table') out.ascii(tableHeader());
-  };
   const flush = () => {
     if (out.pos === 0) return;
     write(out.take(CHUNK + 4096));
   };
   // around each record: the header before the first, the chunk handed on once full
   const begin = () => {
-    if (!started) start();
+    if (started) return;
+    started = true;
+    if (o.format === 'zeek') out.ascii(zeekHeader(new Date()));
+    else if (o.format === 'table') out.ascii(tableHeader());
   };
   const wrote = () => {
     if (out.pos >= CHUNK) flush();
@@ -161,8 +159,8 @@ export async function analyzeFile(
   // every record written before what ends the output
   await thread?.end();
   if (output) {
-    if (o.format === 'zeek') connections = engine.tracker.stats().connectionsTotal;
     if (o.format === 'zeek') {
+      connections = engine.tracker.stats().connectionsTotal;
       begin();
       out.ascii(zeekFooter(new Date()));
     } else if (summary) {
