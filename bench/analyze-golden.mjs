@@ -13,6 +13,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { FIXTURES } from '../test/support/fixtures.mjs';
 import { ROOT, TARGET } from './lib/build.mjs';
+import { withCaptureGap } from './lib/jsonl-compat.mjs';
 
 // The public captures (test/support/fixtures.mjs), or --fixtures DIR
 const args = process.argv.slice(2);
@@ -37,7 +38,7 @@ for (const full of files) {
     records: p.stdout
       .split('\n')
       .filter(Boolean)
-      .map((l) => (l.includes('"captureGap":') ? l : l.replace(/("partial":(?:true|false),)/, '$1"captureGap":false,')))
+      .map(withCaptureGap)
       .sort(),
   };
 }
