@@ -76,7 +76,7 @@ const MAX_LOOKUPS = 4096;
 
 interface Watched {
   id: string;
-  /** When it was first looked up (performance.now()). */
+  /** When its opening was seen (performance.now()). */
   since: number;
   /** The endpoints, as the connection was opened: client, then server. */
   ip: [string, string];
@@ -334,9 +334,7 @@ export class SocketWatch {
     }
     const walk = forceFull || (wants && t >= this.nextWalkAt);
     if (!full && !walk) {
-      let waiting = false;
-      for (const w of this.pending) if (w.closed) waiting = true;
-      if (!waiting) {
+      if (!this.anyPending(true)) {
         this.requestAgain();
         return;
       }
@@ -392,14 +390,18 @@ export class SocketWatch {
 
   /** Closed connections waiting for a reading of the listeners get one before a postponed steady reading. */
   private settleClosedSoon(): void {
-    for (const w of this.pending) if (w.closed) return this.request(false);
+    if (this.anyPending(true)) this.request(false);
   }
 
   /** Another reading when one was asked for meanwhile, or an open connection still waits for its owner. */
   private requestAgain(): void {
-    let open = this.again;
-    if (!open) for (const w of this.pending) if (!w.closed) open = true;
-    if (open) this.request(false);
+    if (this.again || this.anyPending(false)) this.request(false);
+  }
+
+  /** Whether a connection waiting for its owner is closed (`closed`), or open. */
+  private anyPending(closed: boolean): boolean {
+    for (const w of this.pending) if (w.closed === closed) return true;
+    return false;
   }
 
   /**
