@@ -208,7 +208,8 @@ export class Conns {
 
   /** Keeps the event and hands it to the sinks. */
   emit(s: number, word: number, ref: number): void {
-    if (this.eventLog) {
+    // (compared with true: a bare field test compiles to the generic truthiness checks)
+    if (this.eventLog === true) {
       // segments in the ladder's head are never overwritten, so most causes need no pinning
       if (ref >= this.ladderHead) this.ladder.pin(s, ref); // (REF.TIMER is negative)
       this.log.push(s, word, ref);
