@@ -1,5 +1,5 @@
 import { ANOMALY_KINDS, CONN_PHASES, HS_PHASES, TD_KINDS, TD_PHASES, type TcpEvent } from './events';
-import { indexOf } from './names';
+import type { Mirrors } from './names';
 import { BLOCK as B, type EventPool } from './pools';
 import { S } from './states';
 import type { ConnStore } from './store';
@@ -16,7 +16,8 @@ import type { ConnStore } from './store';
 
 /** Event types, as the events name them; EV.STATE is the index of 'state'. */
 export const EVENT_TYPES = ['state', 'handshake', 'teardown', 'reset', 'refused', 'anomaly', 'connection'] as const satisfies readonly TcpEvent['type'][];
-export const EV = indexOf(EVENT_TYPES);
+export const enum EV { STATE = 0, HANDSHAKE = 1, TEARDOWN = 2, RESET = 3, REFUSED = 4, ANOMALY = 5, CONNECTION = 6 }
+export const EV_LINES_UP: Mirrors<typeof EV, typeof EVENT_TYPES> = true;
 /**
  * The cause of a timer-driven event, in place of a segment ordinal. -1 keeps the argument a small
  * integer for V8 (0xffffffff would be a heap number, and every emit would take a slower path); the
@@ -24,12 +25,20 @@ export const EV = indexOf(EVENT_TYPES);
  */
 export const enum REF { TIMER = -1 }
 
-export const HS = indexOf(HS_PHASES);
-export const TD = indexOf(TD_PHASES);
-export const TDK = indexOf(TD_KINDS);
-export const CONN = indexOf(CONN_PHASES);
+export const enum HS { SYN = 0, SYN_ACK = 1, ESTABLISHED = 2 }
+export const HS_LINES_UP: Mirrors<typeof HS, typeof HS_PHASES> = true;
+export const enum TD { FIN = 0, CLOSED = 1 }
+export const TD_LINES_UP: Mirrors<typeof TD, typeof TD_PHASES> = true;
+export const enum TDK { FIN = 0, RST = 1, TIMEOUT = 2 }
+export const TDK_LINES_UP: Mirrors<typeof TDK, typeof TD_KINDS> = true;
+export const enum CONN { OPENED = 0, CLOSED = 1, EVICTED = 2 }
+export const CONN_LINES_UP: Mirrors<typeof CONN, typeof CONN_PHASES> = true;
 
-export const AK = indexOf(ANOMALY_KINDS);
+export const enum AK {
+  RETRANSMISSION = 0, SYN_RETRANSMISSION = 1, OUT_OF_ORDER = 2, GAP = 3, DUP_ACK = 4, ZERO_WINDOW = 5, KEEP_ALIVE = 6,
+  BAD_ACK = 7, BAD_HANDSHAKE_ACK = 8, SYN_FIN = 9, SYN_RST = 10, INVALID_FLAGS = 11, RST_OUT_OF_WINDOW = 12,
+}
+export const AK_LINES_UP: Mirrors<typeof AK, typeof ANOMALY_KINDS> = true;
 
 // Every event type is in EVENT_TYPES (a missing one is a compile error here; the list's `satisfies`
 // rejects a type the union does not have). The phases, kinds and anomalies are declared as lists in

@@ -1,4 +1,4 @@
-import { indexOf, type ValueOf } from './names';
+import type { Mirrors } from './names';
 
 /** RFC 9293 endpoint states, by the names users see. */
 export const TCP_STATES = [
@@ -16,8 +16,12 @@ export const TCP_STATES = [
 ] as const;
 export type TcpState = (typeof TCP_STATES)[number];
 /** Endpoint states by name: S.ESTABLISHED is the index of 'ESTABLISHED' in TCP_STATES. */
-export const S = indexOf(TCP_STATES);
-export type S = ValueOf<typeof S>;
+export const enum S {
+  CLOSED = 0, LISTEN = 1, SYN_SENT = 2, SYN_RECEIVED = 3, ESTABLISHED = 4, FIN_WAIT_1 = 5, FIN_WAIT_2 = 6,
+  CLOSE_WAIT = 7, CLOSING = 8, LAST_ACK = 9, TIME_WAIT = 10,
+}
+// (stops compiling when S and TCP_STATES drift apart; so does each such line beside its enum)
+export const S_LINES_UP: Mirrors<typeof S, typeof TCP_STATES> = true;
 
 /** Zeek's conn_state values. */
 export const CONN_STATES = [

@@ -8,7 +8,7 @@
  * them small integers for V8 on the packet path; views turn them back into unsigned numbers.
  */
 
-import { indexOf } from './names';
+import type { Mirrors } from './names';
 
 /** Bits of `cflags` (per connection). */
 export const enum C {
@@ -60,14 +60,17 @@ export const enum E {
  * list ordered by `tRef`.
  */
 export const TIMER_CLASSES = ['syn-sent', 'syn-recv', 'established', 'fin-wait', 'close-wait', 'last-ack', 'time-wait', 'closed'] as const;
-export const K = indexOf(TIMER_CLASSES);
+export const enum K { SYN_SENT = 0, SYN_RECV = 1, ESTABLISHED = 2, FIN_WAIT = 3, CLOSE_WAIT = 4, LAST_ACK = 5, TIME_WAIT = 6, CLOSED = 7 }
+export const K_LINES_UP: Mirrors<typeof K, typeof TIMER_CLASSES> = true;
 
 /** Who closed a connection (C.BY_MASK), as views name it. */
 export const CLOSED_BY = [null, 'client', 'server', 'both'] as const;
-export const By = indexOf(CLOSED_BY);
+export const enum By { CLIENT = 1, SERVER = 2, BOTH = 3 }
+export const BY_LINES_UP: Mirrors<typeof By, typeof CLOSED_BY> = true;
 /** How a connection closed (C.KIND_MASK), as views name it. */
 export const CLOSE_KINDS = [null, 'fin', 'rst', 'timeout', 'refused'] as const;
-export const Kind = indexOf(CLOSE_KINDS);
+export const enum Kind { FIN = 1, RST = 2, TIMEOUT = 3, REFUSED = 4 }
+export const KIND_LINES_UP: Mirrors<typeof Kind, typeof CLOSE_KINDS> = true;
 
 export const HIST_INLINE = 12;
 

@@ -8,12 +8,13 @@
  */
 import { TcpFlag } from '../decode/segment';
 import { AK } from './eventlog';
-import { indexOf } from './names';
+import type { Mirrors } from './names';
 import { S, TCP_STATES } from './states';
 
 /** The two rows of a segment: what sending it does, what receiving it does. */
 export const ROLE_NAMES = ['sender', 'receiver'] as const;
-export const ROLE = indexOf(ROLE_NAMES);
+export const enum ROLE { SENDER = 0, RECEIVER = 1 }
+export const ROLE_LINES_UP: Mirrors<typeof ROLE, typeof ROLE_NAMES> = true;
 
 /**
  * Segment classes, the table's middle index: SYN without ACK; SYN with ACK; FIN; an ACK that
@@ -23,7 +24,8 @@ export const ROLE = indexOf(ROLE_NAMES);
  * none of SYN/RST/ACK).
  */
 export const SEGMENT_CLASSES = ['SYN', 'SYNACK', 'FIN', 'ACK', 'ACK_SYN', 'ACK_FIN', 'RST', 'INVALID'] as const;
-export const CL = indexOf(SEGMENT_CLASSES);
+export const enum CL { SYN = 0, SYNACK = 1, FIN = 2, ACK = 3, ACK_SYN = 4, ACK_FIN = 5, RST = 6, INVALID = 7 }
+export const CL_LINES_UP: Mirrors<typeof CL, typeof SEGMENT_CLASSES> = true;
 const NCLASSES = SEGMENT_CLASSES.length;
 
 const NSTATES = TCP_STATES.length;
