@@ -9,14 +9,13 @@ import { Ladder, LADDER_BLOCK } from './ladder';
 import { EventPool, SegPool } from './pools';
 import type { QueryIndex } from './queryindex';
 import { TrackerCounters } from './stats';
-import { S, TCP_STATES } from './states';
+import { S, STATES } from './states';
 import { By, C, ConnStore, E, K, Kind } from './store';
 import { TimerLists } from './timers';
 import { CL, IGNORE, INVALID, ROLE, nextState } from './transitions';
 import { Views } from './view';
 import type { Mirror } from './mirror';
 
-const NSTATES = TCP_STATES.length;
 
 /**
  * The connections in the table and the one way each of them changes: an endpoint's state (from
@@ -123,8 +122,8 @@ export class Conns {
     states[x] = to;
     if (to === other) k.bothIn[to]++;
     if (this.index !== null) this.index.move(x, from, to);
-    k.byState[side * NSTATES + from]--;
-    k.byState[side * NSTATES + to]++;
+    k.byState[side * STATES.COUNT + from]--;
+    k.byState[side * STATES.COUNT + to]++;
     this.changed = true;
   }
 
@@ -246,7 +245,7 @@ export class Conns {
     const st = this.st;
     const f = st.cflags[s];
     const bits = ((f & C.CLOSED) !== 0 ? 1 : 0) | ((f & C.EST_ONCE) !== 0 ? 2 : 0) | ((f & C.SYNACK_SEEN) !== 0 ? 4 : 0);
-    return CLASS_TABLE[((st.st[2 * s] * NSTATES + st.st[2 * s + 1]) << 3) | bits];
+    return CLASS_TABLE[((st.st[2 * s] * STATES.COUNT + st.st[2 * s + 1]) << 3) | bits];
   }
 
   // ------------------------------------------------------------------ the creation order, removal
@@ -319,11 +318,11 @@ function timerClass(a: number, b: number, closed: boolean, estOnce: boolean, syn
 }
 
 /** timerClass() for every pair of states and every value of the three flags, indexed as classOf() reads it. */
-const CLASS_TABLE = new Uint8Array(NSTATES * NSTATES * 8);
-for (let a = 0; a < NSTATES; a++) {
-  for (let b = 0; b < NSTATES; b++) {
+const CLASS_TABLE = new Uint8Array(STATES.COUNT * STATES.COUNT * 8);
+for (let a = 0; a < STATES.COUNT; a++) {
+  for (let b = 0; b < STATES.COUNT; b++) {
     for (let bits = 0; bits < 8; bits++) {
-      CLASS_TABLE[((a * NSTATES + b) << 3) | bits] = timerClass(a, b, (bits & 1) !== 0, (bits & 2) !== 0, (bits & 4) !== 0);
+      CLASS_TABLE[((a * STATES.COUNT + b) << 3) | bits] = timerClass(a, b, (bits & 1) !== 0, (bits & 2) !== 0, (bits & 4) !== 0);
     }
   }
 }

@@ -1,6 +1,6 @@
 import { ANOMALY_KINDS, CONN_PHASES, HS_PHASES, TD_KINDS, TD_PHASES, type TcpEvent } from './events';
 import type { Mirrors } from './names';
-import { BLOCK as B, type EventPool } from './pools';
+import { PG, type EventPool } from './pools';
 import { S } from './states';
 import type { ConnStore } from './store';
 
@@ -75,13 +75,13 @@ export class EventLog {
     const k = st.evCount[s];
     // Blocks are chained newest first, so appending never walks the chain.
     let b = st.evLast[s];
-    if ((k & (B - 1)) === 0) {
+    if ((k & (PG.BLOCK - 1)) === 0) {
       const nb = p.alloc();
       p.setNext(nb, b);
       st.evLast[s] = nb;
       b = nb;
     }
-    const r = b * B + (k & (B - 1));
+    const r = b * PG.BLOCK + (k & (PG.BLOCK - 1));
     p.set(r, word, ref);
     st.evCount[s] = k + 1;
   }
@@ -111,7 +111,7 @@ export class EventLog {
     const out: number[] = [];
     let left = this.st.evCount[s];
     for (let j = blocks.length - 1; j >= 0 && left > 0; j--) {
-      for (let i = 0; i < B && left > 0; i++, left--) out.push(blocks[j] * B + i);
+      for (let i = 0; i < PG.BLOCK && left > 0; i++, left--) out.push(blocks[j] * PG.BLOCK + i);
     }
     return out;
   }

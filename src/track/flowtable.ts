@@ -2,7 +2,7 @@ import type { Segment } from '../decode/segment';
 import { addressKey, C, type ConnStore } from './store';
 
 /** Entries of the table of recently found slots (a power of two, minus one). */
-const RECENT_MASK = 1023;
+const enum RECENT { MASK = 1023 }
 
 /** Host byte order, for reading four address bytes as the word the store's word view holds. */
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
@@ -21,7 +21,7 @@ export class FlowTable {
   /** Set by lookup(): the hash of the segment's key. */
   hash = 0;
   /** Slots lookup() found or insert() added lately, by the low bits of their hash (-1: none). */
-  private readonly recent = new Int32Array(RECENT_MASK + 1).fill(-1);
+  private readonly recent = new Int32Array(RECENT.MASK + 1).fill(-1);
 
   // The key of the segment last passed to key(): address words, ports, words per address.
   readonly src = new Int32Array(4);
@@ -78,10 +78,10 @@ export class FlowTable {
     const h = this.key(seg);
     this.hash = h;
     const st = this.store;
-    const r = this.recent[h & RECENT_MASK];
+    const r = this.recent[h & RECENT.MASK];
     if (r >= 0 && st.hash[r] === h && (st.cflags[r] & C.IN_TABLE) !== 0 && this.holds(r)) return r;
     const s = this.find(h);
-    if (s >= 0) this.recent[h & RECENT_MASK] = s;
+    if (s >= 0) this.recent[h & RECENT.MASK] = s;
     return s;
   }
 
@@ -150,7 +150,7 @@ export class FlowTable {
     st.chain[s] = this.buckets[b] - 1;
     this.buckets[b] = s + 1;
     st.cflags[s] |= C.IN_TABLE;
-    this.recent[h & RECENT_MASK] = s;
+    this.recent[h & RECENT.MASK] = s;
   }
 
   remove(s: number): void {

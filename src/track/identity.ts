@@ -1,15 +1,13 @@
-import { TcpFlag, type Segment } from '../decode/segment';
+import type { Segment } from '../decode/segment';
 import type { Conns } from './conns';
 import { REF } from './eventlog';
 import type { Expiry } from './expiry';
 import { S } from './states';
 import { C, E, K } from './store';
+import { F } from './transitions';
 import type { Mirror } from './mirror';
 import { takeZeekOrigin } from './zeek/origin';
 
-const SYN = TcpFlag.SYN;
-const RST = TcpFlag.RST;
-const ACK = TcpFlag.ACK;
 
 /**
  * Which connection a segment belongs to: the one on its 4-tuple, or a new one (the first segment
@@ -31,7 +29,7 @@ export class Identity {
     const flows = this.c.flows;
     const s = flows.lookup(seg);
     if (s >= 0) {
-      if ((seg.flags & (SYN | ACK | RST)) !== SYN || !this.startsNewConnection(s, flows.dir, seg)) return s;
+      if ((seg.flags & (F.SYN | F.ACK | F.RST)) !== F.SYN || !this.startsNewConnection(s, flows.dir, seg)) return s;
       this.supersede(s);
       this.zeek.superseded(s);
     }
@@ -84,8 +82,8 @@ export class Identity {
     const s = st.alloc();
     if (s < 0) return -1;
     const f = seg.flags;
-    const plainSyn = (f & (SYN | ACK)) === SYN;
-    const synAck = (f & (SYN | ACK)) === (SYN | ACK);
+    const plainSyn = (f & (F.SYN | F.ACK)) === F.SYN;
+    const synAck = (f & (F.SYN | F.ACK)) === (F.SYN | F.ACK);
     let dir: number;
     let cf = 0;
     if (plainSyn) dir = 0;

@@ -6,12 +6,11 @@
  * round to them, into a hash table (open addressing with linear probing; ids start at 1, 0 marks
  * an empty cell). Both are typed arrays: cheaper per entry than a Map, invisible to the collector.
  */
-const RING = 1 << 17;
-const RING_MASK = RING - 1;
+const enum RING { SIZE = 1 << 17, MASK = SIZE - 1 }
 
 export class IdIndex {
   /** slot + 1 of the id at each position (0: none, or dropped). */
-  private readonly ring = new Int32Array(RING);
+  private readonly ring = new Int32Array(RING.SIZE);
   /** The newest id added. */
   private newest = 0;
   private keys = new Float64Array(1024);
@@ -20,16 +19,16 @@ export class IdIndex {
 
   /** Records a new id: the one after the id added last (the first may be any). */
   add(id: number, slot: number): void {
-    const i = id & RING_MASK;
+    const i = id & RING.MASK;
     const old = this.ring[i];
-    // the id this one displaces (RING before it) is still tracked: it moves to the hash table
-    if (old !== 0) this.set(id - RING, old - 1);
+    // the id this one displaces (RING.SIZE before it) is still tracked: it moves to the hash table
+    if (old !== 0) this.set(id - RING.SIZE, old - 1);
     this.ring[i] = slot + 1;
     this.newest = id;
   }
 
   get(id: number): number {
-    if (this.inRing(id)) return this.ring[id & RING_MASK] - 1;
+    if (this.inRing(id)) return this.ring[id & RING.MASK] - 1;
     const keys = this.keys;
     const mask = keys.length - 1;
     for (let i = hash(id) & mask; ; i = (i + 1) & mask) {
@@ -41,7 +40,7 @@ export class IdIndex {
 
   delete(id: number): void {
     if (this.inRing(id)) {
-      this.ring[id & RING_MASK] = 0;
+      this.ring[id & RING.MASK] = 0;
       return;
     }
     const keys = this.keys;
@@ -69,7 +68,7 @@ export class IdIndex {
 
   /** One of the newest RING ids (ids are positive). */
   private inRing(id: number): boolean {
-    return id <= this.newest && id > this.newest - RING && id > 0;
+    return id <= this.newest && id > this.newest - RING.SIZE && id > 0;
   }
 
   /** Sizes the hash table for `n` ids now, so that adding them never rehashes. */

@@ -1,7 +1,5 @@
-import { BLOCK as B, META_PINNED, PinPool, type SegPool } from './pools';
+import { META, PG, PinPool, type SegPool } from './pools';
 import type { ConnStore } from './store';
-
-const SHIFT = 2; // log2(B)
 
 /**
  * The per-connection ladder: the first `head` segments, the last `tail` ones in a ring, and any
@@ -20,7 +18,7 @@ export class Ladder {
     readonly head: number,
     readonly tail: number,
   ) {
-    this.ringBlocks = Math.ceil(tail / B);
+    this.ringBlocks = Math.ceil(tail / PG.BLOCK);
   }
 
   /**
@@ -35,18 +33,18 @@ export class Ladder {
     if (o < this.head) {
       // the head's blocks chain newest first, so appending never walks the chain
       let b = st.segLast[s];
-      if ((o & (B - 1)) === 0) {
+      if ((o & (PG.BLOCK - 1)) === 0) {
         const nb = p.alloc();
         p.setNext(nb, b);
         st.segLast[s] = nb;
         b = nb;
       }
-      r = (b << SHIFT) + (o & (B - 1));
+      r = (b << PG.BLOCK_SHIFT) + (o & (PG.BLOCK - 1));
     } else if (this.tail > 0) {
       if (st.ring[s] < 0) this.allocRing(s);
       const pos = (o - this.head) % this.tail;
       r = this.ringRecord(s, pos);
-      if (o - this.head >= this.tail && (p.meta(r) & META_PINNED) !== 0) this.keepPinned(s, r, o - this.tail);
+      if (o - this.head >= this.tail && (p.meta(r) & META.PINNED) !== 0) this.keepPinned(s, r, o - this.tail);
     } else {
       return -1;
     }
@@ -67,8 +65,8 @@ export class Ladder {
     let b = st.pinHead[s];
     let left = st.pinCount[s];
     while (b >= 0 && left > 0) {
-      for (let i = 0; i < B && left > 0; i++, left--) {
-        const r = (b << SHIFT) + i;
+      for (let i = 0; i < PG.BLOCK && left > 0; i++, left--) {
+        const r = (b << PG.BLOCK_SHIFT) + i;
         if (p.ord(r) === o) return -r - 2;
       }
       b = p.next(b);
@@ -100,8 +98,8 @@ export class Ladder {
   pin(s: number, o: number): void {
     if (o < this.head) return; // never overwritten
     const r = this.find(s, o);
-    if (r >= 0) this.pool.setMeta(r, this.pool.meta(r) | META_PINNED);
-    else if (r < -1) this.pins.setMeta(-r - 2, this.pins.meta(-r - 2) | META_PINNED);
+    if (r >= 0) this.pool.setMeta(r, this.pool.meta(r) | META.PINNED);
+    else if (r < -1) this.pins.setMeta(-r - 2, this.pins.meta(-r - 2) | META.PINNED);
   }
 
   /** Record handles in ladder order, and how many segments were left out. */
@@ -115,8 +113,8 @@ export class Ladder {
     let b = st.pinHead[s];
     let left = st.pinCount[s];
     while (b >= 0 && left > 0) {
-      for (let i = 0; i < B && left > 0; i++, left--) {
-        const r = (b << SHIFT) + i;
+      for (let i = 0; i < PG.BLOCK && left > 0; i++, left--) {
+        const r = (b << PG.BLOCK_SHIFT) + i;
         if (this.pins.ord(r) < ringFrom) records.push(-r - 2);
       }
       b = this.pins.next(b);
@@ -149,18 +147,18 @@ export class Ladder {
 
   /** Record of head segment `o` (< min(nseg, head)): its block counted back from the newest. */
   private headRecord(s: number, o: number): number {
-    const newest = (Math.min(this.st.nseg[s], this.head) - 1) >> SHIFT;
-    return this.walk(this.st.segLast[s], newest - (o >> SHIFT), o & (B - 1));
+    const newest = (Math.min(this.st.nseg[s], this.head) - 1) >> PG.BLOCK_SHIFT;
+    return this.walk(this.st.segLast[s], newest - (o >> PG.BLOCK_SHIFT), o & (PG.BLOCK - 1));
   }
 
   private ringRecord(s: number, pos: number): number {
-    return this.walk(this.st.ring[s], pos >> SHIFT, pos & (B - 1));
+    return this.walk(this.st.ring[s], pos >> PG.BLOCK_SHIFT, pos & (PG.BLOCK - 1));
   }
 
   private walk(b: number, steps: number, off: number): number {
     const p = this.pool;
     while (steps-- > 0) b = p.next(b);
-    return (b << SHIFT) + off;
+    return (b << PG.BLOCK_SHIFT) + off;
   }
 
   private keepPinned(s: number, r: number, o: number): void {
@@ -169,16 +167,16 @@ export class Ladder {
     const k = st.pinCount[s];
     if (k >= 0xffff) return; // the count is 16 bits; beyond it causes show as unknown
     let b = st.pinHead[s];
-    for (let i = (k - 1) >> SHIFT; i > 0; i--) b = p.next(b);
-    if ((k & (B - 1)) === 0) {
+    for (let i = (k - 1) >> PG.BLOCK_SHIFT; i > 0; i--) b = p.next(b);
+    if ((k & (PG.BLOCK - 1)) === 0) {
       const nb = p.alloc();
       if (b < 0) st.pinHead[s] = nb;
       else p.setNext(b, nb);
       b = nb;
     }
-    p.copyFrom(this.pool, r, (b << SHIFT) + (k & (B - 1)), o);
+    p.copyFrom(this.pool, r, (b << PG.BLOCK_SHIFT) + (k & (PG.BLOCK - 1)), o);
     st.pinCount[s] = k + 1;
   }
 }
 
-export const LADDER_BLOCK = B;
+export const LADDER_BLOCK = PG.BLOCK;

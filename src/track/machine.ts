@@ -1,4 +1,4 @@
-import { TcpFlag, type Segment } from '../decode/segment';
+import type { Segment } from '../decode/segment';
 import type { Conns } from './conns';
 import { AK, CONN, EV, HS, evWord } from './eventlog';
 import type { Expiry } from './expiry';
@@ -6,12 +6,8 @@ import type { Mirror } from './mirror';
 import { packMeta } from './pools';
 import { S } from './states';
 import { By, C, E, Kind } from './store';
-import { CL, NO_ANOMALY, ROLE, flagAnomaly, segmentClass } from './transitions';
+import { CL, F, NO_ANOMALY, ROLE, flagAnomaly, segmentClass } from './transitions';
 
-const FIN = TcpFlag.FIN;
-const SYN = TcpFlag.SYN;
-const RST = TcpFlag.RST;
-const ACK = TcpFlag.ACK;
 
 /**
  * The endpoint machine: one segment of a known connection, in one path. The segment is recorded
@@ -42,13 +38,13 @@ export class Machine {
 
     const ef = st.eflags[e];
     const seq = seg.seq | 0;
-    const syn = (f & SYN) !== 0;
-    const synRetransmit = syn && (ef & ((f & ACK) !== 0 ? E.SYNACK : E.SYN)) !== 0 && seq === st.isn[e];
-    const finRetransmit = (f & FIN) !== 0 && (ef & E.FIN) !== 0;
+    const syn = (f & F.SYN) !== 0;
+    const synRetransmit = syn && (ef & ((f & F.ACK) !== 0 ? E.SYNACK : E.SYN)) !== 0 && seq === st.isn[e];
+    const finRetransmit = (f & F.FIN) !== 0 && (ef & E.FIN) !== 0;
     c.changed = false;
     this.judge(s, d, seg, synRetransmit);
     // the RST check needs the sender's sequence position before this segment
-    const rstValid = cls === CL.RST && this.rstAcceptable(s, d, seq, seg.ack | 0, (f & ACK) !== 0, (ef & E.SENT) !== 0);
+    const rstValid = cls === CL.RST && this.rstAcceptable(s, d, seq, seg.ack | 0, (f & F.ACK) !== 0, (ef & E.SENT) !== 0);
     if (this.zeek.packet(s, d, seg, tsMs)) this.refreshConnState(s);
     this.number(s, e, seg, finRetransmit);
 
@@ -87,7 +83,7 @@ export class Machine {
     const st = this.c.st;
     if ((st.eflags[p] & E.PEND_FIN) !== 0) this.c.receivePendingFin(s, p);
     if ((st.eflags[e] & E.PEND_FIN) === 0) return false;
-    if ((f & ACK) !== 0 && ((ackNo - st.finSeq[p] - 1) | 0) >= 0) {
+    if ((f & F.ACK) !== 0 && ((ackNo - st.finSeq[p] - 1) | 0) >= 0) {
       this.c.receivePendingFin(s, e);
       return false;
     }
@@ -107,10 +103,10 @@ export class Machine {
     const ackNo = seg.ack | 0;
     const len = seg.payloadLen;
     const window = seg.window;
-    const rst = (f & RST) !== 0;
-    const syn = (f & SYN) !== 0;
-    const fin = (f & FIN) !== 0;
-    const ack = (f & ACK) !== 0;
+    const rst = (f & F.RST) !== 0;
+    const syn = (f & F.SYN) !== 0;
+    const fin = (f & F.FIN) !== 0;
+    const ack = (f & F.ACK) !== 0;
     const ak = flagAnomaly(f);
     if (ak !== NO_ANOMALY) c.anomaly(s, d, ak);
     if (synRetransmit) {
@@ -201,9 +197,9 @@ export class Machine {
     const seq = seg.seq | 0;
     const ackNo = seg.ack | 0;
     const len = seg.payloadLen;
-    const syn = (f & SYN) !== 0;
-    const fin = (f & FIN) !== 0;
-    const rst = (f & RST) !== 0;
+    const syn = (f & F.SYN) !== 0;
+    const fin = (f & F.FIN) !== 0;
+    const rst = (f & F.RST) !== 0;
     const segEnd = (seq + (rst ? 0 : len) + (syn ? 1 : 0) + (fin ? 1 : 0)) | 0;
     // (read again: the mirror and the judges may have set bits of their own)
     let x = eflags[e];
@@ -215,7 +211,7 @@ export class Machine {
     } else if (syn && (x & E.ISN_KNOWN) === 0 && !rst) {
       st.isn[e] = seq; // the handshake's SYN, seen late: now the ISN is known
     }
-    if (syn && !rst) x |= E.ISN_KNOWN | ((f & ACK) !== 0 ? E.SYNACK : E.SYN);
+    if (syn && !rst) x |= E.ISN_KNOWN | ((f & F.ACK) !== 0 ? E.SYNACK : E.SYN);
     if (fin && !rst && !finRetransmit) {
       st.finSeq[e] = (segEnd - 1) | 0;
       x |= E.FIN;
@@ -223,7 +219,7 @@ export class Machine {
     if (((x & E.SENT) === 0 && !numbered) || ((segEnd - st.hi[e]) | 0) > 0) st.hi[e] = segEnd;
     x |= E.SENT;
     if (syn) x = this.synOptions(e, seg, x);
-    if ((f & ACK) !== 0) {
+    if ((f & F.ACK) !== 0) {
       const advanced = (x & E.ACKED) === 0 || ((ackNo - st.ackHi[e]) | 0) > 0;
       if (advanced) st.ackHi[e] = ackNo;
       // an identical pure ACK is a duplicate only after one that carried nothing either
@@ -290,7 +286,7 @@ export class Machine {
     if (finAfterSend) c.receivePendingFin(s, e);
 
     // receiver: the ACK part first
-    if ((f & ACK) !== 0) {
+    if ((f & F.ACK) !== 0) {
       const r = st.st[p];
       if ((r === S.SYN_SENT || r === S.SYN_RECEIVED) && (st.eflags[p] & E.SEQ_INIT) !== 0) {
         if (this.acksSyn(p, ackNo)) c.apply(s, 1 - d, ROLE.RECEIVER, CL.ACK_SYN, ref);
@@ -347,11 +343,11 @@ export class Machine {
     const c = this.c;
     const st = c.st;
     const cf = st.cflags[s];
-    if ((f & (SYN | ACK | RST)) === SYN && d === 0 && (cf & C.HS_SYN) === 0) {
+    if ((f & (F.SYN | F.ACK | F.RST)) === F.SYN && d === 0 && (cf & C.HS_SYN) === 0) {
       st.cflags[s] |= C.HS_SYN;
       if (Number.isNaN(st.tSyn[s])) st.tSyn[s] = c.now;
       if ((cf & C.SYNACK_SEEN) === 0) c.emit(s, evWord(EV.HANDSHAKE, 0, false, HS.SYN, 0, 0), c.ord);
-    } else if ((f & (SYN | ACK | RST)) === (SYN | ACK) && (cf & C.HS_SYNACK) === 0 && !synRetransmit) {
+    } else if ((f & (F.SYN | F.ACK | F.RST)) === (F.SYN | F.ACK) && (cf & C.HS_SYNACK) === 0 && !synRetransmit) {
       st.cflags[s] |= C.HS_SYNACK | C.SYNACK_SEEN;
       st.tSynAck[s] = c.now;
       c.emit(s, evWord(EV.HANDSHAKE, d, false, HS.SYN_ACK, 0, 0), c.ord);

@@ -8,16 +8,18 @@
  * cost more than writing the records. A record's fields sit side by side in its page, so one
  * segment or event is one or two cache lines, not one per field.
  */
-export const BLOCK = 4;
-const BLOCK_SHIFT = 2;
-
-/** Records per page (a power of two). */
-const PAGE_SHIFT = 14;
-const PAGE_RECORDS = 1 << PAGE_SHIFT;
-const PAGE_MASK = PAGE_RECORDS - 1;
-const PAGE_BLOCKS = PAGE_RECORDS >> BLOCK_SHIFT;
-const BLOCK_PAGE_SHIFT = PAGE_SHIFT - BLOCK_SHIFT;
-const BLOCK_PAGE_MASK = PAGE_BLOCKS - 1;
+// The sizes as constants the compiler writes in place (a module constant is a context load at each use).
+export const enum PG {
+  BLOCK = 4,
+  BLOCK_SHIFT = 2,
+  /** Records per page (a power of two). */
+  PAGE_SHIFT = 14,
+  PAGE_RECORDS = 1 << PAGE_SHIFT,
+  PAGE_MASK = PAGE_RECORDS - 1,
+  PAGE_BLOCKS = PAGE_RECORDS >> BLOCK_SHIFT,
+  BLOCK_PAGE_SHIFT = PAGE_SHIFT - BLOCK_SHIFT,
+  BLOCK_PAGE_MASK = PAGE_BLOCKS - 1,
+}
 
 abstract class BlockPool {
   /** Blocks that exist (whole pages of them). */
@@ -29,11 +31,11 @@ abstract class BlockPool {
 
   /** The block after b in its chain, or -1. */
   next(b: number): number {
-    return this.nextPages[b >>> BLOCK_PAGE_SHIFT][b & BLOCK_PAGE_MASK];
+    return this.nextPages[b >>> PG.BLOCK_PAGE_SHIFT][b & PG.BLOCK_PAGE_MASK];
   }
 
   setNext(b: number, n: number): void {
-    this.nextPages[b >>> BLOCK_PAGE_SHIFT][b & BLOCK_PAGE_MASK] = n;
+    this.nextPages[b >>> PG.BLOCK_PAGE_SHIFT][b & PG.BLOCK_PAGE_MASK] = n;
   }
 
   alloc(): number {
@@ -61,13 +63,13 @@ abstract class BlockPool {
   }
 
   byteSize(): number {
-    return this.nextPages.length * (PAGE_BLOCKS * 4 + PAGE_RECORDS * this.recordBytes());
+    return this.nextPages.length * (PG.PAGE_BLOCKS * 4 + PG.PAGE_RECORDS * this.recordBytes());
   }
 
   private addPage(): void {
-    this.nextPages.push(new Int32Array(PAGE_BLOCKS));
-    this.addRecordPage(PAGE_RECORDS);
-    this.blocks += PAGE_BLOCKS;
+    this.nextPages.push(new Int32Array(PG.PAGE_BLOCKS));
+    this.addRecordPage(PG.PAGE_RECORDS);
+    this.blocks += PG.PAGE_BLOCKS;
   }
 
   protected abstract addRecordPage(records: number): void;
@@ -86,37 +88,37 @@ export class SegPool extends BlockPool {
   protected readonly i32: Int32Array[] = [];
 
   ts(r: number): number {
-    return this.f64[r >>> PAGE_SHIFT][((r & PAGE_MASK) * this.words) >> 1];
+    return this.f64[r >>> PG.PAGE_SHIFT][((r & PG.PAGE_MASK) * this.words) >> 1];
   }
 
   setTs(r: number, t: number): void {
-    this.f64[r >>> PAGE_SHIFT][((r & PAGE_MASK) * this.words) >> 1] = t;
+    this.f64[r >>> PG.PAGE_SHIFT][((r & PG.PAGE_MASK) * this.words) >> 1] = t;
   }
 
   seq(r: number): number {
-    return this.i32[r >>> PAGE_SHIFT][(r & PAGE_MASK) * this.words + 2];
+    return this.i32[r >>> PG.PAGE_SHIFT][(r & PG.PAGE_MASK) * this.words + 2];
   }
 
   ack(r: number): number {
-    return this.i32[r >>> PAGE_SHIFT][(r & PAGE_MASK) * this.words + 3];
+    return this.i32[r >>> PG.PAGE_SHIFT][(r & PG.PAGE_MASK) * this.words + 3];
   }
 
   len(r: number): number {
-    return this.i32[r >>> PAGE_SHIFT][(r & PAGE_MASK) * this.words + 4];
+    return this.i32[r >>> PG.PAGE_SHIFT][(r & PG.PAGE_MASK) * this.words + 4];
   }
 
   meta(r: number): number {
-    return this.i32[r >>> PAGE_SHIFT][(r & PAGE_MASK) * this.words + 5];
+    return this.i32[r >>> PG.PAGE_SHIFT][(r & PG.PAGE_MASK) * this.words + 5];
   }
 
   setMeta(r: number, m: number): void {
-    this.i32[r >>> PAGE_SHIFT][(r & PAGE_MASK) * this.words + 5] = m;
+    this.i32[r >>> PG.PAGE_SHIFT][(r & PG.PAGE_MASK) * this.words + 5] = m;
   }
 
   /** Writes a whole record, the time included, from one lookup of its page. */
   writeAll(r: number, ts: number, seq: number, ack: number, len: number, meta: number): void {
-    const page = r >>> PAGE_SHIFT;
-    const i = (r & PAGE_MASK) * this.words;
+    const page = r >>> PG.PAGE_SHIFT;
+    const i = (r & PG.PAGE_MASK) * this.words;
     this.f64[page][i >> 1] = ts;
     const a = this.i32[page];
     a[i + 2] = seq;
@@ -141,21 +143,21 @@ export class PinPool extends SegPool {
   protected override readonly words: number = 8; // … and the segment's ordinal at word 6
 
   ord(r: number): number {
-    return this.i32[r >>> PAGE_SHIFT][(r & PAGE_MASK) * this.words + 6] >>> 0;
+    return this.i32[r >>> PG.PAGE_SHIFT][(r & PG.PAGE_MASK) * this.words + 6] >>> 0;
   }
 
   /** Copies record `from` of `src` to record `to` here, as segment `o`. */
   copyFrom(src: SegPool, from: number, to: number, o: number): void {
     this.writeAll(to, src.ts(from), src.seq(from), src.ack(from), src.len(from), src.meta(from));
-    this.i32[to >>> PAGE_SHIFT][(to & PAGE_MASK) * this.words + 6] = o;
+    this.i32[to >>> PG.PAGE_SHIFT][(to & PG.PAGE_MASK) * this.words + 6] = o;
   }
 }
 
-export const META_FROM_SERVER = 1 << 25;
-export const META_PINNED = 1 << 26;
+/** Bits of a ladder record's meta word above the flags and the window. */
+export const enum META { FROM_SERVER = 1 << 25, PINNED = 1 << 26 }
 
 export function packMeta(flags: number, win: number, fromServer: boolean): number {
-  return (flags & 0x1ff) | ((win & 0xffff) << 9) | (fromServer ? META_FROM_SERVER : 0);
+  return (flags & 0x1ff) | ((win & 0xffff) << 9) | (fromServer ? META.FROM_SERVER : 0);
 }
 
 /** Compact events: a packed word and a reference (segment ordinal, or REF.TIMER). */
@@ -163,18 +165,18 @@ export class EventPool extends BlockPool {
   private readonly pages: Uint32Array[] = [];
 
   word(r: number): number {
-    return this.pages[r >>> PAGE_SHIFT][(r & PAGE_MASK) << 1];
+    return this.pages[r >>> PG.PAGE_SHIFT][(r & PG.PAGE_MASK) << 1];
   }
 
   /** The reference stored (REF.TIMER, -1, comes back from the unsigned store as 0xffffffff). */
   ref(r: number): number {
-    const v = this.pages[r >>> PAGE_SHIFT][((r & PAGE_MASK) << 1) + 1];
+    const v = this.pages[r >>> PG.PAGE_SHIFT][((r & PG.PAGE_MASK) << 1) + 1];
     return v === 0xffffffff ? -1 : v;
   }
 
   set(r: number, word: number, ref: number): void {
-    const a = this.pages[r >>> PAGE_SHIFT];
-    const i = (r & PAGE_MASK) << 1;
+    const a = this.pages[r >>> PG.PAGE_SHIFT];
+    const i = (r & PG.PAGE_MASK) << 1;
     a[i] = word;
     a[i + 1] = ref;
   }

@@ -22,6 +22,9 @@ export const enum S {
 }
 // (stops compiling when S and TCP_STATES drift apart; so does each such line beside its enum)
 export const S_LINES_UP: Mirrors<typeof S, typeof TCP_STATES> = true;
+/** How many states there are. */
+export const enum STATES { COUNT = S.TIME_WAIT + 1 }
+export const STATES_LINES_UP: `${STATES.COUNT}` extends `${(typeof TCP_STATES)['length']}` ? true : false = true;
 
 /** Zeek's conn_state values. */
 export const CONN_STATES = [

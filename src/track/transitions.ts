@@ -6,10 +6,19 @@
  * first (ACK_SYN, ACK_FIN: classes picked by the seq/ack checks in machine.ts), then SYN/FIN, then
  * RST. The few exceptions are named in machine.ts and README.md; this file holds only the tables.
  */
-import { TcpFlag } from '../decode/segment';
+import type { TcpFlag } from '../decode/segment';
 import { AK } from './eventlog';
 import type { Mirrors } from './names';
-import { S, TCP_STATES } from './states';
+import { S, STATES } from './states';
+
+/**
+ * The TCP flag bits the tracker reads (decode's TcpFlag), as constants the compiler writes in place:
+ * a module constant costs a context load at each use, a property of TcpFlag a load and a map check.
+ */
+export const enum F { FIN = 0x001, SYN = 0x002, RST = 0x004, ACK = 0x010 }
+// (stops compiling when these are no longer TcpFlag's bits)
+export const F_LINES_UP: [F.FIN, F.SYN, F.RST, F.ACK] extends
+  [typeof TcpFlag.FIN, typeof TcpFlag.SYN, typeof TcpFlag.RST, typeof TcpFlag.ACK] ? true : false = true;
 
 /** The two rows of a segment: what sending it does, what receiving it does. */
 export const ROLE_NAMES = ['sender', 'receiver'] as const;
@@ -26,9 +35,8 @@ export const ROLE_LINES_UP: Mirrors<typeof ROLE, typeof ROLE_NAMES> = true;
 export const SEGMENT_CLASSES = ['SYN', 'SYNACK', 'FIN', 'ACK', 'ACK_SYN', 'ACK_FIN', 'RST', 'INVALID'] as const;
 export const enum CL { SYN = 0, SYNACK = 1, FIN = 2, ACK = 3, ACK_SYN = 4, ACK_FIN = 5, RST = 6, INVALID = 7 }
 export const CL_LINES_UP: Mirrors<typeof CL, typeof SEGMENT_CLASSES> = true;
-const NCLASSES = SEGMENT_CLASSES.length;
-
-const NSTATES = TCP_STATES.length;
+const enum N { CLASSES = CL.INVALID + 1 }
+export const N_LINES_UP: `${N.CLASSES}` extends `${(typeof SEGMENT_CLASSES)['length']}` ? true : false = true;
 
 /** Outcome: no change. */
 export const IGNORE = 0xff;
@@ -65,13 +73,13 @@ const ROWS: readonly (readonly number[])[] = [
   /* INVALID*/ [IV, IV, IV, IV, IV, IV, IV, IV, IV, IV, IV],
 ];
 
-if (ROWS.length !== 2 * NCLASSES || ROWS.some((r) => r.length !== NSTATES)) throw new Error('the transition table is not [role][class][state]');
-const TABLE = new Uint8Array(2 * NCLASSES * NSTATES);
-ROWS.forEach((row, i) => row.forEach((v, j) => (TABLE[i * NSTATES + j] = v)));
+if (ROWS.length !== 2 * N.CLASSES || ROWS.some((r) => r.length !== STATES.COUNT)) throw new Error('the transition table is not [role][class][state]');
+const TABLE = new Uint8Array(2 * N.CLASSES * STATES.COUNT);
+ROWS.forEach((row, i) => row.forEach((v, j) => (TABLE[i * STATES.COUNT + j] = v)));
 
 /** Next state of an endpoint in `state` playing `role` for a segment of class `cls`, or IGNORE / INVALID. */
 export function nextState(role: number, cls: number, state: number): number {
-  return TABLE[(role * NCLASSES + cls) * NSTATES + state];
+  return TABLE[(role * N.CLASSES + cls) * STATES.COUNT + state];
 }
 
 // ------------------------------------------------------------------ the valid-flags table
@@ -112,7 +120,7 @@ VALID_FLAGS.forEach(([name], i) => {
 
 /** The row of VALID_FLAGS for these TCP flags (FIN, SYN and RST are bits 0-2 of both; ACK is bit 4 of the flags). */
 function flagRow(flags: number): number {
-  return (flags & (TcpFlag.FIN | TcpFlag.SYN | TcpFlag.RST)) | ((flags & TcpFlag.ACK) >> 1);
+  return (flags & (F.FIN | F.SYN | F.RST)) | ((flags & F.ACK) >> 1);
 }
 
 /** The class of a segment with these TCP flags, as its sender's row reads it. */

@@ -15,7 +15,7 @@ import {
 } from './eventlog';
 import type { History } from './history';
 import type { Ladder } from './ladder';
-import { META_FROM_SERVER } from './pools';
+import { META } from './pools';
 import { CONN_STATES, TCP_STATES, type Side } from './states';
 import { C, CLOSE_KINDS, CLOSED_BY, E, type ConnStore } from './store';
 
@@ -176,7 +176,7 @@ export class Views {
     const st = this.st;
     const l = this.ladder;
     const meta = l.meta(h);
-    const fromServer = (meta & META_FROM_SERVER) !== 0 ? 1 : 0;
+    const fromServer = (meta & META.FROM_SERVER) !== 0 ? 1 : 0;
     const flags = meta & 0x1ff;
     const seq = l.seq(h);
     const ack = l.ack(h);

@@ -1,6 +1,7 @@
 import type { Segment } from '../decode/segment';
 import type { History } from './history';
 import { C, E, type ConnStore } from './store';
+import { F } from './transitions';
 import { ZeekEndpoints } from './zeek/endpoint';
 import { ZeekLetters } from './zeek/letters';
 import { type ZeekRecord, ZeekLifetime } from './zeek/lifetime';
@@ -30,9 +31,8 @@ export interface ZeekMirrorOptions {
   records?: (r: ZeekRecord) => void;
 }
 
-const TOO_LARGE_SEQ_DELTA = 1048576;
+const enum Z_SEQ { TOO_LARGE_DELTA = 1048576 }
 
-const FIN = 1, SYN = 2, RST = 4, ACK = 16;
 
 export class ZeekMirror {
   private readonly letters: ZeekLetters;
@@ -65,7 +65,7 @@ export class ZeekMirror {
     const flags = seg.flags;
     // A connection that began with Zeek's originator sending a SYN+ACK is flipped as soon as an
     // ACK or data follows: a stealth scan would not go on like that (Zeek PR #2191).
-    if ((flags & (SYN | RST | FIN)) === 0 && ((flags & ACK) !== 0 || seg.payloadLen > 0) && this.second(s)) {
+    if ((flags & (F.SYN | F.RST | F.FIN)) === 0 && ((flags & F.ACK) !== 0 || seg.payloadLen > 0) && this.second(s)) {
       const st = this.st;
       const o = 2 * s + ((st.cflags[s] & C.ZFLIP) !== 0 ? 1 : 0);
       if (st.zst[o] === Z.SYN_ACK_SENT && st.zst[o ^ 1] === Z.INACTIVE) letters.flip(s);
@@ -95,10 +95,10 @@ export class ZeekMirror {
   private process(s: number, d: number, e: number, seg: Segment): boolean {
     const st = this.st;
     const flags = seg.flags;
-    const syn = (flags & SYN) !== 0;
-    const fin = (flags & FIN) !== 0;
-    const rst = (flags & RST) !== 0;
-    const ack = (flags & ACK) !== 0;
+    const syn = (flags & F.SYN) !== 0;
+    const fin = (flags & F.FIN) !== 0;
+    const rst = (flags & F.RST) !== 0;
+    const ack = (flags & F.ACK) !== 0;
     const len = seg.payloadLen;
     const base = seg.seq | 0;
     const isOrig = d === ((st.cflags[s] & C.ZFLIP) !== 0 ? 1 : 0);
@@ -111,7 +111,7 @@ export class ZeekMirror {
     this.initEndpoint(e, syn, base, last);
 
     const rel = (base - st.zStart[e]) | 0;
-    if ((flags & (SYN | FIN | RST)) !== 0) this.letters.update(e, isOrig, flags, rel, len);
+    if ((flags & (F.SYN | F.FIN | F.RST)) !== 0) this.letters.update(e, isOrig, flags, rel, len);
     else if (len > 0 || ack) this.letters.plain(isOrig, len > 0);
 
     // update_window: only the zero-window accounting matters here
@@ -129,7 +129,7 @@ export class ZeekMirror {
     this.updateLastSeq(e, isOrig, flags, last, len);
 
     // Without SYN, FIN or RST the state machine only moves an endpoint that was inactive.
-    const doClose = (flags & (SYN | FIN | RST)) !== 0 || zst[e] === Z.INACTIVE ?
+    const doClose = (flags & (F.SYN | F.FIN | F.RST)) !== 0 || zst[e] === Z.INACTIVE ?
       this.stateMachine(e, p, isOrig, flags, base, len) :
       false;
 
@@ -203,7 +203,7 @@ export class ZeekMirror {
     if (((ackSeq - st.zStart[p]) | 0) < 0) return st.zStart[p];
     if (!rst) {
       const delta = (ackSeq - st.zAck[p]) | 0;
-      if (!(ackSeq === 0 && delta > TOO_LARGE_SEQ_DELTA) && delta > 0) st.zAck[p] = ackSeq;
+      if (!(ackSeq === 0 && delta > Z_SEQ.TOO_LARGE_DELTA) && delta > 0) st.zAck[p] = ackSeq;
     }
     return ackSeq;
   }
@@ -212,9 +212,9 @@ export class ZeekMirror {
   private updateLastSeq(e: number, isOrig: boolean, flags: number, last: number, len: number): void {
     const st = this.st;
     const deltaLast = (last - st.zLast[e]) | 0;
-    if ((flags & (SYN | RST)) !== 0 && (deltaLast > TOO_LARGE_SEQ_DELTA || deltaLast < -TOO_LARGE_SEQ_DELTA)) {
+    if ((flags & (F.SYN | F.RST)) !== 0 && (deltaLast > Z_SEQ.TOO_LARGE_DELTA || deltaLast < -Z_SEQ.TOO_LARGE_DELTA)) {
       // untrusted jump
-    } else if ((flags & FIN) !== 0 && st.zLast[e] === ((st.zStart[e] + 1) | 0)) {
+    } else if ((flags & F.FIN) !== 0 && st.zLast[e] === ((st.zStart[e] + 1) | 0)) {
       st.zLast[e] = last;
     } else if (st.zst[e] === Z.RESET) {
       // no later sequence numbers are trusted
@@ -227,8 +227,8 @@ export class ZeekMirror {
 
   /** UpdateStateMachine and its per-state helpers; returns do_close. */
   private stateMachine(e: number, p: number, isOrig: boolean, flags: number, base: number, len: number): boolean {
-    const fin = (flags & FIN) !== 0;
-    const rst = (flags & RST) !== 0;
+    const fin = (flags & F.FIN) !== 0;
+    const rst = (flags & F.RST) !== 0;
     const eps = this.eps;
     switch (this.st.zst[e]) {
       case Z.INACTIVE:
@@ -241,7 +241,7 @@ export class ZeekMirror {
       case Z.ESTABLISHED:
       case Z.PARTIAL: {
         const st = this.st;
-        if ((flags & (SYN | ACK)) === SYN && st.zst[e] === Z.PARTIAL && st.zst[p] === Z.INACTIVE) eps.setState(e, Z.SYN_SENT);
+        if ((flags & (F.SYN | F.ACK)) === F.SYN && st.zst[e] === Z.PARTIAL && st.zst[p] === Z.INACTIVE) eps.setState(e, Z.SYN_SENT);
         if (fin && !rst) {
           eps.setState(e, Z.CLOSED);
           // a FIN followed by a RST from the peer was a normal close after all
@@ -265,10 +265,10 @@ export class ZeekMirror {
   private inactiveState(e: number, p: number, isOrig: boolean, flags: number, base: number, len: number): boolean {
     const st = this.st;
     const s = e >> 1;
-    const ack = (flags & ACK) !== 0;
+    const ack = (flags & F.ACK) !== 0;
     const eps = this.eps;
     let doClose = false;
-    if ((flags & SYN) !== 0) {
+    if ((flags & F.SYN) !== 0) {
       if (isOrig) {
         eps.setState(e, ack ? Z.SYN_ACK_SENT : Z.SYN_SENT);
         if (this.life !== null) this.life.attempt(s, this.now);
@@ -285,11 +285,11 @@ export class ZeekMirror {
         eps.setState(e, Z.ESTABLISHED);
       }
     }
-    if ((flags & FIN) !== 0) {
+    if ((flags & F.FIN) !== 0) {
       eps.setState(e, Z.CLOSED);
       doClose = true;
     }
-    if ((flags & RST) !== 0) {
+    if ((flags & F.RST) !== 0) {
       eps.setState(e, Z.RESET);
       doClose = true;
     }

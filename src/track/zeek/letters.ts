@@ -1,8 +1,8 @@
 import type { History } from '../history';
 import { C, type ConnStore } from '../store';
+import { F } from '../transitions';
 import { HIST, L } from './names';
 
-const FIN = 1, SYN = 2, RST = 4, ACK = 16;
 
 /**
  * Zeek's history column for one connection at a time (`s`): Conn::CheckHistory, AddHistory,
@@ -57,16 +57,16 @@ export class ZeekLetters {
   /** update_history() for endpoint e; rel is the segment's sequence number relative to e's start. */
   update(e: number, isOrig: boolean, flags: number, rel: number, len: number): void {
     const st = this.st;
-    const syn = (flags & SYN) !== 0;
-    const fin = (flags & FIN) !== 0;
-    const rst = (flags & RST) !== 0;
+    const syn = (flags & F.SYN) !== 0;
+    const fin = (flags & F.FIN) !== 0;
+    const rst = (flags & F.RST) !== 0;
     const bits = (syn ? 1 : 0) + (fin ? 1 : 0) + (rst ? 1 : 0);
     if (bits > 1) {
       if (fin && rst) this.check(isOrig, HIST.FIN_RST, L.FIN_RST);
       else this.check(isOrig, HIST.MULTI, L.MULTI_FLAG);
     } else if (bits === 1) {
       if (syn) {
-        const code = (flags & ACK) !== 0 ? L.SYN_ACK : L.SYN;
+        const code = (flags & F.ACK) !== 0 ? L.SYN_ACK : L.SYN;
         if (this.check(isOrig, HIST.SYN, code) && rel !== st.hlSyn[e]) this.add(isOrig, code);
         st.hlSyn[e] = rel;
       }
@@ -82,7 +82,7 @@ export class ZeekLetters {
       }
     } else if (len > 0) {
       this.check(isOrig, HIST.DATA, L.DATA);
-    } else if ((flags & ACK) !== 0) {
+    } else if ((flags & F.ACK) !== 0) {
       this.check(isOrig, HIST.ACK, L.ACK);
     }
   }

@@ -2,6 +2,7 @@ import { addrString, type Segment } from '../../decode/segment';
 import type { History } from '../history';
 import { CONN_STATES, type ConnState } from '../states';
 import { C, E, type ConnStore } from '../store';
+import { F } from '../transitions';
 import type { ZeekEndpoints } from './endpoint';
 import type { ZeekLetters } from './letters';
 import { Z } from './names';
@@ -52,7 +53,6 @@ export const ZEEK_TIMERS = Object.freeze({
  */
 const enum T { ATTEMPT = 0, EXPIRE = 1, EXPIRE_CLOSE = 2, DELETE = 3, INACTIVITY = 4, COUNT = 5 }
 
-const SYN = 2, ACK = 16;
 
 /** Entries of the IPv4 text cache (a power of two). */
 const V4_CACHE = 256;
@@ -221,12 +221,12 @@ export class ZeekLifetime {
   /** TCPSessionAdapter::IsReuse: a SYN that starts a new connection on this 5-tuple. */
   private reuse(s: number, seg: Segment): boolean {
     const flags = seg.flags;
-    if ((flags & SYN) === 0) return false;
+    if ((flags & F.SYN) === 0) return false;
     const st = this.st;
     const o = 2 * s + ((st.cflags[s] & C.ZFLIP) !== 0 ? 1 : 0);
     const r = o ^ 1;
     let connOrig = o;
-    if ((flags & ACK) !== 0) {
+    if ((flags & F.ACK) !== 0) {
       if (st.zst[o] !== Z.INACTIVE) return false; // not a half connection
       connOrig = r;
     }
@@ -234,7 +234,7 @@ export class ZeekLifetime {
     const seq = seg.seq | 0;
     if (seq === st.zStart[connOrig]) return false;
     // the SYN of a SYN+ACK seen first: not a reuse, the analyzer flips the roles
-    return !((flags & ACK) === 0 && st.zst[connOrig] === Z.SYN_ACK_SENT && st.zst[r] === Z.INACTIVE && seq === st.zStart[r]);
+    return !((flags & F.ACK) === 0 && st.zst[connOrig] === Z.SYN_ACK_SENT && st.zst[r] === Z.INACTIVE && seq === st.zStart[r]);
   }
 
   private begin(s: number, d: number, seg: Segment, t: number): void {

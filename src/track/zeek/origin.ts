@@ -5,10 +5,9 @@
 import type { Segment } from '../../decode/segment';
 import type { History } from '../history';
 import { C, type ConnStore } from '../store';
+import { F } from '../transitions';
 import { L } from './names';
 
-const SYN = 2;
-const ACK = 16;
 
 /**
  * Zeek's likely_server_ports, approximated: the well-known ports plus the registered ports of the
@@ -26,8 +25,8 @@ export function likelyServerPort(p: number): boolean {
 
 /** Whether the sender of a connection's first segment is Zeek's originator. */
 export function zeekSenderIsOrig(flags: number, srcPort: number, dstPort: number): boolean {
-  const syn = (flags & SYN) !== 0;
-  if (syn && (flags & ACK) === 0) return true;
+  const syn = (flags & F.SYN) !== 0;
+  if (syn && (flags & F.ACK) === 0) return true;
   if (!likelyServerPort(srcPort)) return true;
   if (likelyServerPort(dstPort)) return !(!syn && srcPort < dstPort);
   return false;
