@@ -6,8 +6,9 @@ import { ZEEK_TIMERS, type ZeekRecord } from '../track/zeek';
 import { DEFAULT_TRACKER_OPTIONS } from '../track/tracker';
 import { EXIT_FAILURE, EXIT_OK, fileErrorMessage } from './errors';
 import { playFile } from './file-driver';
-import { jsonLine, writeJsonLine } from './format/jsonl';
+import { writeJsonLine } from './format/jsonl';
 import { JsonBytes } from '../events/json-bytes';
+import type { ConnectionSource } from '../track/record';
 import { TableSummary, tableHeader, tableLine, writeTableLine } from './format/table';
 import { writeZeekRow, zeekFooter, zeekHeader, zeekRow } from './format/zeek';
 import { FileDiagnoser } from '../sockets/diagnose-file';
@@ -95,7 +96,7 @@ export async function analyzeFile(
     if (out.pos >= CHUNK) flush();
   };
   // In the record thread, this thread packs each record and the other one writes its text.
-  const thread = opts.recordThread === true ? new RecordThread(o.format, write, gate, flush, o.format === 'jsonl' ? jsonLine : tableLine) : null;
+  const thread = opts.recordThread === true ? new RecordThread(o.format, write, gate, flush, tableLine) : null;
   const zeekRecord = thread
     ? (r: ZeekRecord) => {
         begin();
@@ -121,7 +122,14 @@ export async function analyzeFile(
   // what went wrong, from the packets alone: after the table's summary
   const diagnoser = o.format === 'table' ? new FileDiagnoser(engine.tracker, () => engine.lastTs, lingerMs(o), diagnoseThresholds(o)) : null;
   // (no remove sink for the zeek format: its records come from the mirror)
-  if (thread && o.format !== 'zeek') {
+  if (thread && o.format === 'jsonl') {
+    // the store's fields go to the record thread as they are: no view
+    engine.tracker.onRemoveRecord((r) => {
+      begin();
+      thread.fields(r, jsonText);
+      connections++;
+    });
+  } else if (thread && o.format === 'table') {
     engine.tracker.onRemove((c) => {
       begin();
       thread.view(c);
@@ -227,6 +235,13 @@ export async function runAnalyze(o: AnalyzeCommandOptions): Promise<number> {
     return EXIT_FAILURE;
   }
   return EXIT_OK;
+}
+
+/** A connection's JSON line as text, for what the record thread cannot take packed. */
+function jsonText(c: ConnectionSource): string {
+  const w = new JsonBytes(1024);
+  writeJsonLine(w, c);
+  return w.result().toString('utf8');
 }
 
 /** The diagnoses as the table's last lines: one per diagnosis, its connections' ids after it. */

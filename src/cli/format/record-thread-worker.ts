@@ -1,7 +1,8 @@
 // The record thread of analyze (record-thread.ts): turns packed records into the format's text and
 // hands it back as UTF-8 bytes, in the order the records came.
 import { parentPort, workerData } from 'node:worker_threads';
-import { jsonLine } from './jsonl';
+import { JsonBytes } from '../../events/json-bytes';
+import { jsonLine, writeJsonLine } from './jsonl';
 import { RecordBatchReader } from './record-batch';
 import type { FromRecordThread, RecordThreadData, ToRecordThread } from './record-thread-protocol';
 import { tableLine } from './table';
@@ -46,12 +47,34 @@ function put(line: string, ascii: boolean): void {
   used += out.write(line, used, ascii ? 'latin1' : 'utf8');
 }
 
+/** A jsonl line written from packed fields, before it is copied into the output buffer. */
+const line = new JsonBytes(4096);
+
+function putLine(): void {
+  const n = line.pos;
+  if (n > CHUNK - used) {
+    flush();
+    if (n > CHUNK) {
+      const msg: FromRecordThread = { type: 'out', data: Buffer.from(line.result()) };
+      port.postMessage(msg);
+      line.pos = 0;
+      return;
+    }
+  }
+  line.buf.copy(out, used, 0, n);
+  used += n;
+  line.pos = 0;
+}
+
 port.on('message', (m: ToRecordThread) => {
   if (m.type === 'batch') {
     for (const b of m.written) if (b.byteLength === CHUNK) spare.push(b);
     const r = new RecordBatchReader(m.buffer, m.used, m.count);
     for (let rec = r.next(); rec !== null; rec = r.next()) {
-      if (rec.kind === 'view') put(row(rec.view), rowAscii);
+      if (rec.kind === 'fields') {
+        writeJsonLine(line, rec.fields);
+        putLine();
+      } else if (rec.kind === 'view') put(row(rec.view), rowAscii);
       else if (rec.kind === 'zeek') put(zeekRow(rec.zeek), true);
       else put(rec.text, false);
     }

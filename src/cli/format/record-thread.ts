@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { ConnectionView } from '../../track/connection';
 import type { ZeekRecord } from '../../track/zeek';
+import { ConnFields, type ConnectionSource } from '../../track/record';
 import type { AnalyzeFormat } from '../options';
 import type { OutputGate } from '../stdout';
 import { RECORD_BATCH_BYTES, RecordBatchWriter } from './record-batch';
@@ -39,6 +40,7 @@ export class RecordThread {
   private waiting = false;
   private failure: unknown = null;
   private readonly ended: Promise<void>;
+  private readonly scratch = new ConnFields();
 
   constructor(
     format: AnalyzeFormat,
@@ -91,6 +93,19 @@ export class RecordThread {
       r = this.batch.view(c);
     }
     if (r !== true) this.text(this.textOf(c));
+  }
+
+  /** A connection's jsonl record from its fields (the tracker's store); `textOf` makes its line here when they cannot be packed. */
+  fields(c: ConnectionSource, textOf: (c: ConnectionSource) => string): void {
+    if (this.failure !== null) return; // end() reports it
+    const f = this.scratch;
+    c.fill(f);
+    let r = this.batch.fields(f);
+    if (r === false) {
+      this.send();
+      r = this.batch.fields(f);
+    }
+    if (r !== true) this.text(textOf(c));
   }
 
   zeek(r: ZeekRecord, textOf: (r: ZeekRecord) => string): void {
