@@ -18,6 +18,8 @@ export type DecodedHandler = (tsMs: number, origLen: number, status: DecodeStatu
 const READER = path.join(__dirname, 'reader-thread-worker.js');
 /** Batches in flight: enough that neither thread waits for the other, 4 MiB in all. */
 const BATCHES = 4;
+/** The first batch: some 700 frames, so that tracking starts a few ms after the thread has. */
+const FIRST_BATCH_BYTES = 64 << 10;
 
 /**
  * Reading in a thread of its own needs the compiled reader script: it is there when running from
@@ -48,6 +50,7 @@ export async function readDecodedThreaded(
     batchBytes: opts.batchBytes ?? BATCH_BYTES,
     batches: BATCHES,
     decode: opts.decode ?? 'balance',
+    firstBatchBytes: FIRST_BATCH_BYTES,
   };
   const reader = new Worker(READER, { workerData: data });
   const queue: ToMain[] = [];
