@@ -17,6 +17,7 @@ import { diagnoseThresholds, type AnalyzeFormat, type CommonOptions, type ReadTh
 import { fileProgress } from './progress';
 import { guardStdout, OutputGate } from './stdout';
 import { RecordThread, recordThreadAvailable } from './format/record-thread';
+import { readWriteAvailable, startReadWrite } from './format/read-write';
 import { trackerOptions } from './tracker-options';
 
 export interface AnalyzeCommandOptions extends CommonOptions {
@@ -73,6 +74,8 @@ export async function analyzeFile(
     gate?: OutputGate;
     /** Format and encode the records in a thread of their own (recordThreadAvailable()). */
     recordThread?: boolean;
+    /** With recordThread, for jsonl: that thread also reads and decodes the file (readWriteAvailable()). */
+    readWrite?: boolean;
   } = {},
 ): Promise<{ result: FileReadResult; connections: number }> {
   const gate = opts.gate ?? new OutputGate();
@@ -96,7 +99,8 @@ export async function analyzeFile(
     if (out.pos >= CHUNK) flush();
   };
   // In the record thread, this thread packs each record and the other one writes its text.
-  const thread = opts.recordThread === true ? new RecordThread(o.format, write, gate, flush, tableLine) : null;
+  const host = opts.recordThread === true && opts.readWrite === true && o.format === 'jsonl' && o.file !== '-' ? startReadWrite(o.file, o.format) : undefined;
+  const thread = opts.recordThread === true ? new RecordThread(o.format, write, gate, flush, tableLine, host) : null;
   const zeekRecord = thread
     ? (r: ZeekRecord) => {
         begin();
@@ -154,7 +158,7 @@ export async function analyzeFile(
     });
   }
 
-  const run = playFile(engine, o.file, { kind: 'max' }, { onProgress: opts.onProgress, readThread: o.readThread, gate });
+  const run = playFile(engine, o.file, { kind: 'max' }, { onProgress: opts.onProgress, readThread: o.readThread, gate, readerThread: host?.worker });
   const result = await run.done;
   // A file that could not be read at all gets no output, only its error.
   const output = result.error === null || result.frames > 0;
@@ -165,7 +169,11 @@ export async function analyzeFile(
     }
   }
   // every record written before what ends the output
-  await thread?.end();
+  try {
+    await thread?.end();
+  } finally {
+    void host?.worker.terminate();
+  }
   if (output) {
     if (o.format === 'zeek') {
       connections = engine.tracker.stats().connectionsTotal;
@@ -223,7 +231,9 @@ export async function runAnalyze(o: AnalyzeCommandOptions): Promise<number> {
   };
   let result: FileReadResult;
   try {
-    ({ result } = await analyzeFile(o, write, { onProgress: progress.update, gate, recordThread: useRecordThread(o) }));
+    const recordThread = useRecordThread(o);
+    const readWrite = recordThread && o.format === 'jsonl' && o.readThread === 'on' && readWriteAvailable();
+    ({ result } = await analyzeFile(o, write, { onProgress: progress.update, gate, recordThread, readWrite }));
   } catch (e) {
     progress.stop();
     process.stderr.write(`tcpscope: cannot write the records: ${describeError(e)}\n`);
