@@ -22,7 +22,7 @@ const load = (m) => {
 const { Engine } = load('ingest/engine.js').Engine ? load('ingest/engine.js') : load('engine.js');
 const { readCaptureFile } = load('capture/file.js');
 const { zeekUid } = load('cli/format/zeek.js');
-const { tableLine } = load('cli/format/table.js');
+const { tableLine, writeTableLine } = load('cli/format/table.js');
 const { jsonLine, writeJsonLine } = load('cli/format/jsonl.js');
 const { ConnFields } = load('track/record.js');
 const { JsonBytes } = load('events/json-bytes.js');
@@ -104,7 +104,7 @@ const unpack = (line, encoding) => {
   }
   return len + used;
 };
-const batchCases = RecordBatchWriter
+let batchCases = RecordBatchWriter
   ? {
       'pack (record batch)': () => pack(false),
       'unpack': () => unpack(null),
@@ -112,6 +112,15 @@ const batchCases = RecordBatchWriter
       'unpack + tableLine, written': () => unpack(tableLine, 'utf8'),
     }
   : {};
+// the table's rows as analyze writes them: into one output buffer, from the views
+const tableRows = () => {
+  const out = new JsonBytes(1 << 16);
+  for (const v of views) {
+    writeTableLine(out, v);
+    if (out.pos >= 1 << 16) out.pos = 0;
+  }
+};
+if (writeTableLine && JsonBytes) batchCases['writeTableLine, written'] = tableRows;
 const storeCases = stored.length > 0 ? { 'store fields, copied': () => { const t = new ConnFields(); for (const f of stored) copy(t, f); }, 'store fields + writeJsonLine': storeLines } : {};
 const cases = {
   'view (tracker.list)': null,
