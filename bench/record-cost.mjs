@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // CPU per record of what analyze does for each connection it writes: the view, and each format
-// (and the Zeek uid alone), over the bench capture's 113 k connections, in-process.
+// (and the Zeek uid alone; jsonl also from the store's fields, as analyze writes it), over the
+// bench capture's 113 k connections, in-process.
 //
 //   node bench/record-cost.mjs [.bench-data/loopback.pcapng]
 //   TCPSCOPE_DIST=.bench-data/rev-31c2ea7/dist node bench/record-cost.mjs   # another build
@@ -21,13 +22,57 @@ const load = (m) => {
 const { Engine } = load('ingest/engine.js').Engine ? load('ingest/engine.js') : load('engine.js');
 const { readCaptureFile } = load('capture/file.js');
 const { zeekUid } = load('cli/format/zeek.js');
-const { tableLine } = load('cli/format/table.js');
-const { jsonLine } = load('cli/format/jsonl.js');
+const { tableLine, writeTableLine } = load('cli/format/table.js');
+const { jsonLine, writeJsonLine } = load('cli/format/jsonl.js');
+const { ConnFields } = load('track/record.js');
+const { JsonBytes } = load('events/json-bytes.js');
 const { RecordBatchWriter, RecordBatchReader, RECORD_BATCH_BYTES } = load('cli/format/record-batch.js');
 const file = process.argv[2] ?? path.join(root, '.bench-data/loopback.pcapng');
 const e = new Engine({ maxConnections: 1e7, timeouts: { closedRetention: 1e12 } });
 await readCaptureFile(file, e.onFrame);
 const views = e.tracker.list();
+// analyze's jsonl path: each record's fields as the store gives them when it is removed, copied
+// here, then written as lines into one output buffer as analyze does (a source copies them back)
+const stored = [];
+if (writeJsonLine && ConnFields && e.tracker.onRemoveRecord) {
+  const again = new Engine({ maxConnections: 1e7, timeouts: { closedRetention: 1e12 } });
+  again.tracker.onRemoveRecord((r) => {
+    const f = new ConnFields();
+    r.fill(f);
+    f.hist = f.hist.slice();
+    stored.push(f);
+  });
+  await readCaptureFile(file, again.onFrame);
+  again.tracker.removeAll();
+}
+const copy = (t, f) => {
+  t.num.set(f.num);
+  t.id = f.id;
+  t.idText = f.idText;
+  t.family = f.family;
+  for (let i = 0; i < 2; i++) {
+    t.ip4[i] = f.ip4[i];
+    t.ipText[i] = f.ipText[i];
+    t.state[i] = f.state[i];
+    t.opts[i] = f.opts[i];
+    t.notes[i] = f.notes[i];
+  }
+  t.flags = f.flags;
+  t.connState = f.connState;
+  t.closedBy = f.closedBy;
+  t.closeKind = f.closeKind;
+  t.histRoom(f.histLen).set(f.hist.subarray(0, f.histLen));
+  t.histLen = f.histLen;
+};
+const source = { f: null, fill(t) { copy(t, this.f); } };
+const storeLines = () => {
+  const out = new JsonBytes(1 << 16);
+  for (const f of stored) {
+    source.f = f;
+    writeJsonLine(out, source);
+    if (out.pos >= 1 << 16) out.pos = 0;
+  }
+};
 // The record thread's two halves: packing a view into a batch (tracking thread), and reading it
 // back and writing its line as UTF-8 bytes (record thread).
 const packed = [];
@@ -59,7 +104,7 @@ const unpack = (line, encoding) => {
   }
   return len + used;
 };
-const batchCases = RecordBatchWriter
+let batchCases = RecordBatchWriter
   ? {
       'pack (record batch)': () => pack(false),
       'unpack': () => unpack(null),
@@ -67,9 +112,20 @@ const batchCases = RecordBatchWriter
       'unpack + tableLine, written': () => unpack(tableLine, 'utf8'),
     }
   : {};
+// the table's rows as analyze writes them: into one output buffer, from the views
+const tableRows = () => {
+  const out = new JsonBytes(1 << 16);
+  for (const v of views) {
+    writeTableLine(out, v);
+    if (out.pos >= 1 << 16) out.pos = 0;
+  }
+};
+if (writeTableLine && JsonBytes) batchCases['writeTableLine, written'] = tableRows;
+const storeCases = stored.length > 0 ? { 'store fields, copied': () => { const t = new ConnFields(); for (const f of stored) copy(t, f); }, 'store fields + writeJsonLine': storeLines } : {};
 const cases = {
   'view (tracker.list)': null,
   ...batchCases,
+  ...storeCases,
   'JSON.stringify': (c) => JSON.stringify(c),
   jsonLine,
   zeekUid: zeekUid && ((c) => zeekUid(Number(c.id), c.startedAt, c.client.ip, c.client.port)),
@@ -82,7 +138,7 @@ for (let round = 0; round < 3; round++) {
     const c0 = process.cpuUsage();
     let len = 0;
     if (f === null) len = e.tracker.list().length;
-    else if (name in batchCases) f();
+    else if (name in batchCases || name in storeCases) f();
     else for (const v of views) len += f(v).length;
     const cpu = process.cpuUsage(c0);
     if (round === 2) console.log(`${name.padEnd(20)} ${((cpu.user + cpu.system) / views.length).toFixed(2)}`);

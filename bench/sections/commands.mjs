@@ -8,9 +8,10 @@ import { shown, timed } from '../lib/timed.mjs';
 
 /**
  * The build measured beside this one, by the same commands (bench/lib/build.mjs buildRevision):
- * before analyze wrote its records straight from the tracker's store.
+ * before the reader thread's first batch went out early, the file was read into two buffers in
+ * turn, and one thread could read the file and write jsonl's records.
  */
-export const BEFORE = '046007b';
+export const BEFORE = '03f322a';
 
 export const title = 'Commands as users run them';
 
@@ -31,6 +32,14 @@ export function rows({ root, pcap, pcapng }) {
   r.push({ name: 'analyze-jsonl-pcap-no-read-thread', argv: tcpscope('analyze', pcap, '--format', 'jsonl', '--read-thread', 'off'), what: 'analyze --format jsonl --read-thread off, classic pcap' });
   r.push({ name: 'analyze-jsonl-pcapng-write-thread', argv: tcpscope('analyze', pcapng, '--format', 'jsonl', '--write-thread', 'on'), what: 'analyze --format jsonl --write-thread on, pcapng' });
   r.push({ name: 'analyze-jsonl-pcapng-read-thread', argv: tcpscope('analyze', pcapng, '--format', 'jsonl', '--read-thread', 'on'), what: 'analyze --format jsonl --read-thread on, pcapng' });
+  // both: one thread reads the file and writes the records, the other tracks
+  for (const [kind, file] of [['pcap', pcap], ['pcapng', pcapng]]) {
+    r.push({
+      name: `analyze-jsonl-${kind}-read-write-thread`,
+      argv: tcpscope('analyze', file, '--format', 'jsonl', '--read-thread', 'on', '--write-thread', 'on'),
+      what: `analyze --format jsonl --read-thread on --write-thread on, ${kind === 'pcap' ? 'classic pcap' : 'pcapng'}`,
+    });
+  }
   const before = path.relative(root, buildRevision(BEFORE));
   for (const [kind, file] of [['pcap', pcap], ['pcapng', pcapng]]) {
     for (const format of ['table', 'jsonl', 'zeek']) {

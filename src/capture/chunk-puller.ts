@@ -1,3 +1,5 @@
+import { createReadStream } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 
 /**
@@ -8,7 +10,7 @@ import type { Readable } from 'node:stream';
  * capture reader must deliver every frame before the damage (a truncated gzip emits its last good
  * bytes and its error together).
  */
-export class ChunkPuller {
+export class ChunkPuller implements Chunks {
   private queue: Buffer[] = [];
   private ended = false;
   private failure: unknown = null;
@@ -86,5 +88,89 @@ export class ChunkPuller {
     const w = this.wake;
     this.wake = null;
     w?.();
+  }
+}
+
+/** What readCaptureFile pulls its chunks from: a stream's (ChunkPuller) or a file's (FileChunks). */
+export interface Chunks {
+  next(): Promise<Buffer | null>;
+  fail(error: unknown): void;
+  /** Stops; returns chunks that arrived but were not pulled. */
+  detach(): Buffer[];
+}
+
+/**
+ * A file's bytes in chunks of a fixed size, read into two buffers in turn: while the caller parses
+ * one, the next is read (in libuv's threads) into the other. A chunk is therefore valid only until
+ * the next call of next(): the capture readers copy what they keep (a record split across chunks)
+ * and hand on frames that are valid only during their sink's call. A stream allocates a buffer per
+ * chunk, which the kernel then maps and faults in page by page: for a 117 MiB file that was some
+ * 0.1 CPU s of the read's 0.15.
+ */
+export class FileChunks implements Chunks {
+  private readonly bufs: [Buffer, Buffer];
+  private turn = 0;
+  private file: Promise<FileHandle> | null = null;
+  /** Where the next read starts, and how far the chunks handed out reach. */
+  private readPos = 0;
+  private handedOut = 0;
+  private ahead: Promise<Buffer | null> | null = null;
+  private failure: unknown = null;
+  private closed = false;
+
+  constructor(
+    private readonly path: string,
+    size: number,
+  ) {
+    this.bufs = [Buffer.allocUnsafeSlow(size), Buffer.allocUnsafeSlow(size)];
+  }
+
+  async next(): Promise<Buffer | null> {
+    if (this.failure !== null) throw this.failure;
+    const read = this.ahead ?? this.read();
+    this.ahead = null;
+    const chunk = await read;
+    if (this.failure !== null) throw this.failure;
+    if (chunk === null) return null;
+    this.handedOut += chunk.length;
+    this.ahead = this.read();
+    // a failed read-ahead is reported by the next call, not left unhandled
+    this.ahead.catch(() => {});
+    return chunk;
+  }
+
+  fail(error: unknown): void {
+    if (this.failure === null) this.failure = error;
+  }
+
+  detach(): Buffer[] {
+    this.close();
+    return [];
+  }
+
+  /** The rest of the file, from the end of the last chunk handed out, as a stream (for gunzip). */
+  rest(highWaterMark: number): Readable {
+    this.close();
+    return createReadStream(this.path, { start: this.handedOut, highWaterMark });
+  }
+
+  private async read(): Promise<Buffer | null> {
+    const fh = await (this.file ??= open(this.path, 'r'));
+    if (this.closed) return null;
+    const b = this.bufs[this.turn];
+    this.turn ^= 1;
+    const { bytesRead } = await fh.read(b, 0, b.length, this.readPos);
+    this.readPos += bytesRead;
+    return bytesRead === 0 ? null : b.subarray(0, bytesRead);
+  }
+
+  private close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    // a read still under way finishes first (FileHandle.close waits for it)
+    void this.file?.then(
+      (fh) => fh.close(),
+      () => {},
+    ).catch(() => {});
   }
 }

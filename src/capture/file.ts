@@ -38,7 +38,7 @@ import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { FileError, FileErrorCode } from './errors';
 import type { Frame } from './frame';
-import { ChunkPuller } from './chunk-puller';
+import { ChunkPuller, FileChunks, type Chunks } from './chunk-puller';
 import type { CaptureFormat, CaptureParser, FrameSink } from './parser';
 import { PcapReader } from './pcap';
 import { PcapngReader } from './pcapng';
@@ -80,7 +80,9 @@ export async function readCaptureFile(
     return result;
   }
 
-  let source: Readable;
+  // a regular file is read into two buffers in turn (FileChunks), anything else as a stream
+  let source: Readable | null = null;
+  let file: FileChunks | null = null;
   let totalBytes: number | null = null;
   if (typeof input === 'string' && input !== '-') {
     try {
@@ -94,7 +96,8 @@ export async function readCaptureFile(
       result.error = fail('io-error', `cannot read ${input}: ${describeError(e)}`);
       return result;
     }
-    source = createReadStream(input, { highWaterMark: READ_CHUNK });
+    if (totalBytes !== null) file = new FileChunks(input, READ_CHUNK);
+    else source = createReadStream(input, { highWaterMark: READ_CHUNK });
   } else {
     const s = input === '-' ? process.stdin : input;
     source = s instanceof Readable ? s : new Readable().wrap(s);
@@ -119,8 +122,8 @@ export async function readCaptureFile(
     return false;
   };
 
-  const raw = new ChunkPuller(source);
-  let stream: ChunkPuller = raw;
+  const raw: Chunks = file ?? new ChunkPuller(source!);
+  let stream: Chunks = raw;
   let gunzip: ReturnType<typeof createGunzip> | null = null;
   let sourceFailed = false;
   let countRaw: ((c: Buffer) => void) | null = null;
@@ -209,7 +212,10 @@ export async function readCaptureFile(
         result.gzip = true;
         const gz = createGunzip();
         gunzip = gz;
-        gz.write(lead);
+        // (a chunk of FileChunks is overwritten by a later read: gunzip gets a copy)
+        gz.write(file !== null ? Buffer.from(lead) : lead);
+        const rest = file?.rest(READ_CHUNK) ?? source!;
+        source = rest;
         for (const c of raw.detach()) {
           progress(c.length);
           gz.write(c);
@@ -217,14 +223,14 @@ export async function readCaptureFile(
         const out = new ChunkPuller(gz);
         stream = out;
         // pipe() does not pass errors on: a failing source must end the decompressed stream too.
-        source.on('error', (e) => {
+        rest.on('error', (e) => {
           sourceFailed = true;
           out.fail(e);
         });
         countRaw = (c: Buffer) => progress(c.length);
-        source.on('data', countRaw);
-        source.pipe(gz);
-        source.resume();
+        rest.on('data', countRaw);
+        rest.pipe(gz);
+        rest.resume();
       } else {
         if (!(await take(lead))) return finish();
       }
@@ -279,13 +285,13 @@ export async function readCaptureFile(
       }
     }
     raw.detach();
-    if (countRaw !== null) source.off('data', countRaw);
+    if (countRaw !== null) source?.off('data', countRaw);
     if (gunzip !== null) {
-      source.unpipe(gunzip);
+      source?.unpipe(gunzip);
       gunzip.destroy();
     }
-    if (ownSource) source.destroy();
-    else source.pause();
+    if (ownSource) source?.destroy();
+    else source?.pause();
     return result;
   }
 }

@@ -6,8 +6,9 @@ import { ZEEK_TIMERS, type ZeekRecord } from '../track/zeek';
 import { DEFAULT_TRACKER_OPTIONS } from '../track/tracker';
 import { EXIT_FAILURE, EXIT_OK, fileErrorMessage } from './errors';
 import { playFile } from './file-driver';
-import { jsonLine, writeJsonLine } from './format/jsonl';
+import { writeJsonLine } from './format/jsonl';
 import { JsonBytes } from '../events/json-bytes';
+import type { ConnectionSource } from '../track/record';
 import { TableSummary, tableHeader, tableLine, writeTableLine } from './format/table';
 import { writeZeekRow, zeekFooter, zeekHeader, zeekRow } from './format/zeek';
 import { FileDiagnoser } from '../sockets/diagnose-file';
@@ -16,6 +17,7 @@ import { diagnoseThresholds, type AnalyzeFormat, type CommonOptions, type ReadTh
 import { fileProgress } from './progress';
 import { guardStdout, OutputGate } from './stdout';
 import { RecordThread, recordThreadAvailable } from './format/record-thread';
+import { readWriteAvailable, startReadWrite } from './format/read-write';
 import { trackerOptions } from './tracker-options';
 
 export interface AnalyzeCommandOptions extends CommonOptions {
@@ -72,6 +74,8 @@ export async function analyzeFile(
     gate?: OutputGate;
     /** Format and encode the records in a thread of their own (recordThreadAvailable()). */
     recordThread?: boolean;
+    /** With recordThread, for jsonl: that thread also reads and decodes the file (readWriteAvailable()). */
+    readWrite?: boolean;
   } = {},
 ): Promise<{ result: FileReadResult; connections: number }> {
   const gate = opts.gate ?? new OutputGate();
@@ -95,7 +99,8 @@ export async function analyzeFile(
     if (out.pos >= CHUNK) flush();
   };
   // In the record thread, this thread packs each record and the other one writes its text.
-  const thread = opts.recordThread === true ? new RecordThread(o.format, write, gate, flush, o.format === 'jsonl' ? jsonLine : tableLine) : null;
+  const host = opts.recordThread === true && opts.readWrite === true && o.format === 'jsonl' && o.file !== '-' ? startReadWrite(o.file, o.format) : undefined;
+  const thread = opts.recordThread === true ? new RecordThread(o.format, write, gate, flush, tableLine, host) : null;
   const zeekRecord = thread
     ? (r: ZeekRecord) => {
         begin();
@@ -121,7 +126,14 @@ export async function analyzeFile(
   // what went wrong, from the packets alone: after the table's summary
   const diagnoser = o.format === 'table' ? new FileDiagnoser(engine.tracker, () => engine.lastTs, lingerMs(o), diagnoseThresholds(o)) : null;
   // (no remove sink for the zeek format: its records come from the mirror)
-  if (thread && o.format !== 'zeek') {
+  if (thread && o.format === 'jsonl') {
+    // the store's fields go to the record thread as they are: no view
+    engine.tracker.onRemoveRecord((r) => {
+      begin();
+      thread.fields(r, jsonText);
+      connections++;
+    });
+  } else if (thread && o.format === 'table') {
     engine.tracker.onRemove((c) => {
       begin();
       thread.view(c);
@@ -146,7 +158,7 @@ export async function analyzeFile(
     });
   }
 
-  const run = playFile(engine, o.file, { kind: 'max' }, { onProgress: opts.onProgress, readThread: o.readThread, gate });
+  const run = playFile(engine, o.file, { kind: 'max' }, { onProgress: opts.onProgress, readThread: o.readThread, gate, readerThread: host?.worker });
   const result = await run.done;
   // A file that could not be read at all gets no output, only its error.
   const output = result.error === null || result.frames > 0;
@@ -157,7 +169,11 @@ export async function analyzeFile(
     }
   }
   // every record written before what ends the output
-  await thread?.end();
+  try {
+    await thread?.end();
+  } finally {
+    void host?.worker.terminate();
+  }
   if (output) {
     if (o.format === 'zeek') {
       connections = engine.tracker.stats().connectionsTotal;
@@ -215,7 +231,9 @@ export async function runAnalyze(o: AnalyzeCommandOptions): Promise<number> {
   };
   let result: FileReadResult;
   try {
-    ({ result } = await analyzeFile(o, write, { onProgress: progress.update, gate, recordThread: useRecordThread(o) }));
+    const recordThread = useRecordThread(o);
+    const readWrite = recordThread && o.format === 'jsonl' && o.readThread === 'on' && readWriteAvailable();
+    ({ result } = await analyzeFile(o, write, { onProgress: progress.update, gate, recordThread, readWrite }));
   } catch (e) {
     progress.stop();
     process.stderr.write(`tcpscope: cannot write the records: ${describeError(e)}\n`);
@@ -227,6 +245,13 @@ export async function runAnalyze(o: AnalyzeCommandOptions): Promise<number> {
     return EXIT_FAILURE;
   }
   return EXIT_OK;
+}
+
+/** A connection's JSON line as text, for what the record thread cannot take packed. */
+function jsonText(c: ConnectionSource): string {
+  const w = new JsonBytes(1024);
+  writeJsonLine(w, c);
+  return w.result().toString('utf8');
 }
 
 /** The diagnoses as the table's last lines: one per diagnosis, its connections' ids after it. */

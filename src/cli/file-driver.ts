@@ -6,6 +6,7 @@ import { readDecodedThreaded, readerThreadAvailable } from '../ingest/reader-thr
 import type { Engine } from '../ingest/engine';
 import type { FileSourceInfo } from '../capture/source';
 import { CommentOwners } from '../ingest/comments';
+import type { Worker } from 'node:worker_threads';
 import { speedText, type ReadThreadMode, type Speed } from './options';
 
 /** Timers advance at most this often (capture time) while a file plays: deterministic, as it depends only on the packets. */
@@ -42,6 +43,8 @@ export function playFile(
     yieldEveryMs?: number;
     /** At --speed max, reading pauses while `wait` is a promise (the output is behind). */
     gate?: { wait: Promise<void> | null };
+    /** At --speed max, read in this thread (started with readerData(input), beside the caller's work), whatever readThread says. */
+    readerThread?: Worker;
   } = {},
 ): FileRun {
   const gate = opts.gate;
@@ -129,7 +132,8 @@ export function playFile(
       opts.onProgress?.(bytesRead, source.totalBytes);
     },
   };
-  const read = useThread(input, speed, source.totalBytes, opts.readThread ?? 'auto')
+  const hosted = opts.readerThread !== undefined && speed.kind === 'max' && input !== '-';
+  const read = hosted || useThread(input, speed, source.totalBytes, opts.readThread ?? 'auto')
     ? readDecodedThreaded(
         input,
         (ts, origLen, status, seg, note) => {
@@ -138,7 +142,7 @@ export function playFile(
           afterFrame();
           return gate?.wait ?? pause();
         },
-        readOpts,
+        hosted ? { ...readOpts, thread: opts.readerThread } : readOpts,
       )
     : readCaptureFile(input === '-' ? '-' : input, onFrame, readOpts);
   const done = read.then((r) => {

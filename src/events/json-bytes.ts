@@ -8,23 +8,28 @@
 export const NUMBER_MAX = 25;
 
 /**
- * Text prepared once (keys and punctuation), as 8-byte words and the bytes left over: copied a
- * word at a time, it costs a quarter of a byte-by-byte copy. Its words are ASCII, so as float64
- * they are never NaN (the top byte, the last character, is below 0x80) and copy exactly.
+ * Text prepared once (keys and punctuation), as 8-byte words: copied a word at a time, it costs a
+ * quarter of a byte-by-byte copy. The last word is padded with spaces, written too and overwritten
+ * by what follows, so a copy is whole words only (a writer makes LIT_PAD bytes of room beyond the
+ * text). Its words are ASCII, so as float64 they are never NaN (the top byte, the last character,
+ * is below 0x80) and copy exactly.
  */
 export interface Lit {
   readonly words: Float64Array;
-  readonly tail: Uint8Array;
   readonly length: number;
 }
 
+/** How far writeLit may write beyond the text's end. */
+export const LIT_PAD = 7;
+
 export function lit(text: string): Lit {
-  const bytes = Buffer.from(text, 'latin1');
-  const n = bytes.length >> 3;
+  const n = (text.length + 7) >> 3;
+  const bytes = Buffer.alloc(8 * n, 0x20);
+  bytes.write(text, 'latin1');
   const words = new Float64Array(n);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
   for (let i = 0; i < n; i++) words[i] = dv.getFloat64(8 * i, true);
-  return { words, tail: Uint8Array.from(bytes.subarray(8 * n)), length: bytes.length };
+  return { words, length: text.length };
 }
 
 /** "00".."99" as pairs of character codes. */
@@ -206,7 +211,7 @@ export class JsonBytes {
 
   /** Text prepared once. */
   lit(k: Lit): void {
-    this.room(k.length);
+    this.room(k.length + LIT_PAD);
     this.pos = writeLit(this.buf, this.dv, this.pos, k);
   }
 
@@ -252,14 +257,9 @@ export class JsonBytes {
   }
 }
 
-/** Prepared text at p (`dv`: the same bytes as `b`). */
+/** Prepared text at p (`dv`: the same bytes as `b`, with LIT_PAD bytes of room after the text). */
 export function writeLit(b: Uint8Array, dv: DataView, p: number, k: Lit): number {
   const w = k.words;
-  for (let i = 0; i < w.length; i++) {
-    dv.setFloat64(p, w[i], true);
-    p += 8;
-  }
-  const t = k.tail;
-  for (let i = 0; i < t.length; i++) b[p++] = t[i];
-  return p;
+  for (let i = 0, q = p; i < w.length; i++, q += 8) dv.setFloat64(q, w[i], true);
+  return p + k.length;
 }

@@ -13,6 +13,8 @@ export interface ReaderData {
    * otherwise; `reader` and `main` pin it (tests).
    */
   decode: 'balance' | 'reader' | 'main';
+  /** The first batch goes out once this much of it is filled: tracking starts while the rest is read. */
+  firstBatchBytes: number;
 }
 
 /** Reader thread → main thread. Batches arrive in file order, then one `end`. */

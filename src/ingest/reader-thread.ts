@@ -18,6 +18,8 @@ export type DecodedHandler = (tsMs: number, origLen: number, status: DecodeStatu
 const READER = path.join(__dirname, 'reader-thread-worker.js');
 /** Batches in flight: enough that neither thread waits for the other, 4 MiB in all. */
 const BATCHES = 4;
+/** The first batch: some 700 frames, so that tracking starts a few ms after the thread has. */
+const FIRST_BATCH_BYTES = 64 << 10;
 
 /**
  * Reading in a thread of its own needs the compiled reader script: it is there when running from
@@ -25,6 +27,17 @@ const BATCHES = 4;
  */
 export function readerThreadAvailable(): boolean {
   return existsSync(READER);
+}
+
+/** What a reader thread starts with, to read `input`. */
+export function readerData(input: string, opts: Partial<Pick<ReaderData, 'decode' | 'batchBytes'>> = {}): ReaderData {
+  return {
+    input,
+    batchBytes: opts.batchBytes ?? BATCH_BYTES,
+    batches: BATCHES,
+    decode: opts.decode ?? 'balance',
+    firstBatchBytes: FIRST_BATCH_BYTES,
+  };
 }
 
 /**
@@ -37,19 +50,22 @@ export function readerThreadAvailable(): boolean {
 export async function readDecodedThreaded(
   input: string,
   onDecoded: DecodedHandler,
-  opts: ReadCaptureOptions & Partial<Pick<ReaderData, 'decode' | 'batchBytes'>> = {},
+  opts: ReadCaptureOptions &
+    Partial<Pick<ReaderData, 'decode' | 'batchBytes'>> & {
+      /**
+       * The thread that reads, started by the caller with readerData(input) for serveReading() on
+       * its parentPort, beside work of the caller's: the caller ends it. Without, a reader thread is
+       * made and ended here.
+       */
+      thread?: Worker;
+    } = {},
 ): Promise<FileReadResult> {
   const signal = opts.signal;
   if (signal?.aborted) {
     return { format: null, gzip: false, frames: 0, bytes: 0, error: { code: 'aborted', message: 'reading was aborted before it started' } };
   }
-  const data: ReaderData = {
-    input,
-    batchBytes: opts.batchBytes ?? BATCH_BYTES,
-    batches: BATCHES,
-    decode: opts.decode ?? 'balance',
-  };
-  const reader = new Worker(READER, { workerData: data });
+  const data = readerData(input, opts);
+  const reader = opts.thread ?? new Worker(READER, { workerData: data });
   const queue: ToMain[] = [];
   let wake: (() => void) | null = null;
   const poke = () => {
@@ -59,18 +75,21 @@ export async function readDecodedThreaded(
   };
   let crashed: unknown = null;
   let exited = false;
-  reader.on('message', (m: ToMain) => {
+  const onMessage = (m: ToMain) => {
     queue.push(m);
     poke();
-  });
-  reader.on('error', (e) => {
+  };
+  const onError = (e: unknown) => {
     crashed = e;
     poke();
-  });
-  reader.on('exit', () => {
+  };
+  const onExit = () => {
     exited = true;
     poke();
-  });
+  };
+  reader.on('message', onMessage);
+  reader.on('error', onError);
+  reader.on('exit', onExit);
   signal?.addEventListener('abort', poke, { once: true });
   const post = (m: ToReader, transfer?: ArrayBuffer[]) => reader.postMessage(m, transfer);
 
@@ -162,7 +181,12 @@ export async function readDecodedThreaded(
     }
   } finally {
     signal?.removeEventListener('abort', poke);
-    void reader.terminate();
+    if (opts.thread === undefined) void reader.terminate();
+    else {
+      reader.off('message', onMessage);
+      reader.off('error', onError);
+      reader.off('exit', onExit);
+    }
   }
 }
 

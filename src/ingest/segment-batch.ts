@@ -42,8 +42,14 @@ export class SegmentBatchWriter {
   private readonly u8: Uint8Array;
   used = 0;
   count = 0;
+  /** Bytes of the buffer this batch fills: all of it, unless told fewer (a first batch sent soon). */
+  private readonly limit: number;
 
-  constructor(readonly buffer: ArrayBuffer) {
+  constructor(
+    readonly buffer: ArrayBuffer,
+    limit = buffer.byteLength,
+  ) {
+    this.limit = Math.min(limit, buffer.byteLength);
     this.f64 = new Float64Array(buffer);
     this.i32 = new Int32Array(buffer);
     this.u16 = new Uint16Array(buffer);
@@ -98,7 +104,7 @@ export class SegmentBatchWriter {
       this.used = o + LONG;
     }
     this.count++;
-    return this.buffer.byteLength - this.used >= ROOM;
+    return this.limit - this.used >= ROOM;
   }
 
   /**
@@ -108,7 +114,7 @@ export class SegmentBatchWriter {
   writeFrame(tsMs: number, f: Frame): boolean {
     const o = this.used;
     const end = (o + RAW_HEADER + f.capLen + 7) & ~7;
-    if (end + ROOM > this.buffer.byteLength) return false;
+    if (end + ROOM > this.limit) return false;
     const w = o >> 2;
     this.f64[o >> 3] = tsMs;
     this.i32[w + 2] = f.origLen;

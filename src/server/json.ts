@@ -1,6 +1,6 @@
 import type { ConnectionView, EndpointNotes, EndpointView } from '../track/connection';
 import { CLOSE_KINDS, CLOSED_BY, CLOSE_KIND_INDEX, CLOSED_BY_INDEX, CONN_STATES, CONN_STATE_INDEX, ConnFields, FL, N, OPT, TCP_STATES, TCP_STATE_INDEX, orNaN, type ConnectionSource } from '../track/record';
-import { JsonBytes, NUMBER_MAX, lit, writeAscii, writeDigits, writeLit, writeNumber, writeUint, type Lit } from '../events/json-bytes';
+import { JsonBytes, LIT_PAD, NUMBER_MAX, lit, writeAscii, writeDigits, writeLit, writeNumber, writeUint, type Lit } from '../events/json-bytes';
 
 // The Connection object's JSON, the one writer of it: the list endpoint's pages (from views) and
 // analyze's jsonl records (from the tracker's store, src/track/record.ts) both write through
@@ -42,10 +42,10 @@ void everyField;
 const BYTES_PER_CONNECTION = 900;
 /**
  * Room made before a connection is written: its keys and punctuation (under 700 bytes), every
- * number at its longest, two IPv4 addresses. Its other strings (an id given as text, an IPv6
+ * number at its longest, two IPv4 addresses, the last word of a text prepared once. Its other strings (an id given as text, an IPv6
  * address, notes) make room for themselves; the history adds its length.
  */
-const CONNECTION_ROOM = 700 + 22 * NUMBER_MAX + 2 * 15;
+const CONNECTION_ROOM = 700 + 22 * NUMBER_MAX + 2 * 15 + LIT_PAD;
 
 const q = (v: string | null): string => (v === null ? 'null' : `"${v}"`);
 

@@ -3,6 +3,8 @@ import { CONN_STATES, TCP_STATES, type ConnState } from '../../track/states';
 import { CLOSE_KINDS, CLOSED_BY } from '../../track/store';
 import { CLOSE_KIND_INDEX, CLOSED_BY_INDEX, CONN_STATE_INDEX, TCP_STATE_INDEX, orNaN } from '../../track/record';
 import type { ZeekRecord } from '../../track/zeek';
+import type { ConnFields } from '../../track/record';
+import { fieldsBytes, packFields, PackedFields } from './record-fields';
 
 /**
  * analyze's records packed into one ArrayBuffer, so the thread that tracks can hand a few thousand
@@ -14,12 +16,14 @@ import type { ZeekRecord } from '../../track/zeek';
  *
  * A record starts at a multiple of 8 bytes with its kind. What cannot be packed so (an endpoint
  * with notes, a string that is not ASCII) is packed as its finished text, made by the caller.
+ * A jsonl record comes as its fields (record-fields.ts), which the same writer reads on both sides.
  */
 export const RECORD_BATCH_BYTES = 1 << 20;
 
 const VIEW = 1;
 const ZEEK = 2;
 const TEXT = 3;
+const FIELDS = 4;
 
 /** float64 fields of a view record (from byte 8), then its strings. */
 const VIEW_NUMS = 22;
@@ -131,6 +135,16 @@ export class RecordBatchWriter {
     return true;
   }
 
+  /** Packs a connection's fields; as `view`. */
+  fields(f: ConnFields): boolean | null {
+    const need = fieldsBytes(f);
+    if (need < 0) return null;
+    if (need > this.buffer.byteLength - this.used) return need > this.buffer.byteLength ? null : false;
+    this.used = packFields(this.u8, this.f64, this.used, FIELDS, f);
+    this.count++;
+    return true;
+  }
+
   /** Packs one of Zeek's records; as `view`. */
   zeek(r: ZeekRecord): boolean | null {
     const need = ZEEK_STRINGS + 6 + r.orig.ip.length + r.resp.ip.length + r.history.length + 8;
@@ -198,7 +212,7 @@ export class RecordBatchWriter {
 }
 
 /** What a record read back is. */
-export type BatchRecord = { kind: 'view'; view: ConnectionView } | { kind: 'zeek'; zeek: ZeekRecord } | { kind: 'text'; text: string };
+export type BatchRecord = { kind: 'view'; view: ConnectionView } | { kind: 'fields'; fields: PackedFields } | { kind: 'zeek'; zeek: ZeekRecord } | { kind: 'text'; text: string };
 
 /** Reads a batch back, record by record, as the objects that were packed (or their text). */
 export class RecordBatchReader {
@@ -207,6 +221,9 @@ export class RecordBatchReader {
   private readonly dv: DataView;
   private off = 0;
   private left: number;
+  /** A fields record read back (one, reused: valid until the next record). */
+  private readonly packed = new PackedFields();
+  private readonly fields: BatchRecord = { kind: 'fields', fields: this.packed };
 
   constructor(buffer: ArrayBuffer, used: number, count: number) {
     this.f64 = new Float64Array(buffer, 0, used >> 3);
@@ -222,6 +239,10 @@ export class RecordBatchReader {
     const o = this.off;
     const u8 = this.u8;
     const kind = u8[o];
+    if (kind === FIELDS) {
+      this.off = this.packed.at(u8, this.f64, o);
+      return this.fields;
+    }
     if (kind === TEXT) {
       const n = this.dv.getUint32(o + 4, true);
       this.off = (o + 8 + n + 7) & ~7;

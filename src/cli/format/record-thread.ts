@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { Worker } from 'node:worker_threads';
+import { Worker, type MessagePort } from 'node:worker_threads';
 import type { ConnectionView } from '../../track/connection';
 import type { ZeekRecord } from '../../track/zeek';
+import { ConnFields, type ConnectionSource } from '../../track/record';
 import type { AnalyzeFormat } from '../options';
 import type { OutputGate } from '../stdout';
 import { RECORD_BATCH_BYTES, RecordBatchWriter } from './record-batch';
@@ -31,6 +32,9 @@ export function recordThreadAvailable(): boolean {
  */
 export class RecordThread {
   private readonly worker: Worker;
+  /** Where records go and output comes from: the worker itself, or a port to its record writer. */
+  private readonly port: Worker | MessagePort;
+  private readonly owned: boolean;
   private readonly batch = new RecordBatchWriter(new ArrayBuffer(RECORD_BATCH_BYTES));
   private readonly spare: ArrayBuffer[] = [];
   private made = 1;
@@ -39,6 +43,7 @@ export class RecordThread {
   private waiting = false;
   private failure: unknown = null;
   private readonly ended: Promise<void>;
+  private readonly scratch = new ConnFields();
 
   constructor(
     format: AnalyzeFormat,
@@ -49,14 +54,21 @@ export class RecordThread {
     private readonly beforeSend: () => void,
     /** A record's text made here, for what cannot be packed (endpoint notes). */
     private readonly textOf: (c: ConnectionView) => string,
+    /**
+     * A thread that already runs the record writer (serveRecords) on the other end of `port`,
+     * beside other work (the reader's): its owner ends it. Without, the record thread is made here.
+     */
+    host?: { worker: Worker; port: MessagePort },
   ) {
     const data: RecordThreadData = { format };
     // Nothing the record thread makes outlives its batch: a small young generation collects it as
     // well and keeps the thread's heap at a tenth of the default's (40 MiB on a 300 000-connection
     // run), with no more CPU (bench/sections/memory.mjs).
-    this.worker = new Worker(SCRIPT, { workerData: data, resourceLimits: { maxYoungGenerationSizeMb: YOUNG_MIB } });
+    this.worker = host?.worker ?? new Worker(SCRIPT, { workerData: data, resourceLimits: { maxYoungGenerationSizeMb: YOUNG_MIB } });
+    this.port = host?.port ?? this.worker;
+    this.owned = host === undefined;
     this.ended = new Promise<void>((resolve, reject) => {
-      this.worker.on('message', (m: FromRecordThread) => {
+      this.port.on('message', (m: FromRecordThread) => {
         if (m.type === 'out') {
           const data = m.data;
           // the buffer goes back with the next batch, to be filled again
@@ -93,6 +105,19 @@ export class RecordThread {
     if (r !== true) this.text(this.textOf(c));
   }
 
+  /** A connection's jsonl record from its fields (the tracker's store); `textOf` makes its line here when they cannot be packed. */
+  fields(c: ConnectionSource, textOf: (c: ConnectionSource) => string): void {
+    if (this.failure !== null) return; // end() reports it
+    const f = this.scratch;
+    c.fill(f);
+    let r = this.batch.fields(f);
+    if (r === false) {
+      this.send();
+      r = this.batch.fields(f);
+    }
+    if (r !== true) this.text(textOf(c));
+  }
+
   zeek(r: ZeekRecord, textOf: (r: ZeekRecord) => string): void {
     if (this.failure !== null) return; // end() reports it
     let done = this.batch.zeek(r);
@@ -112,7 +137,8 @@ export class RecordThread {
     try {
       await this.ended;
     } finally {
-      void this.worker.terminate();
+      if (this.owned) void this.worker.terminate();
+      else (this.port as MessagePort).close();
       this.unblock();
     }
   }
@@ -164,6 +190,6 @@ export class RecordThread {
   }
 
   private post(m: ToRecordThread, transfer?: ArrayBuffer[]): void {
-    this.worker.postMessage(m, transfer);
+    this.port.postMessage(m, transfer);
   }
 }

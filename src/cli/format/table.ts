@@ -1,5 +1,5 @@
 import type { ConnectionView } from '../../track/connection';
-import type { JsonBytes } from '../../events/json-bytes';
+import { writeAscii, writeDigits, writePadded, writeUint, type JsonBytes } from '../../events/json-bytes';
 import { CONN_STATES, type ConnState } from '../../track/states';
 
 const HEAD = ['START (UTC)', 'CLIENT', 'SERVER', 'CLIENT STATE', 'SERVER STATE', 'CONN', 'HISTORY', 'DURATION', 'RTT', 'PKTS c/s', 'BYTES c/s', 'CLOSE'];
@@ -65,6 +65,7 @@ function owners(c: ConnectionView): string {
  * written as connections finish, before the widest cell is known.
  */
 const WIDTHS = [26, 21, 21, 12, 12, 6, 10, 9, 9, 11, 15];
+const WIDTHS_COUNTS = WIDTHS[9] + WIDTHS[10] + 4;
 
 function line(cells: readonly string[]): string {
   let out = '';
@@ -84,20 +85,86 @@ export function tableLine(c: ConnectionView): string {
   return line(tableRow(c));
 }
 
-/** tableLine() written into `w`, cell by cell, with no line built first. */
+/**
+ * tableLine() written into `w`, cell by cell, with no cell built first but the durations (toFixed's
+ * rounding) and the named processes: the clock's second, addresses, ports, names and counts go in
+ * as they are. Padding counts UTF-16 units, as padEnd does.
+ */
 export function writeTableLine(w: JsonBytes, c: ConnectionView): void {
-  const cells = tableRow(c);
-  const last = cells.length - 1;
-  for (let i = 0; i < last; i++) {
-    const s = cells[i];
-    cell(w, s);
-    // as padEnd pads: to the width in UTF-16 units, then the two spaces between columns
-    const pad = Math.max(0, WIDTHS[i] - s.length) + 2;
-    w.room(pad);
-    for (let k = 0; k < pad; k++) w.buf[w.pos++] = 0x20;
+  w.room(ROW_ROOM + c.client.ip.length + c.server.ip.length + c.history.length);
+  // START: the second's text (clock()), then the microseconds
+  const us = Math.round(c.startedAt * 1000);
+  let p: number;
+  if (us >= 0 && us <= Number.MAX_SAFE_INTEGER) {
+    if (Math.floor(us / 1e6) !== clockSecond) clock(c.startedAt);
+    p = writePadded(w.buf, writeAscii(w.buf, w.pos, clockText), us % 1e6, 6);
+    p = spaces(w.buf, p, WIDTHS[0] - clockText.length - 6);
+  } else {
+    const t = clock(c.startedAt);
+    p = textCell(w.buf, w.pos, t, WIDTHS[0]);
   }
-  cell(w, cells[last]);
+  p = endpointCell(w.buf, p, c.client.ip, c.client.port, WIDTHS[1]);
+  p = endpointCell(w.buf, p, c.server.ip, c.server.port, WIDTHS[2]);
+  p = textCell(w.buf, p, c.client.state, WIDTHS[3]);
+  p = textCell(w.buf, p, c.server.state, WIDTHS[4]);
+  p = textCell(w.buf, p, c.connState, WIDTHS[5]);
+  p = textCell(w.buf, p, c.history || '-', WIDTHS[6]);
+  w.pos = p;
+  const last = c.lastSeenAt ?? c.endedAt ?? c.startedAt;
+  padded(w, duration(last - c.startedAt), WIDTHS[7]);
+  padded(w, c.handshake.rttMs === null ? '-' : duration(c.handshake.rttMs), WIDTHS[8]);
+  w.room(COUNTS_ROOM);
+  p = w.pos;
+  const k = c.counts;
+  const q = p;
+  p = writeDigits(w.buf, p, k.client.packets);
+  w.buf[p++] = 0x2f;
+  p = writeDigits(w.buf, p, k.server.packets);
+  p = spaces(w.buf, p, WIDTHS[9] - (p - q));
+  const r = p;
+  p = writeDigits(w.buf, p, k.client.bytes);
+  w.buf[p++] = 0x2f;
+  p = writeDigits(w.buf, p, k.server.bytes);
+  w.pos = spaces(w.buf, p, WIDTHS[10] - (p - r));
+  const close = c.status === 'open' ? 'open' : `${c.closeKind ?? '?'}${c.closedBy ? ` by ${c.closedBy}` : ''}`;
+  cell(w, close + (c.partial ? ' (partial)' : '') + owners(c));
   w.byte(0x0a);
+}
+
+/** Room for a row's first seven cells but its addresses and history: their widths, a clock, the spaces. */
+const ROW_ROOM = 192;
+/** Room for the counts' cells: four counts below 2^53, two slashes, the padding. */
+const COUNTS_ROOM = 4 * 16 + 2 + WIDTHS_COUNTS;
+
+/** Pads to `width` and adds the two spaces between columns. */
+function spaces(b: Uint8Array, p: number, short: number): number {
+  const n = Math.max(0, short) + 2;
+  for (let i = 0; i < n; i++) b[p++] = 0x20;
+  return p;
+}
+
+/** ASCII text (addresses, states, names, Zeek's letters) as a padded cell. */
+function textCell(b: Uint8Array, p: number, s: string, width: number): number {
+  return spaces(b, writeAscii(b, p, s), width - s.length);
+}
+
+/** ip:port, or [ip]:port for IPv6, as a padded cell. */
+function endpointCell(b: Uint8Array, p: number, ip: string, port: number, width: number): number {
+  const q = p;
+  const v6 = ip.includes(':');
+  if (v6) b[p++] = 0x5b;
+  p = writeAscii(b, p, ip);
+  if (v6) b[p++] = 0x5d;
+  b[p++] = 0x3a;
+  p = writeUint(b, p, port);
+  return spaces(b, p, width - (p - q));
+}
+
+/** A cell that may hold 'µ' (a duration): its padding counts UTF-16 units, its bytes are UTF-8. */
+function padded(w: JsonBytes, s: string, width: number): void {
+  cell(w, s);
+  w.room(width + 2);
+  w.pos = spaces(w.buf, w.pos, width - s.length);
 }
 
 /** A cell's text: ASCII as it is, anything else (µs, a command's name) through UTF-8. */

@@ -1,4 +1,4 @@
-import { JsonBytes, lit, writeAscii, writeDigits, writeLit, writePadded } from '../../events/json-bytes';
+import { JsonBytes, LIT_PAD, lit, writeAscii, writeDigits, writeLit, writePadded } from '../../events/json-bytes';
 import type { ZeekRecord } from '../../track/zeek';
 
 /** The columns of Zeek's conn.log, in Zeek's order (base/protocols/conn/main.zeek). */
@@ -127,7 +127,7 @@ function writeCount(b: Uint8Array, p: number, n: number): number {
 }
 
 /** Room for a row: its fixed text, 12 numbers at their longest (25 characters) and the uid. */
-const ROW_ROOM = 128 + 12 * 25;
+const ROW_ROOM = 128 + 12 * 25 + LIT_PAD;
 
 const TAB = 0x09;
 const TCP_UNSET = lit(`tcp\t${UNSET}\t`);

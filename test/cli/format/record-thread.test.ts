@@ -31,9 +31,10 @@ beforeAll(async () => {
 const golden: Record<string, unknown> = JSON.parse(readFileSync(path.join(REPO, 'test/fixtures/analyze/public-traces.json'), 'utf8'));
 const where = (file: string) => (file.startsWith('test/') ? path.join(REPO, file) : path.join(FIXTURES, file));
 
-async function analyze(file: string, format: AnalyzeFormat, recordThread: boolean) {
+/** `readWrite`: the record thread also reads the file (jsonl). */
+async function analyze(file: string, format: AnalyzeFormat, recordThread: boolean, readWrite = false) {
   const parts: Buffer[] = [];
-  const r = await built.analyzeFile({ file, format, readThread: 'off' }, (c) => parts.push(Buffer.from(c)), { recordThread });
+  const r = await built.analyzeFile({ file, format, readThread: 'off' }, (c) => parts.push(Buffer.from(c)), { recordThread, readWrite });
   // Zeek's header and footer say when the log was opened and closed
   const out = Buffer.concat(parts).toString('utf8').replace(/^#(open|close)\t.*$/gm, '#$1');
   return { out, error: r.result.error, frames: r.result.frames, connections: r.connections };
@@ -106,6 +107,7 @@ describe('analyze with a record thread', () => {
         const off = await analyze(where(file), format, false);
         const on = await analyze(where(file), format, true);
         expect(on, `${file} ${format}`).toEqual(off);
+        if (format === 'jsonl') expect(await analyze(where(file), format, true, true), `${file} read and written in one thread`).toEqual(off);
       }
     }
   }, 300_000);
@@ -118,7 +120,11 @@ describe('analyze with a record thread', () => {
       const on = await analyze(file, format, true);
       expect(off.connections).toBeGreaterThanOrEqual(6000);
       expect(on).toEqual(off);
-      if (format === 'jsonl') expect(on.out).toContain('"command":"café"');
+      if (format === 'jsonl') {
+        expect(on.out).toContain('"command":"café"');
+        // and with one thread that reads the file and writes the records
+        expect(await analyze(file, format, true, true)).toEqual(off);
+      }
     }
   }, 120_000);
 });

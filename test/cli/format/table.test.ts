@@ -19,7 +19,15 @@ describe('writeTableLine', () => {
       client: { ...v6.client, process: { pid: 42, command: 'café', cmdline: 'café --x', user: null, netns: null, fd: 3, via: 'comment' } },
       handshake: { ...v6.handshake, rttMs: 0.0004 },
     };
-    const all = [...views, named];
+    // counts past 32 bits, a start in the first second of 1970, IPv4
+    const v4 = views.find((v) => v.family === 4) ?? views[0];
+    const big: ConnectionView = {
+      ...v4,
+      startedAt: 0.0005,
+      lastSeenAt: 86_400_000.25,
+      counts: { client: { packets: 2 ** 33 + 1, bytes: 5e12 }, server: { packets: 7, bytes: 2 ** 32 } },
+    };
+    const all = [...views, named, big];
     expect(all.some((v) => tableLine(v).includes('µs'))).toBe(true);
     const w = new JsonBytes(64);
     for (const v of all) {
