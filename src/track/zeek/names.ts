@@ -1,3 +1,4 @@
+import type { Mirrors } from '../names';
 import type { CONN_STATES } from '../states';
 
 /**
@@ -5,7 +6,7 @@ import type { CONN_STATES } from '../states';
  * index of each conn_state value in CONN_STATES, the letters of conn.log's history and Zeek's
  * history masks. The packet path reads them as `const enum`s, which the compiler writes in place (a
  * frozen object costs a property load at each use: about 70 ns a segment on the bench capture); the
- * enums that mirror a string list are checked against it at compile time (LinesUp below).
+ * enums that mirror a string list are checked against it at compile time (`Mirrors`, track/names.ts).
  */
 
 /** Zeek's TCP_ENDPOINT_* states, in Zeek's order (the values Zeek stores). */
@@ -19,20 +20,9 @@ export const enum CS {
   S0 = 0, S1 = 1, SF = 2, REJ = 3, S2 = 4, S3 = 5, RSTO = 6, RSTR = 7, RSTOS0 = 8, RSTRH = 9, SH = 10, SHR = 11, OTH = 12,
 }
 
-type IndexOf<T extends readonly unknown[], V, Acc extends unknown[] = []> =
-  T extends readonly [infer H, ...infer R] ? (H extends V ? Acc['length'] : IndexOf<R, V, [...Acc, H]>) : never;
-
-/** true when enum E names exactly the entries of list T, each with its index in T; false otherwise. */
-export type LinesUp<E, T extends readonly string[]> =
-  [keyof E] extends [T[number]] ?
-    [T[number]] extends [keyof E] ?
-      false extends { [K in T[number]]: `${E[K] & number}` extends `${IndexOf<T, K>}` ? true : false }[T[number]] ? false : true :
-      false :
-    false;
-
 // (these two lines stop compiling when an enum and its list drift apart)
-export const Z_LINES_UP: LinesUp<typeof Z, typeof ZEEK_ENDPOINT_STATES> = true;
-export const CS_LINES_UP: LinesUp<typeof CS, typeof CONN_STATES> = true;
+export const Z_LINES_UP: Mirrors<typeof Z, typeof ZEEK_ENDPOINT_STATES> = true;
+export const CS_LINES_UP: Mirrors<typeof CS, typeof CONN_STATES> = true;
 
 /**
  * The letters of Zeek's history column (the callers of Conn::AddHistory), as character codes: the
