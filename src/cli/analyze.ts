@@ -99,8 +99,8 @@ export async function analyzeFile(
     if (out.pos >= CHUNK) flush();
   };
   // In the record thread, this thread packs each record and the other one writes its text.
-  const host = opts.recordThread === true && opts.readWrite === true && o.format === 'jsonl' && o.file !== '-' ? startReadWrite(o.file, o.format) : undefined;
-  const thread = opts.recordThread === true ? new RecordThread(o.format, write, gate, flush, tableLine, host) : null;
+  const host = opts.recordThread === true && opts.readWrite === true && o.format === 'jsonl' && o.file !== '-' ? startReadWrite(o.file) : undefined;
+  const thread = opts.recordThread === true ? new RecordThread(write, gate, flush, tableLine, host) : null;
   const zeekRecord = thread
     ? (r: ZeekRecord) => {
         begin();
@@ -232,7 +232,7 @@ export async function runAnalyze(o: AnalyzeCommandOptions): Promise<number> {
   let result: FileReadResult;
   try {
     const recordThread = useRecordThread(o);
-    const readWrite = recordThread && o.format === 'jsonl' && o.readThread === 'on' && readWriteAvailable();
+    const readWrite = recordThread && o.format === 'jsonl' && o.readThread === 'on' && o.writeThread === 'on' && readWriteAvailable();
     ({ result } = await analyzeFile(o, write, { onProgress: progress.update, gate, recordThread, readWrite }));
   } catch (e) {
     progress.stop();

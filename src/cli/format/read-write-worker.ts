@@ -4,9 +4,8 @@
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import type { ReaderData } from '../../ingest/reader-thread-protocol';
 import { serveReading } from '../../ingest/reader-serve';
-import type { AnalyzeFormat } from '../options';
 import { serveRecords } from './record-serve';
 
-const data = workerData as { reading: ReaderData; records: MessagePort; format: AnalyzeFormat };
-serveRecords(data.records, data.format);
+const data = workerData as { reading: ReaderData; records: MessagePort };
+serveRecords(data.records);
 serveReading(parentPort!, data.reading);

@@ -2,7 +2,6 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { readerData } from '../../ingest/reader-thread';
-import type { AnalyzeFormat } from '../options';
 
 const SCRIPT = path.join(__dirname, 'read-write-worker.js');
 /** Its young generation, as the record thread's (record-thread.ts): nothing it makes outlives a batch. */
@@ -18,10 +17,10 @@ export function readWriteAvailable(): boolean {
  * port) and writes the records sent to `port` (for RecordThread). The caller terminates it once
  * both are done.
  */
-export function startReadWrite(file: string, format: AnalyzeFormat): { worker: Worker; port: MessagePort } {
+export function startReadWrite(file: string): { worker: Worker; port: MessagePort } {
   const { port1, port2 } = new MessageChannel();
   const worker = new Worker(SCRIPT, {
-    workerData: { reading: readerData(file), records: port2, format },
+    workerData: { reading: readerData(file), records: port2 },
     transferList: [port2],
     resourceLimits: { maxYoungGenerationSizeMb: YOUNG_MIB },
   });

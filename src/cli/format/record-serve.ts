@@ -4,8 +4,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import { JsonBytes } from '../../events/json-bytes';
 import type { ConnectionView } from '../../track/connection';
-import type { AnalyzeFormat } from '../options';
-import { jsonLine, writeJsonLine } from './jsonl';
+import { writeJsonLine } from './jsonl';
 import { RecordBatchReader } from './record-batch';
 import type { FromRecordThread, ToRecordThread } from './record-thread-protocol';
 import { tableLine } from './table';
@@ -14,16 +13,13 @@ import { zeekRow } from './zeek';
 /** Output goes back in pieces of this many bytes (or fewer). */
 const CHUNK = 1 << 20;
 
-/** Writes the records that come to `port` (ToRecordThread), in `format`, and posts the output back. */
-export function serveRecords(port: MessagePort, format: AnalyzeFormat): void {
-  const w = new RecordWriter(port, format);
+/** Writes the records that come to `port` (ToRecordThread) and posts the output back. */
+export function serveRecords(port: MessagePort): void {
+  const w = new RecordWriter(port);
   port.on('message', (m: ToRecordThread) => w.onMessage(m));
 }
 
 class RecordWriter {
-  private readonly row: (c: ConnectionView) => string;
-  /** jsonl and Zeek lines of packed records are ASCII (record-batch.ts); the table writes 'µs'. */
-  private readonly rowAscii: boolean;
   // Each line is written into the output buffer as it is made: a line is a rope of a few dozen
   // pieces, and copying it out once costs less than joining lines into a longer string first.
   private out = Buffer.allocUnsafeSlow(CHUNK);
@@ -33,13 +29,7 @@ class RecordWriter {
   /** A jsonl line written from packed fields, before it is copied into the output buffer. */
   private readonly line = new JsonBytes(4096);
 
-  constructor(
-    private readonly port: MessagePort,
-    format: AnalyzeFormat,
-  ) {
-    this.row = format === 'jsonl' ? jsonLine : tableLine;
-    this.rowAscii = format !== 'table';
-  }
+  constructor(private readonly port: MessagePort) {}
 
   onMessage(m: ToRecordThread): void {
     if (m.type === 'batch') {
@@ -49,7 +39,7 @@ class RecordWriter {
         if (rec.kind === 'fields') {
           writeJsonLine(this.line, rec.fields);
           this.putLine();
-        } else if (rec.kind === 'view') this.put(this.row(rec.view), this.rowAscii);
+        } else if (rec.kind === 'view') this.put(tableLine(rec.view), false); // the table writes 'µs'; jsonl comes as fields
         else if (rec.kind === 'zeek') this.put(zeekRow(rec.zeek), true);
         else this.put(rec.text, false);
       }

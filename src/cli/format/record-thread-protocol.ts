@@ -1,10 +1,3 @@
-import type { AnalyzeFormat } from '../options';
-
-/** What the record thread starts with. */
-export interface RecordThreadData {
-  format: AnalyzeFormat;
-}
-
 /** Main thread → record thread: records to write, in order, then `end`. */
 export type ToRecordThread =
   /** `written`: output buffers written out since the last message, to fill again. */

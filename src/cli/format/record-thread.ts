@@ -4,10 +4,9 @@ import { Worker, type MessagePort } from 'node:worker_threads';
 import type { ConnectionView } from '../../track/connection';
 import type { ZeekRecord } from '../../track/zeek';
 import { ConnFields, type ConnectionSource } from '../../track/record';
-import type { AnalyzeFormat } from '../options';
 import type { OutputGate } from '../stdout';
 import { RECORD_BATCH_BYTES, RecordBatchWriter } from './record-batch';
-import type { FromRecordThread, RecordThreadData, ToRecordThread } from './record-thread-protocol';
+import type { FromRecordThread, ToRecordThread } from './record-thread-protocol';
 
 const SCRIPT = path.join(__dirname, 'record-thread-worker.js');
 /** Batches in flight before reading waits for one to come back: 4 MiB in all. */
@@ -46,7 +45,6 @@ export class RecordThread {
   private readonly scratch = new ConnFields();
 
   constructor(
-    format: AnalyzeFormat,
     /** Takes each piece of output, in order; calls `written` once it no longer needs the bytes. */
     write: (bytes: Uint8Array, written?: () => void) => void,
     private readonly gate: OutputGate,
@@ -60,11 +58,10 @@ export class RecordThread {
      */
     host?: { worker: Worker; port: MessagePort },
   ) {
-    const data: RecordThreadData = { format };
     // Nothing the record thread makes outlives its batch: a small young generation collects it as
     // well and keeps the thread's heap at a tenth of the default's (40 MiB on a 300 000-connection
     // run), with no more CPU (bench/sections/memory.mjs).
-    this.worker = host?.worker ?? new Worker(SCRIPT, { workerData: data, resourceLimits: { maxYoungGenerationSizeMb: YOUNG_MIB } });
+    this.worker = host?.worker ?? new Worker(SCRIPT, { resourceLimits: { maxYoungGenerationSizeMb: YOUNG_MIB } });
     this.port = host?.port ?? this.worker;
     this.owned = host === undefined;
     this.ended = new Promise<void>((resolve, reject) => {
