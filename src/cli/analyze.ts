@@ -7,6 +7,7 @@ import { DEFAULT_TRACKER_OPTIONS } from '../track/tracker';
 import { EXIT_FAILURE, EXIT_OK, fileErrorMessage } from './errors';
 import { playFile } from './file-driver';
 import { writeJsonLine } from './format/jsonl';
+import { sourceJson } from '../server/json';
 import { JsonBytes } from '../events/json-bytes';
 import type { ConnectionSource } from '../track/record';
 import { TableSummary, tableHeader, tableLine, writeTableLine } from './format/table';
@@ -249,9 +250,7 @@ export async function runAnalyze(o: AnalyzeCommandOptions): Promise<number> {
 
 /** A connection's JSON line as text, for what the record thread cannot take packed. */
 function jsonText(c: ConnectionSource): string {
-  const w = new JsonBytes(1024);
-  writeJsonLine(w, c);
-  return w.result().toString('utf8');
+  return sourceJson(c) + '\n';
 }
 
 /** The diagnoses as the table's last lines: one per diagnosis, its connections' ids after it. */

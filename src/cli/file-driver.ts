@@ -132,7 +132,7 @@ export function playFile(
       opts.onProgress?.(bytesRead, source.totalBytes);
     },
   };
-  const hosted = opts.readerThread !== undefined && speed.kind === 'max' && input !== '-';
+  const hosted = opts.readerThread !== undefined;
   const read = hosted || useThread(input, speed, source.totalBytes, opts.readThread ?? 'auto')
     ? readDecodedThreaded(
         input,

@@ -64,8 +64,7 @@ export async function readDecodedThreaded(
   if (signal?.aborted) {
     return { format: null, gzip: false, frames: 0, bytes: 0, error: { code: 'aborted', message: 'reading was aborted before it started' } };
   }
-  const data = readerData(input, opts);
-  const reader = opts.thread ?? new Worker(READER, { workerData: data });
+  const reader = opts.thread ?? new Worker(READER, { workerData: readerData(input, opts) });
   const queue: ToMain[] = [];
   let wake: (() => void) | null = null;
   const poke = () => {

@@ -270,8 +270,13 @@ const views = new ViewSource();
 
 /** One connection as JSON.stringify writes it. */
 export function connectionJson(c: ConnectionView): string {
+  return sourceJson(views.of(c));
+}
+
+/** One connection as JSON.stringify writes it, from any source of its fields (the tracker's store). */
+export function sourceJson(c: ConnectionSource): string {
   const w = new JsonBytes(BYTES_PER_CONNECTION);
-  writeConnection(w, views.of(c));
+  writeConnection(w, c);
   return w.result().toString('utf8');
 }
 

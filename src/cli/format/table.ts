@@ -11,13 +11,29 @@ let clockText = '';
 function clock(ms: number): string {
   // Whole microseconds first, so the fraction rounds as the Zeek and JSON outputs do.
   const us = Math.round(ms * 1000);
+  return clockPrefix(us) + String(us % 1e6).padStart(6, '0');
+}
+
+/** The date and time of the whole second of `us` (microseconds), up to its '.'. */
+function clockPrefix(us: number): string {
   const second = Math.floor(us / 1e6);
   if (second !== clockSecond) {
     const iso = new Date(second * 1000).toISOString();
     clockText = `${iso.slice(0, 10)} ${iso.slice(11, 19)}.`;
     clockSecond = second;
   }
-  return clockText + String(us % 1e6).padStart(6, '0');
+  return clockText;
+}
+
+/** When the connection was last seen, for its duration. */
+function lastAt(c: ConnectionView): number {
+  return c.lastSeenAt ?? c.endedAt ?? c.startedAt;
+}
+
+/** The CLOSE cell: how and by whom, partial or not, and the processes named. */
+function closeText(c: ConnectionView): string {
+  const close = c.status === 'open' ? 'open' : `${c.closeKind ?? '?'}${c.closedBy ? ` by ${c.closedBy}` : ''}`;
+  return close + (c.partial ? ' (partial)' : '') + owners(c);
 }
 
 function endpoint(ip: string, port: number): string {
@@ -31,8 +47,6 @@ function duration(ms: number): string {
 }
 
 export function tableRow(c: ConnectionView): string[] {
-  const last = c.lastSeenAt ?? c.endedAt ?? c.startedAt;
-  const close = c.status === 'open' ? 'open' : `${c.closeKind ?? '?'}${c.closedBy ? ` by ${c.closedBy}` : ''}`;
   return [
     clock(c.startedAt),
     endpoint(c.client.ip, c.client.port),
@@ -41,11 +55,11 @@ export function tableRow(c: ConnectionView): string[] {
     c.server.state,
     c.connState,
     c.history || '-',
-    duration(last - c.startedAt),
+    duration(lastAt(c) - c.startedAt),
     c.handshake.rttMs === null ? '-' : duration(c.handshake.rttMs),
     `${c.counts.client.packets}/${c.counts.server.packets}`,
     `${c.counts.client.bytes}/${c.counts.server.bytes}`,
-    close + (c.partial ? ' (partial)' : '') + owners(c),
+    closeText(c),
   ];
 }
 
@@ -96,9 +110,9 @@ export function writeTableLine(w: JsonBytes, c: ConnectionView): void {
   const us = Math.round(c.startedAt * 1000);
   let p: number;
   if (us >= 0 && us <= Number.MAX_SAFE_INTEGER) {
-    if (Math.floor(us / 1e6) !== clockSecond) clock(c.startedAt);
-    p = writePadded(w.buf, writeAscii(w.buf, w.pos, clockText), us % 1e6, 6);
-    p = spaces(w.buf, p, WIDTHS[0] - clockText.length - 6);
+    const prefix = clockPrefix(us);
+    p = writePadded(w.buf, writeAscii(w.buf, w.pos, prefix), us % 1e6, 6);
+    p = spaces(w.buf, p, WIDTHS[0] - prefix.length - 6);
   } else {
     const t = clock(c.startedAt);
     p = textCell(w.buf, w.pos, t, WIDTHS[0]);
@@ -110,8 +124,7 @@ export function writeTableLine(w: JsonBytes, c: ConnectionView): void {
   p = textCell(w.buf, p, c.connState, WIDTHS[5]);
   p = textCell(w.buf, p, c.history || '-', WIDTHS[6]);
   w.pos = p;
-  const last = c.lastSeenAt ?? c.endedAt ?? c.startedAt;
-  padded(w, duration(last - c.startedAt), WIDTHS[7]);
+  padded(w, duration(lastAt(c) - c.startedAt), WIDTHS[7]);
   padded(w, c.handshake.rttMs === null ? '-' : duration(c.handshake.rttMs), WIDTHS[8]);
   w.room(COUNTS_ROOM);
   p = w.pos;
@@ -126,8 +139,7 @@ export function writeTableLine(w: JsonBytes, c: ConnectionView): void {
   w.buf[p++] = 0x2f;
   p = writeDigits(w.buf, p, k.server.bytes);
   w.pos = spaces(w.buf, p, WIDTHS[10] - (p - r));
-  const close = c.status === 'open' ? 'open' : `${c.closeKind ?? '?'}${c.closedBy ? ` by ${c.closedBy}` : ''}`;
-  cell(w, close + (c.partial ? ' (partial)' : '') + owners(c));
+  cell(w, closeText(c));
   w.byte(0x0a);
 }
 
