@@ -83,8 +83,9 @@ interface Watched {
   port: [number, number];
   /** Closed by the packets (both ends done): a socket not in a reading now will not be in a later one. */
   closed: boolean;
-  /** When it closed (performance.now()), 0 while open. */
+  /** When it closed (performance.now()), 0 while open; and on the packet clock (epoch ms, the closing event's time). */
   closedAt: number;
+  closedTs: number;
   /** The server answered the SYN with a reset: nothing listened when it came (a listener seen later is not its). */
   refused: boolean;
   tries: number;
@@ -94,6 +95,12 @@ interface Watched {
   suspect: [string | null, string | null];
   /** Sides whose disagreement was counted already (once per state pair). */
   counted: [string | null, string | null];
+  /**
+   * The TIME_WAIT readings (`local remote` ports) its last comparison waits for, every side it
+   * could not settle otherwise being among them; null when it waits for nothing in particular.
+   * Until a reading brings one of them, comparing it again can only find the same.
+   */
+  waitsFor: string[] | null;
 }
 
 export interface SocketStats {
@@ -213,6 +220,7 @@ export class SocketWatch {
       if (w) {
         w.closed = true;
         w.closedAt = performance.now();
+        w.closedTs = e.ts;
         if (e.phase === 'evicted') this.forget(w);
       }
       if (this.closeWaitSince.size > 0) {
@@ -230,11 +238,13 @@ export class SocketWatch {
       port: [c.client.port, c.server.port],
       closed: c.status === 'closed',
       closedAt: c.status === 'closed' ? performance.now() : 0,
+      closedTs: c.status === 'closed' ? e.ts : 0,
       refused: c.closeKind === 'refused',
       tries: 0,
       owner: [null, null],
       suspect: [null, null],
       counted: [null, null],
+      waitsFor: null,
     };
     this.watched.set(e.connectionId, w);
     this.pending.add(w);
@@ -482,12 +492,17 @@ export class SocketWatch {
     this.resolve(ix, startedAt, connected);
     if (!full) return;
     const now = performance.now();
+    const asked = new Set(ix.scan.timeWaitAsked);
     for (const w of this.watched.values()) {
       // without the connected sockets, only a closed connection's are known to be gone
       if (w.owner[0] !== null && w.owner[1] !== null && (connected || w.closed)) this.keepLastOwner(ix, w);
       if (crossCheck) {
+        // Without building its view: a connection closed less than the settle time before the
+        // reading (compare would leave it), or one that waits for TIME_WAIT readings this is not.
+        if (w.closed && ix.at - w.closedTs < this.o.settleMs) continue;
+        if (w.waitsFor !== null && !w.waitsFor.some((p) => asked.has(p))) continue;
         const c = this.tracker.get(w.id);
-        if (c) this.compare(ix, w, c);
+        if (c) this.compare(ix, w, c, asked);
         else this.forget(w);
       } else if (!this.o.crossCheck && !this.pending.has(w) && !this.mayLoseOwner(w)) {
         this.forget(w);
@@ -580,9 +595,12 @@ export class SocketWatch {
     }
   }
 
-  private compare(ix: SocketIndex, w: Watched, c: ConnectionView): void {
+  private compare(ix: SocketIndex, w: Watched, c: ConnectionView, asked: ReadonlySet<string>): void {
     if (ix.at - c.lastSeenAt < this.o.settleMs) return;
     let finished = 0;
+    // the TIME_WAIT readings waited for, and whether any side could be taken further without one
+    let waits: string[] | null = null;
+    let other = false;
     for (let i = 0; i < 2; i++) {
       const a = w.owner[i];
       if (a && (a.reason === 'not-local' || a.reason === 'not-listening')) {
@@ -591,15 +609,22 @@ export class SocketWatch {
       }
       const me = i === 0 ? c.client : c.server;
       const peer = i === 0 ? c.server : c.client;
-      if (!a && !ix.isLocal(me.ip)) continue;
+      if (!a && !ix.isLocal(me.ip)) {
+        other = true;
+        continue;
+      }
       const kv = kernelView(ix, me.ip, me.port, peer.ip, peer.port);
-      if (!kv && !ix.scan.timeWaitAsked.includes(`${me.port} ${peer.port}`)) {
+      const pair = kv ? '' : `${me.port} ${peer.port}`;
+      if (!kv && !asked.has(pair)) {
         // not among the live sockets: in TIME_WAIT or gone; the next steady scan reads it
-        const pair = `${me.port} ${peer.port}`;
-        if (this.timeWaitPending.has(pair)) continue;
+        if (this.timeWaitPending.has(pair)) {
+          (waits ??= []).push(pair);
+          continue;
+        }
         if (this.timeWaitWanted.length < 1024) {
           this.timeWaitPending.add(pair);
           this.timeWaitWanted.push({ local: me.port, remote: peer.port });
+          (waits ??= []).push(pair);
         } else {
           // more closing connections than a steady scan reads: this one goes unchecked (counted)
           this.st.crossCheck.notCompared++;
@@ -607,6 +632,7 @@ export class SocketWatch {
         }
         continue;
       }
+      other = true;
       const kstate = kv?.state ?? 'GONE';
       const agrees = sameState(me.state, kstate);
       const k: KernelEndpoint = {
@@ -621,16 +647,16 @@ export class SocketWatch {
       };
       this.tracker.annotate(w.id, SIDES[i], { kernel: k });
       const cc = this.st.crossCheck;
-      const pair = `${me.state}/${kstate}`;
+      const states = `${me.state}/${kstate}`;
       if (agrees) {
         w.suspect[i] = null;
         cc.compared++;
         cc.agreed++;
         if (kstate === 'GONE' || kstate === 'TIME_WAIT' || kstate === 'CLOSED') finished++;
-      } else if (w.suspect[i] === pair) {
+      } else if (w.suspect[i] === states) {
         // held on two readings: not a packet still in flight
-        if (w.counted[i] !== pair) {
-          w.counted[i] = pair;
+        if (w.counted[i] !== states) {
+          w.counted[i] = states;
           cc.compared++;
           cc.disagreements++;
           cc.recent.push({ connectionId: w.id, side: SIDES[i], inferred: me.state, kernel: kstate, at: ix.at });
@@ -638,9 +664,10 @@ export class SocketWatch {
         }
         if (kstate === 'GONE') finished++;
       } else {
-        w.suspect[i] = pair;
+        w.suspect[i] = states;
       }
     }
+    w.waitsFor = other ? null : waits;
     // Both ends settled for good: nothing more to learn from the kernel.
     if (finished === 2 && w.owner[0] !== null && w.owner[1] !== null) this.watched.delete(w.id);
   }
