@@ -313,10 +313,13 @@ export class SocketWatch {
     // a slow scan (a busy machine, many sockets) spaces the next one as far: the scanning thread is
     // busy half the time at most; and many new connections a second space them further (see GAP_MS_PER_CONN_PER_S)
     const gap = Math.max(this.o.batchMs, this.st.lastScanMs, Math.min(this.o.intervalMs, this.rate * GAP_MS_PER_CONN_PER_S));
-    const wait = Math.max(0, Math.max(this.lastScanAt, this.lastRunAt) + gap - performance.now());
-    // one timer: the sooner wins (a steady reading waiting for the ss budget does not hold up closed connections)
-    if (this.soon && this.soonAt <= performance.now() + wait) return;
-    this.postpone(wait);
+    const now = performance.now();
+    const wait = Math.max(0, Math.max(this.lastScanAt, this.lastRunAt) + gap - now);
+    // one timer: the sooner wins (a steady reading waiting for the ss budget does not hold up
+    // closed connections). Its time is the one computed here, not read again in postpone: read
+    // again it came out a few microseconds later, and every new connection re-armed the timer.
+    if (this.soon && this.soonAt <= now + wait) return;
+    this.postpone(wait, now);
   }
 
   private async run(forceFull: boolean): Promise<void> {
@@ -388,9 +391,9 @@ export class SocketWatch {
     this.requestAgain();
   }
 
-  private postpone(ms: number): void {
+  private postpone(ms: number, now = performance.now()): void {
     if (this.soon) clearTimeout(this.soon);
-    this.soonAt = performance.now() + ms;
+    this.soonAt = now + ms;
     this.soon = setTimeout(() => {
       this.soon = null;
       void this.run(false);
