@@ -51,14 +51,17 @@ const SIDES: readonly Side[] = ['client', 'server'];
 
 /**
  * A reading asked for by new connections waits this long (ms) for each connection a second
- * arriving (at least batchMs, at most intervalMs): 100 ms at 100 a second; from 1 000 a second on,
- * new connections wait for the steady reading. Each reading costs about the same whatever it finds
- * (two `ss` runs, each a walk of the kernel's whole connection table with its TIME_WAIT sockets),
- * while what it can add at such rates is little: a connection that lasts a few milliseconds is gone
- * before any reading (its server endpoint is named through its listener all the same), and one that
- * lasts longer is named by the steady reading.
+ * arriving (at least batchMs, at most BUSY_GAP_INTERVALS × intervalMs): 100 ms at 100 a second, 1 s
+ * at 1 000, 2 s from 2 000 a second on, the steady reading waiting as long. Each reading costs about
+ * the same whatever it finds (`ss` runs, each a walk of the kernel's whole connection table with its
+ * TIME_WAIT sockets, and the join here), while what it can add at such rates is little: a
+ * connection that lasts a few milliseconds is gone before any reading (its server endpoint is named
+ * through its listener all the same), and one that lasts longer is named by the next reading. At
+ * 2 000 connections a second, a reading a second was a fifth of tcpscope's CPU (BENCHMARKS.md,
+ * "Fewer wakeups at fixed rates").
  */
 const GAP_MS_PER_CONN_PER_S = 1;
+const BUSY_GAP_INTERVALS = 2;
 
 /**
  * Readings of the connected sockets keep their ss processes within this share of one core: each
@@ -312,7 +315,7 @@ export class SocketWatch {
     }
     // a slow scan (a busy machine, many sockets) spaces the next one as far: the scanning thread is
     // busy half the time at most; and many new connections a second space them further (see GAP_MS_PER_CONN_PER_S)
-    const gap = Math.max(this.o.batchMs, this.st.lastScanMs, Math.min(this.o.intervalMs, this.rate * GAP_MS_PER_CONN_PER_S));
+    const gap = Math.max(this.o.batchMs, this.st.lastScanMs, Math.min(this.o.intervalMs * BUSY_GAP_INTERVALS, this.rate * GAP_MS_PER_CONN_PER_S));
     const now = performance.now();
     const wait = Math.max(0, Math.max(this.lastScanAt, this.lastRunAt) + gap - now);
     // one timer: the sooner wins (a steady reading waiting for the ss budget does not hold up
