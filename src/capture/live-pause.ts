@@ -4,7 +4,7 @@
  * After each drain of the ring the capture process sleeps before looking again, so that packets
  * arriving meanwhile are read in one go. In immediate mode every packet wakes a waiting reader: at
  * full load that was a wakeup and its system calls per packet, half the process's CPU (BENCHMARKS.md,
- * Live capture in its own process). Each wakeup still costs some 100-200 µs of this process and a
+ * Live capture in its own process). Each wakeup still costs some 200-300 µs of this process and a
  * read and its handling in the main process, whatever it brings: at a fixed 2 000 connections a
  * second, a 4 ms pause made ~200 of them a second, most of the capture process's CPU (BENCHMARKS.md,
  * "Fewer wakeups at fixed rates").

@@ -57,8 +57,8 @@ const SIDES: readonly Side[] = ['client', 'server'];
  * TIME_WAIT sockets, and the join here), while what it can add at such rates is little: a
  * connection that lasts a few milliseconds is gone before any reading (its server endpoint is named
  * through its listener all the same), and one that lasts longer is named by the next reading. At
- * 2 000 connections a second, a reading a second was a fifth of tcpscope's CPU (BENCHMARKS.md,
- * "Fewer wakeups at fixed rates").
+ * 2 000 connections a second the socket tables, a reading a second, took some 30 % of tcpscope's
+ * CPU (BENCHMARKS.md, "Fewer wakeups at fixed rates").
  */
 const GAP_MS_PER_CONN_PER_S = 1;
 const BUSY_GAP_INTERVALS = 2;
