@@ -5,7 +5,7 @@
 //
 //   node bench/load.mjs [--runs 3] [--seconds 10] [--concurrency 100] [--rate CONN_PER_S] [--bulk 2] [--bulk-mib 200]
 //                       [--hog N] [--in-process] [--tcpscope '--buffer 64'] [--cpu-prof DIR (both processes)]
-//                       [--node '--trace-gc' --stdout FILE] [--json]
+//                       [--node '--trace-gc' --stdout FILE] [--diag] [--strace SECONDS] [--json]
 //
 // --hog N runs `stress-ng --cpu N` for the whole run (a CPU hog competing for the cores).
 // --in-process captures on tcpscope's main thread (TCPSCOPE_CAPTURE=in-process), as before the
@@ -17,6 +17,10 @@
 // processes together (the CLI and its capture process, /proc/PID/stat) per 1 000 connections, event
 // latency from capture to the WebSocket client (p50/p99), the REST listing's time, and how long the
 // machine itself held up a process at the capture process's priority (bench/lib/stall-monitor.mjs).
+// --diag adds where the CPU went over the middle of the traffic (bench/lib/diag.mjs): per thread of
+// the main and the capture process, CPU and wakeups a second; the `ss` children's CPU; hand-over
+// reads, stream passes and messages, socket readings, `ss` runs and fd scans a second. --strace S
+// adds the system calls a second of each process (strace -c -f) over S seconds after that window.
 // tcpscope runs with --max-connections 1000000 unless --tcpscope gives one, so that its table,
 // listed at the end, holds every connection of the run. Needs root; stops by itself.
 import { fork, spawn } from 'node:child_process';
@@ -28,6 +32,7 @@ import { childPids, cpuMs, loadAverage, round, rssBytes, sleep, treeCpuMs, treeR
 import { startTcpdump } from './lib/tcpdump.mjs';
 import { getJson, startTcpscope } from './lib/tcpscope.mjs';
 import { startTraffic, startWsObserver } from './lib/children.mjs';
+import { openWindow, straceCounts } from './lib/diag.mjs';
 
 const args = process.argv.slice(2);
 const opt = (n, d) => (args.includes(n) ? args[args.indexOf(n) + 1] : d);
@@ -44,6 +49,8 @@ const extra = opt('--tcpscope', '').split(' ').filter(Boolean);
 /** The table's size unless --tcpscope gives one: room for every connection of a run. */
 const TABLE = 1_000_000;
 const cpuProf = opt('--cpu-prof', null);
+const diag = args.includes('--diag') || args.includes('--strace');
+const straceS = Number(opt('--strace', 0));
 const localAddresses = Array.from({ length: 16 }, (_, i) => `127.0.0.${i + 1}`);
 
 await buildOnce();
@@ -103,11 +110,27 @@ async function once() {
   const sampler = setInterval(() => (rssMax = Math.max(rssMax, treeRssBytes(ts.pid))), 500);
   const t0 = performance.now();
   const trafficStartMs = performance.timeOrigin + t0;
+  // --diag: a window over the middle of the traffic (and strace after it, apart)
+  const diagDone = diag
+    ? (async () => {
+        const windowS = Math.max(1, seconds - 3 - straceS);
+        await sleep(1500);
+        const close = await openWindow({ main: ts.pid, capture: capturePid }, async () => (await getJson(`${ts.url}api/stats`)).body);
+        await sleep(windowS * 1000);
+        const out = await close();
+        if (straceS > 0) {
+          const [main, capture] = await Promise.all([straceCounts(ts.pid, straceS), capturePid ? straceCounts(capturePid, straceS) : null]);
+          out.syscallsPerS = { main, capture };
+        }
+        return out;
+      })()
+    : null;
   const [short, bulkRes] = await Promise.all([
     traffic.run({ cmd: 'short', concurrency, durationMs: seconds * 1000, localAddresses, ...(Number.isFinite(rate) ? { rate } : {}) }),
     bulk > 0 ? traffic.run({ cmd: 'bulk', n: bulk, bytes: bulkMiB * 1024 * 1024 }) : { transfers: 0, completed: 0, bytes: 0 },
   ]);
   const wallMs = performance.now() - t0;
+  const diagnosis = diagDone ? await diagDone : undefined;
   stress?.kill('SIGTERM');
   const stalls = await new Promise((r) => {
     monitor.once('message', (m) => r(m.report));
@@ -189,6 +212,7 @@ async function once() {
     rest: { calls: rest.calls, p50Ms: round(restSorted[Math.floor(restSorted.length / 2)] ?? null, 1), maxMs: round(restSorted.at(-1) ?? null, 1) },
     rssMiB: { start: round(rss0 / 2 ** 20, 1), max: round(rssMax / 2 ** 20, 1), end: round(rssEnd / 2 ** 20, 1) },
     restListMs: round(listMs, 0),
+    ...(diagnosis ? { diag: diagnosis } : {}),
   };
 }
 

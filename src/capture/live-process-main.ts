@@ -12,20 +12,13 @@ import net from 'node:net';
 import os from 'node:os';
 import { BatchWriter, BEAT_EVERY_MS, Rec, soloRecord } from './handover';
 import { openLive, WATCH_SNAPLEN, type LiveOptions } from './live';
+import { pauseMs, ringPackets } from './live-pause';
+
+/** libpcap's count of the kernel's drops is read at most this often (it opens two sysfs files each time). */
+const DROP_CHECK_MS = 50;
 
 /** Records are packed into batches of this size at most (more for a frame that would not fit). */
 const BATCH_BYTES = 64 * 1024;
-/**
- * After each drain of the ring the capture process sleeps this long before looking again, so that
- * packets arriving meanwhile are read in one go. In immediate mode every packet wakes a waiting
- * reader: at full load that was a wakeup and its system calls per packet, half the process's CPU
- * (BENCHMARKS.md, Live capture in its own process). Each wakeup still costs some 50 µs here: 4 ms
- * instead of 1 cut its CPU per packet by a third to a half at 2 000 connections a second and flat
- * out (BENCHMARKS.md, "Timers on packet time"), and the frames wait for SEND_EVERY_MS anyway. The ring holds seconds
- * of the busiest loopback at the default snap length, and some 40 ms with whole packets: far more
- * than this either way.
- */
-const PAUSE_MS = 4;
 /**
  * What was read goes to the main process once this long has passed since the last batch went out,
  * or once it holds SEND_BYTES: not after every drain. A batch is a write here and a wakeup and a
@@ -99,11 +92,15 @@ function main(): void {
 
   const sleeper = new Int32Array(new SharedArrayBuffer(4));
   let flushQueued = false;
-  // frames read since the ring was last found empty, and when that was
-  let emptyAt = process.hrtime();
-  // libpcap's count of packets the kernel dropped, as last reported
+  // libpcap's count of packets the kernel dropped, as last reported, and when it was read
   let dropped = 0;
+  let checkedAt = process.hrtime();
+  let checkedMs = 0;
   let checkDrops: () => void = () => {};
+  // the ring's size in packets, frames read so far, and when the last drain began
+  let ring = 1;
+  let framesAtDrain = 0;
+  let drainAt = performance.now();
   let sentAt = performance.now();
   let sendTimer: NodeJS.Timeout | null = null;
   const sendNow = () => {
@@ -114,13 +111,15 @@ function main(): void {
   };
   const flush = () => {
     flushQueued = false;
-    checkDrops();
     const now = performance.now();
+    if (now - checkedMs >= DROP_CHECK_MS) checkDrops();
     if (now - sentAt >= SEND_EVERY_MS || writer.bytes >= SEND_BYTES) sendNow();
     // the last frames before a quiet spell go out on time all the same
     else if (sendTimer === null) sendTimer = setTimeout(sendNow, SEND_EVERY_MS - (now - sentAt));
-    Atomics.wait(sleeper, 0, 0, PAUSE_MS);
-    emptyAt = process.hrtime();
+    const pause = pauseMs(ring, writer.count - framesAtDrain, now - drainAt);
+    Atomics.wait(sleeper, 0, 0, pause);
+    framesAtDrain = writer.count;
+    drainAt = performance.now();
   };
   const opened = openLive({ ...opts, hrtimeStamps: true, snapLength: opts.snapLength ?? WATCH_SNAPLEN }, (f) => {
     writer.frame(f.tsSec, f.tsNsec, f.data, f.capLen, f.origLen);
@@ -135,13 +134,17 @@ function main(): void {
     return;
   }
   const c = opened.capture;
-  // After each drain (one system call): packets the kernel dropped since the last look were
-  // dropped while the ring was full, after it was last seen with room. They are placed there, in
-  // the stream, between the frames read before and after.
+  ring = ringPackets(c.bufferSize, c.snapLength);
+  // After a drain, every DROP_CHECK_MS at most: packets the kernel dropped since the last look
+  // were dropped while the ring was full, after that look (the ring had room then). They are
+  // placed there, in the stream, between the frames read before and after.
   checkDrops = () => {
     const now = c.stats().dropped;
+    const at = checkedAt;
+    checkedAt = process.hrtime();
+    checkedMs = performance.now();
     if (now === null || now === dropped) return;
-    writer.control(Rec.KERNEL_DROPPED, emptyAt[0], emptyAt[1], (now - dropped) >>> 0);
+    writer.control(Rec.KERNEL_DROPPED, at[0], at[1], (now - dropped) >>> 0);
     dropped = now;
   };
   out.write(soloRecord(Rec.READY, 0, { iface: c.iface, linkType: c.linkType, filter: c.filter, kernelFilter: c.kernelFilter, bufferSize: c.bufferSize, snapLength: c.snapLength }));

@@ -62,6 +62,8 @@ export interface CaptureProcessStatus {
   holesTotal: number;
   /** The most recent holes, oldest first (at most MAX_HOLES_KEPT). */
   holes: CaptureHole[];
+  /** Reads from the hand-over pipe and the bytes they brought, over every capture process. */
+  handover: { reads: number; bytes: number };
 }
 
 export interface SupervisedCapture extends LiveCapture {
@@ -123,6 +125,7 @@ export async function startLiveProcess(
     kernelDropped: 0,
     holesTotal: 0,
     holes: [],
+    handover: { reads: 0, bytes: 0 },
   };
   let openHole: CaptureHole | null = null;
   let lastData = performance.now();
@@ -187,7 +190,9 @@ export async function startLiveProcess(
     status.state = 'running';
     startedAt = lastData = performance.now();
     const stderrTail = tail(child.stderr);
-    (child.stdio[3] as Readable).on('data', () => {
+    (child.stdio[3] as Readable).on('data', (chunk: Buffer) => {
+      status.handover.reads++;
+      status.handover.bytes += chunk.length;
       lastData = performance.now();
       if (status.state === 'stalled' && current === child) {
         status.state = 'running';
@@ -292,7 +297,7 @@ export async function startLiveProcess(
       return { frames: counters.frames, bytes: counters.bytes, dropped: status.kernelDropped };
     },
     status() {
-      return { ...status, lastFault: status.lastFault && { ...status.lastFault }, holes: status.holes.map((h) => ({ ...h })) };
+      return { ...status, lastFault: status.lastFault && { ...status.lastFault }, holes: status.holes.map((h) => ({ ...h })), handover: { ...status.handover } };
     },
   };
   return { ok: true, capture };

@@ -34,10 +34,13 @@ export interface WsHubStats {
   heldUnconfirmed: number;
   /** Events the furthest client still has to be sent. */
   behind: number;
+  /** Flush passes run, and event messages sent in them (all clients). */
+  passes: number;
+  messages: number;
 }
 
 function captureProcessStats(p: CaptureProcessStatus) {
-  return { pid: p.pid, state: p.state, restarts: p.restarts, faults: p.faults, lastFault: p.lastFault, holes: p.holes };
+  return { pid: p.pid, state: p.state, restarts: p.restarts, faults: p.faults, lastFault: p.lastFault, holes: p.holes, handover: p.handover };
 }
 
 /** The body of GET /api/stats. */

@@ -110,7 +110,7 @@ export class WsHub {
    * passes that found a client held by the in-flight allowance (sent, not yet confirmed by a pong)
    * rather than by its socket.
    */
-  private readonly flow = { lagged: 0, heldUnconfirmed: 0 };
+  private readonly flow = { lagged: 0, heldUnconfirmed: 0, passes: 0, messages: 0 };
 
   constructor(private readonly deps: WsHubDeps) {
     this.wss = new WebSocketServer({
@@ -326,6 +326,7 @@ export class WsHub {
    */
   private flushBacklog(retry = false): void {
     const start = performance.now();
+    this.flow.passes++;
     this.batches.clear();
     const ring = this.ring;
     let more = false;
@@ -418,7 +419,10 @@ export class WsHub {
       }
       const to = Math.min(ring.head, from + MAX_BATCH_EVENTS - 1);
       const b = this.batch(c.filter, from, to);
-      if (b !== null) c.send(b.frame, b.slab);
+      if (b !== null) {
+        c.send(b.frame, b.slab);
+        this.flow.messages++;
+      }
       c.next = to + 1;
       c.probe();
     }

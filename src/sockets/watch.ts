@@ -51,14 +51,17 @@ const SIDES: readonly Side[] = ['client', 'server'];
 
 /**
  * A reading asked for by new connections waits this long (ms) for each connection a second
- * arriving (at least batchMs, at most intervalMs): 100 ms at 100 a second; from 1 000 a second on,
- * new connections wait for the steady reading. Each reading costs about the same whatever it finds
- * (two `ss` runs, each a walk of the kernel's whole connection table with its TIME_WAIT sockets),
- * while what it can add at such rates is little: a connection that lasts a few milliseconds is gone
- * before any reading (its server endpoint is named through its listener all the same), and one that
- * lasts longer is named by the steady reading.
+ * arriving (at least batchMs, at most BUSY_GAP_INTERVALS × intervalMs): 100 ms at 100 a second, 1 s
+ * at 1 000, 2 s from 2 000 a second on, the steady reading waiting as long. Each reading costs about
+ * the same whatever it finds (`ss` runs, each a walk of the kernel's whole connection table with its
+ * TIME_WAIT sockets, and the join here), while what it can add at such rates is little: a
+ * connection that lasts a few milliseconds is gone before any reading (its server endpoint is named
+ * through its listener all the same), and one that lasts longer is named by the next reading. At
+ * 2 000 connections a second the socket tables, a reading a second, took some 30 % of tcpscope's
+ * CPU (BENCHMARKS.md, "Fewer wakeups at fixed rates").
  */
 const GAP_MS_PER_CONN_PER_S = 1;
+const BUSY_GAP_INTERVALS = 2;
 
 /**
  * Readings of the connected sockets keep their ss processes within this share of one core: each
@@ -83,8 +86,9 @@ interface Watched {
   port: [number, number];
   /** Closed by the packets (both ends done): a socket not in a reading now will not be in a later one. */
   closed: boolean;
-  /** When it closed (performance.now()), 0 while open. */
+  /** When it closed (performance.now()), 0 while open; and on the packet clock (epoch ms, the closing event's time). */
   closedAt: number;
+  closedTs: number;
   /** The server answered the SYN with a reset: nothing listened when it came (a listener seen later is not its). */
   refused: boolean;
   tries: number;
@@ -94,6 +98,12 @@ interface Watched {
   suspect: [string | null, string | null];
   /** Sides whose disagreement was counted already (once per state pair). */
   counted: [string | null, string | null];
+  /**
+   * The TIME_WAIT readings (`local remote` ports) its last comparison waits for, every side it
+   * could not settle otherwise being among them; null when it waits for nothing in particular.
+   * Until a reading brings one of them, comparing it again can only find the same.
+   */
+  waitsFor: string[] | null;
 }
 
 export interface SocketStats {
@@ -213,6 +223,7 @@ export class SocketWatch {
       if (w) {
         w.closed = true;
         w.closedAt = performance.now();
+        w.closedTs = e.ts;
         if (e.phase === 'evicted') this.forget(w);
       }
       if (this.closeWaitSince.size > 0) {
@@ -230,11 +241,13 @@ export class SocketWatch {
       port: [c.client.port, c.server.port],
       closed: c.status === 'closed',
       closedAt: c.status === 'closed' ? performance.now() : 0,
+      closedTs: c.status === 'closed' ? e.ts : 0,
       refused: c.closeKind === 'refused',
       tries: 0,
       owner: [null, null],
       suspect: [null, null],
       counted: [null, null],
+      waitsFor: null,
     };
     this.watched.set(e.connectionId, w);
     this.pending.add(w);
@@ -302,11 +315,14 @@ export class SocketWatch {
     }
     // a slow scan (a busy machine, many sockets) spaces the next one as far: the scanning thread is
     // busy half the time at most; and many new connections a second space them further (see GAP_MS_PER_CONN_PER_S)
-    const gap = Math.max(this.o.batchMs, this.st.lastScanMs, Math.min(this.o.intervalMs, this.rate * GAP_MS_PER_CONN_PER_S));
-    const wait = Math.max(0, Math.max(this.lastScanAt, this.lastRunAt) + gap - performance.now());
-    // one timer: the sooner wins (a steady reading waiting for the ss budget does not hold up closed connections)
-    if (this.soon && this.soonAt <= performance.now() + wait) return;
-    this.postpone(wait);
+    const gap = Math.max(this.o.batchMs, this.st.lastScanMs, Math.min(this.o.intervalMs * BUSY_GAP_INTERVALS, this.rate * GAP_MS_PER_CONN_PER_S));
+    const now = performance.now();
+    const wait = Math.max(0, Math.max(this.lastScanAt, this.lastRunAt) + gap - now);
+    // one timer: the sooner wins (a steady reading waiting for the ss budget does not hold up
+    // closed connections). Its time is the one computed here, not read again in postpone: read
+    // again it came out a few microseconds later, and every new connection re-armed the timer.
+    if (this.soon && this.soonAt <= now + wait) return;
+    this.postpone(wait, now);
   }
 
   private async run(forceFull: boolean): Promise<void> {
@@ -378,9 +394,9 @@ export class SocketWatch {
     this.requestAgain();
   }
 
-  private postpone(ms: number): void {
+  private postpone(ms: number, now = performance.now()): void {
     if (this.soon) clearTimeout(this.soon);
-    this.soonAt = performance.now() + ms;
+    this.soonAt = now + ms;
     this.soon = setTimeout(() => {
       this.soon = null;
       void this.run(false);
@@ -482,12 +498,17 @@ export class SocketWatch {
     this.resolve(ix, startedAt, connected);
     if (!full) return;
     const now = performance.now();
+    const asked = new Set(ix.scan.timeWaitAsked);
     for (const w of this.watched.values()) {
       // without the connected sockets, only a closed connection's are known to be gone
       if (w.owner[0] !== null && w.owner[1] !== null && (connected || w.closed)) this.keepLastOwner(ix, w);
       if (crossCheck) {
+        // Without building its view: a connection closed less than the settle time before the
+        // reading (compare would leave it), or one that waits for TIME_WAIT readings this is not.
+        if (w.closed && ix.at - w.closedTs < this.o.settleMs) continue;
+        if (w.waitsFor !== null && !w.waitsFor.some((p) => asked.has(p))) continue;
         const c = this.tracker.get(w.id);
-        if (c) this.compare(ix, w, c);
+        if (c) this.compare(ix, w, c, asked);
         else this.forget(w);
       } else if (!this.o.crossCheck && !this.pending.has(w) && !this.mayLoseOwner(w)) {
         this.forget(w);
@@ -580,9 +601,12 @@ export class SocketWatch {
     }
   }
 
-  private compare(ix: SocketIndex, w: Watched, c: ConnectionView): void {
+  private compare(ix: SocketIndex, w: Watched, c: ConnectionView, asked: ReadonlySet<string>): void {
     if (ix.at - c.lastSeenAt < this.o.settleMs) return;
     let finished = 0;
+    // the TIME_WAIT readings waited for, and whether any side could be taken further without one
+    let waits: string[] | null = null;
+    let other = false;
     for (let i = 0; i < 2; i++) {
       const a = w.owner[i];
       if (a && (a.reason === 'not-local' || a.reason === 'not-listening')) {
@@ -591,15 +615,22 @@ export class SocketWatch {
       }
       const me = i === 0 ? c.client : c.server;
       const peer = i === 0 ? c.server : c.client;
-      if (!a && !ix.isLocal(me.ip)) continue;
+      if (!a && !ix.isLocal(me.ip)) {
+        other = true;
+        continue;
+      }
       const kv = kernelView(ix, me.ip, me.port, peer.ip, peer.port);
-      if (!kv && !ix.scan.timeWaitAsked.includes(`${me.port} ${peer.port}`)) {
+      const pair = kv ? '' : `${me.port} ${peer.port}`;
+      if (!kv && !asked.has(pair)) {
         // not among the live sockets: in TIME_WAIT or gone; the next steady scan reads it
-        const pair = `${me.port} ${peer.port}`;
-        if (this.timeWaitPending.has(pair)) continue;
+        if (this.timeWaitPending.has(pair)) {
+          (waits ??= []).push(pair);
+          continue;
+        }
         if (this.timeWaitWanted.length < 1024) {
           this.timeWaitPending.add(pair);
           this.timeWaitWanted.push({ local: me.port, remote: peer.port });
+          (waits ??= []).push(pair);
         } else {
           // more closing connections than a steady scan reads: this one goes unchecked (counted)
           this.st.crossCheck.notCompared++;
@@ -607,6 +638,7 @@ export class SocketWatch {
         }
         continue;
       }
+      other = true;
       const kstate = kv?.state ?? 'GONE';
       const agrees = sameState(me.state, kstate);
       const k: KernelEndpoint = {
@@ -621,16 +653,16 @@ export class SocketWatch {
       };
       this.tracker.annotate(w.id, SIDES[i], { kernel: k });
       const cc = this.st.crossCheck;
-      const pair = `${me.state}/${kstate}`;
+      const states = `${me.state}/${kstate}`;
       if (agrees) {
         w.suspect[i] = null;
         cc.compared++;
         cc.agreed++;
         if (kstate === 'GONE' || kstate === 'TIME_WAIT' || kstate === 'CLOSED') finished++;
-      } else if (w.suspect[i] === pair) {
+      } else if (w.suspect[i] === states) {
         // held on two readings: not a packet still in flight
-        if (w.counted[i] !== pair) {
-          w.counted[i] = pair;
+        if (w.counted[i] !== states) {
+          w.counted[i] = states;
           cc.compared++;
           cc.disagreements++;
           cc.recent.push({ connectionId: w.id, side: SIDES[i], inferred: me.state, kernel: kstate, at: ix.at });
@@ -638,9 +670,10 @@ export class SocketWatch {
         }
         if (kstate === 'GONE') finished++;
       } else {
-        w.suspect[i] = pair;
+        w.suspect[i] = states;
       }
     }
+    w.waitsFor = other ? null : waits;
     // Both ends settled for good: nothing more to learn from the kernel.
     if (finished === 2 && w.owner[0] !== null && w.owner[1] !== null) this.watched.delete(w.id);
   }

@@ -1,0 +1,112 @@
+// Where a live run's CPU goes, per process and per thread, over a window of the traffic: CPU time
+// and context switches of every thread of tcpscope's main process and of its capture process
+// (/proc/PID/task/TID/stat and status; a voluntary switch is a sleep, so they count wakeups), CPU of
+// the children the main process reaped meanwhile (the socket scans' `ss`), and, with `strace`, the
+// system calls each process made in a shorter window (strace -c -f: it slows the traced process, so
+// its counts are read as counts, not its CPU).
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { round } from './proc.mjs';
+
+const TICK_MS = 10;
+
+function threads(pid) {
+  const out = new Map();
+  let tids = [];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const status = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
+      const vol = Number(/voluntary_ctxt_switches:\s+(\d+)/.exec(status)?.[1] ?? 0);
+      const invol = Number(/nonvoluntary_ctxt_switches:\s+(\d+)/.exec(status)?.[1] ?? 0);
+      out.set(tid, { comm: tid === String(pid) ? `${comm} (main thread)` : comm, user: Number(f[11]) * TICK_MS, system: Number(f[12]) * TICK_MS, vol, invol, cutime: Number(f[13]) * TICK_MS, cstime: Number(f[14]) * TICK_MS });
+    } catch {
+      // ended meanwhile
+    }
+  }
+  return out;
+}
+
+/**
+ * Per thread (Node names its worker threads and V8's alike, so the main thread, and each other
+ * thread by its id): CPU ms a second, user/system, wakeups a second; threads that did nothing left out.
+ */
+function delta(a, b, seconds) {
+  const by = new Map();
+  for (const [tid, t1] of b) {
+    const t0 = a.get(tid) ?? { user: 0, system: 0, vol: 0, invol: 0 };
+    const name = t1.comm.endsWith('(main thread)') ? t1.comm : `${t1.comm} ${tid}`;
+    const k = by.get(name) ?? { threads: 0, user: 0, system: 0, vol: 0, invol: 0 };
+    k.threads++;
+    k.user += t1.user - t0.user;
+    k.system += t1.system - t0.system;
+    k.vol += t1.vol - t0.vol;
+    k.invol += t1.invol - t0.invol;
+    by.set(name, k);
+  }
+  const rows = [...by].map(([name, k]) => ({
+    thread: name,
+    cpuMsPerS: round((k.user + k.system) / seconds, 1),
+    userMsPerS: round(k.user / seconds, 1),
+    systemMsPerS: round(k.system / seconds, 1),
+    wakeupsPerS: round(k.vol / seconds, 0),
+    preemptedPerS: round(k.invol / seconds, 0),
+  }));
+  return rows.filter((r) => r.cpuMsPerS > 0 || r.wakeupsPerS > 0).sort((x, y) => y.cpuMsPerS - x.cpuMsPerS);
+}
+
+/** Starts a window on processes `pids` ({ main, capture }) and `stats()` (tcpscope's /api/stats). */
+export async function openWindow(pids, stats) {
+  const t0 = performance.now();
+  const main0 = threads(pids.main);
+  const cap0 = pids.capture ? threads(pids.capture) : new Map();
+  const s0 = await stats();
+  return async () => {
+    const s1 = await stats();
+    const main1 = threads(pids.main);
+    const cap1 = pids.capture ? threads(pids.capture) : new Map();
+    const seconds = (performance.now() - t0) / 1000;
+    const m0 = main0.get(String(pids.main));
+    const m1 = main1.get(String(pids.main));
+    const per = (x) => round(x / seconds, 1);
+    const sock = (k) => (s1.sockets && s0.sockets ? per(s1.sockets[k] - s0.sockets[k]) : null);
+    return {
+      seconds: round(seconds, 2),
+      main: delta(main0, main1, seconds),
+      capture: delta(cap0, cap1, seconds),
+      // children the main process reaped in the window: the `ss` runs (and a restarted capture process)
+      reapedChildrenCpuMsPerS: m0 && m1 ? per(m1.cutime + m1.cstime - m0.cutime - m0.cstime) : null,
+      packetsPerS: per(s1.capture.packets - s0.capture.packets),
+      connectionsPerS: per(s1.connections.total - s0.connections.total),
+      handover: s1.capture.process?.handover && s0.capture.process?.handover ? { readsPerS: per(s1.capture.process.handover.reads - s0.capture.process.handover.reads), bytesPerRead: round((s1.capture.process.handover.bytes - s0.capture.process.handover.bytes) / Math.max(1, s1.capture.process.handover.reads - s0.capture.process.handover.reads), 0) } : null,
+      wsPassesPerS: s1.ws.passes !== undefined ? per(s1.ws.passes - s0.ws.passes) : null,
+      wsMessagesPerS: s1.ws.messages !== undefined ? per(s1.ws.messages - s0.ws.messages) : null,
+      sockets: s1.sockets ? { readingsPerS: sock('scans'), ssRunsPerS: sock('ssRuns'), fdScansPerS: sock('fdScans'), scanThreadMsPerS: sock('scanMsTotal') } : null,
+    };
+  };
+}
+
+/** `strace -c -f` on `pid` for `seconds`: calls a second by system call, most first. */
+export function straceCounts(pid, seconds) {
+  return new Promise((resolve) => {
+    const p = spawn('timeout', ['-s', 'INT', String(seconds), 'strace', '-c', '-f', '-q', '-p', String(pid)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    p.stderr.on('data', (d) => (err += d));
+    p.on('close', () => {
+      const rows = [];
+      for (const line of err.split('\n')) {
+        const m = /^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?(\w+)\s*$/.exec(line);
+        if (m && m[2] !== 'total') rows.push([m[2], round(Number(m[1]) / seconds, 0)]);
+      }
+      rows.sort((a, b) => b[1] - a[1]);
+      resolve(Object.fromEntries(rows.slice(0, 12)));
+    });
+  });
+}
