@@ -6,9 +6,7 @@
 // its counts are read as counts, not its CPU).
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { round } from './proc.mjs';
-
-const TICK_MS = 10;
+import { TICK_MS, round, statFields } from './proc.mjs';
 
 function threads(pid) {
   const out = new Map();
@@ -20,9 +18,7 @@ function threads(pid) {
   }
   for (const tid of tids) {
     try {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const { comm, f } = statFields(`/proc/${pid}/task/${tid}/stat`);
       const status = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
       const vol = Number(/voluntary_ctxt_switches:\s+(\d+)/.exec(status)?.[1] ?? 0);
       const invol = Number(/nonvoluntary_ctxt_switches:\s+(\d+)/.exec(status)?.[1] ?? 0);

@@ -3,13 +3,20 @@ import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 
 // USER_HZ is 100 on every Linux this runs on (sysconf(_SC_CLK_TCK)); Node cannot ask.
-const TICK_MS = 10;
+export const TICK_MS = 10;
+
+/**
+ * The fields of a /proc stat file after the command name, from field 3 on (f[11] is utime), and the
+ * command name. The name may hold spaces and parentheses: the fields start after its last ')'.
+ */
+export function statFields(path) {
+  const stat = readFileSync(path, 'utf8');
+  return { comm: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), f: stat.slice(stat.lastIndexOf(')') + 2).split(' ') };
+}
 
 /** User and system CPU time of `pid` in milliseconds (utime + stime, fields 14 and 15). */
 export function cpuMs(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // The command name may hold spaces and parentheses: split after its closing parenthesis.
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const { f } = statFields(`/proc/${pid}/stat`);
   return { user: Number(f[11]) * TICK_MS, system: Number(f[12]) * TICK_MS, total: (Number(f[11]) + Number(f[12])) * TICK_MS };
 }
 
@@ -57,8 +64,7 @@ export function childPids(pid) {
  * cstime: a capture process that was restarted) and that of its live children.
  */
 export function treeCpuMs(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const { f } = statFields(`/proc/${pid}/stat`);
   let user = (Number(f[11]) + Number(f[13])) * TICK_MS;
   let system = (Number(f[12]) + Number(f[14])) * TICK_MS;
   let childrenUser = Number(f[13]) * TICK_MS;

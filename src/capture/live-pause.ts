@@ -31,6 +31,11 @@ export function ringPackets(bufferSize: number, snapLength: number): number {
   return Math.max(1, Math.floor(bufferSize / (Math.min(snapLength, 65535) + SLOT_OVERHEAD)));
 }
 
+/** Whether a drain of `frames` packets found the ring so full that the kernel may have dropped some. */
+export function nearlyFull(ring: number, frames: number): boolean {
+  return frames >= ring * (1 - RING_SHARE);
+}
+
 /** The pause after a drain that read `frames` packets `sinceMs` after the one before. */
 export function pauseMs(ring: number, frames: number, sinceMs: number): number {
   const rate = Math.max(BURST_RATE, (SURGE * frames * 1000) / Math.max(1, sinceMs));

@@ -12,7 +12,7 @@ import net from 'node:net';
 import os from 'node:os';
 import { BatchWriter, BEAT_EVERY_MS, Rec, soloRecord } from './handover';
 import { openLive, WATCH_SNAPLEN, type LiveOptions } from './live';
-import { pauseMs, ringPackets } from './live-pause';
+import { nearlyFull, pauseMs, ringPackets } from './live-pause';
 
 /** libpcap's count of the kernel's drops is read at most this often (it opens two sysfs files each time). */
 const DROP_CHECK_MS = 50;
@@ -97,7 +97,7 @@ function main(): void {
   let checkedAt = process.hrtime();
   let checkedMs = 0;
   let checkDrops: () => void = () => {};
-  // the ring's size in packets, frames read so far, and when the last drain began
+  // the ring's size in packets, frames read by the last flush, and when it ran
   let ring = 1;
   let framesAtDrain = 0;
   let drainAt = performance.now();
@@ -112,14 +112,18 @@ function main(): void {
   const flush = () => {
     flushQueued = false;
     const now = performance.now();
-    if (now - checkedMs >= DROP_CHECK_MS) checkDrops();
+    const frames = writer.count - framesAtDrain;
+    // a drain that found the ring nearly full may follow drops: they are placed at once, so that the
+    // connections open across them are the ones flagged
+    if (now - checkedMs >= DROP_CHECK_MS || nearlyFull(ring, frames)) checkDrops();
     if (now - sentAt >= SEND_EVERY_MS || writer.bytes >= SEND_BYTES) sendNow();
     // the last frames before a quiet spell go out on time all the same
     else if (sendTimer === null) sendTimer = setTimeout(sendNow, SEND_EVERY_MS - (now - sentAt));
-    const pause = pauseMs(ring, writer.count - framesAtDrain, now - drainAt);
-    Atomics.wait(sleeper, 0, 0, pause);
+    // the rate over the last pause and drain together: frames since the flush before, over its time
+    const pause = pauseMs(ring, frames, now - drainAt);
     framesAtDrain = writer.count;
-    drainAt = performance.now();
+    drainAt = now;
+    Atomics.wait(sleeper, 0, 0, pause);
   };
   const opened = openLive({ ...opts, hrtimeStamps: true, snapLength: opts.snapLength ?? WATCH_SNAPLEN }, (f) => {
     writer.frame(f.tsSec, f.tsNsec, f.data, f.capLen, f.origLen);

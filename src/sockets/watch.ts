@@ -357,8 +357,8 @@ export class SocketWatch {
     }
     this.inFlight = true;
     this.again = false;
+    const timeWait = full && walk && this.o.crossCheck ? this.timeWaitWanted.splice(0, 32) : [];
     try {
-      const timeWait = full && walk && this.o.crossCheck ? this.timeWaitWanted.splice(0, 32) : [];
       const tcpInfo = full && walk && this.o.crossCheck && (forceFull || t - this.lastInfo >= TCP_INFO_EVERY_MS);
       const clockBefore = this.o.packetClock?.() ?? -1;
       const scan = await this.scanner.scan({ tcpInfo, ports: this.wantedPorts(), connected: walk, timeWait, allListeners: this.o.allListeners, freshListeners: full || !walk, lookup: walk ? this.lookups() : [] });
@@ -383,12 +383,13 @@ export class SocketWatch {
       this.keepCounters(scan.at, scan.netstat);
       this.latest = ix;
       this.join(ix, t, full, walk, full && walk && this.o.crossCheck && this.caughtUp(ix.at));
-      for (const p of timeWait) this.timeWaitPending.delete(`${p.local} ${p.remote}`);
       for (const f of this.listenersSeen) f(ix);
       this.st.error = null;
     } catch (e) {
       this.st.error = e instanceof Error ? e.message : String(e);
     } finally {
+      // read or failed, the pairs are no longer pending: a connection still waiting asks again
+      for (const p of timeWait) this.timeWaitPending.delete(`${p.local} ${p.remote}`);
       this.inFlight = false;
     }
     this.requestAgain();
@@ -503,10 +504,15 @@ export class SocketWatch {
       // without the connected sockets, only a closed connection's are known to be gone
       if (w.owner[0] !== null && w.owner[1] !== null && (connected || w.closed)) this.keepLastOwner(ix, w);
       if (crossCheck) {
-        // Without building its view: a connection closed less than the settle time before the
-        // reading (compare would leave it), or one that waits for TIME_WAIT readings this is not.
+        // Without building its view: a connection that waits for TIME_WAIT readings this is not,
+        // or one closed less than the settle time before the reading (compare would leave it).
+        // Once a pair it waited for was read (or dropped by a failed reading), it waits no more:
+        // compare asks again if it must.
+        if (w.waitsFor !== null) {
+          if (w.waitsFor.every((p) => this.timeWaitPending.has(p) && !asked.has(p))) continue;
+          w.waitsFor = null;
+        }
         if (w.closed && ix.at - w.closedTs < this.o.settleMs) continue;
-        if (w.waitsFor !== null && !w.waitsFor.some((p) => asked.has(p))) continue;
         const c = this.tracker.get(w.id);
         if (c) this.compare(ix, w, c, asked);
         else this.forget(w);

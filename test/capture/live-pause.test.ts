@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PAUSE_MAX_MS, PAUSE_MIN_MS, pauseMs, ringPackets } from '../../src/capture/live-pause';
+import { PAUSE_MAX_MS, PAUSE_MIN_MS, nearlyFull, pauseMs, ringPackets } from '../../src/capture/live-pause';
 import { DEFAULT_BUFFER_SIZE, SNAPLEN, WATCH_SNAPLEN } from '../../src/capture/live';
 
 describe('the capture process pause between drains', () => {
@@ -24,5 +24,12 @@ describe('the capture process pause between drains', () => {
     expect(pauseMs(small, 0, 20)).toBeLessThan(PAUSE_MAX_MS);
     expect(pauseMs(small, 0, 20)).toBeGreaterThan(PAUSE_MIN_MS);
     expect(pauseMs(headers, 40_000, 20)).toBeLessThan(PAUSE_MAX_MS); // 2 million packets a second
+  });
+
+  it('looks at the kernel drop count at once after a drain that found the ring nearly full', () => {
+    expect(nearlyFull(whole, whole)).toBe(true);
+    expect(nearlyFull(whole, Math.ceil(whole * 0.75))).toBe(true);
+    expect(nearlyFull(whole, Math.floor(whole / 2))).toBe(false);
+    expect(nearlyFull(headers, 4000)).toBe(false);
   });
 });
