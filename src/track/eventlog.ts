@@ -76,8 +76,7 @@ export class EventLog {
     // Blocks are chained newest first, so appending never walks the chain.
     let b = st.evLast[s];
     if ((k & (PG.BLOCK - 1)) === 0) {
-      const nb = p.alloc();
-      p.setNext(nb, b);
+      const nb = p.alloc(b);
       st.evLast[s] = nb;
       b = nb;
     }

@@ -36,21 +36,55 @@ export class FlowTable {
     this.resize(1024);
   }
 
-  /** Takes the segment's key and returns its hash (the same for both directions). */
+  /**
+   * Takes the segment's key and returns its hash (the same for both directions). IPv4 is written
+   * out without a loop, and IPv6 is left to key6(): the IPv4 path's optimized code then carries
+   * neither the loop nor the IPv6 words.
+   */
   key(seg: Segment): number {
-    const n = seg.family === 4 ? 1 : 4;
+    if (seg.family !== 4) return this.key6(seg);
+    const buf = seg.buf;
+    const so = seg.srcOff;
+    const d = seg.dstOff;
+    const sp = seg.srcPort;
+    const dp = seg.dstPort;
+    const ws = LITTLE_ENDIAN
+      ? buf[so] | (buf[so + 1] << 8) | (buf[so + 2] << 16) | (buf[so + 3] << 24)
+      : (buf[so] << 24) | (buf[so + 1] << 16) | (buf[so + 2] << 8) | buf[so + 3];
+    const wd = LITTLE_ENDIAN
+      ? buf[d] | (buf[d + 1] << 8) | (buf[d + 2] << 16) | (buf[d + 3] << 24)
+      : (buf[d] << 24) | (buf[d + 1] << 16) | (buf[d + 2] << 8) | buf[d + 3];
+    this.src[0] = ws;
+    this.dst[0] = wd;
+    this.srcPort = sp;
+    this.dstPort = dp;
+    this.words = 1;
+    let a = Math.imul(0x811c9dc5 ^ sp, 0x01000193);
+    let b = Math.imul(0x811c9dc5 ^ dp, 0x01000193);
+    a = Math.imul(a ^ ws, 0x01000193);
+    a ^= a >>> 15;
+    b = Math.imul(b ^ wd, 0x01000193);
+    b ^= b >>> 15;
+    return mix((a + b) ^ Math.imul(a ^ b, 0x9e3779b1) ^ 1);
+  }
+
+  /** key() for IPv6: four words each way. */
+  private key6(seg: Segment): number {
     const buf = seg.buf;
     let so = seg.srcOff;
     let d = seg.dstOff;
     const src = this.src;
     const dst = this.dst;
+    const le = LITTLE_ENDIAN;
+    this.srcPort = seg.srcPort;
+    this.dstPort = seg.dstPort;
     let a = Math.imul(0x811c9dc5 ^ seg.srcPort, 0x01000193);
     let b = Math.imul(0x811c9dc5 ^ seg.dstPort, 0x01000193);
-    for (let i = 0; i < n; i++, so += 4, d += 4) {
-      const ws = LITTLE_ENDIAN
+    for (let i = 0; i < 4; i++, so += 4, d += 4) {
+      const ws = le
         ? buf[so] | (buf[so + 1] << 8) | (buf[so + 2] << 16) | (buf[so + 3] << 24)
         : (buf[so] << 24) | (buf[so + 1] << 16) | (buf[so + 2] << 8) | buf[so + 3];
-      const wd = LITTLE_ENDIAN
+      const wd = le
         ? buf[d] | (buf[d + 1] << 8) | (buf[d + 2] << 16) | (buf[d + 3] << 24)
         : (buf[d] << 24) | (buf[d + 1] << 16) | (buf[d + 2] << 8) | buf[d + 3];
       src[i] = ws;
@@ -60,10 +94,8 @@ export class FlowTable {
       b = Math.imul(b ^ wd, 0x01000193);
       b ^= b >>> 15;
     }
-    this.srcPort = seg.srcPort;
-    this.dstPort = seg.dstPort;
-    this.words = n;
-    return mix((a + b) ^ Math.imul(a ^ b, 0x9e3779b1) ^ n);
+    this.words = 4;
+    return mix((a + b) ^ Math.imul(a ^ b, 0x9e3779b1) ^ 4);
   }
 
   /**

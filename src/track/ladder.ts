@@ -34,8 +34,7 @@ export class Ladder {
       // the head's blocks chain newest first, so appending never walks the chain
       let b = st.segLast[s];
       if ((o & (PG.BLOCK - 1)) === 0) {
-        const nb = p.alloc();
-        p.setNext(nb, b);
+        const nb = p.alloc(b);
         st.segLast[s] = nb;
         b = nb;
       }
@@ -137,7 +136,7 @@ export class Ladder {
     let first = -1;
     let prev = -1;
     for (let i = 0; i < this.ringBlocks; i++) {
-      const b = p.alloc();
+      const b = p.alloc(-1);
       if (prev < 0) first = b;
       else p.setNext(prev, b);
       prev = b;
@@ -169,7 +168,7 @@ export class Ladder {
     let b = st.pinHead[s];
     for (let i = (k - 1) >> PG.BLOCK_SHIFT; i > 0; i--) b = p.next(b);
     if ((k & (PG.BLOCK - 1)) === 0) {
-      const nb = p.alloc();
+      const nb = p.alloc(-1);
       if (b < 0) st.pinHead[s] = nb;
       else p.setNext(b, nb);
       b = nb;

@@ -38,7 +38,11 @@ abstract class BlockPool {
     this.nextPages[b >>> PG.BLOCK_PAGE_SHIFT][b & PG.BLOCK_PAGE_MASK] = n;
   }
 
-  alloc(): number {
+  /**
+   * A block, chained before `next` (-1: none): the pools' blocks chain newest first, so a new
+   * block is linked in the same call that hands it out.
+   */
+  alloc(next: number): number {
     let b = this.freeHead;
     if (b >= 0) {
       this.freeHead = this.next(b);
@@ -46,7 +50,7 @@ abstract class BlockPool {
       if (this.hwm >= this.blocks) this.addPage();
       b = this.hwm++;
     }
-    this.setNext(b, -1);
+    this.setNext(b, next);
     this.inUse++;
     return b;
   }
