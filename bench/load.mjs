@@ -5,8 +5,10 @@
 //
 //   node bench/load.mjs [--runs 3] [--seconds 10] [--concurrency 100] [--rate CONN_PER_S] [--bulk 2] [--bulk-mib 200]
 //                       [--hog N] [--in-process] [--tcpscope '--buffer 64'] [--cpu-prof DIR (both processes)]
-//                       [--node '--trace-gc' --stdout FILE] [--diag] [--strace SECONDS] [--json]
+//                       [--node '--trace-gc' --stdout FILE] [--diag] [--strace SECONDS] [--json] [--no-rest]
 //
+// --no-rest leaves the REST client out, so that what its listing costs the live process shows as
+// the difference with a run that has it.
 // --hog N runs `stress-ng --cpu N` for the whole run (a CPU hog competing for the cores).
 // --in-process captures on tcpscope's main thread (TCPSCOPE_CAPTURE=in-process), as before the
 // capture process, for comparison.
@@ -51,6 +53,7 @@ const TABLE = 1_000_000;
 const cpuProf = opt('--cpu-prof', null);
 const diag = args.includes('--diag') || args.includes('--strace');
 const straceS = Number(opt('--strace', 0));
+const restClient = !args.includes('--no-rest');
 const localAddresses = Array.from({ length: 16 }, (_, i) => `127.0.0.${i + 1}`);
 
 await buildOnce();
@@ -75,7 +78,7 @@ async function once() {
 
   // The REST client: one page of connections every second, as a dashboard's list or a script would.
   const rest = { calls: 0, ms: [] };
-  let polling = true;
+  let polling = restClient;
   const poller = (async () => {
     while (polling) {
       const t = performance.now();

@@ -94,15 +94,29 @@ const L = {
   total: lit(',"total":'),
 };
 
+/**
+ * The text of a note's object (an owner, the kernel's view), made once: each list page and record
+ * writes it again, and an owner's command line makes it the longest part of a connection. A note
+ * is replaced by a new object when it changes (Queries.annotate, the socket watch), never altered.
+ */
+const noteText = new WeakMap<object, string>();
+function noteJson(v: object): string {
+  let t = noteText.get(v);
+  if (t === undefined) noteText.set(v, (t = JSON.stringify(v)));
+  return t;
+}
+
 /** What is known of an endpoint beyond the packets, in the notes' own key order; leaves the room made. */
 function notes(w: JsonBytes, p: number, e: EndpointNotes, room: number): number {
   w.pos = p;
+  // one text for all of them: a write into the buffer costs more than joining a few short strings
+  let t = '';
   for (const k of Object.keys(e) as (keyof EndpointView)[]) {
     const v = (e as EndpointView)[k];
     if (k === 'ip' || k === 'port' || k === 'state' || v === undefined) continue;
-    w.ascii(`,"${k}":`);
-    w.text(JSON.stringify(v));
+    t += `,"${k}":${typeof v === 'object' && v !== null ? noteJson(v) : JSON.stringify(v)}`;
   }
+  if (t.length > 0) w.text(t);
   w.room(room);
   return w.pos;
 }
@@ -280,9 +294,16 @@ export function sourceJson(c: ConnectionSource): string {
   return w.result().toString('utf8');
 }
 
+/**
+ * Bytes a connection took on the last page of some length: the next page's buffer is sized from it,
+ * so that one whose endpoints carry notes (an owner's command line, the kernel's view) is not copied
+ * into a buffer twice as large, and again, as it grows.
+ */
+let pageBytesPerConnection = BYTES_PER_CONNECTION;
+
 /** A list page, as JSON.stringify writes `{ connections, nextCursor, total }`, in UTF-8. */
 export function pageJson(connections: readonly ConnectionView[], nextCursor: string | null, total: number): Buffer {
-  const w = new JsonBytes(BYTES_PER_CONNECTION * connections.length + CONNECTION_ROOM + 128);
+  const w = new JsonBytes(Math.ceil(pageBytesPerConnection * 1.125) * connections.length + CONNECTION_ROOM + 128);
   w.lit(L.page);
   for (let i = 0; i < connections.length; i++) {
     if (i > 0) w.lit(L.comma);
@@ -293,5 +314,6 @@ export function pageJson(connections: readonly ConnectionView[], nextCursor: str
   w.lit(L.total);
   w.num(total);
   w.lit(L.close1);
+  if (connections.length >= 16) pageBytesPerConnection = Math.max(BYTES_PER_CONNECTION, Math.ceil(w.pos / connections.length));
   return w.result();
 }

@@ -28,6 +28,8 @@ export class Queries {
   /**
    * Adds what is known of an endpoint from outside the packets (its owner, the kernel's state),
    * merged over earlier notes; it appears on the endpoint in every view. false if id is not tracked.
+   * A note's objects are kept as given and must not be changed afterwards (a changed note is a new
+   * object): writers keep their text by object (server/json.ts).
    */
   annotate(id: string, side: 'client' | 'server', fields: EndpointNotes): boolean {
     const s = this.c.slotOf(id);
