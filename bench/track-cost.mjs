@@ -11,7 +11,9 @@
 // that take the common segments' courses in a straight line answer "not mine"), where a build has
 // such handlers. Cases `mirrorless` and `general-mirrorless`: the same with the Zeek mirror's step
 // answering at once (ZeekMirror's packet and its cut-down copies return false), to see what the
-// mirror costs; the records are then wrong, so these are measurements only.
+// mirror costs; the records are then wrong, so these are measurements only. Case `one-path`: the
+// same build with its plain path switched off (Machine.usePlainPath(false)), every segment through
+// the one path, where a build has a plain path: what it buys, measured alone (same output).
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,6 +37,10 @@ async function runCase(name, distArg, file) {
     for (const h of HANDLERS) Tracker.prototype[h] = () => false;
   }
   const tracker = name === 'decode' ? null : new Tracker({ maxConnections: 1_000_000 });
+  if (name === 'one-path') {
+    if (typeof tracker.machine?.usePlainPath !== 'function') return null;
+    tracker.machine.usePlainPath(false);
+  }
   const cpu0 = process.cpuUsage();
   const segments = await trackCapture(m, file, tracker);
   const cpu = process.cpuUsage(cpu0);

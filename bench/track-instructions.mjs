@@ -7,12 +7,15 @@
 // warm-up (the interpreter, compiling, compiling again after a deoptimization) with it; it does not
 // see cache misses, so a gain it shows must still be checked in time (track-cost.mjs).
 //
-//   node bench/track-instructions.mjs [--dist DIR]... [FILE]     # needs valgrind; ~3 min a case
+//   node bench/track-instructions.mjs [--dist DIR]... [--one-path] [FILE]     # needs valgrind; ~3 min a case
 //
 // FILE defaults to .bench-data/loopback.pcapng. Every --dist (default: this checkout's dist/,
 // built first) is measured with the cases `decode` and `track`; the tracker's figure is the
-// difference, over the segments.
+// difference, over the segments. --one-path adds the case `one-path`: the same build with its
+// plain path switched off (Machine.usePlainPath(false)), every segment through the one path, so
+// that what the plain path buys is measured alone.
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildOnce, ROOT } from './lib/build.mjs';
@@ -24,7 +27,9 @@ const args = process.argv.slice(2);
 if (args[0] === '--case') {
   const [, name, dist, file] = args;
   const m = loadDist(dist);
-  const segments = await trackCapture(m, file, name === 'track' ? new m.Tracker({ maxConnections: 1_000_000 }) : null);
+  const tracker = name === 'decode' ? null : new m.Tracker({ maxConnections: 1_000_000 });
+  if (name === 'one-path') tracker.machine.usePlainPath(false);
+  const segments = await trackCapture(m, file, tracker);
   process.stdout.write(JSON.stringify({ segments }) + '\n');
   process.exit(0);
 }
@@ -53,8 +58,12 @@ console.log('| build | decode (read + decode) | track (read + decode + track) | 
 console.log('|---|---:|---:|---:|---:|');
 for (const dist of dists) {
   const dec = count('decode', dist);
-  const trk = count('track', dist);
-  const per = (trk.instructions - dec.instructions) / trk.segments;
   const fmt = (n) => n.toLocaleString('en-US');
-  console.log(`| ${path.relative(process.cwd(), dist) || '.'} | ${fmt(dec.instructions)} | ${fmt(trk.instructions)} | ${trk.segments} | ${per.toFixed(0)} |`);
+  const onePath = args.includes('--one-path') && existsSync(path.join(dist, 'track/plain.js'));
+  for (const name of onePath ? ['track', 'one-path'] : ['track']) {
+    const trk = count(name, dist);
+    const per = (trk.instructions - dec.instructions) / trk.segments;
+    const label = (path.relative(process.cwd(), dist) || '.') + (name === 'track' ? '' : ` (${name})`);
+    console.log(`| ${label} | ${fmt(dec.instructions)} | ${fmt(trk.instructions)} | ${trk.segments} | ${per.toFixed(0)} |`);
+  }
 }

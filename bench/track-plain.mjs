@@ -6,6 +6,7 @@
 //
 //   node bench/track-plain.mjs                          # dist/
 //   TCPSCOPE_DIST=path/to/dist node bench/track-plain.mjs   # another build
+//   node bench/track-plain.mjs --one-path               # the plain path switched off (where a build has one)
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +19,10 @@ const { Segment } = require(path.join(distDir, 'decode/segment.js'));
 
 const N = 64;
 const t = new Tracker();
+if (process.argv.includes('--one-path')) {
+  if (typeof t.machine?.usePlainPath !== 'function') throw new Error('this build has no plain path to switch off');
+  t.machine.usePlainPath(false);
+}
 const seg = new Segment();
 seg.buf = Buffer.from([10, 0, 0, 1, 10, 0, 0, 2]);
 seg.family = 4;

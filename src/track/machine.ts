@@ -4,7 +4,8 @@ import { AK, CONN, EV, HS, evWord } from './eventlog';
 import type { Expiry } from './expiry';
 import type { Mirror } from './mirror';
 import { packMeta } from './pools';
-import { S } from './states';
+import { NO_PLAIN_PAIRS, PLAIN, PLAIN_PAIRS, awaitsSynAck } from './plain';
+import { S, STATES } from './states';
 import { By, C, E, Kind } from './store';
 import { CL, F, NO_ANOMALY, ROLE, flagAnomaly, segmentClass } from './transitions';
 
@@ -16,6 +17,9 @@ import { CL, F, NO_ANOMALY, ROLE, flagAnomaly, segmentClass } from './transition
  * the sender and the receiver (transitions.ts), with the few exceptions named in transitions().
  */
 export class Machine {
+  /** The pairs of states the plain path serves (plain.ts); none when it is switched off. */
+  private pairs: Uint8Array = PLAIN_PAIRS;
+
   constructor(
     private readonly c: Conns,
     private readonly expiry: Expiry,
@@ -27,6 +31,7 @@ export class Machine {
    * argument is handed on as it came, so no number is boxed again on the way).
    */
   segment(s: number, d: number, seg: Segment, tsMs: number): void {
+    if ((seg.flags & PLAIN.MASK) === PLAIN.FLAGS && this.plain(s, d, seg, tsMs)) return;
     const c = this.c;
     const st = c.st;
     const e = 2 * s + d;
@@ -57,6 +62,53 @@ export class Machine {
     }
     if (c.changed) c.checkClosed(s, closeKind);
     c.touch(s);
+  }
+
+  /** Switches the plain path on (the default) or off; the output is the same either way. */
+  usePlainPath(on: boolean): void {
+    this.pairs = on ? PLAIN_PAIRS : NO_PLAIN_PAIRS;
+  }
+
+  /**
+   * The plain path: a plain ACK (plain.ts) between endpoints in a pair of states the table leaves
+   * where they are, when nothing else in the one path would act on it: no FIN waits for its
+   * reception, the handshake's events are done (or were never to be), both sides are numbered, and
+   * judge() would find nothing (the segment starts where its sender's last one ended, its window is
+   * open, it acknowledges nothing unsent and is no duplicate ACK). Then it does what the one path
+   * does for it, in a straight line; otherwise it returns false having changed nothing.
+   */
+  private plain(s: number, d: number, seg: Segment, tsMs: number): boolean {
+    const c = this.c;
+    const st = c.st;
+    const e = 2 * s + d;
+    const p = e ^ 1;
+    const ef = st.eflags[e];
+    const pf = st.eflags[p];
+    const ackNo = seg.ack | 0;
+    const len = seg.payloadLen;
+    const window = seg.window;
+    if (this.pairs[st.st[e] * STATES.COUNT + st.st[p]] === 0 || ((ef | pf) & E.PEND_FIN) !== 0 ||
+        (ef & pf & E.SEQ_INIT) === 0 || (st.cflags[s] & (C.HS_EST | C.PARTIAL)) === 0 ||
+        (seg.seq | 0) !== st.hi[e] || window === 0) return false;
+    if ((pf & E.SENT) !== 0) {
+      const unsent = (st.hi[p] - ackNo) | 0;
+      if (unsent < 0) return false; // a bad ACK
+      if (len === 0 && unsent > 0 && (ef & (E.ACKED | E.DUP_PEND)) === (E.ACKED | E.DUP_PEND) &&
+          ackNo === st.ackHi[e] && window === st.win[e]) return false; // a duplicate ACK
+    }
+    this.arrive(s, e, seg, tsMs);
+    if (this.zeek.packet(s, d, seg, tsMs)) this.refreshConnState(s);
+    // number(), for this segment (read again: the mirror may have set bits of its own)
+    const x = st.eflags[e];
+    st.hi[e] = (st.hi[e] + len) | 0;
+    const advanced = (x & E.ACKED) === 0 || ((ackNo - st.ackHi[e]) | 0) > 0;
+    if (advanced) st.ackHi[e] = ackNo;
+    // an identical pure ACK is a duplicate only after one that carried nothing either
+    const dupPend = len === 0 && (advanced || ackNo === st.ackHi[e]) ? E.DUP_PEND : 0;
+    st.win[e] = window;
+    st.eflags[e] = (x & ~E.DUP_PEND) | dupPend | E.SENT | E.ACKED | E.WIN;
+    c.touch(s);
+    return true;
   }
 
   /** What every segment does first: the ladder, the clocks, the counts (`now` is c.now, as it came). */
@@ -288,7 +340,7 @@ export class Machine {
     // receiver: the ACK part first
     if ((f & F.ACK) !== 0) {
       const r = st.st[p];
-      if ((r === S.SYN_SENT || r === S.SYN_RECEIVED) && (st.eflags[p] & E.SEQ_INIT) !== 0) {
+      if (awaitsSynAck(r) && (st.eflags[p] & E.SEQ_INIT) !== 0) {
         if (this.acksSyn(p, ackNo)) c.apply(s, 1 - d, ROLE.RECEIVER, CL.ACK_SYN, ref);
         else c.anomaly(s, d, AK.BAD_HANDSHAKE_ACK);
       } else if ((st.eflags[p] & E.FIN) !== 0 && ((ackNo - st.finSeq[p] - 1) | 0) >= 0 && ((ackNo - st.hi[p]) | 0) <= 0) {
