@@ -1,11 +1,10 @@
 /**
  * The plain segment, derived from the transition table: an ACK without SYN, FIN or RST (PSH, URG,
- * ECE and CWR aside) between two endpoints whose states the table leaves where they are. For such a
- * segment the one path (machine.ts) looks up the table four times and gets IGNORE each time: the
- * sender's row and the receiver's row of the plain class, and the receiver's ACK part (ACK_SYN,
- * ACK_FIN), which the machine consults when the ACK acknowledges a SYN or a FIN. Which pairs of
- * states those are is computed here from the table itself when the module loads, so the short
- * path Machine.plain() takes for them cannot disagree with it: a change to the table changes the
+ * ECE and CWR aside) between two endpoints whose rows of its class the table leaves at IGNORE. For
+ * such a segment the one path (machine.ts) looks the class up, finds the sender's row IGNORE, and
+ * then runs the receiver's ACK part (ACK_SYN, ACK_FIN); the short path Machine.plain() runs the same
+ * ACK part without the rest. Which pairs of states it serves is computed here from the table itself
+ * when the module loads, so it cannot disagree with the table: a change to the table changes the
  * pairs.
  */
 import { STATES } from './states';
@@ -28,15 +27,10 @@ const AWAITS_SYN_ACK = Uint8Array.from({ length: STATES.COUNT }, (_, r) =>
   nextState(ROLE.RECEIVER, CL.ACK_SYN, r) !== IGNORE ? 1 : 0,
 );
 
-/** True when the table moves neither endpoint for a plain segment from `sender` to `receiver`. */
+/** True when the table's rows of the plain class move neither a `sender` nor a `receiver`. */
 export function plainStill(sender: number, receiver: number): boolean {
   if (flagAnomaly(PLAIN.FLAGS) !== NO_ANOMALY) return false;
-  return (
-    nextState(ROLE.SENDER, PLAIN_CLASS, sender) === IGNORE &&
-    nextState(ROLE.RECEIVER, PLAIN_CLASS, receiver) === IGNORE &&
-    nextState(ROLE.RECEIVER, CL.ACK_SYN, receiver) === IGNORE &&
-    nextState(ROLE.RECEIVER, CL.ACK_FIN, receiver) === IGNORE
-  );
+  return nextState(ROLE.SENDER, PLAIN_CLASS, sender) === IGNORE && nextState(ROLE.RECEIVER, PLAIN_CLASS, receiver) === IGNORE;
 }
 
 /** plainStill() for every pair, indexed `sender * STATES.COUNT + receiver`: 1 where it holds. */

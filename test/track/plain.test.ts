@@ -29,22 +29,17 @@ describe('the plain path, derived from the table', () => {
   });
 
   it('serves a pair of states exactly when no row of the table moves either endpoint', () => {
-    // every class the one path may look up for an ACK without SYN, FIN or RST, in every row
-    const lookups: [number, number, 'sender' | 'receiver'][] = [];
-    for (const r of ROLE_NAMES) for (const c of ['ACK', 'ACK_SYN', 'ACK_FIN'] as const) lookups.push([role(r), cls(c), r]);
+    // the rows of the class of an ACK without SYN, FIN or RST (the ACK part is the same code in both paths)
     for (let a = 0; a < N; a++) {
       for (let b = 0; b < N; b++) {
-        const still = lookups.every(([r, c, who]) => nextState(r, c, who === 'sender' ? a : b) === IGNORE);
+        const still = nextState(role('sender'), cls('ACK'), a) === IGNORE && nextState(role('receiver'), cls('ACK'), b) === IGNORE;
         expect(PLAIN_PAIRS[a * N + b] === 1, `${TCP_STATES[a]} → ${TCP_STATES[b]}`).toBe(still);
       }
     }
   });
 
-  it('serves what RFC 9293 says a plain ACK leaves alone', () => {
-    const still = ['CLOSED', 'LISTEN', 'ESTABLISHED', 'FIN_WAIT_2', 'CLOSE_WAIT', 'TIME_WAIT'];
-    for (let a = 0; a < N; a++) {
-      for (let b = 0; b < N; b++) expect(PLAIN_PAIRS[a * N + b], `${TCP_STATES[a]} → ${TCP_STATES[b]}`).toBe(still.includes(TCP_STATES[b]) ? 1 : 0);
-    }
+  it('serves every pair: in RFC 9293 an ACK moves an endpoint only by what it acknowledges', () => {
+    expect([...PLAIN_PAIRS].every((v) => v === 1)).toBe(true);
   });
 
   it('checks a handshake ACK where the table moves on ACK_SYN', () => {
@@ -63,11 +58,11 @@ describe('the same output with the plain path switched off', () => {
   const onePath = { ...deps, Tracker: OnePath };
   afterEach(() => vi.restoreAllMocks());
 
-  it('takes the plain path on most segments of a bulk transfer', async () => {
-    const spy = vi.spyOn(Machine.prototype as unknown as { plain: () => boolean }, 'plain');
-    await fileGolden(deps, path.join(FIXTURES, 'zeek', 'traces', 'http-vlan-0.pcap'));
-    const taken = spy.mock.results.filter((r) => r.value === true).length;
-    expect(taken).toBeGreaterThan(0);
+  it('takes the plain path on a public trace', async () => {
+    const spy = vi.spyOn(Machine.prototype as unknown as { plain: () => void }, 'plain');
+    const g = await fileGolden(deps, path.join(FIXTURES, 'zeek', 'traces', 'http-vlan-0.pcap'));
+    expect(g.connections.length).toBeGreaterThan(0);
+    expect(spy.mock.calls.length).toBeGreaterThan(0);
   });
 
   it.each(goldenFiles())('%s', async (rel: string) => {
