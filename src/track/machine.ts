@@ -4,7 +4,7 @@ import { AK, CONN, EV, HS, evWord } from './eventlog';
 import type { Expiry } from './expiry';
 import type { Mirror } from './mirror';
 import { packMeta } from './pools';
-import { NO_PLAIN_PAIRS, PLAIN, PLAIN_PAIRS, awaitsSynAck } from './plain';
+import { PLAIN, PLAIN_FIN_CLASS, PLAIN_PAIRS, awaitsSynAck } from './plain';
 import { S, STATES } from './states';
 import { By, C, E, Kind } from './store';
 import { CL, F, NO_ANOMALY, ROLE, flagAnomaly, segmentClass } from './transitions';
@@ -17,8 +17,8 @@ import { CL, F, NO_ANOMALY, ROLE, flagAnomaly, segmentClass } from './transition
  * the sender and the receiver (transitions.ts), with the few exceptions named in transitions().
  */
 export class Machine {
-  /** The pairs of states the plain path serves (plain.ts); none when it is switched off. */
-  private pairs: Uint8Array = PLAIN_PAIRS;
+  /** Whether quiet segments take the plain path (the output is the same either way). */
+  private plainPath = true;
 
   constructor(
     private readonly c: Conns,
@@ -36,10 +36,10 @@ export class Machine {
     const e = 2 * s + d;
     const p = e ^ 1;
     const f = seg.flags;
-    const quiet = (f & PLAIN.MASK) === PLAIN.FLAGS && this.quiet(e, seg);
+    const quiet = this.plainPath && (f & PLAIN.MASK) === PLAIN.FLAGS && this.quiet(e, seg);
     this.arrive(s, e, seg, tsMs);
     const finAfterSend = this.settleFins(s, e, p, f, seg.ack | 0);
-    if (quiet && this.pairs[st.st[e] * STATES.COUNT + st.st[p]] === 1) {
+    if (quiet && ((f & F.FIN) !== 0 || PLAIN_PAIRS[st.st[e] * STATES.COUNT + st.st[p]] === 1)) {
       this.plain(s, d, seg, tsMs, finAfterSend);
       return;
     }
@@ -69,14 +69,14 @@ export class Machine {
 
   /** Switches the plain path on (the default) or off; the output is the same either way. */
   usePlainPath(on: boolean): void {
-    this.pairs = on ? PLAIN_PAIRS : NO_PLAIN_PAIRS;
+    this.plainPath = on;
   }
 
   /**
-   * For a plain ACK (plain.ts) from endpoint e: true when judge() would find nothing in it (it
-   * starts where its sender's last segment ended, its window is open, it acknowledges nothing
-   * unsent and is no duplicate ACK) and both sides are numbered, so that number() only moves its
-   * sender along. Reads what arrive() and settleFins() leave as they are.
+   * For a plain ACK or its sender's first FIN (plain.ts) from endpoint e: true when judge() would
+   * find nothing in it (it starts where its sender's last segment ended, its window is open, it
+   * acknowledges nothing unsent and is no duplicate ACK) and both sides are numbered, so that
+   * number() only moves its sender along. Reads what arrive() and settleFins() leave as they are.
    */
   private quiet(e: number, seg: Segment): boolean {
     const st = this.c.st;
@@ -84,19 +84,21 @@ export class Machine {
     const ef = st.eflags[e];
     const pf = st.eflags[p];
     const window = seg.window;
-    if ((ef & pf & E.SEQ_INIT) === 0 || (seg.seq | 0) !== st.hi[e] || window === 0) return false;
+    const fin = (seg.flags & F.FIN) !== 0;
+    if ((ef & pf & E.SEQ_INIT) === 0 || (seg.seq | 0) !== st.hi[e] || window === 0 || (fin && (ef & E.FIN) !== 0)) return false;
     if ((pf & E.SENT) === 0) return true;
     const ackNo = seg.ack | 0;
     const unsent = (st.hi[p] - ackNo) | 0;
     if (unsent < 0) return false; // a bad ACK
-    return !(seg.payloadLen === 0 && unsent > 0 && (ef & (E.ACKED | E.DUP_PEND)) === (E.ACKED | E.DUP_PEND) &&
+    return !(seg.payloadLen === 0 && !fin && unsent > 0 && (ef & (E.ACKED | E.DUP_PEND)) === (E.ACKED | E.DUP_PEND) &&
       ackNo === st.ackHi[e] && window === st.win[e]); // a duplicate ACK
   }
 
   /**
-   * The plain path: a quiet plain ACK between endpoints whose rows of the ACK class are IGNORE
-   * (plain.ts). It does what the one path does for it, in a straight line: no class to look up,
-   * nothing to judge, no SYN, FIN or RST to number; the receiver's ACK part is the same code.
+   * The plain path: a quiet plain ACK between endpoints whose rows of its class are IGNORE, or a
+   * quiet FIN (plain.ts). It does what the one path does for it, in a straight line: no class to
+   * look up, nothing to judge, no SYN or RST to number; the receiver's ACK part, and a FIN's
+   * transitions, are the same code.
    */
   private plain(s: number, d: number, seg: Segment, tsMs: number, finAfterSend: boolean): void {
     const c = this.c;
@@ -104,22 +106,34 @@ export class Machine {
     const e = 2 * s + d;
     const ackNo = seg.ack | 0;
     const len = seg.payloadLen;
+    const f = seg.flags;
     c.changed = false;
     if (this.zeek.packet(s, d, seg, tsMs)) this.refreshConnState(s);
     // number(), for this segment (read again: the mirror may have set bits of its own)
-    const x = st.eflags[e];
-    st.hi[e] = (st.hi[e] + len) | 0;
+    let x = st.eflags[e];
+    const end = (st.hi[e] + len + (f & F.FIN)) | 0;
+    st.hi[e] = end;
     const advanced = (x & E.ACKED) === 0 || ((ackNo - st.ackHi[e]) | 0) > 0;
     if (advanced) st.ackHi[e] = ackNo;
-    // an identical pure ACK is a duplicate only after one that carried nothing either
-    const dupPend = len === 0 && (advanced || ackNo === st.ackHi[e]) ? E.DUP_PEND : 0;
+    x &= ~E.DUP_PEND;
+    if ((f & F.FIN) !== 0) {
+      st.finSeq[e] = (end - 1) | 0;
+      x |= E.FIN;
+    } else if (len === 0 && (advanced || ackNo === st.ackHi[e])) {
+      x |= E.DUP_PEND; // an identical pure ACK is a duplicate only after one that carried nothing either
+    }
     st.win[e] = seg.window;
-    st.eflags[e] = (x & ~E.DUP_PEND) | dupPend | E.SENT | E.ACKED | E.WIN;
-    // transitions(): the sender's row is IGNORE
-    if (finAfterSend) c.receivePendingFin(s, e);
-    this.ackPart(s, d, ackNo, c.ord);
-    if ((st.cflags[s] & (C.HS_EST | C.PARTIAL)) === 0) this.handshakeEvents(s, d, seg.flags, false);
-    if (c.changed) c.checkClosed(s, Kind.FIN);
+    st.eflags[e] = x | E.SENT | E.ACKED | E.WIN;
+    let kind: number = Kind.FIN;
+    if ((f & F.FIN) !== 0) {
+      kind = this.transitions(s, d, PLAIN_FIN_CLASS, f, ackNo, false, false, false, finAfterSend);
+    } else {
+      // transitions(), of which only this is left: the sender's row is IGNORE
+      if (finAfterSend) c.receivePendingFin(s, e);
+      this.ackPart(s, d, ackNo, c.ord);
+    }
+    if ((st.cflags[s] & (C.HS_EST | C.PARTIAL)) === 0) this.handshakeEvents(s, d, f, false);
+    if (c.changed) c.checkClosed(s, kind);
     c.touch(s);
   }
 

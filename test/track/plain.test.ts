@@ -5,7 +5,7 @@
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Machine } from '../../src/track/machine';
-import { PLAIN, PLAIN_CLASS, PLAIN_PAIRS, awaitsSynAck } from '../../src/track/plain';
+import { PLAIN, PLAIN_CLASS, PLAIN_FIN_CLASS, PLAIN_PAIRS, awaitsSynAck } from '../../src/track/plain';
 import { TCP_STATES } from '../../src/track/states';
 import { Tracker } from '../../src/track/tracker';
 import {
@@ -20,12 +20,13 @@ const role = (name: (typeof ROLE_NAMES)[number]): number => ROLE_NAMES.indexOf(n
 const N = TCP_STATES.length;
 
 describe('the plain path, derived from the table', () => {
-  it('takes exactly the flags whose class is ACK and that are no anomaly by themselves', () => {
+  it('takes exactly the flags whose class is ACK or FIN and that are no anomaly by themselves', () => {
     for (let f = 0; f < 0x1000; f++) {
-      const plain = segmentClass(f) === cls('ACK') && flagAnomaly(f) === NO_ANOMALY;
+      const plain = (segmentClass(f) === cls('ACK') || segmentClass(f) === cls('FIN')) && flagAnomaly(f) === NO_ANOMALY;
       expect((f & PLAIN.MASK) === PLAIN.FLAGS, `flags 0x${f.toString(16)}`).toBe(plain);
     }
     expect(PLAIN_CLASS).toBe(cls('ACK'));
+    expect(PLAIN_FIN_CLASS).toBe(cls('FIN'));
   });
 
   it('serves a pair of states exactly when no row of the table moves either endpoint', () => {
