@@ -4,7 +4,7 @@ import { AK, CONN, EV, HS, evWord } from './eventlog';
 import type { Expiry } from './expiry';
 import type { Mirror } from './mirror';
 import { packMeta } from './pools';
-import { PLAIN, PLAIN_FIN_CLASS, PLAIN_PAIRS, awaitsSynAck } from './plain';
+import { NO_PLAIN_PAIRS, PLAIN, PLAIN_PAIRS, awaitsSynAck } from './plain';
 import { S, STATES } from './states';
 import { By, C, E, Kind } from './store';
 import { CL, F, NO_ANOMALY, ROLE, flagAnomaly, segmentClass } from './transitions';
@@ -17,8 +17,8 @@ import { CL, F, NO_ANOMALY, ROLE, flagAnomaly, segmentClass } from './transition
  * the sender and the receiver (transitions.ts), with the few exceptions named in transitions().
  */
 export class Machine {
-  /** Whether quiet segments take the plain path (the output is the same either way). */
-  private plainPath = true;
+  /** The pairs of states the plain path serves (plain.ts); none when it is switched off. */
+  private pairs: Uint8Array = PLAIN_PAIRS;
 
   constructor(
     private readonly c: Conns,
@@ -31,19 +31,16 @@ export class Machine {
    * argument is handed on as it came, so no number is boxed again on the way).
    */
   segment(s: number, d: number, seg: Segment, tsMs: number): void {
+    if ((seg.flags & PLAIN.MASK) === PLAIN.FLAGS && this.plain(s, d, seg, tsMs)) return;
     const c = this.c;
     const st = c.st;
     const e = 2 * s + d;
     const p = e ^ 1;
     const f = seg.flags;
-    const quiet = this.plainPath && (f & PLAIN.MASK) === PLAIN.FLAGS && this.quiet(e, seg);
+    const cls = segmentClass(f);
     this.arrive(s, e, seg, tsMs);
     const finAfterSend = this.settleFins(s, e, p, f, seg.ack | 0);
-    if (quiet && ((f & F.FIN) !== 0 || PLAIN_PAIRS[st.st[e] * STATES.COUNT + st.st[p]] === 1)) {
-      this.plain(s, d, seg, tsMs, finAfterSend);
-      return;
-    }
-    const cls = segmentClass(f);
+
     const ef = st.eflags[e];
     const seq = seg.seq | 0;
     const syn = (f & F.SYN) !== 0;
@@ -69,72 +66,49 @@ export class Machine {
 
   /** Switches the plain path on (the default) or off; the output is the same either way. */
   usePlainPath(on: boolean): void {
-    this.plainPath = on;
+    this.pairs = on ? PLAIN_PAIRS : NO_PLAIN_PAIRS;
   }
 
   /**
-   * For a plain ACK or its sender's first FIN (plain.ts) from endpoint e: true when judge() would
-   * find nothing in it (it starts where its sender's last segment ended, its window is open, it
-   * acknowledges nothing unsent and is no duplicate ACK) and both sides are numbered, so that
-   * number() only moves its sender along. Reads what arrive() and settleFins() leave as they are.
+   * The plain path: a plain ACK (plain.ts) between endpoints in a pair of states the table leaves
+   * where they are, when nothing else in the one path would act on it: no FIN waits for its
+   * reception, the handshake's events are done (or were never to be), both sides are numbered, and
+   * judge() would find nothing (the segment starts where its sender's last one ended, its window is
+   * open, it acknowledges nothing unsent and is no duplicate ACK). Then it does what the one path
+   * does for it, in a straight line; otherwise it returns false having changed nothing.
    */
-  private quiet(e: number, seg: Segment): boolean {
-    const st = this.c.st;
-    const p = e ^ 1;
-    const ef = st.eflags[e];
-    const pf = st.eflags[p];
-    const window = seg.window;
-    const fin = (seg.flags & F.FIN) !== 0;
-    if ((ef & pf & E.SEQ_INIT) === 0 || (seg.seq | 0) !== st.hi[e] || window === 0 || (fin && (ef & E.FIN) !== 0)) return false;
-    if ((pf & E.SENT) === 0) return true;
-    const ackNo = seg.ack | 0;
-    const unsent = (st.hi[p] - ackNo) | 0;
-    if (unsent < 0) return false; // a bad ACK
-    return !(seg.payloadLen === 0 && !fin && unsent > 0 && (ef & (E.ACKED | E.DUP_PEND)) === (E.ACKED | E.DUP_PEND) &&
-      ackNo === st.ackHi[e] && window === st.win[e]); // a duplicate ACK
-  }
-
-  /**
-   * The plain path: a quiet plain ACK between endpoints whose rows of its class are IGNORE, or a
-   * quiet FIN (plain.ts). It does what the one path does for it, in a straight line: no class to
-   * look up, nothing to judge, no SYN or RST to number; the receiver's ACK part, and a FIN's
-   * transitions, are the same code.
-   */
-  private plain(s: number, d: number, seg: Segment, tsMs: number, finAfterSend: boolean): void {
+  private plain(s: number, d: number, seg: Segment, tsMs: number): boolean {
     const c = this.c;
     const st = c.st;
     const e = 2 * s + d;
+    const p = e ^ 1;
+    const ef = st.eflags[e];
+    const pf = st.eflags[p];
     const ackNo = seg.ack | 0;
     const len = seg.payloadLen;
-    const f = seg.flags;
-    c.changed = false;
+    const window = seg.window;
+    if (this.pairs[st.st[e] * STATES.COUNT + st.st[p]] === 0 || ((ef | pf) & E.PEND_FIN) !== 0 ||
+        (ef & pf & E.SEQ_INIT) === 0 || (st.cflags[s] & (C.HS_EST | C.PARTIAL)) === 0 ||
+        (seg.seq | 0) !== st.hi[e] || window === 0) return false;
+    if ((pf & E.SENT) !== 0) {
+      const unsent = (st.hi[p] - ackNo) | 0;
+      if (unsent < 0) return false; // a bad ACK
+      if (len === 0 && unsent > 0 && (ef & (E.ACKED | E.DUP_PEND)) === (E.ACKED | E.DUP_PEND) &&
+          ackNo === st.ackHi[e] && window === st.win[e]) return false; // a duplicate ACK
+    }
+    this.arrive(s, e, seg, tsMs);
     if (this.zeek.packet(s, d, seg, tsMs)) this.refreshConnState(s);
     // number(), for this segment (read again: the mirror may have set bits of its own)
-    let x = st.eflags[e];
-    const end = (st.hi[e] + len + (f & F.FIN)) | 0;
-    st.hi[e] = end;
+    const x = st.eflags[e];
+    st.hi[e] = (st.hi[e] + len) | 0;
     const advanced = (x & E.ACKED) === 0 || ((ackNo - st.ackHi[e]) | 0) > 0;
     if (advanced) st.ackHi[e] = ackNo;
-    x &= ~E.DUP_PEND;
-    if ((f & F.FIN) !== 0) {
-      st.finSeq[e] = (end - 1) | 0;
-      x |= E.FIN;
-    } else if (len === 0 && (advanced || ackNo === st.ackHi[e])) {
-      x |= E.DUP_PEND; // an identical pure ACK is a duplicate only after one that carried nothing either
-    }
-    st.win[e] = seg.window;
-    st.eflags[e] = x | E.SENT | E.ACKED | E.WIN;
-    let kind: number = Kind.FIN;
-    if ((f & F.FIN) !== 0) {
-      kind = this.transitions(s, d, PLAIN_FIN_CLASS, f, ackNo, false, false, false, finAfterSend);
-    } else {
-      // transitions(), of which only this is left: the sender's row is IGNORE
-      if (finAfterSend) c.receivePendingFin(s, e);
-      this.ackPart(s, d, ackNo, c.ord);
-    }
-    if ((st.cflags[s] & (C.HS_EST | C.PARTIAL)) === 0) this.handshakeEvents(s, d, f, false);
-    if (c.changed) c.checkClosed(s, kind);
+    // an identical pure ACK is a duplicate only after one that carried nothing either
+    const dupPend = len === 0 && (advanced || ackNo === st.ackHi[e]) ? E.DUP_PEND : 0;
+    st.win[e] = window;
+    st.eflags[e] = (x & ~E.DUP_PEND) | dupPend | E.SENT | E.ACKED | E.WIN;
     c.touch(s);
+    return true;
   }
 
   /** What every segment does first: the ladder, the clocks, the counts (`now` is c.now, as it came). */
@@ -364,7 +338,15 @@ export class Machine {
     if (finAfterSend) c.receivePendingFin(s, e);
 
     // receiver: the ACK part first
-    if ((f & F.ACK) !== 0) this.ackPart(s, d, ackNo, ref);
+    if ((f & F.ACK) !== 0) {
+      const r = st.st[p];
+      if (awaitsSynAck(r) && (st.eflags[p] & E.SEQ_INIT) !== 0) {
+        if (this.acksSyn(p, ackNo)) c.apply(s, 1 - d, ROLE.RECEIVER, CL.ACK_SYN, ref);
+        else c.anomaly(s, d, AK.BAD_HANDSHAKE_ACK);
+      } else if ((st.eflags[p] & E.FIN) !== 0 && ((ackNo - st.finSeq[p] - 1) | 0) >= 0 && ((ackNo - st.hi[p]) | 0) <= 0) {
+        c.apply(s, 1 - d, ROLE.RECEIVER, CL.ACK_FIN, ref);
+      }
+    }
     // then SYN / FIN
     if (cls === CL.SYN && !synRetransmit) c.apply(s, 1 - d, ROLE.RECEIVER, CL.SYN, ref);
     if (cls === CL.FIN && !finRetransmit) {
@@ -372,22 +354,6 @@ export class Machine {
       else this.expiry.awaitFin(s, p, ref);
     }
     return Kind.FIN;
-  }
-
-  /**
-   * The receiver's ACK part: an acceptable ACK of its SYN or of its FIN moves it through the table
-   * (ACK_SYN, ACK_FIN); while it waits for the ACK of its SYN, an unacceptable one is an anomaly.
-   */
-  private ackPart(s: number, d: number, ackNo: number, ref: number): void {
-    const c = this.c;
-    const st = c.st;
-    const p = (2 * s + d) ^ 1;
-    if (awaitsSynAck(st.st[p]) && (st.eflags[p] & E.SEQ_INIT) !== 0) {
-      if (this.acksSyn(p, ackNo)) c.apply(s, 1 - d, ROLE.RECEIVER, CL.ACK_SYN, ref);
-      else c.anomaly(s, d, AK.BAD_HANDSHAKE_ACK);
-    } else if ((st.eflags[p] & E.FIN) !== 0 && ((ackNo - st.finSeq[p] - 1) | 0) >= 0 && ((ackNo - st.hi[p]) | 0) <= 0) {
-      c.apply(s, 1 - d, ROLE.RECEIVER, CL.ACK_FIN, ref);
-    }
   }
 
   /**
