@@ -58,6 +58,7 @@ export class ZeekMirror {
     const letters = this.letters;
     letters.s = s;
     letters.dirty = false;
+    letters.added = false;
     if (this.life !== null) {
       this.now = tMs;
       this.life.before(s, d, seg, tMs);
@@ -144,7 +145,20 @@ export class ZeekMirror {
       if (this.life !== null) this.life.closed(s, e);
       st.eflags[e] |= E.Z_DIDCLOSE;
     }
-    return this.letters.dirty;
+    return this.verdictMoved(s);
+  }
+
+  /**
+   * Whether conn_state may differ from what it was before this segment: an endpoint's state or the
+   * originator changed, or a letter was written while the history can decide it (an endpoint in
+   * RESET: REJ and RSTOS0). Otherwise its inputs are as they were, and so is the verdict.
+   */
+  private verdictMoved(s: number): boolean {
+    const letters = this.letters;
+    if (letters.dirty) return true;
+    if (!letters.added) return false;
+    const zst = this.st.zst;
+    return zst[2 * s] === Z.RESET || zst[2 * s + 1] === Z.RESET;
   }
 
   /** SetPartialStatus */
