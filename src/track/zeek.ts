@@ -163,8 +163,9 @@ export class ZeekMirror {
    */
   private verdictMoved(s: number): boolean {
     const letters = this.letters;
-    if (letters.dirty) return true;
-    if (!letters.added) return false;
+    // (compared with true: a bare test of a field compiles to the generic truthiness checks)
+    if (letters.dirty === true) return true;
+    if (letters.added !== true) return false;
     const zst = this.st.zst;
     return zst[2 * s] === Z.RESET || zst[2 * s + 1] === Z.RESET;
   }
