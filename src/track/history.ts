@@ -1,4 +1,4 @@
-import { C, HIST_INLINE, type ConnStore } from './store';
+import { C, HI, type ConnStore } from './store';
 
 /**
  * Zeek's history letters, kept as bytes in the store. The rare connection whose history outgrows
@@ -12,8 +12,8 @@ export class History {
   append(s: number, ch: number): void {
     const st = this.st;
     const n = st.histLen[s];
-    if (n < HIST_INLINE) {
-      st.hist[s * HIST_INLINE + n] = ch;
+    if (n < HI.INLINE) {
+      st.hist[s * HI.INLINE + n] = ch;
       st.histLen[s] = n + 1;
     } else {
       st.cflags[s] |= C.HIST_LONG;
@@ -24,16 +24,16 @@ export class History {
   get(s: number): string {
     const st = this.st;
     let out = '';
-    for (let i = 0; i < st.histLen[s]; i++) out += String.fromCharCode(st.hist[s * HIST_INLINE + i]);
+    for (let i = 0; i < st.histLen[s]; i++) out += String.fromCharCode(st.hist[s * HI.INLINE + i]);
     if ((st.cflags[s] & C.HIST_LONG) !== 0) out += this.overflow.get(s) ?? '';
     return out;
   }
 
   /** Letter i, or 0 past the end (overflow letters are read from the map). */
   at(s: number, i: number): number {
-    if (i < this.st.histLen[s]) return this.st.hist[s * HIST_INLINE + i];
+    if (i < this.st.histLen[s]) return this.st.hist[s * HI.INLINE + i];
     const rest = this.overflow.get(s);
-    const j = i - HIST_INLINE;
+    const j = i - HI.INLINE;
     return rest !== undefined && j < rest.length ? rest.charCodeAt(j) : 0;
   }
 

@@ -21,6 +21,9 @@ export const enum PG {
   BLOCK_PAGE_MASK = PAGE_BLOCKS - 1,
 }
 
+/** Words (4 bytes) per record of the ladder's pool and of the pinned copies. */
+const enum REC { SEG_WORDS = 6, PIN_WORDS = 8 }
+
 abstract class BlockPool {
   /** Blocks that exist (whole pages of them). */
   blocks = 0;
@@ -87,7 +90,7 @@ abstract class BlockPool {
  */
 export class SegPool extends BlockPool {
   /** Words (4 bytes) per record: the time as a double at word 0, then seq, ack, len, meta, … */
-  protected readonly words: number = 6;
+  protected readonly words: number = REC.SEG_WORDS;
   protected readonly f64: Float64Array[] = [];
   protected readonly i32: Int32Array[] = [];
 
@@ -119,10 +122,13 @@ export class SegPool extends BlockPool {
     this.i32[r >>> PG.PAGE_SHIFT][(r & PG.PAGE_MASK) * this.words + 5] = m;
   }
 
-  /** Writes a whole record, the time included, from one lookup of its page. */
+  /**
+   * Writes a whole record, the time included, from one lookup of its page (the ladder's every
+   * segment: its stride a constant, where `words` is a field load and a checked multiplication).
+   */
   writeAll(r: number, ts: number, seq: number, ack: number, len: number, meta: number): void {
     const page = r >>> PG.PAGE_SHIFT;
-    const i = (r & PG.PAGE_MASK) * this.words;
+    const i = (r & PG.PAGE_MASK) * REC.SEG_WORDS;
     this.f64[page][i >> 1] = ts;
     const a = this.i32[page];
     a[i + 2] = seq;
@@ -144,7 +150,18 @@ export class SegPool extends BlockPool {
 
 /** Segments that events refer to, kept after the ladder's ring moved past them. */
 export class PinPool extends SegPool {
-  protected override readonly words: number = 8; // … and the segment's ordinal at word 6
+  protected override readonly words: number = REC.PIN_WORDS; // … and the segment's ordinal at word 6
+
+  override writeAll(r: number, ts: number, seq: number, ack: number, len: number, meta: number): void {
+    const page = r >>> PG.PAGE_SHIFT;
+    const i = (r & PG.PAGE_MASK) * REC.PIN_WORDS;
+    this.f64[page][i >> 1] = ts;
+    const a = this.i32[page];
+    a[i + 2] = seq;
+    a[i + 3] = ack;
+    a[i + 4] = len;
+    a[i + 5] = meta;
+  }
 
   ord(r: number): number {
     return this.i32[r >>> PG.PAGE_SHIFT][(r & PG.PAGE_MASK) * this.words + 6] >>> 0;

@@ -72,7 +72,9 @@ export const CLOSE_KINDS = [null, 'fin', 'rst', 'timeout', 'refused'] as const;
 export const enum Kind { FIN = 1, RST = 2, TIMEOUT = 3, REFUSED = 4 }
 export const KIND_LINES_UP: Mirrors<typeof Kind, typeof CLOSE_KINDS> = true;
 
-export const HIST_INLINE = 12;
+/** History letters kept in the store per connection (the rest in History's map). */
+export const enum HI { INLINE = 12 }
+export const HIST_INLINE: number = HI.INLINE;
 
 /**
  * Slots from which the store grows eightfold instead of doubling. Growing copies every array and

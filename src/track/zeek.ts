@@ -58,17 +58,26 @@ export class ZeekMirror {
     const letters = this.letters;
     letters.s = s;
     letters.dirty = false;
+    letters.added = false;
     if (this.life !== null) {
       this.now = tMs;
       this.life.before(s, d, seg, tMs);
     }
     const flags = seg.flags;
-    // A connection that began with Zeek's originator sending a SYN+ACK is flipped as soon as an
-    // ACK or data follows: a stealth scan would not go on like that (Zeek PR #2191).
-    if ((flags & (F.SYN | F.RST | F.FIN)) === 0 && ((flags & F.ACK) !== 0 || seg.payloadLen > 0) && this.second(s)) {
-      const st = this.st;
-      const o = 2 * s + ((st.cflags[s] & C.ZFLIP) !== 0 ? 1 : 0);
-      if (st.zst[o] === Z.SYN_ACK_SENT && st.zst[o ^ 1] === Z.INACTIVE) letters.flip(s);
+    if ((flags & (F.SYN | F.RST | F.FIN)) === 0) {
+      // A connection that began with Zeek's originator sending a SYN+ACK is flipped as soon as an
+      // ACK or data follows: a stealth scan would not go on like that (Zeek PR #2191).
+      if (((flags & F.ACK) !== 0 || seg.payloadLen > 0) && this.second(s)) {
+        const st = this.st;
+        const o = 2 * s + ((st.cflags[s] & C.ZFLIP) !== 0 ? 1 : 0);
+        if (st.zst[o] === Z.SYN_ACK_SENT && st.zst[o ^ 1] === Z.INACTIVE) letters.flip(s);
+      }
+      const e = 2 * s + d;
+      const zst = this.st.zst;
+      // the state machine has nothing to do, the window no letter to write, the ACK no peer to number
+      if (zst[e] !== Z.INACTIVE && seg.window !== 0 && ((flags & F.ACK) === 0 || zst[e ^ 1] !== Z.INACTIVE)) {
+        return this.plain(s, d, e, seg);
+      }
     }
     return this.process(s, d, 2 * s + d, seg);
   }
@@ -144,7 +153,63 @@ export class ZeekMirror {
       if (this.life !== null) this.life.closed(s, e);
       st.eflags[e] |= E.Z_DIDCLOSE;
     }
-    return this.letters.dirty;
+    return this.verdictMoved(s);
+  }
+
+  /**
+   * Whether conn_state may differ from what it was before this segment: an endpoint's state or the
+   * originator changed, or a letter was written while the history can decide it (an endpoint in
+   * RESET: REJ and RSTOS0). Otherwise its inputs are as they were, and so is the verdict.
+   */
+  private verdictMoved(s: number): boolean {
+    const letters = this.letters;
+    // (compared with true: a bare test of a field compiles to the generic truthiness checks)
+    if (letters.dirty === true) return true;
+    if (letters.added !== true) return false;
+    const zst = this.st.zst;
+    return zst[2 * s] === Z.RESET || zst[2 * s + 1] === Z.RESET;
+  }
+
+  /**
+   * process() for a segment without SYN, FIN or RST from an endpoint past INACTIVE, with a window,
+   * whose ACK (if any) is for a peer past INACTIVE: the same steps without the branches that cannot
+   * be taken.
+   */
+  private plain(s: number, d: number, e: number, seg: Segment): boolean {
+    const st = this.st;
+    const flags = seg.flags;
+    const ack = (flags & F.ACK) !== 0;
+    const len = seg.payloadLen;
+    const base = seg.seq | 0;
+    const cf = st.cflags[s];
+    const flip = (cf & C.ZFLIP) !== 0 ? 1 : 0;
+    const isOrig = d === flip;
+    const p = e ^ 1;
+    // SetPartialStatus: without a SYN the connection is partial (unless that side's first packet was seen)
+    if ((cf & C.Z_PARTIAL) === 0 && (cf & (isOrig ? C.Z_FIRST_ORIG : C.Z_FIRST_RESP)) === 0) st.cflags[s] = cf | C.Z_PARTIAL;
+    const rel = (base - st.zStart[e]) | 0;
+    if (len > 0 || ack) this.letters.plain(isOrig, len > 0);
+    let ackRaw = 0;
+    if (ack) {
+      // update_ack_seq (the peer is numbered already)
+      ackRaw = seg.ack | 0;
+      const ps = st.zStart[p];
+      if (((ackRaw - ps) | 0) < 0) {
+        ackRaw = ps;
+      } else {
+        const delta = (ackRaw - st.zAck[p]) | 0;
+        if (delta > 0 && !(ackRaw === 0 && delta > Z_SEQ.TOO_LARGE_DELTA)) st.zAck[p] = ackRaw;
+      }
+    }
+    // update_last_seq
+    if (st.zst[e] !== Z.RESET) {
+      const last = (base + len) | 0;
+      if (((last - st.zLast[e]) | 0) > 0) st.zLast[e] = last;
+      else if (len > 0) this.letters.scaled(st.cntRxmt, e, isOrig, L.RETRANSMISSION);
+    }
+    if (ack && ((st.eflags[p] & E.Z_FIN) !== 0 || ((ackRaw - st.rTrim[p]) | 0) > 0)) this.eps.ackReceived(p, ackRaw);
+    if (len > 0 && rel >= 0 && seg.capturedPayloadLen >= len) this.eps.dataSent(e, base, len);
+    return this.verdictMoved(s);
   }
 
   /** SetPartialStatus */

@@ -1,0 +1,67 @@
+/**
+ * The Zeek mirror takes segments without SYN, FIN or RST through a shorter path (ZeekMirror's
+ * plain(), process() without the branches such a segment cannot take). It must say what process()
+ * says: every public trace is tracked twice, once as the tracker runs and once with plain() handing
+ * every segment to process(), and both Zeek's records (with the lifetime model) and every
+ * connection's conn_state and history (without it) must come out the same.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { frameTimeMs } from '../../src/capture/frame';
+import { readCaptureFile } from '../../src/capture/file';
+import { decodeFrame } from '../../src/decode/decode';
+import { Segment } from '../../src/decode/segment';
+import { Tracker } from '../../src/track/tracker';
+import { ZeekMirror, type ZeekRecord } from '../../src/track/zeek';
+import { fixture, manifest } from '../support/fixtures.mjs';
+
+interface Outcome {
+  records: ZeekRecord[];
+  conns: string[];
+}
+
+async function run(file: string): Promise<Outcome> {
+  const records: ZeekRecord[] = [];
+  const conns: string[] = [];
+  const withLife = new Tracker({ maxConnections: 1_000_000, zeekRecords: (r) => records.push(r) });
+  const plain = new Tracker({ maxConnections: 1_000_000 });
+  plain.onRemove((c) => conns.push(`${c.id} ${c.connState} ${c.history}`));
+  const seg = new Segment();
+  const r = await readCaptureFile(fixture(file), (f) => {
+    if (decodeFrame(f.linkType, f.data, f.origLen, seg) === 'ok') {
+      const t = frameTimeMs(f);
+      withLife.process(seg, t);
+      plain.process(seg, t);
+    }
+  });
+  expect(r.frames).toBeGreaterThan(0);
+  withLife.removeAll();
+  plain.removeAll();
+  return { records, conns };
+}
+
+type Proto = { plain: unknown; process: unknown };
+const proto = ZeekMirror.prototype as unknown as Proto;
+const shortPath = proto.plain;
+
+describe('the Zeek mirror\'s path for segments without SYN, FIN or RST', () => {
+  afterEach(() => {
+    proto.plain = shortPath;
+  });
+
+  const files = manifest().map((m) => m.file).filter((f) => !f.endsWith('/llc.pcap'));
+
+  it('is on the prototype where this test replaces it', () => {
+    expect(typeof shortPath).toBe('function');
+    expect(typeof proto.process).toBe('function');
+  });
+
+  it.each(files)('%s: the same records and verdicts as process()', async (file) => {
+    const fast = await run(file);
+    proto.plain = function (this: { process(s: number, d: number, e: number, seg: Segment): boolean }, s: number, d: number, e: number, seg: Segment) {
+      return this.process(s, d, e, seg);
+    };
+    const slow = await run(file);
+    expect(fast.records).toEqual(slow.records);
+    expect(fast.conns).toEqual(slow.conns);
+  });
+});
