@@ -208,6 +208,11 @@ export class SsHelper {
     });
   }
 
+  /** The shell's pid (undefined when it could not be started). */
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
   /** A helper at nice 19 (at tcpscope's priority without `nice` on the PATH). */
   static start(): SsHelper {
     return new SsHelper(['sh', '-c', 'if command -v nice >/dev/null 2>&1; then exec nice -n 19 sh; else exec sh; fi']);
