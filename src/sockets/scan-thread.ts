@@ -68,7 +68,7 @@ class ThreadScanner implements Scanner {
     // the thread ends its ss helper first (waited for: no process is left behind), then stops
     if (!this.failed) {
       await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, 2000);
+        const t = setTimeout(resolve, 10_000);
         this.onClosed = () => {
           clearTimeout(t);
           resolve();

@@ -234,12 +234,12 @@ export class SsHelper {
     return { text, cpuMs: pid === undefined ? 0 : Math.max(0, reapedCpuMs(pid) - before) };
   }
 
-  /** Ends the shell; resolves once it has exited (at most a second). */
+  /** Ends the shell; resolves once it has exited (at most 5 s: a killed shell exits at once, its exit is seen when this thread's loop runs). */
   async close(): Promise<void> {
     this.alive = false;
     if (this.child.exitCode !== null || this.child.signalCode !== null || this.child.pid === undefined) return;
     await new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, 1000);
+      const t = setTimeout(resolve, 5000);
       this.child.once('exit', () => {
         clearTimeout(t);
         resolve();
