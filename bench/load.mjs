@@ -215,6 +215,10 @@ async function once() {
     rest: { calls: rest.calls, p50Ms: round(restSorted[Math.floor(restSorted.length / 2)] ?? null, 1), maxMs: round(restSorted.at(-1) ?? null, 1) },
     rssMiB: { start: round(rss0 / 2 ** 20, 1), max: round(rssMax / 2 ** 20, 1), end: round(rssEnd / 2 ** 20, 1) },
     restListMs: round(listMs, 0),
+    // what the socket tables did over the run (null with --no-sockets)
+    sockets: stats.sockets
+      ? { scans: stats.sockets.scans, ssRuns: stats.sockets.ssRuns, fdScans: stats.sockets.fdScans, settledWithoutReading: stats.sockets.settledWithoutReading, owners: stats.sockets.owners, crossCheck: { ...stats.sockets.crossCheck, recent: stats.sockets.crossCheck.recent.length } }
+      : null,
     ...(diagnosis ? { diag: diagnosis } : {}),
   };
 }

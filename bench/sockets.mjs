@@ -5,6 +5,7 @@
 // on another port (they are not captured, but every fd scan reads them).
 //
 //   node bench/sockets.mjs [--seconds 10] [--rates 1000,max] [--hold 10000] [--before DIR] [--json]
+//   node bench/sockets.mjs --fork-cost [--mib 300] [--runs 50]
 //
 // --before DIR also measures the build in DIR (a checkout built with npm run build) beside this
 // one, row by row in the same run, to compare a change with what it replaces.
@@ -13,9 +14,18 @@
 // processes it ran (treeCpuMs, bench/lib/proc.mjs). Owners: of the endpoints tcpscope looked up,
 // how many got a process, through their own socket or through their port's listener. Needs root;
 // stops by itself.
+//
+// --fork-cost: what one `ss` run costs the process that starts it, with a heap the size of
+// tcpscope's at a few thousand connections a second (--mib of typed arrays and 300 000 small
+// objects, one byte in every 64 KiB of the arrays written 20 times a second, as the tracker and
+// the collector keep writing): --runs runs of `ss -Htne state listening` ten a second, started
+// as tcpscope started them before (runSs: execFileSync, libuv forks the whole process) and through
+// the scanning thread's helper shell (SsHelper), and none, for the baseline. Reports this
+// process's CPU and minor page faults a run beyond the baseline, and the ss runs' own CPU.
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
-import { buildOnce } from './lib/build.mjs';
+import { buildOnce, TARGET } from './lib/build.mjs';
 import { loadAverage, round, sleep, treeCpuMs } from './lib/proc.mjs';
 import { getJson, startTcpscope } from './lib/tcpscope.mjs';
 import { startTraffic } from './lib/children.mjs';
@@ -28,6 +38,49 @@ const hold = Number(opt('--hold', 10000));
 const before = opt('--before', null) && path.resolve(opt('--before', null));
 
 await buildOnce();
+if (args.includes('--fork-cost')) {
+  await forkCost(Number(opt('--mib', 300)), Number(opt('--runs', 50)));
+  process.exit(0);
+}
+
+async function forkCost(mib, runs) {
+  const { runSs, SsHelper, reapedCpuMs } = createRequire(import.meta.url)(path.join(TARGET, 'dist/sockets/ss.js'));
+  const bufs = [];
+  for (let i = 0; i < Math.ceil(mib / 10); i++) bufs.push(new Uint8Array(10 << 20).fill(1));
+  const objs = Array.from({ length: 300_000 }, (_, i) => ({ a: i, b: String(i), c: [i] }));
+  const writer = setInterval(() => {
+    for (const b of bufs) for (let p = 0; p < b.length; p += 65536) b[p]++;
+  }, 50);
+  const usage = () => {
+    const r = process.resourceUsage();
+    return { cpu: (r.userCPUTime + r.systemCPUTime) / 1000, faults: r.minorPageFault };
+  };
+  const args = ['-Htne', 'state', 'listening'];
+  const out = {};
+  for (const mode of ['none', 'spawn', 'helper', 'none ']) {
+    const helper = mode === 'helper' ? SsHelper.start() : null;
+    if (helper) await helper.run(args);
+    const u0 = usage();
+    const c0 = reapedCpuMs('self') + (helper ? reapedCpuMs(helper.pid) : 0);
+    for (let i = 0; i < runs; i++) {
+      if (mode === 'spawn') runSs(args, null, 'LISTEN', true);
+      else if (helper) await helper.run(args);
+      await sleep(100);
+    }
+    const u1 = usage();
+    const ssMs = reapedCpuMs('self') + (helper ? reapedCpuMs(helper.pid) : 0) - c0;
+    await helper?.close();
+    out[mode.trim()] = { cpuMs: u1.cpu - u0.cpu, faults: u1.faults - u0.faults, ssMs };
+  }
+  clearInterval(writer);
+  const base = { cpuMs: (out.none.cpuMs) / runs, faults: out.none.faults / runs };
+  console.log(`# ${runs} runs of ss ${args.join(' ')}, 10 a second; this process ${round(process.memoryUsage().rss / 2 ** 20, 0)} MiB resident (${objs.length} objects) [load ${loadAverage().join(' ')}]`);
+  for (const mode of ['spawn', 'helper']) {
+    const o = out[mode];
+    console.log(`${mode.padEnd(7)} this process ${round(o.cpuMs / runs - base.cpuMs, 2)} ms of CPU and ${round(o.faults / runs - base.faults, 0)} minor page faults a run beyond none; ss ${round(o.ssMs / runs, 2)} ms a run`);
+  }
+}
+
 const traffic = await startTraffic();
 const port = traffic.port;
 const localAddresses = Array.from({ length: 16 }, (_, i) => `127.0.0.${i + 1}`);

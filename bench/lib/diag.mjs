@@ -6,7 +6,7 @@
 // its counts are read as counts, not its CPU).
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { TICK_MS, round, statFields } from './proc.mjs';
+import { TICK_MS, childPids, round, statFields } from './proc.mjs';
 
 function threads(pid) {
   const out = new Map();
@@ -58,9 +58,25 @@ function delta(a, b, seconds) {
   return rows.filter((r) => r.cpuMsPerS > 0 || r.wakeupsPerS > 0).sort((x, y) => y.cpuMsPerS - x.cpuMsPerS);
 }
 
+/** CPU ms of the main process's live children but the capture process, with the children they reaped (the ss helper shell and its ss runs). */
+function otherChildrenCpuMs(pids) {
+  const out = new Map();
+  for (const c of childPids(pids.main)) {
+    if (c === pids.capture) continue;
+    try {
+      const { f } = statFields(`/proc/${c}/stat`);
+      out.set(c, (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) * TICK_MS);
+    } catch {
+      // ended meanwhile
+    }
+  }
+  return out;
+}
+
 /** Starts a window on processes `pids` ({ main, capture }) and `stats()` (tcpscope's /api/stats). */
 export async function openWindow(pids, stats) {
   const t0 = performance.now();
+  const other0 = otherChildrenCpuMs(pids);
   const main0 = threads(pids.main);
   const cap0 = pids.capture ? threads(pids.capture) : new Map();
   const s0 = await stats();
@@ -68,6 +84,9 @@ export async function openWindow(pids, stats) {
     const s1 = await stats();
     const main1 = threads(pids.main);
     const cap1 = pids.capture ? threads(pids.capture) : new Map();
+    const other1 = otherChildrenCpuMs(pids);
+    let otherMs = 0;
+    for (const [c, ms] of other1) otherMs += ms - (other0.get(c) ?? 0);
     const seconds = (performance.now() - t0) / 1000;
     const m0 = main0.get(String(pids.main));
     const m1 = main1.get(String(pids.main));
@@ -79,6 +98,8 @@ export async function openWindow(pids, stats) {
       capture: delta(cap0, cap1, seconds),
       // children the main process reaped in the window: the `ss` runs (and a restarted capture process)
       reapedChildrenCpuMsPerS: m0 && m1 ? per(m1.cutime + m1.cstime - m0.cutime - m0.cstime) : null,
+      // live children but the capture process, with what they reaped: the ss helper shell and its ss runs
+      otherChildrenCpuMsPerS: per(otherMs),
       packetsPerS: per(s1.capture.packets - s0.capture.packets),
       connectionsPerS: per(s1.connections.total - s0.connections.total),
       handover: s1.capture.process?.handover && s0.capture.process?.handover ? { readsPerS: per(s1.capture.process.handover.reads - s0.capture.process.handover.reads), bytesPerRead: round((s1.capture.process.handover.bytes - s0.capture.process.handover.bytes) / Math.max(1, s1.capture.process.handover.reads - s0.capture.process.handover.reads), 0) } : null,

@@ -71,7 +71,10 @@ export function treeCpuMs(pid) {
   let childrenSystem = Number(f[14]) * TICK_MS;
   for (const c of childPids(pid)) {
     try {
-      const k = cpuMs(c);
+      // a live child's own CPU and that of the children it reaped (tcpscope's ss helper shell runs ss)
+      const { f: g } = statFields(`/proc/${c}/stat`);
+      const u = (Number(g[11]) + Number(g[13])) * TICK_MS;
+      const k = { user: u, system: (Number(g[12]) + Number(g[14])) * TICK_MS };
       user += k.user;
       system += k.system;
       childrenUser += k.user;

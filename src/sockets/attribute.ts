@@ -1,9 +1,41 @@
-import type { EndpointProcess, OwnerReason } from '../track/connection';
+import { OWNER_REASONS, type EndpointNotes, type EndpointProcess, type OwnerReason } from '../track/connection';
 import type { Side, TcpState } from '../track/states';
 import type { ProcessInfo, ScannedSocket, ScanResult } from './scan';
 import type { TcpInfo } from './ss';
 
 export type Attribution = { process: EndpointProcess; reason: null } | { process: null; reason: OwnerReason };
+
+/**
+ * Attributions and the endpoint notes written from them, one object each per reason and per
+ * owner (an owner named through its listener is one object for every endpoint it serves): a
+ * busy server's connections all share a few, instead of two new objects per endpoint kept until
+ * the connection is settled. Neither is ever altered (a changed note is a new object).
+ */
+const NO_OWNER = Object.fromEntries(OWNER_REASONS.map((r) => [r, Object.freeze({ process: null, reason: r })])) as Record<OwnerReason, Attribution>;
+const NO_OWNER_NOTE = Object.fromEntries(OWNER_REASONS.map((r) => [r, Object.freeze({ process: null, processReason: r })])) as Record<OwnerReason, EndpointNotes>;
+const owned = new WeakMap<EndpointProcess, Attribution>();
+const ownedNote = new WeakMap<EndpointProcess, EndpointNotes>();
+
+export function noOwner(reason: OwnerReason): Attribution {
+  return NO_OWNER[reason];
+}
+
+/** An owner's attribution: shared when named through a listener (an owner of its own socket names one endpoint). */
+export function ownedBy(p: EndpointProcess): Attribution {
+  if (p.via !== 'listener') return { process: p, reason: null };
+  let a = owned.get(p);
+  if (a === undefined) owned.set(p, (a = { process: p, reason: null }));
+  return a;
+}
+
+/** The note an attribution writes on its endpoint. */
+export function ownerNote(a: Attribution): EndpointNotes {
+  if (a.process === null) return NO_OWNER_NOTE[a.reason];
+  if (a.process.via !== 'listener') return { process: a.process };
+  let n = ownedNote.get(a.process);
+  if (n === undefined) ownedNote.set(a.process, (n = { process: a.process }));
+  return n;
+}
 
 /** Address text as the tables and the decoder both write it (a v4-mapped v6 address as plain v4). */
 export function plainIp(ip: string): string {
@@ -168,27 +200,27 @@ export function attribute(
   const s = found === undefined ? ix.socket(ip, port, peerIp, peerPort) : (found ?? undefined);
   if (s) {
     const owner = s.inode !== 0 ? ix.ownerOf(s, 'socket') : null;
-    if (owner) return { process: owner, reason: null };
-    if (previous?.process) return { process: { ...previous.process, lastOwner: true }, reason: null };
-    if (s.inode !== 0 && ix.unreadable > 0) return { process: null, reason: 'no-permission' };
+    if (owner) return ownedBy(owner);
+    if (previous?.process) return ownedBy({ ...previous.process, lastOwner: true });
+    if (s.inode !== 0 && ix.unreadable > 0) return noOwner('no-permission');
     // its own socket is there, its process not read yet (a new process waits for a full fd scan)
     if (s.inode !== 0 && !lastTry) return 'retry';
     // a connection still in its listener's accept queue has no file (inode 0) until accept(): the
     // process that takes it is named at a later reading, not the listener's first holder now
     if (s.inode === 0 && s.state !== 'TIME_WAIT' && !lastTry) return 'retry';
   } else if (previous?.process) {
-    return { process: { ...previous.process, lastOwner: true }, reason: null };
+    return ownedBy({ ...previous.process, lastOwner: true });
   }
-  if (!s && !ix.isLocal(ip)) return { process: null, reason: 'not-local' };
+  if (!s && !ix.isLocal(ip)) return noOwner('not-local');
   if (side === 'server') {
     const l = ix.listener(ip, port);
     if (l) {
       const owner = ix.ownerOf(l, 'listener');
-      if (owner) return { process: owner, reason: null };
-      if (ix.unreadable > 0) return { process: null, reason: 'no-permission' };
+      if (owner) return ownedBy(owner);
+      if (ix.unreadable > 0) return noOwner('no-permission');
     }
   }
   if (!lastTry) return 'retry';
-  if (side === 'server' && refused && !s && !ix.listener(ip, port)) return { process: null, reason: 'not-listening' };
-  return { process: null, reason: ix.unreadable > 0 && s ? 'no-permission' : 'gone' };
+  if (side === 'server' && refused && !s && !ix.listener(ip, port)) return noOwner('not-listening');
+  return noOwner(ix.unreadable > 0 && s ? 'no-permission' : 'gone');
 }

@@ -47,8 +47,8 @@ export interface DiagnoseInput {
   now: number;
   connections: readonly ConnectionView[];
   index: SocketIndex | null;
-  /** When each endpoint entered CLOSE_WAIT, by `${id} ${side}`. */
-  closeWaitSince: ReadonlyMap<string, number>;
+  /** When each endpoint entered CLOSE_WAIT, by side and connection id. */
+  closeWaitSince: Readonly<Record<Side, ReadonlyMap<string, number>>>;
   /** Rise of the kernel's TcpExt counters over the last few seconds, summed over namespaces. */
   counterRise: Record<string, number>;
   disagreements: readonly Disagreement[];
@@ -80,7 +80,7 @@ function closeWaitHeld(input: DiagnoseInput, o: DiagnoseOptions, out: Diagnosis[
     for (const side of ['client', 'server'] as Side[]) {
       const e = c[side];
       if (e.state !== 'CLOSE_WAIT') continue;
-      const since = input.closeWaitSince.get(`${c.id} ${side}`);
+      const since = input.closeWaitSince[side].get(c.id);
       if (since === undefined || input.now - since < o.closeWaitMs) continue;
       // the kernel's reading, when there is one, must say so too (an older one waits for the next)
       if (e.kernel && e.kernel.state !== 'CLOSE_WAIT') continue;

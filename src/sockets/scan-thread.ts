@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { SocketScanner, type ScanAsk, type ScanResult } from './scan';
 
-export type ScanRequest = { type: 'scan'; ask: ScanAsk };
+export type ScanRequest = { type: 'scan'; ask: ScanAsk } | { type: 'close' };
 
 /** Something that reads the kernel's socket tables, one scan at a time. */
 export interface Scanner {
@@ -41,7 +41,10 @@ class ThreadScanner implements Scanner {
   constructor(file: string) {
     this.w = new Worker(file);
     this.w.unref();
-    this.w.on('message', (r: ScanResult) => this.waiting.shift()?.resolve(r));
+    this.w.on('message', (r: ScanResult | { type: 'closed' }) => {
+      if ('type' in r) this.onClosed?.();
+      else this.waiting.shift()?.resolve(r);
+    });
     const fail = (e: Error) => {
       this.failed = e;
       for (const x of this.waiting.splice(0)) x.reject(e);
@@ -58,8 +61,21 @@ class ThreadScanner implements Scanner {
     });
   }
 
+  private onClosed: (() => void) | null = null;
+
   async close(): Promise<void> {
     this.w.removeAllListeners('exit');
+    // the thread ends its ss helper first (waited for: no process is left behind), then stops
+    if (!this.failed) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, 10_000);
+        this.onClosed = () => {
+          clearTimeout(t);
+          resolve();
+        };
+        this.w.postMessage({ type: 'close' } satisfies ScanRequest);
+      });
+    }
     await this.w.terminate();
   }
 }

@@ -1,11 +1,52 @@
 import { parentPort } from 'node:worker_threads';
-import { SocketScanner } from './scan';
+import { SocketScanner, ssKey, type Prefetched, type ScanResult } from './scan';
 import type { ScanRequest } from './scan-thread';
+import { SsHelper, type SsOutput } from './ss';
 
 // The thread that reads /proc for the main thread: a scan of every process's fds can take
-// milliseconds on a busy machine, which the packet path must not wait for. (The ss processes it
-// starts run at the lowest priority: src/sockets/ss.ts.)
+// milliseconds on a busy machine, which the packet path must not wait for. Its `ss` runs go
+// through a small shell started once (SsHelper, at nice 19): not a fork of tcpscope each. The
+// first scan runs ss itself, at tcpscope's priority (the first listeners and owners come at once).
 const scanner = new SocketScanner();
+let helper: SsHelper | null = null;
+let queue: Promise<void> = Promise.resolve();
+
+async function answer(m: Extract<ScanRequest, { type: 'scan' }>): Promise<ScanResult> {
+  if (scanner.count > 0) {
+    helper ??= SsHelper.start();
+    if (helper.alive) {
+      const t0 = performance.now();
+      const plan = scanner.ownPlan(m.ask);
+      const out = new Map<string, SsOutput>();
+      for (const args of [plan.listeners, plan.connected, plan.timeWait]) if (args) out.set(ssKey(args), await helper.run(args));
+      // the helper ended under a run: that run is made again by the scan itself
+      for (const [k, o] of out) if (o.text === null && !helper.alive) out.delete(k);
+      const pre: Prefetched = { plan, out };
+      // its time is the reading's whole, ss runs included (the watch spaces readings by it)
+      return { ...scanner.scan(m.ask, pre), costMs: performance.now() - t0 };
+    }
+  }
+  return scanner.scan(m.ask);
+}
+
 parentPort?.on('message', (m: ScanRequest) => {
-  if (m.type === 'scan') parentPort?.postMessage(scanner.scan(m.ask));
+  // one scan at a time, in order; a scan that throws ends the thread, as it did when scans were synchronous
+  const fail = (e: unknown): void => {
+    setImmediate(() => {
+      throw e;
+    });
+  };
+  if (m.type === 'scan')
+    queue = queue
+      .then(async () => {
+        parentPort?.postMessage(await answer(m));
+      })
+      .catch(fail);
+  else if (m.type === 'close')
+    queue = queue
+      .then(async () => {
+        await helper?.close();
+        parentPort?.postMessage({ type: 'closed' });
+      })
+      .catch(fail);
 });

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { TcpState } from '../track/states';
 import { tupleKey } from './attribute';
 import { parseProcTcp, type KernelSocket } from './proc-tcp';
-import { portFilter, runSs, type SsRow, type TcpInfo } from './ss';
+import { parseSs, portFilter, reapedCpuMs, runSs, type SsOutput, type SsRow, type TcpInfo } from './ss';
 import { listPids, parseNetstat, readCmdline, readNetns, readPasswd, readSocketFds, readStat, readUid } from './procfs';
 
 /** A process, named for good by its pid and start time (a reused pid has another start time). */
@@ -100,6 +100,25 @@ export interface ScanAsk {
  */
 const LISTENING = ['-Htne', 'state', 'listening'];
 
+/**
+ * The `ss` runs a scan of our own namespace makes, by what they read: the listeners (null: the last
+ * reading's are reused), the connected sockets on the wanted ports (null: not read), TIME_WAIT
+ * pairs (null: none asked).
+ */
+export interface OwnPlan {
+  listeners: string[] | null;
+  connected: string[] | null;
+  timeWait: string[] | null;
+}
+
+/** `ss` output read ahead of a scan (by SsHelper), by the run's arguments joined with spaces. */
+export interface Prefetched {
+  plan: OwnPlan;
+  out: ReadonlyMap<string, SsOutput>;
+}
+
+export const ssKey = (args: readonly string[]) => args.join(' ');
+
 /** Listeners read by `ss` are reused this long at most. */
 const LISTENERS_MAX_AGE_MS = 1000;
 
@@ -139,7 +158,29 @@ export class SocketScanner {
     this.root = opts.root ?? '/proc';
   }
 
-  scan(ask: ScanAsk = { tcpInfo: false, ports: null }): ScanResult {
+  /** Scans made so far. */
+  get count(): number {
+    return this.scans;
+  }
+
+  /** The `ss` runs the next scan of our own namespace would make for this ask (for reading them ahead). */
+  ownPlan(ask: ScanAsk, now = performance.now()): OwnPlan {
+    const listeners = ask.freshListeners === false && now - this.listenersAt < LISTENERS_MAX_AGE_MS ? null : LISTENING;
+    let connected: string[] | null = null;
+    if (ask.connected !== false && (ask.ports === null || ask.ports.length > 0)) {
+      const filter = ask.ports === null ? null : portFilter(ask.ports);
+      connected = [ask.tcpInfo ? '-Htanei' : '-Htane', 'state', 'connected', 'exclude', 'time-wait', ...(filter ?? [])];
+    }
+    const tw = ask.timeWait?.slice(0, 32) ?? [];
+    const pairs = tw.map((p) => `( sport = :${p.local} and dport = :${p.remote} )`).join(' or ');
+    return { listeners, connected, timeWait: tw.length > 0 ? ['-Htane', 'state', 'time-wait', '(', pairs, ')'] : null };
+  }
+
+  /**
+   * Reads the tables. `pre`: the `ss` runs of our own namespace made ahead (ownPlan, through
+   * SsHelper); the scan then runs none of its own there.
+   */
+  scan(ask: ScanAsk = { tcpInfo: false, ports: null }, pre: Prefetched | null = null): ScanResult {
     const t0 = performance.now();
     this.scans++;
     this.ssRuns = 0;
@@ -183,7 +224,7 @@ export class SocketScanner {
       // the counters first: they are the reading's as it starts, however long ss then waits for a core
       const ns = readText(`${dir}/netstat`);
       if (ns !== null) netstat.push({ netns, counters: parseNetstat(ns) });
-      const rows = pid === null ? this.ownTables(ask) : null;
+      const rows = pid === null ? this.ownTables(ask, pre) : null;
       const got: (KernelSocket & { info?: TcpInfo | null; sendQ?: number })[] = rows ?? [];
       if (!rows) {
         for (const [file, fam] of [['tcp', 4], ['tcp6', 6]] as const) {
@@ -302,30 +343,29 @@ export class SocketScanner {
    * Our own namespace through ss: every listener, and the connected sockets on the wanted ports
    * (filtered in the kernel). null when ss cannot be run.
    */
-  private ownTables(ask: ScanAsk): SsRow[] | null {
+  private ownTables(ask: ScanAsk, pre: Prefetched | null): SsRow[] | null {
     const now = performance.now();
-    let listeners = ask.freshListeners === false && now - this.listenersAt < LISTENERS_MAX_AGE_MS ? this.listenerRows : null;
-    if (!listeners) {
-      listeners = this.ss(LISTENING, null, 'LISTEN');
+    const plan = pre?.plan ?? this.ownPlan(ask, now);
+    const out = pre?.out ?? null;
+    let listeners: SsRow[] | null;
+    if (plan.listeners) {
+      listeners = this.ss(plan.listeners, null, 'LISTEN', out);
       if (!listeners) return null;
       this.listenerRows = listeners;
       this.listenersAt = now;
     } else {
       // the rows are the scan's own objects (it writes owners onto them): a copy of each
-      listeners = listeners.map((r) => ({ ...r }));
+      listeners = this.listenerRows.map((r) => ({ ...r }));
     }
     let connected: SsRow[] = [];
-    if (ask.connected !== false && (ask.ports === null || ask.ports.length > 0)) {
-      const filter = ask.ports === null ? null : portFilter(ask.ports);
-      const rows = this.ss([ask.tcpInfo ? '-Htanei' : '-Htane', 'state', 'connected', 'exclude', 'time-wait', ...(filter ?? [])], null);
+    if (plan.connected) {
+      const rows = this.ss(plan.connected, null, undefined, out);
       if (!rows) return null;
       connected = rows;
     }
     for (const l of listeners) this.backlogs.set(l.inode, l.sendQ);
-    const tw = ask.timeWait?.slice(0, 32) ?? [];
-    if (tw.length === 0) return listeners.concat(connected);
-    const pairs = tw.map((p) => `( sport = :${p.local} and dport = :${p.remote} )`).join(' or ');
-    return listeners.concat(connected, this.ss(['-Htane', 'state', 'time-wait', '(', pairs, ')'], null, 'TIME_WAIT') ?? []);
+    if (!plan.timeWait) return listeners.concat(connected);
+    return listeners.concat(connected, this.ss(plan.timeWait, null, 'TIME_WAIT', out) ?? []);
   }
 
   /** Another namespace was read from /proc: backlogs (once per listener) and tcp_info come from ss run inside it. */
@@ -347,8 +387,13 @@ export class SocketScanner {
     }
   }
 
-  private ss(args: string[], nsPid: number | null, onlyState?: TcpState): SsRow[] | null {
+  private ss(args: string[], nsPid: number | null, onlyState?: TcpState, out: ReadonlyMap<string, SsOutput> | null = null): SsRow[] | null {
     this.ssRuns++;
+    const ran = out?.get(ssKey(args));
+    if (ran) {
+      this.ssCpuMs += ran.cpuMs;
+      return ran.text === null ? null : parseSs(ran.text, onlyState);
+    }
     const before = childrenCpuMs(this.root);
     // the first reading at tcpscope's own priority: listeners and owners are there when a user first looks
     const rows = runSs(args, nsPid, onlyState, this.scans > 1);
@@ -394,10 +439,5 @@ function readText(path: string): string | null {
  * an `ss` run cost, read before and after it. 0 when unreadable.
  */
 function childrenCpuMs(root: string): number {
-  const t = readText(`${root}/self/stat`);
-  if (t === null) return 0;
-  const f = t.slice(t.lastIndexOf(')') + 2).split(' ');
-  // fields 16 and 17 (cutime, cstime); f[0] is field 3
-  const ticks = Number(f[13]) + Number(f[14]);
-  return Number.isFinite(ticks) ? ticks * 10 : 0;
+  return reapedCpuMs('self', root);
 }

@@ -1,4 +1,5 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import type { TcpState } from '../track/states';
 import type { KernelSocket } from './proc-tcp';
 
@@ -155,4 +156,110 @@ function run(argv: string[], onlyState?: TcpState): SsRow[] | null | 'missing' {
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'ENOENT' && argv[0] === 'nice' ? 'missing' : null;
   }
+}
+
+/** What one `ss` run gave: its output (null when it failed), and its CPU time, ms (in clock ticks of 10 ms). */
+export interface SsOutput {
+  text: string | null;
+  cpuMs: number;
+}
+
+/** The line the helper writes after each run: `@@ STATUS`. ss never starts a line with `@`. */
+const END = /\n@@ (\d+)\n$/;
+
+/**
+ * A small shell, started once at nice 19, that runs `ss` for the scanning thread. Started from
+ * tcpscope, every `ss` run is a fork of the whole Node process (libuv's spawn forks; a few hundred
+ * MiB resident under load): the copy of its page tables, then a page fault in tcpscope's threads
+ * for each page they write again — measured at ~9 ms of CPU a run for a 330 MiB process against
+ * ~0.5 ms through a shell (BENCHMARKS.md, "The socket tables at fixed rates"). The shell's forks
+ * are small, and its ss children inherit its priority. It reads its commands from a pipe: when
+ * tcpscope ends, however it ends, the pipe closes and the shell exits.
+ */
+export class SsHelper {
+  private readonly child: ChildProcess;
+  private buf = '';
+  private waiting: ((status: number | null) => void) | null = null;
+  /** false once it failed to start or ended: the caller runs ss itself. */
+  alive = true;
+
+  private constructor(argv: string[]) {
+    this.child = spawn(argv[0], argv.slice(1), { stdio: ['pipe', 'pipe', 'ignore'], env: { PATH: process.env.PATH } });
+    const end = () => {
+      this.alive = false;
+      this.waiting?.(null);
+      this.waiting = null;
+    };
+    this.child.on('error', end);
+    this.child.on('exit', end);
+    this.child.stdin?.on('error', end);
+    this.child.stdout?.setEncoding('utf8');
+    this.child.stdout?.on('data', (d: string) => {
+      this.buf += d;
+      // the end line is the last thing a run writes: only the tail is looked at
+      const tail = this.buf.slice(-24);
+      const m = END.exec(tail);
+      if (m && this.waiting) {
+        const w = this.waiting;
+        this.waiting = null;
+        this.buf = this.buf.slice(0, this.buf.length - tail.length + m.index + 1);
+        w(Number(m[1]));
+      }
+    });
+  }
+
+  /** The shell's pid (undefined when it could not be started). */
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  /** A helper at nice 19 (at tcpscope's priority without `nice` on the PATH). */
+  static start(): SsHelper {
+    return new SsHelper(['sh', '-c', 'if command -v nice >/dev/null 2>&1; then exec nice -n 19 sh; else exec sh; fi']);
+  }
+
+  /** Runs ss with these arguments (in our own namespace). */
+  async run(args: readonly string[]): Promise<SsOutput> {
+    if (!this.alive || this.waiting) return { text: null, cpuMs: 0 };
+    const pid = this.child.pid;
+    const before = pid === undefined ? 0 : reapedCpuMs(pid);
+    this.buf = '';
+    const status = await new Promise<number | null>((resolve) => {
+      this.waiting = resolve;
+      // the arguments are tcpscope's own (states, ports, filter words): quoted whole for the shell
+      this.child.stdin?.write(`ss ${args.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ')} </dev/null 2>/dev/null; printf '\\n@@ %d\\n' $?\n`);
+    });
+    const text = status === 0 ? this.buf : null;
+    this.buf = '';
+    return { text, cpuMs: pid === undefined ? 0 : Math.max(0, reapedCpuMs(pid) - before) };
+  }
+
+  /** Ends the shell; resolves once it has exited (at most 5 s: a killed shell exits at once, its exit is seen when this thread's loop runs). */
+  async close(): Promise<void> {
+    this.alive = false;
+    if (this.child.exitCode !== null || this.child.signalCode !== null || this.child.pid === undefined) return;
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, 5000);
+      this.child.once('exit', () => {
+        clearTimeout(t);
+        resolve();
+      });
+      this.child.stdin?.end();
+      this.child.kill();
+    });
+  }
+}
+
+/** CPU time of the children a process has waited for (cutime + cstime of /proc/PID/stat), ms. */
+export function reapedCpuMs(pid: number | 'self', root = '/proc'): number {
+  let t: string;
+  try {
+    t = readFileSync(`${root}/${pid}/stat`, 'latin1');
+  } catch {
+    return 0;
+  }
+  const f = t.slice(t.lastIndexOf(')') + 2).split(' ');
+  // fields 16 and 17 (cutime, cstime); f[0] is field 3
+  const ticks = Number(f[13]) + Number(f[14]);
+  return Number.isFinite(ticks) ? ticks * 10 : 0;
 }

@@ -5,7 +5,7 @@ import type { TcpEvent } from '../events/types';
 import type { TrackerApi } from '../track/api';
 import { OWNER_REASONS, type ConnectionView, type EndpointProcess, type KernelEndpoint, type OwnerReason } from '../track/connection';
 import type { Side, TcpState } from '../track/states';
-import { attribute, kernelView, SocketIndex, tupleKey, type Attribution, type Listener } from './attribute';
+import { attribute, kernelView, noOwner, ownerNote, SocketIndex, tupleKey, type Attribution, type Listener } from './attribute';
 import { DEFAULT_DIAGNOSE, diagnose, type DiagnoseOptions, type Diagnosis, type Disagreement } from './diagnose';
 import type { Scanner } from './scan-thread';
 
@@ -48,6 +48,8 @@ const TCP_INFO_EVERY_MS = 5000;
 const IDLE_FULL_MS = 5000;
 
 const SIDES: readonly Side[] = ['client', 'server'];
+const ipOf = (w: Watched, i: number): string => (i === 0 ? w.cip : w.sip);
+const portOf = (w: Watched, i: number): number => (i === 0 ? w.cport : w.sport);
 
 /**
  * A reading asked for by new connections waits this long (ms) for each connection a second
@@ -74,6 +76,9 @@ const WALK_CPU_SHARE = 0.02;
 /** A closed connection is compared with the kernel within this long, ms, or left unchecked (counted). */
 const CROSS_CHECK_WITHIN_MS = 10_000;
 
+/** TIME_WAIT pairs queued for the steady readings at most (32 are read a reading); a closed connection finding the queue full goes unchecked (counted). */
+const TIME_WAIT_QUEUE = 1024;
+
 /** Endpoints a reading looks for the owners of by name; with more, it looks for every socket's. */
 const MAX_LOOKUPS = 4096;
 
@@ -81,9 +86,11 @@ interface Watched {
   id: string;
   /** When its opening was seen (performance.now()). */
   since: number;
-  /** The endpoints, as the connection was opened: client, then server. */
-  ip: [string, string];
-  port: [number, number];
+  /** The endpoints, as the connection was opened (ipOf, portOf: by side index, client 0). */
+  cip: string;
+  sip: string;
+  cport: number;
+  sport: number;
   /** Closed by the packets (both ends done): a socket not in a reading now will not be in a later one. */
   closed: boolean;
   /** When it closed (performance.now()), 0 while open; and on the packet clock (epoch ms, the closing event's time). */
@@ -94,10 +101,10 @@ interface Watched {
   tries: number;
   /** Final attributions by side (null while still looking). */
   owner: [Attribution | null, Attribution | null];
-  /** A disagreement seen on the last reading, by side: it counts once it holds on the next one. */
-  suspect: [string | null, string | null];
-  /** Sides whose disagreement was counted already (once per state pair). */
-  counted: [string | null, string | null];
+  /** A disagreement seen on the last reading, by side: it counts once it holds on the next one (null until one is seen). */
+  suspect: [string | null, string | null] | null;
+  /** Sides whose disagreement was counted already, once per state pair (null until one is). */
+  counted: [string | null, string | null] | null;
   /**
    * The TIME_WAIT readings (`local remote` ports) its last comparison waits for, every side it
    * could not settle otherwise being among them; null when it waits for nothing in particular.
@@ -160,8 +167,8 @@ export class SocketWatch {
   private unsubscribe: (() => void) | null = null;
   private readonly listenersSeen = new Set<(ix: SocketIndex) => void>();
   private readonly st: SocketStats;
-  /** When each endpoint entered CLOSE_WAIT (by the packets), by `${id} ${side}`. */
-  private readonly closeWaitSince = new Map<string, number>();
+  /** When each endpoint entered CLOSE_WAIT (by the packets), by connection id, one map a side (no key made per event). */
+  private readonly closeWaitSince = { client: new Map<string, number>(), server: new Map<string, number>() };
   /** TcpExt counters summed over namespaces, one entry per scan within COUNTER_WINDOW_MS. */
   private counters: { at: number; c: Record<string, number> }[] = [];
   private readonly diag: DiagnoseOptions;
@@ -209,8 +216,8 @@ export class SocketWatch {
   onEvent(e: TcpEvent): void {
     // Every event passes here: a key is built only for the few that touch CLOSE_WAIT.
     if (e.type === 'state') {
-      if (e.to === 'CLOSE_WAIT') this.closeWaitSince.set(`${e.connectionId} ${e.side}`, e.ts);
-      else if (e.from === 'CLOSE_WAIT') this.closeWaitSince.delete(`${e.connectionId} ${e.side}`);
+      if (e.to === 'CLOSE_WAIT') this.closeWaitSince[e.side].set(e.connectionId, e.ts);
+      else if (e.from === 'CLOSE_WAIT') this.closeWaitSince[e.side].delete(e.connectionId);
       return;
     }
     if (e.type === 'refused') {
@@ -226,27 +233,29 @@ export class SocketWatch {
         w.closedTs = e.ts;
         if (e.phase === 'evicted') this.forget(w);
       }
-      if (this.closeWaitSince.size > 0) {
-        this.closeWaitSince.delete(`${e.connectionId} client`);
-        this.closeWaitSince.delete(`${e.connectionId} server`);
-      }
+      if (this.closeWaitSince.client.size > 0) this.closeWaitSince.client.delete(e.connectionId);
+      if (this.closeWaitSince.server.size > 0) this.closeWaitSince.server.delete(e.connectionId);
       return;
     }
     if (e.type !== 'connection' || e.phase !== 'opened' || !e.connection) return;
     const c = e.connection;
+    const now = performance.now();
+    const closed = c.status === 'closed';
     const w: Watched = {
       id: e.connectionId,
-      since: performance.now(),
-      ip: [c.client.ip, c.server.ip],
-      port: [c.client.port, c.server.port],
-      closed: c.status === 'closed',
-      closedAt: c.status === 'closed' ? performance.now() : 0,
-      closedTs: c.status === 'closed' ? e.ts : 0,
+      since: now,
+      cip: c.client.ip,
+      sip: c.server.ip,
+      cport: c.client.port,
+      sport: c.server.port,
+      closed,
+      closedAt: closed ? now : 0,
+      closedTs: closed ? e.ts : 0,
       refused: c.closeKind === 'refused',
       tries: 0,
       owner: [null, null],
-      suspect: [null, null],
-      counted: [null, null],
+      suspect: null,
+      counted: null,
       waitsFor: null,
     };
     this.watched.set(e.connectionId, w);
@@ -464,7 +473,7 @@ export class SocketWatch {
     const out: string[] = [];
     for (const w of this.pending) {
       if (w.closed) continue;
-      for (let i = 0; i < 2; i++) if (w.owner[i] === null) out.push(tupleKey(w.ip[i], w.port[i], w.ip[1 - i], w.port[1 - i]));
+      for (let i = 0; i < 2; i++) if (w.owner[i] === null) out.push(tupleKey(ipOf(w, i), portOf(w, i), ipOf(w, 1 - i), portOf(w, 1 - i)));
       if (out.length > MAX_LOOKUPS) return null;
     }
     return out;
@@ -474,7 +483,7 @@ export class SocketWatch {
   private wantedPorts(): number[] | null {
     const ports = new Set(this.o.ports ?? []);
     for (const w of this.watched.values()) {
-      ports.add(w.port[1]);
+      ports.add(w.sport);
       if (ports.size > 64) return null;
     }
     return [...ports];
@@ -513,6 +522,7 @@ export class SocketWatch {
           w.waitsFor = null;
         }
         if (w.closed && ix.at - w.closedTs < this.o.settleMs) continue;
+        if (w.closed && this.leftUnchecked(ix, w, asked)) continue;
         const c = this.tracker.get(w.id);
         if (c) this.compare(ix, w, c, asked);
         else this.forget(w);
@@ -566,21 +576,21 @@ export class SocketWatch {
     for (let i = 0; i < 2; i++) {
       if (w.owner[i] !== null) continue;
       const j = 1 - i;
-      const s = connected || w.closed ? ix.socket(w.ip[i], w.port[i], w.ip[j], w.port[j]) : undefined;
+      const s = connected || w.closed ? ix.socket(ipOf(w, i), portOf(w, i), ipOf(w, j), portOf(w, j)) : undefined;
       if (foundOnly && (!s || s.owners.length === 0)) continue;
       // a closed connection's socket missing from a reading will not come back
       const lastTry = giveUp || (w.closed && !s);
-      if (!reading && i === 1 && !s && !w.refused && ix.isLocal(w.ip[i]) && !ix.listener(w.ip[i], w.port[i])) continue;
-      const refused = i === 1 && lastTry && !s && (w.refused || (!ix.listener(w.ip[i], w.port[i]) && this.refused(w)));
+      if (!reading && i === 1 && !s && !w.refused && ix.isLocal(ipOf(w, i)) && !ix.listener(ipOf(w, i), portOf(w, i))) continue;
+      const refused = i === 1 && lastTry && !s && (w.refused || (!ix.listener(ipOf(w, i), portOf(w, i)) && this.refused(w)));
       const a: Attribution | 'retry' =
-        refused && w.refused && ix.isLocal(w.ip[i])
-          ? { process: null, reason: 'not-listening' }
-          : attribute(ix, SIDES[i], w.ip[i], w.port[i], w.ip[j], w.port[j], null, lastTry, refused, s ?? null);
+        refused && w.refused && ix.isLocal(ipOf(w, i))
+          ? noOwner('not-listening')
+          : attribute(ix, SIDES[i], ipOf(w, i), portOf(w, i), ipOf(w, j), portOf(w, j), null, lastTry, refused, s ?? null);
       if (a === 'retry') continue;
       w.owner[i] = a;
       if (!reading) this.st.settledWithoutReading++;
       this.count(a);
-      if (!this.tracker.annotate(w.id, SIDES[i], a.process ? { process: a.process } : { process: null, processReason: a.reason })) {
+      if (!this.tracker.annotate(w.id, SIDES[i], ownerNote(a))) {
         this.forget(w);
         return;
       }
@@ -599,12 +609,37 @@ export class SocketWatch {
     for (let i = 0; i < 2; i++) {
       const a = w.owner[i];
       if (!a?.process || a.process.lastOwner || a.process.via !== 'socket') continue;
-      const s = ix.socket(w.ip[i], w.port[i], w.ip[1 - i], w.port[1 - i]);
+      const s = ix.socket(ipOf(w, i), portOf(w, i), ipOf(w, 1 - i), portOf(w, 1 - i));
       if (s && s.inode !== 0 && s.owners.length > 0) continue;
       const p: EndpointProcess = { ...a.process, lastOwner: true };
       w.owner[i] = { process: p, reason: null };
       this.tracker.annotate(w.id, SIDES[i], { process: p });
     }
+  }
+
+  /**
+   * A closed connection this reading cannot compare, told without building its view: every side
+   * either settled by its owner (not local, not listening) or absent from the live sockets, not
+   * in a TIME_WAIT reading, and with no room left in the queue of those (what compare would find,
+   * counting each such side in `notCompared`). Most connections of a busy server end this way:
+   * the queue holds a few seconds' worth of what 32 pairs a reading can read. Forgets it and
+   * returns true; false (nothing done) when compare must look.
+   */
+  private leftUnchecked(ix: SocketIndex, w: Watched, asked: ReadonlySet<string>): boolean {
+    if (this.timeWaitWanted.length < TIME_WAIT_QUEUE || w.owner[0] === null || w.owner[1] === null) return false;
+    let unchecked = 0;
+    for (let i = 0; i < 2; i++) {
+      const a = w.owner[i];
+      if (a && (a.reason === 'not-local' || a.reason === 'not-listening')) continue;
+      const j = 1 - i;
+      if (ix.socket(ipOf(w, i), portOf(w, i), ipOf(w, j), portOf(w, j))) return false;
+      const pair = `${portOf(w, i)} ${portOf(w, j)}`;
+      if (asked.has(pair) || this.timeWaitPending.has(pair)) return false;
+      unchecked++;
+    }
+    this.st.crossCheck.notCompared += unchecked;
+    this.watched.delete(w.id);
+    return true;
   }
 
   private compare(ix: SocketIndex, w: Watched, c: ConnectionView, asked: ReadonlySet<string>): void {
@@ -633,7 +668,7 @@ export class SocketWatch {
           (waits ??= []).push(pair);
           continue;
         }
-        if (this.timeWaitWanted.length < 1024) {
+        if (this.timeWaitWanted.length < TIME_WAIT_QUEUE) {
           this.timeWaitPending.add(pair);
           this.timeWaitWanted.push({ local: me.port, remote: peer.port });
           (waits ??= []).push(pair);
@@ -661,14 +696,15 @@ export class SocketWatch {
       const cc = this.st.crossCheck;
       const states = `${me.state}/${kstate}`;
       if (agrees) {
-        w.suspect[i] = null;
+        if (w.suspect) w.suspect[i] = null;
         cc.compared++;
         cc.agreed++;
         if (kstate === 'GONE' || kstate === 'TIME_WAIT' || kstate === 'CLOSED') finished++;
-      } else if (w.suspect[i] === states) {
+      } else if (w.suspect?.[i] === states) {
         // held on two readings: not a packet still in flight
-        if (w.counted[i] !== states) {
-          w.counted[i] = states;
+        const counted = (w.counted ??= [null, null]);
+        if (counted[i] !== states) {
+          counted[i] = states;
           cc.compared++;
           cc.disagreements++;
           cc.recent.push({ connectionId: w.id, side: SIDES[i], inferred: me.state, kernel: kstate, at: ix.at });
@@ -676,7 +712,7 @@ export class SocketWatch {
         }
         if (kstate === 'GONE') finished++;
       } else {
-        w.suspect[i] = states;
+        (w.suspect ??= [null, null])[i] = states;
       }
     }
     w.waitsFor = other ? null : waits;

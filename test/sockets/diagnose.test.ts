@@ -10,7 +10,7 @@ const input = (connections: ConnectionView[], extra: Partial<DiagnoseInput> = {}
   now: Date.now(),
   connections,
   index: null,
-  closeWaitSince: new Map(),
+  closeWaitSince: { client: new Map(), server: new Map() },
   counterRise: {},
   disagreements: [],
   ...extra,
