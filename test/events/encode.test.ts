@@ -102,6 +102,20 @@ describe('the stream event writers', () => {
     }
   });
 
+  it('writes live capture times (microseconds in the fraction) and their differences as JSON does', () => {
+    // stamps as live capture makes them (whole seconds, nanoseconds truncated to the microsecond)
+    let x = 0x9e3779b9;
+    const rand = () => ((x = (Math.imul(x, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+    let prev = 1796617304968.787;
+    for (let i = 0; i < 20_000; i++) {
+      const f = { tsSec: 1_700_000_000 + Math.floor(rand() * 1e8), tsNsec: Math.floor(rand() * 1e6) * 1000 };
+      const ts = frameTimeMs(f as Parameters<typeof frameTimeMs>[0]);
+      const e: TcpEvent = { type: 'handshake', connectionId: '1', ts, phase: 'established', rttMs: Math.abs(ts - prev) % 1000, synToSynAckMs: ts - Math.floor(ts), synAckToAckMs: (ts - prev) / 3 };
+      expect(written(e)).toBe(JSON.stringify(e));
+      prev = ts;
+    }
+  });
+
   it('gives the summary of an opened connection without how it ended, of a closed one with it', () => {
     const c = conv();
     const { events } = run([...handshake(c), c.c('FA'), c.s('FA'), c.c('A')]);
