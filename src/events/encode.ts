@@ -1,5 +1,5 @@
 import type { ConnectionView, EndpointView } from '../track/connection';
-import { writeNumber } from './json-bytes';
+import { lit as prepared, writeLit, writeNumber, type Lit } from './json-bytes';
 import { EVENT_TYPES, type ConnectionEvent, type TcpEvent } from './types';
 
 /**
@@ -140,14 +140,22 @@ export function maxEventBytes(e: TcpEvent): number {
 }
 
 let B: Buffer = Buffer.alloc(0);
+/** `B` as words, for the keys' text (writeLit); made again only when the buffer changes. */
+let DV = new DataView(B.buffer, 0, 0);
+let DV_OF: Buffer | null = null;
 let O = 0;
 
 /**
  * Writes eventJson(e)'s text into `buf` at `off` (which must have maxEventBytes(e) free) and
- * returns the offset after it.
+ * returns the offset after it. The keys' text is copied in 8-byte words, so up to LIT_PAD (json-bytes)
+ * bytes after the text's end may be written too (spaces), within the bound.
  */
 export function writeEvent(e: TcpEvent, buf: Buffer, off: number): number {
   B = buf;
+  if (buf !== DV_OF) {
+    DV_OF = buf;
+    DV = new DataView(buf.buffer, buf.byteOffset, buf.length);
+  }
   O = off;
   lit(TYPE_HEAD[e.type]);
   wstr(e.connectionId);
@@ -277,15 +285,12 @@ function summary(e: ConnectionEvent): void {
 
 const EMPTY = Buffer.alloc(0);
 
-function lit(b: Uint8Array): void {
-  const buf = B;
-  const o = O;
-  for (let i = 0; i < b.length; i++) buf[o + i] = b[i];
-  O = o + b.length;
+function lit(k: Lit): void {
+  O = writeLit(B, DV, O, k);
 }
 
 /** A key whose text ends in an opening quote, then a name from the tracker's lists, then the closing quote. */
-function quoted(k: Uint8Array, s: string): void {
+function quoted(k: Lit, s: string): void {
   lit(k);
   ascii(s);
   B[O++] = 0x22;
@@ -339,10 +344,10 @@ function wnum(n: number | null): void {
   O = writeNumber(B, O, ONE, 0);
 }
 
-const bytes = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'latin1'));
+const bytes = (s: string): Lit => prepared(s);
 const TYPE_HEAD = Object.fromEntries(
   EVENT_TYPES.map((t) => [t, bytes(`{"type":"${t}","connectionId":`)]),
-) as Record<TcpEvent['type'], Uint8Array>;
+) as Record<TcpEvent['type'], Lit>;
 const TS = bytes(',"ts":');
 const SIDE = bytes(',"side":"');
 const FROM = bytes('","from":"');

@@ -9,6 +9,7 @@ import { readCaptureFile } from '../../src/capture/file';
 import { decodeFrame } from '../../src/decode/decode';
 import { Segment } from '../../src/decode/segment';
 import { connectionSummary, eventJson, maxEventBytes, writeEvent } from '../../src/events/encode';
+import { LIT_PAD } from '../../src/events/json-bytes';
 import type { TcpEvent } from '../../src/events/types';
 import { Tracker } from '../../src/track/tracker';
 import { FIXTURES } from '../support/fixtures.mjs';
@@ -29,12 +30,13 @@ async function eventsOf(file: string): Promise<TcpEvent[]> {
   return events;
 }
 
-/** What writeEvent puts in a buffer, checked against its bound. */
+/** What writeEvent puts in a buffer, checked against its bound (keys go in whole words: LIT_PAD bytes beyond). */
 function written(e: TcpEvent): string {
   const buf = Buffer.alloc(maxEventBytes(e) + 20, 0xff);
   const end = writeEvent(e, buf, 7);
-  expect(end - 7).toBeLessThanOrEqual(maxEventBytes(e));
-  expect(buf[end]).toBe(0xff);
+  expect(end - 7 + LIT_PAD).toBeLessThanOrEqual(maxEventBytes(e));
+  expect(buf[6]).toBe(0xff);
+  expect(buf.subarray(end + LIT_PAD).every((b) => b === 0xff)).toBe(true);
   return buf.subarray(7, end).toString('utf8');
 }
 
