@@ -13,9 +13,6 @@ const RTT_BUCKETS = [
   2.5, 5, 10,
 ];
 
-/** How often the event loop's delay is sampled for the nodejs_eventloop_lag_* series (ms). */
-const EVENT_LOOP_SAMPLE_MS = 100;
-
 interface Snapshot {
   t: TrackerStats;
   decodeErrors: Record<string, number>;
@@ -170,10 +167,8 @@ export class Metrics {
         rtt.observe(e.rttMs / 1000);
       }
     });
-    // The standard process_* and nodejs_* series, under their usual names. The event loop's delay
-    // is sampled every EVENT_LOOP_SAMPLE_MS, not prom-client's 10: its timer woke the loop 100
-    // times a second whatever the traffic, more often than everything else in `live` together.
-    collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
+    // The standard process_* and nodejs_* series, under their usual names.
+    collectDefaultMetrics({ register: this.registry });
   }
 
   /** Takes one consistent reading of every counter for the scrape about to run. */
