@@ -92,16 +92,31 @@ export async function openWindow(pids, stats) {
     const m1 = main1.get(String(pids.main));
     const per = (x) => round(x / seconds, 1);
     const sock = (k) => (s1.sockets && s0.sockets ? per(s1.sockets[k] - s0.sockets[k]) : null);
+    const main = delta(main0, main1, seconds);
+    const capture = delta(cap0, cap1, seconds);
+    const reaped = m0 && m1 ? per(m1.cutime + m1.cstime - m0.cutime - m0.cstime) : null;
+    const connectionsPerS = per(s1.connections.total - s0.connections.total);
+    // every thread of both processes, the children reaped and the live ss helper: all tcpscope processes, in the window
+    const sum = (rows) => rows.reduce((a, r) => a + r.cpuMsPerS, 0);
+    const allMsPerS = sum(main) + sum(capture) + (reaped ?? 0) + per(otherMs);
     return {
       seconds: round(seconds, 2),
-      main: delta(main0, main1, seconds),
-      capture: delta(cap0, cap1, seconds),
+      main,
+      capture,
       // children the main process reaped in the window: the `ss` runs (and a restarted capture process)
-      reapedChildrenCpuMsPerS: m0 && m1 ? per(m1.cutime + m1.cstime - m0.cutime - m0.cstime) : null,
+      reapedChildrenCpuMsPerS: reaped,
       // live children but the capture process, with what they reaped: the ss helper shell and its ss runs
       otherChildrenCpuMsPerS: per(otherMs),
+      // all tcpscope processes over the window, a second and per 1 000 connections: the steady state,
+      // without the run's start (code not yet optimised) and end
+      allCpuMsPerS: round(allMsPerS, 1),
+      msPer1000Connections: connectionsPerS > 0 ? round((allMsPerS / connectionsPerS) * 1000, 1) : null,
+      mainThreadMsPerS: main.find((r) => r.thread.endsWith('(main thread)'))?.cpuMsPerS ?? null,
+      mainOtherThreadsMsPerS: round(sum(main.filter((r) => !r.thread.endsWith('(main thread)'))), 1),
+      mainThreadWakeupsPerS: main.find((r) => r.thread.endsWith('(main thread)'))?.wakeupsPerS ?? null,
+      captureMsPerS: round(sum(capture), 1),
       packetsPerS: per(s1.capture.packets - s0.capture.packets),
-      connectionsPerS: per(s1.connections.total - s0.connections.total),
+      connectionsPerS,
       handover: s1.capture.process?.handover && s0.capture.process?.handover ? { readsPerS: per(s1.capture.process.handover.reads - s0.capture.process.handover.reads), bytesPerRead: round((s1.capture.process.handover.bytes - s0.capture.process.handover.bytes) / Math.max(1, s1.capture.process.handover.reads - s0.capture.process.handover.reads), 0) } : null,
       wsPassesPerS: s1.ws.passes !== undefined ? per(s1.ws.passes - s0.ws.passes) : null,
       wsMessagesPerS: s1.ws.messages !== undefined ? per(s1.ws.messages - s0.ws.messages) : null,

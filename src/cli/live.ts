@@ -46,7 +46,8 @@ export interface LiveCommandOptions extends CommonOptions, ServeOptions {
  * newest frame: every frame up to then has been tracked, so nothing still on its way from the
  * capture can be overtaken, and a FIN whose receiver has not spoken is taken as received only
  * after LAG_MS of silence. When no frame came in a whole tick (EVERY_MS of wall time), they advance
- * on the capture clock (the clock frames are stamped on), LAG_MS behind it likewise.
+ * on the capture clock (the clock frames are stamped on), LAG_MS behind it likewise; that tick is
+ * restarted whenever frames advance the timers, so it runs only once they stop.
  */
 export class LiveTimers {
   static readonly EVERY_MS = 25;
@@ -66,6 +67,9 @@ export class LiveTimers {
       if (ts < this.next) return;
       this.next = ts + LiveTimers.EVERY_MS;
       engine.tracker.expire(ts - LiveTimers.LAG_MS);
+      // Frames keep the timers going: the wall-clock tick, needed only once they stop, is pushed
+      // back, so that it does not wake the process 40 times a second for nothing while they flow.
+      this.timer?.refresh();
     };
   }
 

@@ -1,5 +1,5 @@
 import type { ConnectionView, EndpointView } from '../track/connection';
-import { writeDigits } from './json-bytes';
+import { lit as prepared, writeLit, writeNumber, type Lit } from './json-bytes';
 import { EVENT_TYPES, type ConnectionEvent, type TcpEvent } from './types';
 
 /**
@@ -96,8 +96,8 @@ function summaryJson(e: ConnectionEvent): string {
   );
 }
 
-// The events of one packet share its time, and writing a fractional number is the dearest part of
-// most events: the last one's text is kept.
+// The events of one packet share its time, and writing a fractional number through String is the
+// dearest part of most events: the last one's text is kept (writeEvent writes its digits instead).
 let lastTs = NaN;
 let lastTsText = 'null';
 
@@ -125,8 +125,8 @@ function str(s: string): string {
 
 // ------------------------------------------------------------------------------------------------
 // The same text, written as bytes straight into a buffer (the stream's ring, src/server/ws-ring.ts):
-// no intermediate strings but a fractional number's digits, so a busy stream makes next to no
-// garbage. eventJson is the reference it is tested against.
+// no intermediate strings, not even for a fractional number (json-bytes writes its digits), so a
+// busy stream makes next to no garbage. eventJson is the reference it is tested against.
 
 /** Bytes writeEvent may need for `e`: a bound, not the size. */
 export function maxEventBytes(e: TcpEvent): number {
@@ -140,19 +140,29 @@ export function maxEventBytes(e: TcpEvent): number {
 }
 
 let B: Buffer = Buffer.alloc(0);
+/** `B` as words, for the keys' text (writeLit); made again only when the buffer changes. */
+let DV = new DataView(B.buffer, 0, 0);
+let DV_OF: Buffer | null = null;
 let O = 0;
 
 /**
  * Writes eventJson(e)'s text into `buf` at `off` (which must have maxEventBytes(e) free) and
- * returns the offset after it.
+ * returns the offset after it. The keys' text is copied in 8-byte words, so up to LIT_PAD (json-bytes)
+ * bytes after the text's end may be written too (spaces), within the bound.
  */
 export function writeEvent(e: TcpEvent, buf: Buffer, off: number): number {
   B = buf;
+  if (buf !== DV_OF) {
+    DV_OF = buf;
+    DV = new DataView(buf.buffer, buf.byteOffset, buf.length);
+  }
   O = off;
   lit(TYPE_HEAD[e.type]);
   wstr(e.connectionId);
   lit(TS);
-  ascii(tsText(e.ts));
+  // digits straight into the buffer (no string per packet, as tsText makes for eventJson)
+  ONE[0] = e.ts;
+  O = writeNumber(B, O, ONE, 0);
   switch (e.type) {
     case 'state': {
       lit(SIDE);
@@ -275,15 +285,12 @@ function summary(e: ConnectionEvent): void {
 
 const EMPTY = Buffer.alloc(0);
 
-function lit(b: Uint8Array): void {
-  const buf = B;
-  const o = O;
-  for (let i = 0; i < b.length; i++) buf[o + i] = b[i];
-  O = o + b.length;
+function lit(k: Lit): void {
+  O = writeLit(B, DV, O, k);
 }
 
 /** A key whose text ends in an opening quote, then a name from the tracker's lists, then the closing quote. */
-function quoted(k: Uint8Array, s: string): void {
+function quoted(k: Lit, s: string): void {
   lit(k);
   ascii(s);
   B[O++] = 0x22;
@@ -324,20 +331,23 @@ function bool(b: boolean): void {
   lit(b ? TRUE : FALSE);
 }
 
-/** A number as JSON writes it: non-negative integers digit by digit (json-bytes), others through String. */
+/** One number for writeNumber, which reads it from an array (a double passed to it would be boxed). */
+const ONE = new Float64Array(1);
+
+/**
+ * A number as JSON writes it (NaN and ±Infinity as null), digit by digit (json-bytes): times with
+ * microseconds in the fraction and their differences too, without a string for them.
+ */
 function wnum(n: number | null): void {
-  if (n === null || !Number.isFinite(n)) return lit(NULL);
-  if (n >= 0 && n <= Number.MAX_SAFE_INTEGER && Math.floor(n) === n) {
-    O = writeDigits(B, O, n);
-    return;
-  }
-  ascii(String(n));
+  if (n === null) return lit(NULL);
+  ONE[0] = n;
+  O = writeNumber(B, O, ONE, 0);
 }
 
-const bytes = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'latin1'));
+const bytes = (s: string): Lit => prepared(s);
 const TYPE_HEAD = Object.fromEntries(
   EVENT_TYPES.map((t) => [t, bytes(`{"type":"${t}","connectionId":`)]),
-) as Record<TcpEvent['type'], Uint8Array>;
+) as Record<TcpEvent['type'], Lit>;
 const TS = bytes(',"ts":');
 const SIDE = bytes(',"side":"');
 const FROM = bytes('","from":"');

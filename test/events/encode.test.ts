@@ -9,6 +9,7 @@ import { readCaptureFile } from '../../src/capture/file';
 import { decodeFrame } from '../../src/decode/decode';
 import { Segment } from '../../src/decode/segment';
 import { connectionSummary, eventJson, maxEventBytes, writeEvent } from '../../src/events/encode';
+import { LIT_PAD } from '../../src/events/json-bytes';
 import type { TcpEvent } from '../../src/events/types';
 import { Tracker } from '../../src/track/tracker';
 import { FIXTURES } from '../support/fixtures.mjs';
@@ -29,12 +30,13 @@ async function eventsOf(file: string): Promise<TcpEvent[]> {
   return events;
 }
 
-/** What writeEvent puts in a buffer, checked against its bound. */
+/** What writeEvent puts in a buffer, checked against its bound (keys go in whole words: LIT_PAD bytes beyond). */
 function written(e: TcpEvent): string {
   const buf = Buffer.alloc(maxEventBytes(e) + 20, 0xff);
   const end = writeEvent(e, buf, 7);
-  expect(end - 7).toBeLessThanOrEqual(maxEventBytes(e));
-  expect(buf[end]).toBe(0xff);
+  expect(end - 7 + LIT_PAD).toBeLessThanOrEqual(maxEventBytes(e));
+  expect(buf[6]).toBe(0xff);
+  expect(buf.subarray(end + LIT_PAD).every((b) => b === 0xff)).toBe(true);
   return buf.subarray(7, end).toString('utf8');
 }
 
@@ -99,6 +101,20 @@ describe('the stream event writers', () => {
     for (const n of values) {
       const e: TcpEvent = { type: 'state', connectionId: '1', ts: 2, side: 'client', from: 'SYN_SENT', to: 'ESTABLISHED', cause: { flags: 'A', seq: n, ack: n, len: n } };
       expect(written(e)).toBe(JSON.stringify(e));
+    }
+  });
+
+  it('writes live capture times (microseconds in the fraction) and their differences as JSON does', () => {
+    // stamps as live capture makes them (whole seconds, nanoseconds truncated to the microsecond)
+    let x = 0x9e3779b9;
+    const rand = () => ((x = (Math.imul(x, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+    let prev = 1796617304968.787;
+    for (let i = 0; i < 20_000; i++) {
+      const f = { tsSec: 1_700_000_000 + Math.floor(rand() * 1e8), tsNsec: Math.floor(rand() * 1e6) * 1000 };
+      const ts = frameTimeMs(f as Parameters<typeof frameTimeMs>[0]);
+      const e: TcpEvent = { type: 'handshake', connectionId: '1', ts, phase: 'established', rttMs: Math.abs(ts - prev) % 1000, synToSynAckMs: ts - Math.floor(ts), synAckToAckMs: (ts - prev) / 3 };
+      expect(written(e)).toBe(JSON.stringify(e));
+      prev = ts;
     }
   });
 
