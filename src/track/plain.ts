@@ -29,7 +29,7 @@ const AWAITS_SYN_ACK = Uint8Array.from({ length: STATES.COUNT }, (_, r) =>
 );
 
 /** True when the table moves neither endpoint for a plain segment from `sender` to `receiver`. */
-export function plainStill(sender: number, receiver: number): boolean {
+function plainStill(sender: number, receiver: number): boolean {
   if (flagAnomaly(PLAIN.FLAGS) !== NO_ANOMALY) return false;
   return (
     nextState(ROLE.SENDER, PLAIN_CLASS, sender) === IGNORE &&
