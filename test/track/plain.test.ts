@@ -1,7 +1,8 @@
 // The plain path (src/track/plain.ts, Machine.plain): the pairs of states it serves are exactly
 // those where the transition table moves nothing for a plain ACK, and switching it off changes
 // nothing in what the tracker says about any public trace, regression capture or fuzzer case
-// (each connection's view, events and ladder; golden.test.ts holds the path on to the record).
+// (each connection's view, events and ladder, the tracker's stats; golden.test.ts holds the path
+// on to the record).
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Machine } from '../../src/track/machine';
@@ -67,11 +68,17 @@ describe('the same output with the plain path switched off', () => {
   const onePath = { ...deps, Tracker: OnePath };
   afterEach(() => vi.restoreAllMocks());
 
-  it('takes the plain path on a public trace', async () => {
+  it('takes the plain path on a public trace, and never when it is switched off', async () => {
     const plain = vi.spyOn(Machine.prototype as unknown as { plain: () => boolean }, 'plain');
-    const g = await fileGolden(deps, path.join(FIXTURES, 'zeek', 'traces', 'http-vlan-0.pcap'));
+    const taken = (): number => plain.mock.results.filter((r) => r.value === true).length;
+    const file = path.join(FIXTURES, 'zeek', 'traces', 'http-vlan-0.pcap');
+    const g = await fileGolden(deps, file);
     expect(g.connections.length).toBeGreaterThan(0);
-    expect(plain.mock.results.filter((r) => r.value === true).length).toBeGreaterThan(0);
+    expect(taken()).toBeGreaterThan(0);
+    plain.mockClear();
+    expect((await fileGolden(onePath, file)).connections).toEqual(g.connections);
+    expect(plain).toHaveBeenCalled();
+    expect(taken()).toBe(0);
   });
 
   it.each(goldenFiles())('%s', async (rel: string) => {
