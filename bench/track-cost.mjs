@@ -13,7 +13,11 @@
 // answering at once (ZeekMirror's packet and its cut-down copies return false), to see what the
 // mirror costs; the records are then wrong, so these are measurements only. Case `one-path`: the
 // same build with its plain path switched off (Machine.usePlainPath(false)), every segment through
-// the one path, where a build has a plain path: what it buys, measured alone (same output).
+// the one path, where a build has a plain path: what it buys, measured alone (same output). Case
+// `plain-taken`: how many segments the plain path takes (Machine.plain wrapped to count the ones
+// it answers; a count, its time is no measurement), where a build has a plain path:
+//
+//   node bench/track-cost.mjs --runs 1 --cases plain-taken [--dist DIR]...
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,14 +41,24 @@ async function runCase(name, distArg, file) {
     for (const h of HANDLERS) Tracker.prototype[h] = () => false;
   }
   const tracker = name === 'decode' ? null : new Tracker({ maxConnections: 1_000_000 });
-  if (name === 'one-path') {
+  if (name === 'one-path' || name === 'plain-taken') {
     if (typeof tracker.machine?.usePlainPath !== 'function') return null;
-    tracker.machine.usePlainPath(false);
+    if (name === 'one-path') tracker.machine.usePlainPath(false);
+  }
+  let plainTaken = null;
+  if (name === 'plain-taken') {
+    const plain = tracker.machine.plain;
+    plainTaken = 0;
+    tracker.machine.plain = function (...a) {
+      const taken = plain.apply(this, a);
+      if (taken !== false) plainTaken++; // (where plain() returns nothing, it is called only when taken)
+      return taken;
+    };
   }
   const cpu0 = process.cpuUsage();
   const segments = await trackCapture(m, file, tracker);
   const cpu = process.cpuUsage(cpu0);
-  return { segments, cpuSeconds: (cpu.user + cpu.system) / 1e6, connections: tracker?.stats().connectionsTotal ?? null };
+  return { segments, cpuSeconds: (cpu.user + cpu.system) / 1e6, connections: tracker?.stats().connectionsTotal ?? null, plainTaken };
 }
 
 const { results, dists, cases, file, runs, load } = await runBuildCases(fileURLToPath(import.meta.url), runCase, 'decode,track,general');
@@ -61,4 +75,8 @@ for (const dist of dists) {
     const trackNs = name === 'decode' ? '–' : ((1e9 * (cpu - dec)) / n).toFixed(0);
     console.log(`| ${path.relative(process.cwd(), dist) || '.'} | ${name} | ${cpu.toFixed(2)} | ${n} | ${((1e9 * cpu) / n).toFixed(0)} | ${trackNs} |`);
   }
+}
+for (const dist of dists) {
+  const rs = results.get(`${dist}\tplain-taken`);
+  if (rs) console.log(`${path.relative(process.cwd(), dist) || '.'}: the plain path takes ${rs[0].plainTaken} of ${rs[0].segments} segments`);
 }

@@ -11,24 +11,28 @@
 //
 // FILE defaults to .bench-data/loopback.pcapng. Every --dist (default: this checkout's dist/,
 // built first) is measured with the cases `decode` and `track`; the tracker's figure is the
-// difference, over the segments. --one-path adds the case `one-path`: the same build with its
-// plain path switched off (Machine.usePlainPath(false)), every segment through the one path, so
-// that what the plain path buys is measured alone.
+// difference, over the segments. --one-path adds the case `one-path` for every build that has a
+// plain path (Machine.usePlainPath, the check track-cost and track-plain make too): the same build
+// with it switched off, every segment through the one path, so that what it buys is measured alone.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildOnce, ROOT } from './lib/build.mjs';
 import { loadDist, trackCapture } from './lib/track-loop.mjs';
 
 const self = fileURLToPath(import.meta.url);
+/** Whether a build's tracker has a plain path to switch off (the check every track bench makes). */
+const hasPlainPath = (tracker) => typeof tracker.machine?.usePlainPath === 'function';
 const args = process.argv.slice(2);
 
 if (args[0] === '--case') {
   const [, name, dist, file] = args;
   const m = loadDist(dist);
   const tracker = name === 'decode' ? null : new m.Tracker({ maxConnections: 1_000_000 });
-  if (name === 'one-path') tracker.machine.usePlainPath(false);
+  if (name === 'one-path') {
+    if (!hasPlainPath(tracker)) throw new Error(`${dist}: this build has no plain path to switch off`);
+    tracker.machine.usePlainPath(false);
+  }
   const segments = await trackCapture(m, file, tracker);
   process.stdout.write(JSON.stringify({ segments }) + '\n');
   process.exit(0);
@@ -59,7 +63,7 @@ console.log('|---|---:|---:|---:|---:|');
 for (const dist of dists) {
   const dec = count('decode', dist);
   const fmt = (n) => n.toLocaleString('en-US');
-  const onePath = args.includes('--one-path') && existsSync(path.join(dist, 'track/plain.js'));
+  const onePath = args.includes('--one-path') && hasPlainPath(new (loadDist(dist).Tracker)());
   for (const name of onePath ? ['track', 'one-path'] : ['track']) {
     const trk = count(name, dist);
     const per = (trk.instructions - dec.instructions) / trk.segments;

@@ -75,7 +75,10 @@ export class Machine {
    * reception, the handshake's events are done (or were never to be), both sides are numbered, and
    * judge() would find nothing (the segment starts where its sender's last one ended, its window is
    * open, it acknowledges nothing unsent and is no duplicate ACK). Then it does what the one path
-   * does for it, in a straight line; otherwise it returns false having changed nothing.
+   * does for it, in a straight line; otherwise it returns false having changed nothing. The
+   * bad-ACK and duplicate-ACK checks and the ACK's numbering are copies of judge()'s and number()'s
+   * (each marked there): shared through small methods they cost 60–140 instructions a segment on
+   * the bench capture (BENCHMARKS.md), so a change to either side goes to both.
    */
   private plain(s: number, d: number, seg: Segment, tsMs: number): boolean {
     const c = this.c;
@@ -169,6 +172,7 @@ export class Machine {
       this.dataAnomalies(s, d, seq, segEnd, len, fin);
     }
     if (window === 0 && !rst && !syn) c.anomaly(s, d, AK.ZERO_WINDOW);
+    // these two rules have a copy in plain()
     if (ack && !rst && !syn && !fin && len === 0 && (ef & (E.ACKED | E.DUP_PEND)) === (E.ACKED | E.DUP_PEND) &&
         ackNo === st.ackHi[e] && window === st.win[e] && ((st.hi[p] - ackNo) | 0) > 0 && (pf & E.SENT) !== 0) {
       c.anomaly(s, d, AK.DUP_ACK);
@@ -272,6 +276,7 @@ export class Machine {
     x |= E.SENT;
     if (syn) x = this.synOptions(e, seg, x);
     if ((f & F.ACK) !== 0) {
+      // (this numbering of the ACK has a copy in plain())
       const advanced = (x & E.ACKED) === 0 || ((ackNo - st.ackHi[e]) | 0) > 0;
       if (advanced) st.ackHi[e] = ackNo;
       // an identical pure ACK is a duplicate only after one that carried nothing either

@@ -1,9 +1,9 @@
 /**
  * The plain segment, derived from the transition table: an ACK without SYN, FIN or RST (PSH, URG,
  * ECE and CWR aside) between two endpoints whose states the table leaves where they are. For such a
- * segment the one path (machine.ts) looks up the table four times and gets IGNORE each time: the
- * sender's row and the receiver's row of the plain class, and the receiver's ACK part (ACK_SYN,
- * ACK_FIN), which the machine consults when the ACK acknowledges a SYN or a FIN. Which pairs of
+ * segment the one path (machine.ts) reads three rows of the table and gets IGNORE from each: the
+ * sender's ACK row and the receiver's ACK_SYN and ACK_FIN rows (which the machine consults when the
+ * ACK acknowledges a SYN or a FIN), the only ones transitions() reads for it. Which pairs of
  * states those are is computed here from the table itself when the module loads, so the short
  * path Machine.plain() takes for them cannot disagree with it: a change to the table changes the
  * pairs.
@@ -29,11 +29,10 @@ const AWAITS_SYN_ACK = Uint8Array.from({ length: STATES.COUNT }, (_, r) =>
 );
 
 /** True when the table moves neither endpoint for a plain segment from `sender` to `receiver`. */
-export function plainStill(sender: number, receiver: number): boolean {
+function plainStill(sender: number, receiver: number): boolean {
   if (flagAnomaly(PLAIN.FLAGS) !== NO_ANOMALY) return false;
   return (
     nextState(ROLE.SENDER, PLAIN_CLASS, sender) === IGNORE &&
-    nextState(ROLE.RECEIVER, PLAIN_CLASS, receiver) === IGNORE &&
     nextState(ROLE.RECEIVER, CL.ACK_SYN, receiver) === IGNORE &&
     nextState(ROLE.RECEIVER, CL.ACK_FIN, receiver) === IGNORE
   );

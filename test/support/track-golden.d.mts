@@ -1,7 +1,10 @@
 import type { FuzzDeps } from './fuzz/engine.mjs';
 
 export function goldenFiles(): string[];
-export function fileGolden(deps: FuzzDeps, full: string): Promise<{ error: string | null; connections: string[] }>;
+export function fileGolden(
+  deps: FuzzDeps,
+  full: string,
+): Promise<{ error: string | null; connections: string[]; stats: Record<string, unknown> }>;
 export function fuzzGolden(
   deps: FuzzDeps,
   opts?: { seed?: number; packets?: number; flows?: number },

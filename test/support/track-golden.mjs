@@ -25,7 +25,8 @@ export function goldenFiles() {
 /**
  * Every connection of the file at `full`, in the order it left the table, as `id:hash` of its
  * detail (view, events with their causes, ladder). Timers run every second of capture time, as
- * the file commands run them, then at the last packet; the rest is removed at the end.
+ * the file commands run them, then at the last packet; the rest is removed at the end. `stats` is
+ * the tracker's stats() (counters, anomaly totals, handshakes, resets) before that removal.
  */
 export async function fileGolden(deps, full) {
   const tracker = new deps.Tracker({ maxConnections: 1_000_000 });
@@ -44,8 +45,9 @@ export async function fileGolden(deps, full) {
     }
   });
   tracker.expire(last);
+  const stats = tracker.stats();
   tracker.removeAll();
-  return { error: res.error ? res.error.code : null, connections: out };
+  return { error: res.error ? res.error.code : null, connections: out, stats };
 }
 
 /**
