@@ -53,6 +53,8 @@ export interface ScanResult {
   /** `ss` processes this scan ran, and their CPU time (ms, in clock ticks of 10 ms: an average over many scans). */
   ssRuns: number;
   ssCpuMs: number;
+  /** ss helpers started again for this scan, the last one having ended. */
+  ssHelperRestarts: number;
 }
 
 export interface ScanOptions {
@@ -314,6 +316,7 @@ export class SocketScanner {
       tcpInfo: ask.tcpInfo,
       ssRuns: this.ssRuns,
       ssCpuMs: this.ssCpuMs,
+      ssHelperRestarts: 0,
       costMs: performance.now() - t0,
     };
   }

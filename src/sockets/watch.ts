@@ -124,6 +124,8 @@ export interface SocketStats {
   idleSkips: number;
   /** `ss` processes run, in all. */
   ssRuns: number;
+  /** Times the ss helper was started again after it ended. */
+  ssHelperRestarts: number;
   /** Endpoints of closed connections named from the last reading, without one of their own. */
   settledWithoutReading: number;
   /** Endpoints looked up, and how many got an owner (through their own socket or their port's listener). */
@@ -197,6 +199,7 @@ export class SocketWatch {
       fdScans: 0,
       idleSkips: 0,
       ssRuns: 0,
+      ssHelperRestarts: 0,
       settledWithoutReading: 0,
       owners: { endpoints: 0, owned: 0, viaSocket: 0, viaListener: 0, byReason: Object.fromEntries(OWNER_REASONS.map((r) => [r, 0])) as Record<OwnerReason, number> },
       crossCheck: { compared: 0, agreed: 0, disagreements: 0, notCompared: 0, recent: [] },
@@ -385,6 +388,7 @@ export class SocketWatch {
       }
       this.st.scans++;
       this.st.ssRuns += scan.ssRuns;
+      this.st.ssHelperRestarts += scan.ssHelperRestarts;
       this.st.lastScanMs = scan.costMs;
       this.st.scanMsTotal += scan.costMs;
       if (scan.fdScan) this.st.fdScans++;
