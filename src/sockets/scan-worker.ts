@@ -9,7 +9,7 @@ import { SsHelper, type SsOutput } from './ss';
 // first scan runs ss itself, at tcpscope's priority (the first listeners and owners come at once).
 const scanner = new SocketScanner();
 let helper: SsHelper | null = null;
-/** Helpers started so far; one that ended is started again up to this many in all, then ss is forked from here. */
+/** Helpers started so far; one that ended is started again up to this many in all, then ss is forked from here (counted per run in ScanResult: ssRuns − ssViaHelper). */
 const HELPER_STARTS = 4;
 let starts = 0;
 let queue: Promise<void> = Promise.resolve();

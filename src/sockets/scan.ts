@@ -53,6 +53,8 @@ export interface ScanResult {
   /** `ss` processes this scan ran, and their CPU time (ms, in clock ticks of 10 ms: an average over many scans). */
   ssRuns: number;
   ssCpuMs: number;
+  /** Of ssRuns, those read through the scanning thread's ss helper (the others forked from tcpscope). */
+  ssViaHelper: number;
   /** ss helpers started again for this scan, the last one having ended. */
   ssHelperRestarts: number;
 }
@@ -155,6 +157,7 @@ export class SocketScanner {
   /** `ss` runs of the scan under way, and their CPU time. */
   private ssRuns = 0;
   private ssCpuMs = 0;
+  private ssViaHelper = 0;
 
   constructor(opts: Partial<ScanOptions> = {}) {
     this.root = opts.root ?? '/proc';
@@ -187,6 +190,7 @@ export class SocketScanner {
     this.scans++;
     this.ssRuns = 0;
     this.ssCpuMs = 0;
+    this.ssViaHelper = 0;
     const root = this.root;
     const pids = listPids(root);
     const alive = new Set(pids);
@@ -316,6 +320,7 @@ export class SocketScanner {
       tcpInfo: ask.tcpInfo,
       ssRuns: this.ssRuns,
       ssCpuMs: this.ssCpuMs,
+      ssViaHelper: this.ssViaHelper,
       ssHelperRestarts: 0,
       costMs: performance.now() - t0,
     };
@@ -394,6 +399,7 @@ export class SocketScanner {
     this.ssRuns++;
     const ran = out?.get(ssKey(args));
     if (ran) {
+      this.ssViaHelper++;
       this.ssCpuMs += ran.cpuMs;
       return ran.text === null ? null : parseSs(ran.text, onlyState);
     }

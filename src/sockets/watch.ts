@@ -124,6 +124,8 @@ export interface SocketStats {
   idleSkips: number;
   /** `ss` processes run, in all. */
   ssRuns: number;
+  /** Of those, the ones run through the scanning thread's ss helper (the others were forks of tcpscope). */
+  ssViaHelper: number;
   /** Times the ss helper was started again after it ended. */
   ssHelperRestarts: number;
   /** Endpoints of closed connections named from the last reading, without one of their own. */
@@ -199,6 +201,7 @@ export class SocketWatch {
       fdScans: 0,
       idleSkips: 0,
       ssRuns: 0,
+      ssViaHelper: 0,
       ssHelperRestarts: 0,
       settledWithoutReading: 0,
       owners: { endpoints: 0, owned: 0, viaSocket: 0, viaListener: 0, byReason: Object.fromEntries(OWNER_REASONS.map((r) => [r, 0])) as Record<OwnerReason, number> },
@@ -388,6 +391,7 @@ export class SocketWatch {
       }
       this.st.scans++;
       this.st.ssRuns += scan.ssRuns;
+      this.st.ssViaHelper += scan.ssViaHelper;
       this.st.ssHelperRestarts += scan.ssHelperRestarts;
       this.st.lastScanMs = scan.costMs;
       this.st.scanMsTotal += scan.costMs;

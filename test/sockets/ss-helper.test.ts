@@ -83,6 +83,9 @@ describe('ss through a helper shell', needs(root()), () => {
       expect(s.ssRuns).toBe(2);
       expect(s.sockets.filter((x) => x.state === 'LISTEN' && x.localPort === port)).toHaveLength(1);
     }
+    // the first scan forks ss itself; the second reads both runs through the helper
+    expect(first.ssViaHelper).toBe(0);
+    expect(second.ssViaHelper).toBe(2);
     expect(second.ssHelperRestarts).toBe(0);
     // the listener's owner (this process) is named through either
     expect(second.sockets.find((x) => x.localPort === port)?.owners.map((o) => o.pid)).toContain(process.pid);
@@ -110,6 +113,7 @@ describe('ss through a helper shell', needs(root()), () => {
       expect(last.sockets.filter((x) => x.state === 'LISTEN' && x.localPort === port)).toHaveLength(1);
     }
     expect(restarts).toBe(1);
+    expect(last?.ssViaHelper).toBe(2);
     const [second] = children('sh').filter((p) => !before.has(p) && p !== first);
     expect(second).toBeGreaterThan(0);
     expect(alive(first)).toBe(false);
