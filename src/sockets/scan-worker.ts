@@ -4,9 +4,11 @@ import type { ScanRequest } from './scan-thread';
 import { SsHelper, type SsOutput } from './ss';
 
 // The thread that reads /proc for the main thread: a scan of every process's fds can take
-// milliseconds on a busy machine, which the packet path must not wait for. Its `ss` runs go
-// through a small shell started once (SsHelper, at nice 19): not a fork of tcpscope each. The
-// first scan runs ss itself, at tcpscope's priority (the first listeners and owners come at once).
+// milliseconds on a busy machine, which the packet path must not wait for. The `ss` runs of
+// tcpscope's own network namespace go through a small shell started once (SsHelper, at nice 19):
+// not a fork of tcpscope each. Those of other namespaces (a listener's backlog, tcp_info, read
+// through nsenter while the scan reads /proc) are still forked from here, as is every run of the
+// first scan, at tcpscope's priority (the first listeners and owners come at once).
 const scanner = new SocketScanner();
 let helper: SsHelper | null = null;
 /** Helpers started so far; one that ended is started again up to this many in all, then ss is forked from here (counted per run in ScanResult: ssRuns − ssViaHelper). */
