@@ -227,7 +227,9 @@ export class SocketScanner {
     const lookup = ask.lookup ? new Set(ask.lookup) : null;
     for (const [netns, dir] of nsReader) {
       const pid = nsPid.get(netns) ?? null;
-      // the counters first: they are the reading's as it starts, however long ss then waits for a core
+      // the counters before this namespace's tables: when the scan runs ss itself they are the
+      // reading's as it starts, however long ss then waits for a core; our own namespace's ss
+      // output read ahead (`pre`, through the helper) was taken before them, within the reading's costMs
       const ns = readText(`${dir}/netstat`);
       if (ns !== null) netstat.push({ netns, counters: parseNetstat(ns) });
       const rows = pid === null ? this.ownTables(ask, pre) : null;
