@@ -405,10 +405,11 @@ export class SocketScanner {
       this.ssCpuMs += ran.cpuMs;
       return ran.text === null ? null : parseSs(ran.text, onlyState);
     }
-    const before = childrenCpuMs(this.root);
+    // what the run cost: the CPU of the children this process has waited for, before and after
+    const before = reapedCpuMs('self', this.root);
     // the first reading at tcpscope's own priority: listeners and owners are there when a user first looks
     const rows = runSs(args, nsPid, onlyState, this.scans > 1);
-    this.ssCpuMs += Math.max(0, childrenCpuMs(this.root) - before);
+    this.ssCpuMs += Math.max(0, reapedCpuMs('self', this.root) - before);
     return rows;
   }
 
@@ -445,10 +446,3 @@ function readText(path: string): string | null {
   }
 }
 
-/**
- * CPU time of the children this process has waited for (/proc/self/stat cutime + cstime), ms: what
- * an `ss` run cost, read before and after it. 0 when unreadable.
- */
-function childrenCpuMs(root: string): number {
-  return reapedCpuMs('self', root);
-}
