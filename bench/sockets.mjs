@@ -20,8 +20,9 @@
 // objects, one byte in every 64 KiB of the arrays written 20 times a second, as the tracker and
 // the collector keep writing): --runs runs of `ss -Htne state listening` ten a second, started
 // as tcpscope started them before (runSs: execFileSync, libuv forks the whole process) and through
-// the scanning thread's helper shell (SsHelper), and none, for the baseline. Reports this
-// process's CPU and minor page faults a run beyond the baseline, and the ss runs' own CPU.
+// the scanning thread's helper shell (SsHelper), and none, for the baseline, after a warm-up of
+// as many rounds without ss, not reported. Reports this process's CPU and minor page faults a
+// run beyond the baseline, and the ss runs' own CPU.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -57,7 +58,7 @@ async function forkCost(mib, runs) {
   };
   const args = ['-Htne', 'state', 'listening'];
   const out = {};
-  for (const mode of ['none', 'spawn', 'helper', 'none ']) {
+  for (const mode of ['warmup', 'spawn', 'helper', 'none']) {
     const helper = mode === 'helper' ? SsHelper.start() : null;
     if (helper) await helper.run(args);
     const u0 = usage();
@@ -70,7 +71,7 @@ async function forkCost(mib, runs) {
     const u1 = usage();
     const ssMs = reapedCpuMs('self') + (helper ? reapedCpuMs(helper.pid) : 0) - c0;
     await helper?.close();
-    out[mode.trim()] = { cpuMs: u1.cpu - u0.cpu, faults: u1.faults - u0.faults, ssMs };
+    if (mode !== 'warmup') out[mode] = { cpuMs: u1.cpu - u0.cpu, faults: u1.faults - u0.faults, ssMs };
   }
   clearInterval(writer);
   const base = { cpuMs: (out.none.cpuMs) / runs, faults: out.none.faults / runs };

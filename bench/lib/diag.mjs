@@ -6,7 +6,7 @@
 // its counts are read as counts, not its CPU).
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { TICK_MS, childPids, round, statFields } from './proc.mjs';
+import { TICK_MS, childPids, cpuWithReapedMs, round, statFields } from './proc.mjs';
 
 function threads(pid) {
   const out = new Map();
@@ -64,8 +64,8 @@ function otherChildrenCpuMs(pids) {
   for (const c of childPids(pids.main)) {
     if (c === pids.capture) continue;
     try {
-      const { f } = statFields(`/proc/${c}/stat`);
-      out.set(c, (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) * TICK_MS);
+      const k = cpuWithReapedMs(c);
+      out.set(c, k.user + k.system);
     } catch {
       // ended meanwhile
     }

@@ -60,6 +60,15 @@ export function childPids(pid) {
 }
 
 /**
+ * CPU time of `pid` with that of the children it has reaped (utime + cutime, stime + cstime), ms:
+ * for a live child of tcpscope, the ss helper shell with its ss runs.
+ */
+export function cpuWithReapedMs(pid) {
+  const { f } = statFields(`/proc/${pid}/stat`);
+  return { user: (Number(f[11]) + Number(f[13])) * TICK_MS, system: (Number(f[12]) + Number(f[14])) * TICK_MS };
+}
+
+/**
  * CPU time of `pid` and its children together: its own, that of children it has reaped (cutime,
  * cstime: a capture process that was restarted) and that of its live children.
  */
@@ -72,9 +81,7 @@ export function treeCpuMs(pid) {
   for (const c of childPids(pid)) {
     try {
       // a live child's own CPU and that of the children it reaped (tcpscope's ss helper shell runs ss)
-      const { f: g } = statFields(`/proc/${c}/stat`);
-      const u = (Number(g[11]) + Number(g[13])) * TICK_MS;
-      const k = { user: u, system: (Number(g[12]) + Number(g[14])) * TICK_MS };
+      const k = cpuWithReapedMs(c);
       user += k.user;
       system += k.system;
       childrenUser += k.user;

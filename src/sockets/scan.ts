@@ -53,6 +53,10 @@ export interface ScanResult {
   /** `ss` processes this scan ran, and their CPU time (ms, in clock ticks of 10 ms: an average over many scans). */
   ssRuns: number;
   ssCpuMs: number;
+  /** Of ssRuns, those read through the scanning thread's ss helper (the others forked from tcpscope). */
+  ssViaHelper: number;
+  /** ss helpers started again for this scan, the last one having ended. */
+  ssHelperRestarts: number;
 }
 
 export interface ScanOptions {
@@ -153,6 +157,7 @@ export class SocketScanner {
   /** `ss` runs of the scan under way, and their CPU time. */
   private ssRuns = 0;
   private ssCpuMs = 0;
+  private ssViaHelper = 0;
 
   constructor(opts: Partial<ScanOptions> = {}) {
     this.root = opts.root ?? '/proc';
@@ -185,6 +190,7 @@ export class SocketScanner {
     this.scans++;
     this.ssRuns = 0;
     this.ssCpuMs = 0;
+    this.ssViaHelper = 0;
     const root = this.root;
     const pids = listPids(root);
     const alive = new Set(pids);
@@ -221,7 +227,9 @@ export class SocketScanner {
     const lookup = ask.lookup ? new Set(ask.lookup) : null;
     for (const [netns, dir] of nsReader) {
       const pid = nsPid.get(netns) ?? null;
-      // the counters first: they are the reading's as it starts, however long ss then waits for a core
+      // the counters before this namespace's tables: when the scan runs ss itself they are the
+      // reading's as it starts, however long ss then waits for a core; our own namespace's ss
+      // output read ahead (`pre`, through the helper) was taken before them, within the reading's costMs
       const ns = readText(`${dir}/netstat`);
       if (ns !== null) netstat.push({ netns, counters: parseNetstat(ns) });
       const rows = pid === null ? this.ownTables(ask, pre) : null;
@@ -314,6 +322,8 @@ export class SocketScanner {
       tcpInfo: ask.tcpInfo,
       ssRuns: this.ssRuns,
       ssCpuMs: this.ssCpuMs,
+      ssViaHelper: this.ssViaHelper,
+      ssHelperRestarts: 0,
       costMs: performance.now() - t0,
     };
   }
@@ -391,13 +401,15 @@ export class SocketScanner {
     this.ssRuns++;
     const ran = out?.get(ssKey(args));
     if (ran) {
+      this.ssViaHelper++;
       this.ssCpuMs += ran.cpuMs;
       return ran.text === null ? null : parseSs(ran.text, onlyState);
     }
-    const before = childrenCpuMs(this.root);
+    // what the run cost: the CPU of the children this process has waited for, before and after
+    const before = reapedCpuMs('self', this.root);
     // the first reading at tcpscope's own priority: listeners and owners are there when a user first looks
     const rows = runSs(args, nsPid, onlyState, this.scans > 1);
-    this.ssCpuMs += Math.max(0, childrenCpuMs(this.root) - before);
+    this.ssCpuMs += Math.max(0, reapedCpuMs('self', this.root) - before);
     return rows;
   }
 
@@ -434,10 +446,3 @@ function readText(path: string): string | null {
   }
 }
 
-/**
- * CPU time of the children this process has waited for (/proc/self/stat cutime + cstime), ms: what
- * an `ss` run cost, read before and after it. 0 when unreadable.
- */
-function childrenCpuMs(root: string): number {
-  return reapedCpuMs('self', root);
-}

@@ -171,8 +171,9 @@ const END = /\n@@ (\d+)\n$/;
  * A small shell, started once at nice 19, that runs `ss` for the scanning thread. Started from
  * tcpscope, every `ss` run is a fork of the whole Node process (libuv's spawn forks; a few hundred
  * MiB resident under load): the copy of its page tables, then a page fault in tcpscope's threads
- * for each page they write again — measured at ~9 ms of CPU a run for a 330 MiB process against
- * ~0.5 ms through a shell (BENCHMARKS.md, "The socket tables at fixed rates"). The shell's forks
+ * for each page they write again — measured (`node bench/sockets.mjs --fork-cost`, a 421 MiB
+ * process) at 10.7 ms of its CPU and 4 881 page faults a run against 1.4 ms and 7 through a shell
+ * (BENCHMARKS.md, "The socket tables at fixed rates (2026-12-07)"). The shell's forks
  * are small, and its ss children inherit its priority. It reads its commands from a pipe: when
  * tcpscope ends, however it ends, the pipe closes and the shell exits.
  */

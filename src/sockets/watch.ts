@@ -79,6 +79,9 @@ const CROSS_CHECK_WITHIN_MS = 10_000;
 /** TIME_WAIT pairs queued for the steady readings at most (32 are read a reading); a closed connection finding the queue full goes unchecked (counted). */
 const TIME_WAIT_QUEUE = 1024;
 
+/** Watched.counted of a side counted in notCompared. */
+const UNCHECKED = 'unchecked';
+
 /** Endpoints a reading looks for the owners of by name; with more, it looks for every socket's. */
 const MAX_LOOKUPS = 4096;
 
@@ -103,7 +106,10 @@ interface Watched {
   owner: [Attribution | null, Attribution | null];
   /** A disagreement seen on the last reading, by side: it counts once it holds on the next one (null until one is seen). */
   suspect: [string | null, string | null] | null;
-  /** Sides whose disagreement was counted already, once per state pair (null until one is). */
+  /**
+   * Sides counted already: a disagreement once per state pair, or 'unchecked' once a side went
+   * into notCompared (it is not compared, nor counted, again). null until one is.
+   */
   counted: [string | null, string | null] | null;
   /**
    * The TIME_WAIT readings (`local remote` ports) its last comparison waits for, every side it
@@ -124,6 +130,10 @@ export interface SocketStats {
   idleSkips: number;
   /** `ss` processes run, in all. */
   ssRuns: number;
+  /** Of those, the ones run through the scanning thread's ss helper (the others were forks of tcpscope). */
+  ssViaHelper: number;
+  /** Times the ss helper was started again after it ended. */
+  ssHelperRestarts: number;
   /** Endpoints of closed connections named from the last reading, without one of their own. */
   settledWithoutReading: number;
   /** Endpoints looked up, and how many got an owner (through their own socket or their port's listener). */
@@ -197,6 +207,8 @@ export class SocketWatch {
       fdScans: 0,
       idleSkips: 0,
       ssRuns: 0,
+      ssViaHelper: 0,
+      ssHelperRestarts: 0,
       settledWithoutReading: 0,
       owners: { endpoints: 0, owned: 0, viaSocket: 0, viaListener: 0, byReason: Object.fromEntries(OWNER_REASONS.map((r) => [r, 0])) as Record<OwnerReason, number> },
       crossCheck: { compared: 0, agreed: 0, disagreements: 0, notCompared: 0, recent: [] },
@@ -385,6 +397,8 @@ export class SocketWatch {
       }
       this.st.scans++;
       this.st.ssRuns += scan.ssRuns;
+      this.st.ssViaHelper += scan.ssViaHelper;
+      this.st.ssHelperRestarts += scan.ssHelperRestarts;
       this.st.lastScanMs = scan.costMs;
       this.st.scanMsTotal += scan.costMs;
       if (scan.fdScan) this.st.fdScans++;
@@ -619,11 +633,17 @@ export class SocketWatch {
 
   /**
    * A closed connection this reading cannot compare, told without building its view: every side
-   * either settled by its owner (not local, not listening) or absent from the live sockets, not
-   * in a TIME_WAIT reading, and with no room left in the queue of those (what compare would find,
-   * counting each such side in `notCompared`). Most connections of a busy server end this way:
-   * the queue holds a few seconds' worth of what 32 pairs a reading can read. Forgets it and
-   * returns true; false (nothing done) when compare must look.
+   * either settled by its owner (not local, not listening), counted unchecked already, or absent
+   * from the live sockets, not in a TIME_WAIT reading, and with no room left in the queue of those
+   * (what compare would find, counting each such side once in `notCompared`). Most connections of
+   * a busy server end this way: the queue holds a few seconds' worth of what 32 pairs a reading
+   * can read. Forgets it and returns true; false (nothing done) when compare must look.
+   *
+   * One difference from compare, taken for not building the view: compare waits until no packet
+   * has come for the settle time, this only until the close is that old. A connection that still
+   * gets packets after closing (a retransmitted FIN, segments after a reset) is counted here one
+   * reading earlier than compare would; it is counted once all the same, and its sockets being
+   * gone, a later reading could only have compared it had the queue found room by then.
    */
   private leftUnchecked(ix: SocketIndex, w: Watched, asked: ReadonlySet<string>): boolean {
     if (this.timeWaitWanted.length < TIME_WAIT_QUEUE || w.owner[0] === null || w.owner[1] === null) return false;
@@ -631,6 +651,7 @@ export class SocketWatch {
     for (let i = 0; i < 2; i++) {
       const a = w.owner[i];
       if (a && (a.reason === 'not-local' || a.reason === 'not-listening')) continue;
+      if (w.counted?.[i] === UNCHECKED) continue;
       const j = 1 - i;
       if (ix.socket(ipOf(w, i), portOf(w, i), ipOf(w, j), portOf(w, j))) return false;
       const pair = `${portOf(w, i)} ${portOf(w, j)}`;
@@ -650,7 +671,7 @@ export class SocketWatch {
     let other = false;
     for (let i = 0; i < 2; i++) {
       const a = w.owner[i];
-      if (a && (a.reason === 'not-local' || a.reason === 'not-listening')) {
+      if ((a && (a.reason === 'not-local' || a.reason === 'not-listening')) || w.counted?.[i] === UNCHECKED) {
         finished++;
         continue;
       }
@@ -673,7 +694,9 @@ export class SocketWatch {
           this.timeWaitWanted.push({ local: me.port, remote: peer.port });
           (waits ??= []).push(pair);
         } else {
-          // more closing connections than a steady scan reads: this one goes unchecked (counted)
+          // more closing connections than a steady scan reads: this side goes unchecked, counted
+          // once (the other side, still live, keeps the connection watched)
+          (w.counted ??= [null, null])[i] = UNCHECKED;
           this.st.crossCheck.notCompared++;
           finished++;
         }

@@ -1,6 +1,7 @@
 // The shell that runs `ss` for the scanning thread: the same rows as ss run directly, a failed run
 // told apart from an empty one, the lowest priority, and nothing left behind once closed; the
-// scanning thread (as the CLI runs it, from dist/) reads through it from its second scan on.
+// scanning thread (as the CLI runs it, from dist/) reads through it from its second scan on, and
+// starts it again when it ends.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import net from 'node:net';
@@ -82,9 +83,41 @@ describe('ss through a helper shell', needs(root()), () => {
       expect(s.ssRuns).toBe(2);
       expect(s.sockets.filter((x) => x.state === 'LISTEN' && x.localPort === port)).toHaveLength(1);
     }
+    // the first scan forks ss itself; the second reads both runs through the helper
+    expect(first.ssViaHelper).toBe(0);
+    expect(second.ssViaHelper).toBe(2);
+    expect(second.ssHelperRestarts).toBe(0);
     // the listener's owner (this process) is named through either
     expect(second.sockets.find((x) => x.localPort === port)?.owners.map((o) => o.pid)).toContain(process.pid);
     await scanner.close();
     expect(alive(helper)).toBe(false);
+  });
+
+  it.skipIf(!existsSync(WORKER))('is started again when it ends, and says so', async () => {
+    const port = await listen();
+    const before = new Set(children('sh'));
+    const scanner = openScanner(WORKER);
+    const ask = { tcpInfo: false, ports: [port], connected: true };
+    await scanner.scan(ask);
+    await scanner.scan(ask);
+    const [first] = children('sh').filter((p) => !before.has(p));
+    expect(first).toBeGreaterThan(0);
+    process.kill(first, 'SIGKILL');
+    // a scan made before the thread has seen the shell end runs ss itself; the next starts another
+    let restarts = 0;
+    let last = null;
+    for (let i = 0; i < 5 && restarts === 0; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      last = await scanner.scan(ask);
+      restarts += last.ssHelperRestarts;
+      expect(last.sockets.filter((x) => x.state === 'LISTEN' && x.localPort === port)).toHaveLength(1);
+    }
+    expect(restarts).toBe(1);
+    expect(last?.ssViaHelper).toBe(2);
+    const [second] = children('sh').filter((p) => !before.has(p) && p !== first);
+    expect(second).toBeGreaterThan(0);
+    expect(alive(first)).toBe(false);
+    await scanner.close();
+    expect(alive(second)).toBe(false);
   });
 });

@@ -1,0 +1,124 @@
+// How the cross-check counts endpoints it cannot compare once the queue of TIME_WAIT readings is
+// full: the quick path for closed connections (no view built) counts what compare alone counts,
+// and a side counted unchecked while its peer's socket is still live is not counted again. A unit
+// test of the counting: the readings are made up here (the live cross-check is
+// test/sockets/crosscheck.test.ts); the tracker is the real one, fed synthetic segments.
+import { describe, expect, it } from 'vitest';
+import { EventBus } from '../../src/events/bus';
+import { SocketIndex } from '../../src/sockets/attribute';
+import type { ScannedSocket, ScanResult } from '../../src/sockets/scan';
+import type { Scanner } from '../../src/sockets/scan-thread';
+import { SocketWatch } from '../../src/sockets/watch';
+import type { TcpState } from '../../src/track/states';
+import { Tracker } from '../../src/track/tracker';
+import { Conversation, feed } from '../support/segments';
+
+const SERVER_PORT = 8080;
+/** Connections closed with their sockets gone: 512 fill the queue (two local sides each), the rest find it full. */
+const CLOSED = 600;
+
+// readings are made by hand: one a watch asked for by itself would never come
+const idle: Scanner = { mode: 'inline', scan: () => new Promise(() => undefined), close: async () => undefined };
+
+function socket(localPort: number, remotePort: number, state: TcpState, inode: number): ScannedSocket {
+  const remote = state === 'LISTEN' ? '0.0.0.0' : '127.0.0.1';
+  return { family: 4, localIp: '127.0.0.1', localPort, remoteIp: remote, remotePort, state, txQueue: 0, rxQueue: 0, uid: 0, inode, netns: 1, owners: [{ pid: 1, fd: 3 }], backlog: state === 'LISTEN' ? 128 : null, info: null };
+}
+
+function reading(sockets: ScannedSocket[], timeWaitAsked: string[] = []): SocketIndex {
+  const scan: ScanResult = {
+    at: Date.now(),
+    sockets: [socket(SERVER_PORT, 0, 'LISTEN', 1), ...sockets],
+    processes: [{ pid: 1, command: 'server', cmdline: 'server', user: 'root', uid: 0, netns: 1, startTime: 1 }],
+    netstat: [],
+    ownNetns: 1,
+    unreadable: 0,
+    fdScan: false,
+    badLines: 0,
+    costMs: 0,
+    timeWaitAsked,
+    tcpInfo: false,
+    ssRuns: 0,
+    ssCpuMs: 0,
+    ssViaHelper: 0,
+    ssHelperRestarts: 0,
+  };
+  return new SocketIndex(scan, ['127.0.0.1']);
+}
+
+interface Internals {
+  join(ix: SocketIndex, startedAt: number, full: boolean, connected: boolean, crossCheck: boolean): void;
+  leftUnchecked(...a: unknown[]): boolean;
+}
+
+function setup(quick: boolean) {
+  const tracker = new Tracker();
+  const bus = new EventBus();
+  tracker.onEvent(bus.publish);
+  // no reading is asked for while the test runs: the first would wait a long while
+  const watch = new SocketWatch(idle, tracker, { batchMs: 1e9 });
+  bus.subscribe((_seq, e) => watch.onEvent(e));
+  const w = watch as unknown as Internals;
+  if (!quick) w.leftUnchecked = () => false;
+  // the packets a minute old: settled long before any reading
+  let t = Date.now() - 60_000;
+  const open = (port: number) => {
+    const c = new Conversation(`127.0.0.1:${port}`, `127.0.0.1:${SERVER_PORT}`);
+    t = feed(tracker, [c.c('S'), c.s('SA'), c.c('A')], t + 1);
+    return c;
+  };
+  const reset = (c: Conversation) => {
+    t = feed(tracker, [c.c('R')], t + 1);
+  };
+  const join = (ix: SocketIndex) => w.join(ix, performance.now(), true, true, true);
+  return { watch, open, reset, join };
+}
+
+/** The counts of a run with the quick path and of one with compare alone. */
+function both<T>(run: (s: ReturnType<typeof setup>) => T): [T, T] {
+  return [run(setup(true)), run(setup(false))];
+}
+
+describe('cross-check counting with the TIME_WAIT queue full', () => {
+  it('counts what compare alone counts', () => {
+    const [quick, slow] = both(({ watch, open, reset, join }) => {
+      for (let i = 0; i < CLOSED; i++) reset(open(20_000 + i));
+      join(reading([]));
+      const first = { ...watch.stats().crossCheck, recent: [] };
+      // a later reading brings the first 32 pairs (gone: they agree with the inferred CLOSED)
+      const asked: string[] = [];
+      for (let i = 0; i < 16; i++) asked.push(`${20_000 + i} ${SERVER_PORT}`, `${SERVER_PORT} ${20_000 + i}`);
+      join(reading([], asked));
+      return [first, { ...watch.stats().crossCheck, recent: [] }];
+    });
+    expect(quick).toEqual(slow);
+    const [first, second] = quick;
+    // the first 512 connections' sides wait in the queue, the rest go unchecked
+    expect(first).toMatchObject({ compared: 0, agreed: 0, notCompared: 2 * (CLOSED - 512) });
+    expect(second).toMatchObject({ compared: 32, agreed: 32, disagreements: 0, notCompared: 2 * (CLOSED - 512) });
+  });
+
+  it('counts a side left unchecked once while its peer is still live, and its peer once it closes', () => {
+    const [quick, slow] = both(({ watch, open, reset, join }) => {
+      for (let i = 0; i < 512; i++) reset(open(20_000 + i));
+      join(reading([]));
+      const full = watch.stats().crossCheck.notCompared;
+      // the client's socket is not in the readings, the server's is, and agrees
+      const c = open(30_000);
+      const server = socket(SERVER_PORT, 30_000, 'ESTABLISHED', 2);
+      join(reading([server]));
+      join(reading([server]));
+      const whileOpen = watch.stats().crossCheck;
+      // it ends, and the server's socket goes: counted unchecked too, the client not again
+      reset(c);
+      join(reading([]));
+      join(reading([]));
+      return { full, whileOpen: whileOpen.notCompared - full, compared: whileOpen.compared, after: watch.stats().crossCheck.notCompared - full };
+    });
+    expect(quick).toEqual(slow);
+    expect(quick.full).toBe(0);
+    expect(quick.whileOpen).toBe(1);
+    expect(quick.compared).toBe(2);
+    expect(quick.after).toBe(2);
+  });
+});
