@@ -58,7 +58,6 @@ export class ZeekMirror {
     const letters = this.letters;
     letters.s = s;
     letters.dirty = false;
-    letters.added = false;
     if (this.life !== null) {
       this.now = tMs;
       this.life.before(s, d, seg, tMs);
@@ -158,14 +157,14 @@ export class ZeekMirror {
 
   /**
    * Whether conn_state may differ from what it was before this segment: an endpoint's state or the
-   * originator changed, or a letter was written while the history can decide it (an endpoint in
-   * RESET: REJ and RSTOS0). Otherwise its inputs are as they were, and so is the verdict.
+   * originator changed, or an endpoint is in RESET. Only then does the verdict read more than the two
+   * states (Size() and the history, for REJ, RSTR and RSTOS0), and those can move without a state
+   * change: an ACK moves the peer's acknowledged sequence number, a FIN its last one, a letter the
+   * history. Without an endpoint in RESET the states alone decide, and they are as they were.
    */
   private verdictMoved(s: number): boolean {
-    const letters = this.letters;
     // (compared with true: a bare test of a field compiles to the generic truthiness checks)
-    if (letters.dirty === true) return true;
-    if (letters.added !== true) return false;
+    if (this.letters.dirty === true) return true;
     const zst = this.st.zst;
     return zst[2 * s] === Z.RESET || zst[2 * s + 1] === Z.RESET;
   }
