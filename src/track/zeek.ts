@@ -75,7 +75,7 @@ export class ZeekMirror {
       const zst = this.st.zst;
       // the state machine has nothing to do, the window no letter to write, the ACK no peer to number
       if (zst[e] !== Z.INACTIVE && seg.window !== 0 && ((flags & F.ACK) === 0 || zst[e ^ 1] !== Z.INACTIVE)) {
-        return this.plain(s, d, e, seg);
+        return this.steady(s, d, e, seg);
       }
     }
     return this.process(s, d, 2 * s + d, seg);
@@ -174,7 +174,7 @@ export class ZeekMirror {
    * whose ACK (if any) is for a peer past INACTIVE: the same steps without the branches that cannot
    * be taken.
    */
-  private plain(s: number, d: number, e: number, seg: Segment): boolean {
+  private steady(s: number, d: number, e: number, seg: Segment): boolean {
     const st = this.st;
     const flags = seg.flags;
     const ack = (flags & F.ACK) !== 0;

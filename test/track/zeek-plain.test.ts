@@ -1,9 +1,9 @@
 /**
  * The Zeek mirror takes segments without SYN, FIN or RST through a shorter path (ZeekMirror's
- * plain(), process() without the branches such a segment cannot take). It must say what process()
+ * steady(), process() without the branches such a segment cannot take). It must say what process()
  * says: every public trace but llc.pcap (no TCP over Ethernet II in it) is tracked twice, once as
  * the tracker runs (the shorter path counted: over all traces it must have been taken) and once with
- * plain() handing every segment to process() and conn_state looked up after every segment, and
+ * steady() handing every segment to process() and conn_state looked up after every segment, and
  * both Zeek's records (with the lifetime model) and every connection's conn_state and history
  * (without it) must come out the same. The second run's verdicts are computed afresh, so they also
  * check when the mirror says conn_state may have moved.
@@ -26,30 +26,30 @@ async function run(file: string): Promise<Outcome> {
   const records: ZeekRecord[] = [];
   const conns: string[] = [];
   const withLife = new Tracker({ maxConnections: 1_000_000, zeekRecords: (r) => records.push(r) });
-  const plain = new Tracker({ maxConnections: 1_000_000 });
-  plain.onRemove((c) => conns.push(`${c.id} ${c.connState} ${c.history}`));
+  const oneRecord = new Tracker({ maxConnections: 1_000_000 });
+  oneRecord.onRemove((c) => conns.push(`${c.id} ${c.connState} ${c.history}`));
   const seg = new Segment();
   const r = await readCaptureFile(fixture(file), (f) => {
     if (decodeFrame(f.linkType, f.data, f.origLen, seg) === 'ok') {
       const t = frameTimeMs(f);
       withLife.process(seg, t);
-      plain.process(seg, t);
+      oneRecord.process(seg, t);
     }
   });
   expect(r.frames).toBeGreaterThan(0);
   withLife.removeAll();
-  plain.removeAll();
+  oneRecord.removeAll();
   return { records, conns };
 }
 
-type Proto = { plain: unknown; process: unknown; verdictMoved: unknown };
+type Proto = { steady: unknown; process: unknown; verdictMoved: unknown };
 const proto = ZeekMirror.prototype as unknown as Proto;
-const shortPath = proto.plain as (this: ZeekMirror, ...a: unknown[]) => boolean;
+const shortPath = proto.steady as (this: ZeekMirror, ...a: unknown[]) => boolean;
 const verdictMoved = proto.verdictMoved;
 
 describe('the Zeek mirror\'s path for segments without SYN, FIN or RST', () => {
   afterEach(() => {
-    proto.plain = shortPath;
+    proto.steady = shortPath;
     proto.verdictMoved = verdictMoved;
   });
 
@@ -67,13 +67,13 @@ describe('the Zeek mirror\'s path for segments without SYN, FIN or RST', () => {
 
   it.each(files)('%s: the same records and verdicts as process()', async (file) => {
     const before = taken;
-    proto.plain = function (this: ZeekMirror, ...a: unknown[]) {
+    proto.steady = function (this: ZeekMirror, ...a: unknown[]) {
       taken++;
       return shortPath.apply(this, a);
     };
     const fast = await run(file);
     if (taken > before) tracesTaking++;
-    proto.plain = function (this: { process(s: number, d: number, e: number, seg: Segment): boolean }, s: number, d: number, e: number, seg: Segment) {
+    proto.steady = function (this: { process(s: number, d: number, e: number, seg: Segment): boolean }, s: number, d: number, e: number, seg: Segment) {
       return this.process(s, d, e, seg);
     };
     proto.verdictMoved = () => true;
