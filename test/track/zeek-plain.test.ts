@@ -1,12 +1,12 @@
 /**
  * The Zeek mirror takes segments without SYN, FIN or RST through a shorter path (ZeekMirror's
  * steady(), process() without the branches such a segment cannot take). It must say what process()
- * says: every public trace but llc.pcap (no TCP over Ethernet II in it) is tracked twice, once as
- * the tracker runs (the shorter path counted: over all traces it must have been taken) and once with
- * steady() handing every segment to process() and conn_state looked up after every segment, and
- * both Zeek's records (with the lifetime model) and every connection's conn_state and history
- * (without it) must come out the same. The second run's verdicts are computed afresh, so they also
- * check when the mirror says conn_state may have moved.
+ * says: every public trace is tracked twice, once as the tracker runs (the shorter path counted:
+ * over all traces it must have been taken) and once with steady() handing every segment to
+ * process() and conn_state looked up after every segment, and both Zeek's records (with the
+ * lifetime model) and every connection's conn_state and history (without it) must come out the
+ * same. The second run's verdicts are computed afresh, so they also check when the mirror says
+ * conn_state may have moved.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { frameTimeMs } from '../../src/capture/frame';
@@ -53,7 +53,7 @@ describe('the Zeek mirror\'s path for segments without SYN, FIN or RST', () => {
     proto.verdictMoved = verdictMoved;
   });
 
-  const files = manifest().map((m) => m.file).filter((f) => !f.endsWith('/llc.pcap'));
+  const files = manifest().map((m) => m.file);
 
   it('is on the prototype where this test replaces it', () => {
     expect(typeof shortPath).toBe('function');
