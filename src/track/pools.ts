@@ -127,8 +127,11 @@ export class SegPool extends BlockPool {
    * segment: its stride a constant, where `words` is a field load and a checked multiplication).
    */
   writeAll(r: number, ts: number, seq: number, ack: number, len: number, meta: number): void {
-    const page = r >>> PG.PAGE_SHIFT;
-    const i = (r & PG.PAGE_MASK) * REC.SEG_WORDS;
+    this.put(r >>> PG.PAGE_SHIFT, (r & PG.PAGE_MASK) * REC.SEG_WORDS, ts, seq, ack, len, meta);
+  }
+
+  /** Writes the record at word i of page `page`. */
+  protected put(page: number, i: number, ts: number, seq: number, ack: number, len: number, meta: number): void {
     this.f64[page][i >> 1] = ts;
     const a = this.i32[page];
     a[i + 2] = seq;
@@ -152,15 +155,9 @@ export class SegPool extends BlockPool {
 export class PinPool extends SegPool {
   protected override readonly words: number = REC.PIN_WORDS; // … and the segment's ordinal at word 6
 
+  /** SegPool's writeAll with this pool's stride (the base has the segment pool's as a constant). */
   override writeAll(r: number, ts: number, seq: number, ack: number, len: number, meta: number): void {
-    const page = r >>> PG.PAGE_SHIFT;
-    const i = (r & PG.PAGE_MASK) * REC.PIN_WORDS;
-    this.f64[page][i >> 1] = ts;
-    const a = this.i32[page];
-    a[i + 2] = seq;
-    a[i + 3] = ack;
-    a[i + 4] = len;
-    a[i + 5] = meta;
+    this.put(r >>> PG.PAGE_SHIFT, (r & PG.PAGE_MASK) * REC.PIN_WORDS, ts, seq, ack, len, meta);
   }
 
   ord(r: number): number {

@@ -2,7 +2,7 @@ import { addrString } from '../decode/segment';
 import type { EndpointNotes } from './connection';
 import type { History } from './history';
 import { CONN_STATES, TCP_STATES } from './states';
-import { C, CLOSE_KINDS, CLOSED_BY, E, HIST_INLINE, type ConnStore } from './store';
+import { C, CLOSE_KINDS, CLOSED_BY, E, HI, type ConnStore } from './store';
 
 export { CLOSE_KINDS, CLOSED_BY, CONN_STATES, TCP_STATES };
 
@@ -192,7 +192,7 @@ export class ConnRecord implements ConnectionSource {
     const inline = st.histLen[s];
     if ((st.cflags[s] & C.HIST_LONG) === 0) {
       const h = f.histRoom(inline);
-      const o = s * HIST_INLINE;
+      const o = s * HI.INLINE;
       for (let i = 0; i < inline; i++) h[i] = st.hist[o + i];
       f.histLen = inline;
       return;

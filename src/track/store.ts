@@ -74,7 +74,6 @@ export const KIND_LINES_UP: Mirrors<typeof Kind, typeof CLOSE_KINDS> = true;
 
 /** History letters kept in the store per connection (the rest in History's map). */
 export const enum HI { INLINE = 12 }
-export const HIST_INLINE: number = HI.INLINE;
 
 /**
  * Slots from which the store grows eightfold instead of doubling. Growing copies every array and
@@ -116,7 +115,7 @@ export const FIELDS: ReadonlyArray<readonly [string, Ctor, number, number]> = [
   ['cprev', Int32Array, 1, -1], // creation order, oldest first
   ['cnext', Int32Array, 1, -1],
   ['histLen', Uint8Array, 1, 0],
-  ['hist', Uint8Array, HIST_INLINE, 0],
+  ['hist', Uint8Array, HI.INLINE, 0],
   ['histSeen', Uint32Array, 1, 0], // Zeek's hist_seen mask (responder bits shifted by 16)
   ['zconn', Uint8Array, 1, 0], // cached conn_state index
   ['evLast', Int32Array, 1, -1], // newest event block (blocks chain newest first)

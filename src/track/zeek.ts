@@ -58,7 +58,6 @@ export class ZeekMirror {
     const letters = this.letters;
     letters.s = s;
     letters.dirty = false;
-    letters.added = false;
     if (this.life !== null) {
       this.now = tMs;
       this.life.before(s, d, seg, tMs);
@@ -76,7 +75,7 @@ export class ZeekMirror {
       const zst = this.st.zst;
       // the state machine has nothing to do, the window no letter to write, the ACK no peer to number
       if (zst[e] !== Z.INACTIVE && seg.window !== 0 && ((flags & F.ACK) === 0 || zst[e ^ 1] !== Z.INACTIVE)) {
-        return this.plain(s, d, e, seg);
+        return this.steady(s, d, e, seg);
       }
     }
     return this.process(s, d, 2 * s + d, seg);
@@ -158,14 +157,14 @@ export class ZeekMirror {
 
   /**
    * Whether conn_state may differ from what it was before this segment: an endpoint's state or the
-   * originator changed, or a letter was written while the history can decide it (an endpoint in
-   * RESET: REJ and RSTOS0). Otherwise its inputs are as they were, and so is the verdict.
+   * originator changed, or an endpoint is in RESET. Only then does the verdict read more than the two
+   * states (Size() and the history, for REJ, RSTR and RSTOS0), and those can move without a state
+   * change: an ACK moves the peer's acknowledged sequence number, a FIN its last one, a letter the
+   * history. Without an endpoint in RESET the states alone decide, and they are as they were.
    */
   private verdictMoved(s: number): boolean {
-    const letters = this.letters;
     // (compared with true: a bare test of a field compiles to the generic truthiness checks)
-    if (letters.dirty === true) return true;
-    if (letters.added !== true) return false;
+    if (this.letters.dirty === true) return true;
     const zst = this.st.zst;
     return zst[2 * s] === Z.RESET || zst[2 * s + 1] === Z.RESET;
   }
@@ -175,7 +174,7 @@ export class ZeekMirror {
    * whose ACK (if any) is for a peer past INACTIVE: the same steps without the branches that cannot
    * be taken.
    */
-  private plain(s: number, d: number, e: number, seg: Segment): boolean {
+  private steady(s: number, d: number, e: number, seg: Segment): boolean {
     const st = this.st;
     const flags = seg.flags;
     const ack = (flags & F.ACK) !== 0;
@@ -191,7 +190,8 @@ export class ZeekMirror {
     if (len > 0 || ack) this.letters.plain(isOrig, len > 0);
     let ackRaw = 0;
     if (ack) {
-      // update_ack_seq (the peer is numbered already)
+      // update_ack_seq as in ackSeq(), the peer numbered already (not shared: a call of its own
+      // there cost some 20 M instructions on the bench capture)
       ackRaw = seg.ack | 0;
       const ps = st.zStart[p];
       if (((ackRaw - ps) | 0) < 0) {
@@ -201,7 +201,7 @@ export class ZeekMirror {
         if (delta > 0 && !(ackRaw === 0 && delta > Z_SEQ.TOO_LARGE_DELTA)) st.zAck[p] = ackRaw;
       }
     }
-    // update_last_seq
+    // update_last_seq: the branches of updateLastSeq() a segment without SYN, FIN or RST can take
     if (st.zst[e] !== Z.RESET) {
       const last = (base + len) | 0;
       if (((last - st.zLast[e]) | 0) > 0) st.zLast[e] = last;
@@ -265,6 +265,7 @@ export class ZeekMirror {
       st.zLast[p] = (ackSeq - 1) | 0;
       return ackSeq;
     }
+    // update_ack_seq (steady() has its own copy of this for a segment without RST)
     if (((ackSeq - st.zStart[p]) | 0) < 0) return st.zStart[p];
     if (!rst) {
       const delta = (ackSeq - st.zAck[p]) | 0;
@@ -273,7 +274,7 @@ export class ZeekMirror {
     return ackSeq;
   }
 
-  /** update_last_seq */
+  /** update_last_seq (steady() repeats its last two branches, all a segment without SYN, FIN or RST can take) */
   private updateLastSeq(e: number, isOrig: boolean, flags: number, last: number, len: number): void {
     const st = this.st;
     const deltaLast = (last - st.zLast[e]) | 0;

@@ -28,6 +28,14 @@ describe("Zeek's conn_state and history", () => {
     });
   }
 
+  it('both sides reset: a later ACK that gives the responder a size turns REJ into RSTR', () => {
+    // With both endpoints in RESET, conn_state reads Size(): the ACK moves the responder's
+    // acknowledged sequence number (a size of 99) without a letter or a change of state.
+    const c = web();
+    const { t } = run([...handshake(c), c.c('R'), c.s('R'), c.c('A', { ack: 5100 })]);
+    expect(t.list()[0]).toMatchObject({ connState: 'RSTR', history: 'ShARr' });
+  });
+
   it('SYN+ACK first from a port Zeek does not know: Zeek flips once an ACK follows', () => {
     const c = conv(1001, 5000, '10.0.0.1:40000', '10.0.0.2:5555');
     const { t } = run([c.s('SA', { ack: 1001 }), c.c('A'), c.c('PA', { len: 3 }), c.s('A')]);

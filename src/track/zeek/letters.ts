@@ -7,13 +7,11 @@ import { HIST, L } from './names';
 /**
  * Zeek's history column for one connection at a time (`s`): Conn::CheckHistory, AddHistory,
  * ScaledHistoryEntry and update_history() of TCPSessionAdapter.cc. `dirty` tells the caller that an
- * input of conn_state changed (an endpoint's state, the originator); `added` that a letter was
- * written, which conn_state reads only while an endpoint is in RESET (zeek/verdict.ts).
+ * input of conn_state changed (an endpoint's state, the originator).
  */
 export class ZeekLetters {
   s = 0;
   dirty = false;
-  added = false;
 
   constructor(
     private readonly st: ConnStore,
@@ -22,7 +20,6 @@ export class ZeekLetters {
 
   add(isOrig: boolean, upper: number): void {
     this.hist.append(this.s, isOrig ? upper : upper + L.LOWER);
-    this.added = true;
   }
 
   /** Conn::CheckHistory: true if already seen; otherwise records the letter. */
