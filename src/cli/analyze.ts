@@ -5,7 +5,7 @@ import { Engine } from '../ingest/engine';
 import { ZEEK_TIMERS, type ZeekRecord } from '../track/zeek';
 import { DEFAULT_TRACKER_OPTIONS } from '../track/tracker';
 import { EXIT_FAILURE, EXIT_OK, fileErrorMessage } from './errors';
-import { playFile } from './file-driver';
+import { playFile, readsInThread } from './file-driver';
 import { writeJsonLine } from './format/jsonl';
 import { sourceJson } from '../server/json';
 import { JsonBytes } from '../events/json-bytes';
@@ -19,6 +19,7 @@ import { fileProgress } from './progress';
 import { guardStdout, OutputGate } from './stdout';
 import { RecordThread, recordThreadAvailable } from './format/record-thread';
 import { readWriteAvailable, startReadWrite } from './format/read-write';
+import { SharedEnd } from './format/shared-end';
 import { trackerOptions } from './tracker-options';
 
 export interface AnalyzeCommandOptions extends CommonOptions {
@@ -57,6 +58,8 @@ function retentionMs(o: AnalyzeCommandOptions): number {
 
 /** Output is written in chunks of about this many bytes. */
 const CHUNK = 1 << 16;
+/** The records left at the end of the file are removed this many at a time. */
+const END_ROUND = 1024;
 
 /**
  * Reads a capture and writes one record per connection as it finishes: when it has been closed
@@ -77,6 +80,12 @@ export async function analyzeFile(
     recordThread?: boolean;
     /** With recordThread, for jsonl: that thread also reads and decodes the file (readWriteAvailable()). */
     readWrite?: boolean;
+    /**
+     * Without recordThread, for jsonl and the table: a record thread writes a share of the records
+     * left at the end of the file while this one writes the rest (SharedEnd); it is the reader
+     * thread when there is one (readWriteAvailable()).
+     */
+    sharedEnd?: boolean;
   } = {},
 ): Promise<{ result: FileReadResult; connections: number }> {
   const gate = opts.gate ?? new OutputGate();
@@ -85,9 +94,12 @@ export async function analyzeFile(
   let connections = 0;
   let started = false;
   const summary = o.format === 'table' ? new TableSummary() : null;
+  /** While this thread writes a round of the records left at the end: where its bytes wait for their turn. */
+  let own: Uint8Array[] | null = null;
   const flush = () => {
     if (out.pos === 0) return;
-    write(out.take(CHUNK + 4096));
+    if (own !== null) own.push(out.take(CHUNK + 4096));
+    else write(out.take(CHUNK + 4096));
   };
   // around each record: the header before the first, the chunk handed on once full
   const begin = () => {
@@ -100,9 +112,17 @@ export async function analyzeFile(
     if (out.pos >= CHUNK) flush();
   };
   // In the record thread, this thread packs each record and the other one writes its text.
-  const host = opts.recordThread === true && opts.readWrite === true && o.format === 'jsonl' && o.file !== '-' ? startReadWrite(o.file) : undefined;
-  const thread = opts.recordThread === true ? new RecordThread(write, gate, flush, tableLine, host) : null;
-  const zeekRecord = thread
+  const shareEnd = opts.recordThread !== true && opts.sharedEnd === true && o.format !== 'zeek';
+  const host =
+    o.file !== '-' &&
+    ((opts.recordThread === true && opts.readWrite === true && o.format === 'jsonl') || (shareEnd && readsInThread(o.file, o.readThread)))
+      ? startReadWrite(o.file)
+      : undefined;
+  const thread = opts.recordThread === true || shareEnd ? new RecordThread(write, gate, flush, tableLine, host) : null;
+  const shared = shareEnd && thread !== null ? new SharedEnd(thread, write) : null;
+  /** Whether the records removed now go to the record thread: always with recordThread, by rounds at the end with sharedEnd. */
+  let toThread = opts.recordThread === true;
+  const zeekRecord = thread && !shareEnd
     ? (r: ZeekRecord) => {
         begin();
         thread.zeek(r, zeekRow);
@@ -127,33 +147,25 @@ export async function analyzeFile(
   // what went wrong, from the packets alone: after the table's summary
   const diagnoser = o.format === 'table' ? new FileDiagnoser(engine.tracker, () => engine.lastTs, lingerMs(o), diagnoseThresholds(o)) : null;
   // (no remove sink for the zeek format: its records come from the mirror)
-  if (thread && o.format === 'jsonl') {
-    // the store's fields go to the record thread as they are: no view
+  if (o.format === 'jsonl') {
+    // straight from the store: no view, no string; to the record thread as the store's fields
     engine.tracker.onRemoveRecord((r) => {
       begin();
-      thread.fields(r, jsonText);
-      connections++;
-    });
-  } else if (thread && o.format === 'table') {
-    engine.tracker.onRemove((c) => {
-      begin();
-      thread.view(c);
-      summary?.add(c);
-      connections++;
-    });
-  } else if (o.format === 'jsonl') {
-    // straight from the store: no view, no string
-    engine.tracker.onRemoveRecord((r) => {
-      begin();
-      writeJsonLine(out, r);
-      wrote();
+      if (toThread) thread!.fields(r, jsonText);
+      else {
+        writeJsonLine(out, r);
+        wrote();
+      }
       connections++;
     });
   } else if (o.format === 'table') {
     engine.tracker.onRemove((c) => {
       begin();
-      writeTableLine(out, c);
-      wrote();
+      if (toThread) thread!.view(c);
+      else {
+        writeTableLine(out, c);
+        wrote();
+      }
       summary?.add(c);
       connections++;
     });
@@ -163,7 +175,28 @@ export async function analyzeFile(
   const result = await run.done;
   // A file that could not be read at all gets no output, only its error.
   const output = result.error === null || result.frames > 0;
-  if (output) {
+  if (output && shared !== null) {
+    // Round by round, to whichever thread is free; a turn of the event loop between rounds lets
+    // the record thread's answers in.
+    for (;;) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      toThread = shared.threadTakes();
+      if (!toThread) own = [];
+      const n = engine.tracker.removeAll(END_ROUND);
+      if (toThread) {
+        if (n > 0) shared.threadRound();
+      } else {
+        flush();
+        shared.ownRound(own!);
+        own = null;
+      }
+      toThread = false;
+      if (n === 0) break;
+      const held = shared.wait();
+      if (held) await held;
+      if (gate.wait) await gate.wait;
+    }
+  } else if (output) {
     // The rest a thousand at a time, waiting for a slow reader between them.
     while (engine.tracker.removeAll(1000) > 0) {
       if (gate.wait) await gate.wait;
@@ -213,6 +246,25 @@ function useRecordThread(o: AnalyzeCommandOptions): boolean {
   }
 }
 
+/**
+ * Whether the records left at the end of the file are shared with a record thread (SharedEnd) under
+ * `--write-thread auto`, when no record thread takes them all: for files of RECORD_THREAD_MIN_BYTES
+ * or more and standard input, with a second core. The end of a capture is where most of its records
+ * are written (every connection still in the table, and the closed ones of its last 2×MSL), while
+ * the other core, whose reading is done, would otherwise idle.
+ */
+function useSharedEnd(o: AnalyzeCommandOptions): boolean {
+  if ((o.writeThread ?? 'auto') !== 'auto' || o.format === 'zeek') return false;
+  if (!recordThreadAvailable() || !readWriteAvailable() || os.availableParallelism() < 2) return false;
+  if (o.file === '-') return true;
+  try {
+    const st = statSync(o.file);
+    return !st.isFile() || st.size >= RECORD_THREAD_MIN_BYTES;
+  } catch {
+    return false; // the reader reports what is wrong with the file
+  }
+}
+
 export async function runAnalyze(o: AnalyzeCommandOptions): Promise<number> {
   guardStdout();
   const progress = fileProgress('analyze');
@@ -234,7 +286,8 @@ export async function runAnalyze(o: AnalyzeCommandOptions): Promise<number> {
   try {
     const recordThread = useRecordThread(o);
     const readWrite = recordThread && o.format === 'jsonl' && o.readThread === 'on' && o.writeThread === 'on' && readWriteAvailable();
-    ({ result } = await analyzeFile(o, write, { onProgress: progress.update, gate, recordThread, readWrite }));
+    const sharedEnd = !recordThread && useSharedEnd(o);
+    ({ result } = await analyzeFile(o, write, { onProgress: progress.update, gate, recordThread, readWrite, sharedEnd }));
   } catch (e) {
     progress.stop();
     process.stderr.write(`tcpscope: cannot write the records: ${describeError(e)}\n`);

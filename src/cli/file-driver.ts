@@ -177,6 +177,11 @@ function yielder(everyMs: number | undefined): () => Promise<void> | undefined {
   };
 }
 
+/** Whether playFile reads `input` at --speed max in a reader thread under `mode`. */
+export function readsInThread(input: string, mode: ReadThreadMode = 'auto'): boolean {
+  return useThread(input, { kind: 'max' }, input === '-' ? null : sizeOf(input), mode);
+}
+
 function useThread(input: string, speed: Speed, size: number | null, mode: ReadThreadMode): boolean {
   if (mode === 'off' || speed.kind !== 'max' || input === '-' || !readerThreadAvailable()) return false;
   if (mode === 'on') return true;

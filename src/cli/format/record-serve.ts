@@ -47,6 +47,10 @@ class RecordWriter {
       this.port.postMessage(free, [m.buffer]);
     } else if (m.type === 'text') {
       this.put(m.text, false);
+    } else if (m.type === 'mark') {
+      this.flush();
+      const mark: FromRecordThread = { type: 'mark' };
+      this.port.postMessage(mark);
     } else {
       this.flush();
       const ended: FromRecordThread = { type: 'ended' };

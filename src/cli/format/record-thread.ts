@@ -43,6 +43,10 @@ export class RecordThread {
   private failure: unknown = null;
   private readonly ended: Promise<void>;
   private readonly scratch = new ConnFields();
+  /** Called when the output of every record before a mark() has been handed to `write`. */
+  onMark: () => void = () => {};
+  /** Called if the thread fails: no more marks will come (end() reports the failure). */
+  onFailure: () => void = () => {};
 
   constructor(
     /** Takes each piece of output, in order; calls `written` once it no longer needs the bytes. */
@@ -72,6 +76,7 @@ export class RecordThread {
           write(data, () => this.written.push(data.buffer as ArrayBuffer));
         }
         else if (m.type === 'free') this.free(m.buffer);
+        else if (m.type === 'mark') this.onMark();
         else resolve();
       });
       // a thread that failed while reading was held must not keep it held: end() is reached only
@@ -79,12 +84,14 @@ export class RecordThread {
       this.worker.on('error', (e) => {
         this.failure = e;
         this.unblock();
+        this.onFailure();
         reject(e);
       });
       this.worker.on('exit', () => {
         const e = new Error('the record thread ended early');
         this.failure ??= e;
         this.unblock();
+        this.onFailure();
         reject(e);
       });
     });
@@ -123,6 +130,13 @@ export class RecordThread {
       done = this.batch.zeek(r);
     }
     if (done !== true) this.text(textOf(r));
+  }
+
+  /** Sends the records given so far; onMark is called once their output has been handed on. */
+  mark(): void {
+    if (this.failure !== null) return; // end() reports it
+    this.send();
+    this.post({ type: 'mark' });
   }
 
   /** Waits until every record has been written; rejects if the record thread failed. */
