@@ -15,8 +15,14 @@ const CHUNK = 1 << 20;
 
 /** Writes the records that come to `port` (ToRecordThread) and posts the output back. */
 export function serveRecords(port: MessagePort): void {
+  const w = recordWriter(port);
+  port.on('message', w);
+}
+
+/** What writes each message of records that comes, in order, posting the output to `port`. */
+export function recordWriter(port: MessagePort): (m: ToRecordThread) => void {
   const w = new RecordWriter(port);
-  port.on('message', (m: ToRecordThread) => w.onMessage(m));
+  return (m) => w.onMessage(m);
 }
 
 class RecordWriter {

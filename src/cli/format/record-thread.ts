@@ -1,5 +1,3 @@
-import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { Worker, type MessagePort } from 'node:worker_threads';
 import type { ConnectionView } from '../../track/connection';
 import type { ZeekRecord } from '../../track/zeek';
@@ -7,20 +5,14 @@ import { ConnFields, type ConnectionSource } from '../../track/record';
 import type { OutputGate } from '../stdout';
 import { RECORD_BATCH_BYTES, RecordBatchWriter } from './record-batch';
 import type { FromRecordThread, ToRecordThread } from './record-thread-protocol';
+import { RECORD_SCRIPT, type ReaderHost } from './read-write';
 
-const SCRIPT = path.join(__dirname, 'record-thread-worker.js');
 /** Batches in flight before reading waits for one to come back: 4 MiB in all. */
 const BATCHES = 4;
 /** The record thread's young generation (V8's default would be 16 times this). */
 const YOUNG_MIB = 2;
 
-/**
- * The record thread needs the compiled script: it is there when running from dist/, as the CLI
- * does, and not when the TypeScript sources run directly.
- */
-export function recordThreadAvailable(): boolean {
-  return existsSync(SCRIPT);
-}
+export { recordThreadAvailable } from './read-write';
 
 /**
  * analyze's records formatted and encoded in a thread of their own: this thread packs each record
@@ -60,12 +52,12 @@ export class RecordThread {
      * A thread that already runs the record writer (serveRecords) on the other end of `port`,
      * beside other work (the reader's): its owner ends it. Without, the record thread is made here.
      */
-    host?: { worker: Worker; port: MessagePort },
+    host?: ReaderHost,
   ) {
     // Nothing the record thread makes outlives its batch: a small young generation collects it as
     // well and keeps the thread's heap at a tenth of the default's (40 MiB on a 300 000-connection
     // run), with no more CPU (bench/sections/memory.mjs).
-    this.worker = host?.worker ?? new Worker(SCRIPT, { resourceLimits: { maxYoungGenerationSizeMb: YOUNG_MIB } });
+    this.worker = host?.worker ?? new Worker(RECORD_SCRIPT, { resourceLimits: { maxYoungGenerationSizeMb: YOUNG_MIB } });
     this.port = host?.port ?? this.worker;
     this.owned = host === undefined;
     this.ended = new Promise<void>((resolve, reject) => {
