@@ -8,10 +8,10 @@ import { shown, timed } from '../lib/timed.mjs';
 
 /**
  * The build measured beside this one, by the same commands (bench/lib/build.mjs buildRevision):
- * before the reader thread's first batch went out early, the file was read into two buffers in
- * turn, and one thread could read the file and write jsonl's records.
+ * before a record thread wrote a share of the records left at the end of the file, and before the
+ * reader thread started ahead of the rest of the command.
  */
-export const BEFORE = '03f322a';
+export const BEFORE = '0bb370b';
 
 export const title = 'Commands as users run them';
 
@@ -29,6 +29,16 @@ export function rows({ root, pcap, pcapng }) {
   }
   // what each thread buys: the same command with one of them off (or, for pcapng, on)
   r.push({ name: 'analyze-jsonl-pcap-write-thread', argv: tcpscope('analyze', pcap, '--format', 'jsonl', '--write-thread', 'on'), what: 'analyze --format jsonl --write-thread on, classic pcap' });
+  // no record thread at all, not even for the records left at the end of the file
+  for (const [kind, file] of [['pcap', pcap], ['pcapng', pcapng]]) {
+    for (const format of ['table', 'jsonl']) {
+      r.push({
+        name: `analyze-${format}-${kind}-no-write-thread`,
+        argv: tcpscope('analyze', file, '--format', format, '--write-thread', 'off'),
+        what: `analyze --format ${format} --write-thread off, ${kind === 'pcap' ? 'classic pcap' : 'pcapng'}`,
+      });
+    }
+  }
   r.push({ name: 'analyze-jsonl-pcap-no-read-thread', argv: tcpscope('analyze', pcap, '--format', 'jsonl', '--read-thread', 'off'), what: 'analyze --format jsonl --read-thread off, classic pcap' });
   r.push({ name: 'analyze-jsonl-pcapng-write-thread', argv: tcpscope('analyze', pcapng, '--format', 'jsonl', '--write-thread', 'on'), what: 'analyze --format jsonl --write-thread on, pcapng' });
   r.push({ name: 'analyze-jsonl-pcapng-read-thread', argv: tcpscope('analyze', pcapng, '--format', 'jsonl', '--read-thread', 'on'), what: 'analyze --format jsonl --read-thread on, pcapng' });

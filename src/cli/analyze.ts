@@ -1,25 +1,16 @@
 import { statSync } from 'node:fs';
 import os from 'node:os';
-import { describeError, type FileReadResult } from '../capture/file';
-import { Engine } from '../ingest/engine';
-import { ZEEK_TIMERS, type ZeekRecord } from '../track/zeek';
-import { DEFAULT_TRACKER_OPTIONS } from '../track/tracker';
+import type { FileReadResult } from '../capture/file';
 import { EXIT_FAILURE, EXIT_OK, fileErrorMessage } from './errors';
-import { playFile } from './file-driver';
-import { writeJsonLine } from './format/jsonl';
-import { sourceJson } from '../server/json';
-import { JsonBytes } from '../events/json-bytes';
-import type { ConnectionSource } from '../track/record';
-import { TableSummary, tableHeader, tableLine, writeTableLine } from './format/table';
-import { writeZeekRow, zeekFooter, zeekHeader, zeekRow } from './format/zeek';
-import { FileDiagnoser } from '../sockets/diagnose-file';
-import type { Diagnosis } from '../sockets/diagnose';
-import { diagnoseThresholds, type AnalyzeFormat, type CommonOptions, type ReadThreadMode, type WriteThreadMode } from './options';
-import { fileProgress } from './progress';
+import type { AnalyzeFormat, CommonOptions, ReadThreadMode, WriteThreadMode } from './options';
+import type { Progress } from './progress';
+import type * as Run from './analyze-file';
 import { guardStdout, OutputGate } from './stdout';
-import { RecordThread, recordThreadAvailable } from './format/record-thread';
-import { readWriteAvailable, startReadWrite } from './format/read-write';
-import { trackerOptions } from './tracker-options';
+import { readsInHost, readWriteAvailable, recordThreadAvailable, startReadWrite } from './format/read-write';
+
+// The analyze command. This module loads little: it decides on the threads and starts the one that
+// reads before it loads the rest (analyze-file.ts: the tracker, the readers, the formats), so that
+// the two load at once.
 
 export interface AnalyzeCommandOptions extends CommonOptions {
   file: string;
@@ -32,162 +23,9 @@ export interface AnalyzeCommandOptions extends CommonOptions {
   timeWaitPileup?: number;
 }
 
-/**
- * How long a closed connection stays in the table before its record is written, in capture time:
- * 2×MSL from its close, or from the end of its TIME_WAIT when one side holds one (the record shows
- * TIME_WAIT ending), so that late segments of it (a retransmitted FIN or RST, the peer's answer to
- * a RST, seconds later) still join it rather than start a row of their own. Zeek waits 5 s
- * (tcp_close_delay) and splits such segments off: `--format zeek` does as Zeek does, through the
- * tracker's Zeek mirror (zeekRecords), whatever this linger is.
- */
-function lingerMs(o: CommonOptions): number {
-  return 2 * (o.msl !== undefined ? o.msl * 1000 : DEFAULT_TRACKER_OPTIONS.mslMs);
-}
-
-/**
- * How long a closed connection stays in the table. For Zeek's records, at least as long as Zeek
- * could still add a packet to its record (tcp_inactivity_timeout after the last one): a record whose
- * connection leaves the table ends there, so a shorter stay would split Zeek's records where Zeek
- * does not (a half-closed connection idle for two minutes, then a packet). A full table still
- * evicts its oldest closed connections first, so memory keeps its bound.
- */
-function retentionMs(o: AnalyzeCommandOptions): number {
-  return o.format === 'zeek' ? Math.max(lingerMs(o), ZEEK_TIMERS.inactivityTimeout + 5_000) : lingerMs(o);
-}
-
-/** Output is written in chunks of about this many bytes. */
-const CHUNK = 1 << 16;
-
-/**
- * Reads a capture and writes one record per connection as it finishes: when it has been closed
- * for 2×MSL (after TIME_WAIT), when a full table evicts it, or at the end of the
- * file for those still in the table, oldest first. So records come in the order connections leave
- * the table, and only connections not yet finished are held. The zeek format writes Zeek's records
- * instead, each when Zeek would remove its connection (src/track/zeek/lifetime.ts).
- */
-export async function analyzeFile(
-  o: AnalyzeCommandOptions,
-  /** Takes the output in order; `written`, when given, is called once the bytes are no longer needed. */
-  write: (chunk: string | Uint8Array, written?: () => void) => void,
-  opts: {
-    onProgress?: (bytesRead: number, total: number | null) => void;
-    /** Reading pauses while the gate is held (the output is behind). */
-    gate?: OutputGate;
-    /** Format and encode the records in a thread of their own (recordThreadAvailable()). */
-    recordThread?: boolean;
-    /** With recordThread, for jsonl: that thread also reads and decodes the file (readWriteAvailable()). */
-    readWrite?: boolean;
-  } = {},
-): Promise<{ result: FileReadResult; connections: number }> {
-  const gate = opts.gate ?? new OutputGate();
-  // records are written as bytes into one buffer, handed out CHUNK bytes at a time
-  const out = new JsonBytes(CHUNK + 4096);
-  let connections = 0;
-  let started = false;
-  const summary = o.format === 'table' ? new TableSummary() : null;
-  const flush = () => {
-    if (out.pos === 0) return;
-    write(out.take(CHUNK + 4096));
-  };
-  // around each record: the header before the first, the chunk handed on once full
-  const begin = () => {
-    if (started) return;
-    started = true;
-    if (o.format === 'zeek') out.ascii(zeekHeader(new Date()));
-    else if (o.format === 'table') out.ascii(tableHeader());
-  };
-  const wrote = () => {
-    if (out.pos >= CHUNK) flush();
-  };
-  // In the record thread, this thread packs each record and the other one writes its text.
-  const host = opts.recordThread === true && opts.readWrite === true && o.format === 'jsonl' && o.file !== '-' ? startReadWrite(o.file) : undefined;
-  const thread = opts.recordThread === true ? new RecordThread(write, gate, flush, tableLine, host) : null;
-  const zeekRecord = thread
-    ? (r: ZeekRecord) => {
-        begin();
-        thread.zeek(r, zeekRow);
-      }
-    : (r: ZeekRecord) => {
-        begin();
-        writeZeekRow(out, r);
-        wrote();
-      };
-  const engine = new Engine(
-    trackerOptions(o, {
-      timeouts: { ...DEFAULT_TRACKER_OPTIONS.timeouts, closedRetention: retentionMs(o) },
-      // Records carry no ladder and no events: keep none but the few segments the tracker reads.
-      ladderHead: 0,
-      ladderTail: 0,
-      maxEventsPerConn: 0,
-      eventLog: false,
-      // Zeek's records are Zeek's connections, not ours: the mirror follows Zeek's lifetime for them.
-      ...(o.format === 'zeek' ? { zeekRecords: zeekRecord } : {}),
-    }),
-  );
-  // what went wrong, from the packets alone: after the table's summary
-  const diagnoser = o.format === 'table' ? new FileDiagnoser(engine.tracker, () => engine.lastTs, lingerMs(o), diagnoseThresholds(o)) : null;
-  // (no remove sink for the zeek format: its records come from the mirror)
-  if (thread && o.format === 'jsonl') {
-    // the store's fields go to the record thread as they are: no view
-    engine.tracker.onRemoveRecord((r) => {
-      begin();
-      thread.fields(r, jsonText);
-      connections++;
-    });
-  } else if (thread && o.format === 'table') {
-    engine.tracker.onRemove((c) => {
-      begin();
-      thread.view(c);
-      summary?.add(c);
-      connections++;
-    });
-  } else if (o.format === 'jsonl') {
-    // straight from the store: no view, no string
-    engine.tracker.onRemoveRecord((r) => {
-      begin();
-      writeJsonLine(out, r);
-      wrote();
-      connections++;
-    });
-  } else if (o.format === 'table') {
-    engine.tracker.onRemove((c) => {
-      begin();
-      writeTableLine(out, c);
-      wrote();
-      summary?.add(c);
-      connections++;
-    });
-  }
-
-  const run = playFile(engine, o.file, { kind: 'max' }, { onProgress: opts.onProgress, readThread: o.readThread, gate, readerThread: host?.worker });
-  const result = await run.done;
-  // A file that could not be read at all gets no output, only its error.
-  const output = result.error === null || result.frames > 0;
-  if (output) {
-    // The rest a thousand at a time, waiting for a slow reader between them.
-    while (engine.tracker.removeAll(1000) > 0) {
-      if (gate.wait) await gate.wait;
-    }
-  }
-  // every record written before what ends the output
-  try {
-    await thread?.end();
-  } finally {
-    void host?.worker.terminate();
-  }
-  if (output) {
-    if (o.format === 'zeek') {
-      connections = engine.tracker.stats().connectionsTotal;
-      begin();
-      out.ascii(zeekFooter(new Date()));
-    } else if (summary) {
-      if (!started) out.ascii('no TCP connections found\n');
-      out.text(summary.text());
-      if (diagnoser) out.text(diagnosesText(diagnoser.diagnoses()));
-    }
-  }
-  flush();
-  return { result, connections };
+/** analyzeFile (analyze-file.ts), loaded when first called. */
+export async function analyzeFile(...args: Parameters<typeof Run.analyzeFile>): ReturnType<typeof Run.analyzeFile> {
+  return (await import('./analyze-file')).analyzeFile(...args);
 }
 
 /** Files this large get a record thread under `--write-thread auto`, for the table and jsonl (below, its start costs more than it saves). */
@@ -213,9 +51,30 @@ function useRecordThread(o: AnalyzeCommandOptions): boolean {
   }
 }
 
+/**
+ * Whether the records left at the end of the file are shared with the thread that read it
+ * (SharedEnd), under `--write-thread auto`, when no record thread takes them all. The end of a
+ * capture is where most of its records are written (every connection still in the table, and the
+ * closed ones of its last 2×MSL), on the tracking thread, while the reader thread, its reading
+ * done, idles: on the bench capture's classic pcap it takes 0.09 s of the tracking thread's 0.22 s
+ * there (jsonl). A thread started only for them (pcapng, read on the tracking thread) costs more
+ * than it saves: its isolate's start and compiling, 0.2–0.3 CPU s, for 0.035 s of the tracking
+ * thread's, and its compiling slows that thread's own.
+ */
+function useSharedEnd(o: AnalyzeCommandOptions, readerThread: boolean): boolean {
+  return readerThread && (o.writeThread ?? 'auto') === 'auto' && o.format !== 'zeek' && recordThreadAvailable();
+}
+
 export async function runAnalyze(o: AnalyzeCommandOptions): Promise<number> {
   guardStdout();
-  const progress = fileProgress('analyze');
+  const recordThread = useRecordThread(o);
+  const readWrite = recordThread && o.format === 'jsonl' && o.readThread === 'on' && o.writeThread === 'on' && readWriteAvailable();
+  // the thread that reads starts first, and loads its code while this one loads the rest
+  const host = readsInHost(o, { recordThread, readWrite }) ? startReadWrite(o.file) : undefined;
+  const sharedEnd = !recordThread && useSharedEnd(o, host !== undefined);
+  const run = await import('./analyze-file');
+  // a progress bar only on a terminal (its code loads only then)
+  const progress: Progress = process.stderr.isTTY ? (await import('./progress')).fileProgress('analyze') : { update() {}, stop() {} };
   // A pipe to a slower reader holds what it cannot take yet: reading waits until it has drained,
   // so memory stays flat however slow the reader is.
   const gate = new OutputGate();
@@ -232,12 +91,10 @@ export async function runAnalyze(o: AnalyzeCommandOptions): Promise<number> {
   };
   let result: FileReadResult;
   try {
-    const recordThread = useRecordThread(o);
-    const readWrite = recordThread && o.format === 'jsonl' && o.readThread === 'on' && o.writeThread === 'on' && readWriteAvailable();
-    ({ result } = await analyzeFile(o, write, { onProgress: progress.update, gate, recordThread, readWrite }));
+    ({ result } = await run.analyzeFile(o, write, { onProgress: progress.update, gate, recordThread, readWrite, sharedEnd, host }));
   } catch (e) {
     progress.stop();
-    process.stderr.write(`tcpscope: cannot write the records: ${describeError(e)}\n`);
+    process.stderr.write(`tcpscope: cannot write the records: ${run.describeError(e)}\n`);
     return EXIT_FAILURE;
   }
   progress.stop();
@@ -248,18 +105,3 @@ export async function runAnalyze(o: AnalyzeCommandOptions): Promise<number> {
   return EXIT_OK;
 }
 
-/** A connection's JSON line as text, for what the record thread cannot take packed. */
-function jsonText(c: ConnectionSource): string {
-  return sourceJson(c) + '\n';
-}
-
-/** The diagnoses as the table's last lines: one per diagnosis, its connections' ids after it. */
-function diagnosesText(ds: Diagnosis[]): string {
-  if (ds.length === 0) return '';
-  let out = 'diagnoses:\n';
-  for (const d of ds) {
-    const ids = d.connections.length > 0 ? ` [connections ${d.connections.slice(0, 5).join(', ')}${d.connections.length > 5 ? ', …' : ''}]` : '';
-    out += `  ${d.severity === 'error' ? 'ERROR' : 'WARN '} ${d.text}${ids}\n`;
-  }
-  return out;
-}

@@ -1,8 +1,7 @@
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
-import os from 'node:os';
 import { frameTimeMs, type Frame } from '../capture/frame';
 import { readCaptureFile, type FileReadResult, type ReadCaptureOptions } from '../capture/file';
-import { readDecodedThreaded, readerThreadAvailable } from '../ingest/reader-thread';
+import { readDecodedThreaded } from '../ingest/reader-thread';
+import { readsInThread, sizeOf } from './reader-choice';
 import type { Engine } from '../ingest/engine';
 import type { FileSourceInfo } from '../capture/source';
 import { CommentOwners } from '../ingest/comments';
@@ -15,8 +14,6 @@ const EXPIRE_EVERY_MS = 1000;
 const MIN_WAIT_MS = 2;
 /** Frames handled between two looks at the clock while yielding (see `yieldEveryMs`). */
 const YIELD_CHECK_FRAMES = 128;
-/** Below this size a file is read before a reader thread would have started (~30 ms). */
-const THREAD_MIN_BYTES = 4 << 20;
 
 export interface FileRun {
   source: FileSourceInfo;
@@ -133,7 +130,7 @@ export function playFile(
     },
   };
   const hosted = opts.readerThread !== undefined;
-  const read = hosted || useThread(input, speed, source.totalBytes, opts.readThread ?? 'auto')
+  const read = hosted || (speed.kind === 'max' && readsInThread(input, opts.readThread ?? 'auto', source.totalBytes))
     ? readDecodedThreaded(
         input,
         (ts, origLen, status, seg, note) => {
@@ -175,46 +172,4 @@ function yielder(everyMs: number | undefined): () => Promise<void> | undefined {
     if (++n % YIELD_CHECK_FRAMES !== 0 || performance.now() - sliceStart < everyMs) return undefined;
     return new Promise<void>(resume);
   };
-}
-
-function useThread(input: string, speed: Speed, size: number | null, mode: ReadThreadMode): boolean {
-  if (mode === 'off' || speed.kind !== 'max' || input === '-' || !readerThreadAvailable()) return false;
-  if (mode === 'on') return true;
-  return size !== null && size >= THREAD_MIN_BYTES && os.availableParallelism() > 1 && plainCapture(input) !== 'pcapng';
-}
-
-/**
- * The format of an uncompressed capture file from its magic number; null for anything else (a
- * gzipped file, standard input, a file that cannot be read: the reader says what is wrong).
- *
- * An uncompressed pcapng file is read and decoded in a fraction of the time tracking takes (0.26 s
- * of 1.06 s for 1.1 M packets), so a reader thread saves no more than its start and hand-over cost.
- * Classic pcap costs pcap-parser's parse on top, which a reader thread takes off the tracking
- * thread, under `analyze` too (1.5 against 1.8–1.9 s for the bench capture).
- */
-function plainCapture(path: string): 'pcap' | 'pcapng' | null {
-  if (path === '-') return null;
-  const b = Buffer.alloc(4);
-  try {
-    const fd = openSync(path, 'r');
-    try {
-      if (readSync(fd, b, 0, 4, 0) !== 4) return null;
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    return null;
-  }
-  const m = b.readUInt32BE(0);
-  if (m === 0x0a0d0d0a) return 'pcapng';
-  return m === 0xa1b2c3d4 || m === 0xd4c3b2a1 || m === 0xa1b23c4d || m === 0x4d3cb2a1 ? 'pcap' : null;
-}
-
-function sizeOf(path: string): number | null {
-  try {
-    const s = statSync(path);
-    return s.isFile() ? s.size : null;
-  } catch {
-    return null;
-  }
 }

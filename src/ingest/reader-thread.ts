@@ -1,12 +1,11 @@
-import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { FileError } from '../capture/errors';
 import { describeError, type FileReadResult, type ReadCaptureOptions } from '../capture/file';
 import type { FrameNote } from '../capture/frame';
 import { FrameBytes } from '../capture/parser';
 import { Segment, type DecodeStatus } from '../decode/segment';
-import { BATCH_BYTES, SegmentBatchReader } from './segment-batch';
+import { SegmentBatchReader } from './segment-batch';
+import { READER_SCRIPT, readerData } from './reader-start';
 import type { ReaderData, ToMain, ToReader } from './reader-thread-protocol';
 
 /**
@@ -15,30 +14,7 @@ import type { ReaderData, ToMain, ToReader } from './reader-thread-protocol';
  */
 export type DecodedHandler = (tsMs: number, origLen: number, status: DecodeStatus, seg: Segment, note?: FrameNote | null) => void | Promise<void>;
 
-const READER = path.join(__dirname, 'reader-thread-worker.js');
-/** Batches in flight: enough that neither thread waits for the other, 4 MiB in all. */
-const BATCHES = 4;
-/** The first batch: some 700 frames, so that tracking starts a few ms after the thread has. */
-const FIRST_BATCH_BYTES = 64 << 10;
-
-/**
- * Reading in a thread of its own needs the compiled reader script: it is there when running from
- * dist/, as the CLI does, and not when the TypeScript sources run directly.
- */
-export function readerThreadAvailable(): boolean {
-  return existsSync(READER);
-}
-
-/** What a reader thread starts with, to read `input`. */
-export function readerData(input: string, opts: Partial<Pick<ReaderData, 'decode' | 'batchBytes'>> = {}): ReaderData {
-  return {
-    input,
-    batchBytes: opts.batchBytes ?? BATCH_BYTES,
-    batches: BATCHES,
-    decode: opts.decode ?? 'balance',
-    firstBatchBytes: FIRST_BATCH_BYTES,
-  };
-}
+export { readerData, readerThreadAvailable } from './reader-start';
 
 /**
  * readCaptureFile and decodeFrame in a second thread: each frame reaches `onDecoded` on this
@@ -64,7 +40,7 @@ export async function readDecodedThreaded(
   if (signal?.aborted) {
     return { format: null, gzip: false, frames: 0, bytes: 0, error: { code: 'aborted', message: 'reading was aborted before it started' } };
   }
-  const reader = opts.thread ?? new Worker(READER, { workerData: readerData(input, opts) });
+  const reader = opts.thread ?? new Worker(READER_SCRIPT, { workerData: readerData(input, opts) });
   const queue: ToMain[] = [];
   let wake: (() => void) | null = null;
   const poke = () => {

@@ -20,7 +20,6 @@ import { DECODE_STATUSES, STATUS_INDEX } from '../decode/status';
  * and bytes after the time and length); the reader then decodes it. This lets the writing thread
  * leave decoding to the reading one when it is itself the slower of the two.
  */
-export const BATCH_BYTES = 1 << 20;
 const SHORT = 16;
 const LONG = 96;
 const SRC = 64;

@@ -7,7 +7,7 @@ import type { ConnectionView } from '../../track/connection';
 import { writeJsonLine } from './jsonl';
 import { RecordBatchReader } from './record-batch';
 import type { FromRecordThread, ToRecordThread } from './record-thread-protocol';
-import { tableLine } from './table';
+import { writeTableLine } from './table';
 import { zeekRow } from './zeek';
 
 /** Output goes back in pieces of this many bytes (or fewer). */
@@ -15,8 +15,14 @@ const CHUNK = 1 << 20;
 
 /** Writes the records that come to `port` (ToRecordThread) and posts the output back. */
 export function serveRecords(port: MessagePort): void {
+  const w = recordWriter(port);
+  port.on('message', w);
+}
+
+/** What writes each message of records that comes, in order, posting the output to `port`. */
+export function recordWriter(port: MessagePort): (m: ToRecordThread) => void {
   const w = new RecordWriter(port);
-  port.on('message', (m: ToRecordThread) => w.onMessage(m));
+  return (m) => w.onMessage(m);
 }
 
 class RecordWriter {
@@ -26,7 +32,7 @@ class RecordWriter {
   private used = 0;
   /** Output buffers written out and given back: no more are made than were once out at the same time. */
   private readonly spare: ArrayBuffer[] = [];
-  /** A jsonl line written from packed fields, before it is copied into the output buffer. */
+  /** A jsonl line or a table row, before it is copied into the output buffer. */
   private readonly line = new JsonBytes(4096);
 
   constructor(private readonly port: MessagePort) {}
@@ -39,14 +45,21 @@ class RecordWriter {
         if (rec.kind === 'fields') {
           writeJsonLine(this.line, rec.fields);
           this.putLine();
-        } else if (rec.kind === 'view') this.put(tableLine(rec.view), false); // the table writes 'µs'; jsonl comes as fields
-        else if (rec.kind === 'zeek') this.put(zeekRow(rec.zeek), true);
+        } else if (rec.kind === 'view') {
+          // the table's row (jsonl comes as fields), written as the tracking thread writes it
+          writeTableLine(this.line, rec.view);
+          this.putLine();
+        } else if (rec.kind === 'zeek') this.put(zeekRow(rec.zeek), true);
         else this.put(rec.text, false);
       }
       const free: FromRecordThread = { type: 'free', buffer: m.buffer };
       this.port.postMessage(free, [m.buffer]);
     } else if (m.type === 'text') {
       this.put(m.text, false);
+    } else if (m.type === 'mark') {
+      this.flush();
+      const mark: FromRecordThread = { type: 'mark' };
+      this.port.postMessage(mark);
     } else {
       this.flush();
       const ended: FromRecordThread = { type: 'ended' };

@@ -1,5 +1,3 @@
-import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { Worker, type MessagePort } from 'node:worker_threads';
 import type { ConnectionView } from '../../track/connection';
 import type { ZeekRecord } from '../../track/zeek';
@@ -7,20 +5,14 @@ import { ConnFields, type ConnectionSource } from '../../track/record';
 import type { OutputGate } from '../stdout';
 import { RECORD_BATCH_BYTES, RecordBatchWriter } from './record-batch';
 import type { FromRecordThread, ToRecordThread } from './record-thread-protocol';
+import { RECORD_SCRIPT, type ReaderHost } from './read-write';
 
-const SCRIPT = path.join(__dirname, 'record-thread-worker.js');
 /** Batches in flight before reading waits for one to come back: 4 MiB in all. */
 const BATCHES = 4;
 /** The record thread's young generation (V8's default would be 16 times this). */
 const YOUNG_MIB = 2;
 
-/**
- * The record thread needs the compiled script: it is there when running from dist/, as the CLI
- * does, and not when the TypeScript sources run directly.
- */
-export function recordThreadAvailable(): boolean {
-  return existsSync(SCRIPT);
-}
+export { recordThreadAvailable } from './read-write';
 
 /**
  * analyze's records formatted and encoded in a thread of their own: this thread packs each record
@@ -43,6 +35,10 @@ export class RecordThread {
   private failure: unknown = null;
   private readonly ended: Promise<void>;
   private readonly scratch = new ConnFields();
+  /** Called when the output of every record before a mark() has been handed to `write`. */
+  onMark: () => void = () => {};
+  /** Called if the thread fails: no more marks will come (end() reports the failure). */
+  onFailure: () => void = () => {};
 
   constructor(
     /** Takes each piece of output, in order; calls `written` once it no longer needs the bytes. */
@@ -56,12 +52,12 @@ export class RecordThread {
      * A thread that already runs the record writer (serveRecords) on the other end of `port`,
      * beside other work (the reader's): its owner ends it. Without, the record thread is made here.
      */
-    host?: { worker: Worker; port: MessagePort },
+    host?: ReaderHost,
   ) {
     // Nothing the record thread makes outlives its batch: a small young generation collects it as
     // well and keeps the thread's heap at a tenth of the default's (40 MiB on a 300 000-connection
     // run), with no more CPU (bench/sections/memory.mjs).
-    this.worker = host?.worker ?? new Worker(SCRIPT, { resourceLimits: { maxYoungGenerationSizeMb: YOUNG_MIB } });
+    this.worker = host?.worker ?? new Worker(RECORD_SCRIPT, { resourceLimits: { maxYoungGenerationSizeMb: YOUNG_MIB } });
     this.port = host?.port ?? this.worker;
     this.owned = host === undefined;
     this.ended = new Promise<void>((resolve, reject) => {
@@ -72,6 +68,7 @@ export class RecordThread {
           write(data, () => this.written.push(data.buffer as ArrayBuffer));
         }
         else if (m.type === 'free') this.free(m.buffer);
+        else if (m.type === 'mark') this.onMark();
         else resolve();
       });
       // a thread that failed while reading was held must not keep it held: end() is reached only
@@ -79,12 +76,14 @@ export class RecordThread {
       this.worker.on('error', (e) => {
         this.failure = e;
         this.unblock();
+        this.onFailure();
         reject(e);
       });
       this.worker.on('exit', () => {
         const e = new Error('the record thread ended early');
         this.failure ??= e;
         this.unblock();
+        this.onFailure();
         reject(e);
       });
     });
@@ -123,6 +122,13 @@ export class RecordThread {
       done = this.batch.zeek(r);
     }
     if (done !== true) this.text(textOf(r));
+  }
+
+  /** Sends the records given so far; onMark is called once their output has been handed on. */
+  mark(): void {
+    if (this.failure !== null) return; // end() reports it
+    this.send();
+    this.post({ type: 'mark' });
   }
 
   /** Waits until every record has been written; rejects if the record thread failed. */

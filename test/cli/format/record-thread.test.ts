@@ -31,10 +31,17 @@ beforeAll(async () => {
 const golden: Record<string, unknown> = JSON.parse(readFileSync(path.join(REPO, 'test/fixtures/analyze/public-traces.json'), 'utf8'));
 const where = (file: string) => (file.startsWith('test/') ? path.join(REPO, file) : path.join(FIXTURES, file));
 
-/** `readWrite`: the record thread also reads the file (jsonl). */
-async function analyze(file: string, format: AnalyzeFormat, recordThread: boolean, readWrite = false) {
+/**
+ * `readWrite`: the record thread also reads the file (jsonl). `shared`: no record thread for the whole
+ * run, one for a share of the records left at the end, which reads the file too when `shared` is 'read'.
+ */
+async function analyze(file: string, format: AnalyzeFormat, recordThread: boolean, readWrite = false, shared: 'off' | 'end' | 'read' = 'off') {
   const parts: Buffer[] = [];
-  const r = await built.analyzeFile({ file, format, readThread: 'off' }, (c) => parts.push(Buffer.from(c)), { recordThread, readWrite });
+  const r = await built.analyzeFile({ file, format, readThread: shared === 'read' ? 'on' : 'off' }, (c) => parts.push(Buffer.from(c)), {
+    recordThread,
+    readWrite,
+    sharedEnd: shared !== 'off',
+  });
   // Zeek's header and footer say when the log was opened and closed
   const out = Buffer.concat(parts).toString('utf8').replace(/^#(open|close)\t.*$/gm, '#$1');
   return { out, error: r.result.error, frames: r.result.frames, connections: r.connections };
@@ -108,6 +115,7 @@ describe('analyze with a record thread', () => {
         const on = await analyze(where(file), format, true);
         expect(on, `${file} ${format}`).toEqual(off);
         if (format === 'jsonl') expect(await analyze(where(file), format, true, true), `${file} read and written in one thread`).toEqual(off);
+        expect(await analyze(where(file), format, false, false, 'end'), `${file} ${format}, the end shared`).toEqual(off);
       }
     }
   }, 300_000);
@@ -125,6 +133,18 @@ describe('analyze with a record thread', () => {
         // and with one thread that reads the file and writes the records
         expect(await analyze(file, format, true, true)).toEqual(off);
       }
+    }
+  }, 120_000);
+
+  it('shares the records left at the end with it, in the order they leave the table', async () => {
+    const file = path.join(tempDir(), 'many.pcapng');
+    writeFileSync(file, manyConnections(20000));
+    for (const format of ['jsonl', 'zeek', 'table'] as const) {
+      const off = await analyze(file, format, false);
+      expect(off.connections).toBeGreaterThanOrEqual(20000);
+      // the record thread alone, and the one that also read the file
+      expect(await analyze(file, format, false, false, 'end'), format).toEqual(off);
+      expect(await analyze(file, format, false, false, 'read'), `${format}, read in the thread`).toEqual(off);
     }
   }, 120_000);
 });
