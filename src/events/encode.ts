@@ -1,5 +1,5 @@
 import type { ConnectionView, EndpointView } from '../track/connection';
-import { lit as prepared, writeLit, writeNumber, type Lit } from './json-bytes';
+import { LIT_PAD, NUMBER_MAX, lit as bytes, writeLit, writeNumber, type Lit } from './json-bytes';
 import { EVENT_TYPES, type ConnectionEvent, type TcpEvent } from './types';
 
 /**
@@ -16,7 +16,7 @@ import { EVENT_TYPES, type ConnectionEvent, type TcpEvent } from './types';
  * JSON.stringify when they hold anything that would need it.
  */
 export function eventJson(e: TcpEvent): string {
-  const head = `{"type":"${e.type}","connectionId":${str(e.connectionId)},"ts":${tsText(e.ts)}`;
+  const head = `{"type":"${e.type}","connectionId":${str(e.connectionId)},"ts":${num(e.ts)}`;
   switch (e.type) {
     case 'state': {
       const c = e.cause;
@@ -96,19 +96,6 @@ function summaryJson(e: ConnectionEvent): string {
   );
 }
 
-// The events of one packet share its time, and writing a fractional number through String is the
-// dearest part of most events: the last one's text is kept (writeEvent writes its digits instead).
-let lastTs = NaN;
-let lastTsText = 'null';
-
-function tsText(ts: number): string {
-  if (ts !== lastTs) {
-    lastTs = ts;
-    lastTsText = num(ts);
-  }
-  return lastTsText;
-}
-
 /** A number as JSON writes it (NaN and ±Infinity become null). */
 function num(n: number | null): string {
   return n !== null && Number.isFinite(n) ? String(n) : 'null';
@@ -128,9 +115,19 @@ function str(s: string): string {
 // no intermediate strings, not even for a fractional number (json-bytes writes its digits), so a
 // busy stream makes next to no garbage. eventJson is the reference it is tested against.
 
-/** Bytes writeEvent may need for `e`: a bound, not the size. */
+/**
+ * The text between an event's values at its longest (a closed connection's event with the longest
+ * names is ~430 bytes), and how many numbers an event carries at most (the connection event's ten).
+ */
+const EVENT_TEXT_MAX = 480;
+const EVENT_NUMBERS_MAX = 10;
+
+/**
+ * Bytes writeEvent may need for `e`: a bound, not the size: its text, every number at its longest,
+ * the last word of a prepared text (LIT_PAD), and each string at six bytes a character (escaped).
+ */
 export function maxEventBytes(e: TcpEvent): number {
-  let n = 600 + 6 * e.connectionId.length;
+  let n = EVENT_TEXT_MAX + EVENT_NUMBERS_MAX * NUMBER_MAX + LIT_PAD + 6 * e.connectionId.length;
   if (e.type === 'anomaly' && e.detail !== undefined) n += 6 * e.detail.length;
   if (e.type === 'connection' && e.connection !== undefined) {
     const c = e.connection;
@@ -160,7 +157,7 @@ export function writeEvent(e: TcpEvent, buf: Buffer, off: number): number {
   lit(TYPE_HEAD[e.type]);
   wstr(e.connectionId);
   lit(TS);
-  // digits straight into the buffer (no string per packet, as tsText makes for eventJson)
+  // digits straight into the buffer (no string per packet)
   ONE[0] = e.ts;
   O = writeNumber(B, O, ONE, 0);
   switch (e.type) {
@@ -339,12 +336,10 @@ const ONE = new Float64Array(1);
  * microseconds in the fraction and their differences too, without a string for them.
  */
 function wnum(n: number | null): void {
-  if (n === null) return lit(NULL);
-  ONE[0] = n;
+  ONE[0] = n ?? NaN;
   O = writeNumber(B, O, ONE, 0);
 }
 
-const bytes = (s: string): Lit => prepared(s);
 const TYPE_HEAD = Object.fromEntries(
   EVENT_TYPES.map((t) => [t, bytes(`{"type":"${t}","connectionId":`)]),
 ) as Record<TcpEvent['type'], Lit>;
