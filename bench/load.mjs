@@ -20,7 +20,8 @@
 // latency from capture to the WebSocket client (p50/p99), the REST listing's time, and how long the
 // machine itself held up a process at the capture process's priority (bench/lib/stall-monitor.mjs).
 // --diag adds where the CPU went over the middle of the traffic (bench/lib/diag.mjs): per thread of
-// the main and the capture process, CPU and wakeups a second; the `ss` children's CPU; hand-over
+// the main and the capture process, CPU and wakeups a second; the `ss` runs' CPU (forked, or through
+// the helper shell); hand-over
 // reads, stream passes and messages, socket readings, `ss` runs and fd scans a second; and all
 // tcpscope processes' CPU per 1 000 connections over that window ("window"), the steady state
 // without the run's first 1.5 s (while V8 is still optimising the code) and its end. --strace S
@@ -239,7 +240,7 @@ if (results.length > 0) {
       `${r.params.capture}${r.params.hog ? ` hog ${r.params.hog}` : ''} | load ${r.loadAverage[0]} | stalls max ${r.machineStalls.maxMs} ms, ${r.machineStalls.over100} > 100 ms | ${r.generator.perSecond} conn/s | ` +
         `${c.seenWhole} / ${c.generated} whole | lost ${r.packets.lost} pkts | evidence ${c.lossEvidence.gaps}/${c.lossEvidence.acksOfUnseen}/${c.lossEvidence.midstreamStarts} | ` +
         `handover lost ${c.lossEvidence.handoverLost ?? "-"} ring full ${c.lossEvidence.ringFull ?? "-"} kernel dropped ${c.lossEvidence.kernelDropped ?? "-"} holes ${c.lossEvidence.captureHoles ?? "-"} flagged ${c.captureGap} silently wrong ${c.silentlyWrong} | ${r.cpu.msPer1000Connections} ms/1000 (${r.cpu.busyPct} %; main ${r.cpu.main.ms}, capture ${r.cpu.captureProcess?.ms ?? '-'}, all children ${r.cpu.children.ms} ms) | ` +
-        `main ${r.cpu.mainUsPerConnection} µs/conn | ${r.diag ? `window ${r.diag.msPer1000Connections} ms/1000 (main thread ${r.diag.mainThreadMsPerS}, ${r.diag.mainThreadWakeupsPerS} wakeups; other threads ${r.diag.mainOtherThreadsMsPerS}; capture ${r.diag.captureMsPerS}; ss ${r.diag.reapedChildrenCpuMsPerS} ms/s) | ` : ''}WS ${r.ws.eventsPerConnection} events, ${r.ws.bytesPerConnection} B /conn, p50/p99 ${r.ws.latencyMs.p50}/${r.ws.latencyMs.p99} ms lagged ${r.ws.lagged} (server: held unconfirmed ${r.wsServer.heldUnconfirmed ?? '-'}) | REST p50/max ${r.rest.p50Ms}/${r.rest.maxMs} ms`,
+        `main ${r.cpu.mainUsPerConnection} µs/conn | ${r.diag ? `window ${r.diag.msPer1000Connections} ms/1000 (main thread ${r.diag.mainThreadMsPerS}, ${r.diag.mainThreadWakeupsPerS} wakeups; other threads ${r.diag.mainOtherThreadsMsPerS}; capture ${r.diag.captureMsPerS}; ss ${Math.round(((r.diag.reapedChildrenCpuMsPerS ?? 0) + (r.diag.otherChildrenCpuMsPerS ?? 0)) * 10) / 10} ms/s) | ` : ''}WS ${r.ws.eventsPerConnection} events, ${r.ws.bytesPerConnection} B /conn, p50/p99 ${r.ws.latencyMs.p50}/${r.ws.latencyMs.p99} ms lagged ${r.ws.lagged} (server: held unconfirmed ${r.wsServer.heldUnconfirmed ?? '-'}) | REST p50/max ${r.rest.p50Ms}/${r.rest.maxMs} ms`,
     );
   }
 }

@@ -1,7 +1,8 @@
 // Where a live run's CPU goes, per process and per thread, over a window of the traffic: CPU time
 // and context switches of every thread of tcpscope's main process and of its capture process
 // (/proc/PID/task/TID/stat and status; a voluntary switch is a sleep, so they count wakeups), CPU of
-// the children the main process reaped meanwhile (the socket scans' `ss`), and, with `strace`, the
+// the children the main process reaped meanwhile and its live children but the capture process (the
+// socket scans' `ss`, forked or run through the helper shell), and, with `strace`, the
 // system calls each process made in a shorter window (strace -c -f: it slows the traced process, so
 // its counts are read as counts, not its CPU).
 import { spawn } from 'node:child_process';
@@ -103,7 +104,7 @@ export async function openWindow(pids, stats) {
       seconds: round(seconds, 2),
       main,
       capture,
-      // children the main process reaped in the window: the `ss` runs (and a restarted capture process)
+      // children the main process reaped in the window: `ss` runs forked from it (and a restarted capture process)
       reapedChildrenCpuMsPerS: reaped,
       // live children but the capture process, with what they reaped: the ss helper shell and its ss runs
       otherChildrenCpuMsPerS: per(otherMs),
