@@ -193,6 +193,12 @@ export async function analyzeFile(
   // every record written before what ends the output
   try {
     await thread?.end();
+  } catch (e) {
+    // When the thread that shares the end is the one that read the file, and failed while reading,
+    // its failure is the reading's: that is reported (result.error), with the summary of what came
+    // before it, as when the file is read by a reader thread alone. (It had no records yet: they go
+    // to it only once the file has been read.)
+    if (shared === null || host === undefined || result.error === null) throw e;
   } finally {
     void host?.worker.terminate();
   }
