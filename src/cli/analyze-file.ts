@@ -80,6 +80,24 @@ export async function analyzeFile(
     host?: ReaderHost;
   } = {},
 ): Promise<{ result: FileReadResult; connections: number }> {
+  const host = opts.host ?? (readsInHost(o, opts) ? startReadWrite(o.file) : undefined);
+  // whatever happens, the thread that reads ends here
+  try {
+    return await analyzeWith(o, write, opts, host);
+  } finally {
+    void host?.worker.terminate();
+  }
+}
+
+type AnalyzeFileOptions = NonNullable<Parameters<typeof analyzeFile>[2]>;
+
+/** analyzeFile's work, once the thread that reads (if any) has been started. */
+async function analyzeWith(
+  o: AnalyzeCommandOptions,
+  write: (chunk: string | Uint8Array, written?: () => void) => void,
+  opts: AnalyzeFileOptions,
+  host: ReaderHost | undefined,
+): Promise<{ result: FileReadResult; connections: number }> {
   const gate = opts.gate ?? new OutputGate();
   // records are written as bytes into one buffer, handed out CHUNK bytes at a time
   const out = new JsonBytes(CHUNK + 4096);
@@ -105,7 +123,6 @@ export async function analyzeFile(
   };
   // In the record thread, this thread packs each record and the other one writes its text.
   const shareEnd = opts.recordThread !== true && opts.sharedEnd === true && o.format !== 'zeek';
-  const host = opts.host ?? (readsInHost(o, opts) ? startReadWrite(o.file) : undefined);
   const thread = opts.recordThread === true || shareEnd ? new RecordThread(write, gate, flush, tableLine, host) : null;
   const shared = shareEnd && thread !== null ? new SharedEnd(thread, write) : null;
   /** Whether the records removed now go to the record thread: always with recordThread, by rounds at the end with sharedEnd. */
@@ -199,8 +216,6 @@ export async function analyzeFile(
     // before it, as when the file is read by a reader thread alone. (It had no records yet: they go
     // to it only once the file has been read.)
     if (shared === null || host === undefined || result.error === null) throw e;
-  } finally {
-    void host?.worker.terminate();
   }
   if (output) {
     if (o.format === 'zeek') {
