@@ -12,8 +12,6 @@ const BATCHES = 4;
 /** The record thread's young generation (V8's default would be 16 times this). */
 const YOUNG_MIB = 2;
 
-export { recordThreadAvailable } from './read-write';
-
 /**
  * analyze's records formatted and encoded in a thread of their own: this thread packs each record
  * as numbers and bytes into a batch (record-batch.ts), the record thread makes the format's text of
@@ -49,7 +47,7 @@ export class RecordThread {
     /** A record's text made here, for what cannot be packed (endpoint notes). */
     private readonly textOf: (c: ConnectionView) => string,
     /**
-     * A thread that already runs the record writer (serveRecords) on the other end of `port`,
+     * A thread that writes the records sent to `port` (recordWriter, loaded once the first come),
      * beside other work (the reader's): its owner ends it. Without, the record thread is made here.
      */
     host?: ReaderHost,
