@@ -202,8 +202,8 @@ async function analyzeWith(
       if (gate.wait) await gate.wait;
     }
   } else if (output) {
-    // The rest a thousand at a time, waiting for a slow reader between them.
-    while (engine.tracker.removeAll(1000) > 0) {
+    // The rest END_ROUND at a time, waiting for a slow reader between them.
+    while (engine.tracker.removeAll(END_ROUND) > 0) {
       if (gate.wait) await gate.wait;
     }
   }
