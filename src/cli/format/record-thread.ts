@@ -30,6 +30,8 @@ export class RecordThread {
   /** Output buffers written out, to go back with the next batch. */
   private written: ArrayBuffer[] = [];
   private waiting = false;
+  /** Whether anything has been sent to the record thread. */
+  private posted = false;
   private failure: unknown = null;
   private readonly ended: Promise<void>;
   private readonly scratch = new ConnFields();
@@ -133,6 +135,13 @@ export class RecordThread {
   async end(): Promise<void> {
     if (this.failure === null) {
       this.send();
+      if (!this.owned && !this.posted) {
+        // Nothing went to the host's writer (no record, or none left at the end to share): there is
+        // nothing to wait for, and an end would only make it load the writer's code to answer.
+        (this.port as MessagePort).close();
+        this.unblock();
+        return;
+      }
       this.post({ type: 'end' });
     }
     try {
@@ -191,6 +200,7 @@ export class RecordThread {
   }
 
   private post(m: ToRecordThread, transfer?: ArrayBuffer[]): void {
+    this.posted = true;
     this.port.postMessage(m, transfer);
   }
 }
