@@ -76,11 +76,12 @@ export async function analyzeFile(
      * thread when there is one (readWriteAvailable()).
      */
     sharedEnd?: boolean;
-    /** The thread that reads the file, started by the caller as readsInHost() says; ended here. Without, it is started here when readsInHost() says so. */
+    /** The thread that reads the file, started by the caller as readsInHost() says (undefined: none); ended here. Without the key, it is started here when readsInHost() says so. */
     host?: ReaderHost;
   } = {},
 ): Promise<{ result: FileReadResult; connections: number }> {
-  const host = opts.host ?? (readsInHost(o, opts) ? startReadWrite(o.file) : undefined);
+  // (a caller that says which, none too, has decided already)
+  const host = 'host' in opts ? opts.host : readsInHost(o, opts) ? startReadWrite(o.file) : undefined;
   // whatever happens, the thread that reads ends here
   try {
     return await analyzeWith(o, write, opts, host);

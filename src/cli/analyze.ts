@@ -62,7 +62,8 @@ function useRecordThread(o: AnalyzeCommandOptions): boolean {
  * thread's, and its compiling slows that thread's own.
  */
 function useSharedEnd(o: AnalyzeCommandOptions, readerThread: boolean): boolean {
-  return readerThread && (o.writeThread ?? 'auto') === 'auto' && o.format !== 'zeek' && recordThreadAvailable();
+  // (analyzeFile shares nothing for zeek: its records come from the tracker's mirror)
+  return readerThread && (o.writeThread ?? 'auto') === 'auto' && recordThreadAvailable();
 }
 
 export async function runAnalyze(o: AnalyzeCommandOptions): Promise<number> {
