@@ -76,9 +76,28 @@ export async function analyzeFile(
      * thread when there is one (readWriteAvailable()).
      */
     sharedEnd?: boolean;
-    /** The thread that reads the file, started by the caller as readsInHost() says; ended here. Without, it is started here when readsInHost() says so. */
+    /** The thread that reads the file, started by the caller as readsInHost() says (undefined: none); ended here. Without the key, it is started here when readsInHost() says so. */
     host?: ReaderHost;
   } = {},
+): Promise<{ result: FileReadResult; connections: number }> {
+  // (a caller that says which, none too, has decided already)
+  const host = 'host' in opts ? opts.host : readsInHost(o, opts) ? startReadWrite(o.file) : undefined;
+  // whatever happens, the thread that reads ends here
+  try {
+    return await analyzeWith(o, write, opts, host);
+  } finally {
+    void host?.worker.terminate();
+  }
+}
+
+type AnalyzeFileOptions = NonNullable<Parameters<typeof analyzeFile>[2]>;
+
+/** analyzeFile's work, once the thread that reads (if any) has been started. */
+async function analyzeWith(
+  o: AnalyzeCommandOptions,
+  write: (chunk: string | Uint8Array, written?: () => void) => void,
+  opts: AnalyzeFileOptions,
+  host: ReaderHost | undefined,
 ): Promise<{ result: FileReadResult; connections: number }> {
   const gate = opts.gate ?? new OutputGate();
   // records are written as bytes into one buffer, handed out CHUNK bytes at a time
@@ -105,7 +124,6 @@ export async function analyzeFile(
   };
   // In the record thread, this thread packs each record and the other one writes its text.
   const shareEnd = opts.recordThread !== true && opts.sharedEnd === true && o.format !== 'zeek';
-  const host = opts.host ?? (readsInHost(o, opts) ? startReadWrite(o.file) : undefined);
   const thread = opts.recordThread === true || shareEnd ? new RecordThread(write, gate, flush, tableLine, host) : null;
   const shared = shareEnd && thread !== null ? new SharedEnd(thread, write) : null;
   /** Whether the records removed now go to the record thread: always with recordThread, by rounds at the end with sharedEnd. */
@@ -185,16 +203,20 @@ export async function analyzeFile(
       if (gate.wait) await gate.wait;
     }
   } else if (output) {
-    // The rest a thousand at a time, waiting for a slow reader between them.
-    while (engine.tracker.removeAll(1000) > 0) {
+    // The rest END_ROUND at a time, waiting for a slow reader between them.
+    while (engine.tracker.removeAll(END_ROUND) > 0) {
       if (gate.wait) await gate.wait;
     }
   }
   // every record written before what ends the output
   try {
     await thread?.end();
-  } finally {
-    void host?.worker.terminate();
+  } catch (e) {
+    // When the thread that shares the end is the one that read the file, and failed while reading,
+    // its failure is the reading's: that is reported (result.error), with the summary of what came
+    // before it, as when the file is read by a reader thread alone. (It had no records yet: they go
+    // to it only once the file has been read.)
+    if (shared === null || host === undefined || result.error === null) throw e;
   }
   if (output) {
     if (o.format === 'zeek') {

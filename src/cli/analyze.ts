@@ -6,7 +6,7 @@ import type { AnalyzeFormat, CommonOptions, ReadThreadMode, WriteThreadMode } fr
 import type { Progress } from './progress';
 import type * as Run from './analyze-file';
 import { guardStdout, OutputGate } from './stdout';
-import { readsInHost, readWriteAvailable, recordThreadAvailable, startReadWrite } from './format/read-write';
+import { readsInHost, readWriteAvailable, recordThreadAvailable, startReadWrite, type ReaderHost } from './format/read-write';
 
 // The analyze command. This module loads little: it decides on the threads and starts the one that
 // reads before it loads the rest (analyze-file.ts: the tracker, the readers, the formats), so that
@@ -62,19 +62,14 @@ function useRecordThread(o: AnalyzeCommandOptions): boolean {
  * thread's, and its compiling slows that thread's own.
  */
 function useSharedEnd(o: AnalyzeCommandOptions, readerThread: boolean): boolean {
-  return readerThread && (o.writeThread ?? 'auto') === 'auto' && o.format !== 'zeek' && recordThreadAvailable();
+  // (analyzeFile shares nothing for zeek: its records come from the tracker's mirror)
+  return readerThread && (o.writeThread ?? 'auto') === 'auto' && recordThreadAvailable();
 }
 
 export async function runAnalyze(o: AnalyzeCommandOptions): Promise<number> {
   guardStdout();
   const recordThread = useRecordThread(o);
   const readWrite = recordThread && o.format === 'jsonl' && o.readThread === 'on' && o.writeThread === 'on' && readWriteAvailable();
-  // the thread that reads starts first, and loads its code while this one loads the rest
-  const host = readsInHost(o, { recordThread, readWrite }) ? startReadWrite(o.file) : undefined;
-  const sharedEnd = !recordThread && useSharedEnd(o, host !== undefined);
-  const run = await import('./analyze-file');
-  // a progress bar only on a terminal (its code loads only then)
-  const progress: Progress = process.stderr.isTTY ? (await import('./progress')).fileProgress('analyze') : { update() {}, stop() {} };
   // A pipe to a slower reader holds what it cannot take yet: reading waits until it has drained,
   // so memory stays flat however slow the reader is.
   const gate = new OutputGate();
@@ -89,12 +84,22 @@ export async function runAnalyze(o: AnalyzeCommandOptions): Promise<number> {
       });
     }
   };
+  let progress: Progress | null = null;
+  let host: ReaderHost | undefined;
   let result: FileReadResult;
   try {
+    // the thread that reads starts first, and loads its code while this one loads the rest
+    host = readsInHost(o, { recordThread, readWrite }) ? startReadWrite(o.file) : undefined;
+    const sharedEnd = !recordThread && useSharedEnd(o, host !== undefined);
+    const run = await import('./analyze-file');
+    // a progress bar only on a terminal (its code loads only then)
+    progress = process.stderr.isTTY ? (await import('./progress')).fileProgress('analyze') : { update() {}, stop() {} };
     ({ result } = await run.analyzeFile(o, write, { onProgress: progress.update, gate, recordThread, readWrite, sharedEnd, host }));
   } catch (e) {
-    progress.stop();
-    process.stderr.write(`tcpscope: cannot write the records: ${run.describeError(e)}\n`);
+    progress?.stop();
+    // (analyzeFile ends the thread itself; not if it failed before)
+    void host?.worker.terminate();
+    process.stderr.write(`tcpscope: cannot write the records: ${(await import('./analyze-file')).describeError(e)}\n`);
     return EXIT_FAILURE;
   }
   progress.stop();
@@ -104,4 +109,3 @@ export async function runAnalyze(o: AnalyzeCommandOptions): Promise<number> {
   }
   return EXIT_OK;
 }
-

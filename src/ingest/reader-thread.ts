@@ -14,8 +14,6 @@ import type { ReaderData, ToMain, ToReader } from './reader-thread-protocol';
  */
 export type DecodedHandler = (tsMs: number, origLen: number, status: DecodeStatus, seg: Segment, note?: FrameNote | null) => void | Promise<void>;
 
-export { readerData, readerThreadAvailable } from './reader-start';
-
 /**
  * readCaptureFile and decodeFrame in a second thread: each frame reaches `onDecoded` on this
  * thread decoded, in file order, while the next ones are being read, so that reading, parsing and

@@ -12,8 +12,6 @@ const BATCHES = 4;
 /** The record thread's young generation (V8's default would be 16 times this). */
 const YOUNG_MIB = 2;
 
-export { recordThreadAvailable } from './read-write';
-
 /**
  * analyze's records formatted and encoded in a thread of their own: this thread packs each record
  * as numbers and bytes into a batch (record-batch.ts), the record thread makes the format's text of
@@ -32,6 +30,8 @@ export class RecordThread {
   /** Output buffers written out, to go back with the next batch. */
   private written: ArrayBuffer[] = [];
   private waiting = false;
+  /** Whether anything has been sent to the record thread. */
+  private posted = false;
   private failure: unknown = null;
   private readonly ended: Promise<void>;
   private readonly scratch = new ConnFields();
@@ -49,7 +49,7 @@ export class RecordThread {
     /** A record's text made here, for what cannot be packed (endpoint notes). */
     private readonly textOf: (c: ConnectionView) => string,
     /**
-     * A thread that already runs the record writer (serveRecords) on the other end of `port`,
+     * A thread that writes the records sent to `port` (recordWriter, loaded once the first come),
      * beside other work (the reader's): its owner ends it. Without, the record thread is made here.
      */
     host?: ReaderHost,
@@ -135,6 +135,13 @@ export class RecordThread {
   async end(): Promise<void> {
     if (this.failure === null) {
       this.send();
+      if (!this.owned && !this.posted) {
+        // Nothing went to the host's writer (no record, or none left at the end to share): there is
+        // nothing to wait for, and an end would only make it load the writer's code to answer.
+        (this.port as MessagePort).close();
+        this.unblock();
+        return;
+      }
       this.post({ type: 'end' });
     }
     try {
@@ -193,6 +200,7 @@ export class RecordThread {
   }
 
   private post(m: ToRecordThread, transfer?: ArrayBuffer[]): void {
+    this.posted = true;
     this.port.postMessage(m, transfer);
   }
 }

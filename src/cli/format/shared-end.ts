@@ -28,9 +28,10 @@ export class SharedEnd {
     private readonly write: (bytes: Uint8Array) => void,
   ) {
     thread.onMark = () => this.onMark();
-    // no more marks will come: what is held stays unwritten, and the failure is the result
+    // no more marks will come: what is held is dropped unwritten, and the failure is the result
     thread.onFailure = () => {
       this.failed = true;
+      this.held.length = 0;
       this.letGo();
     };
   }
@@ -48,6 +49,9 @@ export class SharedEnd {
 
   /** The round just removed was written here, into `bytes`. */
   ownRound(bytes: Uint8Array[]): void {
+    // After the record thread failed, a round that would wait for its output never goes out (the
+    // failure is the result): it is not kept either, so what is held stays bounded.
+    if (this.failed && (this.held.length > 0 || this.sent !== this.marked)) return;
     if (this.held.length === 0 && this.sent === this.marked) {
       for (const b of bytes) this.write(b);
     } else {
