@@ -10,7 +10,8 @@ import { decodeFrame } from '../../src/decode/decode';
 import { Segment } from '../../src/decode/segment';
 import { connectionSummary, eventJson, maxEventBytes, writeEvent } from '../../src/events/encode';
 import { LIT_PAD } from '../../src/events/json-bytes';
-import type { TcpEvent } from '../../src/events/types';
+import type { ConnectionEvent, TcpEvent } from '../../src/events/types';
+import type { ConnectionView } from '../../src/track/connection';
 import { Tracker } from '../../src/track/tracker';
 import { FIXTURES } from '../support/fixtures.mjs';
 import { conv, handshake, run } from '../track/helpers';
@@ -93,6 +94,27 @@ describe('the stream event writers', () => {
       expect(eventJson(e)).toBe(JSON.stringify(e));
       expect(written(e)).toBe(JSON.stringify(e));
     }
+  });
+
+  it('keeps a closed connection event within its bound with every number at its longest', async () => {
+    const events = await eventsOf(path.join(TRACES, files[0]));
+    const closed = events.find((e) => e.type === 'connection' && e.phase === 'closed' && e.connection !== undefined);
+    expect(closed).toBeDefined();
+    const e = structuredClone(closed) as ConnectionEvent & { connection: ConnectionView };
+    // ten numbers a connection event writes, each as long as a double's text gets (25 bytes)
+    const long = -1.2345678901234567e-300;
+    const c = e.connection;
+    e.ts = long;
+    c.client.port = long;
+    c.server.port = long;
+    c.startedAt = long;
+    c.endedAt = long;
+    c.handshake.rttMs = long;
+    c.counts.client.packets = long;
+    c.counts.client.bytes = long;
+    c.counts.server.packets = long;
+    c.counts.server.bytes = long;
+    expect(JSON.parse(written(e))).toEqual(JSON.parse(eventJson(e)));
   });
 
   it('writes whole numbers on each side of every digit count and of 2^32 as JSON does', () => {
