@@ -284,11 +284,14 @@ describe('dashboard on a live capture', () => {
     await expect.poll(() => page.locator('#conn-body .vrow').count(), { timeout: 10_000 }).toBe(1);
     expect(await cell(ports.refused, 'conn')).toBe('REJ');
     await page.locator('#f-port').fill('');
+    // each filter's own row first: the count alone can still be the last filter's one row while a
+    // loaded machine repaints
     await page.locator('#f-state').selectOption('CLOSE_WAIT');
+    await expect.poll(() => cell(ports.half, 'sstate'), { timeout: 10_000 }).toBe('CLOSE_WAIT');
     await expect.poll(() => page.locator('#conn-body .vrow').count(), { timeout: 10_000 }).toBe(1);
-    expect(await cell(ports.half, 'sstate')).toBe('CLOSE_WAIT');
     await page.locator('#f-state').selectOption('');
     await page.locator('#f-text').fill('rej');
+    await expect.poll(() => cell(ports.refused, 'conn'), { timeout: 10_000 }).toBe('REJ');
     await expect.poll(() => page.locator('#conn-body .vrow').count(), { timeout: 10_000 }).toBe(1);
     await page.locator('#f-text').fill('');
 
