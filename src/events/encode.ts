@@ -137,7 +137,11 @@ export function maxEventBytes(e: TcpEvent): number {
 }
 
 let B: Buffer = Buffer.alloc(0);
-/** `B` as words, for the keys' text (writeLit); made again only when the buffer changes. */
+/**
+ * `B` as words, for the keys' text (writeLit); made again only when the buffer changes. `B` and the
+ * view keep the last buffer written to (one ring chunk) until the next event: made per event, the
+ * view would cost more than the chunk held.
+ */
 let DV = new DataView(B.buffer, 0, 0);
 let DV_OF: Buffer | null = null;
 let O = 0;
@@ -224,9 +228,7 @@ export function writeEvent(e: TcpEvent, buf: Buffer, off: number): number {
       break;
   }
   B[O++] = 0x7d;
-  const end = O;
-  B = EMPTY;
-  return end;
+  return O;
 }
 
 function summary(e: ConnectionEvent): void {
@@ -280,7 +282,6 @@ function summary(e: ConnectionEvent): void {
   B[O++] = 0x7d;
 }
 
-const EMPTY = Buffer.alloc(0);
 
 function lit(k: Lit): void {
   O = writeLit(B, DV, O, k);
