@@ -116,27 +116,28 @@ export class Conns {
     const x = 2 * s + side;
     const from = states[x];
     const other = states[x ^ 1];
-    const k = this.counters;
-    // bothIn: out of `from` if the peer was there too, into `to` if the peer is there
-    if (from === other) k.bothIn[from]--;
+    const pairs = this.counters.pairs;
     states[x] = to;
-    if (to === other) k.bothIn[to]++;
     if (this.index !== null) this.index.move(x, from, to);
-    k.byState[side * STATES.COUNT + from]--;
-    k.byState[side * STATES.COUNT + to]++;
+    // the connection's count moves from its old pair of states to its new one
+    if (side === 0) {
+      pairs[from * STATES.COUNT + other]--;
+      pairs[to * STATES.COUNT + other]++;
+    } else {
+      pairs[other * STATES.COUNT + from]--;
+      pairs[other * STATES.COUNT + to]++;
+    }
     this.changed = true;
   }
 
-  /** Counts s under bothIn when its endpoints share a state (call after setting them). */
+  /** Counts s under its pair of states (call after setting them, when it is added). */
   pair(s: number): void {
-    const a = this.st.st[2 * s];
-    if (a === this.st.st[2 * s + 1]) this.counters.bothIn[a]++;
+    this.counters.pairs[this.st.st[2 * s] * STATES.COUNT + this.st.st[2 * s + 1]]++;
   }
 
-  /** Takes s out of bothIn (call before changing an endpoint's state). */
+  /** Takes s out of the count of its pair of states (when it is dropped). */
   unpair(s: number): void {
-    const a = this.st.st[2 * s];
-    if (a === this.st.st[2 * s + 1]) this.counters.bothIn[a]--;
+    this.counters.pairs[this.st.st[2 * s] * STATES.COUNT + this.st.st[2 * s + 1]]--;
   }
 
   // ------------------------------------------------------------------ closing
@@ -281,8 +282,6 @@ export class Conns {
     this.ladder.release(s);
     this.log.release(s);
     this.mirror.release(s);
-    this.counters.byState[st.st[2 * s]]--;
-    this.counters.byState[11 + st.st[2 * s + 1]]--;
     this.unpair(s);
     this.counters.byPort[st.cport[s]]--;
     if (st.sport[s] !== st.cport[s]) this.counters.byPort[st.sport[s]]--;
