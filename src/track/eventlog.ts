@@ -74,7 +74,7 @@ export class EventLog {
     // evEnd is one past the newest event's record (0: none), so a full block ends on a block's
     // start; blocks are chained newest first, so appending never walks the chain.
     let r = st.evEnd[s];
-    if ((r & (PG.BLOCK - 1)) === 0) r = this.pool.alloc((r - 1) >> PG.BLOCK_SHIFT) << PG.BLOCK_SHIFT;
+    if ((r & (PG.BLOCK - 1)) === 0) r = this.pool.blocks.alloc((r - 1) >> PG.BLOCK_SHIFT) << PG.BLOCK_SHIFT;
     this.pool.set(r, word, ref);
     st.evEnd[s] = r + 1;
   }
