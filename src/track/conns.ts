@@ -12,7 +12,7 @@ import { TrackerCounters } from './stats';
 import { S, STATES } from './states';
 import { By, C, ConnStore, E, K, Kind } from './store';
 import { TimerLists } from './timers';
-import { CL, IGNORE, INVALID, ROLE, nextState } from './transitions';
+import { CL, ROLE, nextState } from './transitions';
 import { Views } from './view';
 import type { Mirror } from './mirror';
 
@@ -81,7 +81,9 @@ export class Conns {
   apply(s: number, side: number, role: number, cls: number, ref: number): boolean {
     const cur = this.st.st[2 * s + side];
     const next = nextState(role, cls, cur);
-    if (next === IGNORE || next === INVALID || next === cur) return false;
+    // (IGNORE and INVALID, the table's two values above every state, in one comparison: each
+    // name read from the module is a load and a check at every call)
+    if (next === cur || next >= STATES.COUNT) return false;
     this.setState(s, side, next, ref);
     return true;
   }
@@ -159,9 +161,7 @@ export class Conns {
   /** Marks s closed once neither endpoint can send any more. */
   checkClosed(s: number, kind: number): void {
     const st = this.st;
-    if ((st.cflags[s] & C.CLOSED) !== 0) return;
-    if (!done(st.st[2 * s]) || !done(st.st[2 * s + 1])) return;
-    if (st.st[2 * s] === S.LISTEN && st.st[2 * s + 1] === S.LISTEN) return;
+    if ((st.cflags[s] & C.CLOSED) !== 0 || ENDED[st.st[2 * s] * STATES.COUNT + st.st[2 * s + 1]] === 0) return;
     this.markClosed(s, kind, this.ord);
   }
 
@@ -245,7 +245,8 @@ export class Conns {
   classOf(s: number): number {
     const st = this.st;
     const f = st.cflags[s];
-    const bits = ((f & C.CLOSED) !== 0 ? 1 : 0) | ((f & C.EST_ONCE) !== 0 ? 2 : 0) | ((f & C.SYNACK_SEEN) !== 0 ? 4 : 0);
+    // C.CLOSED (bit 3), C.EST_ONCE (bit 5), C.SYNACK_SEEN (bit 10) to bits 0, 1, 2 without a branch
+    const bits = ((f >>> CB.CLOSED) & 1) | ((f >>> CB.EST_ONCE) & 2) | ((f >>> CB.SYNACK_SEEN) & 4);
     return CLASS_TABLE[((st.st[2 * s] * STATES.COUNT + st.st[2 * s + 1]) << 3) | bits];
   }
 
@@ -326,9 +327,24 @@ for (let a = 0; a < STATES.COUNT; a++) {
   }
 }
 
+/** Shifts that bring classOf()'s three flags of `cflags` to bits 0, 1 and 2. */
+const enum CB { CLOSED = 3, EST_ONCE = 5 - 1, SYNACK_SEEN = 10 - 2 }
+if (C.CLOSED >>> CB.CLOSED !== 1 || C.EST_ONCE >>> CB.EST_ONCE !== 2 || C.SYNACK_SEEN >>> CB.SYNACK_SEEN !== 4) {
+  throw new Error('conns: the shifts CB do not match the flags C');
+}
+
 /** Neither side can send any more data. */
 function done(state: number): boolean {
   return state === S.CLOSED || state === S.LISTEN || state === S.TIME_WAIT;
+}
+
+/**
+ * 1 for a pair of states (client * STATES.COUNT + server) in which neither endpoint can send any
+ * more, but for both in LISTEN (nothing was ever open): checkClosed() closes a connection there.
+ */
+const ENDED = new Uint8Array(STATES.COUNT * STATES.COUNT);
+for (let a = 0; a < STATES.COUNT; a++) {
+  for (let b = 0; b < STATES.COUNT; b++) ENDED[a * STATES.COUNT + b] = done(a) && done(b) && !(a === S.LISTEN && b === S.LISTEN) ? 1 : 0;
 }
 
 function closing(state: number): boolean {
