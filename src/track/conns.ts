@@ -161,7 +161,9 @@ export class Conns {
   /** Marks s closed once neither endpoint can send any more. */
   checkClosed(s: number, kind: number): void {
     const st = this.st;
-    if ((st.cflags[s] & C.CLOSED) !== 0 || ENDED[st.st[2 * s] * STATES.COUNT + st.st[2 * s + 1]] === 0) return;
+    if ((st.cflags[s] & C.CLOSED) !== 0) return;
+    if (!done(st.st[2 * s]) || !done(st.st[2 * s + 1])) return;
+    if (st.st[2 * s] === S.LISTEN && st.st[2 * s + 1] === S.LISTEN) return;
     this.markClosed(s, kind, this.ord);
   }
 
@@ -336,15 +338,6 @@ if (C.CLOSED >>> CB.CLOSED !== 1 || C.EST_ONCE >>> CB.EST_ONCE !== 2 || C.SYNACK
 /** Neither side can send any more data. */
 function done(state: number): boolean {
   return state === S.CLOSED || state === S.LISTEN || state === S.TIME_WAIT;
-}
-
-/**
- * 1 for a pair of states (client * STATES.COUNT + server) in which neither endpoint can send any
- * more, but for both in LISTEN (nothing was ever open): checkClosed() closes a connection there.
- */
-const ENDED = new Uint8Array(STATES.COUNT * STATES.COUNT);
-for (let a = 0; a < STATES.COUNT; a++) {
-  for (let b = 0; b < STATES.COUNT; b++) ENDED[a * STATES.COUNT + b] = done(a) && done(b) && !(a === S.LISTEN && b === S.LISTEN) ? 1 : 0;
 }
 
 function closing(state: number): boolean {
