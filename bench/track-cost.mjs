@@ -18,11 +18,15 @@
 // it answers; a count, its time is no measurement), where a build has a plain path:
 //
 //   node bench/track-cost.mjs --runs 1 --cases plain-taken [--dist DIR]...
+//
+// Cases `analyze` and `sink`: the tracker as `tcpscope analyze` configures it (no ladder asked for,
+// no events kept) and with one event sink (as `live` hands every event on); `track` takes the
+// defaults (bench/lib/track-loop.mjs).
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { median, runBuildCases } from './lib/build-cases.mjs';
-import { loadDist, trackCapture } from './lib/track-loop.mjs';
+import { caseTracker, loadDist, trackCapture } from './lib/track-loop.mjs';
 
 const HANDLERS = ['ordinary', 'ackFin', 'fin', 'synAck', 'opening'];
 
@@ -40,7 +44,8 @@ async function runCase(name, distArg, file) {
     Tracker = class extends Tracker {};
     for (const h of HANDLERS) Tracker.prototype[h] = () => false;
   }
-  const tracker = name === 'decode' ? null : new Tracker({ maxConnections: 1_000_000 });
+  const tracker = name === 'analyze' || name === 'sink' ? caseTracker(m, name)
+    : name === 'decode' ? null : new Tracker({ maxConnections: 1_000_000 });
   if (name === 'one-path' || name === 'plain-taken') {
     if (typeof tracker.machine?.usePlainPath !== 'function') return null;
     if (name === 'one-path') tracker.machine.usePlainPath(false);

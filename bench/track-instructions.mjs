@@ -7,18 +7,21 @@
 // warm-up (the interpreter, compiling, compiling again after a deoptimization) with it; it does not
 // see cache misses, so a gain it shows must still be checked in time (track-cost.mjs).
 //
-//   node bench/track-instructions.mjs [--dist DIR]... [--one-path] [FILE]     # needs valgrind; ~3 min a case
+//   node bench/track-instructions.mjs [--dist DIR]... [--one-path] [--cases track,analyze,sink] [FILE]     # needs valgrind; ~3 min a case
 //
 // FILE defaults to .bench-data/loopback.pcapng. Every --dist (default: this checkout's dist/,
-// built first) is measured with the cases `decode` and `track`; the tracker's figure is the
-// difference, over the segments. --one-path adds the case `one-path` for every build that has a
+// built first) is measured with the cases `decode` and `track` (or those --cases names); the
+// tracker's figure is the difference, over the segments. `track` takes the tracker's defaults
+// (every event kept, as `live` and the server keep them); `analyze` the options `tcpscope analyze`
+// gives it (no ladder asked for, no events kept); `sink` the defaults and one event sink (as `live`
+// hands every event on): bench/lib/track-loop.mjs. --one-path adds the case `one-path` for every build that has a
 // plain path (Machine.usePlainPath, the check track-cost and track-plain make too): the same build
 // with it switched off, every segment through the one path, so that what it buys is measured alone.
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildOnce, ROOT } from './lib/build.mjs';
-import { loadDist, trackCapture } from './lib/track-loop.mjs';
+import { caseTracker, loadDist, trackCapture } from './lib/track-loop.mjs';
 
 const self = fileURLToPath(import.meta.url);
 /** Whether a build's tracker has a plain path to switch off (the check every track bench makes). */
@@ -28,7 +31,7 @@ const args = process.argv.slice(2);
 if (args[0] === '--case') {
   const [, name, dist, file] = args;
   const m = loadDist(dist);
-  const tracker = name === 'decode' ? null : new m.Tracker({ maxConnections: 1_000_000 });
+  const tracker = caseTracker(m, name);
   if (name === 'one-path') {
     if (!hasPlainPath(tracker)) throw new Error(`${dist}: this build has no plain path to switch off`);
     tracker.machine.usePlainPath(false);
@@ -43,7 +46,9 @@ if (dists.length === 0) {
   await buildOnce();
   dists.push(path.join(ROOT, 'dist'));
 }
-const file = args.find((a, i) => !a.startsWith('--') && args[i - 1] !== '--dist') ?? path.join(ROOT, '.bench-data/loopback.pcapng');
+const casesAt = args.indexOf('--cases');
+const cases = casesAt >= 0 ? args[casesAt + 1].split(',') : ['track'];
+const file = args.find((a, i) => !a.startsWith('--') && args[i - 1] !== '--dist' && args[i - 1] !== '--cases') ?? path.join(ROOT, '.bench-data/loopback.pcapng');
 
 function count(name, dist) {
   const p = spawnSync(
@@ -64,7 +69,7 @@ for (const dist of dists) {
   const dec = count('decode', dist);
   const fmt = (n) => n.toLocaleString('en-US');
   const onePath = args.includes('--one-path') && hasPlainPath(new (loadDist(dist).Tracker)());
-  for (const name of onePath ? ['track', 'one-path'] : ['track']) {
+  for (const name of onePath ? [...cases, 'one-path'] : cases) {
     const trk = count(name, dist);
     const per = (trk.instructions - dec.instructions) / trk.segments;
     const label = (path.relative(process.cwd(), dist) || '.') + (name === 'track' ? '' : ` (${name})`);

@@ -31,3 +31,23 @@ export async function trackCapture(m, file, tracker) {
   if (tracker !== null) tracker.expire(last);
   return segments;
 }
+
+/**
+ * The tracker options of the cases that configure the tracker as the commands do: `analyze` as
+ * `tcpscope analyze` makes it (src/cli/analyze-file.ts: no ladder asked for, no events kept), where
+ * `track` takes the defaults (a ladder of 16 + 16 segments and every event kept, as `live` and the
+ * server do).
+ */
+export const ANALYZE_OPTIONS = { ladderHead: 0, ladderTail: 0, maxEventsPerConn: 0, eventLog: false };
+
+/**
+ * The tracker of case `name`: none for `decode`; analyze's options for `analyze`; for `sink`, the
+ * defaults and one event sink that drops what it gets (as `live` hands every event to its bus, each
+ * built as an object); the defaults otherwise.
+ */
+export function caseTracker(m, name) {
+  if (name === 'decode') return null;
+  const tracker = new m.Tracker({ maxConnections: 1_000_000, ...(name === 'analyze' ? ANALYZE_OPTIONS : {}) });
+  if (name === 'sink') tracker.onEvent(() => {});
+  return tracker;
+}

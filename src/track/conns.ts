@@ -12,7 +12,7 @@ import { TrackerCounters } from './stats';
 import { S, STATES } from './states';
 import { By, C, ConnStore, E, K, Kind } from './store';
 import { TimerLists } from './timers';
-import { CL, IGNORE, INVALID, ROLE, nextState } from './transitions';
+import { CL, ROLE, nextState } from './transitions';
 import { Views } from './view';
 import type { Mirror } from './mirror';
 
@@ -81,7 +81,9 @@ export class Conns {
   apply(s: number, side: number, role: number, cls: number, ref: number): boolean {
     const cur = this.st.st[2 * s + side];
     const next = nextState(role, cls, cur);
-    if (next === IGNORE || next === INVALID || next === cur) return false;
+    // (IGNORE and INVALID, the table's two values above every state, in one comparison: each
+    // name read from the module is a load and a check at every call)
+    if (next === cur || next >= STATES.COUNT) return false;
     this.setState(s, side, next, ref);
     return true;
   }
@@ -116,27 +118,28 @@ export class Conns {
     const x = 2 * s + side;
     const from = states[x];
     const other = states[x ^ 1];
-    const k = this.counters;
-    // bothIn: out of `from` if the peer was there too, into `to` if the peer is there
-    if (from === other) k.bothIn[from]--;
+    const pairs = this.counters.pairs;
     states[x] = to;
-    if (to === other) k.bothIn[to]++;
     if (this.index !== null) this.index.move(x, from, to);
-    k.byState[side * STATES.COUNT + from]--;
-    k.byState[side * STATES.COUNT + to]++;
+    // the connection's count moves from its old pair of states to its new one
+    if (side === 0) {
+      pairs[from * STATES.COUNT + other]--;
+      pairs[to * STATES.COUNT + other]++;
+    } else {
+      pairs[other * STATES.COUNT + from]--;
+      pairs[other * STATES.COUNT + to]++;
+    }
     this.changed = true;
   }
 
-  /** Counts s under bothIn when its endpoints share a state (call after setting them). */
+  /** Counts s under its pair of states (call after setting them, when it is added). */
   pair(s: number): void {
-    const a = this.st.st[2 * s];
-    if (a === this.st.st[2 * s + 1]) this.counters.bothIn[a]++;
+    this.counters.pairs[this.st.st[2 * s] * STATES.COUNT + this.st.st[2 * s + 1]]++;
   }
 
-  /** Takes s out of bothIn (call before changing an endpoint's state). */
+  /** Takes s out of the count of its pair of states (when it is dropped). */
   unpair(s: number): void {
-    const a = this.st.st[2 * s];
-    if (a === this.st.st[2 * s + 1]) this.counters.bothIn[a]--;
+    this.counters.pairs[this.st.st[2 * s] * STATES.COUNT + this.st.st[2 * s + 1]]--;
   }
 
   // ------------------------------------------------------------------ closing
@@ -244,7 +247,8 @@ export class Conns {
   classOf(s: number): number {
     const st = this.st;
     const f = st.cflags[s];
-    const bits = ((f & C.CLOSED) !== 0 ? 1 : 0) | ((f & C.EST_ONCE) !== 0 ? 2 : 0) | ((f & C.SYNACK_SEEN) !== 0 ? 4 : 0);
+    // C.CLOSED (bit 3), C.EST_ONCE (bit 5), C.SYNACK_SEEN (bit 10) to bits 0, 1, 2 without a branch
+    const bits = ((f >>> CB.CLOSED) & 1) | ((f >>> CB.EST_ONCE) & 2) | ((f >>> CB.SYNACK_SEEN) & 4);
     return CLASS_TABLE[((st.st[2 * s] * STATES.COUNT + st.st[2 * s + 1]) << 3) | bits];
   }
 
@@ -281,8 +285,6 @@ export class Conns {
     this.ladder.release(s);
     this.log.release(s);
     this.mirror.release(s);
-    this.counters.byState[st.st[2 * s]]--;
-    this.counters.byState[11 + st.st[2 * s + 1]]--;
     this.unpair(s);
     this.counters.byPort[st.cport[s]]--;
     if (st.sport[s] !== st.cport[s]) this.counters.byPort[st.sport[s]]--;
@@ -325,6 +327,12 @@ for (let a = 0; a < STATES.COUNT; a++) {
       CLASS_TABLE[((a * STATES.COUNT + b) << 3) | bits] = timerClass(a, b, (bits & 1) !== 0, (bits & 2) !== 0, (bits & 4) !== 0);
     }
   }
+}
+
+/** Shifts that bring classOf()'s three flags of `cflags` to bits 0, 1 and 2. */
+const enum CB { CLOSED = 3, EST_ONCE = 5 - 1, SYNACK_SEEN = 10 - 2 }
+if (C.CLOSED >>> CB.CLOSED !== 1 || C.EST_ONCE >>> CB.EST_ONCE !== 2 || C.SYNACK_SEEN >>> CB.SYNACK_SEEN !== 4) {
+  throw new Error('conns: the shifts CB do not match the flags C');
 }
 
 /** Neither side can send any more data. */

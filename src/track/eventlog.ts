@@ -71,18 +71,12 @@ export class EventLog {
 
   push(s: number, word: number, ref: number): void {
     const st = this.st;
-    const p = this.pool;
-    const k = st.evCount[s];
-    // Blocks are chained newest first, so appending never walks the chain.
-    let b = st.evLast[s];
-    if ((k & (PG.BLOCK - 1)) === 0) {
-      const nb = p.alloc(b);
-      st.evLast[s] = nb;
-      b = nb;
-    }
-    const r = b * PG.BLOCK + (k & (PG.BLOCK - 1));
-    p.set(r, word, ref);
-    st.evCount[s] = k + 1;
+    // evEnd is one past the newest event's record (0: none), so a full block ends on a block's
+    // start; blocks are chained newest first, so appending never walks the chain.
+    let r = st.evEnd[s];
+    if ((r & (PG.BLOCK - 1)) === 0) r = this.pool.blocks.alloc((r - 1) >> PG.BLOCK_SHIFT) << PG.BLOCK_SHIFT;
+    this.pool.set(r, word, ref);
+    st.evEnd[s] = r + 1;
   }
 
   /** Every event of s in order, the implied ones in their place (see above): fn(word, ref). */
@@ -105,19 +99,19 @@ export class EventLog {
 
   /** Record indices of the kept events, in order. */
   private records(s: number): number[] {
+    const end = this.st.evEnd[s];
     const blocks: number[] = [];
-    for (let b = this.st.evLast[s]; b >= 0; b = this.pool.next(b)) blocks.push(b);
+    for (let b = (end - 1) >> PG.BLOCK_SHIFT; b >= 0; b = this.pool.next(b)) blocks.push(b);
     const out: number[] = [];
-    let left = this.st.evCount[s];
-    for (let j = blocks.length - 1; j >= 0 && left > 0; j--) {
-      for (let i = 0; i < PG.BLOCK && left > 0; i++, left--) out.push(blocks[j] * PG.BLOCK + i);
+    for (let j = blocks.length - 1; j >= 0; j--) {
+      const n = j === 0 ? ((end - 1) & (PG.BLOCK - 1)) + 1 : PG.BLOCK;
+      for (let i = 0; i < n; i++) out.push((blocks[j] << PG.BLOCK_SHIFT) + i);
     }
     return out;
   }
 
   release(s: number): void {
-    this.pool.freeChain(this.st.evLast[s]);
-    this.st.evLast[s] = -1;
-    this.st.evCount[s] = 0;
+    this.pool.freeChain((this.st.evEnd[s] - 1) >> PG.BLOCK_SHIFT);
+    this.st.evEnd[s] = 0;
   }
 }

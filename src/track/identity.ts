@@ -106,9 +106,6 @@ export class Identity {
     takeZeekOrigin(st, c.hist, s, dir, seg);
 
     this.startStates(s, plainSyn, synAck);
-    const x = 2 * s;
-    c.counters.byState[st.st[x]]++;
-    c.counters.byState[11 + st.st[x + 1]]++;
     c.pair(s);
     c.counters.byPort[st.cport[s]]++;
     if (st.sport[s] !== st.cport[s]) c.counters.byPort[st.sport[s]]++;

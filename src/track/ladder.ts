@@ -34,7 +34,7 @@ export class Ladder {
       // the head's blocks chain newest first, so appending never walks the chain
       let b = st.segLast[s];
       if ((o & (PG.BLOCK - 1)) === 0) {
-        const nb = p.alloc(b);
+        const nb = p.blocks.alloc(b);
         st.segLast[s] = nb;
         b = nb;
       }

@@ -24,13 +24,22 @@ export const enum PG {
 /** Words (4 bytes) per record of the ladder's pool and of the pinned copies. */
 const enum REC { SEG_WORDS = 6, PIN_WORDS = 8 }
 
-abstract class BlockPool {
+/**
+ * The blocks of one pool: how many exist, which are free, and each block's link to the next in its
+ * chain. One class for every pool, so that the code that hands out a block (the ladder's every
+ * fourth segment, the event log's every fourth event) meets one kind of object and V8 can inline it
+ * (in the pools' shared base class its loads saw three).
+ */
+export class Blocks {
   /** Blocks that exist (whole pages of them). */
-  blocks = 0;
+  count = 0;
   inUse = 0;
   private freeHead = -1;
   private hwm = 0;
   private readonly nextPages: Int32Array[] = [];
+
+  /** `addRecordPage` adds a page of records to the pool when a page of blocks is added here. */
+  constructor(private readonly addRecordPage: () => void) {}
 
   /** The block after b in its chain, or -1. */
   next(b: number): number {
@@ -50,7 +59,7 @@ abstract class BlockPool {
     if (b >= 0) {
       this.freeHead = this.next(b);
     } else {
-      if (this.hwm >= this.blocks) this.addPage();
+      if (this.hwm >= this.count) this.addPage();
       b = this.hwm++;
     }
     this.setNext(b, next);
@@ -69,14 +78,47 @@ abstract class BlockPool {
     }
   }
 
-  byteSize(): number {
-    return this.nextPages.length * (PG.PAGE_BLOCKS * 4 + PG.PAGE_RECORDS * this.recordBytes());
+  /** Pages of blocks that exist. */
+  get pages(): number {
+    return this.nextPages.length;
   }
 
   private addPage(): void {
     this.nextPages.push(new Int32Array(PG.PAGE_BLOCKS));
-    this.addRecordPage(PG.PAGE_RECORDS);
-    this.blocks += PG.PAGE_BLOCKS;
+    this.addRecordPage();
+    this.count += PG.PAGE_BLOCKS;
+  }
+}
+
+abstract class BlockPool {
+  /** The pool's blocks (the hot callers use it directly: see Blocks). */
+  readonly blocks = new Blocks(() => this.addRecordPage(PG.PAGE_RECORDS));
+
+  get inUse(): number {
+    return this.blocks.inUse;
+  }
+
+  /** The block after b in its chain, or -1. */
+  next(b: number): number {
+    return this.blocks.next(b);
+  }
+
+  setNext(b: number, n: number): void {
+    this.blocks.setNext(b, n);
+  }
+
+  /** A block, chained before `next` (-1: none). */
+  alloc(next: number): number {
+    return this.blocks.alloc(next);
+  }
+
+  /** Frees a whole chain starting at `b`. */
+  freeChain(b: number): void {
+    this.blocks.freeChain(b);
+  }
+
+  byteSize(): number {
+    return this.blocks.pages * (PG.PAGE_BLOCKS * 4 + PG.PAGE_RECORDS * this.recordBytes());
   }
 
   protected abstract addRecordPage(records: number): void;

@@ -116,7 +116,7 @@ export class Queries {
     const port = q.port === null ? -1 : q.port;
     const want = q.status === 'all' ? -1 : q.status === 'closed' ? C.CLOSED : 0;
     const total =
-      state >= 0 ? c.byState[state] + c.byState[11 + state] - c.bothIn[state]
+      state >= 0 ? c.eitherIn(state)
       : port >= 0 ? c.byPort[port]
       : want < 0 ? st.used : want === C.CLOSED ? c.closed : c.open;
     const slots: number[] = [];
@@ -146,7 +146,7 @@ export class Queries {
     const c = this.c.counters;
     const state = q.state === null ? -1 : TCP_STATES.indexOf(q.state);
     const counts = {
-      state: state < 0 ? Infinity : c.byState[state] + c.byState[11 + state] - c.bothIn[state],
+      state: state < 0 ? Infinity : c.eitherIn(state),
       port: q.port === null ? Infinity : c.byPort[q.port],
     };
     return this.c.index.select(q, counts, this.c.st.used * this.walkUpTo);

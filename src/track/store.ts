@@ -118,8 +118,7 @@ export const FIELDS: ReadonlyArray<readonly [string, Ctor, number, number]> = [
   ['hist', Uint8Array, HI.INLINE, 0],
   ['histSeen', Uint32Array, 1, 0], // Zeek's hist_seen mask (responder bits shifted by 16)
   ['zconn', Uint8Array, 1, 0], // cached conn_state index
-  ['evLast', Int32Array, 1, -1], // newest event block (blocks chain newest first)
-  ['evCount', Uint32Array, 1, 0],
+  ['evEnd', Int32Array, 1, 0], // one past the newest event's record in the event pool (0: none; blocks chain newest first)
   ['evOmitted', Uint32Array, 1, 0],
   ['anomStored', Uint16Array, 1, 0],
   ['segLast', Int32Array, 1, -1], // newest block of the ladder's head (blocks chain newest first)
@@ -195,8 +194,7 @@ export class ConnStore {
   hist = new Uint8Array(0);
   histSeen = new Uint32Array(0);
   zconn = new Uint8Array(0);
-  evLast = new Int32Array(0);
-  evCount = new Uint32Array(0);
+  evEnd = new Int32Array(0);
   evOmitted = new Uint32Array(0);
   anomStored = new Uint16Array(0);
   segLast = new Int32Array(0);
@@ -302,7 +300,6 @@ export class ConnStore {
     this.lnext[s] = -1;
     this.cprev[s] = -1;
     this.cnext[s] = -1;
-    this.evLast[s] = -1;
     this.segLast[s] = -1;
     this.ring[s] = -1;
     this.pinHead[s] = -1;
@@ -344,8 +341,7 @@ export class ConnStore {
     this.histLen[s] = 0;
     this.histSeen[s] = 0;
     this.zconn[s] = 0;
-    this.evLast[s] = -1;
-    this.evCount[s] = 0;
+    this.evEnd[s] = 0;
     this.evOmitted[s] = 0;
     this.anomStored[s] = 0;
     this.segLast[s] = -1;

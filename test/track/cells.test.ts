@@ -181,4 +181,9 @@ describe('each cell of the table, through the only path', () => {
   it('holds an INVALID row for each role and nothing else INVALID', () => {
     for (const x of CELLS) expect(x.next === INVALID, `${x.role} ${x.cls} ${x.from}`).toBe(x.cls === 'INVALID');
   });
+
+  it('answers IGNORE and INVALID with values above every state (Conns.apply tells them from states by that alone)', () => {
+    expect(Math.min(IGNORE, INVALID)).toBeGreaterThanOrEqual(TCP_STATES.length);
+    for (const x of CELLS) if (x.next !== IGNORE && x.next !== INVALID) expect(x.next).toBeLessThan(TCP_STATES.length);
+  });
 });
