@@ -3,19 +3,11 @@ import { Engine } from '../ingest/engine';
 import { ZEEK_TIMERS, type ZeekRecord } from '../track/zeek';
 import { DEFAULT_TRACKER_OPTIONS } from '../track/tracker';
 import { playFile } from './file-driver';
-import { writeJsonLine } from './format/jsonl';
-import { sourceJson } from '../server/json';
 import { JsonBytes } from '../events/json-bytes';
-import type { ConnectionSource } from '../track/record';
-import { TableSummary, tableHeader, tableLine, writeTableLine } from './format/table';
-import { writeZeekRow, zeekFooter, zeekHeader, zeekRow } from './format/zeek';
-import { FileDiagnoser } from '../sockets/diagnose-file';
 import type { Diagnosis } from '../sockets/diagnose';
 import { diagnoseThresholds, type CommonOptions } from './options';
 import { OutputGate } from './stdout';
-import { RecordThread } from './format/record-thread';
 import { readsInHost, startReadWrite, type ReaderHost } from './format/read-write';
-import { SharedEnd } from './format/shared-end';
 import { trackerOptions } from './tracker-options';
 import type { AnalyzeCommandOptions } from './analyze';
 
@@ -100,11 +92,22 @@ async function analyzeWith(
   host: ReaderHost | undefined,
 ): Promise<{ result: FileReadResult; connections: number }> {
   const gate = opts.gate ?? new OutputGate();
+  // In the record thread, this thread packs each record and the other one writes its text.
+  const shareEnd = opts.recordThread !== true && opts.sharedEnd === true && o.format !== 'zeek';
+  // each format's code, and the record thread's, loads only when it is used
+  const [jsonl, table, zeek, diagnoseFile, threads, shared] = await Promise.all([
+    o.format === 'jsonl' ? import('./format/jsonl') : null,
+    o.format === 'table' || opts.recordThread === true || shareEnd ? import('./format/table') : null,
+    o.format === 'zeek' ? import('./format/zeek') : null,
+    o.format === 'table' ? import('../sockets/diagnose-file') : null,
+    opts.recordThread === true || shareEnd ? import('./format/record-thread') : null,
+    shareEnd ? import('./format/shared-end') : null,
+  ] as const);
   // records are written as bytes into one buffer, handed out CHUNK bytes at a time
   const out = new JsonBytes(CHUNK + 4096);
   let connections = 0;
   let started = false;
-  const summary = o.format === 'table' ? new TableSummary() : null;
+  const summary = table !== null && o.format === 'table' ? new table.TableSummary() : null;
   /** While this thread writes a round of the records left at the end: where its bytes wait for their turn. */
   let own: Uint8Array[] | null = null;
   const flush = () => {
@@ -116,26 +119,24 @@ async function analyzeWith(
   const begin = () => {
     if (started) return;
     started = true;
-    if (o.format === 'zeek') out.ascii(zeekHeader(new Date()));
-    else if (o.format === 'table') out.ascii(tableHeader());
+    if (zeek !== null) out.ascii(zeek.zeekHeader(new Date()));
+    else if (summary !== null) out.ascii(table!.tableHeader());
   };
   const wrote = () => {
     if (out.pos >= CHUNK) flush();
   };
-  // In the record thread, this thread packs each record and the other one writes its text.
-  const shareEnd = opts.recordThread !== true && opts.sharedEnd === true && o.format !== 'zeek';
-  const thread = opts.recordThread === true || shareEnd ? new RecordThread(write, gate, flush, tableLine, host) : null;
-  const shared = shareEnd && thread !== null ? new SharedEnd(thread, write) : null;
+  const thread = threads !== null ? new threads.RecordThread(write, gate, flush, table!.tableLine, host) : null;
+  const sharedEnd = shared !== null && thread !== null ? new shared.SharedEnd(thread, write) : null;
   /** Whether the records removed now go to the record thread: always with recordThread, by rounds at the end with sharedEnd. */
   let toThread = opts.recordThread === true;
   const zeekRecord = thread && !shareEnd
     ? (r: ZeekRecord) => {
         begin();
-        thread.zeek(r, zeekRow);
+        thread.zeek(r, zeek!.zeekRow);
       }
     : (r: ZeekRecord) => {
         begin();
-        writeZeekRow(out, r);
+        zeek!.writeZeekRow(out, r);
         wrote();
       };
   const engine = new Engine(
@@ -151,10 +152,11 @@ async function analyzeWith(
     }),
   );
   // what went wrong, from the packets alone: after the table's summary
-  const diagnoser = o.format === 'table' ? new FileDiagnoser(engine.tracker, () => engine.lastTs, lingerMs(o), diagnoseThresholds(o)) : null;
+  const diagnoser = diagnoseFile !== null ? new diagnoseFile.FileDiagnoser(engine.tracker, () => engine.lastTs, lingerMs(o), diagnoseThresholds(o)) : null;
   // (no remove sink for the zeek format: its records come from the mirror)
-  if (o.format === 'jsonl') {
+  if (jsonl !== null) {
     // straight from the store: no view, no string; to the record thread as the store's fields
+    const { writeJsonLine, jsonText } = jsonl;
     engine.tracker.onRemoveRecord((r) => {
       begin();
       if (toThread) thread!.fields(r, jsonText);
@@ -164,7 +166,8 @@ async function analyzeWith(
       }
       connections++;
     });
-  } else if (o.format === 'table') {
+  } else if (summary !== null) {
+    const { writeTableLine } = table!;
     engine.tracker.onRemove((c) => {
       begin();
       if (toThread) thread!.view(c);
@@ -181,24 +184,24 @@ async function analyzeWith(
   const result = await run.done;
   // A file that could not be read at all gets no output, only its error.
   const output = result.error === null || result.frames > 0;
-  if (output && shared !== null) {
+  if (output && sharedEnd !== null) {
     // Round by round, to whichever thread is free; a turn of the event loop between rounds lets
     // the record thread's answers in.
     for (;;) {
       await new Promise<void>((resolve) => setImmediate(resolve));
-      toThread = shared.threadTakes();
+      toThread = sharedEnd.threadTakes();
       if (!toThread) own = [];
       const n = engine.tracker.removeAll(END_ROUND);
       if (toThread) {
-        if (n > 0) shared.threadRound();
+        if (n > 0) sharedEnd.threadRound();
       } else {
         flush();
-        shared.ownRound(own!);
+        sharedEnd.ownRound(own!);
         own = null;
       }
       toThread = false;
       if (n === 0) break;
-      const held = shared.wait();
+      const held = sharedEnd.wait();
       if (held) await held;
       if (gate.wait) await gate.wait;
     }
@@ -216,13 +219,13 @@ async function analyzeWith(
     // its failure is the reading's: that is reported (result.error), with the summary of what came
     // before it, as when the file is read by a reader thread alone. (It had no records yet: they go
     // to it only once the file has been read.)
-    if (shared === null || host === undefined || result.error === null) throw e;
+    if (sharedEnd === null || host === undefined || result.error === null) throw e;
   }
   if (output) {
-    if (o.format === 'zeek') {
+    if (zeek !== null) {
       connections = engine.tracker.stats().connectionsTotal;
       begin();
-      out.ascii(zeekFooter(new Date()));
+      out.ascii(zeek.zeekFooter(new Date()));
     } else if (summary) {
       if (!started) out.ascii('no TCP connections found\n');
       out.text(summary.text());
@@ -231,11 +234,6 @@ async function analyzeWith(
   }
   flush();
   return { result, connections };
-}
-
-/** A connection's JSON line as text, for what the record thread cannot take packed. */
-function jsonText(c: ConnectionSource): string {
-  return sourceJson(c) + '\n';
 }
 
 /** The diagnoses as the table's last lines: one per diagnosis, its connections' ids after it. */
