@@ -99,22 +99,67 @@ export class FlowTable {
   }
 
   /**
-   * The slot holding the connection of the segment, or -1; sets `dir`, and leaves the segment's key
-   * and its hash (`hash`, for insert()) behind. The few connections active at a time are looked up
-   * again and again: a small table of the slots found last, indexed by the hash's low bits, stays in
-   * the first-level cache where the buckets (sized for every connection tracked) do not, and a hit
-   * reads only the slot, whose fields the segment is about to use anyway. An entry is only a hint:
-   * the slot must still be in the table and hold the key.
+   * The slot holding the connection of the segment, or -1; sets `dir`. The few connections active
+   * at a time are looked up again and again: a small table of the slots found last, indexed by the
+   * low bits of the two ports (the same either way round), stays in the first-level cache where the
+   * buckets (sized for every connection tracked) do not, and an IPv4 segment that hits it is
+   * compared against the slot's key straight from its bytes, without computing the key and its
+   * hash. An entry is only a hint: the slot must still be in the table and hold the key. A miss
+   * leaves the segment's key and its hash (`hash`, for insert()) behind; after a hit, keyed() gives
+   * them.
    */
   lookup(seg: Segment): number {
+    const sp = seg.srcPort;
+    const dp = seg.dstPort;
+    const ri = (sp ^ dp) & RECENT.MASK;
+    if (seg.family === 4) {
+      const r = this.recent[ri];
+      if (r >= 0 && this.holds4(r, seg, sp, dp)) return r;
+    }
     const h = this.key(seg);
     this.hash = h;
-    const st = this.store;
-    const r = this.recent[h & RECENT.MASK];
-    if (r >= 0 && st.hash[r] === h && (st.cflags[r] & C.IN_TABLE) !== 0 && this.holds(r)) return r;
     const s = this.find(h);
-    if (s >= 0) this.recent[h & RECENT.MASK] = s;
+    if (s >= 0) this.recent[ri] = s;
     return s;
+  }
+
+  /** Takes the segment's key (for assign()) and sets `hash`, after a lookup() that found its slot. */
+  keyed(seg: Segment): number {
+    return (this.hash = this.key(seg));
+  }
+
+  /**
+   * Whether slot s holds the key of IPv4 segment seg, read from its bytes (either way round); sets
+   * `dir`. The words are put together as key() does.
+   */
+  private holds4(s: number, seg: Segment, sp: number, dp: number): boolean {
+    const st = this.store;
+    if ((st.cflags[s] & C.IN_TABLE) === 0 || st.family[s] !== 4) return false;
+    const cp = st.cport[s];
+    const svp = st.sport[s];
+    const fwd = cp === sp && svp === dp;
+    const rev = svp === sp && cp === dp;
+    if (!fwd && !rev) return false;
+    const buf = seg.buf;
+    const so = seg.srcOff;
+    const o = seg.dstOff;
+    const ws = LITTLE_ENDIAN
+      ? buf[so] | (buf[so + 1] << 8) | (buf[so + 2] << 16) | (buf[so + 3] << 24)
+      : (buf[so] << 24) | (buf[so + 1] << 16) | (buf[so + 2] << 8) | buf[so + 3];
+    const wd = LITTLE_ENDIAN
+      ? buf[o] | (buf[o + 1] << 8) | (buf[o + 2] << 16) | (buf[o + 3] << 24)
+      : (buf[o] << 24) | (buf[o + 1] << 16) | (buf[o + 2] << 8) | buf[o + 3];
+    const w = st.addrW;
+    const c = s * 8;
+    if (fwd && w[c] === ws && w[c + 4] === wd) {
+      this.dir = 0;
+      return true;
+    }
+    if (rev && w[c + 4] === ws && w[c] === wd) {
+      this.dir = 1;
+      return true;
+    }
+    return false;
   }
 
   /** The slot holding the connection of the last key(), or -1; sets `dir`. */
@@ -182,7 +227,7 @@ export class FlowTable {
     st.chain[s] = this.buckets[b] - 1;
     this.buckets[b] = s + 1;
     st.cflags[s] |= C.IN_TABLE;
-    this.recent[h & RECENT.MASK] = s;
+    this.recent[(st.cport[s] ^ st.sport[s]) & RECENT.MASK] = s;
   }
 
   remove(s: number): void {
