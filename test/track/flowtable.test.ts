@@ -15,7 +15,7 @@ const PAIRS: [string, string][] = [
   ['10.0.0.5:5000', '10.0.0.6:5000'], // both ports equal
   ['10.0.0.7:5000', '10.0.0.5:5000'], // ... and another such pair sharing a host
   ['[fd00::1]:40000', '[fd00::2]:8080'], // IPv6 with the first pair's ports
-  ['10.0.4.1:40400', '10.0.0.2:8080'], // ports whose low bits equal the first pair's (40000 ^ 40400 has none below 1024)
+  ['10.0.4.1:41024', '10.0.0.2:8080'], // a client port 1,024 above the first pair's: the same low bits
 ];
 
 describe('flow lookup', () => {
