@@ -3,6 +3,8 @@ import { addressKey, C, type ConnStore } from './store';
 
 /** Entries of the table of recently found slots (a power of two, minus one). */
 const enum RECENT { MASK = 1023 }
+/** An entry's words after its slot: the ports (client's << 16 | server's), the client's and the server's address word. */
+const enum R { PORTS = 1, CLIENT = 2, SERVER = 3 }
 
 /** Host byte order, for reading four address bytes as the word the store's word view holds. */
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
@@ -20,8 +22,11 @@ export class FlowTable {
   dir = 0;
   /** Set by lookup(): the hash of the segment's key. */
   hash = 0;
-  /** Slots lookup() found or insert() added lately, by the low bits of their hash (-1: none). */
-  private readonly recent = new Int32Array(RECENT.MASK + 1).fill(-1);
+  /**
+   * IPv4 slots lookup() found or insert() added lately, by the low bits of their two ports: at 4 * i
+   * the slot (-1: none), then its key (R).
+   */
+  private readonly recent = new Int32Array((RECENT.MASK + 1) * 4).fill(-1);
 
   // The key of the segment last passed to key(): address words, ports, words per address.
   readonly src = new Int32Array(4);
@@ -99,22 +104,64 @@ export class FlowTable {
   }
 
   /**
-   * The slot holding the connection of the segment, or -1; sets `dir`, and leaves the segment's key
-   * and its hash (`hash`, for insert()) behind. The few connections active at a time are looked up
-   * again and again: a small table of the slots found last, indexed by the hash's low bits, stays in
-   * the first-level cache where the buckets (sized for every connection tracked) do not, and a hit
-   * reads only the slot, whose fields the segment is about to use anyway. An entry is only a hint:
-   * the slot must still be in the table and hold the key.
+   * The slot holding the connection of the segment, or -1; sets `dir`. The few connections active
+   * at a time are looked up again and again: a small table of the IPv4 slots found last, indexed by
+   * the low bits of the two ports (the same either way round), keeps each slot with a copy of its
+   * key (ports, address words), in one array that stays in the first-level cache where the buckets
+   * and the store's columns (sized for every connection tracked) do not. A segment that hits it is
+   * compared with that copy straight from its bytes, without computing its key and hash. An entry
+   * leaves with its slot (remove()), so a copy that matches is the slot's key. A miss leaves the
+   * segment's key and its hash (`hash`, for insert()) behind; after a hit, keyed() gives them.
    */
   lookup(seg: Segment): number {
+    const sp = seg.srcPort;
+    const dp = seg.dstPort;
+    const ri = ((sp ^ dp) & RECENT.MASK) << 2;
+    if (seg.family === 4) {
+      const rc = this.recent;
+      const r = rc[ri];
+      if (r >= 0) {
+        const ports = rc[ri + R.PORTS];
+        const fwd = ports === ((sp << 16) | dp);
+        const rev = ports === ((dp << 16) | sp);
+        if (fwd || rev) {
+          const ws = word(seg.buf, seg.srcOff);
+          const wd = word(seg.buf, seg.dstOff);
+          if (fwd && rc[ri + R.CLIENT] === ws && rc[ri + R.SERVER] === wd) {
+            this.dir = 0;
+            return r;
+          }
+          if (rev && rc[ri + R.SERVER] === ws && rc[ri + R.CLIENT] === wd) {
+            this.dir = 1;
+            return r;
+          }
+        }
+      }
+    }
     const h = this.key(seg);
     this.hash = h;
-    const st = this.store;
-    const r = this.recent[h & RECENT.MASK];
-    if (r >= 0 && st.hash[r] === h && (st.cflags[r] & C.IN_TABLE) !== 0 && this.holds(r)) return r;
     const s = this.find(h);
-    if (s >= 0) this.recent[h & RECENT.MASK] = s;
+    if (s >= 0) this.remember(s);
     return s;
+  }
+
+  /** Takes the segment's key (for assign()) and sets `hash`, after a lookup() that found its slot. */
+  keyed(seg: Segment): number {
+    return (this.hash = this.key(seg));
+  }
+
+  /** Slot s (in the table) as the recent one of its ports, with a copy of its key; IPv4 only. */
+  private remember(s: number): void {
+    const st = this.store;
+    if (st.family[s] !== 4) return;
+    const cp = st.cport[s];
+    const sp = st.sport[s];
+    const i = ((cp ^ sp) & RECENT.MASK) << 2;
+    const rc = this.recent;
+    rc[i] = s;
+    rc[i + R.PORTS] = (cp << 16) | sp;
+    rc[i + R.CLIENT] = st.addrW[s * 8];
+    rc[i + R.SERVER] = st.addrW[s * 8 + 4];
   }
 
   /** The slot holding the connection of the last key(), or -1; sets `dir`. */
@@ -182,13 +229,15 @@ export class FlowTable {
     st.chain[s] = this.buckets[b] - 1;
     this.buckets[b] = s + 1;
     st.cflags[s] |= C.IN_TABLE;
-    this.recent[h & RECENT.MASK] = s;
+    this.remember(s);
   }
 
   remove(s: number): void {
     const st = this.store;
     if ((st.cflags[s] & C.IN_TABLE) === 0) return;
     st.cflags[s] &= ~C.IN_TABLE;
+    const i = ((st.cport[s] ^ st.sport[s]) & RECENT.MASK) << 2;
+    if (this.recent[i] === s) this.recent[i] = -1;
     const b = st.hash[s] & this.mask;
     let p = this.buckets[b] - 1;
     if (p === s) {
@@ -219,6 +268,13 @@ export class FlowTable {
       this.buckets[b] = s + 1;
     }
   }
+}
+
+/** Four address bytes at `o` as the word key() and the store's `addrW` hold (host byte order). */
+function word(buf: Uint8Array, o: number): number {
+  return LITTLE_ENDIAN
+    ? buf[o] | (buf[o + 1] << 8) | (buf[o + 2] << 16) | (buf[o + 3] << 24)
+    : (buf[o] << 24) | (buf[o + 1] << 16) | (buf[o + 2] << 8) | buf[o + 3];
 }
 
 function mix(h: number): number {

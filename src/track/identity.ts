@@ -32,6 +32,7 @@ export class Identity {
       if ((seg.flags & (F.SYN | F.ACK | F.RST)) !== F.SYN || !this.startsNewConnection(s, flows.dir, seg)) return s;
       this.supersede(s);
       this.zeek.superseded(s);
+      return this.create(seg, flows.keyed(seg));
     }
     return this.create(seg, flows.hash);
   }

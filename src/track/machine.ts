@@ -7,7 +7,7 @@ import { packMeta } from './pools';
 import { NO_PLAIN_PAIRS, PLAIN, PLAIN_PAIRS, awaitsSynAck } from './plain';
 import { S, STATES } from './states';
 import { By, C, E, Kind } from './store';
-import { CL, F, NO_ANOMALY, ROLE, flagAnomaly, segmentClass } from './transitions';
+import { CL, F, IGNORE, NO_ANOMALY, ROLE, flagAnomaly, nextState, segmentClass } from './transitions';
 
 
 /**
@@ -328,7 +328,8 @@ export class Machine {
     const e = 2 * s + d;
     const p = e ^ 1;
     const ref = c.ord;
-    // sender
+    // sender (here and for a SYN's receiver the cell is read before Conns.apply() is called: the
+    // ACKs and a receiver in LISTEN find IGNORE there, and the call is saved)
     if (cls === CL.SYN ? synRetransmit : cls === CL.FIN && finRetransmit) {
       // a retransmission: moves nothing
     } else if (cls === CL.SYN && st.st[e] === S.LISTEN && st.st[p] === S.SYN_SENT) {
@@ -337,7 +338,7 @@ export class Machine {
       c.correctState(s, d, S.CLOSED);
       c.setState(s, d, S.SYN_SENT, ref);
       c.setState(s, d, S.SYN_RECEIVED, ref);
-    } else if (c.apply(s, d, ROLE.SENDER, cls, ref) && cls === CL.FIN) {
+    } else if (nextState(ROLE.SENDER, cls, st.st[e]) !== IGNORE && c.apply(s, d, ROLE.SENDER, cls, ref) && cls === CL.FIN) {
       c.finSent(s, d, finAfterSend);
     }
     if (finAfterSend) c.receivePendingFin(s, e);
@@ -353,7 +354,9 @@ export class Machine {
       }
     }
     // then SYN / FIN
-    if (cls === CL.SYN && !synRetransmit) c.apply(s, 1 - d, ROLE.RECEIVER, CL.SYN, ref);
+    if (cls === CL.SYN && !synRetransmit && nextState(ROLE.RECEIVER, CL.SYN, st.st[p]) !== IGNORE) {
+      c.apply(s, 1 - d, ROLE.RECEIVER, CL.SYN, ref);
+    }
     if (cls === CL.FIN && !finRetransmit) {
       if ((st.eflags[p] & E.FIN) !== 0) c.apply(s, 1 - d, ROLE.RECEIVER, CL.FIN, ref);
       else this.expiry.awaitFin(s, p, ref);

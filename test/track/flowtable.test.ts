@@ -1,0 +1,49 @@
+// The flow table's table of recent slots is indexed by the two ports alone, and a hit is checked
+// against the slot's key from the segment's bytes: connections that share their ports (the same
+// pair between other hosts, the pair the other way round, both ports equal, IPv6 beside IPv4) must
+// each find their own connection, in either direction, however their segments interleave.
+import { describe, expect, it } from 'vitest';
+import type { SegSpec } from '../support/segments';
+import { conv, handshake, run } from './helpers';
+
+const PAIRS: [string, string][] = [
+  ['10.0.0.1:40000', '10.0.0.2:8080'],
+  ['10.0.0.3:40000', '10.0.0.2:8080'], // another client, the same ports
+  ['10.0.0.1:40000', '10.0.0.4:8080'], // another server, the same ports
+  ['10.0.0.7:8080', '10.0.0.8:40000'], // the first pair's ports the other way round
+  ['10.0.0.2:40000', '10.0.0.1:8080'], // ... between the first pair's hosts, roles swapped
+  ['10.0.0.5:5000', '10.0.0.6:5000'], // both ports equal
+  ['10.0.0.7:5000', '10.0.0.5:5000'], // ... and another such pair sharing a host
+  ['[fd00::1]:40000', '[fd00::2]:8080'], // IPv6 with the first pair's ports
+  ['10.0.4.1:41024', '10.0.0.2:8080'], // a client port 1,024 above the first pair's: the same low bits
+];
+
+describe('flow lookup', () => {
+  it('connections sharing their ports each find their own, in both directions, interleaved', () => {
+    const convs = PAIRS.map(([a, b], i) => conv(1000 + i * 100, 90000 + i * 1000, a, b));
+    const scripts: SegSpec[][] = convs.map((c, i) => [
+      ...handshake(c),
+      c.c('PA', { len: 10 + i }),
+      c.s('A'),
+      c.s('PA', { len: 100 + i }),
+      c.c('A'),
+      c.c('FA'),
+      c.s('FA'),
+      c.c('A'),
+    ]);
+    // round robin: every step of every connection before the next step of any
+    const specs: SegSpec[] = [];
+    for (let k = 0; k < scripts[0].length; k++) for (const s of scripts) specs.push(s[k]);
+    const { t } = run(specs);
+    const list = t.list();
+    expect(list.length).toBe(PAIRS.length);
+    const at = (ep: { ip: string; port: number }) => (ep.ip.includes(':') ? `[${ep.ip}]:${ep.port}` : `${ep.ip}:${ep.port}`);
+    for (const [i, [a, b]] of PAIRS.entries()) {
+      const v = list.find((x) => at(x.client) === a && at(x.server) === b);
+      expect(v, `${a} → ${b}`).toBeDefined();
+      expect([a, v!.client.state, v!.server.state]).toEqual([a, 'TIME_WAIT', 'CLOSED']);
+      expect([a, v!.counts]).toEqual([a, { client: { packets: 6, bytes: 10 + i }, server: { packets: 4, bytes: 100 + i } }]);
+      expect([a, v!.anomalies, v!.connState, v!.history]).toEqual([a, 0, 'SF', 'ShADadFf']);
+    }
+  });
+});
