@@ -7,6 +7,7 @@
 //
 //   node bench/capture-cost.mjs [--seconds 30] [--rate 100] [--against DIR] [--concurrency 20]
 //
+// --rate 0 makes no connections: the capture processes' cost while nothing comes.
 // --against DIR: the other build's checkout (e.g. .bench-data/rev-df856bf); default this one twice.
 // Reports per build: CPU ms a second (user/system), wakeups a second, bytes and reads a second
 // over the traffic, from /proc/PID/stat and status.
@@ -44,7 +45,8 @@ const runs = [start(ROOT, 'this'), start(against, against === ROOT ? 'this (2)' 
 await sleep(2000);
 const t0 = performance.now();
 const before = runs.map((r) => ({ cpu: cpuMs(r.child.pid), wk: wakeups(r.child.pid), bytes: r.bytes, reads: r.reads }));
-const short = await traffic.run({ cmd: 'short', concurrency, durationMs: seconds * 1000, rate });
+// --rate 0: no traffic at all, what the capture process costs while it waits
+const short = rate === 0 ? await sleep(seconds * 1000).then(() => ({ completed: 0 })) : await traffic.run({ cmd: 'short', concurrency, durationMs: seconds * 1000, rate });
 const s = (performance.now() - t0) / 1000;
 const out = runs.map((r, i) => {
   const c = cpuMs(r.child.pid);
