@@ -7,6 +7,9 @@
 //                       [--hog N] [--in-process] [--tcpscope '--buffer 64'] [--cpu-prof DIR (both processes)]
 //                       [--node '--trace-gc' --stdout FILE] [--diag] [--strace SECONDS] [--json] [--no-rest]
 //
+// --rate 0 makes no connections at all (give --bulk 0 too): tcpscope, its WebSocket client and its
+// REST client for --seconds with nothing to capture, so that what it costs a second whatever the
+// traffic shows alone (read `cpu.msPerS` and --diag's `allCpuMsPerS`; per 1 000 connections is null).
 // --no-rest leaves the REST client out, so that what its listing costs the live process shows as
 // the difference with a run that has it.
 // --hog N runs `stress-ng --cpu N` for the whole run (a CPU hog competing for the cores).
@@ -131,8 +134,9 @@ async function once() {
         return out;
       })()
     : null;
+  const idle = { started: 0, completed: 0, failed: 0, errors: {}, ms: seconds * 1000 };
   const [short, bulkRes] = await Promise.all([
-    traffic.run({ cmd: 'short', concurrency, durationMs: seconds * 1000, localAddresses, ...(Number.isFinite(rate) ? { rate } : {}) }),
+    rate === 0 ? sleep(seconds * 1000).then(() => idle) : traffic.run({ cmd: 'short', concurrency, durationMs: seconds * 1000, localAddresses, ...(Number.isFinite(rate) ? { rate } : {}) }),
     bulk > 0 ? traffic.run({ cmd: 'bulk', n: bulk, bytes: bulkMiB * 1024 * 1024 }) : { transfers: 0, completed: 0, bytes: 0 },
   ]);
   const wallMs = performance.now() - t0;
@@ -146,6 +150,7 @@ async function once() {
   polling = false;
   await poller;
   const cpu1 = treeCpuMs(ts.pid);
+  const cpuWallMs = performance.now() - t0;
   const cap1 = capCpu();
   clearInterval(sampler);
   const wire = await ref.stop();
@@ -208,8 +213,10 @@ async function once() {
       // every child: the capture process and the socket scans' ss
       children: { ms: cpu1.children - cpu0.children, user: cpu1.childrenUser - cpu0.childrenUser, system: cpu1.childrenSystem - cpu0.childrenSystem },
       captureProcess: cap0 && cap1 ? { ms: cap1.total - cap0.total, user: cap1.user - cap0.user, system: cap1.system - cap0.system } : null,
-      msPer1000Connections: round((cpuTotal / generated) * 1000, 1),
-      mainUsPerConnection: round(((cpu1.total - cpu1.children - (cpu0.total - cpu0.children)) / generated) * 1000, 1),
+      msPer1000Connections: generated > 0 ? round((cpuTotal / generated) * 1000, 1) : null,
+      // all tcpscope processes a second, over the run (the fixed cost, with --rate 0)
+      msPerS: round(cpuTotal / (cpuWallMs / 1000), 1),
+      mainUsPerConnection: generated > 0 ? round(((cpu1.total - cpu1.children - (cpu0.total - cpu0.children)) / generated) * 1000, 1) : null,
       busyPct: round((100 * cpuTotal) / wallMs, 1),
     },
     ws: { events: ws.events, eventsPerConnection: round(ws.events / generated, 1), bytesPerConnection: round(ws.bytes / generated, 0), messages: ws.messages, bytes: ws.bytes, clientCpuPct: round(ws.client.cpuPct, 1), lagged: ws.lagged, laggedDropped: ws.laggedDropped, gaps: ws.gaps, latencyMs: Object.fromEntries(Object.entries(ws.latencyMs).map(([k, v]) => [k, round(v, 2)])), latencyByKind: ws.latencyByKind },
@@ -239,8 +246,8 @@ if (results.length > 0) {
     console.error(
       `${r.params.capture}${r.params.hog ? ` hog ${r.params.hog}` : ''} | load ${r.loadAverage[0]} | stalls max ${r.machineStalls.maxMs} ms, ${r.machineStalls.over100} > 100 ms | ${r.generator.perSecond} conn/s | ` +
         `${c.seenWhole} / ${c.generated} whole | lost ${r.packets.lost} pkts | evidence ${c.lossEvidence.gaps}/${c.lossEvidence.acksOfUnseen}/${c.lossEvidence.midstreamStarts} | ` +
-        `handover lost ${c.lossEvidence.handoverLost ?? "-"} ring full ${c.lossEvidence.ringFull ?? "-"} kernel dropped ${c.lossEvidence.kernelDropped ?? "-"} holes ${c.lossEvidence.captureHoles ?? "-"} flagged ${c.captureGap} silently wrong ${c.silentlyWrong} | ${r.cpu.msPer1000Connections} ms/1000 (${r.cpu.busyPct} %; main ${r.cpu.main.ms}, capture ${r.cpu.captureProcess?.ms ?? '-'}, all children ${r.cpu.children.ms} ms) | ` +
-        `main ${r.cpu.mainUsPerConnection} µs/conn | ${r.diag ? `window ${r.diag.msPer1000Connections} ms/1000 (main thread ${r.diag.mainThreadMsPerS}, ${r.diag.mainThreadWakeupsPerS} wakeups; other threads ${r.diag.mainOtherThreadsMsPerS}; capture ${r.diag.captureMsPerS}; ss ${Math.round(((r.diag.reapedChildrenCpuMsPerS ?? 0) + (r.diag.otherChildrenCpuMsPerS ?? 0)) * 10) / 10} ms/s) | ` : ''}WS ${r.ws.eventsPerConnection} events, ${r.ws.bytesPerConnection} B /conn, p50/p99 ${r.ws.latencyMs.p50}/${r.ws.latencyMs.p99} ms lagged ${r.ws.lagged} (server: held unconfirmed ${r.wsServer.heldUnconfirmed ?? '-'}) | REST p50/max ${r.rest.p50Ms}/${r.rest.maxMs} ms`,
+        `handover lost ${c.lossEvidence.handoverLost ?? "-"} ring full ${c.lossEvidence.ringFull ?? "-"} kernel dropped ${c.lossEvidence.kernelDropped ?? "-"} holes ${c.lossEvidence.captureHoles ?? "-"} flagged ${c.captureGap} silently wrong ${c.silentlyWrong} | ${r.cpu.msPer1000Connections} ms/1000, ${r.cpu.msPerS} ms/s (${r.cpu.busyPct} %; main ${r.cpu.main.ms}, capture ${r.cpu.captureProcess?.ms ?? '-'}, all children ${r.cpu.children.ms} ms) | ` +
+        `main ${r.cpu.mainUsPerConnection} µs/conn | ${r.diag ? `window ${r.diag.msPer1000Connections} ms/1000, ${r.diag.allCpuMsPerS} ms/s (main thread ${r.diag.mainThreadMsPerS}, ${r.diag.mainThreadWakeupsPerS} wakeups; other threads ${r.diag.mainOtherThreadsMsPerS}; capture ${r.diag.captureMsPerS}; ss ${Math.round(((r.diag.reapedChildrenCpuMsPerS ?? 0) + (r.diag.otherChildrenCpuMsPerS ?? 0)) * 10) / 10} ms/s) | ` : ''}WS ${r.ws.eventsPerConnection} events, ${r.ws.bytesPerConnection} B /conn, p50/p99 ${r.ws.latencyMs.p50}/${r.ws.latencyMs.p99} ms lagged ${r.ws.lagged} (server: held unconfirmed ${r.wsServer.heldUnconfirmed ?? '-'}) | REST p50/max ${r.rest.p50Ms}/${r.rest.maxMs} ms`,
     );
   }
 }

@@ -1,3 +1,4 @@
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { CaptureProcessStatus } from '../capture/live-process';
 import type { EventBus } from '../events/bus';
@@ -167,9 +168,16 @@ export class Metrics {
         rtt.observe(e.rttMs / 1000);
       }
     });
-    // The standard process_* and nodejs_* series, under their usual names.
-    collectDefaultMetrics({ register: this.registry });
+    // The standard process_* and nodejs_* series, under their usual names; the event loop's delay
+    // from a monitor of our own (EventLoopDelay), in place of prom-client's, which samples the loop
+    // every 10 ms from the start whether or not anything scrapes: 100 wakeups a second of an
+    // otherwise idle process. prom-client's is given a period it never reaches and unregistered.
+    collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: EventLoopDelay.UNUSED_PERIOD_MS });
+    for (const name of EventLoopDelay.NAMES) this.registry.removeSingleMetric(name);
+    this.loopDelay = new EventLoopDelay(registers);
   }
+
+  readonly loopDelay: EventLoopDelay;
 
   /** Takes one consistent reading of every counter for the scrape about to run. */
   refresh(): void {
@@ -196,5 +204,74 @@ export class Metrics {
 
   get contentType(): string {
     return this.registry.contentType;
+  }
+}
+
+/**
+ * The event loop's delay under prom-client's names, types, help texts and meaning: `nodejs_eventloop_lag_seconds`
+ * the time a setImmediate took to run at the scrape; the others the minimum, maximum, mean, standard
+ * deviation and percentiles of the delays sampled every PERIOD_MS (prom-client's default) since the
+ * scrape before. Unlike prom-client's, sampling starts at the first scrape: a process nobody
+ * scrapes is not woken PERIOD_MS after PERIOD_MS for a histogram nobody reads. A scrape that finds
+ * no sample (the first, or one within PERIOD_MS of the last) writes 0 for them, not NaN.
+ */
+export class EventLoopDelay {
+  static readonly PERIOD_MS = 10;
+  /** The period prom-client's own monitor is given before it is unregistered: about 24 days. */
+  static readonly UNUSED_PERIOD_MS = 2 ** 31 - 1;
+  static readonly NAMES = [
+    'nodejs_eventloop_lag_seconds',
+    'nodejs_eventloop_lag_min_seconds',
+    'nodejs_eventloop_lag_max_seconds',
+    'nodejs_eventloop_lag_mean_seconds',
+    'nodejs_eventloop_lag_stddev_seconds',
+    'nodejs_eventloop_lag_p50_seconds',
+    'nodejs_eventloop_lag_p90_seconds',
+    'nodejs_eventloop_lag_p99_seconds',
+  ] as const;
+  private histogram: IntervalHistogram | null = null;
+
+  constructor(registers: Registry[]) {
+    const self = this;
+    // Registered first: prom-client reads the metrics in the order they were registered, and this
+    // one's collect sets the others.
+    new Gauge({
+      name: EventLoopDelay.NAMES[0],
+      help: 'Lag of event loop in seconds.',
+      registers,
+      aggregator: 'average',
+      async collect() {
+        const h = self.histogram;
+        for (const [g, read] of stats) g.set(h !== null && h.count > 0 ? read(h) / 1e9 : 0);
+        h?.reset();
+        self.start();
+        const t0 = process.hrtime.bigint();
+        await new Promise<void>((r) => setImmediate(r));
+        this.set(Number(process.hrtime.bigint() - t0) / 1e9);
+      },
+    });
+    const gauge = (name: string, help: string, aggregator: 'min' | 'max' | 'average') => new Gauge({ name, help, registers, aggregator });
+    const [, min, max, mean, stddev, p50, p90, p99] = EventLoopDelay.NAMES;
+    const stats = [
+      [gauge(min, 'The minimum recorded event loop delay.', 'min'), (h: IntervalHistogram) => h.min],
+      [gauge(max, 'The maximum recorded event loop delay.', 'max'), (h: IntervalHistogram) => h.max],
+      [gauge(mean, 'The mean of the recorded event loop delays.', 'average'), (h: IntervalHistogram) => h.mean],
+      [gauge(stddev, 'The standard deviation of the recorded event loop delays.', 'average'), (h: IntervalHistogram) => h.stddev],
+      [gauge(p50, 'The 50th percentile of the recorded event loop delays.', 'average'), (h: IntervalHistogram) => h.percentile(50)],
+      [gauge(p90, 'The 90th percentile of the recorded event loop delays.', 'average'), (h: IntervalHistogram) => h.percentile(90)],
+      [gauge(p99, 'The 99th percentile of the recorded event loop delays.', 'average'), (h: IntervalHistogram) => h.percentile(99)],
+    ] as const;
+  }
+
+  /** Whether the loop is being sampled (from the first scrape on). */
+  get sampling(): boolean {
+    return this.histogram !== null;
+  }
+
+  /** Starts sampling (the first scrape does). */
+  start(): void {
+    if (this.histogram !== null) return;
+    this.histogram = monitorEventLoopDelay({ resolution: EventLoopDelay.PERIOD_MS });
+    this.histogram.enable();
   }
 }
