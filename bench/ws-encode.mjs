@@ -5,11 +5,16 @@
 // joined, the batch encoded into a Buffer) and the way this one does (each event written as bytes
 // into the ring's chunks as it is published, a batch copied out of them), beside the writers alone.
 // Best of --rounds, µs per event; and the stream's bytes per connection, by event type.
+// `eventPath`: the whole way from the tracker to the ring's bytes, the same frames fed to a fresh
+// engine each round: with no sink (the tracker alone), with the tracker's events built as objects
+// and written from them (as the build before records did), and read as records in place and
+// written from those (this build), each less the tracker alone, per event.
 //
 //   node bench/ws-encode.mjs [--frames 150000] [--rounds 8] [--json] [--against DIR]
 //
 // --against DIR (a build, e.g. .bench-data/rev-046007b): that build's writeEvent beside this one's,
-// round by round on the same events, after checking that both write the same bytes.
+// round by round on the same events, after checking that both write the same bytes; and that
+// build's engine and writer on the event path too (its events as it hands them out).
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { buildOnce, ROOT } from './lib/build.mjs';
@@ -26,7 +31,7 @@ const require = createRequire(import.meta.url);
 const dist = (p) => require(path.join(ROOT, 'dist', p));
 const { Engine } = dist('ingest/engine.js');
 const { readCaptureFile } = dist('capture/file.js');
-const { eventJson, writeEvent } = dist('events/encode.js');
+const { eventJson, writeEvent, writeRecord, maxRecordBytes } = dist('events/encode.js');
 const { EventRing } = dist('server/ws-ring.js');
 const capture = path.join(ROOT, '.bench-data/loopback.pcap');
 
@@ -34,8 +39,12 @@ const events = [];
 const engine = new Engine({ maxConnections: 1e6 });
 engine.tracker.onEvent((e) => events.push(e));
 let k = 0;
+// the frames, copied, for the event path's rounds
+const held = [];
 await readCaptureFile(capture, (f) => {
-  if (k++ < frames) engine.onFrame(f);
+  if (k++ >= frames) return;
+  engine.onFrame(f);
+  held.push({ tsSec: f.tsSec, tsNsec: f.tsNsec, linkType: f.linkType, data: Buffer.from(f.data), capLen: f.capLen, origLen: f.origLen });
 });
 const conns = engine.tracker.stats().connectionsTotal;
 
@@ -99,7 +108,46 @@ if (opt('--against', null)) {
   };
 }
 
+/**
+ * The event path: a fresh engine of `build` fed every held frame, its events going as `how` says
+ * into one scratch buffer (wrapped round); returns ms.
+ */
+const pathBuf = Buffer.allocUnsafeSlow(1 << 24);
+function eventPath(build, how) {
+  const e = new build.Engine({ maxConnections: 1e6 });
+  let o = 0;
+  if (how === 'objects') {
+    e.tracker.onEvent((ev) => {
+      if (o > pathBuf.length - 65536) o = 0;
+      o = build.writeEvent(ev, pathBuf, o);
+    });
+  } else if (how === 'records') {
+    e.tracker.onEventRecord((r) => {
+      if (o > pathBuf.length - 65536 || o + build.maxRecordBytes(r) > pathBuf.length) o = 0;
+      o = build.writeRecord(r, pathBuf, o);
+    });
+  }
+  const t = performance.now();
+  for (const f of held) e.onFrame(f);
+  return performance.now() - t;
+}
+const self = { Engine, writeEvent, writeRecord, maxRecordBytes };
+// each way, and the way without events of the same build it is reckoned against
+const paths = {
+  'tracker alone (no sink)': { run: () => eventPath(self, 'none') },
+  'tracker, events as objects, writeEvent (before)': { run: () => eventPath(self, 'objects'), base: 'tracker alone (no sink)' },
+  'tracker, events as records, writeRecord (after)': { run: () => eventPath(self, 'records'), base: 'tracker alone (no sink)' },
+};
+if (opt('--against', null)) {
+  const dir = path.resolve(opt('--against', null));
+  const other = { Engine: require(path.join(dir, 'dist/ingest/engine.js')).Engine, writeEvent: require(path.join(dir, 'dist/events/encode.js')).writeEvent };
+  const alone = `tracker alone, ${opt('--against', null)}`;
+  paths[alone] = { run: () => eventPath(other, 'none') };
+  paths[`tracker, events as objects, writeEvent, ${opt('--against', null)}`] = { run: () => eventPath(other, 'objects'), base: alone };
+}
+
 const best = {};
+const bestPath = {};
 for (let r = 0; r < rounds; r++) {
   for (const [name, f] of Object.entries(ways)) {
     const t = performance.now();
@@ -107,6 +155,7 @@ for (let r = 0; r < rounds; r++) {
     const us = ((performance.now() - t) * 1000) / events.length;
     best[name] = Math.min(best[name] ?? Infinity, us);
   }
+  for (const [name, p] of Object.entries(paths)) bestPath[name] = Math.min(bestPath[name] ?? Infinity, p.run());
 }
 
 const bytesByType = {};
@@ -123,6 +172,13 @@ const out = {
   connections: conns,
   events: events.length,
   usPerEvent: Object.fromEntries(Object.entries(best).map(([k2, v]) => [k2, round(v, 3)])),
+  // best of the rounds, ms for all the frames; and per event, less the same build's tracker alone
+  eventPathMs: Object.fromEntries(Object.entries(bestPath).map(([k2, v]) => [k2, round(v, 1)])),
+  eventPathUsPerEvent: Object.fromEntries(
+    Object.entries(bestPath)
+      .filter(([k2]) => paths[k2].base !== undefined)
+      .map(([k2, v]) => [k2, round(((v - bestPath[paths[k2].base]) * 1000) / events.length, 3)]),
+  ),
   bytesPerConnection: {
     before: round(Object.values(bytesByType).reduce((n, b) => n + b.before, 0) / conns, 0),
     after: round(Object.values(bytesByType).reduce((n, b) => n + b.after, 0) / conns, 0),
