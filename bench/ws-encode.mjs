@@ -10,11 +10,16 @@
 // and written from them (as the build before records did), and read as records in place and
 // written from those (this build), each less the tracker alone, per event.
 //
+// `eventPathBytesPerEvent`: what each way allocates, from V8's sampling heap profiler over one more
+// round of it (objects the young generation's collections took included), per event, less what
+// the same build's tracker alone allocates.
+//
 //   node bench/ws-encode.mjs [--frames 150000] [--rounds 8] [--json] [--against DIR]
 //
 // --against DIR (a build, e.g. .bench-data/rev-046007b): that build's writeEvent beside this one's,
 // round by round on the same events, after checking that both write the same bytes; and that
 // build's engine and writer on the event path too (its events as it hands them out).
+import { Session } from 'node:inspector/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { buildOnce, ROOT } from './lib/build.mjs';
@@ -33,6 +38,7 @@ const { Engine } = dist('ingest/engine.js');
 const { readCaptureFile } = dist('capture/file.js');
 const { eventJson, writeEvent, writeRecord, maxRecordBytes } = dist('events/encode.js');
 const { EventRing } = dist('server/ws-ring.js');
+const { ObjectRecord } = dist('events/object-record.js');
 const capture = path.join(ROOT, '.bench-data/loopback.pcap');
 
 const events = [];
@@ -73,12 +79,13 @@ const ways = {
     for (const e of events) o = writeEvent(e, scratch, o);
     return o;
   },
-  // this build: into the ring as published, a batch copied out per 1 000
+  // this build: into the ring as published (the held objects read as records), a batch copied out per 1 000
   'ring.push, batch copied out (after)': () => {
     const ring = new EventRing(200_000);
+    const rec = new ObjectRecord();
     let n = 0;
     for (let s = 1; s <= events.length; s++) {
-      ring.push(s, events[s - 1]);
+      ring.push(s, rec.of(events[s - 1]));
       if (s % BATCH === 0) {
         let size = 0;
         for (let q = s - BATCH + 1; q <= s; q++) size += ring.size(q) + 1;
@@ -158,6 +165,25 @@ for (let r = 0; r < rounds; r++) {
   for (const [name, p] of Object.entries(paths)) bestPath[name] = Math.min(bestPath[name] ?? Infinity, p.run());
 }
 
+// allocation: one more round of each way, sampled
+const session = new Session();
+session.connect();
+await session.post('HeapProfiler.enable');
+const allocated = {};
+for (const [name, p] of Object.entries(paths)) {
+  await session.post('HeapProfiler.startSampling', { samplingInterval: 1024, includeObjectsCollectedByMinorGC: true, includeObjectsCollectedByMajorGC: true });
+  p.run();
+  const { profile } = await session.post('HeapProfiler.stopSampling');
+  let total = 0;
+  const walk = (n) => {
+    total += n.selfSize;
+    n.children.forEach(walk);
+  };
+  walk(profile.head);
+  allocated[name] = total;
+}
+session.disconnect();
+
 const bytesByType = {};
 for (const e of events) {
   const b = (bytesByType[e.type] ??= { events: 0, before: 0, after: 0 });
@@ -178,6 +204,11 @@ const out = {
     Object.entries(bestPath)
       .filter(([k2]) => paths[k2].base !== undefined)
       .map(([k2, v]) => [k2, round(((v - bestPath[paths[k2].base]) * 1000) / events.length, 3)]),
+  ),
+  eventPathBytesPerEvent: Object.fromEntries(
+    Object.entries(allocated)
+      .filter(([k2]) => paths[k2].base !== undefined)
+      .map(([k2, v]) => [k2, round((v - allocated[paths[k2].base]) / events.length, 1)]),
   ),
   bytesPerConnection: {
     before: round(Object.values(bytesByType).reduce((n, b) => n + b.before, 0) / conns, 0),
