@@ -14,7 +14,12 @@
 // round of it (objects the young generation's collections took included), per event, less what
 // the same build's tracker alone allocates.
 //
-//   node bench/ws-encode.mjs [--frames 150000] [--rounds 8] [--json] [--against DIR]
+// `--event-path WAY` (objects, records, or against: --against's objects) times that way alone and
+// its build's tracker alone, in CPU time, and nothing else: every writer then sees one kind of
+// event (in one process together, the record writer is handed both the tracker's records and
+// objects read as records, which slows it), so that the ways are compared process against process.
+//
+//   node bench/ws-encode.mjs [--frames 150000] [--rounds 8] [--json] [--against DIR] [--event-path WAY]
 //
 // --against DIR (a build, e.g. .bench-data/rev-046007b): that build's writeEvent beside this one's,
 // round by round on the same events, after checking that both write the same bytes; and that
@@ -29,6 +34,7 @@ const args = process.argv.slice(2);
 const opt = (n, d) => (args.includes(n) ? args[args.indexOf(n) + 1] : d);
 const frames = Number(opt('--frames', 150_000));
 const rounds = Number(opt('--rounds', 8));
+const onePath = opt('--event-path', null);
 const BATCH = 1000;
 
 await buildOnce();
@@ -98,7 +104,7 @@ const ways = {
   },
 };
 
-if (opt('--against', null)) {
+if (opt('--against', null) && !onePath) {
   const other = require(path.resolve(opt('--against', null), 'dist/events/encode.js'));
   const a = Buffer.allocUnsafeSlow(1 << 27);
   let oa = 0;
@@ -134,9 +140,11 @@ function eventPath(build, how) {
       o = build.writeRecord(r, pathBuf, o);
     });
   }
-  const t = performance.now();
+  const t = onePath ? process.cpuUsage() : performance.now();
   for (const f of held) e.onFrame(f);
-  return performance.now() - t;
+  if (!onePath) return performance.now() - t;
+  const d = process.cpuUsage(t);
+  return (d.user + d.system) / 1000;
 }
 const self = { Engine, writeEvent, writeRecord, maxRecordBytes };
 // each way, and the way without events of the same build it is reckoned against
@@ -153,6 +161,12 @@ if (opt('--against', null)) {
   paths[`tracker, events as objects, writeEvent, ${opt('--against', null)}`] = { run: () => eventPath(other, 'objects'), base: alone };
 }
 
+if (onePath) {
+  // one way and its build's tracker alone, nothing else in this process
+  const keep = onePath === 'objects' ? 'tracker, events as objects, writeEvent (before)' : onePath === 'records' ? 'tracker, events as records, writeRecord (after)' : `tracker, events as objects, writeEvent, ${opt('--against', null)}`;
+  for (const k2 of Object.keys(paths)) if (k2 !== keep && k2 !== paths[keep].base) delete paths[k2];
+  for (const k2 of Object.keys(ways)) delete ways[k2];
+}
 const best = {};
 const bestPath = {};
 for (let r = 0; r < rounds; r++) {
@@ -192,7 +206,7 @@ for (const e of events) {
   b.after += Buffer.byteLength(eventJson(e));
 }
 const out = {
-  command: `node bench/ws-encode.mjs --frames ${frames} --rounds ${rounds}${opt('--against', null) ? ` --against ${opt('--against', null)}` : ''}`,
+  command: `node bench/ws-encode.mjs --frames ${frames} --rounds ${rounds}${opt('--against', null) ? ` --against ${opt('--against', null)}` : ''}${onePath ? ` --event-path ${onePath}` : ''}`,
   loadAverage: loadAverage(),
   frames: Math.min(frames, k),
   connections: conns,
