@@ -1,6 +1,6 @@
 import type { ConnectionView, EndpointView } from '../track/connection';
 import { CLOSE_KINDS, CLOSED_BY, CONN_STATES, ConnFields, FL, N, TCP_STATES } from '../track/record';
-import { LIT_PAD, NUMBER_MAX, lit as bytes, writeAscii, writeLit, writeNumber, writeUint, type Lit } from './json-bytes';
+import { LIT_PAD, NUMBER_MAX, lit as bytes, writeLit, writeNumber, writeUint, type Lit } from './json-bytes';
 import { ObjectRecord } from './object-record';
 import { EVENT_TYPES, type ConnectionEvent, type EventRecord, type TcpEvent } from './types';
 
@@ -157,151 +157,179 @@ export function writeEvent(e: TcpEvent, buf: Buffer, off: number): number {
   return writeRecord(OBJECT.of(e), buf, off);
 }
 
+let B: Buffer = Buffer.alloc(0);
 /**
- * The last buffer written to (one ring chunk) as words, for the keys' text (writeLit): made again
- * only when the buffer changes; made per event, the view would cost more than the chunk held.
+ * `B` as words, for the keys' text (writeLit); made again only when the buffer changes. `B` and the
+ * view keep the last buffer written to (one ring chunk) until the next event: made per event, the
+ * view would cost more than the chunk held.
  */
-let DV: DataView = new DataView(new ArrayBuffer(0));
+let DV = new DataView(B.buffer, 0, 0);
 let DV_OF: Buffer | null = null;
-
-/** One number for writeNumber, which reads it from an array (a double passed to it would be boxed). */
-const ONE = new Float64Array(1);
-
-// The writers below take the buffer and the position and return the position after what they
-// wrote, the position held in a local between them (not in a module variable, which every byte
-// written would load and store again).
+let O = 0;
 
 /**
  * Writes eventJson's text of the event `e` stands for into `buf` at `off` (which must have
  * maxRecordBytes(e) free) and returns the offset after it, reading the record's fields (and a
- * connection event's connection fields) without an object or a string made for them: times with
- * microseconds in the fraction, and their differences, digit by digit (json-bytes). The keys'
+ * connection event's connection fields) without an object or a string made for them. The keys'
  * text is copied in 8-byte words, so up to LIT_PAD (json-bytes) bytes after the text's end may be
  * written too (spaces), within the bound.
  */
 export function writeRecord(e: EventRecord, buf: Buffer, off: number): number {
+  B = buf;
   if (buf !== DV_OF) {
     DV_OF = buf;
     DV = new DataView(buf.buffer, buf.byteOffset, buf.length);
   }
-  const b = buf;
-  const dv = DV;
-  let p = writeLit(b, dv, off, TYPE_HEAD[e.type]);
+  O = off;
+  lit(TYPE_HEAD[e.type]);
   const id = e.idNumber;
   if (id >= 0) {
     // the id's digits are its text: no string made for it
-    b[p++] = 0x22;
+    B[O++] = 0x22;
     ONE[0] = id;
-    p = writeNumber(b, p, ONE, 0);
-    b[p++] = 0x22;
-  } else p = writeStr(b, p, e.connectionId);
-  p = writeLit(b, dv, p, TS);
+    O = writeNumber(B, O, ONE, 0);
+    B[O++] = 0x22;
+  } else wstr(e.connectionId);
+  lit(TS);
+  // digits straight into the buffer (no string per packet)
   ONE[0] = e.ts;
-  p = writeNumber(b, p, ONE, 0);
+  O = writeNumber(B, O, ONE, 0);
   switch (e.type) {
-    case 'state':
-      p = writeAscii(b, writeLit(b, dv, p, SIDE), e.side!);
-      p = writeAscii(b, writeLit(b, dv, p, FROM), e.from!);
-      p = writeAscii(b, writeLit(b, dv, p, TO), e.to!);
-      if (!e.hasCause) p = writeLit(b, dv, p, CAUSE_NULL);
+    case 'state': {
+      lit(SIDE);
+      ascii(e.side!);
+      lit(FROM);
+      ascii(e.from!);
+      lit(TO);
+      ascii(e.to!);
+      if (!e.hasCause) lit(CAUSE_NULL);
       else {
-        // (numbers through ONE, as everywhere here)
-        p = writeAscii(b, writeLit(b, dv, p, CAUSE_FLAGS), e.causeFlags);
-        p = writeLit(b, dv, p, CAUSE_SEQ);
+        // (numbers through ONE, as everywhere here: a double passed to a call is boxed)
+        lit(CAUSE_FLAGS);
+        ascii(e.causeFlags);
+        lit(CAUSE_SEQ);
         ONE[0] = e.causeSeq;
-        p = writeNumber(b, p, ONE, 0);
-        p = writeLit(b, dv, p, CAUSE_ACK);
+        O = writeNumber(B, O, ONE, 0);
+        lit(CAUSE_ACK);
         ONE[0] = e.causeAck;
-        p = writeNumber(b, p, ONE, 0);
-        p = writeLit(b, dv, p, CAUSE_LEN);
+        O = writeNumber(B, O, ONE, 0);
+        lit(CAUSE_LEN);
         ONE[0] = e.causeLen;
-        p = writeNumber(b, p, ONE, 0);
-        b[p++] = 0x7d;
+        O = writeNumber(B, O, ONE, 0);
+        B[O++] = 0x7d;
       }
       break;
+    }
     case 'handshake': {
-      p = quoted(b, dv, p, PHASE, e.phase!);
+      quoted(PHASE, e.phase!);
       const rtt = e.rttMs;
       if (rtt !== undefined) {
-        p = writeLit(b, dv, p, RTT);
+        lit(RTT);
         ONE[0] = rtt;
-        p = writeNumber(b, p, ONE, 0);
+        O = writeNumber(B, O, ONE, 0);
       }
       const synSynAck = e.synToSynAckMs;
       if (synSynAck !== undefined) {
-        p = writeLit(b, dv, p, SYN_SYNACK);
+        lit(SYN_SYNACK);
         ONE[0] = synSynAck;
-        p = writeNumber(b, p, ONE, 0);
+        O = writeNumber(B, O, ONE, 0);
       }
       const synAckAck = e.synAckToAckMs;
       if (synAckAck !== undefined) {
-        p = writeLit(b, dv, p, SYNACK_ACK);
+        lit(SYNACK_ACK);
         ONE[0] = synAckAck;
-        p = writeNumber(b, p, ONE, 0);
+        O = writeNumber(B, O, ONE, 0);
       }
       break;
     }
     case 'teardown':
-      p = quoted(b, dv, p, PHASE, e.phase!);
-      p = quoted(b, dv, p, KIND, e.kind!);
-      if (e.side !== undefined) p = quoted(b, dv, p, SIDE, e.side);
+      quoted(PHASE, e.phase!);
+      quoted(KIND, e.kind!);
+      if (e.side !== undefined) {
+        quoted(SIDE, e.side);
+      }
       break;
     case 'reset':
-      p = quoted(b, dv, p, SIDE, e.side!);
+      quoted(SIDE, e.side!);
       break;
     case 'refused':
       break;
     case 'anomaly':
-      p = quoted(b, dv, p, KIND, e.kind!);
-      p = quoted(b, dv, p, SIDE, e.side!);
-      if (e.detail !== undefined) p = writeStr(b, writeLit(b, dv, p, DETAIL), e.detail);
+      quoted(KIND, e.kind!);
+      quoted(SIDE, e.side!);
+      if (e.detail !== undefined) {
+        lit(DETAIL);
+        wstr(e.detail);
+      }
       break;
     case 'connection': {
-      p = quoted(b, dv, p, PHASE, e.phase!);
+      quoted(PHASE, e.phase!);
       const f = e.connection();
-      if (f !== null) p = summary(b, dv, p, f, e.phase !== 'opened');
+      if (f !== null) summary(f, e.phase !== 'opened');
       break;
     }
   }
-  b[p++] = 0x7d;
-  return p;
+  B[O++] = 0x7d;
+  return O;
 }
 
 /** The connection's summary (see ConnectionSummary) from its fields; how it ended when `ended`. */
-function summary(b: Buffer, dv: DataView, p: number, f: ConnFields, ended: boolean): number {
+function summary(f: ConnFields, ended: boolean): void {
   const n = f.num;
-  p = ip(b, writeLit(b, dv, p, S_CLIENT_IP), f, 0);
-  p = writeNumber(b, writeLit(b, dv, p, S_PORT), n, N.port0);
-  p = writeAscii(b, writeLit(b, dv, p, S_STATE), TCP_STATES[f.state[0]]);
-  p = ip(b, writeLit(b, dv, p, S_SERVER_IP), f, 1);
-  p = writeNumber(b, writeLit(b, dv, p, S_PORT), n, N.port1);
-  p = writeAscii(b, writeLit(b, dv, p, S_STATE), TCP_STATES[f.state[1]]);
-  p = writeAscii(b, writeLit(b, dv, p, S_STATUS), (f.flags & FL.CLOSED) !== 0 ? 'closed' : 'open');
-  p = writeAscii(b, writeLit(b, dv, p, S_CONNSTATE), CONN_STATES[f.connState]);
-  p = history(b, writeLit(b, dv, p, S_HISTORY), f);
-  p = writeLit(b, dv, writeLit(b, dv, p, S_PARTIAL), (f.flags & FL.PARTIAL) !== 0 ? TRUE : FALSE);
-  p = writeLit(b, dv, writeLit(b, dv, p, S_ROLES), (f.flags & FL.ROLES_GUESSED) !== 0 ? TRUE : FALSE);
-  p = writeLit(b, dv, writeLit(b, dv, p, S_GAP), (f.flags & FL.CAPTURE_GAP) !== 0 ? TRUE : FALSE);
-  p = writeNumber(b, writeLit(b, dv, p, S_STARTED), n, N.startedAt);
+  lit(S_CLIENT_IP);
+  ip(f, 0);
+  lit(S_PORT);
+  O = writeNumber(B, O, n, N.port0);
+  lit(S_STATE);
+  ascii(TCP_STATES[f.state[0]]);
+  lit(S_SERVER_IP);
+  ip(f, 1);
+  lit(S_PORT);
+  O = writeNumber(B, O, n, N.port1);
+  lit(S_STATE);
+  ascii(TCP_STATES[f.state[1]]);
+  lit(S_STATUS);
+  ascii((f.flags & FL.CLOSED) !== 0 ? 'closed' : 'open');
+  lit(S_CONNSTATE);
+  ascii(CONN_STATES[f.connState]);
+  lit(S_HISTORY);
+  history(f);
+  lit(S_PARTIAL);
+  bool((f.flags & FL.PARTIAL) !== 0);
+  lit(S_ROLES);
+  bool((f.flags & FL.ROLES_GUESSED) !== 0);
+  lit(S_GAP);
+  bool((f.flags & FL.CAPTURE_GAP) !== 0);
+  lit(S_STARTED);
+  O = writeNumber(B, O, n, N.startedAt);
   if (ended) {
-    p = nameOrNull(b, dv, writeLit(b, dv, p, S_CLOSEDBY), CLOSED_BY[f.closedBy] ?? null);
-    p = nameOrNull(b, dv, writeLit(b, dv, p, S_CLOSEKIND), CLOSE_KINDS[f.closeKind] ?? null);
-    p = writeNumber(b, writeLit(b, dv, p, S_ENDED), n, N.endedAt);
-    p = writeNumber(b, writeLit(b, dv, p, RTT), n, N.rttMs);
-    p = writeNumber(b, writeLit(b, dv, p, S_COUNTS_C), n, N.packets0);
-    p = writeNumber(b, writeLit(b, dv, p, S_BYTES), n, N.bytes0);
-    p = writeNumber(b, writeLit(b, dv, p, S_COUNTS_S), n, N.packets1);
-    p = writeNumber(b, writeLit(b, dv, p, S_BYTES), n, N.bytes1);
-    p = writeLit(b, dv, p, S_COUNTS_END);
+    lit(S_CLOSEDBY);
+    nameOrNull(CLOSED_BY[f.closedBy] ?? null);
+    lit(S_CLOSEKIND);
+    nameOrNull(CLOSE_KINDS[f.closeKind] ?? null);
+    lit(S_ENDED);
+    O = writeNumber(B, O, n, N.endedAt);
+    lit(RTT);
+    O = writeNumber(B, O, n, N.rttMs);
+    lit(S_COUNTS_C);
+    O = writeNumber(B, O, n, N.packets0);
+    lit(S_BYTES);
+    O = writeNumber(B, O, n, N.bytes0);
+    lit(S_COUNTS_S);
+    O = writeNumber(B, O, n, N.packets1);
+    lit(S_BYTES);
+    O = writeNumber(B, O, n, N.bytes1);
+    lit(S_COUNTS_END);
   }
-  b[p++] = 0x7d;
-  return p;
+  B[O++] = 0x7d;
 }
 
 /** An endpoint's address, quoted: an IPv4 one's digits written from its number. */
-function ip(b: Buffer, p: number, f: ConnFields, side: 0 | 1): number {
+function ip(f: ConnFields, side: 0 | 1): void {
   const v4 = f.ip4[side];
-  if (v4 < 0) return writeStr(b, p, f.ipText[side]);
+  if (v4 < 0) return wstr(f.ipText[side]);
+  const b = B;
+  let p = O;
   b[p++] = 0x22;
   p = writeUint(b, p, v4 >>> 24);
   b[p++] = 0x2e;
@@ -311,50 +339,76 @@ function ip(b: Buffer, p: number, f: ConnFields, side: 0 | 1): number {
   b[p++] = 0x2e;
   p = writeUint(b, p, v4 & 0xff);
   b[p++] = 0x22;
-  return p;
+  O = p;
 }
 
 /** Zeek's history letters, quoted (through JSON.stringify should one ever need escaping). */
-function history(b: Buffer, p: number, f: ConnFields): number {
+function history(f: ConnFields): void {
   const h = f.hist;
   const len = f.histLen;
   for (let i = 0; i < len; i++) {
     const ch = h[i];
-    if (ch < 0x20 || ch === 0x22 || ch === 0x5c || ch > 0x7e) return writeStr(b, p, String.fromCharCode(...h.subarray(0, len)));
+    if (ch < 0x20 || ch === 0x22 || ch === 0x5c || ch > 0x7e) return wstr(String.fromCharCode(...h.subarray(0, len)));
   }
+  const b = B;
+  let p = O;
   b[p++] = 0x22;
   for (let i = 0; i < len; i++) b[p++] = h[i];
   b[p++] = 0x22;
-  return p;
+  O = p;
+}
+
+function lit(k: Lit): void {
+  O = writeLit(B, DV, O, k);
 }
 
 /** A key whose text ends in an opening quote, then a name from the tracker's lists, then the closing quote. */
-function quoted(b: Buffer, dv: DataView, p: number, k: Lit, s: string): number {
-  p = writeAscii(b, writeLit(b, dv, p, k), s);
-  b[p] = 0x22;
-  return p + 1;
+function quoted(k: Lit, s: string): void {
+  lit(k);
+  ascii(s);
+  B[O++] = 0x22;
+}
+
+/** A string known to need no escaping (a name from the tracker's lists, a number's digits). */
+function ascii(s: string): void {
+  const buf = B;
+  const o = O;
+  for (let i = 0; i < s.length; i++) buf[o + i] = s.charCodeAt(i);
+  O = o + s.length;
 }
 
 /** Any string, quoted; escaped through JSON.stringify when it holds anything plain ASCII does not. */
-function writeStr(b: Buffer, p: number, s: string): number {
+function wstr(s: string): void {
   for (let i = 0; i < s.length; i++) {
     const ch = s.charCodeAt(i);
-    if (ch < 0x20 || ch === 0x22 || ch === 0x5c || ch > 0x7e) return p + b.write(JSON.stringify(s), p, 'utf8');
+    if (ch < 0x20 || ch === 0x22 || ch === 0x5c || ch > 0x7e) {
+      O += B.write(JSON.stringify(s), O, 'utf8');
+      return;
+    }
   }
-  b[p++] = 0x22;
-  p = writeAscii(b, p, s);
-  b[p] = 0x22;
-  return p + 1;
+  B[O++] = 0x22;
+  ascii(s);
+  B[O++] = 0x22;
 }
 
-/** A name from the tracker's lists, quoted, or null. */
-function nameOrNull(b: Buffer, dv: DataView, p: number, s: string | null): number {
-  if (s === null) return writeLit(b, dv, p, NULL);
-  b[p++] = 0x22;
-  p = writeAscii(b, p, s);
-  b[p] = 0x22;
-  return p + 1;
+function nameOrNull(s: string | null): void {
+  if (s === null) lit(NULL);
+  else {
+    B[O++] = 0x22;
+    ascii(s);
+    B[O++] = 0x22;
+  }
 }
+
+function bool(b: boolean): void {
+  lit(b ? TRUE : FALSE);
+}
+
+/**
+ * One number for writeNumber, which reads it from an array (a double passed to it would be boxed):
+ * times with microseconds in the fraction and their differences too, digit by digit, no string.
+ */
+const ONE = new Float64Array(1);
 
 const TYPE_HEAD = Object.fromEntries(
   EVENT_TYPES.map((t) => [t, bytes(`{"type":"${t}","connectionId":`)]),
