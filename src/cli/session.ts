@@ -1,6 +1,5 @@
 import { Engine } from '../ingest/engine';
 import { EventBus } from '../events/bus';
-import type { TcpEvent } from '../events/types';
 import { isLoopback } from '../server/address';
 import { createApp } from '../server/app';
 import type { SourceInfo } from '../capture/source';
@@ -17,7 +16,8 @@ import { VERSION } from './version';
 export function createSession(common: CommonOptions, extra: Partial<TrackerOptions> = {}): { engine: Engine; bus: EventBus } {
   const engine = new Engine(trackerOptions(common, extra));
   const bus = new EventBus();
-  engine.tracker.onEvent(bus.publish);
+  // read in place: an event's object is built only for a listener that asks for it (--jsonl)
+  engine.tracker.onEventRecord(bus.publishRecord);
   return { engine, bus };
 }
 
@@ -52,8 +52,8 @@ export async function startServer(
 /** `--jsonl`: every event as one JSON line on stdout. */
 export function writeJsonLines(bus: EventBus): void {
   guardStdout();
-  bus.subscribe((_seq, e: TcpEvent) => {
-    process.stdout.write(JSON.stringify(e) + '\n');
+  bus.subscribe((_seq, e) => {
+    process.stdout.write(JSON.stringify(e.event()) + '\n');
   });
 }
 

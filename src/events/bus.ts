@@ -1,14 +1,22 @@
-import type { TcpEvent } from './types';
-
-/** Receives every event with its global sequence number (1, 2, 3, … for the life of the process). */
-export type BusListener = (seq: number, event: TcpEvent) => void;
+import { ObjectRecord } from './object-record';
+import type { EventRecord, TcpEvent } from './types';
 
 /**
- * Fan-out from the tracker to every consumer (WebSocket clients, metrics, JSON lines, analyze).
+ * Receives every event with its global sequence number (1, 2, 3, … for the life of the process),
+ * read in place: the record is valid only during the call, and a listener that keeps the event
+ * takes its object (`event.event()`).
+ */
+export type BusListener = (seq: number, event: EventRecord) => void;
+
+/**
+ * Fan-out from the tracker to every consumer (WebSocket clients, metrics, JSON lines, the socket
+ * watch). The tracker's events come as records (its cursor over the event it is handing out:
+ * publishRecord), so that reading them builds nothing; an event made as an object goes in through
+ * publish.
  *
- * The tracker calls `publish` synchronously on the capture path, so a listener must be quick and must
- * not throw: one that does is counted and skipped, never allowed to stop capture or the listeners
- * after it.
+ * The tracker calls `publishRecord` synchronously on the capture path, so a listener must be quick
+ * and must not throw: one that does is counted and skipped, never allowed to stop capture or the
+ * listeners after it.
  */
 export class EventBus {
   private seq = 0;
@@ -18,6 +26,7 @@ export class EventBus {
 
   constructor() {
     this.publish = this.publish.bind(this);
+    this.publishRecord = this.publishRecord.bind(this);
   }
 
   /** Sequence number of the newest event published (0 before the first). */
@@ -25,7 +34,13 @@ export class EventBus {
     return this.seq;
   }
 
+  /** An event given as an object. */
   publish(event: TcpEvent): void {
+    this.publishRecord(new ObjectRecord().of(event));
+  }
+
+  /** An event read in place (valid during the call only, as it is for the listeners). */
+  publishRecord(event: EventRecord): void {
     const seq = ++this.seq;
     const ls = this.listeners;
     for (let i = 0; i < ls.length; i++) {

@@ -1,6 +1,8 @@
 import type { ConnectionView, EndpointView } from '../track/connection';
-import { LIT_PAD, NUMBER_MAX, lit as bytes, writeLit, writeNumber, type Lit } from './json-bytes';
-import { EVENT_TYPES, type ConnectionEvent, type TcpEvent } from './types';
+import { CLOSE_KINDS, CLOSED_BY, CONN_STATES, ConnFields, FL, N, TCP_STATES } from '../track/record';
+import { LIT_PAD, NUMBER_MAX, lit as bytes, writeLit, writeNumber, writeUint, type Lit } from './json-bytes';
+import { ObjectRecord } from './object-record';
+import { EVENT_TYPES, type ConnectionEvent, type EventRecord, type TcpEvent } from './types';
 
 /**
  * The wire form of one event for the /ws stream (protocol 3), written field by field from the
@@ -117,23 +119,42 @@ function str(s: string): string {
 
 /**
  * The text between an event's values at its longest (a closed connection's event with the longest
- * names is ~430 bytes), and how many numbers an event carries at most (the connection event's ten).
+ * names is ~430 bytes), and how many numbers an event carries at most (the connection event's ten,
+ * and its id).
  */
 const EVENT_TEXT_MAX = 480;
-const EVENT_NUMBERS_MAX = 10;
+const EVENT_NUMBERS_MAX = 11;
+/** An IPv4 address's text at its longest. */
+const IPV4_MAX = 15;
 
 /**
- * Bytes writeEvent may need for `e`: a bound, not the size: its text, every number at its longest,
+ * Bytes writeRecord may need for `e`: a bound, not the size: its text, every number at its longest,
  * the last word of a prepared text (LIT_PAD), and each string at six bytes a character (escaped).
+ * A connection event's fields are read here (and kept by the record for writeRecord).
  */
-export function maxEventBytes(e: TcpEvent): number {
-  let n = EVENT_TEXT_MAX + EVENT_NUMBERS_MAX * NUMBER_MAX + LIT_PAD + 6 * e.connectionId.length;
-  if (e.type === 'anomaly' && e.detail !== undefined) n += 6 * e.detail.length;
-  if (e.type === 'connection' && e.connection !== undefined) {
-    const c = e.connection;
-    n += 6 * (c.client.ip.length + c.server.ip.length + c.history.length);
+export function maxRecordBytes(e: EventRecord): number {
+  let n = EVENT_TEXT_MAX + EVENT_NUMBERS_MAX * NUMBER_MAX + LIT_PAD;
+  if (e.idNumber < 0) n += 6 * e.connectionId.length;
+  if (e.detail !== undefined) n += 6 * e.detail.length;
+  const f = e.connection();
+  if (f !== null) {
+    for (let side = 0; side < 2; side++) n += f.ip4[side] >= 0 ? IPV4_MAX : 6 * f.ipText[side].length;
+    n += 6 * f.histLen;
   }
   return n;
+}
+
+/** An event object, read as a record by the writers (events published as objects, tests). */
+const OBJECT = new ObjectRecord();
+
+/** maxRecordBytes of an event object. */
+export function maxEventBytes(e: TcpEvent): number {
+  return maxRecordBytes(OBJECT.of(e));
+}
+
+/** writeRecord of an event object. */
+export function writeEvent(e: TcpEvent, buf: Buffer, off: number): number {
+  return writeRecord(OBJECT.of(e), buf, off);
 }
 
 let B: Buffer = Buffer.alloc(0);
@@ -147,11 +168,13 @@ let DV_OF: Buffer | null = null;
 let O = 0;
 
 /**
- * Writes eventJson(e)'s text into `buf` at `off` (which must have maxEventBytes(e) free) and
- * returns the offset after it. The keys' text is copied in 8-byte words, so up to LIT_PAD (json-bytes)
- * bytes after the text's end may be written too (spaces), within the bound.
+ * Writes eventJson's text of the event `e` stands for into `buf` at `off` (which must have
+ * maxRecordBytes(e) free) and returns the offset after it, reading the record's fields (and a
+ * connection event's connection fields) without an object or a string made for them. The keys'
+ * text is copied in 8-byte words, so up to LIT_PAD (json-bytes) bytes after the text's end may be
+ * written too (spaces), within the bound.
  */
-export function writeEvent(e: TcpEvent, buf: Buffer, off: number): number {
+export function writeRecord(e: EventRecord, buf: Buffer, off: number): number {
   B = buf;
   if (buf !== DV_OF) {
     DV_OF = buf;
@@ -159,7 +182,14 @@ export function writeEvent(e: TcpEvent, buf: Buffer, off: number): number {
   }
   O = off;
   lit(TYPE_HEAD[e.type]);
-  wstr(e.connectionId);
+  const id = e.idNumber;
+  if (id >= 0) {
+    // the id's digits are its text: no string made for it
+    B[O++] = 0x22;
+    ONE[0] = id;
+    O = writeNumber(B, O, ONE, 0);
+    B[O++] = 0x22;
+  } else wstr(e.connectionId);
   lit(TS);
   // digits straight into the buffer (no string per packet)
   ONE[0] = e.ts;
@@ -167,121 +197,166 @@ export function writeEvent(e: TcpEvent, buf: Buffer, off: number): number {
   switch (e.type) {
     case 'state': {
       lit(SIDE);
-      ascii(e.side);
+      ascii(e.side!);
       lit(FROM);
-      ascii(e.from);
+      ascii(e.from!);
       lit(TO);
-      ascii(e.to);
-      const c = e.cause;
-      if (c === null) lit(CAUSE_NULL);
+      ascii(e.to!);
+      if (!e.hasCause) lit(CAUSE_NULL);
       else {
+        // (numbers through ONE, as everywhere here: a double passed to a call is boxed)
         lit(CAUSE_FLAGS);
-        ascii(c.flags);
+        ascii(e.causeFlags);
         lit(CAUSE_SEQ);
-        wnum(c.seq);
+        ONE[0] = e.causeSeq;
+        O = writeNumber(B, O, ONE, 0);
         lit(CAUSE_ACK);
-        wnum(c.ack);
+        ONE[0] = e.causeAck;
+        O = writeNumber(B, O, ONE, 0);
         lit(CAUSE_LEN);
-        wnum(c.len);
+        ONE[0] = e.causeLen;
+        O = writeNumber(B, O, ONE, 0);
         B[O++] = 0x7d;
       }
       break;
     }
-    case 'handshake':
-      quoted(PHASE, e.phase);
-      if (e.rttMs !== undefined) {
+    case 'handshake': {
+      quoted(PHASE, e.phase!);
+      const rtt = e.rttMs;
+      if (rtt !== undefined) {
         lit(RTT);
-        wnum(e.rttMs);
+        ONE[0] = rtt;
+        O = writeNumber(B, O, ONE, 0);
       }
-      if (e.synToSynAckMs !== undefined) {
+      const synSynAck = e.synToSynAckMs;
+      if (synSynAck !== undefined) {
         lit(SYN_SYNACK);
-        wnum(e.synToSynAckMs);
+        ONE[0] = synSynAck;
+        O = writeNumber(B, O, ONE, 0);
       }
-      if (e.synAckToAckMs !== undefined) {
+      const synAckAck = e.synAckToAckMs;
+      if (synAckAck !== undefined) {
         lit(SYNACK_ACK);
-        wnum(e.synAckToAckMs);
+        ONE[0] = synAckAck;
+        O = writeNumber(B, O, ONE, 0);
       }
       break;
+    }
     case 'teardown':
-      quoted(PHASE, e.phase);
-      quoted(KIND, e.kind);
+      quoted(PHASE, e.phase!);
+      quoted(KIND, e.kind!);
       if (e.side !== undefined) {
         quoted(SIDE, e.side);
       }
       break;
     case 'reset':
-      quoted(SIDE, e.side);
+      quoted(SIDE, e.side!);
       break;
     case 'refused':
       break;
     case 'anomaly':
-      quoted(KIND, e.kind);
-      quoted(SIDE, e.side);
+      quoted(KIND, e.kind!);
+      quoted(SIDE, e.side!);
       if (e.detail !== undefined) {
         lit(DETAIL);
         wstr(e.detail);
       }
       break;
-    case 'connection':
-      quoted(PHASE, e.phase);
-      if (e.connection !== undefined) summary(e);
+    case 'connection': {
+      quoted(PHASE, e.phase!);
+      const f = e.connection();
+      if (f !== null) summary(f, e.phase !== 'opened');
       break;
+    }
   }
   B[O++] = 0x7d;
   return O;
 }
 
-function summary(e: ConnectionEvent): void {
-  const c = e.connection!;
+/** The connection's summary (see ConnectionSummary) from its fields; how it ended when `ended`. */
+function summary(f: ConnFields, ended: boolean): void {
+  const n = f.num;
   lit(S_CLIENT_IP);
-  wstr(c.client.ip);
+  ip(f, 0);
   lit(S_PORT);
-  wnum(c.client.port);
+  O = writeNumber(B, O, n, N.port0);
   lit(S_STATE);
-  ascii(c.client.state);
+  ascii(TCP_STATES[f.state[0]]);
   lit(S_SERVER_IP);
-  wstr(c.server.ip);
+  ip(f, 1);
   lit(S_PORT);
-  wnum(c.server.port);
+  O = writeNumber(B, O, n, N.port1);
   lit(S_STATE);
-  ascii(c.server.state);
+  ascii(TCP_STATES[f.state[1]]);
   lit(S_STATUS);
-  ascii(c.status);
+  ascii((f.flags & FL.CLOSED) !== 0 ? 'closed' : 'open');
   lit(S_CONNSTATE);
-  ascii(c.connState);
+  ascii(CONN_STATES[f.connState]);
   lit(S_HISTORY);
-  wstr(c.history);
+  history(f);
   lit(S_PARTIAL);
-  bool(c.partial);
+  bool((f.flags & FL.PARTIAL) !== 0);
   lit(S_ROLES);
-  bool(c.rolesGuessed);
+  bool((f.flags & FL.ROLES_GUESSED) !== 0);
   lit(S_GAP);
-  bool(c.captureGap);
+  bool((f.flags & FL.CAPTURE_GAP) !== 0);
   lit(S_STARTED);
-  wnum(c.startedAt);
-  if (e.phase !== 'opened') {
+  O = writeNumber(B, O, n, N.startedAt);
+  if (ended) {
     lit(S_CLOSEDBY);
-    nameOrNull(c.closedBy);
+    nameOrNull(CLOSED_BY[f.closedBy] ?? null);
     lit(S_CLOSEKIND);
-    nameOrNull(c.closeKind);
+    nameOrNull(CLOSE_KINDS[f.closeKind] ?? null);
     lit(S_ENDED);
-    wnum(c.endedAt);
+    O = writeNumber(B, O, n, N.endedAt);
     lit(RTT);
-    wnum(c.handshake.rttMs);
-    const n = c.counts;
+    O = writeNumber(B, O, n, N.rttMs);
     lit(S_COUNTS_C);
-    wnum(n.client.packets);
+    O = writeNumber(B, O, n, N.packets0);
     lit(S_BYTES);
-    wnum(n.client.bytes);
+    O = writeNumber(B, O, n, N.bytes0);
     lit(S_COUNTS_S);
-    wnum(n.server.packets);
+    O = writeNumber(B, O, n, N.packets1);
     lit(S_BYTES);
-    wnum(n.server.bytes);
+    O = writeNumber(B, O, n, N.bytes1);
     lit(S_COUNTS_END);
   }
   B[O++] = 0x7d;
 }
 
+/** An endpoint's address, quoted: an IPv4 one's digits written from its number. */
+function ip(f: ConnFields, side: 0 | 1): void {
+  const v4 = f.ip4[side];
+  if (v4 < 0) return wstr(f.ipText[side]);
+  const b = B;
+  let p = O;
+  b[p++] = 0x22;
+  p = writeUint(b, p, v4 >>> 24);
+  b[p++] = 0x2e;
+  p = writeUint(b, p, (v4 >>> 16) & 0xff);
+  b[p++] = 0x2e;
+  p = writeUint(b, p, (v4 >>> 8) & 0xff);
+  b[p++] = 0x2e;
+  p = writeUint(b, p, v4 & 0xff);
+  b[p++] = 0x22;
+  O = p;
+}
+
+/** Zeek's history letters, quoted (through JSON.stringify should one ever need escaping). */
+function history(f: ConnFields): void {
+  const h = f.hist;
+  const len = f.histLen;
+  for (let i = 0; i < len; i++) {
+    const ch = h[i];
+    if (ch < 0x20 || ch === 0x22 || ch === 0x5c || ch > 0x7e) return wstr(String.fromCharCode(...h.subarray(0, len)));
+  }
+  const b = B;
+  let p = O;
+  b[p++] = 0x22;
+  for (let i = 0; i < len; i++) b[p++] = h[i];
+  b[p++] = 0x22;
+  O = p;
+}
 
 function lit(k: Lit): void {
   O = writeLit(B, DV, O, k);
@@ -329,17 +404,11 @@ function bool(b: boolean): void {
   lit(b ? TRUE : FALSE);
 }
 
-/** One number for writeNumber, which reads it from an array (a double passed to it would be boxed). */
-const ONE = new Float64Array(1);
-
 /**
- * A number as JSON writes it (NaN and ±Infinity as null), digit by digit (json-bytes): times with
- * microseconds in the fraction and their differences too, without a string for them.
+ * One number for writeNumber, which reads it from an array (a double passed to it would be boxed):
+ * times with microseconds in the fraction and their differences too, digit by digit, no string.
  */
-function wnum(n: number | null): void {
-  ONE[0] = n ?? NaN;
-  O = writeNumber(B, O, ONE, 0);
-}
+const ONE = new Float64Array(1);
 
 const TYPE_HEAD = Object.fromEntries(
   EVENT_TYPES.map((t) => [t, bytes(`{"type":"${t}","connectionId":`)]),

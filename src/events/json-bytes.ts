@@ -80,9 +80,24 @@ export function writePadded(b: Uint8Array, p: number, n: number, width: number):
   return end;
 }
 
+/**
+ * A double handed from one writer below to another through memory: passed as an argument to a call
+ * that is not inlined, a number that is not a small integer (a time, a sequence number of 2^31 or
+ * more) is boxed, an allocation per number. (An integer below 2^32 is passed as `n | 0` instead:
+ * writeUint reads it back unsigned.)
+ */
+const X = new Float64Array(1);
+
 /** An integer 0 ≤ n < 2^53 (eight digits at a time, in 32-bit arithmetic). */
 export function writeDigits(b: Uint8Array, p: number, n: number): number {
-  if (n < 4294967296) return writeUint(b, p, n);
+  X[0] = n;
+  return digitsOfX(b, p);
+}
+
+/** writeDigits of X[0]. */
+function digitsOfX(b: Uint8Array, p: number): number {
+  const n = X[0];
+  if (n < 4294967296) return writeUint(b, p, n | 0);
   const hi = Math.floor(n / 100_000_000);
   return writePadded(b, writeUint(b, p, hi), n - hi * 100_000_000, 8);
 }
@@ -100,10 +115,13 @@ export function writeDigits(b: Uint8Array, p: number, n: number): number {
 export function writeNumber(b: Uint8Array, p: number, a: Float64Array, i: number): number {
   const n = a[i];
   // counts, ports, sizes (and -0, which JSON writes as 0)
-  if (n >= 0 && n < 4294967296 && Math.floor(n) === n) return writeUint(b, p, n);
+  if (n >= 0 && n < 4294967296 && Math.floor(n) === n) return writeUint(b, p, n | 0);
   if (n > 0.001 && n < 8796093022208) {
     const m = Math.round(n * 1000);
-    if (m / 1000 === n) return writeThousandths(b, p, m);
+    if (m / 1000 === n) {
+      X[0] = m;
+      return thousandthsOfX(b, p);
+    }
   }
   if (!Number.isFinite(n)) {
     b[p] = 0x6e; // null
@@ -112,9 +130,13 @@ export function writeNumber(b: Uint8Array, p: number, a: Float64Array, i: number
     b[p + 3] = 0x6c;
     return p + 4;
   }
-  if (n > 0 && n <= Number.MAX_SAFE_INTEGER && Number.isInteger(n)) return writeDigits(b, p, n);
+  if (n > 0 && n <= Number.MAX_SAFE_INTEGER && Number.isInteger(n)) {
+    X[0] = n;
+    return digitsOfX(b, p);
+  }
   if (n >= 1e-6 && n < 8796093022208) {
-    const q = writeDyadic(b, p, n);
+    X[0] = n;
+    const q = dyadicOfX(b, p);
     if (q >= 0) return q;
   }
   return writeAscii(b, p, String(n));
@@ -124,13 +146,14 @@ export function writeNumber(b: Uint8Array, p: number, a: Float64Array, i: number
 const POW5 = Float64Array.from({ length: 23 }, (_, e) => 5 ** e);
 
 /**
- * A number of few binary fraction digits (the difference of two capture times: a multiple of
+ * A number of few binary fraction digits, in X[0] (the difference of two capture times: a multiple of
  * their ulp, 2^-12 ms today) as its exact decimal, which is then the shortest that reads back as
  * it: x = k / 2^e with k odd is N / 10^e for N = k·5^e, and when N < 2^53 every decimal of fewer
  * digits is at least 5 / 10^e from x, more than half its ulp. Returns -1 when x is not such a
  * number (the caller prints it the generic way). For 10^-6 ≤ x < 2^43, printed without exponent.
  */
-function writeDyadic(b: Uint8Array, p: number, x: number): number {
+function dyadicOfX(b: Uint8Array, p: number): number {
+  const x = X[0];
   let k = x;
   let e = 0;
   while (Math.floor(k) !== k) {
@@ -139,7 +162,8 @@ function writeDyadic(b: Uint8Array, p: number, x: number): number {
   }
   const n = k * POW5[e];
   if (n >= 9007199254740992) return -1;
-  const end = writeDigits(b, p, n);
+  X[0] = n;
+  const end = digitsOfX(b, p);
   const len = end - p;
   if (len > e) {
     // the point before the last e digits
@@ -156,8 +180,9 @@ function writeDyadic(b: Uint8Array, p: number, x: number): number {
   return end + shift;
 }
 
-/** m / 1000 for an integer 0 ≤ m < 2^53, its fraction's trailing zeros (and point) dropped. */
-function writeThousandths(b: Uint8Array, p: number, m: number): number {
+/** m / 1000 for the integer 0 ≤ m < 2^53 in X[0], its fraction's trailing zeros (and point) dropped. */
+function thousandthsOfX(b: Uint8Array, p: number): number {
+  const m = X[0];
   // the digits of m, then the point moved in: below 10^8 in one part, else in two of 32 bits
   let lo = m;
   if (m >= 100_000_000) {

@@ -6,6 +6,8 @@ export type {
   AnomalyEvent,
   AnomalyKind,
   ConnectionEvent,
+  EventRecord,
+  EventRecordSink,
   EventSink,
   EventType,
   HandshakeEvent,

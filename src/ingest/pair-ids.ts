@@ -1,5 +1,6 @@
 import type { TrackerApi } from '../track/api';
 import type { ConnectionView } from '../track/connection';
+import { N, ipText } from '../track/record';
 
 /** The key of an endpoint and its peer: `ip port peerIp peerPort`. */
 export const pairKey = (ip: string, port: number, peerIp: string, peerPort: number): string => `${ip} ${port} ${peerIp} ${peerPort}`;
@@ -13,8 +14,16 @@ export class PairIds {
   private readonly ids = new Map<string, string>();
 
   constructor(tracker: TrackerApi, onGone?: (c: ConnectionView, keys: readonly [string, string]) => void) {
-    tracker.onEvent((e) => {
-      if (e.type === 'connection' && e.phase === 'opened' && e.connection) this.set(e.connection, e.connectionId);
+    // read in place: the keys are the only text made, once a connection
+    tracker.onEventRecord((e) => {
+      if (e.type !== 'connection' || e.phase !== 'opened') return;
+      const f = e.connection();
+      if (f === null) return;
+      const id = e.connectionId;
+      const a = ipText(f, 0);
+      const b = ipText(f, 1);
+      this.ids.set(pairKey(a, f.num[N.port0], b, f.num[N.port1]), id);
+      this.ids.set(pairKey(b, f.num[N.port1], a, f.num[N.port0]), id);
     });
     tracker.onRemove((c) => {
       const keys = PairIds.keys(c);

@@ -1,5 +1,6 @@
 import type { EventBus } from '../events/bus';
 import type { SourceInfo } from '../capture/source';
+import { FL } from '../track/record';
 
 /**
  * Connections picked up mid-stream (their first segment was neither a SYN nor a SYN+ACK), counted
@@ -13,7 +14,7 @@ export class MidstreamCounter {
 
   constructor(bus: EventBus) {
     bus.subscribe((_seq, e) => {
-      if (e.type === 'connection' && e.phase === 'opened' && e.connection?.partial) this.count++;
+      if (e.type === 'connection' && e.phase === 'opened' && ((e.connection()?.flags ?? 0) & FL.PARTIAL) !== 0) this.count++;
     });
   }
 }

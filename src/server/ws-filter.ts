@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import { EVENT_TYPES, type EventType } from '../events/types';
 import type { ConnectionView } from '../track/connection';
+import { N, ipText, type ConnFields } from '../track/record';
 import { canonicalIp } from './query';
 
 /** What a client may send. Anything else gets an `error` message back. */
@@ -84,4 +85,9 @@ export class StreamFilter {
 
 export function endpointsOf(c: ConnectionView): EndpointsOf {
   return { clientIp: c.client.ip, clientPort: c.client.port, serverIp: c.server.ip, serverPort: c.server.port };
+}
+
+/** The endpoints of a connection event's connection, from its fields (record.ts). */
+export function endpointsOfFields(f: ConnFields): EndpointsOf {
+  return { clientIp: ipText(f, 0), clientPort: f.num[N.port0], serverIp: ipText(f, 1), serverPort: f.num[N.port1] };
 }

@@ -2,14 +2,14 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { EventBus } from '../events/bus';
-import { EVENT_SCHEMA_VERSION, type EventType, type TcpEvent } from '../events/types';
+import { EVENT_SCHEMA_VERSION, type EventRecord, type EventType } from '../events/types';
 import type { ConnectionView } from '../track/connection';
 import { sameOrigin, type TokenCheck } from './auth';
 import type { SourceInfo } from '../capture/source';
 import type { EngineLike, WsOptions } from './deps';
 import type { WsErrorCode } from './errors';
 import { FLUSH_BLOCKED, FLUSH_DONE, FLUSH_MORE, WsClient, type FlushResult } from './ws-client';
-import { StreamFilter, clientMessage, endpointsOf, type EndpointsOf } from './ws-filter';
+import { StreamFilter, clientMessage, endpointsOf, endpointsOfFields, type EndpointsOf } from './ws-filter';
 import { FrameSlabs, type Slab } from './ws-frames';
 import { EventRing } from './ws-ring';
 
@@ -248,17 +248,20 @@ export class WsHub {
     if (!any) this.endpoints.clear();
   }
 
-  private onEvent(seq: number, e: TcpEvent): void {
+  private onEvent(seq: number, e: EventRecord): void {
     if (this.clients.size === 0) {
       // Nobody to keep it for: a client that connects starts from a snapshot after it.
       this.ring.skip(seq);
       this.snapshot = null;
       return;
     }
-    // Written out now, once: the ring keeps the text, and the event object dies young.
+    // Written out now, once, from the tracker's record of it: the ring keeps the text.
     this.ring.push(seq, e);
     // a client filters by port or host (the ring keeps ids for it): remember connection events' endpoints
-    if (this.ring.keepIds && e.type === 'connection' && e.connection) this.remember(e.connection);
+    if (this.ring.keepIds && e.type === 'connection') {
+      const f = e.connection();
+      if (f !== null) this.rememberAs(e.connectionId, endpointsOfFields(f));
+    }
     if (!this.flushScheduled) this.scheduleFlush();
   }
 
@@ -291,9 +294,12 @@ export class WsHub {
   }
 
   private remember(c: ConnectionView): EndpointsOf {
+    return this.rememberAs(c.id, endpointsOf(c));
+  }
+
+  private rememberAs(id: string, ep: EndpointsOf): EndpointsOf {
     if (this.endpoints.size >= ENDPOINT_CACHE_MAX) this.endpoints.clear();
-    const ep = endpointsOf(c);
-    this.endpoints.set(c.id, ep);
+    this.endpoints.set(id, ep);
     return ep;
   }
 

@@ -1,5 +1,5 @@
-import { maxEventBytes, writeEvent } from '../events/encode';
-import { EVENT_TYPES, type EventType, type TcpEvent } from '../events/types';
+import { maxRecordBytes, writeRecord } from '../events/encode';
+import { EVENT_TYPES, type EventRecord, type EventType } from '../events/types';
 
 /** Bytes of event text in one chunk of the ring's store. */
 const CHUNK_BYTES = 1 << 20;
@@ -7,9 +7,10 @@ const CHUNK_BYTES = 1 << 20;
 /**
  * The recent events every WebSocket client reads from, by global sequence number.
  *
- * Each event is written as its wire text once, when it is published (writeEvent), straight into
- * byte chunks outside the JavaScript heap, each text followed by a comma: the event object is
- * garbage at once and no string is made for it, so the young generation's collections find almost nothing alive,
+ * Each event is written as its wire text once, when it is published (writeRecord, from the
+ * tracker's record of it: no event object is made), straight into byte chunks outside the
+ * JavaScript heap, each text followed by a comma: no string is made for it, so the young
+ * generation's collections find almost nothing alive,
  * and a batch of consecutive events is a few copies of contiguous bytes (see copyRun), never a
  * joined string. Kept per event: where its text is, its type, and (while a client filters by
  * endpoint) its connection id.
@@ -51,11 +52,11 @@ export class EventRing {
     this.maxChunks = Math.max(2, Math.ceil(maxBytes / CHUNK_BYTES));
   }
 
-  push(seq: number, e: TcpEvent): void {
-    const room = maxEventBytes(e) + 1;
+  push(seq: number, e: EventRecord): void {
+    const room = maxRecordBytes(e) + 1;
     let chunk = this.chunks.length > 0 ? this.chunks[this.chunks.length - 1] : undefined;
     if (chunk === undefined || this.fill + room > chunk.length) chunk = this.newChunk(seq, room);
-    const end = writeEvent(e, chunk, this.fill);
+    const end = writeRecord(e, chunk, this.fill);
     chunk[end] = 0x2c; // ','
     const i = seq % this.capacity;
     const n = end - this.fill;

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import type { EventBus } from '../events/bus';
-import type { TcpEvent } from '../events/types';
+import type { EventRecord } from '../events/types';
 import type { TrackerApi } from '../track/api';
+import { CLOSE_KINDS, FL, N, ipText } from '../track/record';
 import { OWNER_REASONS, type ConnectionView, type EndpointProcess, type KernelEndpoint, type OwnerReason } from '../track/connection';
 import type { Side, TcpState } from '../track/states';
 import { attribute, kernelView, noOwner, ownerNote, SocketIndex, tupleKey, type Attribution, type Listener } from './attribute';
@@ -225,11 +226,11 @@ export class SocketWatch {
     return this;
   }
 
-  onEvent(e: TcpEvent): void {
-    // Every event passes here: a key is built only for the few that touch CLOSE_WAIT.
+  onEvent(e: EventRecord): void {
+    // Every event passes here, read in place: a key is built only for the few that touch CLOSE_WAIT.
     if (e.type === 'state') {
-      if (e.to === 'CLOSE_WAIT') this.closeWaitSince[e.side].set(e.connectionId, e.ts);
-      else if (e.from === 'CLOSE_WAIT') this.closeWaitSince[e.side].delete(e.connectionId);
+      if (e.to === 'CLOSE_WAIT') this.closeWaitSince[e.side!].set(e.connectionId, e.ts);
+      else if (e.from === 'CLOSE_WAIT') this.closeWaitSince[e.side!].delete(e.connectionId);
       return;
     }
     if (e.type === 'refused') {
@@ -237,40 +238,43 @@ export class SocketWatch {
       if (w) w.refused = true;
       return;
     }
-    if (e.type === 'connection' && e.phase !== 'opened') {
-      const w = this.watched.get(e.connectionId);
+    if (e.type !== 'connection') return;
+    if (e.phase !== 'opened') {
+      const id = e.connectionId;
+      const w = this.watched.get(id);
       if (w) {
         w.closed = true;
         w.closedAt = performance.now();
         w.closedTs = e.ts;
         if (e.phase === 'evicted') this.forget(w);
       }
-      if (this.closeWaitSince.client.size > 0) this.closeWaitSince.client.delete(e.connectionId);
-      if (this.closeWaitSince.server.size > 0) this.closeWaitSince.server.delete(e.connectionId);
+      if (this.closeWaitSince.client.size > 0) this.closeWaitSince.client.delete(id);
+      if (this.closeWaitSince.server.size > 0) this.closeWaitSince.server.delete(id);
       return;
     }
-    if (e.type !== 'connection' || e.phase !== 'opened' || !e.connection) return;
-    const c = e.connection;
+    const c = e.connection();
+    if (c === null) return;
+    const id = e.connectionId;
     const now = performance.now();
-    const closed = c.status === 'closed';
+    const closed = (c.flags & FL.CLOSED) !== 0;
     const w: Watched = {
-      id: e.connectionId,
+      id,
       since: now,
-      cip: c.client.ip,
-      sip: c.server.ip,
-      cport: c.client.port,
-      sport: c.server.port,
+      cip: ipText(c, 0),
+      sip: ipText(c, 1),
+      cport: c.num[N.port0],
+      sport: c.num[N.port1],
       closed,
       closedAt: closed ? now : 0,
       closedTs: closed ? e.ts : 0,
-      refused: c.closeKind === 'refused',
+      refused: CLOSE_KINDS[c.closeKind] === 'refused',
       tries: 0,
       owner: [null, null],
       suspect: null,
       counted: null,
       waitsFor: null,
     };
-    this.watched.set(e.connectionId, w);
+    this.watched.set(id, w);
     this.pending.add(w);
     this.opened++;
     this.request(false);

@@ -1,5 +1,5 @@
 import type { Segment } from '../decode/segment';
-import type { EventSink } from './events';
+import type { EventRecordSink, EventSink } from './events';
 import type { ConnectionView, EndpointNotes } from './connection';
 import type { ConnectionDetailView } from './detail';
 import type { Selection } from './select';
@@ -79,7 +79,10 @@ export interface TrackerApi {
   /** At most `limit` connections matching `keep`, open ones first, then the newest; in creation order. */
   snapshot(limit: number, keep?: ((c: ConnectionView) => boolean) | null): { connections: ConnectionView[]; total: number };
   stats(): TrackerStats;
+  /** Each event as an object, for a consumer that keeps it. */
   onEvent(sink: EventSink): void;
+  /** Each event read in place, valid only during the call (no object built unless asked for). */
+  onEventRecord(sink: EventRecordSink): void;
   /** Each connection as it leaves the table (retention over, evicted, removeAll). */
   onRemove(sink: (c: ConnectionView) => void): void;
   /** Removes every connection (at most `max`), oldest first, through the remove sinks. */

@@ -1,4 +1,4 @@
-import type { EventSink } from './events';
+import type { WordSink } from './events';
 import type { TrackerOptions } from './api';
 import type { ConnectionView, EndpointNotes } from './connection';
 import { CONN, EV, EventLog, REF, TD, TDK, evWord } from './eventlog';
@@ -36,7 +36,8 @@ export class Conns {
   readonly views: Views;
   /** What was learned of endpoints from outside the packets (owners, the kernel's view), by id number. */
   readonly notes = new Map<number, [EndpointNotes | null, EndpointNotes | null]>();
-  readonly sinks: EventSink[] = [];
+  /** The event sinks, handed each event as its word (the tracker's sinks read it through record.ts EventCursor). */
+  readonly sinks: WordSink[] = [];
   readonly removeSinks: ((c: ConnectionView) => void)[] = [];
   /** Sinks that read a leaving connection from its slot (record.ts) rather than from a view. */
   readonly removeSlotSinks: ((s: number) => void)[] = [];
@@ -224,9 +225,8 @@ export class Conns {
    * gives them back in their place), and for every kept one.
    */
   announce(s: number, word: number, ref: number): void {
-    if (this.sinks.length === 0) return;
-    const ev = this.views.event(s, word, ref, true);
-    for (const sink of this.sinks) sink(ev);
+    const sinks = this.sinks;
+    for (let i = 0; i < sinks.length; i++) sinks[i](s, word, ref);
   }
 
   // ------------------------------------------------------------------ timer classes

@@ -1,7 +1,10 @@
 import { addrString } from '../decode/segment';
-import type { EndpointNotes } from './connection';
+import type { ConnectionView, EndpointNotes } from './connection';
+import { EV, EVENT_TYPES, REF, evA, evB, evHasSide, evKind, evSide, evType } from './eventlog';
+import { ANOMALY_KINDS, CONN_PHASES, HS_PHASES, TD_KINDS, TD_PHASES, type EventRecord, type EventType, type TcpEvent } from './events';
 import type { History } from './history';
-import { CONN_STATES, TCP_STATES } from './states';
+import type { Ladder } from './ladder';
+import { CONN_STATES, TCP_STATES, type Side, type TcpState } from './states';
 import { C, CLOSE_KINDS, CLOSED_BY, E, HI, type ConnStore } from './store';
 
 export { CLOSE_KINDS, CLOSED_BY, CONN_STATES, TCP_STATES };
@@ -201,5 +204,228 @@ export class ConnRecord implements ConnectionSource {
     const h = f.histRoom(len);
     for (let i = 0; i < len; i++) h[i] = this.hist.at(s, i);
     f.histLen = len;
+  }
+}
+
+/** Each endpoint's address as text (the text is made here for an IPv4 one). */
+export function ipText(f: ConnFields, side: 0 | 1): string {
+  const v4 = f.ip4[side];
+  if (v4 < 0) return f.ipText[side];
+  return `${v4 >>> 24}.${(v4 >>> 16) & 0xff}.${(v4 >>> 8) & 0xff}.${v4 & 0xff}`;
+}
+
+const SIDES: readonly Side[] = ['client', 'server'];
+
+/** Flag letters of a cause or ladder segment: 'S', 'SA', 'A', 'PA', 'FA', 'R', 'RA', … */
+export const FLAG_TEXT: readonly string[] = Array.from({ length: 512 }, (_, f) => {
+  let t = '';
+  if (f & 0x002) t += 'S';
+  if (f & 0x001) t += 'F';
+  if (f & 0x004) t += 'R';
+  if (f & 0x008) t += 'P';
+  if (f & 0x020) t += 'U';
+  if (f & 0x040) t += 'E';
+  if (f & 0x080) t += 'W';
+  if (f & 0x100) t += 'N';
+  if (f & 0x010) t += 'A';
+  return t || '-';
+});
+
+/** What an event cursor asks of the views: a connection's id text (made once per run of its events) and object. */
+export interface ViewsOf {
+  id(s: number): string;
+  connection(s: number): ConnectionView;
+}
+
+/**
+ * A read-only cursor over the tracker's events as it hands them out (a slot, the event's packed
+ * word, the ordinal of the segment that caused it): the values Views.event() (view.ts) puts in its
+ * object, read from the word, the ladder and the store, with no object built; for a `connection`
+ * event, its connection's fields on demand (ConnRecord). The object itself is built only when asked
+ * for (event()). Valid only while the tracker hands the event over (a sink's call).
+ */
+export class EventCursor implements EventRecord {
+  type: EventType = 'state';
+  idNumber = 0;
+  ts = 0;
+  side: Side | undefined = undefined;
+  from: TcpState | undefined = undefined;
+  to: TcpState | undefined = undefined;
+  phase: EventRecord['phase'] = undefined;
+  kind: EventRecord['kind'] = undefined;
+  hasCause = false;
+  causeFlags = '';
+  causeSeq = 0;
+  causeAck = 0;
+  causeLen = 0;
+  readonly detail: string | undefined = undefined;
+  /**
+   * A handshake's times, and which of them it has (bit i for times[i]): a field that holds a number
+   * or undefined holds its number boxed, made anew for each event.
+   */
+  private readonly times = new Float64Array(3);
+  private hasTimes = 0;
+  private s = -1;
+  private obj: TcpEvent | null = null;
+  private filled = false;
+  private readonly record: ConnRecord;
+  private readonly fields = new ConnFields();
+
+  constructor(
+    private readonly st: ConnStore,
+    hist: History,
+    private readonly ladder: Ladder,
+    notesById: ReadonlyMap<number, readonly [EndpointNotes | null, EndpointNotes | null]>,
+    private readonly views: ViewsOf,
+  ) {
+    this.record = new ConnRecord(st, hist, notesById);
+  }
+
+  /** Points the cursor at event word `w` of slot s, caused by segment ordinal `ref` (or REF.TIMER). */
+  at(s: number, w: number, ref: number): this {
+    const st = this.st;
+    this.s = s;
+    this.obj = null;
+    this.filled = false;
+    this.idNumber = st.idNum[s];
+    let ts = st.tTimer[s];
+    this.hasCause = false;
+    if (ref !== REF.TIMER) {
+      const l = this.ladder;
+      const h = l.find(s, ref);
+      if (h !== -1) {
+        ts = l.ts(h);
+        this.hasCause = true;
+        this.causeFlags = FLAG_TEXT[l.meta(h) & 0x1ff];
+        this.causeSeq = l.seq(h) >>> 0;
+        this.causeAck = l.ack(h) >>> 0;
+        this.causeLen = l.len(h);
+      }
+    }
+    this.ts = ts;
+    this.word(s, w);
+    return this;
+  }
+
+  /** The values the event word says (and a handshake's times, from the store). */
+  private word(s: number, w: number): void {
+    const st = this.st;
+    const t = evType(w);
+    this.type = EVENT_TYPES[t];
+    this.side = undefined;
+    this.from = undefined;
+    this.to = undefined;
+    this.phase = undefined;
+    this.kind = undefined;
+    this.hasTimes = 0;
+    switch (t) {
+      case EV.STATE:
+        this.side = SIDES[evSide(w)];
+        this.from = TCP_STATES[evA(w)];
+        this.to = TCP_STATES[evB(w)];
+        break;
+      case EV.HANDSHAKE: {
+        const phase = HS_PHASES[evA(w)];
+        this.phase = phase;
+        const tSyn = st.tSyn[s];
+        const tSynAck = st.tSynAck[s];
+        const tAck = st.tAck[s];
+        const x = this.times;
+        let has = 0;
+        if (phase === 'syn-ack' && !Number.isNaN(tSyn)) {
+          x[1] = tSynAck - tSyn;
+          has = 2;
+        }
+        if (phase === 'established') {
+          x[0] = tAck - tSyn;
+          x[1] = tSynAck - tSyn;
+          x[2] = tAck - tSynAck;
+          has = (!Number.isNaN(tSyn) ? 1 : 0) | (!Number.isNaN(tSyn) && !Number.isNaN(tSynAck) ? 2 : 0) | (!Number.isNaN(tSynAck) ? 4 : 0);
+        }
+        this.hasTimes = has;
+        break;
+      }
+      case EV.TEARDOWN:
+        this.phase = TD_PHASES[evA(w)];
+        this.kind = TD_KINDS[evB(w)];
+        if (evHasSide(w)) this.side = SIDES[evSide(w)];
+        break;
+      case EV.RESET:
+        this.side = SIDES[evSide(w)];
+        break;
+      case EV.REFUSED:
+        break;
+      case EV.ANOMALY:
+        this.kind = ANOMALY_KINDS[evKind(w)];
+        this.side = SIDES[evSide(w)];
+        break;
+      default:
+        this.phase = CONN_PHASES[evA(w)];
+    }
+  }
+
+  get connectionId(): string {
+    return this.views.id(this.s);
+  }
+
+  get rttMs(): number | undefined {
+    return (this.hasTimes & 1) !== 0 ? this.times[0] : undefined;
+  }
+
+  get synToSynAckMs(): number | undefined {
+    return (this.hasTimes & 2) !== 0 ? this.times[1] : undefined;
+  }
+
+  get synAckToAckMs(): number | undefined {
+    return (this.hasTimes & 4) !== 0 ? this.times[2] : undefined;
+  }
+
+  connection(): ConnFields | null {
+    if (this.type !== 'connection') return null;
+    if (!this.filled) {
+      this.record.at(this.s).fill(this.fields);
+      this.filled = true;
+    }
+    return this.fields;
+  }
+
+  event(): TcpEvent {
+    if (this.obj === null) this.obj = this.build(true);
+    return this.obj;
+  }
+
+  /** The event's object; a connection event with its connection when `withConnection`. */
+  build(withConnection: boolean): TcpEvent {
+    const connectionId = this.connectionId;
+    const ts = this.ts;
+    switch (this.type) {
+      case 'state': {
+        const cause = this.hasCause ? { flags: this.causeFlags, seq: this.causeSeq, ack: this.causeAck, len: this.causeLen } : null;
+        return { type: 'state', connectionId, ts, side: this.side!, from: this.from!, to: this.to!, cause };
+      }
+      case 'handshake': {
+        const e: TcpEvent = { type: 'handshake', connectionId, ts, phase: this.phase as (typeof HS_PHASES)[number] };
+        if (this.rttMs !== undefined) e.rttMs = this.rttMs;
+        if (this.synToSynAckMs !== undefined) e.synToSynAckMs = this.synToSynAckMs;
+        if (this.synAckToAckMs !== undefined) e.synAckToAckMs = this.synAckToAckMs;
+        return e;
+      }
+      case 'teardown': {
+        const e: TcpEvent = { type: 'teardown', connectionId, ts, phase: this.phase as (typeof TD_PHASES)[number], kind: this.kind as (typeof TD_KINDS)[number] };
+        if (this.side !== undefined) e.side = this.side;
+        return e;
+      }
+      case 'reset':
+        return { type: 'reset', connectionId, ts, side: this.side! };
+      case 'refused':
+        return { type: 'refused', connectionId, ts };
+      case 'anomaly':
+        return { type: 'anomaly', connectionId, ts, kind: this.kind as (typeof ANOMALY_KINDS)[number], side: this.side! };
+      case 'connection': {
+        const e: TcpEvent = { type: 'connection', connectionId, ts, phase: this.phase as (typeof CONN_PHASES)[number] };
+        if (withConnection) e.connection = this.views.connection(this.s);
+        return e;
+      }
+    }
   }
 }

@@ -1,5 +1,5 @@
 import type { Segment } from '../decode/segment';
-import type { EventSink } from './events';
+import type { EventRecordSink, EventSink } from './events';
 import type { TrackerApi, TrackerOptions, TrackerStats } from './api';
 import type { ConnectionView, EndpointNotes } from './connection';
 import type { ConnectionDetailView } from './detail';
@@ -10,7 +10,7 @@ import { Machine } from './machine';
 import type { Mirror } from './mirror';
 import { resolveOptions } from './options';
 import { Queries } from './queries';
-import { ConnRecord } from './record';
+import { ConnRecord, EventCursor } from './record';
 import type { Selection } from './select';
 import { S } from './states';
 import { ZeekMirror } from './zeek';
@@ -36,6 +36,8 @@ export class Tracker implements TrackerApi {
   private readonly identity: Identity;
   private readonly machine: Machine;
   private readonly queries: Queries;
+  private objectSinks: EventSink[] | null = null;
+  private recordSinks: EventRecordSink[] | null = null;
 
   constructor(opts?: Partial<TrackerOptions>) {
     const o = (this.options = resolveOptions(opts));
@@ -65,8 +67,37 @@ export class Tracker implements TrackerApi {
     this.expiry.expire(nowMs);
   }
 
+  /**
+   * `sink` gets each event as an object (built once per event for all such sinks): for a consumer
+   * that keeps events. One that only reads them takes onEventRecord, which builds nothing.
+   */
   onEvent(sink: EventSink): void {
-    this.c.sinks.push(sink);
+    const c = this.c;
+    if (this.objectSinks === null) {
+      const sinks: EventSink[] = (this.objectSinks = []);
+      c.sinks.push((s, w, ref) => {
+        const e = c.views.event(s, w, ref, true);
+        for (let i = 0; i < sinks.length; i++) sinks[i](e);
+      });
+    }
+    this.objectSinks.push(sink);
+  }
+
+  /**
+   * `sink` gets each event read in place through a cursor (record.ts EventCursor), one for all such
+   * sinks, valid only during the call: no object is built unless one asks for it (event()).
+   */
+  onEventRecord(sink: EventRecordSink): void {
+    const c = this.c;
+    if (this.recordSinks === null) {
+      const sinks: EventRecordSink[] = (this.recordSinks = []);
+      const r = new EventCursor(c.st, c.hist, c.ladder, c.notes, c.views);
+      c.sinks.push((s, w, ref) => {
+        r.at(s, w, ref);
+        for (let i = 0; i < sinks.length; i++) sinks[i](r);
+      });
+    }
+    this.recordSinks.push(sink);
   }
 
   /**

@@ -1,52 +1,35 @@
 import { addrString } from '../decode/segment';
-import { ANOMALY_KINDS, CONN_PHASES, HS_PHASES, TD_KINDS, TD_PHASES, type TcpEvent } from './events';
+import type { TcpEvent } from './events';
 import type { ConnectionView, EndpointNotes, LadderSegment, SideOptions } from './connection';
 import type { ConnectionDetailView } from './detail';
-import {
-  EV,
-  REF,
-  evA,
-  evB,
-  evHasSide,
-  evKind,
-  evSide,
-  evType,
-  type EventLog,
-} from './eventlog';
+import type { EventLog } from './eventlog';
 import type { History } from './history';
 import type { Ladder } from './ladder';
 import { META } from './pools';
+import { EventCursor, FLAG_TEXT } from './record';
 import { CONN_STATES, TCP_STATES, type Side } from './states';
 import { C, CLOSE_KINDS, CLOSED_BY, E, type ConnStore } from './store';
 
 const SIDES: readonly Side[] = ['client', 'server'];
 
-/** Flag letters of a cause or ladder segment: 'S', 'SA', 'A', 'PA', 'FA', 'R', 'RA', … */
-export const FLAG_TEXT: readonly string[] = Array.from({ length: 512 }, (_, f) => {
-  let t = '';
-  if (f & 0x002) t += 'S';
-  if (f & 0x001) t += 'F';
-  if (f & 0x004) t += 'R';
-  if (f & 0x008) t += 'P';
-  if (f & 0x020) t += 'U';
-  if (f & 0x040) t += 'E';
-  if (f & 0x080) t += 'W';
-  if (f & 0x100) t += 'N';
-  if (f & 0x010) t += 'A';
-  return t || '-';
-});
+export { FLAG_TEXT };
 
 const nullable = (t: number): number | null => (Number.isNaN(t) ? null : t);
 
 /** Builds the objects the API hands out, from the compact store. Nothing here is on the packet path. */
 export class Views {
+  /** Reads an event's values for event(): its own, so that building one never moves a sink's cursor. */
+  private readonly cursor: EventCursor;
+
   constructor(
     private readonly st: ConnStore,
     private readonly hist: History,
     private readonly ladder: Ladder,
     private readonly log: EventLog,
     private readonly notes: ReadonlyMap<number, readonly [EndpointNotes | null, EndpointNotes | null]>,
-  ) {}
+  ) {
+    this.cursor = new EventCursor(st, hist, ladder, notes, this);
+  }
 
   // Events come in runs for one connection: its id string is made once per run.
   private idSlot = -1;
@@ -121,55 +104,9 @@ export class Views {
     };
   }
 
-  /** The event a packed word stands for (also used to emit it). */
+  /** The event a packed word stands for (EventCursor reads its values). */
   event(s: number, w: number, ref: number, withConnection = false): TcpEvent {
-    const st = this.st;
-    const connectionId = this.id(s);
-    let ts = st.tTimer[s];
-    let cause: { flags: string; seq: number; ack: number; len: number } | null = null;
-    if (ref !== REF.TIMER) {
-      const h = this.ladder.find(s, ref);
-      if (h !== -1) {
-        const l = this.ladder;
-        ts = l.ts(h);
-        cause = { flags: FLAG_TEXT[l.meta(h) & 0x1ff], seq: l.seq(h) >>> 0, ack: l.ack(h) >>> 0, len: l.len(h) };
-      }
-    }
-    const side = SIDES[evSide(w)];
-    switch (evType(w)) {
-      case EV.STATE:
-        return { type: 'state', connectionId, ts, side, from: TCP_STATES[evA(w)], to: TCP_STATES[evB(w)], cause };
-      case EV.HANDSHAKE: {
-        const phase = HS_PHASES[evA(w)];
-        const e: TcpEvent = { type: 'handshake', connectionId, ts, phase };
-        const tSyn = st.tSyn[s];
-        const tSynAck = st.tSynAck[s];
-        const tAck = st.tAck[s];
-        if (phase === 'syn-ack' && !Number.isNaN(tSyn)) e.synToSynAckMs = tSynAck - tSyn;
-        if (phase === 'established') {
-          if (!Number.isNaN(tSyn)) e.rttMs = tAck - tSyn;
-          if (!Number.isNaN(tSyn) && !Number.isNaN(tSynAck)) e.synToSynAckMs = tSynAck - tSyn;
-          if (!Number.isNaN(tSynAck)) e.synAckToAckMs = tAck - tSynAck;
-        }
-        return e;
-      }
-      case EV.TEARDOWN: {
-        const e: TcpEvent = { type: 'teardown', connectionId, ts, phase: TD_PHASES[evA(w)], kind: TD_KINDS[evB(w)] };
-        if (evHasSide(w)) e.side = side;
-        return e;
-      }
-      case EV.RESET:
-        return { type: 'reset', connectionId, ts, side };
-      case EV.REFUSED:
-        return { type: 'refused', connectionId, ts };
-      case EV.ANOMALY:
-        return { type: 'anomaly', connectionId, ts, kind: ANOMALY_KINDS[evKind(w)], side };
-      default: {
-        const e: TcpEvent = { type: 'connection', connectionId, ts, phase: CONN_PHASES[evA(w)] };
-        if (withConnection) e.connection = this.connection(s);
-        return e;
-      }
-    }
+    return this.cursor.at(s, w, ref).build(withConnection);
   }
 
   private segment(s: number, h: number): LadderSegment {

@@ -1,6 +1,9 @@
 // The stream's hand-written event writer against JSON.stringify, on every event the tracker makes
-// from the public traces: the same text for every type but `connection`, whose connection is the
-// summary (the Connection's fields, fewer of them).
+// from the public traces and from fuzzed segments: the same text for every type but `connection`,
+// whose connection is the summary (the Connection's fields, fewer of them). The tracker hands the
+// stream its events as records (read in place, no object): what the writer makes of the record is
+// checked against the object built for the same event at the same moment.
+import fc from 'fast-check';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -8,27 +11,61 @@ import { frameTimeMs } from '../../src/capture/frame';
 import { readCaptureFile } from '../../src/capture/file';
 import { decodeFrame } from '../../src/decode/decode';
 import { Segment } from '../../src/decode/segment';
-import { connectionSummary, eventJson, maxEventBytes, writeEvent } from '../../src/events/encode';
+import { connectionSummary, eventJson, maxEventBytes, maxRecordBytes, writeEvent, writeRecord } from '../../src/events/encode';
 import { LIT_PAD } from '../../src/events/json-bytes';
-import type { ConnectionEvent, TcpEvent } from '../../src/events/types';
+import type { ConnectionEvent, EventRecord, TcpEvent } from '../../src/events/types';
+import type { TrackerOptions } from '../../src/track/api';
 import type { ConnectionView } from '../../src/track/connection';
 import { Tracker } from '../../src/track/tracker';
 import { FIXTURES } from '../support/fixtures.mjs';
+import { makeSegment } from '../support/segments';
 import { conv, handshake, run } from '../track/helpers';
 
 const TRACES = path.join(FIXTURES, 'traces');
 
-async function eventsOf(file: string): Promise<TcpEvent[]> {
+/**
+ * A tracker whose events are taken both ways: as objects (`events`) and as the stream writes them
+ * from its records (`texts`, the same events in the same order, written at the moment each was handed out).
+ */
+function observed(opts: Partial<TrackerOptions> = {}): { tracker: Tracker; events: TcpEvent[]; texts: string[] } {
   const events: TcpEvent[] = [];
-  const tracker = new Tracker({ maxConnections: 1_000_000 });
+  const texts: string[] = [];
+  const tracker = new Tracker({ maxConnections: 1_000_000, ...opts });
   tracker.onEvent((e) => events.push(e));
+  tracker.onEventRecord((r) => texts.push(recordWritten(r)));
+  return { tracker, events, texts };
+}
+
+async function eventsOf(file: string): Promise<TcpEvent[]> {
+  return (await observedFile(file)).events;
+}
+
+async function observedFile(file: string): Promise<{ events: TcpEvent[]; texts: string[] }> {
+  const { tracker, events, texts } = observed();
   const seg = new Segment();
   await readCaptureFile(file, (f) => {
     if (decodeFrame(f.linkType, f.data, f.origLen, seg) === 'ok') tracker.process(seg, frameTimeMs(f));
   });
   tracker.expire(Number.MAX_SAFE_INTEGER / 2);
   tracker.removeAll();
-  return events;
+  return { events, texts };
+}
+
+/** What writeRecord puts in a buffer, checked against its bound as written() is. */
+function recordWritten(r: EventRecord): string {
+  const max = maxRecordBytes(r);
+  const buf = Buffer.alloc(max + 20, 0xff);
+  const end = writeRecord(r, buf, 7);
+  expect(end - 7 + LIT_PAD).toBeLessThanOrEqual(max);
+  expect(buf[6]).toBe(0xff);
+  expect(buf.subarray(end + LIT_PAD).every((b) => b === 0xff)).toBe(true);
+  return buf.subarray(7, end).toString('utf8');
+}
+
+/** Each record's text is the text of the object built for the same event. */
+function checkRecords(events: TcpEvent[], texts: string[]): void {
+  expect(texts).toHaveLength(events.length);
+  for (let i = 0; i < events.length; i++) expect(texts[i]).toBe(eventJson(events[i]));
 }
 
 /** What writeEvent puts in a buffer, checked against its bound (keys go in whole words: LIT_PAD bytes beyond). */
@@ -58,9 +95,41 @@ function check(events: TcpEvent[]): void {
 describe('the stream event writers', () => {
   const files = readdirSync(TRACES).filter((f) => /\.pcap(ng)?$/.test(f));
 
-  it.each(files)('writes %s’s events as JSON.stringify does, connections as their summary', async (f) => {
-    const events = await eventsOf(path.join(TRACES, f));
+  it.each(files)('writes %s’s events as JSON.stringify does, connections as their summary, from the objects and from the records', async (f) => {
+    const { events, texts } = await observedFile(path.join(TRACES, f));
     check(events);
+    checkRecords(events, texts);
+  });
+
+  it('writes from a record what it writes from the object, on fuzzed traffic (IPv6, evictions, timers, causes no longer held)', () => {
+    const ENDPOINTS = ['10.0.0.1:40000', '10.0.0.2:80', '192.168.200.255:65535', '[2001:db8::1]:5000', '[2001:db8::2]:443', '[::ffff:a01:203]:1'];
+    const FLAGS = ['S', 'SA', 'A', 'PA', 'FA', 'R', 'RA', 'F', 'SF', 'SR', 'FRA', 'SEW', 'PAU', ''];
+    const arb = fc.record({
+      pair: fc.constantFrom([0, 1], [1, 0], [2, 1], [1, 2], [3, 4], [4, 3], [5, 4], [4, 5]),
+      flags: fc.constantFrom(...FLAGS),
+      seq: fc.constantFrom(1000, 5000, 0xfffffff0, 0).chain((b) => fc.integer({ min: 0, max: 3000 }).map((o) => (b + o) >>> 0)),
+      ack: fc.constantFrom(1000, 5000, 0xfffffff0, 0).chain((b) => fc.integer({ min: 0, max: 3000 }).map((o) => (b + o) >>> 0)),
+      len: fc.constantFrom(0, 0, 1, 10, 1460),
+      dt: fc.double({ min: 0, max: 200_000, noNaN: true }),
+    });
+    fc.assert(
+      fc.property(fc.array(arb, { maxLength: 80 }), fc.boolean(), fc.boolean(), (list, small, expire) => {
+        const { tracker, events, texts } = observed(small ? { maxConnections: 2, ladderHead: 4, ladderTail: 4, maxEventsPerConn: 3 } : {});
+        const seg = new Segment();
+        let ts = 1_796_617_304_968.787;
+        for (const x of list) {
+          ts += x.dt;
+          makeSegment({ src: ENDPOINTS[x.pair[0]], dst: ENDPOINTS[x.pair[1]], flags: x.flags, seq: x.seq, ack: x.ack, len: x.len }, seg);
+          tracker.process(seg, ts);
+          if (expire) tracker.expire(ts);
+        }
+        tracker.expire(ts + 1e9);
+        tracker.removeAll();
+        check(events);
+        checkRecords(events, texts);
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('covers every event type on the traces and the synthetic cases', async () => {
@@ -71,6 +140,14 @@ describe('the stream event writers', () => {
     const refused = run([c.c('S'), c.s('RA')]);
     const d = conv(7000, 9000, '10.0.0.1:40001');
     const reset = run([...handshake(d), d.c('R')]);
+    // the same from the records
+    for (const specs of [[c.c('S'), c.s('RA')], [...handshake(d), d.c('R')]]) {
+      const o = observed();
+      const seg = new Segment();
+      let t = 1_000_000;
+      for (const spec of specs) o.tracker.process(makeSegment(spec, seg), (t += 1.5));
+      checkRecords(o.events, o.texts);
+    }
     all.push(...refused.events, ...reset.events);
     check(refused.events);
     check(reset.events);

@@ -284,7 +284,7 @@ describe('hostile WebSocket clients (a server with small limits, in this process
   beforeAll(async () => {
     const engine = new Engine();
     bus = new EventBus();
-    engine.tracker.onEvent(bus.publish);
+    engine.tracker.onEventRecord(bus.publishRecord);
     app = createApp({
       engine,
       bus,

@@ -23,7 +23,7 @@ describe('WebSocket backpressure', () => {
   beforeAll(async () => {
     engine = new Engine();
     bus = new EventBus();
-    engine.tracker.onEvent(bus.publish);
+    engine.tracker.onEventRecord(bus.publishRecord);
     const app = createApp({
       engine,
       bus,

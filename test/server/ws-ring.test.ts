@@ -2,6 +2,7 @@
 // more text than it may, and runs copied out as the batch they make.
 import { describe, expect, it } from 'vitest';
 import { eventJson } from '../../src/events/encode';
+import { ObjectRecord } from '../../src/events/object-record';
 import type { TcpEvent } from '../../src/events/types';
 import { EventRing } from '../../src/server/ws-ring';
 
@@ -26,6 +27,9 @@ function batch(ring: EventRing, seqs: number[]): string {
   return out.subarray(0, off).toString('utf8');
 }
 
+/** An event object as the ring is handed events: a record of it. */
+const rec = (e: TcpEvent) => new ObjectRecord().of(e);
+
 describe('EventRing', () => {
   it('gives back every held event’s text, in runs and one by one, across chunks', () => {
     const ring = new EventRing(10_000, 8 << 20);
@@ -34,7 +38,7 @@ describe('EventRing', () => {
     for (let i = 1; i <= 1500; i++) {
       const e = anomaly(i, (i * 37) % 2000);
       events.push(e);
-      ring.push(i, e);
+      ring.push(i, rec(e));
     }
     expect(ring.oldest).toBe(1);
     const all = Array.from({ length: 1500 }, (_, i) => i + 1);
@@ -49,7 +53,7 @@ describe('EventRing', () => {
     const ring = new EventRing(100_000, 2 << 20);
     let seq = 0;
     // 10 KB events: ~100 a chunk; 400 of them need 4 chunks, the ring keeps 2
-    while (seq < 400) ring.push(++seq, anomaly(seq, 5000));
+    while (seq < 400) ring.push(++seq, rec(anomaly(seq, 5000)));
     expect(ring.has(1)).toBe(false);
     expect(ring.has(400)).toBe(true);
     const oldest = ring.oldest;
@@ -65,7 +69,7 @@ describe('EventRing', () => {
     for (let round = 0; round < 6; round++) {
       ring.keepIds = round % 2 === 1;
       const first = seq + 1;
-      while (seq < first + 299) ring.push(++seq, anomaly(seq, 5000));
+      while (seq < first + 299) ring.push(++seq, rec(anomaly(seq, 5000)));
       const held = Array.from({ length: 300 }, (_, i) => first + i);
       expect(JSON.parse(batch(ring, held)).map((e: TcpEvent) => e.connectionId)).toEqual(held.map((s) => `c${s}`));
       expect(ring.connectionId(seq)).toBe(ring.keepIds ? `c${seq}` : undefined);
@@ -73,7 +77,7 @@ describe('EventRing', () => {
       expect(ring.has(seq)).toBe(false);
     }
     // what a ring of 1 000 events keeps: the last 1 000
-    while (seq < 5000) ring.push(++seq, anomaly(seq, 10));
+    while (seq < 5000) ring.push(++seq, rec(anomaly(seq, 10)));
     expect(ring.oldest).toBe(4001);
   });
 });

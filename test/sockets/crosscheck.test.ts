@@ -25,7 +25,7 @@ afterEach(async () => {
 async function crossCheck(pattern: Pattern, filter?: string) {
   const engine = new Engine();
   const bus = new EventBus();
-  engine.tracker.onEvent(bus.publish);
+  engine.tracker.onEventRecord(bus.publishRecord);
   // scans in their own thread, as in live mode, so the pattern's sockets are never held up
   const watch = new SocketWatch(openScanner(path.join(REPO, 'dist', 'sockets', 'scan-worker.js')), engine.tracker, { intervalMs: 200, batchMs: 20, packetClock: () => engine.lastTs }).start(bus);
   let capture: LiveCapture | undefined;

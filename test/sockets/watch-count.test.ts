@@ -54,7 +54,7 @@ interface Internals {
 function setup(quick: boolean) {
   const tracker = new Tracker();
   const bus = new EventBus();
-  tracker.onEvent(bus.publish);
+  tracker.onEventRecord(bus.publishRecord);
   // no reading is asked for while the test runs: the first would wait a long while
   const watch = new SocketWatch(idle, tracker, { batchMs: 1e9 });
   bus.subscribe((_seq, e) => watch.onEvent(e));
