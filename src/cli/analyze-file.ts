@@ -63,9 +63,9 @@ export async function analyzeFile(
     /** With recordThread, for jsonl: that thread also reads and decodes the file (readWriteAvailable()). */
     readWrite?: boolean;
     /**
-     * Without recordThread, for jsonl and the table: a record thread writes a share of the records
-     * left at the end of the file while this one writes the rest (SharedEnd); it is the reader
-     * thread when there is one (readWriteAvailable()).
+     * Without recordThread, for jsonl (the other formats write their end here): a record thread
+     * writes a share of the records left at the end of the file while this one writes the rest
+     * (SharedEnd); it is the reader thread when there is one (readWriteAvailable()).
      */
     sharedEnd?: boolean;
     /** The thread that reads the file, started by the caller as readsInHost() says (undefined: none); ended here. Without the key, it is started here when readsInHost() says so. */
@@ -93,7 +93,9 @@ async function analyzeWith(
 ): Promise<{ result: FileReadResult; connections: number }> {
   const gate = opts.gate ?? new OutputGate();
   // In the record thread, this thread packs each record and the other one writes its text.
-  const shareEnd = opts.recordThread !== true && opts.sharedEnd === true && o.format !== 'zeek';
+  // The end is shared for jsonl alone: the table's rows are built from views this thread makes
+  // either way (useSharedEnd, analyze.ts), and Zeek's records come from the tracker's mirror.
+  const shareEnd = opts.recordThread !== true && opts.sharedEnd === true && o.format === 'jsonl';
   // each format's code, and the record thread's, loads only when it is used
   const [jsonl, table, zeek, diagnoseFile, threads, shared] = await Promise.all([
     o.format === 'jsonl' ? import('./format/jsonl') : null,
