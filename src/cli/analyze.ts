@@ -59,10 +59,11 @@ function useRecordThread(o: AnalyzeCommandOptions): boolean {
  * while the reader thread, its reading done, idles: on the bench capture's classic pcap it takes
  * 0.09 s of the tracking thread's 0.22 s there. Not for the table: its rows are built from views
  * the tracking thread makes either way (the summary and the diagnoses read them), and packing one
- * for the other thread costs that thread as much as writing its row, so sharing saved it nothing
- * and cost the command 0.25–0.3 CPU s. A thread started only for them (pcapng, read on the tracking thread) costs more
- * than it saves: its isolate's start and compiling, 0.2–0.3 CPU s, for 0.035 s of the tracking
- * thread's, and its compiling slows that thread's own.
+ * for the other thread costs that thread nearly as much as writing its row: sharing saved it
+ * ≤ 0.08 CPU s, cost the reader thread 0.15–0.35 CPU s more and the command 0.25–0.3. A thread
+ * started only for them (pcapng, read on the tracking thread) costs more than it saves: its
+ * isolate's start and compiling, 0.2–0.3 CPU s, for 0.035 s of the tracking thread's, and its
+ * compiling slows that thread's own.
  */
 function useSharedEnd(o: AnalyzeCommandOptions, readerThread: boolean): boolean {
   return readerThread && (o.writeThread ?? 'auto') === 'auto' && recordThreadAvailable();
