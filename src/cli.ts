@@ -25,7 +25,7 @@ import {
   type Speed,
 } from './cli/options';
 import { VERSION } from './cli/version';
-import type * as Live from './capture/live';
+import { WATCH_SNAPLEN } from './capture/snaplen';
 import { DEFAULT_LISTEN, type ListenAddress } from './server/address';
 
 const LISTEN_DEFAULT_TEXT = `${DEFAULT_LISTEN.host}:${DEFAULT_LISTEN.port}`;
@@ -72,21 +72,6 @@ function servingArgs(opts: Record<string, unknown>) {
   };
 }
 
-/**
- * live's --snaplen. Its help names the capture's default snap length, read from the capture code
- * only when the help is shown: every other command starts without loading the capture modules.
- */
-function snaplenOption(): Option {
-  const opt = new Option('-s, --snaplen <bytes>').argParser(parseSnapLength);
-  Object.defineProperty(opt, 'description', {
-    get: () => {
-      const { WATCH_SNAPLEN } = require('./capture/live') as typeof Live;
-      return `bytes of each packet kept, as tcpdump -s: headers are all tcpscope reads, and a larger snap length makes the kernel buffer hold fewer packets (default: ${WATCH_SNAPLEN}; 0: whole packets)`;
-    },
-  });
-  return opt;
-}
-
 /** Commander's usage errors as one line, pointing at the help of the command concerned. */
 function usageLine(cmd: string): (str: string, write: (s: string) => void) => void {
   return (str, write) => {
@@ -128,7 +113,7 @@ export function buildProgram(onDone: (code: number) => void): Command {
     .option('--pid <pid>', "only the ports of this process's sockets, listening and connected, following new listening ports (repeatable)", collectPid, [] as number[])
     .option('--command <name>', 'only the ports of the sockets of processes with this command name (repeatable)', collectCommand, [] as string[])
     .option('--buffer <MiB>', 'kernel capture buffer: packets wait here while tcpscope is busy, each in a slot sized by the snap length (default: 64, some 110 000 packets at the default snap length)', parseBufferMiB)
-    .addOption(snaplenOption())
+    .option('-s, --snaplen <bytes>', `bytes of each packet kept, as tcpdump -s: headers are all tcpscope reads, and a larger snap length makes the kernel buffer hold fewer packets (default: ${WATCH_SNAPLEN}; 0: whole packets)`, parseSnapLength)
     .option('--no-server', 'serve nothing (with --jsonl: a plain event stream)')
     .option('--jsonl', 'also print every event as one JSON line on stdout')
     .option('--no-sockets', "do not read this machine's socket tables (owners, listeners, kernel cross-check)")

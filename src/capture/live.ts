@@ -6,9 +6,11 @@ import { type CapDevice, type CapHandle, type CapModule, filterError, loadCap, o
 import { stampFrom } from './live-clock';
 import { buildFilter, checkFilterOptions } from './live-filter';
 import { originalLength } from './live-origlen';
+import { SNAPLEN } from './snaplen';
 
 export { buildFilter, checkFilterOptions } from './live-filter';
 export { captureClockMs } from './live-clock';
+export { SNAPLEN, WATCH_SNAPLEN } from './snaplen';
 
 export interface LiveOptions {
   /** Interface to capture on; default 'lo'. */
@@ -67,15 +69,6 @@ export type OpenLiveResult = { ok: true; capture: LiveCapture } | { ok: false; e
  * loopback (BENCHMARKS.md, Live load).
  */
 export const DEFAULT_BUFFER_SIZE = 64 * 1024 * 1024;
-/** The largest snap length, and openLive's default: whole packets. */
-export const SNAPLEN = 65535;
-/**
- * The snap length when only watching connections: headers are all tcpscope reads (payload is
- * counted from the IP lengths), and 512 bytes hold the deepest header stack the decoder reads
- * (Ethernet, tags, an outer IPv6 with extension headers, a tunnel, the inner IP and a TCP header
- * with 40 bytes of options).
- */
-export const WATCH_SNAPLEN = 512;
 // The trial open that finds permission, interface and filter errors uses a tiny kernel buffer:
 // `cap` cannot release a handle whose open failed (see `retired`), so a failure must cost little.
 const PROBE_BUFFER_SIZE = 64 * 1024;

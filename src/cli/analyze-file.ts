@@ -63,9 +63,9 @@ export async function analyzeFile(
     /** With recordThread, for jsonl: that thread also reads and decodes the file (readWriteAvailable()). */
     readWrite?: boolean;
     /**
-     * Without recordThread, for jsonl and the table: a record thread writes a share of the records
-     * left at the end of the file while this one writes the rest (SharedEnd); it is the reader
-     * thread when there is one (readWriteAvailable()).
+     * Without recordThread, for jsonl (the other formats write their end here): a record thread
+     * writes a share of the records left at the end of the file while this one writes the rest
+     * (SharedEnd); it is the reader thread when there is one (readWriteAvailable()).
      */
     sharedEnd?: boolean;
     /** The thread that reads the file, started by the caller as readsInHost() says (undefined: none); ended here. Without the key, it is started here when readsInHost() says so. */
@@ -93,11 +93,13 @@ async function analyzeWith(
 ): Promise<{ result: FileReadResult; connections: number }> {
   const gate = opts.gate ?? new OutputGate();
   // In the record thread, this thread packs each record and the other one writes its text.
-  const shareEnd = opts.recordThread !== true && opts.sharedEnd === true && o.format !== 'zeek';
+  // The end is shared for jsonl alone: the table's rows are built from views this thread makes
+  // either way (useSharedEnd, analyze.ts), and Zeek's records come from the tracker's mirror.
+  const shareEnd = opts.recordThread !== true && opts.sharedEnd === true && o.format === 'jsonl';
   // each format's code, and the record thread's, loads only when it is used
   const [jsonl, table, zeek, diagnoseFile, threads, shared] = await Promise.all([
     o.format === 'jsonl' ? import('./format/jsonl') : null,
-    o.format === 'table' || opts.recordThread === true || shareEnd ? import('./format/table') : null,
+    o.format === 'table' ? import('./format/table') : null,
     o.format === 'zeek' ? import('./format/zeek') : null,
     o.format === 'table' ? import('../sockets/diagnose-file') : null,
     opts.recordThread === true || shareEnd ? import('./format/record-thread') : null,
@@ -107,7 +109,7 @@ async function analyzeWith(
   const out = new JsonBytes(CHUNK + 4096);
   let connections = 0;
   let started = false;
-  const summary = table !== null && o.format === 'table' ? new table.TableSummary() : null;
+  const summary = table !== null ? new table.TableSummary() : null;
   /** While this thread writes a round of the records left at the end: where its bytes wait for their turn. */
   let own: Uint8Array[] | null = null;
   const flush = () => {
@@ -120,12 +122,12 @@ async function analyzeWith(
     if (started) return;
     started = true;
     if (zeek !== null) out.ascii(zeek.zeekHeader(new Date()));
-    else if (summary !== null) out.ascii(table!.tableHeader());
+    else if (table !== null) out.ascii(table.tableHeader());
   };
   const wrote = () => {
     if (out.pos >= CHUNK) flush();
   };
-  const thread = threads !== null ? new threads.RecordThread(write, gate, flush, table!.tableLine, host) : null;
+  const thread = threads !== null ? new threads.RecordThread(write, gate, flush, host) : null;
   const sharedEnd = shared !== null && thread !== null ? new shared.SharedEnd(thread, write) : null;
   /** Whether the records removed now go to the record thread: always with recordThread, by rounds at the end with sharedEnd. */
   let toThread = opts.recordThread === true;
@@ -166,11 +168,11 @@ async function analyzeWith(
       }
       connections++;
     });
-  } else if (summary !== null) {
-    const { writeTableLine } = table!;
+  } else if (table !== null) {
+    const { writeTableLine, tableLine } = table;
     engine.tracker.onRemove((c) => {
       begin();
-      if (toThread) thread!.view(c);
+      if (toThread) thread!.view(c, tableLine);
       else {
         writeTableLine(out, c);
         wrote();

@@ -53,20 +53,20 @@ function useRecordThread(o: AnalyzeCommandOptions): boolean {
 
 /**
  * Whether the records left at the end of the file are shared with the thread that read it
- * (SharedEnd), under `--write-thread auto`, when no record thread takes them all: for jsonl. The
- * end of a capture is where most of its records are written (every connection still in the table,
- * and the closed ones of its last 2×MSL), on the tracking thread, while the reader thread, its
- * reading done, idles: on the bench capture's classic pcap it takes 0.09 s of the tracking
- * thread's 0.22 s there. Not for the table: its rows are built from views the tracking thread
- * makes either way (the summary and the diagnoses read them), and packing one for the other thread
- * costs that thread as much as writing its row, so sharing saved it nothing and cost the command
- * 0.25–0.3 CPU s. A thread started only for them (pcapng, read on the tracking thread) costs more
- * than it saves: its isolate's start and compiling, 0.2–0.3 CPU s, for 0.035 s of the tracking
- * thread's, and its compiling slows that thread's own.
+ * (SharedEnd), under `--write-thread auto`, when no record thread takes them all; analyzeFile
+ * shares jsonl's alone. The end of a capture is where most of its records are written (every
+ * connection still in the table, and the closed ones of its last 2×MSL), on the tracking thread,
+ * while the reader thread, its reading done, idles: on the bench capture's classic pcap it takes
+ * 0.09 s of the tracking thread's 0.22 s there. Not for the table: its rows are built from views
+ * the tracking thread makes either way (the summary and the diagnoses read them), and packing one
+ * for the other thread costs that thread nearly as much as writing its row: sharing saved it
+ * ≤ 0.08 CPU s, cost the reader thread 0.15–0.35 CPU s more and the command 0.25–0.3. A thread
+ * started only for them (pcapng, read on the tracking thread) costs more than it saves: its
+ * isolate's start and compiling, 0.2–0.3 CPU s, for 0.035 s of the tracking thread's, and its
+ * compiling slows that thread's own.
  */
 function useSharedEnd(o: AnalyzeCommandOptions, readerThread: boolean): boolean {
-  // (analyzeFile shares nothing for zeek: its records come from the tracker's mirror)
-  return readerThread && o.format === 'jsonl' && (o.writeThread ?? 'auto') === 'auto' && recordThreadAvailable();
+  return readerThread && (o.writeThread ?? 'auto') === 'auto' && recordThreadAvailable();
 }
 
 export async function runAnalyze(o: AnalyzeCommandOptions): Promise<number> {

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, buildOnce, captureWithTcpdump, REPO, runCli, TestTraffic } from './support';
 import { met, needs, root, tool } from '../support/skip';
 import { runChild } from '../support/tools';
+import { WATCH_SNAPLEN } from '../../src/capture/snaplen';
 
 let dir = '';
 let capture = '';
@@ -89,6 +90,13 @@ describe('help and version exit 0', () => {
     expect(r.stdout).toMatch(/Examples:/);
     expect(r.stdout).toMatch(/--msl <seconds>/);
     expect(r.stdout).toMatch(/--max-connections <n>/);
+  });
+
+  it('live --help names the default snap length', async () => {
+    const r = await runCli(['live', '--help']);
+    expect(r.code).toBe(0);
+    // (the help wraps its lines)
+    expect(r.stdout).toMatch(new RegExp(`-s, --snaplen <bytes>[^]*\\(default:\\s+${WATCH_SNAPLEN};\\s+0:\\s+whole\\s+packets\\)`));
   });
 });
 

@@ -46,8 +46,6 @@ export class RecordThread {
     private readonly gate: OutputGate,
     /** Called before a batch goes out: text this thread wrote itself (a header) must go first. */
     private readonly beforeSend: () => void,
-    /** A record's text made here, for what cannot be packed (endpoint notes). */
-    private readonly textOf: (c: ConnectionView) => string,
     /**
      * A thread that writes the records sent to `port` (recordWriter, loaded once the first come),
      * beside other work (the reader's): its owner ends it. Without, the record thread is made here.
@@ -91,14 +89,15 @@ export class RecordThread {
     this.ended.catch(() => {});
   }
 
-  view(c: ConnectionView): void {
+  /** A connection's table row from its view; `textOf` makes its line here when it cannot be packed (endpoint notes). */
+  view(c: ConnectionView, textOf: (c: ConnectionView) => string): void {
     if (this.failure !== null) return; // end() reports it
     let r = this.batch.view(c);
     if (r === false) {
       this.send();
       r = this.batch.view(c);
     }
-    if (r !== true) this.text(this.textOf(c));
+    if (r !== true) this.text(textOf(c));
   }
 
   /** A connection's jsonl record from its fields (the tracker's store); `textOf` makes its line here when they cannot be packed. */
