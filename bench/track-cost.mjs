@@ -44,8 +44,7 @@ async function runCase(name, distArg, file) {
     Tracker = class extends Tracker {};
     for (const h of HANDLERS) Tracker.prototype[h] = () => false;
   }
-  const tracker = name === 'analyze' || name === 'sink' ? caseTracker(m, name)
-    : name === 'decode' ? null : new Tracker({ maxConnections: 1_000_000 });
+  const tracker = caseTracker({ Tracker }, name);
   if (name === 'one-path' || name === 'plain-taken') {
     if (typeof tracker.machine?.usePlainPath !== 'function') return null;
     if (name === 'one-path') tracker.machine.usePlainPath(false);

@@ -36,16 +36,6 @@ export class TrackerCounters {
     return this.inState(0, state) + this.inState(1, state) - this.pairs[state * STATES.COUNT + state];
   }
 
-  /** Endpoint states of all tracked connections: client at [state], server at [STATES.COUNT + state]. */
-  get byState(): Float64Array {
-    const out = new Float64Array(2 * STATES.COUNT);
-    for (let i = 0; i < STATES.COUNT; i++) {
-      out[i] = this.inState(0, i);
-      out[STATES.COUNT + i] = this.inState(1, i);
-    }
-    return out;
-  }
-
   snapshot(tracked: number, halfOpen: number): TrackerStats {
     const byClientState = {} as Record<TcpState, number>;
     const byServerState = {} as Record<TcpState, number>;

@@ -164,7 +164,7 @@ export class Tracker implements TrackerApi {
   }
 
   stats(): TrackerStats {
-    return this.c.counters.snapshot(this.c.st.used, this.c.counters.byState[11 + S.SYN_RECEIVED]);
+    return this.c.counters.snapshot(this.c.st.used, this.c.counters.inState(1, S.SYN_RECEIVED));
   }
 
   /** Blocks the ladder and event pools have handed out and not got back (a leak check). */
