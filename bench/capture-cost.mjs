@@ -9,8 +9,9 @@
 //
 // --rate 0 makes no connections: the capture processes' cost while nothing comes.
 // --against DIR: the other build's checkout (e.g. .bench-data/rev-df856bf); default this one twice.
-// Reports per build: CPU ms a second (user/system), wakeups a second, bytes and reads a second
-// over the traffic, from /proc/PID/stat and status.
+// Reports per build, a second over the traffic: CPU ms (user/system, /proc/PID/stat, every
+// thread), the main thread's wakeups (its voluntary context switches, /proc/PID/status of the
+// leader task only), and the bytes and reads of the hand-over pipe counted here.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -39,6 +40,7 @@ function start(root, label) {
   child.stderr.on('data', (d) => process.stderr.write(`${label}: ${d}`));
   return got;
 }
+// the leader task's (the main thread's) voluntary context switches only, not the other threads'
 const wakeups = (pid) => Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
 
 const runs = [start(ROOT, 'this'), start(against, against === ROOT ? 'this (2)' : path.basename(against))];
@@ -56,7 +58,7 @@ const out = runs.map((r, i) => {
     cpuMsPerS: round((c.total - b.cpu.total) / s, 1),
     userMsPerS: round((c.user - b.cpu.user) / s, 1),
     systemMsPerS: round((c.system - b.cpu.system) / s, 1),
-    wakeupsPerS: round((wakeups(r.child.pid) - b.wk) / s, 0),
+    mainThreadWakeupsPerS: round((wakeups(r.child.pid) - b.wk) / s, 0),
     readsPerS: round((r.reads - b.reads) / s, 1),
     bytesPerS: round((r.bytes - b.bytes) / s, 0),
   };
