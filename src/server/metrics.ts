@@ -171,9 +171,12 @@ export class Metrics {
     // The standard process_* and nodejs_* series, under their usual names; the event loop's delay
     // from a monitor of our own (EventLoopDelay), in place of prom-client's, which samples the loop
     // every 10 ms from the start whether or not anything scrapes: 100 wakeups a second of an
-    // otherwise idle process. prom-client's is given a period it never reaches and unregistered.
+    // otherwise idle process. prom-client's is given a period it never reaches and unregistered,
+    // every series of its by their common prefix, so that one added in a later release goes too.
     collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: EventLoopDelay.UNUSED_PERIOD_MS });
-    for (const name of EventLoopDelay.NAMES) this.registry.removeSingleMetric(name);
+    for (const m of this.registry.getMetricsAsArray()) {
+      if (m.name.startsWith(EventLoopDelay.PREFIX)) this.registry.removeSingleMetric(m.name);
+    }
     this.loopDelay = new EventLoopDelay(registers);
   }
 
@@ -219,6 +222,8 @@ export class EventLoopDelay {
   static readonly PERIOD_MS = 10;
   /** The period prom-client's own monitor is given before it is unregistered: about 24 days. */
   static readonly UNUSED_PERIOD_MS = 2 ** 31 - 1;
+  /** Every series of the event loop's delay, prom-client's and these, begins with it. */
+  static readonly PREFIX = 'nodejs_eventloop_lag_';
   static readonly NAMES = [
     'nodejs_eventloop_lag_seconds',
     'nodejs_eventloop_lag_min_seconds',
