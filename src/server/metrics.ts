@@ -177,10 +177,8 @@ export class Metrics {
     for (const m of this.registry.getMetricsAsArray()) {
       if (m.name.startsWith(EventLoopDelay.PREFIX)) this.registry.removeSingleMetric(m.name);
     }
-    this.loopDelay = new EventLoopDelay(registers);
+    new EventLoopDelay(registers);
   }
-
-  readonly loopDelay: EventLoopDelay;
 
   /** Takes one consistent reading of every counter for the scrape about to run. */
   refresh(): void {
@@ -266,11 +264,6 @@ export class EventLoopDelay {
       [gauge(p90, 'The 90th percentile of the recorded event loop delays.', 'average'), (h: IntervalHistogram) => h.percentile(90)],
       [gauge(p99, 'The 99th percentile of the recorded event loop delays.', 'average'), (h: IntervalHistogram) => h.percentile(99)],
     ] as const;
-  }
-
-  /** Whether the loop is being sampled (from the first scrape on). */
-  get sampling(): boolean {
-    return this.histogram !== null;
   }
 
   /** Starts sampling (the first scrape does). */
