@@ -214,7 +214,7 @@ export class Metrics {
  * deviation and percentiles of the delays sampled every PERIOD_MS (prom-client's default) since the
  * scrape before. Unlike prom-client's, sampling starts at the first scrape: a process nobody
  * scrapes is not woken PERIOD_MS after PERIOD_MS for a histogram nobody reads. A scrape that finds
- * no sample (the first, or one within PERIOD_MS of the last) writes 0 for them, not NaN.
+ * no sample (the first, or one within about PERIOD_MS of the last) writes 0 for them, not NaN.
  */
 export class EventLoopDelay {
   static readonly PERIOD_MS = 10;
