@@ -5,12 +5,16 @@
 // see the same packets on the same loaded machine at the same time, so their CPU compares fairly
 // where runs one after the other would not.
 //
-//   node bench/capture-cost.mjs [--seconds 30] [--rate 100] [--against DIR] [--concurrency 20]
+//   node bench/capture-cost.mjs [--seconds 30] [--rate 100] [--against DIR] [--concurrency 20] [--swap]
 //
+// The build started first reads lower (the same build twice differs by some 0.4 ms a second, the
+// first lower): --swap starts the other build first, and pairs of runs with and without it cancel
+// the order out.
 // --rate 0 makes no connections: the capture processes' cost while nothing comes.
 // --against DIR: the other build's checkout (e.g. .bench-data/rev-df856bf); default this one twice.
-// Reports per build: CPU ms a second (user/system), wakeups a second, bytes and reads a second
-// over the traffic, from /proc/PID/stat and status.
+// Reports per build, a second over the traffic: CPU ms (user/system, /proc/PID/stat, every
+// thread), the main thread's wakeups (its voluntary context switches, /proc/PID/status of the
+// leader task only), and the bytes and reads of the hand-over pipe counted here.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -24,6 +28,7 @@ const seconds = Number(opt('--seconds', 30));
 const rate = Number(opt('--rate', 100));
 const concurrency = Number(opt('--concurrency', 20));
 const against = path.resolve(opt('--against', ROOT));
+const swap = args.includes('--swap');
 
 await buildOnce();
 const traffic = await startTraffic();
@@ -39,9 +44,15 @@ function start(root, label) {
   child.stderr.on('data', (d) => process.stderr.write(`${label}: ${d}`));
   return got;
 }
+// the leader task's (the main thread's) voluntary context switches only, not the other threads'
 const wakeups = (pid) => Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
 
-const runs = [start(ROOT, 'this'), start(against, against === ROOT ? 'this (2)' : path.basename(against))];
+const starts = [() => start(ROOT, 'this'), () => start(against, against === ROOT ? 'this (2)' : path.basename(against))];
+const firstIdx = swap ? 1 : 0;
+const first = starts[firstIdx]();
+const second = starts[1 - firstIdx]();
+// reported in the same order whichever started first
+const runs = swap ? [second, first] : [first, second];
 await sleep(2000);
 const t0 = performance.now();
 const before = runs.map((r) => ({ cpu: cpuMs(r.child.pid), wk: wakeups(r.child.pid), bytes: r.bytes, reads: r.reads }));
@@ -56,13 +67,13 @@ const out = runs.map((r, i) => {
     cpuMsPerS: round((c.total - b.cpu.total) / s, 1),
     userMsPerS: round((c.user - b.cpu.user) / s, 1),
     systemMsPerS: round((c.system - b.cpu.system) / s, 1),
-    wakeupsPerS: round((wakeups(r.child.pid) - b.wk) / s, 0),
+    mainThreadWakeupsPerS: round((wakeups(r.child.pid) - b.wk) / s, 0),
     readsPerS: round((r.reads - b.reads) / s, 1),
     bytesPerS: round((r.bytes - b.bytes) / s, 0),
   };
 });
 for (const r of runs) r.child.stdin.end();
 traffic.exit();
-console.log(JSON.stringify({ seconds: round(s, 1), rate, connections: short.completed, loadAverage: loadAverage(), builds: out }, null, 1));
+console.log(JSON.stringify({ seconds: round(s, 1), rate, connections: short.completed, loadAverage: loadAverage(), startedFirst: first.label, builds: out }, null, 1));
 await sleep(500);
 process.exit(0);

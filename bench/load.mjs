@@ -139,7 +139,6 @@ async function once() {
     rate === 0 ? sleep(seconds * 1000).then(() => idle) : traffic.run({ cmd: 'short', concurrency, durationMs: seconds * 1000, localAddresses, ...(Number.isFinite(rate) ? { rate } : {}) }),
     bulk > 0 ? traffic.run({ cmd: 'bulk', n: bulk, bytes: bulkMiB * 1024 * 1024 }) : { transfers: 0, completed: 0, bytes: 0 },
   ]);
-  const wallMs = performance.now() - t0;
   const diagnosis = diagDone ? await diagDone : undefined;
   stress?.kill('SIGTERM');
   const stalls = await new Promise((r) => {
@@ -217,9 +216,9 @@ async function once() {
       // all tcpscope processes a second, over the run (the fixed cost, with --rate 0)
       msPerS: round(cpuTotal / (cpuWallMs / 1000), 1),
       mainUsPerConnection: generated > 0 ? round(((cpu1.total - cpu1.children - (cpu0.total - cpu0.children)) / generated) * 1000, 1) : null,
-      busyPct: round((100 * cpuTotal) / wallMs, 1),
+      busyPct: round((100 * cpuTotal) / cpuWallMs, 1),
     },
-    ws: { events: ws.events, eventsPerConnection: round(ws.events / generated, 1), bytesPerConnection: round(ws.bytes / generated, 0), messages: ws.messages, bytes: ws.bytes, clientCpuPct: round(ws.client.cpuPct, 1), lagged: ws.lagged, laggedDropped: ws.laggedDropped, gaps: ws.gaps, latencyMs: Object.fromEntries(Object.entries(ws.latencyMs).map(([k, v]) => [k, round(v, 2)])), latencyByKind: ws.latencyByKind },
+    ws: { events: ws.events, eventsPerConnection: generated > 0 ? round(ws.events / generated, 1) : null, bytesPerConnection: generated > 0 ? round(ws.bytes / generated, 0) : null, messages: ws.messages, bytes: ws.bytes, clientCpuPct: round(ws.client.cpuPct, 1), lagged: ws.lagged, laggedDropped: ws.laggedDropped, gaps: ws.gaps, latencyMs: Object.fromEntries(Object.entries(ws.latencyMs).map(([k, v]) => [k, round(v, 2)])), latencyByKind: ws.latencyByKind },
     // the server's side of the stream: resynchronisations, passes held by the in-flight allowance
     wsServer: { lagged: stats.ws.lagged, heldUnconfirmed: stats.ws.heldUnconfirmed },
     rest: { calls: rest.calls, p50Ms: round(restSorted[Math.floor(restSorted.length / 2)] ?? null, 1), maxMs: round(restSorted.at(-1) ?? null, 1) },

@@ -8,10 +8,10 @@
 // stopped or died), when the hand-over pipe breaks, and on SIGTERM; SIGINT (Ctrl-C reaches the
 // whole process group) is left to the main process, which stops it in order.
 import { execFileSync } from 'node:child_process';
-import { writeSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import { BatchWriter, BEAT_EVERY_MS, Rec, soloRecord } from './handover';
+import { handoverOut } from './handover-out';
 import { openLive, WATCH_SNAPLEN, type LiveOptions } from './live';
 import { nearlyFull, pauseMs, ringPackets } from './live-pause';
 
@@ -73,25 +73,7 @@ function main(): void {
   // The socket sets the descriptor non-blocking: a write straight to it never waits either.
   const out = new net.Socket({ fd: OUT_FD, readable: false, writable: true });
   out.on('error', () => process.exit(0)); // the main process is gone
-  /**
-   * Writes `bytes` (the writer's reused buffer) to the pipe: straight to the descriptor while the
-   * socket holds nothing queued, and what the pipe did not take, copied, through the socket, which
-   * keeps it in order and counts it (`writableLength`). The socket's stream machinery per batch was
-   * a large share of a drain's cost at moderate rates, run by code V8 had not yet optimised.
-   */
-  const put = (bytes: Buffer) => {
-    let rest = bytes;
-    if (out.writableLength === 0) {
-      try {
-        const n = writeSync(OUT_FD, bytes);
-        if (n === bytes.length) return;
-        rest = bytes.subarray(n);
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') process.exit(0); // the main process is gone
-      }
-    }
-    out.write(Buffer.from(rest));
-  };
+  const put = handoverOut(OUT_FD, out, () => process.exit(0)); // the main process is gone
 
   // frames dropped since the last batch that went out, and the time of the first of them
   let lost = 0;

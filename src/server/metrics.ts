@@ -171,13 +171,14 @@ export class Metrics {
     // The standard process_* and nodejs_* series, under their usual names; the event loop's delay
     // from a monitor of our own (EventLoopDelay), in place of prom-client's, which samples the loop
     // every 10 ms from the start whether or not anything scrapes: 100 wakeups a second of an
-    // otherwise idle process. prom-client's is given a period it never reaches and unregistered.
+    // otherwise idle process. prom-client's is given a period it never reaches and unregistered,
+    // every series of its by their common prefix, so that one added in a later release goes too.
     collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: EventLoopDelay.UNUSED_PERIOD_MS });
-    for (const name of EventLoopDelay.NAMES) this.registry.removeSingleMetric(name);
-    this.loopDelay = new EventLoopDelay(registers);
+    for (const m of this.registry.getMetricsAsArray()) {
+      if (m.name.startsWith(EventLoopDelay.PREFIX)) this.registry.removeSingleMetric(m.name);
+    }
+    new EventLoopDelay(registers);
   }
-
-  readonly loopDelay: EventLoopDelay;
 
   /** Takes one consistent reading of every counter for the scrape about to run. */
   refresh(): void {
@@ -213,12 +214,14 @@ export class Metrics {
  * deviation and percentiles of the delays sampled every PERIOD_MS (prom-client's default) since the
  * scrape before. Unlike prom-client's, sampling starts at the first scrape: a process nobody
  * scrapes is not woken PERIOD_MS after PERIOD_MS for a histogram nobody reads. A scrape that finds
- * no sample (the first, or one within PERIOD_MS of the last) writes 0 for them, not NaN.
+ * no sample (the first, or one within about PERIOD_MS of the last) writes 0 for them, not NaN.
  */
 export class EventLoopDelay {
   static readonly PERIOD_MS = 10;
   /** The period prom-client's own monitor is given before it is unregistered: about 24 days. */
   static readonly UNUSED_PERIOD_MS = 2 ** 31 - 1;
+  /** Every series of the event loop's delay, prom-client's and these, begins with it. */
+  static readonly PREFIX = 'nodejs_eventloop_lag_';
   static readonly NAMES = [
     'nodejs_eventloop_lag_seconds',
     'nodejs_eventloop_lag_min_seconds',
@@ -261,11 +264,6 @@ export class EventLoopDelay {
       [gauge(p90, 'The 90th percentile of the recorded event loop delays.', 'average'), (h: IntervalHistogram) => h.percentile(90)],
       [gauge(p99, 'The 99th percentile of the recorded event loop delays.', 'average'), (h: IntervalHistogram) => h.percentile(99)],
     ] as const;
-  }
-
-  /** Whether the loop is being sampled (from the first scrape on). */
-  get sampling(): boolean {
-    return this.histogram !== null;
   }
 
   /** Starts sampling (the first scrape does). */
