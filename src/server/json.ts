@@ -1,7 +1,7 @@
 import type { ConnectionView, EndpointNotes, EndpointView } from '../track/connection';
 import { CLOSE_KINDS, CLOSED_BY, CONN_STATES, ConnFields, FL, N, OPT, TCP_STATES, type ConnectionSource } from '../track/record';
 import { ViewSource } from '../track/view-source';
-import { JsonBytes, LIT_PAD, NUMBER_MAX, lit, writeAscii, writeDigits, writeLit, writeNumber, writeUint, type Lit } from '../events/json-bytes';
+import { JsonBytes, LIT_PAD, NUMBER_MAX, lit, writeAscii, writeDigits, writeIPv4, writeLit, writeNumber, type Lit } from '../events/json-bytes';
 
 // The Connection object's JSON, the one writer of it: the list endpoint's pages (from views) and
 // analyze's jsonl records (from the tracker's store, src/track/record.ts) both write through
@@ -126,15 +126,8 @@ function notes(w: JsonBytes, p: number, e: EndpointNotes, room: number): number 
 function endpoint(w: JsonBytes, p: number, f: ConnFields, side: 0 | 1, room: number): number {
   let b = w.buf;
   const v4 = f.ip4[side];
-  if (v4 >= 0) {
-    p = writeUint(b, p, v4 >>> 24);
-    b[p++] = 0x2e;
-    p = writeUint(b, p, (v4 >>> 16) & 0xff);
-    b[p++] = 0x2e;
-    p = writeUint(b, p, (v4 >>> 8) & 0xff);
-    b[p++] = 0x2e;
-    p = writeUint(b, p, v4 & 0xff);
-  } else {
+  if (v4 >= 0) p = writeIPv4(b, p, v4);
+  else {
     w.pos = p;
     w.ascii(f.ipText[side]);
     w.room(room);
