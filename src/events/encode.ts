@@ -336,14 +336,14 @@ function ip(f: ConnFields, side: 0 | 1): void {
   O = p;
 }
 
-/** Zeek's history letters, quoted (through JSON.stringify should one ever need escaping). */
+/**
+ * Zeek's history letters, quoted and copied as they are: the letters (and '^', a flip) are ASCII
+ * without quotes or backslashes, so none needs escaping (the Connection writer, src/server/json.ts,
+ * copies them the same way).
+ */
 function history(f: ConnFields): void {
   const h = f.hist;
   const len = f.histLen;
-  for (let i = 0; i < len; i++) {
-    const ch = h[i];
-    if (ch < 0x20 || ch === 0x22 || ch === 0x5c || ch > 0x7e) return wstr(String.fromCharCode(...h.subarray(0, len)));
-  }
   const b = B;
   let p = O;
   b[p++] = 0x22;
