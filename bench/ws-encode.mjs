@@ -150,7 +150,7 @@ const self = { Engine, writeEvent, writeRecord, maxRecordBytes };
 // each way, and the way without events of the same build it is reckoned against
 const paths = {
   'tracker alone (no sink)': { run: () => eventPath(self, 'none') },
-  'tracker, events as objects, writeEvent (before)': { run: () => eventPath(self, 'objects'), base: 'tracker alone (no sink)' },
+  'tracker, events as objects, writeEvent (this build, through objects)': { run: () => eventPath(self, 'objects'), base: 'tracker alone (no sink)' },
   'tracker, events as records, writeRecord (after)': { run: () => eventPath(self, 'records'), base: 'tracker alone (no sink)' },
 };
 if (opt('--against', null)) {
@@ -163,7 +163,7 @@ if (opt('--against', null)) {
 
 if (onePath) {
   // one way and its build's tracker alone, nothing else in this process
-  const keep = onePath === 'objects' ? 'tracker, events as objects, writeEvent (before)' : onePath === 'records' ? 'tracker, events as records, writeRecord (after)' : `tracker, events as objects, writeEvent, ${opt('--against', null)}`;
+  const keep = onePath === 'objects' ? 'tracker, events as objects, writeEvent (this build, through objects)' : onePath === 'records' ? 'tracker, events as records, writeRecord (after)' : `tracker, events as objects, writeEvent, ${opt('--against', null)}`;
   for (const k2 of Object.keys(paths)) if (k2 !== keep && k2 !== paths[keep].base) delete paths[k2];
   for (const k2 of Object.keys(ways)) delete ways[k2];
 }

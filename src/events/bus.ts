@@ -23,6 +23,8 @@ export class EventBus {
   private listeners: BusListener[] = [];
   /** Listener calls that threw (a bug in a consumer, kept visible in /api/stats). */
   listenerErrors = 0;
+  /** publish's reader of an object, pointed at each in turn (the record is valid during the call only). */
+  private readonly object = new ObjectRecord();
 
   constructor() {
     this.publish = this.publish.bind(this);
@@ -36,7 +38,7 @@ export class EventBus {
 
   /** An event given as an object. */
   publish(event: TcpEvent): void {
-    this.publishRecord(new ObjectRecord().of(event));
+    this.publishRecord(this.object.of(event));
   }
 
   /** An event read in place (valid during the call only, as it is for the listeners). */

@@ -1,6 +1,6 @@
 import type { ConnectionView, EndpointView } from '../track/connection';
 import { CLOSE_KINDS, CLOSED_BY, CONN_STATES, ConnFields, FL, N, TCP_STATES } from '../track/record';
-import { LIT_PAD, NUMBER_MAX, lit as bytes, writeLit, writeNumber, writeUint, type Lit } from './json-bytes';
+import { LIT_PAD, NUMBER_MAX, lit as bytes, writeLit, writeIPv4, writeNumber, type Lit } from './json-bytes';
 import { ObjectRecord } from './object-record';
 import { EVENT_TYPES, type ConnectionEvent, type EventRecord, type TcpEvent } from './types';
 
@@ -331,25 +331,19 @@ function ip(f: ConnFields, side: 0 | 1): void {
   const b = B;
   let p = O;
   b[p++] = 0x22;
-  p = writeUint(b, p, v4 >>> 24);
-  b[p++] = 0x2e;
-  p = writeUint(b, p, (v4 >>> 16) & 0xff);
-  b[p++] = 0x2e;
-  p = writeUint(b, p, (v4 >>> 8) & 0xff);
-  b[p++] = 0x2e;
-  p = writeUint(b, p, v4 & 0xff);
+  p = writeIPv4(b, p, v4);
   b[p++] = 0x22;
   O = p;
 }
 
-/** Zeek's history letters, quoted (through JSON.stringify should one ever need escaping). */
+/**
+ * Zeek's history letters, quoted and copied as they are: the letters (and '^', a flip) are ASCII
+ * without quotes or backslashes, so none needs escaping (the Connection writer, src/server/json.ts,
+ * copies them the same way).
+ */
 function history(f: ConnFields): void {
   const h = f.hist;
   const len = f.histLen;
-  for (let i = 0; i < len; i++) {
-    const ch = h[i];
-    if (ch < 0x20 || ch === 0x22 || ch === 0x5c || ch > 0x7e) return wstr(String.fromCharCode(...h.subarray(0, len)));
-  }
   const b = B;
   let p = O;
   b[p++] = 0x22;

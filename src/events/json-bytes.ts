@@ -64,6 +64,17 @@ export function writeUint(b: Uint8Array, p: number, n: number): number {
   return end;
 }
 
+/** An IPv4 address's dotted digits from its 32-bit number (first byte highest); returns the end. */
+export function writeIPv4(b: Uint8Array, p: number, v4: number): number {
+  p = writeUint(b, p, v4 >>> 24);
+  b[p++] = 0x2e;
+  p = writeUint(b, p, (v4 >>> 16) & 0xff);
+  b[p++] = 0x2e;
+  p = writeUint(b, p, (v4 >>> 8) & 0xff);
+  b[p++] = 0x2e;
+  return writeUint(b, p, v4 & 0xff);
+}
+
 /** An integer 0 ≤ n < 10^width in exactly `width` digits (zeros in front). */
 export function writePadded(b: Uint8Array, p: number, n: number, width: number): number {
   let x = n >>> 0;

@@ -20,10 +20,7 @@ export class PairIds {
       const f = e.connection();
       if (f === null) return;
       const id = e.connectionId;
-      const a = ipText(f, 0);
-      const b = ipText(f, 1);
-      this.ids.set(pairKey(a, f.num[N.port0], b, f.num[N.port1]), id);
-      this.ids.set(pairKey(b, f.num[N.port1], a, f.num[N.port0]), id);
+      this.put(ipText(f, 0), f.num[N.port0], ipText(f, 1), f.num[N.port1], id);
     });
     tracker.onRemove((c) => {
       const keys = PairIds.keys(c);
@@ -41,9 +38,13 @@ export class PairIds {
 
   /** Records c (with the id `id`) under both its keys. */
   set(c: Pick<ConnectionView, 'client' | 'server'>, id: string): void {
-    const [a, b] = PairIds.keys(c);
-    this.ids.set(a, id);
-    this.ids.set(b, id);
+    this.put(c.client.ip, c.client.port, c.server.ip, c.server.port, id);
+  }
+
+  /** Records `id` under the pair's keys, either way round. */
+  private put(a: string, pa: number, b: string, pb: number, id: string): void {
+    this.ids.set(pairKey(a, pa, b, pb), id);
+    this.ids.set(pairKey(b, pb, a, pa), id);
   }
 
   private static keys(c: Pick<ConnectionView, 'client' | 'server'>): [string, string] {

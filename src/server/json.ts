@@ -1,6 +1,7 @@
 import type { ConnectionView, EndpointNotes, EndpointView } from '../track/connection';
-import { CLOSE_KINDS, CLOSED_BY, CLOSE_KIND_INDEX, CLOSED_BY_INDEX, CONN_STATES, CONN_STATE_INDEX, ConnFields, FL, N, OPT, TCP_STATES, TCP_STATE_INDEX, orNaN, type ConnectionSource } from '../track/record';
-import { JsonBytes, LIT_PAD, NUMBER_MAX, lit, writeAscii, writeDigits, writeLit, writeNumber, writeUint, type Lit } from '../events/json-bytes';
+import { CLOSE_KINDS, CLOSED_BY, CONN_STATES, ConnFields, FL, N, OPT, TCP_STATES, type ConnectionSource } from '../track/record';
+import { ViewSource } from '../track/view-source';
+import { JsonBytes, LIT_PAD, NUMBER_MAX, lit, writeAscii, writeDigits, writeIPv4, writeLit, writeNumber, type Lit } from '../events/json-bytes';
 
 // The Connection object's JSON, the one writer of it: the list endpoint's pages (from views) and
 // analyze's jsonl records (from the tracker's store, src/track/record.ts) both write through
@@ -125,15 +126,8 @@ function notes(w: JsonBytes, p: number, e: EndpointNotes, room: number): number 
 function endpoint(w: JsonBytes, p: number, f: ConnFields, side: 0 | 1, room: number): number {
   let b = w.buf;
   const v4 = f.ip4[side];
-  if (v4 >= 0) {
-    p = writeUint(b, p, v4 >>> 24);
-    b[p++] = 0x2e;
-    p = writeUint(b, p, (v4 >>> 16) & 0xff);
-    b[p++] = 0x2e;
-    p = writeUint(b, p, (v4 >>> 8) & 0xff);
-    b[p++] = 0x2e;
-    p = writeUint(b, p, v4 & 0xff);
-  } else {
+  if (v4 >= 0) p = writeIPv4(b, p, v4);
+  else {
     w.pos = p;
     w.ascii(f.ipText[side]);
     w.room(room);
@@ -220,64 +214,6 @@ export function writeConnection(w: JsonBytes, c: ConnectionSource): void {
   p = writeNumber(b, p, n, N.missedBytes);
   b[p++] = 0x7d;
   w.pos = p;
-}
-
-/** A view's fields, for the writer: one reused source, pointed at each view in turn. */
-class ViewSource implements ConnectionSource {
-  private c!: ConnectionView;
-
-  of(c: ConnectionView): this {
-    this.c = c;
-    return this;
-  }
-
-  fill(f: ConnFields): void {
-    const c = this.c;
-    f.idText = c.id;
-    f.family = c.family;
-    for (let i = 0; i < 2; i++) {
-      const e = i === 0 ? c.client : c.server;
-      f.ip4[i] = -1;
-      f.ipText[i] = e.ip;
-      f.state[i] = TCP_STATE_INDEX.get(e.state)!;
-      f.notes[i] = e.process !== undefined || e.processReason !== undefined || e.kernel !== undefined ? e : null;
-    }
-    f.flags = (c.partial ? FL.PARTIAL : 0) | (c.captureGap ? FL.CAPTURE_GAP : 0) | (c.rolesGuessed ? FL.ROLES_GUESSED : 0) | (c.status === 'closed' ? FL.CLOSED : 0);
-    f.connState = CONN_STATE_INDEX.get(c.connState)!;
-    f.closedBy = CLOSED_BY_INDEX.get(c.closedBy)!;
-    f.closeKind = CLOSE_KIND_INDEX.get(c.closeKind)!;
-    const h = f.histRoom(c.history.length);
-    for (let i = 0; i < c.history.length; i++) h[i] = c.history.charCodeAt(i);
-    f.histLen = c.history.length;
-    const n = f.num;
-    const hs = c.handshake;
-    const k = c.counts;
-    const o = c.options;
-    n[N.port0] = c.client.port;
-    n[N.port1] = c.server.port;
-    n[N.startedAt] = c.startedAt;
-    n[N.endedAt] = orNaN(c.endedAt);
-    n[N.lastSeenAt] = c.lastSeenAt;
-    n[N.synAt] = orNaN(hs.synAt);
-    n[N.synAckAt] = orNaN(hs.synAckAt);
-    n[N.ackAt] = orNaN(hs.ackAt);
-    n[N.rttMs] = orNaN(hs.rttMs);
-    n[N.synToSynAckMs] = orNaN(hs.synToSynAckMs);
-    n[N.synAckToAckMs] = orNaN(hs.synAckToAckMs);
-    n[N.packets0] = k.client.packets;
-    n[N.bytes0] = k.client.bytes;
-    n[N.packets1] = k.server.packets;
-    n[N.bytes1] = k.server.bytes;
-    n[N.mss0] = orNaN(o.client.mss);
-    n[N.wscale0] = orNaN(o.client.wscale);
-    n[N.mss1] = orNaN(o.server.mss);
-    n[N.wscale1] = orNaN(o.server.wscale);
-    f.opts[0] = (o.client.sackPermitted ? OPT.SACK : 0) | (o.client.timestamps ? OPT.TS : 0);
-    f.opts[1] = (o.server.sackPermitted ? OPT.SACK : 0) | (o.server.timestamps ? OPT.TS : 0);
-    n[N.synRetransmits] = c.synRetransmits;
-    n[N.anomalies] = c.anomalies;
-    n[N.missedBytes] = c.missedBytes;
-  }
 }
 
 const views = new ViewSource();

@@ -268,18 +268,17 @@ export class EventCursor implements EventRecord {
   private s = -1;
   private obj: TcpEvent | null = null;
   private filled = false;
-  private readonly record: ConnRecord;
-  private readonly fields = new ConnFields();
+  /** The connection's cursor and fields, made when a `connection` event's fields are first asked for. */
+  private record: ConnRecord | null = null;
+  private fields: ConnFields | null = null;
 
   constructor(
     private readonly st: ConnStore,
-    hist: History,
+    private readonly hist: History,
     private readonly ladder: Ladder,
-    notesById: ReadonlyMap<number, readonly [EndpointNotes | null, EndpointNotes | null]>,
+    private readonly notesById: ReadonlyMap<number, readonly [EndpointNotes | null, EndpointNotes | null]>,
     private readonly views: ViewsOf,
-  ) {
-    this.record = new ConnRecord(st, hist, notesById);
-  }
+  ) {}
 
   /** Points the cursor at event word `w` of slot s, caused by segment ordinal `ref` (or REF.TIMER). */
   at(s: number, w: number, ref: number): this {
@@ -382,8 +381,12 @@ export class EventCursor implements EventRecord {
 
   connection(): ConnFields | null {
     if (this.type !== 'connection') return null;
+    if (this.fields === null) {
+      this.record = new ConnRecord(this.st, this.hist, this.notesById);
+      this.fields = new ConnFields();
+    }
     if (!this.filled) {
-      this.record.at(this.s).fill(this.fields);
+      this.record!.at(this.s).fill(this.fields);
       this.filled = true;
     }
     return this.fields;
@@ -405,9 +408,10 @@ export class EventCursor implements EventRecord {
       }
       case 'handshake': {
         const e: TcpEvent = { type: 'handshake', connectionId, ts, phase: this.phase as (typeof HS_PHASES)[number] };
-        if (this.rttMs !== undefined) e.rttMs = this.rttMs;
-        if (this.synToSynAckMs !== undefined) e.synToSynAckMs = this.synToSynAckMs;
-        if (this.synAckToAckMs !== undefined) e.synAckToAckMs = this.synAckToAckMs;
+        const has = this.hasTimes;
+        if ((has & 1) !== 0) e.rttMs = this.times[0];
+        if ((has & 2) !== 0) e.synToSynAckMs = this.times[1];
+        if ((has & 4) !== 0) e.synAckToAckMs = this.times[2];
         return e;
       }
       case 'teardown': {

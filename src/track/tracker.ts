@@ -36,7 +36,6 @@ export class Tracker implements TrackerApi {
   private readonly identity: Identity;
   private readonly machine: Machine;
   private readonly queries: Queries;
-  private objectSinks: EventSink[] | null = null;
   private recordSinks: EventRecordSink[] | null = null;
 
   constructor(opts?: Partial<TrackerOptions>) {
@@ -68,19 +67,12 @@ export class Tracker implements TrackerApi {
   }
 
   /**
-   * `sink` gets each event as an object (built once per event for all such sinks): for a consumer
-   * that keeps events. One that only reads them takes onEventRecord, which builds nothing.
+   * `sink` gets each event as an object (the record's event(): built once per event for all such
+   * sinks): for a consumer that keeps events. One that only reads them takes onEventRecord, which
+   * builds nothing. Sinks of both kinds run in the order they were registered.
    */
   onEvent(sink: EventSink): void {
-    const c = this.c;
-    if (this.objectSinks === null) {
-      const sinks: EventSink[] = (this.objectSinks = []);
-      c.sinks.push((s, w, ref) => {
-        const e = c.views.event(s, w, ref, true);
-        for (let i = 0; i < sinks.length; i++) sinks[i](e);
-      });
-    }
-    this.objectSinks.push(sink);
+    this.onEventRecord((r) => sink(r.event()));
   }
 
   /**

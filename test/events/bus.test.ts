@@ -7,7 +7,10 @@ import { EventBus } from '../../src/events/bus';
 import type { EventRecord, TcpEvent } from '../../src/events/types';
 import { Tracker } from '../../src/track/tracker';
 import { feed } from '../support/segments';
+import { FL, N } from '../../src/track/record';
 import { conv, handshake } from '../track/helpers';
+
+const T0 = 1_000_000;
 
 /** The fields of a record, in the object's shape (without a connection event's connection). */
 function fieldsOf(r: EventRecord): Record<string, unknown> {
@@ -43,24 +46,62 @@ const traffic = () => {
 };
 
 describe('EventBus', () => {
-  it('hands every listener the tracker’s events in place, with the values of their objects, numbered in order', () => {
-    const { tracker, bus, objects } = wired();
-    const seen: { seq: number; fields: Record<string, unknown>; partial: boolean | null }[] = [];
+  it('hands every listener the tracker’s events in place, numbered in order: a handshake, a close by FINs and a refused connection', () => {
+    const tracker = new Tracker();
+    const bus = new EventBus();
+    tracker.onEventRecord(bus.publishRecord);
+    const seen: string[] = [];
+    const times: (number | undefined)[][] = [];
+    const conns: string[] = [];
     bus.subscribe((seq, e) => {
+      const cause = e.hasCause ? `${e.causeFlags} ${e.causeSeq} ${e.causeAck} ${e.causeLen}` : '-';
+      const what = [e.side, e.from && `${e.from}>${e.to}`, e.phase, e.kind].filter((x) => x !== undefined).join(' ');
+      seen.push(`${seq} ${e.connectionId} +${e.ts - T0} ${e.type} ${what} / ${cause}`);
+      if (e.type === 'handshake') times.push([e.rttMs, e.synToSynAckMs, e.synAckToAckMs]);
       const f = e.connection();
-      seen.push({ seq, fields: fieldsOf(e), partial: f === null ? null : (f.flags & 1) !== 0 });
+      if (f !== null) conns.push(`${e.phase} port ${f.num[N.port0]} ${(f.flags & FL.CLOSED) !== 0 ? 'closed' : 'open'}${(f.flags & FL.PARTIAL) !== 0 ? ' partial' : ''}`);
     });
-    feed(tracker, traffic());
-    expect(objects.length).toBeGreaterThan(20);
-    expect(seen.map((s) => s.seq)).toEqual(objects.map((_, i) => i + 1));
-    expect(seen.map((s) => s.fields)).toEqual(objects.map(objectFields));
-    expect(new Set(objects.map((e) => e.type))).toEqual(new Set(['state', 'handshake', 'teardown', 'reset', 'refused', 'connection']));
-    // a connection event's connection is read from the store, as its object has it
-    seen.forEach((s, i) => {
-      const e = objects[i];
-      expect(s.partial).toBe(e.type === 'connection' ? e.connection!.partial : null);
-    });
-    expect(bus.lastSeq).toBe(objects.length);
+    const c = conv();
+    const r = conv(1, 2, '10.0.0.1:40002');
+    feed(tracker, [...handshake(c), c.c('FA'), c.s('FA'), c.c('A'), r.c('S'), r.s('RA')], T0);
+    // one segment a millisecond; each event's cause is the segment that made it (flags, seq, ack, len)
+    expect(seen).toEqual([
+      '1 1 +0 connection opened / S 1000 0 0',
+      '2 1 +0 state client CLOSED>SYN_SENT / S 1000 0 0',
+      '3 1 +0 handshake syn / S 1000 0 0',
+      '4 1 +1 state server LISTEN>SYN_RECEIVED / SA 5000 1001 0',
+      '5 1 +1 state client SYN_SENT>ESTABLISHED / SA 5000 1001 0',
+      '6 1 +1 handshake syn-ack / SA 5000 1001 0',
+      '7 1 +2 state server SYN_RECEIVED>ESTABLISHED / A 1001 5001 0',
+      '8 1 +2 handshake established / A 1001 5001 0',
+      '9 1 +3 state client ESTABLISHED>FIN_WAIT_1 / FA 1001 5001 0',
+      '10 1 +3 teardown client fin fin / FA 1001 5001 0',
+      '11 1 +3 state server ESTABLISHED>CLOSE_WAIT / FA 1001 5001 0',
+      '12 1 +4 state server CLOSE_WAIT>LAST_ACK / FA 5001 1002 0',
+      '13 1 +4 teardown server fin fin / FA 5001 1002 0',
+      '14 1 +4 state client FIN_WAIT_1>FIN_WAIT_2 / FA 5001 1002 0',
+      '15 1 +4 state client FIN_WAIT_2>TIME_WAIT / FA 5001 1002 0',
+      '16 1 +5 state server LAST_ACK>CLOSED / A 1002 5002 0',
+      '17 1 +5 teardown closed fin / A 1002 5002 0',
+      '18 1 +5 connection closed / A 1002 5002 0',
+      '19 2 +6 connection opened / S 1 0 0',
+      '20 2 +6 state client CLOSED>SYN_SENT / S 1 0 0',
+      '21 2 +6 handshake syn / S 1 0 0',
+      '22 2 +7 state client SYN_SENT>CLOSED / RA 2 2 0',
+      '23 2 +7 refused  / RA 2 2 0',
+      '24 2 +7 teardown closed rst / RA 2 2 0',
+      '25 2 +7 connection closed / RA 2 2 0',
+    ]);
+    // rttMs, synToSynAckMs, synAckToAckMs: none at the SYN, SYN→SYN-ACK at the SYN-ACK, all three once established
+    expect(times).toEqual([
+      [undefined, undefined, undefined],
+      [undefined, 1, undefined],
+      [2, 1, 1],
+      [undefined, undefined, undefined],
+    ]);
+    // a connection event's connection is read from the store
+    expect(conns).toEqual(['opened port 40000 open', 'closed port 40000 closed', 'opened port 40002 open', 'closed port 40002 closed']);
+    expect(bus.lastSeq).toBe(25);
   });
 
   it('builds an event’s object only for a listener that asks, once for all of them, equal to onEvent’s', () => {
