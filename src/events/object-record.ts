@@ -37,53 +37,24 @@ export class ObjectRecord implements EventRecord {
     this.type = e.type;
     this.connectionId = e.connectionId;
     this.ts = e.ts;
-    this.side = undefined;
-    this.from = undefined;
-    this.to = undefined;
-    this.phase = undefined;
-    this.kind = undefined;
-    this.hasCause = false;
-    this.rttMs = undefined;
-    this.synToSynAckMs = undefined;
-    this.synAckToAckMs = undefined;
-    this.detail = undefined;
-    switch (e.type) {
-      case 'state':
-        this.side = e.side;
-        this.from = e.from;
-        this.to = e.to;
-        if (e.cause !== null) {
-          this.hasCause = true;
-          this.causeFlags = e.cause.flags;
-          this.causeSeq = e.cause.seq;
-          this.causeAck = e.cause.ack;
-          this.causeLen = e.cause.len;
-        }
-        break;
-      case 'handshake':
-        this.phase = e.phase;
-        this.rttMs = e.rttMs;
-        this.synToSynAckMs = e.synToSynAckMs;
-        this.synAckToAckMs = e.synAckToAckMs;
-        break;
-      case 'teardown':
-        this.phase = e.phase;
-        this.kind = e.kind;
-        this.side = e.side;
-        break;
-      case 'reset':
-        this.side = e.side;
-        break;
-      case 'refused':
-        break;
-      case 'anomaly':
-        this.kind = e.kind;
-        this.side = e.side;
-        this.detail = e.detail;
-        break;
-      case 'connection':
-        this.phase = e.phase;
-        break;
+    // every field means the same in each event type that has it and is absent from the others
+    const x = e as Partial<Pick<EventRecord, 'side' | 'from' | 'to' | 'phase' | 'kind' | 'rttMs' | 'synToSynAckMs' | 'synAckToAckMs' | 'detail'>>;
+    this.side = x.side;
+    this.from = x.from;
+    this.to = x.to;
+    this.phase = x.phase;
+    this.kind = x.kind;
+    this.rttMs = x.rttMs;
+    this.synToSynAckMs = x.synToSynAckMs;
+    this.synAckToAckMs = x.synAckToAckMs;
+    this.detail = x.detail;
+    const c = e.type === 'state' ? e.cause : null;
+    this.hasCause = c !== null;
+    if (c !== null) {
+      this.causeFlags = c.flags;
+      this.causeSeq = c.seq;
+      this.causeAck = c.ack;
+      this.causeLen = c.len;
     }
     return this;
   }
