@@ -27,7 +27,6 @@ export class EventBus {
   private readonly object = new ObjectRecord();
 
   constructor() {
-    this.publish = this.publish.bind(this);
     this.publishRecord = this.publishRecord.bind(this);
   }
 

@@ -12,7 +12,6 @@ import { C, CLOSE_KINDS, CLOSED_BY, E, type ConnStore } from './store';
 
 const SIDES: readonly Side[] = ['client', 'server'];
 
-export { FLAG_TEXT };
 
 const nullable = (t: number): number | null => (Number.isNaN(t) ? null : t);
 
