@@ -2,12 +2,12 @@
 // same values the event's object has, the object is built only for a listener that asks (once per
 // event, the same for all of them), sequence numbers run on, and a throwing listener is counted
 // and skipped.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { EventBus } from '../../src/events/bus';
 import type { EventRecord, TcpEvent } from '../../src/events/types';
 import { Tracker } from '../../src/track/tracker';
 import { feed } from '../support/segments';
-import { FL, N } from '../../src/track/record';
+import { EventCursor, FL, N } from '../../src/track/record';
 import { conv, handshake } from '../track/helpers';
 
 const T0 = 1_000_000;
@@ -116,6 +116,30 @@ describe('EventBus', () => {
     a.forEach((e, i) => expect(b[i]).toBe(e));
     const closed = a.find((e) => e.type === 'connection' && e.phase === 'closed');
     expect(closed).toMatchObject({ connection: { status: 'closed', client: { ip: '10.0.0.1', port: 40000 } } });
+  });
+
+  it('builds no object for listeners that do not ask, and one an event for listeners that do', () => {
+    const build = vi.spyOn(EventCursor.prototype, 'build');
+    try {
+      const quiet = new Tracker();
+      const qbus = new EventBus();
+      quiet.onEventRecord(qbus.publishRecord);
+      qbus.subscribe((_seq, e) => void e.type);
+      feed(quiet, traffic());
+      expect(qbus.lastSeq).toBe(38);
+      expect(build).not.toHaveBeenCalled();
+
+      const asking = new Tracker();
+      const abus = new EventBus();
+      asking.onEventRecord(abus.publishRecord);
+      abus.subscribe((_seq, e) => void e.event());
+      abus.subscribe((_seq, e) => void e.event());
+      feed(asking, traffic());
+      expect(abus.lastSeq).toBe(38);
+      expect(build).toHaveBeenCalledTimes(38);
+    } finally {
+      build.mockRestore();
+    }
   });
 
   it('reads an event given as an object the same way, and gives that object back', () => {
