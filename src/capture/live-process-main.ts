@@ -100,7 +100,7 @@ function main(): void {
   let dropped = 0;
   let checkedAt = process.hrtime();
   let checkedMs = 0;
-  let checkDrops: () => void = () => {};
+  let checkDrops: () => unknown = () => {};
   // the ring's size in packets, frames read by the last flush, and when it ran
   let ring = 1;
   let framesAtDrain = 0;
@@ -146,21 +146,27 @@ function main(): void {
   // After a drain, every DROP_CHECK_MS at most: packets the kernel dropped since the last look
   // were dropped while the ring was full, after that look (the ring had room then). They are
   // placed there, in the stream, between the frames read before and after.
-  checkDrops = () => {
-    const now = c.stats().dropped;
+  // Returns the frames read so far, from the same look (each look at libpcap's statistics opens two
+  // sysfs files: the beat takes its count from here rather than look twice).
+  const look = (): number => {
+    const s = c.stats();
+    const now = s.dropped;
     const at = checkedAt;
     checkedAt = process.hrtime();
     checkedMs = performance.now();
-    if (now === null || now === dropped) return;
-    writer.control(Rec.KERNEL_DROPPED, at[0], at[1], (now - dropped) >>> 0);
-    dropped = now;
+    if (now !== null && now !== dropped) {
+      writer.control(Rec.KERNEL_DROPPED, at[0], at[1], (now - dropped) >>> 0);
+      dropped = now;
+    }
+    return s.frames;
   };
+  checkDrops = look;
   out.write(soloRecord(Rec.READY, 0, { iface: c.iface, linkType: c.linkType, filter: c.filter, kernelFilter: c.kernelFilter, bufferSize: c.bufferSize, snapLength: c.snapLength }));
 
   setInterval(() => {
-    checkDrops();
+    const frames = look();
     const t = process.hrtime();
-    writer.control(Rec.BEAT, t[0], t[1], c.stats().frames);
+    writer.control(Rec.BEAT, t[0], t[1], frames);
     writer.send();
   }, BEAT_EVERY_MS);
 

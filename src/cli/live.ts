@@ -47,7 +47,10 @@ export interface LiveCommandOptions extends CommonOptions, ServeOptions {
  * capture can be overtaken, and a FIN whose receiver has not spoken is taken as received only
  * after LAG_MS of silence. When no frame came in a whole tick (EVERY_MS of wall time), they advance
  * on the capture clock (the clock frames are stamped on), LAG_MS behind it likewise; that tick is
- * restarted whenever frames advance the timers, so it runs only once they stop.
+ * restarted whenever frames advance the timers, so it runs only once they stop. Once the capture
+ * clock is LAG_MS past the newest frame (every FIN awaiting reception settled), the next tick is
+ * set for the tracker's next due timer (Tracker.nextDue), or none while no timer runs: a quiet
+ * capture no longer wakes the process 40 times a second.
  */
 export class LiveTimers {
   static readonly EVERY_MS = 25;
@@ -55,6 +58,9 @@ export class LiveTimers {
   private next = -Infinity;
   private framesAtTick = -1;
   private timer: NodeJS.Timeout | null = null;
+  /** The wait the timer was set for: EVERY_MS while frames may come, longer once all is quiet. */
+  private waitMs = 0;
+  private running = false;
 
   constructor(private readonly engine: Engine) {}
 
@@ -69,21 +75,49 @@ export class LiveTimers {
       engine.tracker.expire(ts - LiveTimers.LAG_MS);
       // Frames keep the timers going: the wall-clock tick, needed only once they stop, is pushed
       // back, so that it does not wake the process 40 times a second for nothing while they flow.
-      this.timer?.refresh();
+      if (this.timer !== null && this.waitMs === LiveTimers.EVERY_MS) this.timer.refresh();
+      else this.arm(LiveTimers.EVERY_MS);
     };
   }
 
+  /** The wait the wall-clock tick is set for (ms), or null when none is set. */
+  get armedMs(): number | null {
+    return this.timer === null ? null : this.waitMs;
+  }
+
   start(): void {
-    this.timer = setInterval(() => {
-      const frames = this.engine.frames;
-      if (frames === this.framesAtTick) this.engine.tracker.expire(captureClockMs() - LiveTimers.LAG_MS);
-      this.framesAtTick = frames;
-    }, LiveTimers.EVERY_MS);
+    this.running = true;
+    this.arm(LiveTimers.EVERY_MS);
   }
 
   stop(): void {
-    if (this.timer !== null) clearInterval(this.timer);
+    this.running = false;
+    if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
+  }
+
+  private arm(ms: number): void {
+    if (!this.running) return;
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.waitMs = ms;
+    this.timer = setTimeout(() => this.tick(), ms);
+  }
+
+  private tick(): void {
+    this.timer = null;
+    const engine = this.engine;
+    const frames = engine.frames;
+    const flowing = frames !== this.framesAtTick;
+    this.framesAtTick = frames;
+    if (flowing) return this.arm(LiveTimers.EVERY_MS);
+    const now = captureClockMs();
+    engine.tracker.expire(now - LiveTimers.LAG_MS);
+    // FINs awaiting reception are due at their packets' times, none later than the newest frame
+    if (now - LiveTimers.LAG_MS <= engine.lastTs) return this.arm(LiveTimers.EVERY_MS);
+    const due = engine.tracker.nextDue();
+    if (due === Infinity) return; // nothing to wake for until frames come
+    // at most a day: setTimeout's limit is some 24 days, and a wait this long is idle anyway
+    this.arm(Math.min(86_400_000, Math.max(LiveTimers.EVERY_MS, Math.ceil(due + LiveTimers.LAG_MS - now))));
   }
 }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Frame } from '../../src/capture/frame';
+import { captureClockMs } from '../../src/capture/live-clock';
 import { LiveTimers } from '../../src/cli/live';
 import { LinkType } from '../../src/decode/linktype';
 import type { StateEvent, TcpEvent } from '../../src/events/types';
@@ -53,5 +54,48 @@ describe('live timers on packet time', () => {
     expect(ended).toHaveLength(1);
     expect(ended[0]).toMatchObject({ side: 'client', from: 'TIME_WAIT', to: 'CLOSED', ts: ends });
     expect(engine.tracker.get('1')?.client.state).toBe('CLOSED');
+  });
+});
+
+describe('live timers once frames stop', () => {
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  it('sets no tick while no timer runs, and one for the next due timer once all is quiet', async () => {
+    const engine = new Engine({ mslMs: 100 });
+    const events: TcpEvent[] = [];
+    engine.tracker.onEvent((e) => events.push(e));
+    const timers = new LiveTimers(engine);
+    const onFrame = timers.wrap(engine.onFrame);
+    timers.start();
+    try {
+      expect(engine.tracker.nextDue()).toBe(Infinity);
+      // nothing captured: after the first quiet tick, nothing is left to wake for
+      await sleep(4 * LiveTimers.EVERY_MS);
+      expect(timers.armedMs).toBeNull();
+
+      // a connection closed on the capture clock now: its TIME_WAIT ends 2 × MSL after the last ACK
+      const t0 = captureClockMs();
+      for (const f of closedConnection(t0, 40000)) onFrame(f);
+      const ends = t0 + 5 + 200;
+      expect(engine.tracker.nextDue()).toBe(ends);
+      expect(timers.armedMs).toBe(LiveTimers.EVERY_MS);
+      // quiet for the lag: the tick waits for the TIME_WAIT's end rather than every EVERY_MS
+      await sleep(LiveTimers.LAG_MS + 3 * LiveTimers.EVERY_MS);
+      expect(timers.armedMs).toBeGreaterThan(LiveTimers.EVERY_MS);
+      await sleep(ends + LiveTimers.LAG_MS + 2 * LiveTimers.EVERY_MS - captureClockMs());
+      const ended = events.filter((e): e is StateEvent => e.type === 'state' && e.cause === null && e.from === 'TIME_WAIT');
+      expect(ended).toHaveLength(1);
+      expect(ended[0].ts).toBe(ends);
+      // then the closed connection's retention (minutes) is all that is left to run
+      expect(engine.tracker.nextDue()).toBeGreaterThan(ends + 60_000);
+      expect(timers.armedMs).toBeGreaterThan(60_000);
+
+      // frames again: ticks every EVERY_MS while they may come
+      for (const f of closedConnection(captureClockMs(), 40001)) onFrame(f);
+      expect(timers.armedMs).toBe(LiveTimers.EVERY_MS);
+    } finally {
+      timers.stop();
+    }
+    expect(timers.armedMs).toBeNull();
   });
 });

@@ -1,9 +1,11 @@
 // The event loop's delay in /metrics: prom-client's names, types and help texts, numbers from the
-// first scrape on (never NaN), and no sampling of the loop until something scrapes.
+// first scrape on (never NaN), and no sampling of the loop until something scrapes. The RTT
+// histogram: prom-client's text exactly.
 import { describe, expect, it, vi } from 'vitest';
 import { EventBus } from '../../src/events/bus';
 import { Engine } from '../../src/ingest/engine';
-import { EventLoopDelay, Metrics } from '../../src/server/metrics';
+import { Histogram, Registry } from 'prom-client';
+import { CountingHistogram, EventLoopDelay, Metrics } from '../../src/server/metrics';
 import { parsePrometheus } from './prom';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -58,5 +60,45 @@ describe('event loop delay metrics', () => {
     } finally {
       monitor.mockRestore();
     }
+  });
+});
+
+describe('the counting histogram', () => {
+  it('is written exactly as prom-client writes its Histogram of the same values', async () => {
+    const bounds = [0.00001, 0.000025, 0.0001, 0.001, 0.1, 1, 10];
+    const ours = new Registry();
+    const theirs = new Registry();
+    const h = new CountingHistogram('x_rtt_seconds', 'Round trips (SYN to final ACK)', bounds);
+    ours.registerMetric(h as never);
+    const ref = new Histogram({ name: 'x_rtt_seconds', help: 'Round trips (SYN to final ACK)', buckets: bounds, registers: [theirs] });
+    expect(await ours.metrics()).toBe(await theirs.metrics());
+    // on the bounds, between them, beyond the last, zero, and fractions whose sum rounds
+    const values = [0, 0.00001, 0.0000100001, 0.000025, 0.00004, 0.0001, 0.1, 0.3, 1, 10, 10.5, 1e6, 0.000073, 0.000049];
+    for (let i = 0; i < 2000; i++) values.push(((i * 7919) % 1000) / 1e6 + i / 3e5);
+    for (const v of values) {
+      h.observe(v);
+      ref.observe(v);
+    }
+    const text = await ours.metrics();
+    expect(text).toBe(await theirs.metrics());
+    expect(text).toContain('x_rtt_seconds_bucket{le="+Inf"} 2014');
+  });
+
+  it('feeds tcpscope_handshake_rtt_seconds from handshake events', async () => {
+    const bus = new EventBus();
+    const m = new Metrics(new Engine(), () => ({ kind: 'file' }) as never, () => 0, bus);
+    bus.publish({ type: 'handshake', connectionId: '1', ts: 1, phase: 'established', rttMs: 0.04 });
+    bus.publish({ type: 'handshake', connectionId: '2', ts: 2, phase: 'established', rttMs: 3 });
+    bus.publish({ type: 'handshake', connectionId: '3', ts: 3, phase: 'syn-ack' } as never);
+    const f = parsePrometheus(await m.text()).get('tcpscope_handshake_rtt_seconds');
+    expect(f?.type).toBe('histogram');
+    const count = f!.samples.find((s) => s.name === 'tcpscope_handshake_rtt_seconds_count');
+    const sum = f!.samples.find((s) => s.name === 'tcpscope_handshake_rtt_seconds_sum');
+    expect(count?.value).toBe(2);
+    expect(sum?.value).toBeCloseTo(0.00304, 12);
+    const le = (b: string) => f!.samples.find((s) => s.name === 'tcpscope_handshake_rtt_seconds_bucket' && s.labels.le === b)?.value;
+    expect(le('0.00005')).toBe(1);
+    expect(le('0.0025')).toBe(1);
+    expect(le('0.005')).toBe(2);
   });
 });
