@@ -41,34 +41,41 @@ export function tsResolution(tsresol: number, offsetSec: number): TsResolution |
 
 export const DEFAULT_RESOLUTION: TsResolution = tsResolution(6, 0)!;
 
-/** Writes seconds and nanoseconds of the count `hi * 2^32 + lo` into `out`. */
+/**
+ * Writes seconds and nanoseconds of the count `hi * 2^32 + lo` into `out`. Small enough to be
+ * compiled into its caller's loop for the common resolutions; the others take setTimestampOther.
+ */
 export function setTimestamp(
   out: { tsSec: number; tsNsec: number },
   hi: number,
   lo: number,
   res: TsResolution,
 ): void {
+  const nsPerUnit = res.nsPerUnit;
+  if (nsPerUnit === 0) {
+    setTimestampOther(out, hi, lo, res);
+    return;
+  }
+  // 10^4 <= u <= 10^9. The quotient of the (maybe rounded) count is off by at most one, and the
+  // exact remainder is then in [-u, 2u): its low 32 bits, read as an int32, are the whole of it.
+  const u = res.units;
+  let sec = Math.floor((hi * 4294967296 + lo) / u);
+  let rem = (lo - Math.imul(sec, u)) | 0;
+  if (rem < 0) {
+    sec--;
+    rem += u;
+  } else if (rem >= u) {
+    sec++;
+    rem -= u;
+  }
+  out.tsSec = sec + res.offsetSec;
+  out.tsNsec = rem * nsPerUnit;
+}
+
+function setTimestampOther(out: { tsSec: number; tsNsec: number }, hi: number, lo: number, res: TsResolution): void {
   const u = res.units;
   let sec: number;
   let rem: number;
-  const nsPerUnit = res.nsPerUnit;
-  if (nsPerUnit !== 0) {
-    // 10^4 <= u <= 10^9. The quotient of the (maybe rounded) count is off by at most one, and the
-    // exact remainder is then in [-u, 2u): its low 32 bits, read as an int32, are the whole of it.
-    const t = hi * 4294967296 + lo;
-    sec = Math.floor(t / u);
-    rem = (lo - Math.imul(sec, u)) | 0;
-    if (rem < 0) {
-      sec--;
-      rem += u;
-    } else if (rem >= u) {
-      sec++;
-      rem -= u;
-    }
-    out.tsSec = sec + res.offsetSec;
-    out.tsNsec = rem * nsPerUnit;
-    return;
-  }
   if (res.big) {
     setTimestampBig(out, hi, lo, res);
     return;
