@@ -8,6 +8,8 @@ const WSCALE = 3;
 const SACK_PERMITTED = 4;
 const SACK = 5;
 const TIMESTAMPS = 8;
+/** NOP, NOP, kind 8 (timestamps), length 10. */
+const NOP_NOP_TIMESTAMPS = 0x0101080a;
 
 /**
  * Reads the TCP options in [start, end) of `d`, of which only [start, capEnd) was captured.
@@ -15,6 +17,14 @@ const TIMESTAMPS = 8;
  * cut stops with optionsTruncated. Either way what was read before stays, and the segment is kept.
  */
 export function parseOptions(d: Buffer, start: number, end: number, capEnd: number, seg: Segment): void {
+  // The list nearly every segment after the handshake carries (Linux, the BSDs, Windows with
+  // timestamps on): NOP, NOP, timestamps, read as it stands instead of option by option.
+  if (end - start === 12 && capEnd >= end && u32(d, start) === NOP_NOP_TIMESTAMPS) {
+    seg.hasTimestamps = true;
+    seg.tsVal = u32(d, start + 4);
+    seg.tsEcr = u32(d, start + 8);
+    return;
+  }
   let i = start;
   while (i < end) {
     if (i >= capEnd) {
