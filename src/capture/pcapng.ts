@@ -2,7 +2,7 @@ import { damaged, MAX_PACKET, truncated } from './errors';
 import type { FileError } from './errors';
 import type { Frame, FrameNote } from './frame';
 import { FrameBytes, HOST_LE, type CaptureParser, type FrameSink } from './parser';
-import { DEFAULT_RESOLUTION, setTimestamp, tsResolution, type TsResolution } from './pcapng-time';
+import { DEFAULT_RESOLUTION, setTimestamp, TimestampClock, tsResolution, type TsResolution } from './pcapng-time';
 
 const SHB = 0x0a0d0d0a;
 const IDB = 0x00000001;
@@ -92,6 +92,7 @@ export class PcapngReader implements CaptureParser {
   /** Packet blocks whose options could not be read (the packet itself is kept). */
   badOptions = 0;
   private readonly bytes = new FrameBytes();
+  private readonly clock = new TimestampClock();
 
   constructor(private readonly sink: FrameSink) {}
 
@@ -220,7 +221,7 @@ export class PcapngReader implements CaptureParser {
       const capLen = w[i + 5];
       if (capLen < 0 || capLen > MAX_PACKET || capLen > length - 32) break;
       const ifc = ifaces[id];
-      setTimestamp(f, w[i + 3] >>> 0, w[i + 4] >>> 0, ifc.res);
+      this.clock.set(f, w[i + 3] >>> 0, w[i + 4] >>> 0, ifc.res);
       f.origLen = w[i + 6] >>> 0;
       f.linkType = ifc.linkType;
       f.data = bytes.takeWords(chunk, w, i + 7, capLen);
