@@ -8,8 +8,22 @@ const WSCALE = 3;
 const SACK_PERMITTED = 4;
 const SACK = 5;
 const TIMESTAMPS = 8;
-/** NOP, NOP, kind 8 (timestamps), length 10. */
-const NOP_NOP_TIMESTAMPS = 0x0101080a;
+
+/**
+ * The options in [start, end) of `d`, of which [start, capEnd) was captured, into `seg`, as
+ * parseOptions reads them. The list nearly every segment after the handshake carries (Linux, the
+ * BSDs, Windows with timestamps on), NOP, NOP, timestamps, is read as it stands, here, where the
+ * compiler can take it into its caller; every other list goes option by option.
+ */
+export function readOptions(d: Buffer, start: number, end: number, capEnd: number, seg: Segment): void {
+  if (end - start === 12 && capEnd >= end && d[start] === NOP && d[start + 1] === NOP && d[start + 2] === TIMESTAMPS && d[start + 3] === 10) {
+    seg.hasTimestamps = true;
+    seg.tsVal = u32(d, start + 4);
+    seg.tsEcr = u32(d, start + 8);
+    return;
+  }
+  parseOptions(d, start, end, capEnd, seg);
+}
 
 /**
  * Reads the TCP options in [start, end) of `d`, of which only [start, capEnd) was captured.
@@ -17,14 +31,6 @@ const NOP_NOP_TIMESTAMPS = 0x0101080a;
  * cut stops with optionsTruncated. Either way what was read before stays, and the segment is kept.
  */
 export function parseOptions(d: Buffer, start: number, end: number, capEnd: number, seg: Segment): void {
-  // The list nearly every segment after the handshake carries (Linux, the BSDs, Windows with
-  // timestamps on): NOP, NOP, timestamps, read as it stands instead of option by option.
-  if (end - start === 12 && capEnd >= end && u32(d, start) === NOP_NOP_TIMESTAMPS) {
-    seg.hasTimestamps = true;
-    seg.tsVal = u32(d, start + 4);
-    seg.tsEcr = u32(d, start + 8);
-    return;
-  }
   let i = start;
   while (i < end) {
     if (i >= capEnd) {

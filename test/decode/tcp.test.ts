@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseOptions } from '../../src/decode/options';
+import { parseOptions, readOptions } from '../../src/decode/options';
 import { flagString, Segment, type DecodeStatus } from '../../src/decode/segment';
 import type { Fixture } from './fixtures/fixture';
 import * as V4 from './fixtures/ipv4';
@@ -86,42 +86,41 @@ describe('TCP options', () => {
     });
   });
 
-  it('reads NOP, NOP, timestamps alone (the common list) as it reads the same list followed by more', () => {
+  it('reads any option list as parseOptions does, NOP, NOP, timestamps (read as it stands) included', () => {
     const opts = (s: Segment) => ({
       hasTimestamps: s.hasTimestamps, tsVal: s.tsVal, tsEcr: s.tsEcr, mss: s.mss, wscale: s.wscale,
+      sackPermitted: s.sackPermitted, sackCount: s.sackCount, sackOff: s.sackOff,
       optionsMalformed: s.optionsMalformed, optionsTruncated: s.optionsTruncated,
     });
+    const both = (d: Buffer, end: number, capEnd: number) => {
+      const a = new Segment();
+      const b = new Segment();
+      a.reset();
+      b.reset();
+      readOptions(d, 0, end, capEnd, a);
+      parseOptions(d, 0, end, capEnd, b);
+      expect(opts(a)).toEqual(opts(b));
+      return opts(a);
+    };
     fc.assert(
-      fc.property(fc.nat(0xffffffff), fc.nat(0xffffffff), fc.nat(11), (tsVal, tsEcr, cut) => {
-        const area = Buffer.alloc(12);
-        area.writeUInt32BE(0x0101080a, 0);
-        area.writeUInt32BE(tsVal, 4);
-        area.writeUInt32BE(tsEcr, 8);
-        // the same 12 bytes, then End of Option List: never the 12-byte shortcut
-        const longer = Buffer.concat([area, Buffer.alloc(4)]);
-        const a = new Segment();
-        const b = new Segment();
-        a.reset();
-        b.reset();
-        parseOptions(area, 0, 12, 12, a);
-        parseOptions(longer, 0, 16, 16, b);
-        expect(opts(a)).toEqual(opts(b));
-        expect(opts(a)).toMatchObject({ hasTimestamps: true, tsVal, tsEcr });
-        // cut by the snap length inside the 12 bytes: no shortcut, and the same as the longer list cut there
-        const c = new Segment();
-        const d = new Segment();
-        c.reset();
-        d.reset();
-        parseOptions(area, 0, 12, cut, c);
-        parseOptions(longer, 0, 16, cut, d);
-        expect(opts(c)).toEqual(opts(d));
-      }),
-      { numRuns: 1000 },
+      fc.property(
+        fc.uint8Array({ minLength: 0, maxLength: 40 }),
+        fc.boolean(),
+        fc.nat(),
+        fc.nat(),
+        (arr, common, e, c) => {
+          const d = Buffer.from(arr);
+          if (common && d.length >= 4) d.writeUInt32BE(0x0101080a, 0);
+          const end = e % (d.length + 1);
+          both(d, end, c % (end + 1));
+          if (common && d.length >= 12) both(d, 12, c % 13);
+        },
+      ),
+      { numRuns: 3000 },
     );
-    const s = new Segment();
-    s.reset();
-    parseOptions(Buffer.from('0101080a0000000100000002', 'hex'), 0, 12, 12, s);
-    expect(opts(s)).toMatchObject({ hasTimestamps: true, tsVal: 1, tsEcr: 2, optionsMalformed: false, optionsTruncated: false });
+    expect(both(Buffer.from('0101080a0000000100000002', 'hex'), 12, 12)).toMatchObject({
+      hasTimestamps: true, tsVal: 1, tsEcr: 2, optionsMalformed: false, optionsTruncated: false,
+    });
   });
 
   it('skips unknown kinds by their length', () => {
