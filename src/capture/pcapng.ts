@@ -237,6 +237,7 @@ export class PcapngReader implements CaptureParser {
     this.pos = pos;
   }
 
+  /** packets() through a DataView in the file's byte order: big-endian files or machines, blocks off word boundaries. */
   private packetsViewed(chunk: Buffer, end: number): void {
     const v = this.view;
     const le = this.le;
