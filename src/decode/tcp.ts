@@ -1,5 +1,5 @@
 import { u16, u32 } from './bytes';
-import { parseOptions } from './options';
+import { readOptions } from './options';
 import type { DecodeStatus, Segment } from './segment';
 
 const MIN_HEADER = 20;
@@ -38,6 +38,6 @@ export function decodeTcp(
   seg.payloadLen = ipPayloadLen - hl;
   const captured = capEnd - off - hl;
   seg.capturedPayloadLen = captured > 0 ? captured : 0;
-  if (hl > MIN_HEADER) parseOptions(d, off + MIN_HEADER, off + hl, capEnd, seg);
+  if (hl > MIN_HEADER) readOptions(d, off + MIN_HEADER, off + hl, capEnd, seg);
   return 'ok';
 }

@@ -77,6 +77,27 @@ describe('FrameBytes', () => {
   });
 });
 
+describe('FrameBytes.takeWords', () => {
+  it('gives exactly the requested bytes of any word-aligned, word-padded record', () => {
+    const bytes = new FrameBytes();
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 0, maxLength: 1200 }), fc.nat(), fc.nat(), (arr, a, b) => {
+        const src = Buffer.from(new ArrayBuffer(arr.length & ~3));
+        src.set(arr.subarray(0, src.length));
+        const words = new Int32Array(src.buffer, src.byteOffset, src.length >> 2);
+        const at = words.length === 0 ? 0 : a % (words.length + 1);
+        // the record's padding to a whole word lies inside src, as in a pcapng block
+        const room = src.length - 4 * at;
+        const len = b % (room + 1);
+        const got = bytes.takeWords(src, words, at, len);
+        expect(got.length).toBe(len);
+        expect(Buffer.compare(got, src.subarray(4 * at, 4 * at + len))).toBe(0);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
+
 describe.each([
   ['pcap', pcapFile],
   ['pcapng', pcapngFile],

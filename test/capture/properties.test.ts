@@ -10,7 +10,7 @@ import { readCaptureFile } from '../../src/capture/file';
 import type { CaptureParser, FrameSink } from '../../src/capture/parser';
 import { PcapReader } from '../../src/capture/pcap';
 import { PcapngReader } from '../../src/capture/pcapng';
-import { setTimestamp, tsResolution } from '../../src/capture/pcapng-time';
+import { setTimestamp, TimestampClock, tsResolution } from '../../src/capture/pcapng-time';
 import { frameLines, pcapngBlocks, pcapRecords, pushAll, readAll } from '../support/captures';
 import { TRACES } from '../support/fixtures.mjs';
 
@@ -229,6 +229,37 @@ describe('timestamps', () => {
       ),
       // seconds past 2^53 before a negative offset brings them back under it
       { numRuns: 3000, examples: [[9007201106373763000n, 3, -1851632772n]] },
+    );
+  });
+
+  it('the clock that remembers the last second converts every count as setTimestamp does', () => {
+    // runs of counts close together (the same second, the next, across a change of the high half,
+    // back in time) at a few resolutions, interfaces switching between them
+    const resolutions = [6, 9, 4, 3, 0x80 | 20, 12].map((r, i) => tsResolution(r, i === 1 ? 1_000_000 : 0)!);
+    fc.assert(
+      fc.property(
+        fc.bigInt({ min: 0n, max: (1n << 63n) - 1n }),
+        fc.array(fc.tuple(fc.bigInt({ min: -(1n << 33n), max: 1n << 33n }), fc.nat(resolutions.length - 1), fc.boolean()), { maxLength: 60 }),
+        (first, steps) => {
+          const clock = new TimestampClock();
+          let count = first;
+          let cur = 0;
+          for (const [step, r, small] of steps) {
+            // a small step stays on the interface (the resolution) of the count before
+            count += small ? step % 3000n : step;
+            if (!small) cur = r;
+            if (count < 0n || count >= 1n << 64n) count = first;
+            const hi = Number(count >> 32n);
+            const lo = Number(count & 0xffffffffn);
+            const want = { tsSec: 0, tsNsec: 0 };
+            const got = { tsSec: 0, tsNsec: 0 };
+            setTimestamp(want, hi, lo, resolutions[cur]);
+            clock.set(got, hi, lo, resolutions[cur]);
+            expect(got).toEqual(want);
+          }
+        },
+      ),
+      { numRuns: 2000, examples: [[(1n << 32n) - 5n, [[3n, 0, true], [3n, 0, true], [-6n, 0, true], [1_000_000n, 0, false]]]] },
     );
   });
 });

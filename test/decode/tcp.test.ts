@@ -1,5 +1,7 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { flagString, type DecodeStatus } from '../../src/decode/segment';
+import { parseOptions, readOptions } from '../../src/decode/options';
+import { flagString, Segment, type DecodeStatus } from '../../src/decode/segment';
 import type { Fixture } from './fixtures/fixture';
 import * as V4 from './fixtures/ipv4';
 import * as V6 from './fixtures/ipv6';
@@ -81,6 +83,43 @@ describe('TCP options', () => {
       sack: [[ACK4 + 100, ACK4 + 200], [ACK4 + 300, ACK4 + 400], [ACK4 + 500, ACK4 + 600], [0xfffffff0, 0x10]],
       hasTimestamps: false,
       headerLen: 56,
+    });
+  });
+
+  it('reads any option list as parseOptions does, NOP, NOP, timestamps (read as it stands) included', () => {
+    const opts = (s: Segment) => ({
+      hasTimestamps: s.hasTimestamps, tsVal: s.tsVal, tsEcr: s.tsEcr, mss: s.mss, wscale: s.wscale,
+      sackPermitted: s.sackPermitted, sackCount: s.sackCount, sackOff: s.sackOff,
+      optionsMalformed: s.optionsMalformed, optionsTruncated: s.optionsTruncated,
+    });
+    const both = (d: Buffer, end: number, capEnd: number) => {
+      const a = new Segment();
+      const b = new Segment();
+      a.reset();
+      b.reset();
+      readOptions(d, 0, end, capEnd, a);
+      parseOptions(d, 0, end, capEnd, b);
+      expect(opts(a)).toEqual(opts(b));
+      return opts(a);
+    };
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 0, maxLength: 40 }),
+        fc.boolean(),
+        fc.nat(),
+        fc.nat(),
+        (arr, common, e, c) => {
+          const d = Buffer.from(arr);
+          if (common && d.length >= 4) d.writeUInt32BE(0x0101080a, 0);
+          const end = e % (d.length + 1);
+          both(d, end, c % (end + 1));
+          if (common && d.length >= 12) both(d, 12, c % 13);
+        },
+      ),
+      { numRuns: 3000 },
+    );
+    expect(both(Buffer.from('0101080a0000000100000002', 'hex'), 12, 12)).toMatchObject({
+      hasTimestamps: true, tsVal: 1, tsEcr: 2, optionsMalformed: false, optionsTruncated: false,
     });
   });
 
