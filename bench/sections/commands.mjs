@@ -11,7 +11,7 @@ import { shown, timed } from '../lib/timed.mjs';
  * before the table's rows left at the end of the file stayed on the tracking thread, and before a
  * command loaded only the code it runs (live's capture code, one format's writer).
  */
-export const BEFORE = 'df856bf';
+export const BEFORE = '9608f1a';
 
 export const title = 'Commands as users run them';
 
