@@ -1,6 +1,9 @@
-import type { ConnectionView } from '../../track/connection';
-import { writeAscii, writeDigits, writePadded, writeUint, type JsonBytes } from '../../events/json-bytes';
+import type { ConnectionView, EndpointNotes } from '../../track/connection';
+import { writeAscii, writeDigits, writeIPv4, writePadded, writeUint, type JsonBytes } from '../../events/json-bytes';
+import { CLOSE_KINDS, CLOSED_BY, FL, N, TCP_STATES, type ConnFields } from '../../track/record';
 import { CONN_STATES, type ConnState } from '../../track/states';
+
+export { FieldsView } from './fields-view';
 
 const HEAD = ['START (UTC)', 'CLIENT', 'SERVER', 'CLIENT STATE', 'SERVER STATE', 'CONN', 'HISTORY', 'DURATION', 'RTT', 'PKTS c/s', 'BYTES c/s', 'CLOSE'];
 
@@ -141,6 +144,104 @@ export function writeTableLine(w: JsonBytes, c: ConnectionView): void {
   w.pos = spaces(w.buf, p, WIDTHS[10] - (p - r));
   cell(w, closeText(c));
   w.byte(0x0a);
+}
+
+/**
+ * The CLOSE cell but the processes, by (closed, closedBy, closeKind, partial) codes (closeCode()):
+ * closeText()'s text for every combination, made once. closeKind has 8 codes, those past the
+ * list's end standing for null, as in the views.
+ */
+const CLOSE_CELLS: readonly string[] = [false, true].flatMap((closed) =>
+  CLOSED_BY.flatMap((by) =>
+    Array.from({ length: 8 }, (_, k) => k).flatMap((k) =>
+      [false, true].map((partial) => {
+        const kind = CLOSE_KINDS[k] ?? null;
+        const close = closed ? `${kind ?? '?'}${by ? ` by ${by}` : ''}` : 'open';
+        return close + (partial ? ' (partial)' : '');
+      }),
+    ),
+  ),
+);
+
+function closeCode(f: ConnFields): number {
+  const closed = (f.flags & FL.CLOSED) !== 0 ? 1 : 0;
+  return ((closed * CLOSED_BY.length + f.closedBy) * 8 + (f.closeKind & 7)) * 2 + ((f.flags & FL.PARTIAL) !== 0 ? 1 : 0);
+}
+
+/** owners() from an endpoint's notes. */
+function ownersOfNotes(client: EndpointNotes | null, server: EndpointNotes | null): string {
+  const c = client?.process;
+  const s = server?.process;
+  if (!c && !s) return '';
+  const named: string[] = [];
+  if (c) named.push(`client ${c.command || '?'} (pid ${c.pid})`);
+  if (s) named.push(`server ${s.command || '?'} (pid ${s.pid})`);
+  return `  ${named.join(', ')}`;
+}
+
+/**
+ * writeTableLine() of the connection whose fields are `f` (ConnFields, as the tracker's store fills
+ * them): the same bytes, with no view built. Addresses, states, names, history letters and counts
+ * go in from the fields; only the durations (toFixed's rounding), an address that is not IPv4 and
+ * named processes are made as text.
+ */
+export function writeTableFields(w: JsonBytes, f: ConnFields): void {
+  const ip0 = f.ip4[0] < 0 ? f.ipText[0] : null;
+  const ip1 = f.ip4[1] < 0 ? f.ipText[1] : null;
+  w.room(ROW_ROOM + (ip0 === null ? 15 : ip0.length) + (ip1 === null ? 15 : ip1.length) + f.histLen);
+  const n = f.num;
+  const b = w.buf;
+  const startedAt = n[N.startedAt];
+  const us = Math.round(startedAt * 1000);
+  let p: number;
+  if (us >= 0 && us <= Number.MAX_SAFE_INTEGER) {
+    const prefix = clockPrefix(us);
+    p = writePadded(b, writeAscii(b, w.pos, prefix), us % 1e6, 6);
+    p = spaces(b, p, WIDTHS[0] - prefix.length - 6);
+  } else {
+    p = textCell(b, w.pos, clock(startedAt), WIDTHS[0]);
+  }
+  p = fieldsEndpointCell(b, p, f, 0, ip0, WIDTHS[1]);
+  p = fieldsEndpointCell(b, p, f, 1, ip1, WIDTHS[2]);
+  p = textCell(b, p, TCP_STATES[f.state[0]], WIDTHS[3]);
+  p = textCell(b, p, TCP_STATES[f.state[1]], WIDTHS[4]);
+  p = textCell(b, p, CONN_STATES[f.connState], WIDTHS[5]);
+  if (f.histLen === 0) p = textCell(b, p, '-', WIDTHS[6]);
+  else {
+    const h = f.hist;
+    for (let i = 0; i < f.histLen; i++) b[p++] = h[i];
+    p = spaces(b, p, WIDTHS[6] - f.histLen);
+  }
+  w.pos = p;
+  padded(w, duration(n[N.lastSeenAt] - startedAt), WIDTHS[7]);
+  const rtt = n[N.rttMs];
+  padded(w, Number.isNaN(rtt) ? '-' : duration(rtt), WIDTHS[8]);
+  w.room(COUNTS_ROOM);
+  const c = w.buf;
+  p = w.pos;
+  const q = p;
+  p = writeDigits(c, p, n[N.packets0]);
+  c[p++] = 0x2f;
+  p = writeDigits(c, p, n[N.packets1]);
+  p = spaces(c, p, WIDTHS[9] - (p - q));
+  const r = p;
+  p = writeDigits(c, p, n[N.bytes0]);
+  c[p++] = 0x2f;
+  p = writeDigits(c, p, n[N.bytes1]);
+  w.pos = spaces(c, p, WIDTHS[10] - (p - r));
+  w.ascii(CLOSE_CELLS[closeCode(f)]);
+  if (f.notes[0] !== null || f.notes[1] !== null) cell(w, ownersOfNotes(f.notes[0], f.notes[1]));
+  w.byte(0x0a);
+}
+
+/** endpointCell() of one side's address and port in `f` (`text`: its address when not IPv4). */
+function fieldsEndpointCell(b: Uint8Array, p: number, f: ConnFields, side: 0 | 1, text: string | null, width: number): number {
+  if (text !== null) return endpointCell(b, p, text, f.num[side === 0 ? N.port0 : N.port1], width);
+  const q = p;
+  p = writeIPv4(b, p, f.ip4[side]);
+  b[p++] = 0x3a;
+  p = writeUint(b, p, f.num[side === 0 ? N.port0 : N.port1]);
+  return spaces(b, p, width - (p - q));
 }
 
 /** Room for a row's first seven cells but its addresses and history: their widths, a clock, the spaces. */
