@@ -127,8 +127,10 @@ export function writeTableLine(w: JsonBytes, c: ConnectionView): void {
   p = textCell(w.buf, p, c.connState, WIDTHS[5]);
   p = textCell(w.buf, p, c.history || '-', WIDTHS[6]);
   w.pos = p;
-  padded(w, duration(lastAt(c) - c.startedAt), WIDTHS[7]);
-  padded(w, c.handshake.rttMs === null ? '-' : duration(c.handshake.rttMs), WIDTHS[8]);
+  w.room(2 * DURATION_ROOM);
+  p = writeDuration(w.buf, w.pos, lastAt(c) - c.startedAt, WIDTHS[7]);
+  const rtt = c.handshake.rttMs;
+  w.pos = rtt === null ? textCell(w.buf, p, '-', WIDTHS[8]) : writeDuration(w.buf, p, rtt, WIDTHS[8]);
   w.room(COUNTS_ROOM);
   p = w.pos;
   const k = c.counts;
@@ -213,9 +215,13 @@ export function writeTableFields(w: JsonBytes, f: ConnFields): void {
     p = spaces(b, p, WIDTHS[6] - f.histLen);
   }
   w.pos = p;
-  padded(w, duration(n[N.lastSeenAt] - startedAt), WIDTHS[7]);
+  w.room(2 * DURATION_ROOM);
+  const d = w.buf;
+  p = writeDuration(d, w.pos, n[N.lastSeenAt] - startedAt, WIDTHS[7]);
   const rtt = n[N.rttMs];
-  padded(w, Number.isNaN(rtt) ? '-' : duration(rtt), WIDTHS[8]);
+  if (Number.isNaN(rtt)) p = textCell(d, p, '-', WIDTHS[8]);
+  else p = writeDuration(d, p, rtt, WIDTHS[8]);
+  w.pos = p;
   w.room(COUNTS_ROOM);
   const c = w.buf;
   p = w.pos;
@@ -234,6 +240,65 @@ export function writeTableFields(w: JsonBytes, f: ConnFields): void {
   w.byte(0x0a);
 }
 
+/**
+ * duration()'s text as a padded cell: the integer nearest to the value scaled as toFixed scales it
+ * (×1000 then 0 decimals, 1 decimal, or ÷1000 then 2), written as digits. Computed below 2^51, the
+ * scaled value is within 0.125 of its exact value (toFixed's); when it is also within 0.25 of an
+ * integer, that integer is toFixed's. Anything else (ties, huge or negative values, NaN) goes through
+ * duration() itself. Its padding counts UTF-16 units, as padEnd does: 'µs' is two, its bytes three.
+ */
+function writeDuration(b: Uint8Array, p: number, ms: number, width: number): number {
+  if (ms >= 0) {
+    if (ms < 1) {
+      const y = ms * 1000;
+      const n = Math.round(y);
+      if (Math.abs(y - n) < 0.25) {
+        const q = p;
+        p = writeUint(b, p, n);
+        const chars = p - q + 2;
+        b[p++] = 0xc2; // µ
+        b[p++] = 0xb5;
+        b[p++] = 0x73; // s
+        return spaces(b, p, width - chars);
+      }
+    } else if (ms < 1000) {
+      const y = ms * 10;
+      const n = Math.round(y);
+      if (Math.abs(y - n) < 0.25) {
+        const q = p;
+        const whole = (n / 10) | 0;
+        p = writeUint(b, p, whole);
+        b[p++] = 0x2e;
+        b[p++] = 0x30 + (n - 10 * whole);
+        b[p++] = 0x6d; // ms
+        b[p++] = 0x73;
+        return spaces(b, p, width - (p - q));
+      }
+    } else {
+      const y = (ms / 1000) * 100;
+      const n = Math.round(y);
+      if (y < 2 ** 51 && Math.abs(y - n) < 0.25) {
+        const q = p;
+        const whole = Math.floor(n / 100);
+        p = writeDigits(b, p, whole);
+        b[p++] = 0x2e;
+        p = writePadded(b, p, n - 100 * whole, 2);
+        b[p++] = 0x73; // s
+        return spaces(b, p, width - (p - q));
+      }
+    }
+  }
+  const t = duration(ms);
+  for (let i = 0; i < t.length; i++) {
+    const ch = t.charCodeAt(i);
+    if (ch === 0xb5) {
+      b[p++] = 0xc2;
+      b[p++] = 0xb5;
+    } else b[p++] = ch;
+  }
+  return spaces(b, p, width - t.length);
+}
+
 /** endpointCell() of one side's address and port in `f` (`text`: its address when not IPv4). */
 function fieldsEndpointCell(b: Uint8Array, p: number, f: ConnFields, side: 0 | 1, text: string | null, width: number): number {
   if (text !== null) return endpointCell(b, p, text, f.num[side === 0 ? N.port0 : N.port1], width);
@@ -246,6 +311,8 @@ function fieldsEndpointCell(b: Uint8Array, p: number, f: ConnFields, side: 0 | 1
 
 /** Room for a row's first seven cells but its addresses and history: their widths, a clock, the spaces. */
 const ROW_ROOM = 192;
+/** Room for a duration's cell: toFixed's text below 1e21 (22 digits, a point, 2 decimals, a unit of 3 bytes) and its padding. */
+const DURATION_ROOM = 28 + 9 + 2;
 /** Room for the counts' cells: four counts below 2^53, two slashes, the padding. */
 const COUNTS_ROOM = 4 * 16 + 2 + WIDTHS_COUNTS;
 
@@ -271,13 +338,6 @@ function endpointCell(b: Uint8Array, p: number, ip: string, port: number, width:
   b[p++] = 0x3a;
   p = writeUint(b, p, port);
   return spaces(b, p, width - (p - q));
-}
-
-/** A cell that may hold 'µ' (a duration): its padding counts UTF-16 units, its bytes are UTF-8. */
-function padded(w: JsonBytes, s: string, width: number): void {
-  cell(w, s);
-  w.room(width + 2);
-  w.pos = spaces(w.buf, w.pos, width - s.length);
 }
 
 /** A cell's text: ASCII as it is, anything else (µs, a command's name) through UTF-8. */

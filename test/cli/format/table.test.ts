@@ -86,6 +86,32 @@ describe('writeTableFields', () => {
   });
 });
 
+describe('writeTableFields durations', () => {
+  it('writes the text toFixed makes for every scale: random values, ties, powers of ten, negative', () => {
+    const v = views.find((x) => x.family === 4)!;
+    const picks: number[] = [0, 0.0005, 0.0015, 0.25, 0.05, 0.95, 0.9995, 0.99999, 1, 1.005, 1.05, 2.5, 999.95, 999.99, 1000, 1000.5, 1005, 1015, 59_999.995, 1e15, 1e19, 1e22, -0.0001, -1, -1500];
+    let seed = 1;
+    const rnd = () => ((seed = Math.imul(seed ^ (seed >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0) / 2 ** 32;
+    for (let i = 0; i < 20_000; i++) {
+      const scale = 10 ** Math.floor(rnd() * 12 - 5);
+      // halves and quarters of the last decimal shown, and plain random values
+      const x = i % 3 === 0 ? Math.round(rnd() * 1e4) / 2e4 * scale : i % 3 === 1 ? (Math.round(rnd() * 2e3) + 0.5) / 1e4 : rnd() * scale;
+      picks.push(x);
+    }
+    const src = new ViewSource();
+    const f = new ConnFields();
+    const w = new JsonBytes(64);
+    for (let i = 0; i < picks.length; i++) {
+      const c: ConnectionView = { ...v, startedAt: 1_700_000_000_000, lastSeenAt: 1_700_000_000_000 + picks[i], handshake: { ...v.handshake, rttMs: picks[picks.length - 1 - i] } };
+      src.of(c).fill(f);
+      // the fill reads rttMs from the view; the store's is a difference of times: the same number
+      w.pos = 0;
+      writeTableFields(w, f);
+      expect(w.result().toString('utf8')).toBe(tableLine(c));
+    }
+  });
+});
+
 describe('FieldsView', () => {
   it('reads every value of the view the fields were filled from', () => {
     const src = new ViewSource();
