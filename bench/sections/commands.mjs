@@ -8,8 +8,8 @@ import { shown, timed } from '../lib/timed.mjs';
 
 /**
  * The build measured beside this one, by the same commands (bench/lib/build.mjs buildRevision):
- * before the table's rows left at the end of the file stayed on the tracking thread, and before a
- * command loaded only the code it runs (live's capture code, one format's writer).
+ * before the table's rows, summary and diagnoses were read from the tracker's store without a view
+ * of each connection.
  */
 export const BEFORE = '9608f1a';
 
