@@ -8,8 +8,9 @@ import { shown, timed } from '../lib/timed.mjs';
 
 /**
  * The build measured beside this one, by the same commands (bench/lib/build.mjs buildRevision):
- * before reading and decoding a frame were taken apart (pcapng packet blocks read as words, the
- * common timestamp options at once, a second's time remembered).
+ * main before this round's changes: reading and decoding a frame taken apart (pcapng packet blocks
+ * read as words, the common timestamp options at once, a second's time remembered), and the table's
+ * rows, summary and diagnoses read from the tracker's store without a view of each connection.
  */
 export const BEFORE = '9608f1a';
 

@@ -1,7 +1,9 @@
 import { describeError, type FileReadResult } from '../capture/file';
 import { Engine } from '../ingest/engine';
 import { ZEEK_TIMERS, type ZeekRecord } from '../track/zeek';
-import { DEFAULT_TRACKER_OPTIONS } from '../track/tracker';
+import { DEFAULT_TRACKER_OPTIONS, type Tracker } from '../track/tracker';
+import { ConnFields } from '../track/record';
+import type { ConnectionView } from '../track/connection';
 import { playFile } from './file-driver';
 import { JsonBytes } from '../events/json-bytes';
 import type { Diagnosis } from '../sockets/diagnose';
@@ -153,8 +155,15 @@ async function analyzeWith(
       ...(o.format === 'zeek' ? { zeekRecords: zeekRecord } : {}),
     }),
   );
+  // The table's rows, its summary and its diagnoses are read from the store's fields through one
+  // reused FieldsView, with no view built (a view costs three times the row), unless a record
+  // thread takes the rows: it takes views.
+  const tableFromFields = table !== null && opts.recordThread !== true;
+  /** The diagnoser's remove sink, when it reads the FieldsView (fed below) rather than the tracker's views. */
+  let diagnoserSink: ((c: ConnectionView) => void) | null = null;
+  const diagnosed = tableFromFields ? removeSinkOnly(engine.tracker, (sink) => (diagnoserSink = sink)) : engine.tracker;
   // what went wrong, from the packets alone: after the table's summary
-  const diagnoser = diagnoseFile !== null ? new diagnoseFile.FileDiagnoser(engine.tracker, () => engine.lastTs, lingerMs(o), diagnoseThresholds(o)) : null;
+  const diagnoser = diagnoseFile !== null ? new diagnoseFile.FileDiagnoser(diagnosed, () => engine.lastTs, lingerMs(o), diagnoseThresholds(o)) : null;
   // (no remove sink for the zeek format: its records come from the mirror)
   if (jsonl !== null) {
     // straight from the store: no view, no string; to the record thread as the store's fields
@@ -166,6 +175,19 @@ async function analyzeWith(
         writeJsonLine(out, r);
         wrote();
       }
+      connections++;
+    });
+  } else if (table !== null && tableFromFields) {
+    const { writeTableFields, FieldsView } = table;
+    const fields = new ConnFields();
+    const view = new FieldsView(fields);
+    engine.tracker.onRemoveRecord((r) => {
+      begin();
+      r.fill(fields);
+      writeTableFields(out, fields);
+      wrote();
+      summary?.add(view);
+      diagnoserSink?.(view);
       connections++;
     });
   } else if (table !== null) {
@@ -236,6 +258,17 @@ async function analyzeWith(
   }
   flush();
   return { result, connections };
+}
+
+/**
+ * The tracker as a diagnoser sees it, but for its remove sink, which goes to `take` instead: the
+ * caller feeds it. (The tracker builds a view of each connection it removes only while it has such
+ * a sink.)
+ */
+function removeSinkOnly(tracker: Tracker, take: (sink: (c: ConnectionView) => void) => void): Tracker {
+  const t = Object.create(tracker) as Tracker;
+  t.onRemove = take;
+  return t;
 }
 
 /** The diagnoses as the table's last lines: one per diagnosis, its connections' ids after it. */

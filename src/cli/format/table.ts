@@ -1,6 +1,9 @@
-import type { ConnectionView } from '../../track/connection';
-import { writeAscii, writeDigits, writePadded, writeUint, type JsonBytes } from '../../events/json-bytes';
+import type { ConnectionView, EndpointNotes } from '../../track/connection';
+import { writeAscii, writeDigits, writeIPv4, writePadded, writeUint, type JsonBytes } from '../../events/json-bytes';
+import { CLOSE_KINDS, CLOSED_BY, FL, N, TCP_STATES, type ConnFields } from '../../track/record';
 import { CONN_STATES, type ConnState } from '../../track/states';
+
+export { FieldsView } from './fields-view';
 
 const HEAD = ['START (UTC)', 'CLIENT', 'SERVER', 'CLIENT STATE', 'SERVER STATE', 'CONN', 'HISTORY', 'DURATION', 'RTT', 'PKTS c/s', 'BYTES c/s', 'CLOSE'];
 
@@ -124,8 +127,10 @@ export function writeTableLine(w: JsonBytes, c: ConnectionView): void {
   p = textCell(w.buf, p, c.connState, WIDTHS[5]);
   p = textCell(w.buf, p, c.history || '-', WIDTHS[6]);
   w.pos = p;
-  padded(w, duration(lastAt(c) - c.startedAt), WIDTHS[7]);
-  padded(w, c.handshake.rttMs === null ? '-' : duration(c.handshake.rttMs), WIDTHS[8]);
+  w.room(2 * DURATION_ROOM);
+  p = writeDuration(w.buf, w.pos, lastAt(c) - c.startedAt, WIDTHS[7]);
+  const rtt = c.handshake.rttMs;
+  w.pos = rtt === null ? textCell(w.buf, p, '-', WIDTHS[8]) : writeDuration(w.buf, p, rtt, WIDTHS[8]);
   w.room(COUNTS_ROOM);
   p = w.pos;
   const k = c.counts;
@@ -143,8 +148,171 @@ export function writeTableLine(w: JsonBytes, c: ConnectionView): void {
   w.byte(0x0a);
 }
 
+/**
+ * The CLOSE cell but the processes, by (closed, closedBy, closeKind, partial) codes (closeCode()):
+ * closeText()'s text for every combination, made once. closeKind has 8 codes, those past the
+ * list's end standing for null, as in the views.
+ */
+const CLOSE_CELLS: readonly string[] = [false, true].flatMap((closed) =>
+  CLOSED_BY.flatMap((by) =>
+    Array.from({ length: 8 }, (_, k) => k).flatMap((k) =>
+      [false, true].map((partial) => {
+        const kind = CLOSE_KINDS[k] ?? null;
+        const close = closed ? `${kind ?? '?'}${by ? ` by ${by}` : ''}` : 'open';
+        return close + (partial ? ' (partial)' : '');
+      }),
+    ),
+  ),
+);
+
+function closeCode(f: ConnFields): number {
+  const closed = (f.flags & FL.CLOSED) !== 0 ? 1 : 0;
+  return ((closed * CLOSED_BY.length + f.closedBy) * 8 + (f.closeKind & 7)) * 2 + ((f.flags & FL.PARTIAL) !== 0 ? 1 : 0);
+}
+
+/** owners() from an endpoint's notes. */
+function ownersOfNotes(client: EndpointNotes | null, server: EndpointNotes | null): string {
+  const c = client?.process;
+  const s = server?.process;
+  if (!c && !s) return '';
+  const named: string[] = [];
+  if (c) named.push(`client ${c.command || '?'} (pid ${c.pid})`);
+  if (s) named.push(`server ${s.command || '?'} (pid ${s.pid})`);
+  return `  ${named.join(', ')}`;
+}
+
+/**
+ * writeTableLine() of the connection whose fields are `f` (ConnFields, as the tracker's store fills
+ * them): the same bytes, with no view built. Addresses, states, names, history letters and counts
+ * go in from the fields; only the durations (toFixed's rounding), an address that is not IPv4 and
+ * named processes are made as text.
+ */
+export function writeTableFields(w: JsonBytes, f: ConnFields): void {
+  const ip0 = f.ip4[0] < 0 ? f.ipText[0] : null;
+  const ip1 = f.ip4[1] < 0 ? f.ipText[1] : null;
+  w.room(ROW_ROOM + (ip0 === null ? 15 : ip0.length) + (ip1 === null ? 15 : ip1.length) + f.histLen);
+  const n = f.num;
+  const b = w.buf;
+  const startedAt = n[N.startedAt];
+  const us = Math.round(startedAt * 1000);
+  let p: number;
+  if (us >= 0 && us <= Number.MAX_SAFE_INTEGER) {
+    const prefix = clockPrefix(us);
+    p = writePadded(b, writeAscii(b, w.pos, prefix), us % 1e6, 6);
+    p = spaces(b, p, WIDTHS[0] - prefix.length - 6);
+  } else {
+    p = textCell(b, w.pos, clock(startedAt), WIDTHS[0]);
+  }
+  p = fieldsEndpointCell(b, p, f, 0, ip0, WIDTHS[1]);
+  p = fieldsEndpointCell(b, p, f, 1, ip1, WIDTHS[2]);
+  p = textCell(b, p, TCP_STATES[f.state[0]], WIDTHS[3]);
+  p = textCell(b, p, TCP_STATES[f.state[1]], WIDTHS[4]);
+  p = textCell(b, p, CONN_STATES[f.connState], WIDTHS[5]);
+  if (f.histLen === 0) p = textCell(b, p, '-', WIDTHS[6]);
+  else {
+    const h = f.hist;
+    for (let i = 0; i < f.histLen; i++) b[p++] = h[i];
+    p = spaces(b, p, WIDTHS[6] - f.histLen);
+  }
+  w.pos = p;
+  w.room(2 * DURATION_ROOM);
+  const d = w.buf;
+  p = writeDuration(d, w.pos, n[N.lastSeenAt] - startedAt, WIDTHS[7]);
+  const rtt = n[N.rttMs];
+  if (Number.isNaN(rtt)) p = textCell(d, p, '-', WIDTHS[8]);
+  else p = writeDuration(d, p, rtt, WIDTHS[8]);
+  w.pos = p;
+  w.room(COUNTS_ROOM);
+  const c = w.buf;
+  p = w.pos;
+  const q = p;
+  p = writeDigits(c, p, n[N.packets0]);
+  c[p++] = 0x2f;
+  p = writeDigits(c, p, n[N.packets1]);
+  p = spaces(c, p, WIDTHS[9] - (p - q));
+  const r = p;
+  p = writeDigits(c, p, n[N.bytes0]);
+  c[p++] = 0x2f;
+  p = writeDigits(c, p, n[N.bytes1]);
+  w.pos = spaces(c, p, WIDTHS[10] - (p - r));
+  w.ascii(CLOSE_CELLS[closeCode(f)]);
+  if (f.notes[0] !== null || f.notes[1] !== null) cell(w, ownersOfNotes(f.notes[0], f.notes[1]));
+  w.byte(0x0a);
+}
+
+/**
+ * duration()'s text as a padded cell: the integer nearest to the value scaled as toFixed scales it
+ * (×1000 then 0 decimals, 1 decimal, or ÷1000 then 2), written as digits. Computed below 2^51, the
+ * scaled value is within 0.125 of its exact value (toFixed's); when it is also within 0.25 of an
+ * integer, that integer is toFixed's. Anything else (ties, huge or negative values, NaN) goes through
+ * duration() itself. Its padding counts UTF-16 units, as padEnd does: 'µs' is two, its bytes three.
+ */
+function writeDuration(b: Uint8Array, p: number, ms: number, width: number): number {
+  if (ms >= 0) {
+    if (ms < 1) {
+      const y = ms * 1000;
+      const n = Math.round(y);
+      if (Math.abs(y - n) < 0.25) {
+        const q = p;
+        p = writeUint(b, p, n);
+        const chars = p - q + 2;
+        b[p++] = 0xc2; // µ
+        b[p++] = 0xb5;
+        b[p++] = 0x73; // s
+        return spaces(b, p, width - chars);
+      }
+    } else if (ms < 1000) {
+      const y = ms * 10;
+      const n = Math.round(y);
+      if (Math.abs(y - n) < 0.25) {
+        const q = p;
+        const whole = (n / 10) | 0;
+        p = writeUint(b, p, whole);
+        b[p++] = 0x2e;
+        b[p++] = 0x30 + (n - 10 * whole);
+        b[p++] = 0x6d; // ms
+        b[p++] = 0x73;
+        return spaces(b, p, width - (p - q));
+      }
+    } else {
+      const y = (ms / 1000) * 100;
+      const n = Math.round(y);
+      if (y < 2 ** 51 && Math.abs(y - n) < 0.25) {
+        const q = p;
+        const whole = Math.floor(n / 100);
+        p = writeDigits(b, p, whole);
+        b[p++] = 0x2e;
+        p = writePadded(b, p, n - 100 * whole, 2);
+        b[p++] = 0x73; // s
+        return spaces(b, p, width - (p - q));
+      }
+    }
+  }
+  const t = duration(ms);
+  for (let i = 0; i < t.length; i++) {
+    const ch = t.charCodeAt(i);
+    if (ch === 0xb5) {
+      b[p++] = 0xc2;
+      b[p++] = 0xb5;
+    } else b[p++] = ch;
+  }
+  return spaces(b, p, width - t.length);
+}
+
+/** endpointCell() of one side's address and port in `f` (`text`: its address when not IPv4). */
+function fieldsEndpointCell(b: Uint8Array, p: number, f: ConnFields, side: 0 | 1, text: string | null, width: number): number {
+  if (text !== null) return endpointCell(b, p, text, f.num[side === 0 ? N.port0 : N.port1], width);
+  const q = p;
+  p = writeIPv4(b, p, f.ip4[side]);
+  b[p++] = 0x3a;
+  p = writeUint(b, p, f.num[side === 0 ? N.port0 : N.port1]);
+  return spaces(b, p, width - (p - q));
+}
+
 /** Room for a row's first seven cells but its addresses and history: their widths, a clock, the spaces. */
 const ROW_ROOM = 192;
+/** Room for a duration's cell: toFixed's text below 1e21 (22 digits, a point, 2 decimals, a unit of 3 bytes) and its padding. */
+const DURATION_ROOM = 28 + 9 + 2;
 /** Room for the counts' cells: four counts below 2^53, two slashes, the padding. */
 const COUNTS_ROOM = 4 * 16 + 2 + WIDTHS_COUNTS;
 
@@ -170,13 +338,6 @@ function endpointCell(b: Uint8Array, p: number, ip: string, port: number, width:
   b[p++] = 0x3a;
   p = writeUint(b, p, port);
   return spaces(b, p, width - (p - q));
-}
-
-/** A cell that may hold 'µ' (a duration): its padding counts UTF-16 units, its bytes are UTF-8. */
-function padded(w: JsonBytes, s: string, width: number): void {
-  cell(w, s);
-  w.room(width + 2);
-  w.pos = spaces(w.buf, w.pos, width - s.length);
 }
 
 /** A cell's text: ASCII as it is, anything else (µs, a command's name) through UTF-8. */
