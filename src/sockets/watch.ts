@@ -76,6 +76,9 @@ const WALK_CPU_SHARE = 0.02;
 /** A closed connection is compared with the kernel within this long, ms, or left unchecked (counted). */
 const CROSS_CHECK_WITHIN_MS = 10_000;
 
+/** A TIME_WAIT reading's key: the local and remote ports. */
+const portPair = (local: number, remote: number): number => local * 65536 + remote;
+
 /** TIME_WAIT pairs queued for the steady readings at most (32 are read a reading); a closed connection finding the queue full goes unchecked (counted). */
 const TIME_WAIT_QUEUE = 1024;
 
@@ -150,7 +153,7 @@ export class SocketWatch {
   /** TIME_WAIT sockets (or sockets the kernel no longer has) to read at the next steady scan. */
   private timeWaitWanted: { local: number; remote: number }[] = [];
   /** Pairs queued or being read. */
-  private timeWaitPending = new Set<string>();
+  private timeWaitPending = new Set<number>();
   private lastClock = -1;
   /** When tcp_info was last read, and the packet clock at the last full reading (with its wall time). */
   private lastInfo = -Infinity;
@@ -378,7 +381,7 @@ export class SocketWatch {
       this.st.error = e instanceof Error ? e.message : String(e);
     } finally {
       // read or failed, the pairs are no longer pending: a connection still waiting asks again
-      for (const p of timeWait) this.timeWaitPending.delete(`${p.local} ${p.remote}`);
+      for (const p of timeWait) this.timeWaitPending.delete(portPair(p.local, p.remote));
       this.inFlight = false;
     }
     this.requestAgain();
@@ -496,7 +499,11 @@ export class SocketWatch {
     this.resolve(ix, startedAt, connected);
     if (!full) return;
     const now = performance.now();
-    const asked = new Set(ix.scan.timeWaitAsked);
+    const asked = new Set<number>();
+    for (const p of ix.scan.timeWaitAsked) {
+      const [local, remote] = p.split(' ');
+      asked.add(portPair(Number(local), Number(remote)));
+    }
     const t = this.t;
     for (let w = 0; w < t.hi; w++) {
       const f = t.flags[w];
@@ -640,7 +647,7 @@ export class SocketWatch {
    * reading earlier than compare would; it is counted once all the same, and its sockets being
    * gone, a later reading could only have compared it had the queue found room by then.
    */
-  private leftUnchecked(ix: SocketIndex, w: number, asked: ReadonlySet<string>): boolean {
+  private leftUnchecked(ix: SocketIndex, w: number, asked: ReadonlySet<number>): boolean {
     const t = this.t;
     if (this.timeWaitWanted.length < TIME_WAIT_QUEUE || t.isPending(w)) return false;
     let unchecked = 0;
@@ -652,7 +659,8 @@ export class SocketWatch {
       const port = t.port[2 * w + i];
       const peerPort = t.port[2 * w + j];
       if (ix.socket(t.ip(w, i), port, t.ip(w, j), peerPort)) return false;
-      if (this.timeWaitAsked(asked, port, peerPort)) return false;
+      const pair = portPair(port, peerPort);
+      if (asked.has(pair) || this.timeWaitPending.has(pair)) return false;
       unchecked++;
     }
     this.st.crossCheck.notCompared += unchecked;
@@ -660,19 +668,12 @@ export class SocketWatch {
     return true;
   }
 
-  /** Whether the TIME_WAIT socket of these ports was read by this reading or is queued for a later one. */
-  private timeWaitAsked(asked: ReadonlySet<string>, port: number, peerPort: number): boolean {
-    if (asked.size === 0 && this.timeWaitPending.size === 0) return false;
-    const pair = `${port} ${peerPort}`;
-    return asked.has(pair) || this.timeWaitPending.has(pair);
-  }
-
-  private compare(ix: SocketIndex, w: number, c: ConnectionView, asked: ReadonlySet<string>): void {
+  private compare(ix: SocketIndex, w: number, c: ConnectionView, asked: ReadonlySet<number>): void {
     const t = this.t;
     if (ix.at - c.lastSeenAt < this.o.settleMs) return;
     let finished = 0;
     // the TIME_WAIT readings waited for, and whether any side could be taken further without one
-    let waits: string[] | null = null;
+    let waits: number[] | null = null;
     let other = false;
     for (let i = 0; i < 2; i++) {
       const a = t.owner[2 * w + i];
@@ -687,7 +688,7 @@ export class SocketWatch {
         continue;
       }
       const kv = kernelView(ix, me.ip, me.port, peer.ip, peer.port);
-      const pair = kv ? '' : `${me.port} ${peer.port}`;
+      const pair = kv ? -1 : portPair(me.port, peer.port);
       if (!kv && !asked.has(pair)) {
         // not among the live sockets: in TIME_WAIT or gone; the next steady scan reads it
         if (this.timeWaitPending.has(pair)) {

@@ -50,10 +50,10 @@ export class WatchTable {
   /** Sides counted already: a disagreement once per state pair, or 'unchecked' once in notCompared. Two a slot. */
   counted: (string | null)[] = [];
   /**
-   * The TIME_WAIT readings (`local remote` ports) its last comparison waits for, every side it
+   * The TIME_WAIT readings (local × 65 536 + remote port) its last comparison waits for, every side it
    * could not settle otherwise being among them; null when it waits for nothing in particular.
    */
-  waitsFor: (string[] | null)[] = [];
+  waitsFor: (number[] | null)[] = [];
   private cap = 0;
   private readonly free: number[] = [];
   private readonly slotById = new Map<number, number>();
