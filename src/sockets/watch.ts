@@ -50,6 +50,8 @@ const TCP_INFO_EVERY_MS = 5000;
 const IDLE_FULL_MS = 5000;
 
 const SIDES: readonly Side[] = ['client', 'server'];
+/** A connection's close kind when the server answered its SYN with a reset (read once: the list is a re-exported binding). */
+const REFUSED = CLOSE_KINDS.indexOf('refused');
 
 /**
  * A reading asked for by new connections waits this long (ms) for each connection a second
@@ -240,7 +242,7 @@ export class SocketWatch {
       t.closedAt[w] = now;
       t.closedTs[w] = e.ts;
     }
-    if (CLOSE_KINDS[c.closeKind] === 'refused') t.flags[w] |= W.REFUSED;
+    if (c.closeKind === REFUSED) t.flags[w] |= W.REFUSED;
     this.opened++;
     this.request(false);
   }
