@@ -68,12 +68,15 @@ const GAP_MS_PER_CONN_PER_S = 1;
 const BUSY_GAP_INTERVALS = 2;
 
 /**
- * Readings of the connected sockets keep their ss processes within this share of one core: each
- * is a walk of the kernel's whole connection table, TIME_WAIT sockets included (60 000 of them a
- * minute after a thousand connections a second), so it costs more the busier the machine is; the
- * next one waits its measured CPU time divided by this.
+ * Readings that walk the kernel's whole connection table (the connected sockets, or closed
+ * connections' sockets by their port pairs) keep their ss processes within this share of one
+ * core: each walk visits every socket, TIME_WAIT ones included (60 000 of them a minute after a
+ * thousand connections a second), so it costs more the busier the machine is; the next one waits
+ * its measured CPU time divided by this. With the connected sockets read only for open
+ * connections that can use them, a busy server's walk is the port pairs' alone, and a reading
+ * compares about as many closed connections at this share as it did at twice it with both walks.
  */
-const WALK_CPU_SHARE = 0.02;
+const WALK_CPU_SHARE = 0.01;
 
 /** A closed connection is compared with the kernel within this long, ms, or left unchecked (counted). */
 const CROSS_CHECK_WITHIN_MS = 10_000;
@@ -330,9 +333,12 @@ export class SocketWatch {
     }
     // Closed connections are named from the last reading (their sockets are in no later one).
     if (!forceFull && this.latest) this.settleClosed(this.latest);
-    // The connected sockets (a walk of the kernel's whole connection table) are read when there is
-    // something to read them for, within the CPU budget; otherwise only the listeners.
-    const wants = forceFull || this.wantsWalk(t, full);
+    // The connected sockets (a walk of the kernel's whole connection table) are read when an open
+    // connection can use them, and closed connections' sockets by their port pairs (a walk too) when
+    // some are queued for the cross-check, both within the CPU budget; otherwise only the listeners.
+    const connWanted = forceFull || this.wantsWalk(t, full);
+    const pairsWanted = full && this.o.crossCheck && this.timeWaitWanted.length > 0;
+    const wants = connWanted || pairsWanted;
     if (full && !forceFull && wants && t < this.nextWalkAt) {
       // a steady reading with something to read the connected sockets for waits for the budget
       // rather than being made without them
@@ -341,6 +347,7 @@ export class SocketWatch {
       return;
     }
     const walk = forceFull || (wants && t >= this.nextWalkAt);
+    const connected = walk && connWanted;
     if (!full && !walk) {
       if (!this.anyPending(true)) {
         this.requestAgain();
@@ -351,9 +358,9 @@ export class SocketWatch {
     this.again = false;
     const timeWait = full && walk && this.o.crossCheck ? this.timeWaitWanted.splice(0, 32) : [];
     try {
-      const tcpInfo = full && walk && this.o.crossCheck && (forceFull || t - this.lastInfo >= TCP_INFO_EVERY_MS);
+      const tcpInfo = full && connected && this.o.crossCheck && (forceFull || t - this.lastInfo >= TCP_INFO_EVERY_MS);
       const clockBefore = this.o.packetClock?.() ?? -1;
-      const scan = await this.scanner.scan({ tcpInfo, ports: this.wantedPorts(), connected: walk, timeWait, allListeners: this.o.allListeners, freshListeners: full || !walk, lookup: walk ? this.lookups() : [] });
+      const scan = await this.scanner.scan({ tcpInfo, ports: this.wantedPorts(), connected, timeWait, allListeners: this.o.allListeners, freshListeners: full || !walk, lookup: connected ? this.lookups() : [] });
       this.lastScanAt = performance.now();
       if (walk) {
         this.walkCpuMs = this.walkCpuMs === null ? scan.ssCpuMs : 0.7 * this.walkCpuMs + 0.3 * scan.ssCpuMs;
@@ -376,7 +383,7 @@ export class SocketWatch {
       const ix = new SocketIndex(scan, localAddresses());
       this.keepCounters(scan.at, scan.netstat);
       this.latest = ix;
-      this.join(ix, t, full, walk, full && walk && this.o.crossCheck && this.caughtUp(ix.at));
+      this.join(ix, t, full, connected, full && walk && this.o.crossCheck && this.caughtUp(ix.at));
       for (const f of this.listenersSeen) f(ix);
       this.st.error = null;
     } catch (e) {
@@ -421,14 +428,22 @@ export class SocketWatch {
   /**
    * Whether the connected sockets are worth reading now: an open connection has waited batchMs
    * for its owner (most connections on a busy loopback server last a few milliseconds, and a
-   * reading made for them would only find them gone); on a steady reading, any connection is
-   * watched (kernel cross-check, an owner kept once its socket is gone).
+   * reading made for them would only find them gone); on a steady reading, an open connection
+   * could be compared with the kernel (it has lived the settle time: one that has not cannot have
+   * gone without packets that long) or is named through its own socket (its owner is kept once the
+   * socket is gone). Closed connections need no such reading: their sockets are in no later one,
+   * but for those read by their port pairs (TIME_WAIT, or still closing).
    */
   private wantsWalk(t: number, full: boolean): boolean {
     const tb = this.t;
-    if (full && tb.size > 0) return true;
-    if (tb.pendingCount === 0) return false;
-    for (let w = 0; w < tb.hi; w++) if ((tb.flags[w] & (W.PENDING | W.CLOSED)) === W.PENDING && t - tb.since[w] >= this.o.batchMs) return true;
+    if (tb.size === 0 || (!full && tb.pendingCount === 0)) return false;
+    for (let w = 0; w < tb.hi; w++) {
+      const f = tb.flags[w];
+      if (f === 0 || (f & W.CLOSED) !== 0) continue;
+      const age = t - tb.since[w];
+      if ((f & W.PENDING) !== 0 && age >= this.o.batchMs) return true;
+      if (full && ((this.o.crossCheck && age >= this.o.settleMs) || this.mayLoseOwner(w))) return true;
+    }
     return false;
   }
 
@@ -515,6 +530,8 @@ export class SocketWatch {
       // without the connected sockets, only a closed connection's are known to be gone
       if (!pending && (connected || closed)) this.keepLastOwner(ix, w);
       if (crossCheck) {
+        // an open connection is compared only with the connected sockets read
+        if (!closed && !connected) continue;
         // Without building its view: a connection that waits for TIME_WAIT readings this is not,
         // or one closed less than the settle time before the reading (compare would leave it).
         // Once a pair it waited for was read (or dropped by a failed reading), it waits no more:
