@@ -196,6 +196,7 @@ setTimeout(
       gc: { ...gc, ms: Math.round(gc.ms) },
       readings: t1.scans - t0.scans,
       heapUsedMiB: Math.round(process.memoryUsage().heapUsed / 1048576),
+      watchedSlots: watch ? { hi: watch.t?.hi, size: watch.t?.size ?? watch.watched?.size, notes: engine.tracker.c?.notes?.size } : null,
       sockets: watch ? (({ owners, crossCheck, settledWithoutReading }) => ({ owners: { endpoints: owners.endpoints, owned: owners.owned, viaListener: owners.viaListener, gone: owners.byReason.gone }, settledWithoutReading, crossCheck: { compared: crossCheck.compared, disagreements: crossCheck.disagreements, notCompared: crossCheck.notCompared } }))(watch.stats()) : null,
     };
     await watch?.close();
