@@ -9,6 +9,9 @@ import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { TICK_MS, childPids, cpuWithReapedMs, round, statFields } from './proc.mjs';
 
+/** The socket scans' thread's name (src/sockets/scan-thread.ts THREAD_NAME). */
+const SCAN_THREAD = 'tcpscope-scan';
+
 function threads(pid) {
   const out = new Map();
   let tids = [];
@@ -114,6 +117,10 @@ export async function openWindow(pids, stats) {
       msPer1000Connections: connectionsPerS > 0 ? round((allMsPerS / connectionsPerS) * 1000, 1) : null,
       mainThreadMsPerS: main.find((r) => r.thread.endsWith('(main thread)'))?.cpuMsPerS ?? null,
       mainOtherThreadsMsPerS: round(sum(main.filter((r) => !r.thread.endsWith('(main thread)'))), 1),
+      // of those, the socket scans' thread (named tcpscope-scan by builds that name it; null before)
+      // and the rest: V8's own (garbage collection, compilation) and libuv's
+      scanThreadCpuMsPerS: main.some((r) => r.thread.startsWith(`${SCAN_THREAD} `)) ? round(sum(main.filter((r) => r.thread.startsWith(`${SCAN_THREAD} `))), 1) : null,
+      v8ThreadsMsPerS: main.some((r) => r.thread.startsWith(`${SCAN_THREAD} `)) ? round(sum(main.filter((r) => !r.thread.endsWith('(main thread)') && !r.thread.startsWith(`${SCAN_THREAD} `))), 1) : null,
       mainThreadWakeupsPerS: main.find((r) => r.thread.endsWith('(main thread)'))?.wakeupsPerS ?? null,
       captureMsPerS: round(sum(capture), 1),
       packetsPerS: per(s1.capture.packets - s0.capture.packets),

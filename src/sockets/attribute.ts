@@ -61,6 +61,15 @@ export interface Listener {
 export class SocketIndex {
   readonly at: number;
   private readonly byTuple = new Map<string, ScannedSocket>();
+  /**
+   * The port pairs (local × 65 536 + remote) of the sockets in byTuple: most endpoints looked up
+   * (every closed connection's, at each reading) are in no reading, and are told so without their
+   * tuple's text being made.
+   */
+  private readonly portPairs = new Set<number>();
+  /** Answers of listener() and isLocal() already given, by port and address (a busy server's endpoints ask the same few). */
+  private readonly listenerAt = new Map<number, Map<string, ScannedSocket | null>>();
+  private readonly local = new Map<string, boolean>();
   private readonly listenersByPort = new Map<number, ScannedSocket[]>();
   private readonly procs = new Map<number, ProcessInfo>();
   private readonly listenerOwners = new Map<ScannedSocket, EndpointProcess | null>();
@@ -83,6 +92,7 @@ export class SocketIndex {
       const ip = plainIp(s.localIp);
       if (ip !== '0.0.0.0' && ip !== '::') this.localIps.add(ip);
       const k = tupleKey(s.localIp, s.localPort, s.remoteIp, s.remotePort);
+      this.portPairs.add(s.localPort * 65536 + s.remotePort);
       // a live socket wins over a TIME_WAIT one on the same tuple (port reuse)
       const prev = this.byTuple.get(k);
       if (!prev || prev.state === 'TIME_WAIT') this.byTuple.set(k, s);
@@ -90,6 +100,7 @@ export class SocketIndex {
   }
 
   socket(ip: string, port: number, peerIp: string, peerPort: number): ScannedSocket | undefined {
+    if (!this.portPairs.has(port * 65536 + peerPort)) return undefined;
     return this.byTuple.get(tupleKey(ip, port, peerIp, peerPort));
   }
 
@@ -97,8 +108,15 @@ export class SocketIndex {
   listener(ip: string, port: number): ScannedSocket | undefined {
     const l = this.listenersByPort.get(port);
     if (!l) return undefined;
-    const p = plainIp(ip);
-    return l.find((s) => plainIp(s.localIp) === p) ?? l.find((s) => s.localIp === '0.0.0.0' || s.localIp === '::');
+    let byIp = this.listenerAt.get(port);
+    if (byIp === undefined) this.listenerAt.set(port, (byIp = new Map()));
+    let found = byIp.get(ip);
+    if (found === undefined) {
+      const p = plainIp(ip);
+      found = l.find((s) => plainIp(s.localIp) === p) ?? l.find((s) => s.localIp === '0.0.0.0' || s.localIp === '::') ?? null;
+      byIp.set(ip, found);
+    }
+    return found ?? undefined;
   }
 
   /** Listeners that take connections to ip (bound to it or to a wildcard), all ports. */
@@ -138,8 +156,13 @@ export class SocketIndex {
   }
 
   isLocal(ip: string): boolean {
-    const p = plainIp(ip);
-    return this.localIps.has(p) || p.startsWith('127.') || p === '::1';
+    let is = this.local.get(ip);
+    if (is === undefined) {
+      const p = plainIp(ip);
+      is = this.localIps.has(p) || p.startsWith('127.') || p === '::1';
+      this.local.set(ip, is);
+    }
+    return is;
   }
 
   /** The owner of a socket: its first holder, the others named beside it. */

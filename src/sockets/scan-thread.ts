@@ -15,6 +15,9 @@ export interface Scanner {
 
 const WORKER = path.join(__dirname, 'scan-worker.js');
 
+/** The scanning thread's name, as `ps -L`, `top -H` and /proc/PID/task/TID/comm show it. */
+export const THREAD_NAME = 'tcpscope-scan';
+
 /**
  * Scans in a worker thread (the compiled script is there when running from dist/, as the CLI
  * does); in the same thread otherwise (TypeScript sources run directly, as in unit tests).

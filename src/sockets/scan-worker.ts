@@ -1,7 +1,9 @@
+import { writeFileSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { SocketScanner, ssKey, type Prefetched, type ScanResult } from './scan';
 import type { ScanRequest } from './scan-thread';
 import { SsHelper, type SsOutput } from './ss';
+import { THREAD_NAME } from './scan-thread';
 
 // The thread that reads /proc for the main thread: a scan of every process's fds can take
 // milliseconds on a busy machine, which the packet path must not wait for. The `ss` runs of
@@ -10,6 +12,12 @@ import { SsHelper, type SsOutput } from './ss';
 // through nsenter while the scan reads /proc) are still forked from here, as is every run of the
 // first scan, at tcpscope's priority (the first listeners and owners come at once).
 const scanner = new SocketScanner();
+// Named, so that `top -H`, `ps -L` and a look at /proc/PID/task tell this thread's CPU apart from V8's own threads.
+try {
+  writeFileSync('/proc/thread-self/comm', THREAD_NAME);
+} catch {
+  // not Linux, or /proc not mounted: unnamed
+}
 let helper: SsHelper | null = null;
 /** Helpers started so far; one that ended is started again up to this many in all, then ss is forked from here (counted per run in ScanResult: ssRuns − ssViaHelper). */
 const HELPER_STARTS = 4;

@@ -73,7 +73,11 @@ export interface ScanAsk {
    * of them at a thousand connections a second, and no process holds one).
    */
   ports: number[] | null;
-  /** TIME_WAIT sockets to read, by local and remote port (at most 32 pairs a scan). */
+  /**
+   * Sockets of closed connections to read, by local and remote port (at most 32 pairs a scan), in
+   * whatever state the kernel still has them (TIME_WAIT, or a closing state it lingers in); read
+   * with or without the connected sockets.
+   */
   timeWait?: { local: number; remote: number }[];
   /** Name the owners of every listener, not only of those on the wanted ports (following a process's new ports). */
   allListeners?: boolean;
@@ -152,6 +156,8 @@ export class SocketScanner {
   /** This namespace's listeners as `ss` last read them, and when. */
   private listenerRows: SsRow[] = [];
   private listenersAt = -Infinity;
+  /** The rows of the last reading of closed connections' sockets by port pair (kept whether the connected sockets were read or not). */
+  private readonly pairRows = new Set<KernelSocket>();
   /** Scans made, this one included. */
   private scans = 0;
   /** `ss` runs of the scan under way, and their CPU time. */
@@ -178,7 +184,9 @@ export class SocketScanner {
     }
     const tw = ask.timeWait?.slice(0, 32) ?? [];
     const pairs = tw.map((p) => `( sport = :${p.local} and dport = :${p.remote} )`).join(' or ');
-    return { listeners, connected, timeWait: tw.length > 0 ? ['-Htane', 'state', 'time-wait', '(', pairs, ')'] : null };
+    // every state but listening ("connected" is TIME_WAIT too): the walk is the same, and a socket
+    // still closing is told apart from one in TIME_WAIT or gone without reading the connected ones
+    return { listeners, connected, timeWait: tw.length > 0 ? ['-Htane', 'state', 'connected', '(', pairs, ')'] : null };
   }
 
   /**
@@ -242,7 +250,7 @@ export class SocketScanner {
       }
       let connected = 0;
       for (const r of got) {
-        if (r.state !== 'LISTEN' && (ask.connected === false || (wanted && !wanted.has(r.localPort) && !wanted.has(r.remotePort)))) continue;
+        if (r.state !== 'LISTEN' && !this.pairRows.has(r) && (ask.connected === false || (wanted && !wanted.has(r.localPort) && !wanted.has(r.remotePort)))) continue;
         const s = r as ScannedSocket;
         s.netns = netns;
         s.owners = [];
@@ -374,8 +382,11 @@ export class SocketScanner {
       connected = rows;
     }
     for (const l of listeners) this.backlogs.set(l.inode, l.sendQ);
+    this.pairRows.clear();
     if (!plan.timeWait) return listeners.concat(connected);
-    return listeners.concat(connected, this.ss(plan.timeWait, null, 'TIME_WAIT', out) ?? []);
+    const pairs = this.ss(plan.timeWait, null, undefined, out) ?? [];
+    for (const r of pairs) this.pairRows.add(r);
+    return listeners.concat(connected, pairs);
   }
 
   /** Another namespace was read from /proc: backlogs (once per listener) and tcp_info come from ss run inside it. */

@@ -3,12 +3,13 @@ import { networkInterfaces } from 'node:os';
 import type { EventBus } from '../events/bus';
 import type { EventRecord } from '../events/types';
 import type { TrackerApi } from '../track/api';
-import { CLOSE_KINDS, FL, N, ipText } from '../track/record';
+import { CLOSE_KINDS, FL, N } from '../track/record';
 import { OWNER_REASONS, type ConnectionView, type EndpointProcess, type KernelEndpoint, type OwnerReason } from '../track/connection';
 import type { Side, TcpState } from '../track/states';
 import { attribute, kernelView, noOwner, ownerNote, SocketIndex, tupleKey, type Attribution, type Listener } from './attribute';
 import { DEFAULT_DIAGNOSE, diagnose, type DiagnoseOptions, type Diagnosis, type Disagreement } from './diagnose';
 import type { Scanner } from './scan-thread';
+import { W, WatchTable } from './watched';
 
 export interface SocketWatchOptions {
   /** The steady scan (listeners, kernel cross-check, tcp_info), ms. */
@@ -49,8 +50,8 @@ const TCP_INFO_EVERY_MS = 5000;
 const IDLE_FULL_MS = 5000;
 
 const SIDES: readonly Side[] = ['client', 'server'];
-const ipOf = (w: Watched, i: number): string => (i === 0 ? w.cip : w.sip);
-const portOf = (w: Watched, i: number): number => (i === 0 ? w.cport : w.sport);
+/** A connection's close kind when the server answered its SYN with a reset (read once: the list is a re-exported binding). */
+const REFUSED = CLOSE_KINDS.indexOf('refused');
 
 /**
  * A reading asked for by new connections waits this long (ms) for each connection a second
@@ -67,58 +68,30 @@ const GAP_MS_PER_CONN_PER_S = 1;
 const BUSY_GAP_INTERVALS = 2;
 
 /**
- * Readings of the connected sockets keep their ss processes within this share of one core: each
- * is a walk of the kernel's whole connection table, TIME_WAIT sockets included (60 000 of them a
- * minute after a thousand connections a second), so it costs more the busier the machine is; the
- * next one waits its measured CPU time divided by this.
+ * Readings that walk the kernel's whole connection table (the connected sockets, or closed
+ * connections' sockets by their port pairs) keep their ss processes within this share of one
+ * core: each walk visits every socket, TIME_WAIT ones included (60 000 of them a minute after a
+ * thousand connections a second), so it costs more the busier the machine is; the next one waits
+ * its measured CPU time divided by this. With the connected sockets read only for open
+ * connections that can use them, a busy server's walk is the port pairs' alone, and a reading
+ * compares about as many closed connections at this share as it did at twice it with both walks.
  */
-const WALK_CPU_SHARE = 0.02;
+const WALK_CPU_SHARE = 0.01;
 
 /** A closed connection is compared with the kernel within this long, ms, or left unchecked (counted). */
 const CROSS_CHECK_WITHIN_MS = 10_000;
 
+/** A TIME_WAIT reading's key: the local and remote ports. */
+const portPair = (local: number, remote: number): number => local * 65536 + remote;
+
 /** TIME_WAIT pairs queued for the steady readings at most (32 are read a reading); a closed connection finding the queue full goes unchecked (counted). */
 const TIME_WAIT_QUEUE = 1024;
 
-/** Watched.counted of a side counted in notCompared. */
+/** WatchTable.counted of a side counted in notCompared. */
 const UNCHECKED = 'unchecked';
 
 /** Endpoints a reading looks for the owners of by name; with more, it looks for every socket's. */
 const MAX_LOOKUPS = 4096;
-
-interface Watched {
-  id: string;
-  /** When its opening was seen (performance.now()). */
-  since: number;
-  /** The endpoints, as the connection was opened (ipOf, portOf: by side index, client 0). */
-  cip: string;
-  sip: string;
-  cport: number;
-  sport: number;
-  /** Closed by the packets (both ends done): a socket not in a reading now will not be in a later one. */
-  closed: boolean;
-  /** When it closed (performance.now()), 0 while open; and on the packet clock (epoch ms, the closing event's time). */
-  closedAt: number;
-  closedTs: number;
-  /** The server answered the SYN with a reset: nothing listened when it came (a listener seen later is not its). */
-  refused: boolean;
-  tries: number;
-  /** Final attributions by side (null while still looking). */
-  owner: [Attribution | null, Attribution | null];
-  /** A disagreement seen on the last reading, by side: it counts once it holds on the next one (null until one is seen). */
-  suspect: [string | null, string | null] | null;
-  /**
-   * Sides counted already: a disagreement once per state pair, or 'unchecked' once a side went
-   * into notCompared (it is not compared, nor counted, again). null until one is.
-   */
-  counted: [string | null, string | null] | null;
-  /**
-   * The TIME_WAIT readings (`local remote` ports) its last comparison waits for, every side it
-   * could not settle otherwise being among them; null when it waits for nothing in particular.
-   * Until a reading brings one of them, comparing it again can only find the same.
-   */
-  waitsFor: string[] | null;
-}
 
 export interface SocketStats {
   mode: Scanner['mode'];
@@ -154,9 +127,8 @@ export interface SocketStats {
  */
 export class SocketWatch {
   private readonly o: SocketWatchOptions;
-  private readonly watched = new Map<string, Watched>();
-  /** Watched connections with an endpoint whose owner is not known yet. */
-  private readonly pending = new Set<Watched>();
+  /** The watched connections (W.PENDING: with an endpoint whose owner is not known yet). */
+  private readonly t = new WatchTable();
   /** Connections opened since the last reading, and the arrival rate measured then (per second). */
   private opened = 0;
   private openedSince = 0;
@@ -186,7 +158,7 @@ export class SocketWatch {
   /** TIME_WAIT sockets (or sockets the kernel no longer has) to read at the next steady scan. */
   private timeWaitWanted: { local: number; remote: number }[] = [];
   /** Pairs queued or being read. */
-  private timeWaitPending = new Set<string>();
+  private timeWaitPending = new Set<number>();
   private lastClock = -1;
   /** When tcp_info was last read, and the packet clock at the last full reading (with its wall time). */
   private lastInfo = -Infinity;
@@ -234,18 +206,19 @@ export class SocketWatch {
       return;
     }
     if (e.type === 'refused') {
-      const w = this.watched.get(e.connectionId);
-      if (w) w.refused = true;
+      const w = this.t.find(e.connectionId);
+      if (w >= 0) this.t.flags[w] |= W.REFUSED;
       return;
     }
     if (e.type !== 'connection') return;
     if (e.phase !== 'opened') {
       const id = e.connectionId;
-      const w = this.watched.get(id);
-      if (w) {
-        w.closed = true;
-        w.closedAt = performance.now();
-        w.closedTs = e.ts;
+      const t = this.t;
+      const w = t.find(id);
+      if (w >= 0) {
+        t.flags[w] |= W.CLOSED;
+        t.closedAt[w] = performance.now();
+        t.closedTs[w] = e.ts;
         if (e.phase === 'evicted') this.forget(w);
       }
       if (this.closeWaitSince.client.size > 0) this.closeWaitSince.client.delete(id);
@@ -254,28 +227,25 @@ export class SocketWatch {
     }
     const c = e.connection();
     if (c === null) return;
-    const id = e.connectionId;
     const now = performance.now();
-    const closed = (c.flags & FL.CLOSED) !== 0;
-    const w: Watched = {
-      id,
-      since: now,
-      cip: ipText(c, 0),
-      sip: ipText(c, 1),
-      cport: c.num[N.port0],
-      sport: c.num[N.port1],
-      closed,
-      closedAt: closed ? now : 0,
-      closedTs: closed ? e.ts : 0,
-      refused: CLOSE_KINDS[c.closeKind] === 'refused',
-      tries: 0,
-      owner: [null, null],
-      suspect: null,
-      counted: null,
-      waitsFor: null,
-    };
-    this.watched.set(id, w);
-    this.pending.add(w);
+    const t = this.t;
+    // the tracker's records carry the id as a number; an event given as an object, as text
+    const id = c.idText === null ? c.id : Number(c.idText);
+    if (!Number.isInteger(id) || id <= 0) return;
+    const w = t.add(id, now);
+    const a = 2 * w;
+    for (let i = 0; i < 2; i++) {
+      t.ip4[a + i] = c.ip4[i];
+      if (c.ip4[i] < 0) t.ip6[a + i] = c.ipText[i];
+    }
+    t.port[a] = c.num[N.port0];
+    t.port[a + 1] = c.num[N.port1];
+    if ((c.flags & FL.CLOSED) !== 0) {
+      t.flags[w] |= W.CLOSED;
+      t.closedAt[w] = now;
+      t.closedTs[w] = e.ts;
+    }
+    if (c.closeKind === REFUSED) t.flags[w] |= W.REFUSED;
     this.opened++;
     this.request(false);
   }
@@ -363,9 +333,12 @@ export class SocketWatch {
     }
     // Closed connections are named from the last reading (their sockets are in no later one).
     if (!forceFull && this.latest) this.settleClosed(this.latest);
-    // The connected sockets (a walk of the kernel's whole connection table) are read when there is
-    // something to read them for, within the CPU budget; otherwise only the listeners.
-    const wants = forceFull || this.wantsWalk(t, full);
+    // The connected sockets (a walk of the kernel's whole connection table) are read when an open
+    // connection can use them, and closed connections' sockets by their port pairs (a walk too) when
+    // some are queued for the cross-check, both within the CPU budget; otherwise only the listeners.
+    const connWanted = forceFull || this.wantsWalk(t, full);
+    const pairsWanted = full && this.o.crossCheck && this.timeWaitWanted.length > 0;
+    const wants = connWanted || pairsWanted;
     if (full && !forceFull && wants && t < this.nextWalkAt) {
       // a steady reading with something to read the connected sockets for waits for the budget
       // rather than being made without them
@@ -374,6 +347,7 @@ export class SocketWatch {
       return;
     }
     const walk = forceFull || (wants && t >= this.nextWalkAt);
+    const connected = walk && connWanted;
     if (!full && !walk) {
       if (!this.anyPending(true)) {
         this.requestAgain();
@@ -384,9 +358,9 @@ export class SocketWatch {
     this.again = false;
     const timeWait = full && walk && this.o.crossCheck ? this.timeWaitWanted.splice(0, 32) : [];
     try {
-      const tcpInfo = full && walk && this.o.crossCheck && (forceFull || t - this.lastInfo >= TCP_INFO_EVERY_MS);
+      const tcpInfo = full && connected && this.o.crossCheck && (forceFull || t - this.lastInfo >= TCP_INFO_EVERY_MS);
       const clockBefore = this.o.packetClock?.() ?? -1;
-      const scan = await this.scanner.scan({ tcpInfo, ports: this.wantedPorts(), connected: walk, timeWait, allListeners: this.o.allListeners, freshListeners: full || !walk, lookup: walk ? this.lookups() : [] });
+      const scan = await this.scanner.scan({ tcpInfo, ports: this.wantedPorts(), connected, timeWait, allListeners: this.o.allListeners, freshListeners: full || !walk, lookup: connected ? this.lookups() : [] });
       this.lastScanAt = performance.now();
       if (walk) {
         this.walkCpuMs = this.walkCpuMs === null ? scan.ssCpuMs : 0.7 * this.walkCpuMs + 0.3 * scan.ssCpuMs;
@@ -409,14 +383,17 @@ export class SocketWatch {
       const ix = new SocketIndex(scan, localAddresses());
       this.keepCounters(scan.at, scan.netstat);
       this.latest = ix;
-      this.join(ix, t, full, walk, full && walk && this.o.crossCheck && this.caughtUp(ix.at));
+      // a steady reading without a walk still queues closed connections' port pairs for the next
+      // one (compare reads nothing more from it): at thousands of short connections a second, no
+      // open connection asks for a walk, and the pairs are what does
+      this.join(ix, t, full, connected, full && this.o.crossCheck && this.caughtUp(ix.at));
       for (const f of this.listenersSeen) f(ix);
       this.st.error = null;
     } catch (e) {
       this.st.error = e instanceof Error ? e.message : String(e);
     } finally {
       // read or failed, the pairs are no longer pending: a connection still waiting asks again
-      for (const p of timeWait) this.timeWaitPending.delete(`${p.local} ${p.remote}`);
+      for (const p of timeWait) this.timeWaitPending.delete(portPair(p.local, p.remote));
       this.inFlight = false;
     }
     this.requestAgain();
@@ -444,19 +421,32 @@ export class SocketWatch {
 
   /** Whether a connection waiting for its owner is closed (`closed`), or open. */
   private anyPending(closed: boolean): boolean {
-    for (const w of this.pending) if (w.closed === closed) return true;
+    const t = this.t;
+    if (t.pendingCount === 0) return false;
+    const want = W.PENDING | (closed ? W.CLOSED : 0);
+    for (let w = 0; w < t.hi; w++) if ((t.flags[w] & (W.PENDING | W.CLOSED)) === want) return true;
     return false;
   }
 
   /**
    * Whether the connected sockets are worth reading now: an open connection has waited batchMs
    * for its owner (most connections on a busy loopback server last a few milliseconds, and a
-   * reading made for them would only find them gone); on a steady reading, any connection is
-   * watched (kernel cross-check, an owner kept once its socket is gone).
+   * reading made for them would only find them gone); on a steady reading, an open connection
+   * could be compared with the kernel (it has lived the settle time: one that has not cannot have
+   * gone without packets that long) or is named through its own socket (its owner is kept once the
+   * socket is gone). Closed connections need no such reading: their sockets are in no later one,
+   * but for those read by their port pairs (TIME_WAIT, or still closing).
    */
   private wantsWalk(t: number, full: boolean): boolean {
-    if (full && this.watched.size > 0) return true;
-    for (const w of this.pending) if (!w.closed && t - w.since >= this.o.batchMs) return true;
+    const tb = this.t;
+    if (tb.size === 0 || (!full && tb.pendingCount === 0)) return false;
+    for (let w = 0; w < tb.hi; w++) {
+      const f = tb.flags[w];
+      if (f === 0 || (f & W.CLOSED) !== 0) continue;
+      const age = t - tb.since[w];
+      if ((f & W.PENDING) !== 0 && age >= this.o.batchMs) return true;
+      if (full && ((this.o.crossCheck && age >= this.o.settleMs) || this.mayLoseOwner(w))) return true;
+    }
     return false;
   }
 
@@ -471,7 +461,7 @@ export class SocketWatch {
     const clock = this.o.packetClock;
     if (!clock || this.fullClock < 0 || t - this.lastIdleFull >= IDLE_FULL_MS) return false;
     if (clock() !== this.fullClock || this.fullAt - this.fullClock < this.o.settleMs) return false;
-    return this.timeWaitWanted.length === 0 && this.pending.size === 0;
+    return this.timeWaitWanted.length === 0 && this.t.pendingCount === 0;
   }
 
   /** Whether the tracker has seen the packets up to half the settle time before the reading (or none came since the last look). */
@@ -489,9 +479,10 @@ export class SocketWatch {
   /** The endpoints of open connections still waiting for their owner (at most MAX_LOOKUPS; null: too many, every socket). */
   private lookups(): string[] | null {
     const out: string[] = [];
-    for (const w of this.pending) {
-      if (w.closed) continue;
-      for (let i = 0; i < 2; i++) if (w.owner[i] === null) out.push(tupleKey(ipOf(w, i), portOf(w, i), ipOf(w, 1 - i), portOf(w, 1 - i)));
+    const t = this.t;
+    for (let w = 0; w < t.hi; w++) {
+      if ((t.flags[w] & (W.PENDING | W.CLOSED)) !== W.PENDING) continue;
+      for (let i = 0; i < 2; i++) if (t.owner[2 * w + i] === null) out.push(tupleKey(t.ip(w, i), t.port[2 * w + i], t.ip(w, 1 - i), t.port[2 * w + 1 - i]));
       if (out.length > MAX_LOOKUPS) return null;
     }
     return out;
@@ -500,8 +491,10 @@ export class SocketWatch {
   /** The ports whose connected sockets a scan reads: the captured ones and the server ports of watched connections. */
   private wantedPorts(): number[] | null {
     const ports = new Set(this.o.ports ?? []);
-    for (const w of this.watched.values()) {
-      ports.add(w.sport);
+    const t = this.t;
+    for (let w = 0; w < t.hi; w++) {
+      if (t.flags[w] === 0) continue;
+      ports.add(t.port[2 * w + 1]);
       if (ports.size > 64) return null;
     }
     return [...ports];
@@ -526,27 +519,39 @@ export class SocketWatch {
     this.resolve(ix, startedAt, connected);
     if (!full) return;
     const now = performance.now();
-    const asked = new Set(ix.scan.timeWaitAsked);
-    for (const w of this.watched.values()) {
+    const asked = new Set<number>();
+    for (const p of ix.scan.timeWaitAsked) {
+      const [local, remote] = p.split(' ');
+      asked.add(portPair(Number(local), Number(remote)));
+    }
+    const t = this.t;
+    for (let w = 0; w < t.hi; w++) {
+      const f = t.flags[w];
+      if (f === 0) continue;
+      const closed = (f & W.CLOSED) !== 0;
+      const pending = (f & W.PENDING) !== 0;
       // without the connected sockets, only a closed connection's are known to be gone
-      if (w.owner[0] !== null && w.owner[1] !== null && (connected || w.closed)) this.keepLastOwner(ix, w);
+      if (!pending && (connected || closed)) this.keepLastOwner(ix, w);
       if (crossCheck) {
+        // an open connection is compared only with the connected sockets read
+        if (!closed && !connected) continue;
         // Without building its view: a connection that waits for TIME_WAIT readings this is not,
         // or one closed less than the settle time before the reading (compare would leave it).
         // Once a pair it waited for was read (or dropped by a failed reading), it waits no more:
         // compare asks again if it must.
-        if (w.waitsFor !== null) {
-          if (w.waitsFor.every((p) => this.timeWaitPending.has(p) && !asked.has(p))) continue;
-          w.waitsFor = null;
+        const waits = t.waitsFor[w];
+        if (waits !== null) {
+          if (waits.every((p) => this.timeWaitPending.has(p) && !asked.has(p))) continue;
+          t.waitsFor[w] = null;
         }
-        if (w.closed && ix.at - w.closedTs < this.o.settleMs) continue;
-        if (w.closed && this.leftUnchecked(ix, w, asked)) continue;
-        const c = this.tracker.get(w.id);
+        if (closed && ix.at - t.closedTs[w] < this.o.settleMs) continue;
+        if (closed && this.leftUnchecked(ix, w, asked)) continue;
+        const c = this.tracker.get(t.id(w));
         if (c) this.compare(ix, w, c, asked);
         else this.forget(w);
-      } else if (!this.o.crossCheck && !this.pending.has(w) && !this.mayLoseOwner(w)) {
+      } else if (!this.o.crossCheck && !pending && !this.mayLoseOwner(w)) {
         this.forget(w);
-      } else if (w.closedAt > 0 && now - w.closedAt > CROSS_CHECK_WITHIN_MS && !this.pending.has(w)) {
+      } else if (t.closedAt[w] > 0 && now - t.closedAt[w] > CROSS_CHECK_WITHIN_MS && !pending) {
         // no reading could be compared since it closed (packets kept coming faster than the tracker
         // caught up with the readings): left unchecked, counted
         this.st.crossCheck.notCompared++;
@@ -557,28 +562,36 @@ export class SocketWatch {
 
   /** Endpoints of closed connections, from the last reading: nothing read later could name them better. */
   private settleClosed(ix: SocketIndex): void {
-    for (const w of this.pending) if (w.closed) this.attributeConnection(ix, w, false, false);
+    const t = this.t;
+    if (t.pendingCount === 0) return;
+    for (let w = 0; w < t.hi; w++) if ((t.flags[w] & (W.PENDING | W.CLOSED)) === (W.PENDING | W.CLOSED)) this.attributeConnection(ix, w, false, false);
   }
 
   /** A new reading, started at `startedAt`. */
   private resolve(ix: SocketIndex, startedAt: number, connected: boolean): void {
-    for (const w of this.pending) {
+    const t = this.t;
+    for (let w = 0; w < t.hi; w++) {
+      const f = t.flags[w];
+      if ((f & W.PENDING) === 0) continue;
       // an open connection's sockets are only known to a reading of the connected sockets; one
       // that opened after the reading started names it only by a socket it found (not finding it
       // tells nothing, and would name the server endpoint through the listener)
-      if (!w.closed && !connected) continue;
-      this.attributeConnection(ix, w, true, connected, !w.closed && w.since > startedAt);
+      const closed = (f & W.CLOSED) !== 0;
+      if (!closed && !connected) continue;
+      this.attributeConnection(ix, w, true, connected, !closed && t.since[w] > startedAt);
     }
   }
 
-  private forget(w: Watched): void {
-    this.watched.delete(w.id);
-    this.pending.delete(w);
+  private forget(w: number): void {
+    this.t.remove(w);
   }
 
   /** Owned through its own socket and not marked as the last owner yet: a later reading may see the socket gone. */
-  private mayLoseOwner(w: Watched): boolean {
-    for (const a of w.owner) if (a?.process && !a.process.lastOwner && a.process.via === 'socket') return true;
+  private mayLoseOwner(w: number): boolean {
+    for (let i = 0; i < 2; i++) {
+      const a = this.t.owner[2 * w + i];
+      if (a?.process && !a.process.lastOwner && a.process.via === 'socket') return true;
+    }
     return false;
   }
 
@@ -588,50 +601,57 @@ export class SocketWatch {
    * and a server endpoint with no listener in it waits for a reading of its own (a listener that
    * came since, or a refused connection to tell apart).
    */
-  private attributeConnection(ix: SocketIndex, w: Watched, reading: boolean, connected: boolean, foundOnly = false): void {
-    if (reading && !foundOnly) w.tries++;
-    const giveUp = w.tries >= this.o.maxTries && performance.now() - w.since >= GIVE_UP_MS;
+  private attributeConnection(ix: SocketIndex, w: number, reading: boolean, connected: boolean, foundOnly = false): void {
+    const t = this.t;
+    if (reading && !foundOnly && t.tries[w] < 255) t.tries[w]++;
+    const giveUp = t.tries[w] >= this.o.maxTries && performance.now() - t.since[w] >= GIVE_UP_MS;
+    const closed = t.isClosed(w);
+    const wasRefused = (t.flags[w] & W.REFUSED) !== 0;
+    let id: string | null = null;
     for (let i = 0; i < 2; i++) {
-      if (w.owner[i] !== null) continue;
+      if (t.owner[2 * w + i] !== null) continue;
       const j = 1 - i;
-      const s = connected || w.closed ? ix.socket(ipOf(w, i), portOf(w, i), ipOf(w, j), portOf(w, j)) : undefined;
+      const ip = t.ip(w, i);
+      const port = t.port[2 * w + i];
+      const peerIp = t.ip(w, j);
+      const peerPort = t.port[2 * w + j];
+      const s = connected || closed ? ix.socket(ip, port, peerIp, peerPort) : undefined;
       if (foundOnly && (!s || s.owners.length === 0)) continue;
       // a closed connection's socket missing from a reading will not come back
-      const lastTry = giveUp || (w.closed && !s);
-      if (!reading && i === 1 && !s && !w.refused && ix.isLocal(ipOf(w, i)) && !ix.listener(ipOf(w, i), portOf(w, i))) continue;
-      const refused = i === 1 && lastTry && !s && (w.refused || (!ix.listener(ipOf(w, i), portOf(w, i)) && this.refused(w)));
+      const lastTry = giveUp || (closed && !s);
+      if (!reading && i === 1 && !s && !wasRefused && ix.isLocal(ip) && !ix.listener(ip, port)) continue;
+      const refused = i === 1 && lastTry && !s && (wasRefused || (!ix.listener(ip, port) && this.refused(w)));
       const a: Attribution | 'retry' =
-        refused && w.refused && ix.isLocal(ipOf(w, i))
-          ? noOwner('not-listening')
-          : attribute(ix, SIDES[i], ipOf(w, i), portOf(w, i), ipOf(w, j), portOf(w, j), null, lastTry, refused, s ?? null);
+        refused && wasRefused && ix.isLocal(ip) ? noOwner('not-listening') : attribute(ix, SIDES[i], ip, port, peerIp, peerPort, null, lastTry, refused, s ?? null);
       if (a === 'retry') continue;
-      w.owner[i] = a;
+      t.owner[2 * w + i] = a;
       if (!reading) this.st.settledWithoutReading++;
       this.count(a);
-      if (!this.tracker.annotate(w.id, SIDES[i], ownerNote(a))) {
+      if (!this.tracker.annotate((id ??= t.id(w)), SIDES[i], ownerNote(a))) {
         this.forget(w);
         return;
       }
     }
-    if (w.owner[0] !== null && w.owner[1] !== null) this.pending.delete(w);
+    if (t.owner[2 * w] !== null && t.owner[2 * w + 1] !== null) t.settled(w);
   }
 
   /** The server never answered but with a reset (or not at all): no socket of its own ever existed. */
-  private refused(w: Watched): boolean {
-    const c = this.tracker.get(w.id);
+  private refused(w: number): boolean {
+    const c = this.tracker.get(this.t.id(w));
     return c !== undefined && (c.closeKind === 'refused' || (c.handshake.synAckAt === null && c.counts.server.packets === 0));
   }
 
   /** A socket that lost its process (TIME_WAIT, closed) keeps its last owner, marked as such. */
-  private keepLastOwner(ix: SocketIndex, w: Watched): void {
+  private keepLastOwner(ix: SocketIndex, w: number): void {
+    const t = this.t;
     for (let i = 0; i < 2; i++) {
-      const a = w.owner[i];
+      const a = t.owner[2 * w + i];
       if (!a?.process || a.process.lastOwner || a.process.via !== 'socket') continue;
-      const s = ix.socket(ipOf(w, i), portOf(w, i), ipOf(w, 1 - i), portOf(w, 1 - i));
+      const s = ix.socket(t.ip(w, i), t.port[2 * w + i], t.ip(w, 1 - i), t.port[2 * w + 1 - i]);
       if (s && s.inode !== 0 && s.owners.length > 0) continue;
       const p: EndpointProcess = { ...a.process, lastOwner: true };
-      w.owner[i] = { process: p, reason: null };
-      this.tracker.annotate(w.id, SIDES[i], { process: p });
+      t.owner[2 * w + i] = { process: p, reason: null };
+      this.tracker.annotate(t.id(w), SIDES[i], { process: p });
     }
   }
 
@@ -649,33 +669,37 @@ export class SocketWatch {
    * reading earlier than compare would; it is counted once all the same, and its sockets being
    * gone, a later reading could only have compared it had the queue found room by then.
    */
-  private leftUnchecked(ix: SocketIndex, w: Watched, asked: ReadonlySet<string>): boolean {
-    if (this.timeWaitWanted.length < TIME_WAIT_QUEUE || w.owner[0] === null || w.owner[1] === null) return false;
+  private leftUnchecked(ix: SocketIndex, w: number, asked: ReadonlySet<number>): boolean {
+    const t = this.t;
+    if (this.timeWaitWanted.length < TIME_WAIT_QUEUE || t.isPending(w)) return false;
     let unchecked = 0;
     for (let i = 0; i < 2; i++) {
-      const a = w.owner[i];
+      const a = t.owner[2 * w + i];
       if (a && (a.reason === 'not-local' || a.reason === 'not-listening')) continue;
-      if (w.counted?.[i] === UNCHECKED) continue;
+      if (t.counted[2 * w + i] === UNCHECKED) continue;
       const j = 1 - i;
-      if (ix.socket(ipOf(w, i), portOf(w, i), ipOf(w, j), portOf(w, j))) return false;
-      const pair = `${portOf(w, i)} ${portOf(w, j)}`;
+      const port = t.port[2 * w + i];
+      const peerPort = t.port[2 * w + j];
+      if (ix.socket(t.ip(w, i), port, t.ip(w, j), peerPort)) return false;
+      const pair = portPair(port, peerPort);
       if (asked.has(pair) || this.timeWaitPending.has(pair)) return false;
       unchecked++;
     }
     this.st.crossCheck.notCompared += unchecked;
-    this.watched.delete(w.id);
+    this.forget(w);
     return true;
   }
 
-  private compare(ix: SocketIndex, w: Watched, c: ConnectionView, asked: ReadonlySet<string>): void {
+  private compare(ix: SocketIndex, w: number, c: ConnectionView, asked: ReadonlySet<number>): void {
+    const t = this.t;
     if (ix.at - c.lastSeenAt < this.o.settleMs) return;
     let finished = 0;
     // the TIME_WAIT readings waited for, and whether any side could be taken further without one
-    let waits: string[] | null = null;
+    let waits: number[] | null = null;
     let other = false;
     for (let i = 0; i < 2; i++) {
-      const a = w.owner[i];
-      if ((a && (a.reason === 'not-local' || a.reason === 'not-listening')) || w.counted?.[i] === UNCHECKED) {
+      const a = t.owner[2 * w + i];
+      if ((a && (a.reason === 'not-local' || a.reason === 'not-listening')) || t.counted[2 * w + i] === UNCHECKED) {
         finished++;
         continue;
       }
@@ -686,7 +710,7 @@ export class SocketWatch {
         continue;
       }
       const kv = kernelView(ix, me.ip, me.port, peer.ip, peer.port);
-      const pair = kv ? '' : `${me.port} ${peer.port}`;
+      const pair = kv ? -1 : portPair(me.port, peer.port);
       if (!kv && !asked.has(pair)) {
         // not among the live sockets: in TIME_WAIT or gone; the next steady scan reads it
         if (this.timeWaitPending.has(pair)) {
@@ -700,7 +724,7 @@ export class SocketWatch {
         } else {
           // more closing connections than a steady scan reads: this side goes unchecked, counted
           // once (the other side, still live, keeps the connection watched)
-          (w.counted ??= [null, null])[i] = UNCHECKED;
+          t.counted[2 * w + i] = UNCHECKED;
           this.st.crossCheck.notCompared++;
           finished++;
         }
@@ -719,32 +743,31 @@ export class SocketWatch {
         retransTotal: kv?.info ? kv.info.retransTotal : (ix.scan.tcpInfo ? null : (me.kernel?.retransTotal ?? null)),
         cwnd: kv?.info ? kv.info.cwnd : (ix.scan.tcpInfo ? null : (me.kernel?.cwnd ?? null)),
       };
-      this.tracker.annotate(w.id, SIDES[i], { kernel: k });
+      this.tracker.annotate(t.id(w), SIDES[i], { kernel: k });
       const cc = this.st.crossCheck;
       const states = `${me.state}/${kstate}`;
       if (agrees) {
-        if (w.suspect) w.suspect[i] = null;
+        t.suspect[2 * w + i] = null;
         cc.compared++;
         cc.agreed++;
         if (kstate === 'GONE' || kstate === 'TIME_WAIT' || kstate === 'CLOSED') finished++;
-      } else if (w.suspect?.[i] === states) {
+      } else if (t.suspect[2 * w + i] === states) {
         // held on two readings: not a packet still in flight
-        const counted = (w.counted ??= [null, null]);
-        if (counted[i] !== states) {
-          counted[i] = states;
+        if (t.counted[2 * w + i] !== states) {
+          t.counted[2 * w + i] = states;
           cc.compared++;
           cc.disagreements++;
-          cc.recent.push({ connectionId: w.id, side: SIDES[i], inferred: me.state, kernel: kstate, at: ix.at });
+          cc.recent.push({ connectionId: t.id(w), side: SIDES[i], inferred: me.state, kernel: kstate, at: ix.at });
           if (cc.recent.length > 100) cc.recent.shift();
         }
         if (kstate === 'GONE') finished++;
       } else {
-        (w.suspect ??= [null, null])[i] = states;
+        t.suspect[2 * w + i] = states;
       }
     }
-    w.waitsFor = other ? null : waits;
+    t.waitsFor[w] = other ? null : waits;
     // Both ends settled for good: nothing more to learn from the kernel.
-    if (finished === 2 && w.owner[0] !== null && w.owner[1] !== null) this.watched.delete(w.id);
+    if (finished === 2 && !t.isPending(w)) this.forget(w);
   }
 
   private keepCounters(at: number, netstat: { counters: Record<string, number> }[]): void {

@@ -12,6 +12,28 @@ import { C } from './store';
  */
 const RESERVE_MAX = 1 << 21;
 
+/** Recent pairs of endpoint notes, looked up by identity (a few: the shared notes of a busy server's connections). */
+const PAIRS = 16;
+const pairs: [EndpointNotes | null, EndpointNotes | null][] = [];
+let nextPair = 0;
+
+/**
+ * The notes of a connection's two endpoints as one pair, shared by the connections whose
+ * endpoints carry the same two note objects: a busy server's connections, named through their
+ * listener on one side and gone on the other, hold a few pairs between them instead of an array
+ * each, kept as long as the connection. A pair is never altered (a changed side is another pair).
+ */
+function notePair(a: EndpointNotes | null, b: EndpointNotes | null): [EndpointNotes | null, EndpointNotes | null] {
+  for (let i = 0; i < pairs.length; i++) {
+    const p = pairs[i];
+    if (p[0] === a && p[1] === b) return p;
+  }
+  const p: [EndpointNotes | null, EndpointNotes | null] = [a, b];
+  pairs[nextPair] = p;
+  nextPair = (nextPair + 1) % PAIRS;
+  return p;
+}
+
 /**
  * What the API reads of the table: one connection, a page of a list query, a snapshot; and what
  * it adds from outside the packets (notes on endpoints, holes in the capture). Views are built
@@ -35,10 +57,11 @@ export class Queries {
     const s = this.c.slotOf(id);
     if (s < 0) return false;
     const n = this.c.st.idNum[s];
-    let e = this.c.notes.get(n);
-    if (!e) this.c.notes.set(n, (e = [null, null]));
-    const i = side === 'client' ? 0 : 1;
-    e[i] = { ...e[i], ...fields };
+    const e = this.c.notes.get(n);
+    const was = side === 'client' ? (e?.[0] ?? null) : (e?.[1] ?? null);
+    // a side with no note yet takes the given object as it is (notes are never altered)
+    const note = was === null ? fields : { ...was, ...fields };
+    this.c.notes.set(n, side === 'client' ? notePair(note, e?.[1] ?? null) : notePair(e?.[0] ?? null, note));
     return true;
   }
 
