@@ -7,7 +7,9 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { goldenFiles } from '../support/track-golden.mjs';
-import { deps } from '../fuzz/deps';
+import { readCaptureFile } from '../../src/capture/file';
+import { decodeFrame } from '../../src/decode/decode';
+import { Segment } from '../../src/decode/segment';
 import { Tracker } from '../../src/track/tracker';
 
 const FIXTURES = path.resolve(__dirname, '../fixtures');
@@ -18,12 +20,12 @@ async function run(file: string, withSink: boolean): Promise<{ views: string[]; 
   if (withSink) tracker.onEventRecord(() => {});
   const views: string[] = [];
   tracker.onRemove((c) => views.push(JSON.stringify(c)));
-  const seg = new deps.Segment();
+  const seg = new Segment();
   let last = 0;
   let nextExpire = -Infinity;
-  await deps.readCaptureFile(file, (f) => {
+  await readCaptureFile(file, (f) => {
     const ts = f.tsSec * 1000 + f.tsNsec / 1e6;
-    if (deps.decodeFrame(f.linkType, f.data, f.origLen, seg) === 'ok') tracker.process(seg, ts);
+    if (decodeFrame(f.linkType, f.data, f.origLen, seg) === 'ok') tracker.process(seg, ts);
     if (ts > last) last = ts;
     if (last >= nextExpire) {
       tracker.expire(last);
