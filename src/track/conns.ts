@@ -44,6 +44,11 @@ export class Conns {
   readonly counters = new TrackerCounters();
   /** The ladder's head length (segments kept from the start). */
   private readonly ladderHead: number;
+  /**
+   * Whether segments go to the ladder at all: not when nothing would read them (no ladder asked
+   * for, no event kept, no event sink: as `tcpscope analyze` configures the tracker).
+   */
+  keepsSegments: boolean;
   private readonly eventLog: boolean;
   private readonly maxAnomalies: number;
 
@@ -67,13 +72,36 @@ export class Conns {
     // at least one block, so every event can find its segment (the first ones always stay)
     const head = Math.max(1, Math.ceil(Math.max(0, o.ladderHead) / LADDER_BLOCK)) * LADDER_BLOCK;
     const tail = Math.max(0, Math.floor(o.ladderTail));
-    this.ladder = new Ladder(this.st, new SegPool(), head, tail);
+    this.keepsSegments = o.eventLog || o.ladderHead > 0 || tail > 0;
+    this.ladder = new Ladder(this.st, new SegPool(), this.keepsSegments ? head : 0, tail);
     this.ladderHead = head;
     this.eventLog = o.eventLog;
     this.maxAnomalies = Math.min(o.maxEventsPerConn, 0xffff);
     this.log = new EventLog(this.st, new EventPool(), o.eventLog);
     this.hist = new History(this.st);
     this.views = new Views(this.st, this.hist, this.ladder, this.log, this.notes);
+  }
+
+  /**
+   * An event sink reads each event's segment from the ladder: segments are kept from now on, as a
+   * ladder of one block, unless a connection began without them (then they stay unkept).
+   */
+  keepSegments(): void {
+    if (this.keepsSegments === true || this.oldest >= 0) return;
+    this.keepsSegments = true;
+    this.ladder.head = this.ladderHead;
+  }
+
+  /**
+   * The time of endpoint x's pending FIN (Expiry.awaitFin) as the ladder gives it, or NaN when the
+   * ladder does not hold that segment. Without a ladder, what a ladder of one block held: the time
+   * of a FIN among a connection's first four segments.
+   */
+  pendingFinTime(s: number, x: number): number {
+    const st = this.st;
+    if (this.keepsSegments !== true) return st.pendOrd[x] < LADDER_BLOCK ? st.pendTs[x] : NaN;
+    const r = this.ladder.find(s, st.pendOrd[x]);
+    return r !== -1 ? this.ladder.ts(r) : NaN;
   }
 
   // ------------------------------------------------------------------ states, through the table

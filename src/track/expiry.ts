@@ -47,14 +47,14 @@ export class Expiry {
       for (let side = 0; side < 2; side++) {
         const x = 2 * s + side;
         if ((st.eflags[x] & E.PEND_FIN) === 0) continue;
-        const r = c.ladder.find(s, st.pendOrd[x]);
-        if (r !== -1 && c.ladder.ts(r) > nowMs) {
+        const t = c.pendingFinTime(s, x);
+        if (t > nowMs) {
           this.pendSlots.push(s);
           this.pendIds.push(ids[i]);
           continue;
         }
         c.ord = st.pendOrd[x];
-        c.now = r !== -1 ? c.ladder.ts(r) : nowMs;
+        c.now = Number.isNaN(t) ? nowMs : t;
         c.changed = false;
         c.receivePendingFin(s, x);
         if (c.changed) c.checkClosed(s, Kind.FIN);
@@ -71,7 +71,8 @@ export class Expiry {
     const st = this.c.st;
     st.eflags[x] |= E.PEND_FIN;
     st.pendOrd[x] = ref;
-    this.c.ladder.pin(s, ref);
+    st.pendTs[x] = this.c.now;
+    if (this.c.keepsSegments === true) this.c.ladder.pin(s, ref);
     if (this.pendSlots.length >= 4096) this.compactPending();
     this.pendSlots.push(s);
     this.pendIds.push(st.idNum[s]);

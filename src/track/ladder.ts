@@ -15,7 +15,8 @@ export class Ladder {
   constructor(
     private readonly st: ConnStore,
     readonly pool: SegPool,
-    readonly head: number,
+    /** (0 with `tail` 0: no segment is kept; Conns.keepSegments() may set it before any is seen) */
+    public head: number,
     readonly tail: number,
   ) {
     this.ringBlocks = Math.ceil(tail / PG.BLOCK);

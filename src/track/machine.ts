@@ -120,7 +120,9 @@ export class Machine {
     const st = c.st;
     const o = st.nseg[s];
     c.ord = o;
-    c.ladder.record(s, o, now, seg.seq | 0, seg.ack | 0, seg.payloadLen, packMeta(seg.flags, seg.window, (e & 1) === 1));
+    if (c.keepsSegments === true) {
+      c.ladder.record(s, o, now, seg.seq | 0, seg.ack | 0, seg.payloadLen, packMeta(seg.flags, seg.window, (e & 1) === 1));
+    }
     st.nseg[s] = o + 1;
     if (o === 0) c.announce(s, evWord(EV.CONNECTION, 0, false, CONN.OPENED, 0, 0), 0);
     if (now > st.tLast[s]) st.tLast[s] = now;

@@ -136,6 +136,7 @@ export const FIELDS: ReadonlyArray<readonly [string, Ctor, number, number]> = [
   ['finSeq', Int32Array, 2, 0],
   ['ackHi', Int32Array, 2, 0], // highest acknowledgement number sent
   ['pendOrd', Uint32Array, 2, 0], // ordinal of the peer's FIN segment awaiting reception
+  ['pendTs', Float64Array, 2, 0], // its time (read when no ladder is kept)
   ['zStart', Int32Array, 2, 0],
   ['zLast', Int32Array, 2, 0],
   ['zAck', Int32Array, 2, 0],
@@ -212,6 +213,7 @@ export class ConnStore {
   finSeq = new Int32Array(0);
   ackHi = new Int32Array(0);
   pendOrd = new Uint32Array(0);
+  pendTs = new Float64Array(0);
   zStart = new Int32Array(0);
   zLast = new Int32Array(0);
   zAck = new Int32Array(0);
@@ -362,6 +364,7 @@ export class ConnStore {
     this.finSeq[e] = this.finSeq[e + 1] = 0;
     this.ackHi[e] = this.ackHi[e + 1] = 0;
     this.pendOrd[e] = this.pendOrd[e + 1] = 0;
+    this.pendTs[e] = this.pendTs[e + 1] = 0;
     this.zStart[e] = this.zStart[e + 1] = 0;
     this.zLast[e] = this.zLast[e + 1] = 0;
     this.zAck[e] = this.zAck[e + 1] = 0;

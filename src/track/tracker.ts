@@ -82,6 +82,7 @@ export class Tracker implements TrackerApi {
   onEventRecord(sink: EventRecordSink): void {
     const c = this.c;
     if (this.recordSinks === null) {
+      c.keepSegments();
       const sinks: EventRecordSink[] = (this.recordSinks = []);
       const r = new EventCursor(c.st, c.hist, c.ladder, c.notes, c.views);
       c.sinks.push((s, w, ref) => {
