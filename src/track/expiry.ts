@@ -33,6 +33,18 @@ export class Expiry {
     }
   }
 
+  /** The earliest time a timer class's head falls due, Infinity when no timer runs (Tracker.nextDue). */
+  nextDue(): number {
+    const heads = this.c.lists.head;
+    const tRef = this.c.st.tRef;
+    let due = Infinity;
+    for (let k = 0; k < TIMER_CLASSES.length; k++) {
+      const s = heads[k];
+      if (s >= 0 && tRef[s] + this.timeoutByClass[k] < due) due = tRef[s] + this.timeoutByClass[k];
+    }
+    return due;
+  }
+
   /** FINs seen on the wire whose receiver has not spoken since: received by now, at their own time. */
   private settlePending(nowMs: number): void {
     const c = this.c;

@@ -41,9 +41,9 @@ export class Tracker implements TrackerApi {
   constructor(opts?: Partial<TrackerOptions>) {
     const o = (this.options = resolveOptions(opts));
     const t = o.timeouts;
-    const timeoutByClass = (this.timeoutByClass = Float64Array.from([
+    const timeoutByClass = Float64Array.from([
       t.synSent, t.synReceived, t.established, t.finWait, t.closeWait, t.lastAck, 2 * o.mslMs, t.closedRetention,
-    ]));
+    ]);
     const c = (this.c = new Conns(o));
     const zeek: Mirror = new ZeekMirror(c.st, c.hist, { records: o.zeekRecords });
     c.mirror = zeek;
@@ -173,9 +173,6 @@ export class Tracker implements TrackerApi {
       c.ids.byteSize() + (c.index === null ? 0 : c.index.byteSize());
   }
 
-  /** Each timer class's timeout (ms), as expire() applies it. */
-  private readonly timeoutByClass: Float64Array;
-
   /**
    * The earliest time (packet time, ms) at which expire() would fire a timer (a TIME_WAIT's end,
    * an idle timeout, a closed connection's retention), Infinity when none runs: a caller that
@@ -183,13 +180,6 @@ export class Tracker implements TrackerApi {
    * counted: each is due at its own packet's time, never later than the newest packet tracked.
    */
   nextDue(): number {
-    const heads = this.c.lists.head;
-    const tRef = this.c.st.tRef;
-    let due = Infinity;
-    for (let k = 0; k < heads.length; k++) {
-      const s = heads[k];
-      if (s >= 0 && tRef[s] + this.timeoutByClass[k] < due) due = tRef[s] + this.timeoutByClass[k];
-    }
-    return due;
+    return this.expiry.nextDue();
   }
 }
