@@ -18,11 +18,11 @@
 // form is .bench-data/loopback.pcap. Every --dist (default: this checkout's dist/, built first) is
 // measured in the same run. For instructions, builds compare fairly only at paths of equal length
 // (a path's characters are hashed and copied as the modules load).
-import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildOnce, ROOT } from './lib/build.mjs';
 import { median, runBuildCases } from './lib/build-cases.mjs';
+import { count } from './lib/instructions.mjs';
 import { loadDist, trackCapture } from './lib/track-loop.mjs';
 
 const self = fileURLToPath(import.meta.url);
@@ -55,26 +55,15 @@ if (args.includes('--instructions')) {
   const casesAt = args.indexOf('--cases');
   const cases = casesAt >= 0 ? args[casesAt + 1].split(',') : ['read', 'decode'];
   const file = path.resolve(args.find((a, i) => !a.startsWith('--') && args[i - 1] !== '--dist' && args[i - 1] !== '--cases') ?? path.join(ROOT, '.bench-data/loopback.pcapng'));
-  const count = (name, dist) => {
-    const p = spawnSync(
-      'valgrind',
-      ['--tool=cachegrind', '--cache-sim=no', '--cachegrind-out-file=/dev/null', process.execPath, '--predictable', self, '--case', name, dist, file],
-      { encoding: 'utf8', maxBuffer: 1 << 24 },
-    );
-    if (p.error) throw new Error(`valgrind: ${p.error.message}`);
-    const m = /I\s+refs:\s+([\d,]+)/.exec(p.stderr);
-    if (p.status !== 0 || !m) throw new Error(`${name} ${dist}: ${p.stderr.trim().split('\n').slice(-3).join(' | ')}`);
-    return { instructions: Number(m[1].replace(/,/g, '')), frames: JSON.parse(p.stdout.trim()).frames };
-  };
   console.log(`file ${path.relative(process.cwd(), file)}; instructions of the whole process (valgrind --tool=cachegrind, node --predictable), less the case none`);
   console.log('| build | case | instructions | frames | instructions per frame |');
   console.log('|---|---|---:|---:|---:|');
   for (const dist of dists) {
-    const base = count('none', dist);
+    const base = count(self, 'none', dist, file);
     for (const name of cases) {
-      const c = count(name, dist);
-      const per = (c.instructions - base.instructions) / c.frames;
-      console.log(`| ${path.relative(process.cwd(), dist) || '.'} | ${name} | ${c.instructions.toLocaleString('en-US')} | ${c.frames} | ${per.toFixed(0)} |`);
+      const c = count(self, name, dist, file);
+      const per = (c.instructions - base.instructions) / c.out.frames;
+      console.log(`| ${path.relative(process.cwd(), dist) || '.'} | ${name} | ${c.instructions.toLocaleString('en-US')} | ${c.out.frames} | ${per.toFixed(0)} |`);
     }
   }
 } else {

@@ -13,8 +13,7 @@ const opt = (n, d) => (args.includes(n) ? args[args.indexOf(n) + 1] : d);
 const N = Number(opt('--n', 2_000_000));
 const rounds = Number(opt('--rounds', 5));
 await buildOnce();
-const { CountingHistogram } = await import(path.join(ROOT, 'dist/server/metrics.js'));
-const bounds = [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const { CountingHistogram, RTT_BUCKETS: bounds } = await import(path.join(ROOT, 'dist/server/metrics.js'));
 const rtts = Float64Array.from({ length: 4096 }, (_, i) => (30 + ((i * 7919) % 200)) / 1e6);
 
 function run(h) {

@@ -17,10 +17,10 @@
 // hands every event on): bench/lib/track-loop.mjs. --one-path adds the case `one-path` for every build that has a
 // plain path (Machine.usePlainPath, the check track-cost and track-plain make too): the same build
 // with it switched off, every segment through the one path, so that what it buys is measured alone.
-import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildOnce, ROOT } from './lib/build.mjs';
+import { count } from './lib/instructions.mjs';
 import { caseTracker, loadDist, trackCapture } from './lib/track-loop.mjs';
 
 const self = fileURLToPath(import.meta.url);
@@ -50,29 +50,17 @@ const casesAt = args.indexOf('--cases');
 const cases = casesAt >= 0 ? args[casesAt + 1].split(',') : ['track'];
 const file = args.find((a, i) => !a.startsWith('--') && args[i - 1] !== '--dist' && args[i - 1] !== '--cases') ?? path.join(ROOT, '.bench-data/loopback.pcapng');
 
-function count(name, dist) {
-  const p = spawnSync(
-    'valgrind',
-    ['--tool=cachegrind', '--cache-sim=no', '--cachegrind-out-file=/dev/null', process.execPath, '--predictable', self, '--case', name, dist, file],
-    { encoding: 'utf8', maxBuffer: 1 << 24 },
-  );
-  if (p.error) throw new Error(`valgrind: ${p.error.message}`);
-  const m = /I\s+refs:\s+([\d,]+)/.exec(p.stderr);
-  if (p.status !== 0 || !m) throw new Error(`${name} ${dist}: ${p.stderr.trim().split('\n').slice(-3).join(' | ')}`);
-  return { instructions: Number(m[1].replace(/,/g, '')), segments: JSON.parse(p.stdout.trim()).segments };
-}
-
 console.log(`file ${path.relative(process.cwd(), file)}; instructions of the whole process (valgrind --tool=cachegrind, node --predictable)`);
 console.log('| build | decode (read + decode) | track (read + decode + track) | segments | tracking instructions per segment |');
 console.log('|---|---:|---:|---:|---:|');
 for (const dist of dists) {
-  const dec = count('decode', dist);
+  const dec = count(self, 'decode', dist, file);
   const fmt = (n) => n.toLocaleString('en-US');
   const onePath = args.includes('--one-path') && hasPlainPath(new (loadDist(dist).Tracker)());
   for (const name of onePath ? [...cases, 'one-path'] : cases) {
-    const trk = count(name, dist);
-    const per = (trk.instructions - dec.instructions) / trk.segments;
+    const trk = count(self, name, dist, file);
+    const per = (trk.instructions - dec.instructions) / trk.out.segments;
     const label = (path.relative(process.cwd(), dist) || '.') + (name === 'track' ? '' : ` (${name})`);
-    console.log(`| ${label} | ${fmt(dec.instructions)} | ${fmt(trk.instructions)} | ${trk.segments} | ${per.toFixed(0)} |`);
+    console.log(`| ${label} | ${fmt(dec.instructions)} | ${fmt(trk.instructions)} | ${trk.out.segments} | ${per.toFixed(0)} |`);
   }
 }

@@ -23,7 +23,8 @@ export interface CapHandle {
   /** Only on Windows builds. */
   setMinBytes?(nBytes: number): void;
   on(event: 'packet', listener: (nbytes: number, truncated: boolean) => void): unknown;
-  removeAllListeners(event?: string): unknown;
+  /** cap delivers each packet as emit('packet', nbytes, truncated), the handle being an EventEmitter. */
+  emit(event: string, ...args: unknown[]): boolean;
 }
 
 export interface CapDevice {

@@ -100,7 +100,7 @@ function main(): void {
   let dropped = 0;
   let checkedAt = process.hrtime();
   let checkedMs = 0;
-  let checkDrops: () => unknown = () => {};
+  let checkDrops: () => number = () => 0;
   // the ring's size in packets, frames read by the last flush, and when it ran
   let ring = 1;
   let framesAtDrain = 0;
@@ -148,7 +148,7 @@ function main(): void {
   // placed there, in the stream, between the frames read before and after.
   // Returns the frames read so far, from the same look (each look at libpcap's statistics opens two
   // sysfs files: the beat takes its count from here rather than look twice).
-  const look = (): number => {
+  checkDrops = () => {
     const s = c.stats();
     const now = s.dropped;
     const at = checkedAt;
@@ -160,11 +160,10 @@ function main(): void {
     }
     return s.frames;
   };
-  checkDrops = look;
   out.write(soloRecord(Rec.READY, 0, { iface: c.iface, linkType: c.linkType, filter: c.filter, kernelFilter: c.kernelFilter, bufferSize: c.bufferSize, snapLength: c.snapLength }));
 
   setInterval(() => {
-    const frames = look();
+    const frames = checkDrops();
     const t = process.hrtime();
     writer.control(Rec.BEAT, t[0], t[1], frames);
     writer.send();

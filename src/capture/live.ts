@@ -290,8 +290,7 @@ let PacketCapClass: (new () => PacketCap) | null = null;
  */
 function packetCapClass(Cap: new () => CapHandle): new () => PacketCap {
   if (PacketCapClass !== null) return PacketCapClass;
-  const Base = Cap as unknown as new () => CapHandle & { emit(event: string, ...args: unknown[]): boolean };
-  PacketCapClass = class extends Base {
+  PacketCapClass = class extends Cap {
     onPacket: (nbytes: number) => void = ignorePacket;
     // cap passes (event, nbytes, truncated): named, not gathered into an array per call
     override emit(event: string, nbytes?: unknown, truncated?: unknown): boolean {

@@ -29,9 +29,6 @@ export interface CaptureParser {
 /** Frames up to this many bytes are copied into one reused buffer; longer ones get a view. */
 const SCRATCH_MAX = 256;
 
-/** Whether this machine stores numbers little-endian, as an Int32Array then reads a little-endian file. */
-export const HOST_LE = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
-
 /**
  * Hands out a frame's bytes without allocating. A view (`subarray`) per packet costs a Buffer
  * object, more than copying a short frame does, so short frames are copied into one scratch buffer

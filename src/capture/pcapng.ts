@@ -1,7 +1,8 @@
 import { damaged, MAX_PACKET, truncated } from './errors';
 import type { FileError } from './errors';
 import type { Frame, FrameNote } from './frame';
-import { FrameBytes, HOST_LE, type CaptureParser, type FrameSink } from './parser';
+import { HOST_LE } from '../decode/bytes';
+import { FrameBytes, type CaptureParser, type FrameSink } from './parser';
 import { DEFAULT_RESOLUTION, setTimestamp, TimestampClock, tsResolution, type TsResolution } from './pcapng-time';
 
 const SHB = 0x0a0d0d0a;

@@ -9,7 +9,7 @@ import type { EngineLike } from './deps';
 import { decodeBreakdown } from './stats';
 
 /** Handshake RTT buckets in seconds: loopback handshakes take tens of µs, WAN ones up to seconds. */
-const RTT_BUCKETS = [
+export const RTT_BUCKETS = [
   0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
   2.5, 5, 10,
 ];

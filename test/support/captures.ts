@@ -246,14 +246,19 @@ export function stdinReader(): string {
   const root = path.resolve(__dirname, '../..');
   const out = tempDir('tcpscope-stdin-reader-');
   mkdirSync(path.join(out, 'capture'));
+  mkdirSync(path.join(out, 'decode'));
   const pcapParser = JSON.stringify(path.join(root, 'node_modules', 'pcap-parser'));
-  const dir = path.join(root, 'src/capture');
-  for (const name of ['file', 'chunk-puller', 'errors', 'frame', 'parser', 'pcap', 'pcapng', 'pcapng-time']) {
-    const src = readFileSync(path.join(dir, `${name}.ts`), 'utf8');
+  const modules = [
+    ...['file', 'chunk-puller', 'errors', 'frame', 'parser', 'pcap', 'pcapng', 'pcapng-time'].map((n) => `capture/${n}`),
+    // the one module of decode the readers use (the host's byte order)
+    'decode/bytes',
+  ];
+  for (const name of modules) {
+    const src = readFileSync(path.join(root, 'src', `${name}.ts`), 'utf8');
     const js = ts.transpileModule(src, {
       compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
     }).outputText.replace(`require('pcap-parser')`, `require(${pcapParser})`);
-    writeFileSync(path.join(out, 'capture', `${name}.js`), js);
+    writeFileSync(path.join(out, `${name}.js`), js);
   }
   const script = path.join(out, 'read-stdin.js');
   writeFileSync(
