@@ -191,14 +191,11 @@ async function analyzeWith(
       connections++;
     });
   } else if (table !== null) {
-    const { writeTableLine, tableLine } = table;
+    // (only with recordThread: the rows all go to that thread)
+    const { tableLine } = table;
     engine.tracker.onRemove((c) => {
       begin();
-      if (toThread) thread!.view(c, tableLine);
-      else {
-        writeTableLine(out, c);
-        wrote();
-      }
+      thread!.view(c, tableLine);
       summary?.add(c);
       connections++;
     });
