@@ -95,8 +95,8 @@ async function analyzeWith(
 ): Promise<{ result: FileReadResult; connections: number }> {
   const gate = opts.gate ?? new OutputGate();
   // In the record thread, this thread packs each record and the other one writes its text.
-  // The end is shared for jsonl alone: the table's rows are built from views this thread makes
-  // either way (useSharedEnd, analyze.ts), and Zeek's records come from the tracker's mirror.
+  // The end is shared for jsonl alone: sharing the table's was measured to cost more than it saved
+  // (useSharedEnd, analyze.ts), and Zeek's records come from the tracker's mirror.
   const shareEnd = opts.recordThread !== true && opts.sharedEnd === true && o.format === 'jsonl';
   // each format's code, and the record thread's, loads only when it is used
   const [jsonl, table, zeek, diagnoseFile, threads, shared] = await Promise.all([
