@@ -68,12 +68,7 @@ export function tableRow(c: ConnectionView): string[] {
 
 /** The processes named for the endpoints (from the file's packet comments), after the close. */
 function owners(c: ConnectionView): string {
-  const name = (side: 'client' | 'server') => {
-    const p = c[side].process;
-    return p ? `${side} ${p.command || '?'} (pid ${p.pid})` : null;
-  };
-  const named = [name('client'), name('server')].filter((x) => x !== null);
-  return named.length ? `  ${named.join(', ')}` : '';
+  return ownersOfNotes(c.client, c.server);
 }
 
 /**
@@ -170,7 +165,7 @@ function closeCode(f: ConnFields): number {
   return ((closed * CLOSED_BY.length + f.closedBy) * 8 + (f.closeKind & 7)) * 2 + ((f.flags & FL.PARTIAL) !== 0 ? 1 : 0);
 }
 
-/** owners() from an endpoint's notes. */
+/** The processes named in the endpoints' notes, as owners() writes them. */
 function ownersOfNotes(client: EndpointNotes | null, server: EndpointNotes | null): string {
   const c = client?.process;
   const s = server?.process;
