@@ -2,6 +2,7 @@ import type { ConnectionView, EndpointNotes } from '../../track/connection';
 import { writeAscii, writeDigits, writeIPv4, writePadded, writeUint, type JsonBytes } from '../../events/json-bytes';
 import { CLOSE_KINDS, CLOSED_BY, FL, N, TCP_STATES, type ConnFields } from '../../track/record';
 import { CONN_STATES, type ConnState } from '../../track/states';
+import { C } from '../../track/store';
 
 export { FieldsView } from './fields-view';
 
@@ -35,8 +36,13 @@ function lastAt(c: ConnectionView): number {
 
 /** The CLOSE cell: how and by whom, partial or not, and the processes named. */
 function closeText(c: ConnectionView): string {
-  const close = c.status === 'open' ? 'open' : `${c.closeKind ?? '?'}${c.closedBy ? ` by ${c.closedBy}` : ''}`;
-  return close + (c.partial ? ' (partial)' : '') + owners(c);
+  return closeCell(c.status !== 'open', c.closeKind, c.closedBy, c.partial) + owners(c);
+}
+
+/** The CLOSE cell but the processes: 'open', or how and by whom; ' (partial)' when it is. */
+function closeCell(closed: boolean, kind: string | null, by: string | null, partial: boolean): string {
+  const close = closed ? `${kind ?? '?'}${by ? ` by ${by}` : ''}` : 'open';
+  return close + (partial ? ' (partial)' : '');
 }
 
 function endpoint(ip: string, port: number): string {
@@ -143,26 +149,22 @@ export function writeTableLine(w: JsonBytes, c: ConnectionView): void {
   w.byte(0x0a);
 }
 
+/** The largest closeKind code the store's field holds; those past CLOSE_KINDS' end stand for null, as in the views. */
+const KIND_MAX = C.KIND_MASK >>> C.KIND_SHIFT;
+
 /**
- * The CLOSE cell but the processes, by (closed, closedBy, closeKind, partial) codes (closeCode()):
- * closeText()'s text for every combination, made once. closeKind has 8 codes, those past the
- * list's end standing for null, as in the views.
+ * closeCell() by (closed, closedBy, closeKind, partial) codes (closeCode()), for every
+ * combination, made once.
  */
 const CLOSE_CELLS: readonly string[] = [false, true].flatMap((closed) =>
   CLOSED_BY.flatMap((by) =>
-    Array.from({ length: 8 }, (_, k) => k).flatMap((k) =>
-      [false, true].map((partial) => {
-        const kind = CLOSE_KINDS[k] ?? null;
-        const close = closed ? `${kind ?? '?'}${by ? ` by ${by}` : ''}` : 'open';
-        return close + (partial ? ' (partial)' : '');
-      }),
-    ),
+    Array.from({ length: KIND_MAX + 1 }, (_, k) => k).flatMap((k) => [false, true].map((partial) => closeCell(closed, CLOSE_KINDS[k] ?? null, by, partial))),
   ),
 );
 
 function closeCode(f: ConnFields): number {
   const closed = (f.flags & FL.CLOSED) !== 0 ? 1 : 0;
-  return ((closed * CLOSED_BY.length + f.closedBy) * 8 + (f.closeKind & 7)) * 2 + ((f.flags & FL.PARTIAL) !== 0 ? 1 : 0);
+  return ((closed * CLOSED_BY.length + f.closedBy) * (KIND_MAX + 1) + (f.closeKind & KIND_MAX)) * 2 + ((f.flags & FL.PARTIAL) !== 0 ? 1 : 0);
 }
 
 /** The processes named in the endpoints' notes, as owners() writes them. */
