@@ -1,7 +1,7 @@
 import { describeError, type FileReadResult } from '../capture/file';
 import { Engine } from '../ingest/engine';
 import { ZEEK_TIMERS, type ZeekRecord } from '../track/zeek';
-import { DEFAULT_TRACKER_OPTIONS, type Tracker } from '../track/tracker';
+import { DEFAULT_TRACKER_OPTIONS } from '../track/tracker';
 import { ConnFields } from '../track/record';
 import type { ConnectionView } from '../track/connection';
 import { playFile } from './file-driver';
@@ -159,9 +159,18 @@ async function analyzeWith(
   // reused FieldsView, with no view built (a view costs three times the row), unless a record
   // thread takes the rows: it takes views.
   const tableFromFields = table !== null && opts.recordThread !== true;
-  /** The diagnoser's remove sink, when it reads the FieldsView (fed below) rather than the tracker's views. */
+  /**
+   * The diagnoser's remove sink, when it reads the FieldsView (fed below) rather than the tracker's
+   * views: kept here, not given to the tracker, which builds a view of each connection it removes
+   * while it has such a sink.
+   */
   let diagnoserSink: ((c: ConnectionView) => void) | null = null;
-  const diagnosed = tableFromFields ? removeSinkOnly(engine.tracker, (sink) => (diagnoserSink = sink)) : engine.tracker;
+  const fromFields = {
+    onRemove: (sink: (c: ConnectionView) => void) => {
+      diagnoserSink = sink;
+    },
+  };
+  const diagnosed = tableFromFields ? fromFields : engine.tracker;
   // what went wrong, from the packets alone: after the table's summary
   const diagnoser = diagnoseFile !== null ? new diagnoseFile.FileDiagnoser(diagnosed, () => engine.lastTs, lingerMs(o), diagnoseThresholds(o)) : null;
   // (no remove sink for the zeek format: its records come from the mirror)
@@ -255,17 +264,6 @@ async function analyzeWith(
   }
   flush();
   return { result, connections };
-}
-
-/**
- * The tracker as a diagnoser sees it, but for its remove sink, which goes to `take` instead: the
- * caller feeds it. (The tracker builds a view of each connection it removes only while it has such
- * a sink.)
- */
-function removeSinkOnly(tracker: Tracker, take: (sink: (c: ConnectionView) => void) => void): Tracker {
-  const t = Object.create(tracker) as Tracker;
-  t.onRemove = take;
-  return t;
 }
 
 /** The diagnoses as the table's last lines: one per diagnosis, its connections' ids after it. */

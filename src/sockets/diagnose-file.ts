@@ -79,7 +79,8 @@ export class FileDiagnoser {
    * `clock`: the capture time of the newest packet; `timeWaitMs`: how long a TIME_WAIT lasts (2×MSL).
    */
   constructor(
-    tracker: TrackerApi,
+    /** Where the records come from: a tracker, or anything that hands them on as one does. */
+    tracker: Pick<TrackerApi, 'onRemove'>,
     private readonly clock: () => number,
     private readonly timeWaitMs: number,
     o: Partial<DiagnoseOptions> = {},

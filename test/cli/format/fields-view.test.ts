@@ -18,11 +18,9 @@ async function summarise(file: string, maxConnections: number, fromFields: boole
   const summary = new TableSummary();
   let diagnoser: FileDiagnoser;
   if (fromFields) {
-    // the tracker as analyze hands it to the diagnoser: its remove sink fed from the fields
+    // as analyze hands it to the diagnoser: a remove sink fed from the fields
     let sink: ((c: ConnectionView) => void) | null = null;
-    const t = Object.create(e.tracker) as typeof e.tracker;
-    t.onRemove = (s) => (sink = s);
-    diagnoser = new FileDiagnoser(t, () => e.lastTs, 60_000, THRESHOLDS);
+    diagnoser = new FileDiagnoser({ onRemove: (s) => (sink = s) }, () => e.lastTs, 60_000, THRESHOLDS);
     const f = new ConnFields();
     const v = new FieldsView(f);
     e.tracker.onRemoveRecord((r) => {
