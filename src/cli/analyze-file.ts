@@ -3,7 +3,7 @@ import { Engine } from '../ingest/engine';
 import { ZEEK_TIMERS, type ZeekRecord } from '../track/zeek';
 import { DEFAULT_TRACKER_OPTIONS } from '../track/tracker';
 import { ConnFields } from '../track/record';
-import type { ConnectionView } from '../track/connection';
+import type { DiagnosedConnection } from '../sockets/diagnose-file';
 import { playFile } from './file-driver';
 import { JsonBytes } from '../events/json-bytes';
 import type { Diagnosis } from '../sockets/diagnose';
@@ -164,9 +164,9 @@ async function analyzeWith(
    * views: kept here, not given to the tracker, which builds a view of each connection it removes
    * while it has such a sink.
    */
-  let diagnoserSink: ((c: ConnectionView) => void) | null = null;
+  let diagnoserSink: ((c: DiagnosedConnection) => void) | null = null;
   const fromFields = {
-    onRemove: (sink: (c: ConnectionView) => void) => {
+    onRemove: (sink: (c: DiagnosedConnection) => void) => {
       diagnoserSink = sink;
     },
   };

@@ -353,7 +353,7 @@ export class TableSummary {
   private total = 0;
   private open = 0;
 
-  add(c: ConnectionView): void {
+  add(c: Pick<ConnectionView, 'connState' | 'status'>): void {
     this.by.set(c.connState, (this.by.get(c.connState) ?? 0) + 1);
     this.total++;
     if (c.status === 'open') this.open++;
