@@ -1,9 +1,9 @@
 import { describeError, type FileReadResult } from '../capture/file';
 import { Engine } from '../ingest/engine';
 import { ZEEK_TIMERS, type ZeekRecord } from '../track/zeek';
-import { DEFAULT_TRACKER_OPTIONS, type Tracker } from '../track/tracker';
+import { DEFAULT_TRACKER_OPTIONS } from '../track/tracker';
 import { ConnFields } from '../track/record';
-import type { ConnectionView } from '../track/connection';
+import type { DiagnosedConnection } from '../sockets/diagnose-file';
 import { playFile } from './file-driver';
 import { JsonBytes } from '../events/json-bytes';
 import type { Diagnosis } from '../sockets/diagnose';
@@ -95,8 +95,8 @@ async function analyzeWith(
 ): Promise<{ result: FileReadResult; connections: number }> {
   const gate = opts.gate ?? new OutputGate();
   // In the record thread, this thread packs each record and the other one writes its text.
-  // The end is shared for jsonl alone: the table's rows are built from views this thread makes
-  // either way (useSharedEnd, analyze.ts), and Zeek's records come from the tracker's mirror.
+  // The end is shared for jsonl alone: sharing the table's was measured to cost more than it saved
+  // (useSharedEnd, analyze.ts), and Zeek's records come from the tracker's mirror.
   const shareEnd = opts.recordThread !== true && opts.sharedEnd === true && o.format === 'jsonl';
   // each format's code, and the record thread's, loads only when it is used
   const [jsonl, table, zeek, diagnoseFile, threads, shared] = await Promise.all([
@@ -159,9 +159,18 @@ async function analyzeWith(
   // reused FieldsView, with no view built (a view costs three times the row), unless a record
   // thread takes the rows: it takes views.
   const tableFromFields = table !== null && opts.recordThread !== true;
-  /** The diagnoser's remove sink, when it reads the FieldsView (fed below) rather than the tracker's views. */
-  let diagnoserSink: ((c: ConnectionView) => void) | null = null;
-  const diagnosed = tableFromFields ? removeSinkOnly(engine.tracker, (sink) => (diagnoserSink = sink)) : engine.tracker;
+  /**
+   * The diagnoser's remove sink, when it reads the FieldsView (fed below) rather than the tracker's
+   * views: kept here, not given to the tracker, which builds a view of each connection it removes
+   * while it has such a sink.
+   */
+  let diagnoserSink: ((c: DiagnosedConnection) => void) | null = null;
+  const fromFields = {
+    onRemove: (sink: (c: DiagnosedConnection) => void) => {
+      diagnoserSink = sink;
+    },
+  };
+  const diagnosed = tableFromFields ? fromFields : engine.tracker;
   // what went wrong, from the packets alone: after the table's summary
   const diagnoser = diagnoseFile !== null ? new diagnoseFile.FileDiagnoser(diagnosed, () => engine.lastTs, lingerMs(o), diagnoseThresholds(o)) : null;
   // (no remove sink for the zeek format: its records come from the mirror)
@@ -191,14 +200,11 @@ async function analyzeWith(
       connections++;
     });
   } else if (table !== null) {
-    const { writeTableLine, tableLine } = table;
+    // (only with recordThread: the rows all go to that thread)
+    const { tableLine } = table;
     engine.tracker.onRemove((c) => {
       begin();
-      if (toThread) thread!.view(c, tableLine);
-      else {
-        writeTableLine(out, c);
-        wrote();
-      }
+      thread!.view(c, tableLine);
       summary?.add(c);
       connections++;
     });
@@ -258,17 +264,6 @@ async function analyzeWith(
   }
   flush();
   return { result, connections };
-}
-
-/**
- * The tracker as a diagnoser sees it, but for its remove sink, which goes to `take` instead: the
- * caller feeds it. (The tracker builds a view of each connection it removes only while it has such
- * a sink.)
- */
-function removeSinkOnly(tracker: Tracker, take: (sink: (c: ConnectionView) => void) => void): Tracker {
-  const t = Object.create(tracker) as Tracker;
-  t.onRemove = take;
-  return t;
 }
 
 /** The diagnoses as the table's last lines: one per diagnosis, its connections' ids after it. */

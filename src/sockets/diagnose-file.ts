@@ -1,5 +1,4 @@
-import type { TrackerApi } from '../track/api';
-import type { ConnectionView } from '../track/connection';
+import type { ConnectionView, EndpointView } from '../track/connection';
 import type { Side } from '../track/states';
 import { at, DEFAULT_DIAGNOSE, type DiagnoseOptions, type Diagnosis } from './diagnose';
 
@@ -32,6 +31,14 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
 const MAX_IDS = 20;
 /** close-wait-held diagnoses reported one by one at most; the rest are counted in the last. */
 const MAX_CLOSE_WAIT = 20;
+
+/** What the diagnoser reads of a connection that leaves the table: a ConnectionView has it all. */
+export type DiagnosedConnection = Pick<ConnectionView, 'id' | 'status' | 'startedAt' | 'endedAt' | 'lastSeenAt' | 'closeKind' | 'closedBy'> & {
+  readonly client: Pick<EndpointView, 'ip' | 'port' | 'state'>;
+  readonly server: Pick<EndpointView, 'ip' | 'port' | 'state'>;
+  readonly handshake: Pick<ConnectionView['handshake'], 'synAt' | 'synAckAt' | 'ackAt'>;
+  readonly counts: { readonly client: Pick<ConnectionView['counts']['client'], 'bytes'>; readonly server: Pick<ConnectionView['counts']['server'], 'bytes'> };
+};
 
 /** One client address's connections to one server endpoint that it closed first. */
 interface TimeWaitPair {
@@ -79,7 +86,8 @@ export class FileDiagnoser {
    * `clock`: the capture time of the newest packet; `timeWaitMs`: how long a TIME_WAIT lasts (2×MSL).
    */
   constructor(
-    tracker: TrackerApi,
+    /** Where the records come from: a tracker, or anything that hands them on as one does. */
+    tracker: { onRemove(sink: (c: DiagnosedConnection) => void): void },
     private readonly clock: () => number,
     private readonly timeWaitMs: number,
     o: Partial<DiagnoseOptions> = {},
@@ -88,7 +96,7 @@ export class FileDiagnoser {
     tracker.onRemove((c) => this.onRecord(c));
   }
 
-  private onRecord(c: ConnectionView): void {
+  private onRecord(c: DiagnosedConnection): void {
     const last = c.lastSeenAt ?? c.endedAt ?? c.startedAt;
     if (c.status === 'open') {
       for (const side of ['client', 'server'] as Side[]) if (c[side].state === 'CLOSE_WAIT') this.closeWait(c, side, Math.max(last, this.clock()) - last);
@@ -108,7 +116,7 @@ export class FileDiagnoser {
     if (c.handshake.synAt !== null && c.counts.client.bytes === 0 && c.counts.server.bytes === 0 && c.closeKind !== 'rst') this.add(this.halfOpenBy, c, last);
   }
 
-  private add(by: Map<string, Group>, c: ConnectionView, last: number): void {
+  private add(by: Map<string, Group>, c: DiagnosedConnection, last: number): void {
     const k = at(c.server.ip, c.server.port);
     let g = by.get(k);
     if (!g) by.set(k, (g = { ip: c.server.ip, port: c.server.port, n: 0, ids: [], sources: new Set(), first: c.startedAt, last }));
@@ -121,7 +129,7 @@ export class FileDiagnoser {
   }
 
   /** The client closed first: its port is in TIME_WAIT from `end` for 2×MSL, or until it is used again. */
-  private endedInTimeWait(c: ConnectionView, end: number): void {
+  private endedInTimeWait(c: DiagnosedConnection, end: number): void {
     const key = `${c.client.ip} ${c.server.ip} ${c.server.port}`;
     let g = this.timeWait.get(key);
     if (!g) {
@@ -151,7 +159,7 @@ export class FileDiagnoser {
     if (g.ids.length > MAX_IDS) g.ids.shift();
   }
 
-  private closeWait(c: ConnectionView, side: Side, ms: number): void {
+  private closeWait(c: DiagnosedConnection, side: Side, ms: number): void {
     if (ms < this.o.closeWaitMs) return;
     this.heldCount++;
     if (this.held.length >= MAX_CLOSE_WAIT) return;

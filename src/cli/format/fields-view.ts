@@ -1,16 +1,18 @@
-import type { ConnectionView, EndpointView, KernelEndpoint, SideOptions } from '../../track/connection';
-import { CLOSE_KINDS, CLOSED_BY, CONN_STATES, FL, N, OPT, TCP_STATES, ipText, type ConnFields } from '../../track/record';
+import type { ConnectionView, EndpointView } from '../../track/connection';
+import { CLOSE_KINDS, CLOSED_BY, CONN_STATES, FL, N, TCP_STATES, ipText, type ConnFields } from '../../track/record';
+import type { DiagnosedConnection } from '../../sockets/diagnose-file';
 
 // A connection's fields (ConnFields, as the tracker's store fills them when a connection leaves the
-// table) read as a ConnectionView: every value is read when asked for, from the fields, so a reader
-// that looks at a few of them (the table's summary and diagnoses) costs a few reads, not the view's
-// dozen objects and strings. One object, reused: valid only until the fields are filled again, and
+// table) read as the part of a ConnectionView that the table's summary (TableSummary.add) and the
+// file diagnoser (DiagnosedConnection) read, and no more: every value is read when asked for, from
+// the fields, so a reader that looks at a few of them costs a few reads, not the view's dozen
+// objects and strings. One object, reused: valid only until the fields are filled again, and
 // a reader keeps the values it needs (strings, numbers), never the object. Its values are the
 // tracker's view's (view.ts), key by key; JSON.stringify and spreading see none of them (getters).
 
 const nullable = (t: number): number | null => (Number.isNaN(t) ? null : t);
 
-class EndpointOfFields implements EndpointView {
+class EndpointOfFields implements Pick<EndpointView, 'ip' | 'port' | 'state'> {
   /** The last IPv4 address turned into text, and its text: rows of one capture share few addresses. */
   private v4 = -1;
   private v4Text = '';
@@ -35,15 +37,6 @@ class EndpointOfFields implements EndpointView {
   get state(): EndpointView['state'] {
     return TCP_STATES[this.f.state[this.i]];
   }
-  get process(): EndpointView['process'] {
-    return this.f.notes[this.i]?.process;
-  }
-  get processReason(): EndpointView['processReason'] {
-    return this.f.notes[this.i]?.processReason;
-  }
-  get kernel(): KernelEndpoint | undefined {
-    return this.f.notes[this.i]?.kernel;
-  }
 }
 
 class HandshakeOfFields {
@@ -57,32 +50,19 @@ class HandshakeOfFields {
   get ackAt(): number | null {
     return nullable(this.n[N.ackAt]);
   }
-  get rttMs(): number | null {
-    return nullable(this.n[N.rttMs]);
-  }
-  get synToSynAckMs(): number | null {
-    return nullable(this.n[N.synToSynAckMs]);
-  }
-  get synAckToAckMs(): number | null {
-    return nullable(this.n[N.synAckToAckMs]);
-  }
 }
 
 class CountsOfFields {
   constructor(
     private readonly n: Float64Array,
-    private readonly packetsAt: number,
     private readonly bytesAt: number,
   ) {}
-  get packets(): number {
-    return this.n[this.packetsAt];
-  }
   get bytes(): number {
     return this.n[this.bytesAt];
   }
 }
 
-export class FieldsView implements ConnectionView {
+export class FieldsView implements DiagnosedConnection, Pick<ConnectionView, 'connState'> {
   readonly client: EndpointOfFields;
   readonly server: EndpointOfFields;
   readonly handshake: HandshakeOfFields;
@@ -92,33 +72,17 @@ export class FieldsView implements ConnectionView {
     this.client = new EndpointOfFields(f, 0);
     this.server = new EndpointOfFields(f, 1);
     this.handshake = new HandshakeOfFields(f.num);
-    this.counts = { client: new CountsOfFields(f.num, N.packets0, N.bytes0), server: new CountsOfFields(f.num, N.packets1, N.bytes1) };
+    this.counts = { client: new CountsOfFields(f.num, N.bytes0), server: new CountsOfFields(f.num, N.bytes1) };
   }
 
   get id(): string {
     return this.f.idText ?? String(this.f.id);
-  }
-  get family(): 4 | 6 {
-    return this.f.family;
   }
   get status(): 'open' | 'closed' {
     return (this.f.flags & FL.CLOSED) !== 0 ? 'closed' : 'open';
   }
   get connState(): ConnectionView['connState'] {
     return CONN_STATES[this.f.connState];
-  }
-  get history(): string {
-    const f = this.f;
-    return Buffer.from(f.hist.buffer, f.hist.byteOffset, f.histLen).toString('latin1');
-  }
-  get partial(): boolean {
-    return (this.f.flags & FL.PARTIAL) !== 0;
-  }
-  get captureGap(): boolean {
-    return (this.f.flags & FL.CAPTURE_GAP) !== 0;
-  }
-  get rolesGuessed(): boolean {
-    return (this.f.flags & FL.ROLES_GUESSED) !== 0;
   }
   get startedAt(): number {
     return this.f.num[N.startedAt];
@@ -134,28 +98,5 @@ export class FieldsView implements ConnectionView {
   }
   get closeKind(): ConnectionView['closeKind'] {
     return CLOSE_KINDS[this.f.closeKind] ?? null;
-  }
-  get options(): { client: SideOptions; server: SideOptions } {
-    return { client: this.sideOptions(0), server: this.sideOptions(1) };
-  }
-  get synRetransmits(): number {
-    return this.f.num[N.synRetransmits];
-  }
-  get anomalies(): number {
-    return this.f.num[N.anomalies];
-  }
-  get missedBytes(): number {
-    return this.f.num[N.missedBytes];
-  }
-
-  private sideOptions(i: 0 | 1): SideOptions {
-    const n = this.f.num;
-    const o = this.f.opts[i];
-    return {
-      mss: nullable(n[i === 0 ? N.mss0 : N.mss1]),
-      wscale: nullable(n[i === 0 ? N.wscale0 : N.wscale1]),
-      sackPermitted: (o & OPT.SACK) !== 0,
-      timestamps: (o & OPT.TS) !== 0,
-    };
   }
 }

@@ -2,6 +2,7 @@ import type { ConnectionView, EndpointNotes } from '../../track/connection';
 import { writeAscii, writeDigits, writeIPv4, writePadded, writeUint, type JsonBytes } from '../../events/json-bytes';
 import { CLOSE_KINDS, CLOSED_BY, FL, N, TCP_STATES, type ConnFields } from '../../track/record';
 import { CONN_STATES, type ConnState } from '../../track/states';
+import { C } from '../../track/store';
 
 export { FieldsView } from './fields-view';
 
@@ -35,8 +36,13 @@ function lastAt(c: ConnectionView): number {
 
 /** The CLOSE cell: how and by whom, partial or not, and the processes named. */
 function closeText(c: ConnectionView): string {
-  const close = c.status === 'open' ? 'open' : `${c.closeKind ?? '?'}${c.closedBy ? ` by ${c.closedBy}` : ''}`;
-  return close + (c.partial ? ' (partial)' : '') + owners(c);
+  return closeCell(c.status !== 'open', c.closeKind, c.closedBy, c.partial) + owners(c);
+}
+
+/** The CLOSE cell but the processes: 'open', or how and by whom; ' (partial)' when it is. */
+function closeCell(closed: boolean, kind: string | null, by: string | null, partial: boolean): string {
+  const close = closed ? `${kind ?? '?'}${by ? ` by ${by}` : ''}` : 'open';
+  return close + (partial ? ' (partial)' : '');
 }
 
 function endpoint(ip: string, port: number): string {
@@ -68,12 +74,7 @@ export function tableRow(c: ConnectionView): string[] {
 
 /** The processes named for the endpoints (from the file's packet comments), after the close. */
 function owners(c: ConnectionView): string {
-  const name = (side: 'client' | 'server') => {
-    const p = c[side].process;
-    return p ? `${side} ${p.command || '?'} (pid ${p.pid})` : null;
-  };
-  const named = [name('client'), name('server')].filter((x) => x !== null);
-  return named.length ? `  ${named.join(', ')}` : '';
+  return ownersOfNotes(c.client, c.server);
 }
 
 /**
@@ -109,17 +110,7 @@ export function tableLine(c: ConnectionView): string {
  */
 export function writeTableLine(w: JsonBytes, c: ConnectionView): void {
   w.room(ROW_ROOM + c.client.ip.length + c.server.ip.length + c.history.length);
-  // START: the second's text (clock()), then the microseconds
-  const us = Math.round(c.startedAt * 1000);
-  let p: number;
-  if (us >= 0 && us <= Number.MAX_SAFE_INTEGER) {
-    const prefix = clockPrefix(us);
-    p = writePadded(w.buf, writeAscii(w.buf, w.pos, prefix), us % 1e6, 6);
-    p = spaces(w.buf, p, WIDTHS[0] - prefix.length - 6);
-  } else {
-    const t = clock(c.startedAt);
-    p = textCell(w.buf, w.pos, t, WIDTHS[0]);
-  }
+  let p = clockCell(w.buf, w.pos, c.startedAt);
   p = endpointCell(w.buf, p, c.client.ip, c.client.port, WIDTHS[1]);
   p = endpointCell(w.buf, p, c.server.ip, c.server.port, WIDTHS[2]);
   p = textCell(w.buf, p, c.client.state, WIDTHS[3]);
@@ -127,50 +118,69 @@ export function writeTableLine(w: JsonBytes, c: ConnectionView): void {
   p = textCell(w.buf, p, c.connState, WIDTHS[5]);
   p = textCell(w.buf, p, c.history || '-', WIDTHS[6]);
   w.pos = p;
-  w.room(2 * DURATION_ROOM);
-  p = writeDuration(w.buf, w.pos, lastAt(c) - c.startedAt, WIDTHS[7]);
   const rtt = c.handshake.rttMs;
-  w.pos = rtt === null ? textCell(w.buf, p, '-', WIDTHS[8]) : writeDuration(w.buf, p, rtt, WIDTHS[8]);
-  w.room(COUNTS_ROOM);
-  p = w.pos;
+  timeCells(w, lastAt(c) - c.startedAt, rtt === null ? NaN : rtt);
   const k = c.counts;
-  const q = p;
-  p = writeDigits(w.buf, p, k.client.packets);
-  w.buf[p++] = 0x2f;
-  p = writeDigits(w.buf, p, k.server.packets);
-  p = spaces(w.buf, p, WIDTHS[9] - (p - q));
-  const r = p;
-  p = writeDigits(w.buf, p, k.client.bytes);
-  w.buf[p++] = 0x2f;
-  p = writeDigits(w.buf, p, k.server.bytes);
-  w.pos = spaces(w.buf, p, WIDTHS[10] - (p - r));
+  countCells(w, k.client.packets, k.server.packets, k.client.bytes, k.server.bytes);
   cell(w, closeText(c));
   w.byte(0x0a);
 }
 
+/** The START cell: the second's text (clock()), then the microseconds; clock() itself out of range. */
+function clockCell(b: Uint8Array, p: number, startedAt: number): number {
+  const us = Math.round(startedAt * 1000);
+  if (us >= 0 && us <= Number.MAX_SAFE_INTEGER) {
+    const prefix = clockPrefix(us);
+    p = writePadded(b, writeAscii(b, p, prefix), us % 1e6, 6);
+    return spaces(b, p, WIDTHS[0] - prefix.length - 6);
+  }
+  return textCell(b, p, clock(startedAt), WIDTHS[0]);
+}
+
+/** The DURATION and RTT cells, at `w.pos` (`rttMs`: NaN for none). */
+function timeCells(w: JsonBytes, durationMs: number, rttMs: number): void {
+  w.room(2 * DURATION_ROOM);
+  const b = w.buf;
+  const p = writeDuration(b, w.pos, durationMs, WIDTHS[7]);
+  w.pos = Number.isNaN(rttMs) ? textCell(b, p, '-', WIDTHS[8]) : writeDuration(b, p, rttMs, WIDTHS[8]);
+}
+
+/** The PKTS and BYTES cells (client/server), at `w.pos`. */
+function countCells(w: JsonBytes, packets0: number, packets1: number, bytes0: number, bytes1: number): void {
+  w.room(COUNTS_ROOM);
+  const b = w.buf;
+  let p = w.pos;
+  const q = p;
+  p = writeDigits(b, p, packets0);
+  b[p++] = 0x2f;
+  p = writeDigits(b, p, packets1);
+  p = spaces(b, p, WIDTHS[9] - (p - q));
+  const r = p;
+  p = writeDigits(b, p, bytes0);
+  b[p++] = 0x2f;
+  p = writeDigits(b, p, bytes1);
+  w.pos = spaces(b, p, WIDTHS[10] - (p - r));
+}
+
+/** The largest closeKind code the store's field holds; those past CLOSE_KINDS' end stand for null, as in the views. */
+const KIND_MAX = C.KIND_MASK >>> C.KIND_SHIFT;
+
 /**
- * The CLOSE cell but the processes, by (closed, closedBy, closeKind, partial) codes (closeCode()):
- * closeText()'s text for every combination, made once. closeKind has 8 codes, those past the
- * list's end standing for null, as in the views.
+ * closeCell() by (closed, closedBy, closeKind, partial) codes (closeCode()), for every
+ * combination, made once.
  */
 const CLOSE_CELLS: readonly string[] = [false, true].flatMap((closed) =>
   CLOSED_BY.flatMap((by) =>
-    Array.from({ length: 8 }, (_, k) => k).flatMap((k) =>
-      [false, true].map((partial) => {
-        const kind = CLOSE_KINDS[k] ?? null;
-        const close = closed ? `${kind ?? '?'}${by ? ` by ${by}` : ''}` : 'open';
-        return close + (partial ? ' (partial)' : '');
-      }),
-    ),
+    Array.from({ length: KIND_MAX + 1 }, (_, k) => k).flatMap((k) => [false, true].map((partial) => closeCell(closed, CLOSE_KINDS[k] ?? null, by, partial))),
   ),
 );
 
 function closeCode(f: ConnFields): number {
   const closed = (f.flags & FL.CLOSED) !== 0 ? 1 : 0;
-  return ((closed * CLOSED_BY.length + f.closedBy) * 8 + (f.closeKind & 7)) * 2 + ((f.flags & FL.PARTIAL) !== 0 ? 1 : 0);
+  return ((closed * CLOSED_BY.length + f.closedBy) * (KIND_MAX + 1) + (f.closeKind & KIND_MAX)) * 2 + ((f.flags & FL.PARTIAL) !== 0 ? 1 : 0);
 }
 
-/** owners() from an endpoint's notes. */
+/** The processes named in the endpoints' notes, as owners() writes them. */
 function ownersOfNotes(client: EndpointNotes | null, server: EndpointNotes | null): string {
   const c = client?.process;
   const s = server?.process;
@@ -194,15 +204,7 @@ export function writeTableFields(w: JsonBytes, f: ConnFields): void {
   const n = f.num;
   const b = w.buf;
   const startedAt = n[N.startedAt];
-  const us = Math.round(startedAt * 1000);
-  let p: number;
-  if (us >= 0 && us <= Number.MAX_SAFE_INTEGER) {
-    const prefix = clockPrefix(us);
-    p = writePadded(b, writeAscii(b, w.pos, prefix), us % 1e6, 6);
-    p = spaces(b, p, WIDTHS[0] - prefix.length - 6);
-  } else {
-    p = textCell(b, w.pos, clock(startedAt), WIDTHS[0]);
-  }
+  let p = clockCell(b, w.pos, startedAt);
   p = fieldsEndpointCell(b, p, f, 0, ip0, WIDTHS[1]);
   p = fieldsEndpointCell(b, p, f, 1, ip1, WIDTHS[2]);
   p = textCell(b, p, TCP_STATES[f.state[0]], WIDTHS[3]);
@@ -215,26 +217,8 @@ export function writeTableFields(w: JsonBytes, f: ConnFields): void {
     p = spaces(b, p, WIDTHS[6] - f.histLen);
   }
   w.pos = p;
-  w.room(2 * DURATION_ROOM);
-  const d = w.buf;
-  p = writeDuration(d, w.pos, n[N.lastSeenAt] - startedAt, WIDTHS[7]);
-  const rtt = n[N.rttMs];
-  if (Number.isNaN(rtt)) p = textCell(d, p, '-', WIDTHS[8]);
-  else p = writeDuration(d, p, rtt, WIDTHS[8]);
-  w.pos = p;
-  w.room(COUNTS_ROOM);
-  const c = w.buf;
-  p = w.pos;
-  const q = p;
-  p = writeDigits(c, p, n[N.packets0]);
-  c[p++] = 0x2f;
-  p = writeDigits(c, p, n[N.packets1]);
-  p = spaces(c, p, WIDTHS[9] - (p - q));
-  const r = p;
-  p = writeDigits(c, p, n[N.bytes0]);
-  c[p++] = 0x2f;
-  p = writeDigits(c, p, n[N.bytes1]);
-  w.pos = spaces(c, p, WIDTHS[10] - (p - r));
+  timeCells(w, n[N.lastSeenAt] - startedAt, n[N.rttMs]);
+  countCells(w, n[N.packets0], n[N.packets1], n[N.bytes0], n[N.bytes1]);
   w.ascii(CLOSE_CELLS[closeCode(f)]);
   if (f.notes[0] !== null || f.notes[1] !== null) cell(w, ownersOfNotes(f.notes[0], f.notes[1]));
   w.byte(0x0a);
@@ -369,7 +353,7 @@ export class TableSummary {
   private total = 0;
   private open = 0;
 
-  add(c: ConnectionView): void {
+  add(c: Pick<ConnectionView, 'connState' | 'status'>): void {
     this.by.set(c.connState, (this.by.get(c.connState) ?? 0) + 1);
     this.total++;
     if (c.status === 'open') this.open++;

@@ -6,8 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { readCaptureFile } from '../../../src/capture/file';
 import { FieldsView, TableSummary } from '../../../src/cli/format/table';
 import { Engine } from '../../../src/ingest/engine';
-import { FileDiagnoser } from '../../../src/sockets/diagnose-file';
-import type { ConnectionView } from '../../../src/track/connection';
+import { FileDiagnoser, type DiagnosedConnection } from '../../../src/sockets/diagnose-file';
 import { ConnFields } from '../../../src/track/record';
 
 const TRACES = ['nmap-vsn.pcap', 'pop3/pop3.pcap', 'web.pcap'].map((t) => path.resolve(__dirname, '../../fixtures/zeek/traces', t));
@@ -18,11 +17,9 @@ async function summarise(file: string, maxConnections: number, fromFields: boole
   const summary = new TableSummary();
   let diagnoser: FileDiagnoser;
   if (fromFields) {
-    // the tracker as analyze hands it to the diagnoser: its remove sink fed from the fields
-    let sink: ((c: ConnectionView) => void) | null = null;
-    const t = Object.create(e.tracker) as typeof e.tracker;
-    t.onRemove = (s) => (sink = s);
-    diagnoser = new FileDiagnoser(t, () => e.lastTs, 60_000, THRESHOLDS);
+    // as analyze hands it to the diagnoser: a remove sink fed from the fields
+    let sink: ((c: DiagnosedConnection) => void) | null = null;
+    diagnoser = new FileDiagnoser({ onRemove: (s) => (sink = s) }, () => e.lastTs, 60_000, THRESHOLDS);
     const f = new ConnFields();
     const v = new FieldsView(f);
     e.tracker.onRemoveRecord((r) => {

@@ -113,7 +113,7 @@ describe('writeTableFields durations', () => {
 });
 
 describe('FieldsView', () => {
-  it('reads every value of the view the fields were filled from', () => {
+  it('reads every value the summary and the diagnoser read of the view the fields were filled from', () => {
     const src = new ViewSource();
     const f = new ConnFields();
     const fv = new FieldsView(f);
@@ -122,30 +122,33 @@ describe('FieldsView', () => {
       const read = JSON.parse(
         JSON.stringify({
           id: fv.id,
-          family: fv.family,
           client: { ip: fv.client.ip, port: fv.client.port, state: fv.client.state },
           server: { ip: fv.server.ip, port: fv.server.port, state: fv.server.state },
           status: fv.status,
           connState: fv.connState,
-          history: fv.history,
-          partial: fv.partial,
-          captureGap: fv.captureGap,
-          rolesGuessed: fv.rolesGuessed,
           startedAt: fv.startedAt,
           endedAt: fv.endedAt,
           lastSeenAt: fv.lastSeenAt,
-          handshake: { ...['synAt', 'synAckAt', 'ackAt', 'rttMs', 'synToSynAckMs', 'synAckToAckMs'].reduce((o, k) => ({ ...o, [k]: fv.handshake[k as keyof typeof fv.handshake] }), {}) },
+          handshake: { synAt: fv.handshake.synAt, synAckAt: fv.handshake.synAckAt, ackAt: fv.handshake.ackAt },
           closedBy: fv.closedBy,
           closeKind: fv.closeKind,
-          counts: { client: { packets: fv.counts.client.packets, bytes: fv.counts.client.bytes }, server: { packets: fv.counts.server.packets, bytes: fv.counts.server.bytes } },
-          options: fv.options,
-          synRetransmits: fv.synRetransmits,
-          anomalies: fv.anomalies,
-          missedBytes: fv.missedBytes,
+          counts: { client: { bytes: fv.counts.client.bytes }, server: { bytes: fv.counts.server.bytes } },
         }),
       );
-      const { client, server, ...rest } = v;
-      expect(read).toEqual({ ...rest, client: { ip: client.ip, port: client.port, state: client.state }, server: { ip: server.ip, port: server.port, state: server.state } });
+      expect(read).toEqual({
+        id: v.id,
+        client: { ip: v.client.ip, port: v.client.port, state: v.client.state },
+        server: { ip: v.server.ip, port: v.server.port, state: v.server.state },
+        status: v.status,
+        connState: v.connState,
+        startedAt: v.startedAt,
+        endedAt: v.endedAt,
+        lastSeenAt: v.lastSeenAt,
+        handshake: { synAt: v.handshake.synAt, synAckAt: v.handshake.synAckAt, ackAt: v.handshake.ackAt },
+        closedBy: v.closedBy,
+        closeKind: v.closeKind,
+        counts: { client: { bytes: v.counts.client.bytes }, server: { bytes: v.counts.server.bytes } },
+      });
     }
   });
 });
