@@ -42,4 +42,15 @@ describe('no ladder when nothing reads it', () => {
     expect(kept.ladderBlocks).toBeGreaterThan(0);
   });
 
+  it('keeps none when the sink comes while a connection is tracked', async () => {
+    // a connection that began without its segments could not give an event its cause: the
+    // ladder stays off for the whole run, and what the tracker says does not change
+    const file = path.join(FIXTURES, 'zeek/traces/http/get.pcap');
+    const late = await run(file, 1);
+    const kept = await run(file, 0);
+    expect(late.views.length).toBeGreaterThan(0);
+    expect(late.ladderBlocks).toBe(0);
+    expect(late.views).toEqual(kept.views);
+    expect(late.stats).toEqual(kept.stats);
+  });
 });
