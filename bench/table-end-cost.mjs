@@ -10,6 +10,7 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { analyzeOptions } from './lib/track-loop.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dist = process.env.TCPSCOPE_DIST ? path.resolve(process.env.TCPSCOPE_DIST) : path.join(root, 'dist');
@@ -24,7 +25,7 @@ const { ConnFields } = require(path.join(dist, 'track/record.js'));
 const args = process.argv.slice(2);
 const runs = args.includes('--runs') ? Number(args[args.indexOf('--runs') + 1]) : 3;
 const file = args.find((a) => !a.startsWith('--') && a !== String(runs)) ?? path.join(root, '.bench-data/loopback.pcapng');
-const options = { timeouts: { closedRetention: 60_000 }, ladderHead: 0, ladderTail: 0, maxEventsPerConn: 0, eventLog: false };
+const options = { timeouts: { closedRetention: 60_000 }, ...analyzeOptions() };
 
 async function once(way) {
   const e = new Engine(options);

@@ -2,6 +2,7 @@
 // segment handed to the tracker (none: decoding alone), the timers run to the end at the last.
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { ROOT } from './build.mjs';
 
 const require = createRequire(import.meta.url);
 
@@ -33,12 +34,19 @@ export async function trackCapture(m, file, tracker) {
 }
 
 /**
- * The tracker options of the cases that configure the tracker as the commands do: `analyze` as
- * `tcpscope analyze` makes it (src/cli/analyze-file.ts: no ladder asked for, no events kept), where
- * `track` takes the defaults (a ladder of 16 + 16 segments and every event kept, as `live` and the
- * server do).
+ * The tracker options of `tcpscope analyze` (src/track/options.ts: no ladder asked for, no events
+ * kept), from this checkout's build, for every build measured: the `analyze` case configures each
+ * as today's command does, where `track` takes the defaults (a ladder of 16 + 16 segments and every
+ * event kept, as `live` and the server do).
  */
-export const ANALYZE_OPTIONS = { ladderHead: 0, ladderTail: 0, maxEventsPerConn: 0, eventLog: false };
+export function analyzeOptions() {
+  const file = path.join(ROOT, 'dist/track/options.js');
+  try {
+    return require(file).ANALYZE_TRACKER_OPTIONS;
+  } catch {
+    throw new Error(`${file} is missing: build this checkout first (npm run build)`);
+  }
+}
 
 /**
  * The tracker of case `name`: none for `decode`; analyze's options for `analyze`; for `sink`, the
@@ -47,7 +55,7 @@ export const ANALYZE_OPTIONS = { ladderHead: 0, ladderTail: 0, maxEventsPerConn:
  */
 export function caseTracker(m, name) {
   if (name === 'decode') return null;
-  const tracker = new m.Tracker({ maxConnections: 1_000_000, ...(name === 'analyze' ? ANALYZE_OPTIONS : {}) });
+  const tracker = new m.Tracker({ maxConnections: 1_000_000, ...(name === 'analyze' ? analyzeOptions() : {}) });
   if (name === 'sink') tracker.onEvent(() => {});
   return tracker;
 }

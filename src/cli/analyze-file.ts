@@ -1,7 +1,7 @@
 import { describeError, type FileReadResult } from '../capture/file';
 import { Engine } from '../ingest/engine';
 import { ZEEK_TIMERS, type ZeekRecord } from '../track/zeek';
-import { DEFAULT_TRACKER_OPTIONS } from '../track/tracker';
+import { ANALYZE_TRACKER_OPTIONS, DEFAULT_TRACKER_OPTIONS } from '../track/tracker';
 import { ConnFields } from '../track/record';
 import type { DiagnosedConnection } from '../sockets/diagnose-file';
 import { playFile } from './file-driver';
@@ -146,11 +146,7 @@ async function analyzeWith(
   const engine = new Engine(
     trackerOptions(o, {
       timeouts: { ...DEFAULT_TRACKER_OPTIONS.timeouts, closedRetention: retentionMs(o) },
-      // Records carry no ladder and no events: keep none but the few segments the tracker reads.
-      ladderHead: 0,
-      ladderTail: 0,
-      maxEventsPerConn: 0,
-      eventLog: false,
+      ...ANALYZE_TRACKER_OPTIONS,
       // Zeek's records are Zeek's connections, not ours: the mirror follows Zeek's lifetime for them.
       ...(o.format === 'zeek' ? { zeekRecords: zeekRecord } : {}),
     }),

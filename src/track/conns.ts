@@ -93,15 +93,11 @@ export class Conns {
   }
 
   /**
-   * The time of endpoint x's pending FIN (Expiry.awaitFin) as the ladder gives it, or NaN when the
-   * ladder does not hold that segment. Without a ladder, what a ladder of one block held: the time
-   * of a FIN among a connection's first four segments.
+   * The time of endpoint x's pending FIN (Expiry.awaitFin): the FIN's own, kept beside its ordinal,
+   * with or without a ladder.
    */
-  pendingFinTime(s: number, x: number): number {
-    const st = this.st;
-    if (this.keepsSegments !== true) return st.pendOrd[x] < LADDER_BLOCK ? st.pendTs[x] : NaN;
-    const r = this.ladder.find(s, st.pendOrd[x]);
-    return r !== -1 ? this.ladder.ts(r) : NaN;
+  pendingFinTime(x: number): number {
+    return this.st.pendTs[x];
   }
 
   // ------------------------------------------------------------------ states, through the table

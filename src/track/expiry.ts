@@ -59,14 +59,14 @@ export class Expiry {
       for (let side = 0; side < 2; side++) {
         const x = 2 * s + side;
         if ((st.eflags[x] & E.PEND_FIN) === 0) continue;
-        const t = c.pendingFinTime(s, x);
+        const t = c.pendingFinTime(x);
         if (t > nowMs) {
           this.pendSlots.push(s);
           this.pendIds.push(ids[i]);
           continue;
         }
         c.ord = st.pendOrd[x];
-        c.now = Number.isNaN(t) ? nowMs : t;
+        c.now = t;
         c.changed = false;
         c.receivePendingFin(s, x);
         if (c.changed) c.checkClosed(s, Kind.FIN);
@@ -84,7 +84,6 @@ export class Expiry {
     st.eflags[x] |= E.PEND_FIN;
     st.pendOrd[x] = ref;
     st.pendTs[x] = this.c.now;
-    if (this.c.keepsSegments === true) this.c.ladder.pin(s, ref);
     if (this.pendSlots.length >= 4096) this.compactPending();
     this.pendSlots.push(s);
     this.pendIds.push(st.idNum[s]);

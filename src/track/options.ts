@@ -27,3 +27,14 @@ export function resolveOptions(opts?: Partial<TrackerOptions>): TrackerOptions {
     timeouts: { ...DEFAULT_TRACKER_OPTIONS.timeouts, ...opts?.timeouts },
   };
 }
+
+/**
+ * What `tcpscope analyze` asks of the tracker: its records carry no ladder and no events, so none
+ * is kept (nor, with no event sink, a single segment).
+ */
+export const ANALYZE_TRACKER_OPTIONS = {
+  ladderHead: 0,
+  ladderTail: 0,
+  maxEventsPerConn: 0,
+  eventLog: false,
+} as const satisfies Partial<TrackerOptions>;

@@ -136,7 +136,7 @@ export const FIELDS: ReadonlyArray<readonly [string, Ctor, number, number]> = [
   ['finSeq', Int32Array, 2, 0],
   ['ackHi', Int32Array, 2, 0], // highest acknowledgement number sent
   ['pendOrd', Uint32Array, 2, 0], // ordinal of the peer's FIN segment awaiting reception
-  ['pendTs', Float64Array, 2, 0], // its time (read when no ladder is kept)
+  ['pendTs', Float64Array, 2, 0], // its time
   ['zStart', Int32Array, 2, 0],
   ['zLast', Int32Array, 2, 0],
   ['zAck', Int32Array, 2, 0],

@@ -15,7 +15,7 @@ import type { Selection } from './select';
 import { S } from './states';
 import { ZeekMirror } from './zeek';
 
-export { DEFAULT_TRACKER_OPTIONS } from './options';
+export { ANALYZE_TRACKER_OPTIONS, DEFAULT_TRACKER_OPTIONS } from './options';
 
 /**
  * The connection tracker: a flow table of 4-tuples, and for each connection the RFC 9293 state of

@@ -1,6 +1,18 @@
 import type { FuzzDeps } from './fuzz/engine.mjs';
 
 export function goldenFiles(): string[];
+type FileTracker = InstanceType<FuzzDeps['Tracker']>;
+export function trackFile<R, E = undefined>(
+  deps: FuzzDeps,
+  full: string,
+  how: {
+    options: ConstructorParameters<FuzzDeps['Tracker']>[0];
+    setup?: (tracker: FileTracker) => void;
+    setupAfter?: number;
+    record: (tracker: FileTracker, c: Parameters<Parameters<FileTracker['onRemove']>[0]>[0]) => R;
+    atEnd?: (tracker: FileTracker) => E;
+  },
+): Promise<{ error: string | null; connections: R[]; stats: Record<string, unknown>; end: E }>;
 export function fileGolden(
   deps: FuzzDeps,
   full: string,

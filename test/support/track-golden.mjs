@@ -23,21 +23,28 @@ export function goldenFiles() {
 }
 
 /**
- * Every connection of the file at `full`, in the order it left the table, as `id:hash` of its
- * detail (view, events with their causes, ladder). Timers run every second of capture time, as
- * the file commands run them, then at the last packet; the rest is removed at the end. `stats` is
- * the tracker's stats() (counters, anomaly totals, handshakes, resets) before that removal.
+ * The file at `full` through a tracker made with `options`, as the file commands drive one: timers
+ * run every second of capture time, then at the last packet; the rest is removed at the end.
+ * `setup(tracker)` runs once `setupAfter` segments are processed (0: before the first);
+ * `record(tracker, c)` gives what each removed connection is recorded as, in the order it left.
+ * `stats` is the tracker's stats() and `end` what `atEnd(tracker)` returns, both before that
+ * removal.
  */
-export async function fileGolden(deps, full) {
-  const tracker = new deps.Tracker({ maxConnections: 1_000_000 });
+export async function trackFile(deps, full, { options, setup, setupAfter = 0, record, atEnd }) {
+  const tracker = new deps.Tracker(options);
   const out = [];
-  tracker.onRemove((c) => out.push(`${c.id}:${hash(JSON.stringify(tracker.detail(c.id)))}`));
+  tracker.onRemove((c) => out.push(record(tracker, c)));
   const seg = new deps.Segment();
+  let segments = 0;
+  if (setup && setupAfter === 0) setup(tracker);
   let last = 0;
   let nextExpire = -Infinity;
   const res = await deps.readCaptureFile(full, (f) => {
     const ts = f.tsSec * 1000 + f.tsNsec / 1e6;
-    if (deps.decodeFrame(f.linkType, f.data, f.origLen, seg) === 'ok') tracker.process(seg, ts);
+    if (deps.decodeFrame(f.linkType, f.data, f.origLen, seg) === 'ok') {
+      tracker.process(seg, ts);
+      if (++segments === setupAfter && setup) setup(tracker);
+    }
     if (ts > last) last = ts;
     if (last >= nextExpire) {
       tracker.expire(last);
@@ -46,8 +53,22 @@ export async function fileGolden(deps, full) {
   });
   tracker.expire(last);
   const stats = tracker.stats();
+  const end = atEnd ? atEnd(tracker) : undefined;
   tracker.removeAll();
-  return { error: res.error ? res.error.code : null, connections: out, stats };
+  return { error: res.error ? res.error.code : null, connections: out, stats, end };
+}
+
+/**
+ * Every connection of the file at `full`, in the order it left the table, as `id:hash` of its
+ * detail (view, events with their causes, ladder), through a tracker with the defaults
+ * (trackFile).
+ */
+export async function fileGolden(deps, full) {
+  const g = await trackFile(deps, full, {
+    options: { maxConnections: 1_000_000 },
+    record: (tracker, c) => `${c.id}:${hash(JSON.stringify(tracker.detail(c.id)))}`,
+  });
+  return { error: g.error, connections: g.connections, stats: g.stats };
 }
 
 /**
