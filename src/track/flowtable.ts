@@ -1,13 +1,14 @@
+import { HOST_LE } from '../decode/bytes';
 import type { Segment } from '../decode/segment';
 import { addressKey, C, type ConnStore } from './store';
+
+/** Host byte order, held in this module so that the per-segment reads load no imported binding. */
+const LITTLE_ENDIAN = HOST_LE;
 
 /** Entries of the table of recently found slots (a power of two, minus one). */
 const enum RECENT { MASK = 1023 }
 /** An entry's words after its slot: the ports (client's << 16 | server's), the client's and the server's address word. */
 const enum R { PORTS = 1, CLIENT = 2, SERVER = 3 }
-
-/** Host byte order, for reading four address bytes as the word the store's word view holds. */
-const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /**
  * The flow table: both directions of a 4-tuple lead to one slot. `key()` reads the segment's
