@@ -6,7 +6,7 @@ import type { TrackerApi } from '../track/api';
 import { CLOSE_KINDS, FL, N } from '../track/record';
 import { OWNER_REASONS, type ConnectionView, type EndpointProcess, type KernelEndpoint, type OwnerReason } from '../track/connection';
 import type { Side, TcpState } from '../track/states';
-import { attribute, kernelView, noOwner, ownerNote, SocketIndex, tupleKey, type Attribution, type Listener } from './attribute';
+import { attribute, kernelView, noOwner, ownerNote, portPair, SocketIndex, tupleKey, type Attribution, type Listener } from './attribute';
 import { DEFAULT_DIAGNOSE, diagnose, type DiagnoseOptions, type Diagnosis, type Disagreement } from './diagnose';
 import type { Scanner } from './scan-thread';
 import { W, WatchTable } from './watched';
@@ -80,9 +80,6 @@ const WALK_CPU_SHARE = 0.01;
 
 /** A closed connection is compared with the kernel within this long, ms, or left unchecked (counted). */
 const CROSS_CHECK_WITHIN_MS = 10_000;
-
-/** A TIME_WAIT reading's key: the local and remote ports. */
-const portPair = (local: number, remote: number): number => local * 65536 + remote;
 
 /** TIME_WAIT pairs queued for the steady readings at most (32 are read a reading); a closed connection finding the queue full goes unchecked (counted). */
 const TIME_WAIT_QUEUE = 1024;
