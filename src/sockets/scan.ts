@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { TcpState } from '../track/states';
-import { tupleKey } from './attribute';
+import { portPair, tupleKey } from './attribute';
 import { parseProcTcp, type KernelSocket } from './proc-tcp';
 import { parseSs, portFilter, reapedCpuMs, runSs, type SsOutput, type SsRow, type TcpInfo } from './ss';
 import { listPids, parseNetstat, readCmdline, readNetns, readPasswd, readSocketFds, readStat, readUid } from './procfs';
@@ -46,8 +46,8 @@ export interface ScanResult {
   badLines: number;
   /** Time spent reading, in ms. */
   costMs: number;
-  /** The TIME_WAIT pairs this scan read (`local remote` ports): those not found are not in TIME_WAIT. */
-  timeWaitAsked: string[];
+  /** The TIME_WAIT pairs this scan read (portPair: local × 65 536 + remote port): those not found are not in TIME_WAIT. */
+  timeWaitAsked: number[];
   /** Whether tcp_info was read (when not, connected sockets have `info: null`). */
   tcpInfo: boolean;
   /** `ss` processes this scan ran, and their CPU time (ms, in clock ticks of 10 ms: an average over many scans). */
@@ -326,7 +326,7 @@ export class SocketScanner {
       unreadable,
       fdScan,
       badLines,
-      timeWaitAsked: (ask.timeWait ?? []).slice(0, 32).map((p) => `${p.local} ${p.remote}`),
+      timeWaitAsked: (ask.timeWait ?? []).slice(0, 32).map((p) => portPair(p.local, p.remote)),
       tcpInfo: ask.tcpInfo,
       ssRuns: this.ssRuns,
       ssCpuMs: this.ssCpuMs,

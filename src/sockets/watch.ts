@@ -516,11 +516,7 @@ export class SocketWatch {
     this.resolve(ix, startedAt, connected);
     if (!full) return;
     const now = performance.now();
-    const asked = new Set<number>();
-    for (const p of ix.scan.timeWaitAsked) {
-      const [local, remote] = p.split(' ');
-      asked.add(portPair(Number(local), Number(remote)));
-    }
+    const asked = new Set(ix.scan.timeWaitAsked);
     const t = this.t;
     for (let w = 0; w < t.hi; w++) {
       const f = t.flags[w];

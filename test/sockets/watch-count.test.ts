@@ -5,7 +5,7 @@
 // test/sockets/crosscheck.test.ts); the tracker is the real one, fed synthetic segments.
 import { describe, expect, it } from 'vitest';
 import { EventBus } from '../../src/events/bus';
-import { SocketIndex } from '../../src/sockets/attribute';
+import { portPair, SocketIndex } from '../../src/sockets/attribute';
 import type { ScannedSocket, ScanResult } from '../../src/sockets/scan';
 import type { Scanner } from '../../src/sockets/scan-thread';
 import { SocketWatch } from '../../src/sockets/watch';
@@ -25,7 +25,7 @@ function socket(localPort: number, remotePort: number, state: TcpState, inode: n
   return { family: 4, localIp: '127.0.0.1', localPort, remoteIp: remote, remotePort, state, txQueue: 0, rxQueue: 0, uid: 0, inode, netns: 1, owners: [{ pid: 1, fd: 3 }], backlog: state === 'LISTEN' ? 128 : null, info: null };
 }
 
-function reading(sockets: ScannedSocket[], timeWaitAsked: string[] = []): SocketIndex {
+function reading(sockets: ScannedSocket[], timeWaitAsked: number[] = []): SocketIndex {
   const scan: ScanResult = {
     at: Date.now(),
     sockets: [socket(SERVER_PORT, 0, 'LISTEN', 1), ...sockets],
@@ -86,8 +86,8 @@ describe('cross-check counting with the TIME_WAIT queue full', () => {
       join(reading([]));
       const first = { ...watch.stats().crossCheck, recent: [] };
       // a later reading brings the first 32 pairs (gone: they agree with the inferred CLOSED)
-      const asked: string[] = [];
-      for (let i = 0; i < 16; i++) asked.push(`${20_000 + i} ${SERVER_PORT}`, `${SERVER_PORT} ${20_000 + i}`);
+      const asked: number[] = [];
+      for (let i = 0; i < 16; i++) asked.push(portPair(20_000 + i, SERVER_PORT), portPair(SERVER_PORT, 20_000 + i));
       join(reading([], asked));
       return [first, { ...watch.stats().crossCheck, recent: [] }];
     });
