@@ -216,7 +216,11 @@ export class SocketWatch {
         t.flags[w] |= W.CLOSED;
         t.closedAt[w] = performance.now();
         t.closedTs[w] = e.ts;
-        if (e.phase === 'evicted') this.forget(w);
+        if (e.phase === 'evicted') {
+          // the tracker dropped it before any comparison of what is left: counted, not forgotten silently
+          if (this.o.crossCheck) this.countUnchecked(w);
+          this.forget(w);
+        }
       }
       if (this.closeWaitSince.client.size > 0) this.closeWaitSince.client.delete(id);
       if (this.closeWaitSince.server.size > 0) this.closeWaitSince.server.delete(id);
@@ -546,8 +550,8 @@ export class SocketWatch {
         this.forget(w);
       } else if (t.closedAt[w] > 0 && now - t.closedAt[w] > CROSS_CHECK_WITHIN_MS && !pending) {
         // no reading could be compared since it closed (packets kept coming faster than the tracker
-        // caught up with the readings): left unchecked, counted
-        this.st.crossCheck.notCompared++;
+        // caught up with the readings): left unchecked, its sides counted
+        this.countUnchecked(w);
         this.forget(w);
       }
     }
@@ -665,22 +669,42 @@ export class SocketWatch {
   private leftUnchecked(ix: SocketIndex, w: number, asked: ReadonlySet<number>): boolean {
     const t = this.t;
     if (this.timeWaitWanted.length < TIME_WAIT_QUEUE || t.isPending(w)) return false;
-    let unchecked = 0;
     for (let i = 0; i < 2; i++) {
-      const a = t.owner[2 * w + i];
-      if (a && (a.reason === 'not-local' || a.reason === 'not-listening')) continue;
-      if (t.counted[2 * w + i] === UNCHECKED) continue;
+      if (!this.uncounted(w, i)) continue;
       const j = 1 - i;
       const port = t.port[2 * w + i];
       const peerPort = t.port[2 * w + j];
       if (ix.socket(t.ip(w, i), port, t.ip(w, j), peerPort)) return false;
       const pair = portPair(port, peerPort);
       if (asked.has(pair) || this.timeWaitPending.has(pair)) return false;
-      unchecked++;
     }
-    this.st.crossCheck.notCompared += unchecked;
+    this.countUnchecked(w);
     this.forget(w);
     return true;
+  }
+
+  /**
+   * A side the cross-check still owes a count: local and with a socket of its own (not settled
+   * as not local or not listening), and not counted in notCompared yet.
+   */
+  private uncounted(w: number, i: number): boolean {
+    const t = this.t;
+    const a = t.owner[2 * w + i];
+    if (a && (a.reason === 'not-local' || a.reason === 'not-listening')) return false;
+    if (t.counted[2 * w + i] === UNCHECKED) return false;
+    // an endpoint still looking for its owner: local by the last reading's addresses
+    return a !== null || this.latest === null || this.latest.isLocal(t.ip(w, i));
+  }
+
+  /** Counts in notCompared, once each, the sides of a connection left without a comparison. */
+  private countUnchecked(w: number): void {
+    for (let i = 0; i < 2; i++) this.countSide(w, i);
+  }
+
+  private countSide(w: number, i: number): void {
+    if (!this.uncounted(w, i)) return;
+    this.t.counted[2 * w + i] = UNCHECKED;
+    this.st.crossCheck.notCompared++;
   }
 
   private compare(ix: SocketIndex, w: number, c: ConnectionView, asked: ReadonlySet<number>): void {
@@ -717,8 +741,7 @@ export class SocketWatch {
         } else {
           // more closing connections than a steady scan reads: this side goes unchecked, counted
           // once (the other side, still live, keeps the connection watched)
-          t.counted[2 * w + i] = UNCHECKED;
-          this.st.crossCheck.notCompared++;
+          this.countSide(w, i);
           finished++;
         }
         continue;
