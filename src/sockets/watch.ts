@@ -81,8 +81,25 @@ const WALK_CPU_SHARE = 0.01;
 /** A closed connection is compared with the kernel within this long, ms, or left unchecked (counted). */
 const CROSS_CHECK_WITHIN_MS = 10_000;
 
-/** TIME_WAIT pairs queued for the steady readings at most (32 are read a reading); a closed connection finding the queue full goes unchecked (counted). */
+/**
+ * TIME_WAIT pairs queued for the steady readings at most; a closed connection finding the queue
+ * full goes unchecked (counted). A reading reads the newest PAIRS_A_READING of them: drained
+ * oldest first, 32 a reading some 3 s apart, a pair would be read some 100 s after it was queued,
+ * its TIME_WAIT over in the kernel and the tracker alike (GONE against CLOSED, an agreement that
+ * proves nothing). Pairs queued more than CROSS_CHECK_WITHIN_MS before a reading are dropped, their
+ * sides counted unchecked.
+ */
 const TIME_WAIT_QUEUE = 1024;
+const PAIRS_A_READING = 32;
+
+/** A queued TIME_WAIT pair: its ports, when it was queued (performance.now()), and the connection side that asked for it. */
+interface QueuedPair {
+  local: number;
+  remote: number;
+  at: number;
+  id: number;
+  side: number;
+}
 
 /** WatchTable.counted of a side counted in notCompared. */
 const UNCHECKED = 'unchecked';
@@ -153,7 +170,7 @@ export class SocketWatch {
   private counters: { at: number; c: Record<string, number> }[] = [];
   private readonly diag: DiagnoseOptions;
   /** TIME_WAIT sockets (or sockets the kernel no longer has) to read at the next steady scan. */
-  private timeWaitWanted: { local: number; remote: number }[] = [];
+  private timeWaitWanted: QueuedPair[] = [];
   /** Pairs queued or being read. */
   private timeWaitPending = new Set<number>();
   private lastClock = -1;
@@ -357,7 +374,7 @@ export class SocketWatch {
     }
     this.inFlight = true;
     this.again = false;
-    const timeWait = full && walk && this.o.crossCheck ? this.timeWaitWanted.splice(0, 32) : [];
+    const timeWait = full && walk && this.o.crossCheck ? this.takePairs(t) : [];
     try {
       const tcpInfo = full && connected && this.o.crossCheck && (forceFull || t - this.lastInfo >= TCP_INFO_EVERY_MS);
       const clockBefore = this.o.packetClock?.() ?? -1;
@@ -398,6 +415,23 @@ export class SocketWatch {
       this.inFlight = false;
     }
     this.requestAgain();
+  }
+
+  /** The pairs a reading at `now` reads: the newest; those queued too long ago are dropped, counted. */
+  private takePairs(now: number): QueuedPair[] {
+    const q = this.timeWaitWanted;
+    // queued in time order, and taken from the end: the stale ones are at the front
+    let stale = 0;
+    while (stale < q.length && now - q[stale].at > CROSS_CHECK_WITHIN_MS) stale++;
+    if (stale > 0) {
+      const t = this.t;
+      for (const p of q.splice(0, stale)) {
+        this.timeWaitPending.delete(portPair(p.local, p.remote));
+        const w = t.find(String(p.id));
+        if (w >= 0) this.countSide(w, p.side);
+      }
+    }
+    return q.splice(Math.max(0, q.length - PAIRS_A_READING));
   }
 
   private postpone(ms: number, now = performance.now()): void {
@@ -736,7 +770,7 @@ export class SocketWatch {
         }
         if (this.timeWaitWanted.length < TIME_WAIT_QUEUE) {
           this.timeWaitPending.add(pair);
-          this.timeWaitWanted.push({ local: me.port, remote: peer.port });
+          this.timeWaitWanted.push({ local: me.port, remote: peer.port, at: performance.now(), id: t.idNum[w], side: i });
           (waits ??= []).push(pair);
         } else {
           // more closing connections than a steady scan reads: this side goes unchecked, counted
