@@ -156,8 +156,6 @@ export class SocketScanner {
   /** This namespace's listeners as `ss` last read them, and when. */
   private listenerRows: SsRow[] = [];
   private listenersAt = -Infinity;
-  /** The rows of the last reading of closed connections' sockets by port pair (kept whether the connected sockets were read or not). */
-  private readonly pairRows = new Set<KernelSocket>();
   /** Scans made, this one included. */
   private scans = 0;
   /** `ss` runs of the scan under way, and their CPU time. */
@@ -250,7 +248,8 @@ export class SocketScanner {
       }
       let connected = 0;
       for (const r of got) {
-        if (r.state !== 'LISTEN' && !this.pairRows.has(r) && (ask.connected === false || (wanted && !wanted.has(r.localPort) && !wanted.has(r.remotePort)))) continue;
+        // ss read only what was asked for (filtered in the kernel); /proc has every socket
+        if (!rows && r.state !== 'LISTEN' && (ask.connected === false || (wanted && !wanted.has(r.localPort) && !wanted.has(r.remotePort)))) continue;
         const s = r as ScannedSocket;
         s.netns = netns;
         s.owners = [];
@@ -379,13 +378,13 @@ export class SocketScanner {
     if (plan.connected) {
       const rows = this.ss(plan.connected, null, undefined, out);
       if (!rows) return null;
-      connected = rows;
+      // more ports than a kernel filter takes: the walk read every connected socket
+      const wanted = ask.ports !== null && portFilter(ask.ports) === null ? new Set(ask.ports) : null;
+      connected = wanted ? rows.filter((r) => wanted.has(r.localPort) || wanted.has(r.remotePort)) : rows;
     }
     for (const l of listeners) this.backlogs.set(l.inode, l.sendQ);
-    this.pairRows.clear();
     if (!plan.timeWait) return listeners.concat(connected);
     const pairs = this.ss(plan.timeWait, null, undefined, out) ?? [];
-    for (const r of pairs) this.pairRows.add(r);
     return listeners.concat(connected, pairs);
   }
 
