@@ -70,7 +70,7 @@ const scanner = {
       timeWaitAsked: tw.map((p) => pairKey(p.local, p.remote)),
       tcpInfo: ask.tcpInfo,
       ssRuns: 1 + (walk ? 1 : 0) + (tw.length > 0 ? 1 : 0),
-      ssCpuMs: walk ? ssCpuMs : 2,
+      ssCpuMs: walk || tw.length > 0 ? ssCpuMs : 2,
       ssViaHelper: 1 + (walk ? 1 : 0) + (tw.length > 0 ? 1 : 0),
       ssHelperRestarts: 0,
     };
