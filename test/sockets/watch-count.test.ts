@@ -188,3 +188,24 @@ describe('closed connections alone', () => {
     }
   });
 });
+
+describe('a connection the tracker evicts', () => {
+  it('counts its sides not compared yet, once', () => {
+    const tracker = new Tracker({ maxConnections: 1 });
+    const bus = new EventBus();
+    tracker.onEventRecord(bus.publishRecord);
+    const watch = new SocketWatch(idle, tracker, { batchMs: 1e9 });
+    bus.subscribe((_seq, e) => watch.onEvent(e));
+    let t = Date.now() - 60_000;
+    const open = (port: number) => {
+      const c = new Conversation(`127.0.0.1:${port}`, `127.0.0.1:${SERVER_PORT}`);
+      t = feed(tracker, [c.c('S'), c.s('SA'), c.c('A')], t + 1);
+    };
+    open(20_000);
+    expect(watch.stats().crossCheck.notCompared).toBe(0);
+    // the table holds one: the first makes room for the second, before any reading
+    open(20_001);
+    expect(tracker.stats().evictions).toBe(1);
+    expect(watch.stats().crossCheck).toMatchObject({ compared: 0, notCompared: 2 });
+  });
+});
