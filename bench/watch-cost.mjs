@@ -36,6 +36,9 @@ const require = createRequire(import.meta.url);
 const { Engine } = require(path.join(dist, 'ingest/engine.js'));
 const { EventBus } = require(path.join(dist, 'events/bus.js'));
 const { SocketWatch } = require(path.join(dist, 'sockets/watch.js'));
+// builds with portPair take the pairs read as numbers, earlier ones as `local remote` text
+const { portPair } = require(path.join(dist, 'sockets/attribute.js'));
+const pairKey = portPair ?? ((local, remote) => `${local} ${remote}`);
 
 // the tracker as `live -p PORT --msl 1 --max-connections 1000000` has it, with a server's query index
 const engine = new Engine({ mslMs: 1000, maxConnections: 1_000_000 });
@@ -64,10 +67,10 @@ const scanner = {
       fdScan: false,
       badLines: 0,
       costMs: scanMs,
-      timeWaitAsked: tw.map((p) => `${p.local} ${p.remote}`),
+      timeWaitAsked: tw.map((p) => pairKey(p.local, p.remote)),
       tcpInfo: ask.tcpInfo,
       ssRuns: 1 + (walk ? 1 : 0) + (tw.length > 0 ? 1 : 0),
-      ssCpuMs: walk ? ssCpuMs : 2,
+      ssCpuMs: walk || tw.length > 0 ? ssCpuMs : 2,
       ssViaHelper: 1 + (walk ? 1 : 0) + (tw.length > 0 ? 1 : 0),
       ssHelperRestarts: 0,
     };

@@ -103,6 +103,10 @@ export async function openWindow(pids, stats) {
     // every thread of both processes, the children reaped and the live ss helper: all tcpscope processes, in the window
     const sum = (rows) => rows.reduce((a, r) => a + r.cpuMsPerS, 0);
     const allMsPerS = sum(main) + sum(capture) + (reaped ?? 0) + per(otherMs);
+    // the main process's threads: its main thread, the socket scans' thread (named by builds that name it), the rest
+    const isMain = (r) => r.thread.endsWith('(main thread)');
+    const scanRows = main.filter((r) => r.thread.startsWith(`${SCAN_THREAD} `));
+    const named = scanRows.length > 0;
     return {
       seconds: round(seconds, 2),
       main,
@@ -115,13 +119,13 @@ export async function openWindow(pids, stats) {
       // without the run's start (code not yet optimised) and end
       allCpuMsPerS: round(allMsPerS, 1),
       msPer1000Connections: connectionsPerS > 0 ? round((allMsPerS / connectionsPerS) * 1000, 1) : null,
-      mainThreadMsPerS: main.find((r) => r.thread.endsWith('(main thread)'))?.cpuMsPerS ?? null,
-      mainOtherThreadsMsPerS: round(sum(main.filter((r) => !r.thread.endsWith('(main thread)'))), 1),
+      mainThreadMsPerS: main.find(isMain)?.cpuMsPerS ?? null,
+      mainOtherThreadsMsPerS: round(sum(main.filter((r) => !isMain(r))), 1),
       // of those, the socket scans' thread (named tcpscope-scan by builds that name it; null before)
       // and the rest: V8's own (garbage collection, compilation) and libuv's
-      scanThreadCpuMsPerS: main.some((r) => r.thread.startsWith(`${SCAN_THREAD} `)) ? round(sum(main.filter((r) => r.thread.startsWith(`${SCAN_THREAD} `))), 1) : null,
-      v8ThreadsMsPerS: main.some((r) => r.thread.startsWith(`${SCAN_THREAD} `)) ? round(sum(main.filter((r) => !r.thread.endsWith('(main thread)') && !r.thread.startsWith(`${SCAN_THREAD} `))), 1) : null,
-      mainThreadWakeupsPerS: main.find((r) => r.thread.endsWith('(main thread)'))?.wakeupsPerS ?? null,
+      scanThreadCpuMsPerS: named ? round(sum(scanRows), 1) : null,
+      v8ThreadsMsPerS: named ? round(sum(main.filter((r) => !isMain(r) && !scanRows.includes(r))), 1) : null,
+      mainThreadWakeupsPerS: main.find(isMain)?.wakeupsPerS ?? null,
       captureMsPerS: round(sum(capture), 1),
       packetsPerS: per(s1.capture.packets - s0.capture.packets),
       connectionsPerS,

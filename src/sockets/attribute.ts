@@ -42,6 +42,9 @@ export function plainIp(ip: string): string {
   return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;
 }
 
+/** A socket's local and remote ports as one number (local × 65 536 + remote): a key made without text. */
+export const portPair = (local: number, remote: number): number => local * 65536 + remote;
+
 /** One endpoint of a connection by its 4-tuple, as the index and the scanner's lookups name it. */
 export const tupleKey = (lip: string, lport: number, rip: string, rport: number) => `${plainIp(lip)} ${lport} ${plainIp(rip)} ${rport}`;
 
@@ -92,7 +95,7 @@ export class SocketIndex {
       const ip = plainIp(s.localIp);
       if (ip !== '0.0.0.0' && ip !== '::') this.localIps.add(ip);
       const k = tupleKey(s.localIp, s.localPort, s.remoteIp, s.remotePort);
-      this.portPairs.add(s.localPort * 65536 + s.remotePort);
+      this.portPairs.add(portPair(s.localPort, s.remotePort));
       // a live socket wins over a TIME_WAIT one on the same tuple (port reuse)
       const prev = this.byTuple.get(k);
       if (!prev || prev.state === 'TIME_WAIT') this.byTuple.set(k, s);
@@ -100,7 +103,7 @@ export class SocketIndex {
   }
 
   socket(ip: string, port: number, peerIp: string, peerPort: number): ScannedSocket | undefined {
-    if (!this.portPairs.has(port * 65536 + peerPort)) return undefined;
+    if (!this.portPairs.has(portPair(port, peerPort))) return undefined;
     return this.byTuple.get(tupleKey(ip, port, peerIp, peerPort));
   }
 

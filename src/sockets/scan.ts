@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { TcpState } from '../track/states';
-import { tupleKey } from './attribute';
+import { portPair, tupleKey } from './attribute';
 import { parseProcTcp, type KernelSocket } from './proc-tcp';
 import { parseSs, portFilter, reapedCpuMs, runSs, type SsOutput, type SsRow, type TcpInfo } from './ss';
 import { listPids, parseNetstat, readCmdline, readNetns, readPasswd, readSocketFds, readStat, readUid } from './procfs';
@@ -46,8 +46,8 @@ export interface ScanResult {
   badLines: number;
   /** Time spent reading, in ms. */
   costMs: number;
-  /** The TIME_WAIT pairs this scan read (`local remote` ports): those not found are not in TIME_WAIT. */
-  timeWaitAsked: string[];
+  /** The TIME_WAIT pairs this scan read (portPair: local × 65 536 + remote port): those not found are not in TIME_WAIT. */
+  timeWaitAsked: number[];
   /** Whether tcp_info was read (when not, connected sockets have `info: null`). */
   tcpInfo: boolean;
   /** `ss` processes this scan ran, and their CPU time (ms, in clock ticks of 10 ms: an average over many scans). */
@@ -156,8 +156,6 @@ export class SocketScanner {
   /** This namespace's listeners as `ss` last read them, and when. */
   private listenerRows: SsRow[] = [];
   private listenersAt = -Infinity;
-  /** The rows of the last reading of closed connections' sockets by port pair (kept whether the connected sockets were read or not). */
-  private readonly pairRows = new Set<KernelSocket>();
   /** Scans made, this one included. */
   private scans = 0;
   /** `ss` runs of the scan under way, and their CPU time. */
@@ -250,7 +248,8 @@ export class SocketScanner {
       }
       let connected = 0;
       for (const r of got) {
-        if (r.state !== 'LISTEN' && !this.pairRows.has(r) && (ask.connected === false || (wanted && !wanted.has(r.localPort) && !wanted.has(r.remotePort)))) continue;
+        // ss read only what was asked for (filtered in the kernel); /proc has every socket
+        if (!rows && r.state !== 'LISTEN' && (ask.connected === false || (wanted && !wanted.has(r.localPort) && !wanted.has(r.remotePort)))) continue;
         const s = r as ScannedSocket;
         s.netns = netns;
         s.owners = [];
@@ -326,7 +325,7 @@ export class SocketScanner {
       unreadable,
       fdScan,
       badLines,
-      timeWaitAsked: (ask.timeWait ?? []).slice(0, 32).map((p) => `${p.local} ${p.remote}`),
+      timeWaitAsked: (ask.timeWait ?? []).slice(0, 32).map((p) => portPair(p.local, p.remote)),
       tcpInfo: ask.tcpInfo,
       ssRuns: this.ssRuns,
       ssCpuMs: this.ssCpuMs,
@@ -379,13 +378,13 @@ export class SocketScanner {
     if (plan.connected) {
       const rows = this.ss(plan.connected, null, undefined, out);
       if (!rows) return null;
-      connected = rows;
+      // more ports than a kernel filter takes: the walk read every connected socket
+      const wanted = ask.ports !== null && portFilter(ask.ports) === null ? new Set(ask.ports) : null;
+      connected = wanted ? rows.filter((r) => wanted.has(r.localPort) || wanted.has(r.remotePort)) : rows;
     }
     for (const l of listeners) this.backlogs.set(l.inode, l.sendQ);
-    this.pairRows.clear();
     if (!plan.timeWait) return listeners.concat(connected);
     const pairs = this.ss(plan.timeWait, null, undefined, out) ?? [];
-    for (const r of pairs) this.pairRows.add(r);
     return listeners.concat(connected, pairs);
   }
 

@@ -6,7 +6,7 @@ import type { TrackerApi } from '../track/api';
 import { CLOSE_KINDS, FL, N } from '../track/record';
 import { OWNER_REASONS, type ConnectionView, type EndpointProcess, type KernelEndpoint, type OwnerReason } from '../track/connection';
 import type { Side, TcpState } from '../track/states';
-import { attribute, kernelView, noOwner, ownerNote, SocketIndex, tupleKey, type Attribution, type Listener } from './attribute';
+import { attribute, kernelView, noOwner, ownerNote, portPair, SocketIndex, tupleKey, type Attribution, type Listener } from './attribute';
 import { DEFAULT_DIAGNOSE, diagnose, type DiagnoseOptions, type Diagnosis, type Disagreement } from './diagnose';
 import type { Scanner } from './scan-thread';
 import { W, WatchTable } from './watched';
@@ -73,19 +73,36 @@ const BUSY_GAP_INTERVALS = 2;
  * core: each walk visits every socket, TIME_WAIT ones included (60 000 of them a minute after a
  * thousand connections a second), so it costs more the busier the machine is; the next one waits
  * its measured CPU time divided by this. With the connected sockets read only for open
- * connections that can use them, a busy server's walk is the port pairs' alone, and a reading
- * compares about as many closed connections at this share as it did at twice it with both walks.
+ * connections that can use them, a busy server's walk is the port pairs' alone: each reading
+ * compares as many closed connections at this share as it did at twice it with both walks (32
+ * pairs), but readings come less often, so fewer endpoints are compared a second (BENCHMARKS.md,
+ * "One walk for closed connections": 51–448 a 30 s run at ~1 500 connections a second, against
+ * 348–812 at 2 % with both walks).
  */
 const WALK_CPU_SHARE = 0.01;
 
 /** A closed connection is compared with the kernel within this long, ms, or left unchecked (counted). */
 const CROSS_CHECK_WITHIN_MS = 10_000;
 
-/** A TIME_WAIT reading's key: the local and remote ports. */
-const portPair = (local: number, remote: number): number => local * 65536 + remote;
-
-/** TIME_WAIT pairs queued for the steady readings at most (32 are read a reading); a closed connection finding the queue full goes unchecked (counted). */
+/**
+ * TIME_WAIT pairs queued for the steady readings at most; a closed connection finding the queue
+ * full goes unchecked (counted). A reading reads the newest PAIRS_A_READING of them: drained
+ * oldest first, 32 a reading some 3 s apart, a pair would be read some 100 s after it was queued,
+ * its TIME_WAIT over in the kernel and the tracker alike (GONE against CLOSED, an agreement that
+ * proves nothing). Pairs queued more than CROSS_CHECK_WITHIN_MS before a reading are dropped, their
+ * sides counted unchecked.
+ */
 const TIME_WAIT_QUEUE = 1024;
+const PAIRS_A_READING = 32;
+
+/** A queued TIME_WAIT pair: its ports, when it was queued (performance.now()), and the connection side that asked for it. */
+interface QueuedPair {
+  local: number;
+  remote: number;
+  at: number;
+  id: number;
+  side: number;
+}
 
 /** WatchTable.counted of a side counted in notCompared. */
 const UNCHECKED = 'unchecked';
@@ -156,7 +173,7 @@ export class SocketWatch {
   private counters: { at: number; c: Record<string, number> }[] = [];
   private readonly diag: DiagnoseOptions;
   /** TIME_WAIT sockets (or sockets the kernel no longer has) to read at the next steady scan. */
-  private timeWaitWanted: { local: number; remote: number }[] = [];
+  private timeWaitWanted: QueuedPair[] = [];
   /** Pairs queued or being read. */
   private timeWaitPending = new Set<number>();
   private lastClock = -1;
@@ -219,7 +236,11 @@ export class SocketWatch {
         t.flags[w] |= W.CLOSED;
         t.closedAt[w] = performance.now();
         t.closedTs[w] = e.ts;
-        if (e.phase === 'evicted') this.forget(w);
+        if (e.phase === 'evicted') {
+          // the tracker dropped it before any comparison of what is left: counted, not forgotten silently
+          if (this.o.crossCheck) this.countUnchecked(w);
+          this.forget(w);
+        }
       }
       if (this.closeWaitSince.client.size > 0) this.closeWaitSince.client.delete(id);
       if (this.closeWaitSince.server.size > 0) this.closeWaitSince.server.delete(id);
@@ -356,7 +377,7 @@ export class SocketWatch {
     }
     this.inFlight = true;
     this.again = false;
-    const timeWait = full && walk && this.o.crossCheck ? this.timeWaitWanted.splice(0, 32) : [];
+    const timeWait = full && walk && this.o.crossCheck ? this.takePairs(t) : [];
     try {
       const tcpInfo = full && connected && this.o.crossCheck && (forceFull || t - this.lastInfo >= TCP_INFO_EVERY_MS);
       const clockBefore = this.o.packetClock?.() ?? -1;
@@ -397,6 +418,23 @@ export class SocketWatch {
       this.inFlight = false;
     }
     this.requestAgain();
+  }
+
+  /** The pairs a reading at `now` reads: the newest; those queued too long ago are dropped, counted. */
+  private takePairs(now: number): QueuedPair[] {
+    const q = this.timeWaitWanted;
+    // queued in time order, and taken from the end: the stale ones are at the front
+    let stale = 0;
+    while (stale < q.length && now - q[stale].at > CROSS_CHECK_WITHIN_MS) stale++;
+    if (stale > 0) {
+      const t = this.t;
+      for (const p of q.splice(0, stale)) {
+        this.timeWaitPending.delete(portPair(p.local, p.remote));
+        const w = t.find(String(p.id));
+        if (w >= 0) this.countSide(w, p.side);
+      }
+    }
+    return q.splice(Math.max(0, q.length - PAIRS_A_READING));
   }
 
   private postpone(ms: number, now = performance.now()): void {
@@ -519,11 +557,7 @@ export class SocketWatch {
     this.resolve(ix, startedAt, connected);
     if (!full) return;
     const now = performance.now();
-    const asked = new Set<number>();
-    for (const p of ix.scan.timeWaitAsked) {
-      const [local, remote] = p.split(' ');
-      asked.add(portPair(Number(local), Number(remote)));
-    }
+    const asked = new Set(ix.scan.timeWaitAsked);
     const t = this.t;
     for (let w = 0; w < t.hi; w++) {
       const f = t.flags[w];
@@ -553,8 +587,8 @@ export class SocketWatch {
         this.forget(w);
       } else if (t.closedAt[w] > 0 && now - t.closedAt[w] > CROSS_CHECK_WITHIN_MS && !pending) {
         // no reading could be compared since it closed (packets kept coming faster than the tracker
-        // caught up with the readings): left unchecked, counted
-        this.st.crossCheck.notCompared++;
+        // caught up with the readings): left unchecked, its sides counted
+        this.countUnchecked(w);
         this.forget(w);
       }
     }
@@ -672,22 +706,42 @@ export class SocketWatch {
   private leftUnchecked(ix: SocketIndex, w: number, asked: ReadonlySet<number>): boolean {
     const t = this.t;
     if (this.timeWaitWanted.length < TIME_WAIT_QUEUE || t.isPending(w)) return false;
-    let unchecked = 0;
     for (let i = 0; i < 2; i++) {
-      const a = t.owner[2 * w + i];
-      if (a && (a.reason === 'not-local' || a.reason === 'not-listening')) continue;
-      if (t.counted[2 * w + i] === UNCHECKED) continue;
+      if (!this.uncounted(w, i)) continue;
       const j = 1 - i;
       const port = t.port[2 * w + i];
       const peerPort = t.port[2 * w + j];
       if (ix.socket(t.ip(w, i), port, t.ip(w, j), peerPort)) return false;
       const pair = portPair(port, peerPort);
       if (asked.has(pair) || this.timeWaitPending.has(pair)) return false;
-      unchecked++;
     }
-    this.st.crossCheck.notCompared += unchecked;
+    this.countUnchecked(w);
     this.forget(w);
     return true;
+  }
+
+  /**
+   * A side the cross-check still owes a count: local and with a socket of its own (not settled
+   * as not local or not listening), and not counted in notCompared yet.
+   */
+  private uncounted(w: number, i: number): boolean {
+    const t = this.t;
+    const a = t.owner[2 * w + i];
+    if (a && (a.reason === 'not-local' || a.reason === 'not-listening')) return false;
+    if (t.counted[2 * w + i] === UNCHECKED) return false;
+    // an endpoint still looking for its owner: local by the last reading's addresses
+    return a !== null || this.latest === null || this.latest.isLocal(t.ip(w, i));
+  }
+
+  /** Counts in notCompared, once each, the sides of a connection left without a comparison. */
+  private countUnchecked(w: number): void {
+    for (let i = 0; i < 2; i++) this.countSide(w, i);
+  }
+
+  private countSide(w: number, i: number): void {
+    if (!this.uncounted(w, i)) return;
+    this.t.counted[2 * w + i] = UNCHECKED;
+    this.st.crossCheck.notCompared++;
   }
 
   private compare(ix: SocketIndex, w: number, c: ConnectionView, asked: ReadonlySet<number>): void {
@@ -719,13 +773,12 @@ export class SocketWatch {
         }
         if (this.timeWaitWanted.length < TIME_WAIT_QUEUE) {
           this.timeWaitPending.add(pair);
-          this.timeWaitWanted.push({ local: me.port, remote: peer.port });
+          this.timeWaitWanted.push({ local: me.port, remote: peer.port, at: performance.now(), id: t.idNum[w], side: i });
           (waits ??= []).push(pair);
         } else {
           // more closing connections than a steady scan reads: this side goes unchecked, counted
           // once (the other side, still live, keeps the connection watched)
-          t.counted[2 * w + i] = UNCHECKED;
-          this.st.crossCheck.notCompared++;
+          this.countSide(w, i);
           finished++;
         }
         continue;

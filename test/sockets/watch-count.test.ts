@@ -2,11 +2,13 @@
 // full: the quick path for closed connections (no view built) counts what compare alone counts,
 // and a side counted unchecked while its peer's socket is still live is not counted again. A unit
 // test of the counting: the readings are made up here (the live cross-check is
-// test/sockets/crosscheck.test.ts); the tracker is the real one, fed synthetic segments.
+// test/sockets/crosscheck.test.ts); the tracker is the real one, fed synthetic segments. And with
+// closed connections alone watched: their pairs queued by a steady reading that does not walk, read
+// by the next one, and dropped (counted) once queued too long.
 import { describe, expect, it } from 'vitest';
 import { EventBus } from '../../src/events/bus';
-import { SocketIndex } from '../../src/sockets/attribute';
-import type { ScannedSocket, ScanResult } from '../../src/sockets/scan';
+import { portPair, SocketIndex } from '../../src/sockets/attribute';
+import type { ScanAsk, ScannedSocket, ScanResult } from '../../src/sockets/scan';
 import type { Scanner } from '../../src/sockets/scan-thread';
 import { SocketWatch } from '../../src/sockets/watch';
 import type { TcpState } from '../../src/track/states';
@@ -25,7 +27,7 @@ function socket(localPort: number, remotePort: number, state: TcpState, inode: n
   return { family: 4, localIp: '127.0.0.1', localPort, remoteIp: remote, remotePort, state, txQueue: 0, rxQueue: 0, uid: 0, inode, netns: 1, owners: [{ pid: 1, fd: 3 }], backlog: state === 'LISTEN' ? 128 : null, info: null };
 }
 
-function reading(sockets: ScannedSocket[], timeWaitAsked: string[] = []): SocketIndex {
+function reading(sockets: ScannedSocket[], timeWaitAsked: number[] = []): SocketIndex {
   const scan: ScanResult = {
     at: Date.now(),
     sockets: [socket(SERVER_PORT, 0, 'LISTEN', 1), ...sockets],
@@ -49,6 +51,8 @@ function reading(sockets: ScannedSocket[], timeWaitAsked: string[] = []): Socket
 interface Internals {
   join(ix: SocketIndex, startedAt: number, full: boolean, connected: boolean, crossCheck: boolean): void;
   leftUnchecked(...a: unknown[]): boolean;
+  run(forceFull: boolean): Promise<void>;
+  takePairs(now: number): unknown[];
 }
 
 function setup(quick: boolean) {
@@ -86,8 +90,8 @@ describe('cross-check counting with the TIME_WAIT queue full', () => {
       join(reading([]));
       const first = { ...watch.stats().crossCheck, recent: [] };
       // a later reading brings the first 32 pairs (gone: they agree with the inferred CLOSED)
-      const asked: string[] = [];
-      for (let i = 0; i < 16; i++) asked.push(`${20_000 + i} ${SERVER_PORT}`, `${SERVER_PORT} ${20_000 + i}`);
+      const asked: number[] = [];
+      for (let i = 0; i < 16; i++) asked.push(portPair(20_000 + i, SERVER_PORT), portPair(SERVER_PORT, 20_000 + i));
       join(reading([], asked));
       return [first, { ...watch.stats().crossCheck, recent: [] }];
     });
@@ -120,5 +124,88 @@ describe('cross-check counting with the TIME_WAIT queue full', () => {
     expect(quick.whileOpen).toBe(1);
     expect(quick.compared).toBe(2);
     expect(quick.after).toBe(2);
+  });
+});
+
+describe('closed connections alone', () => {
+  /** A watch of a few closed connections whose readings answer at once: no socket but the listener, every pair asked for gone. */
+  function closedOnly(n: number) {
+    const tracker = new Tracker();
+    const bus = new EventBus();
+    tracker.onEventRecord(bus.publishRecord);
+    const asks: ScanAsk[] = [];
+    const scanner: Scanner = {
+      mode: 'inline',
+      scan: async (ask) => {
+        asks.push(ask);
+        return reading([], (ask.timeWait ?? []).map((p) => portPair(p.local, p.remote))).scan;
+      },
+      close: async () => undefined,
+    };
+    // readings only as the test makes them (batchMs), each a steady one (intervalMs)
+    const watch = new SocketWatch(scanner, tracker, { batchMs: 1e9, intervalMs: 10 });
+    bus.subscribe((_seq, e) => watch.onEvent(e));
+    let t = Date.now() - 60_000;
+    for (let i = 0; i < n; i++) {
+      const c = new Conversation(`127.0.0.1:${20_000 + i}`, `127.0.0.1:${SERVER_PORT}`);
+      t = feed(tracker, [c.c('S'), c.s('SA'), c.c('A'), c.c('R')], t + 1);
+    }
+    return { watch, w: watch as unknown as Internals, asks };
+  }
+  const steady = () => new Promise((r) => setTimeout(r, 20));
+
+  it('queues their pairs on a steady reading without a walk, and compares them on the next, which reads the pairs alone', async () => {
+    const { watch, w, asks } = closedOnly(4);
+    try {
+      await w.run(false);
+      // no open connection: the connected sockets are not read, and no pair was queued before
+      expect(asks[0]).toMatchObject({ connected: false, timeWait: [] });
+      expect(watch.stats().crossCheck).toMatchObject({ compared: 0, notCompared: 0 });
+      await steady();
+      await w.run(false);
+      expect(asks[1].connected).toBe(false);
+      expect(asks[1].timeWait).toHaveLength(8);
+      // both sides of each gone, as the tracker has them (CLOSED)
+      expect(watch.stats().crossCheck).toMatchObject({ compared: 8, agreed: 8, disagreements: 0, notCompared: 0 });
+    } finally {
+      await watch.close();
+    }
+  });
+
+  it('drops pairs queued longer than the cross-check waits, counting their sides once', async () => {
+    const { watch, w, asks } = closedOnly(4);
+    try {
+      await w.run(false);
+      expect(w.takePairs(performance.now() + 11_000)).toEqual([]);
+      expect(watch.stats().crossCheck).toMatchObject({ compared: 0, notCompared: 8 });
+      // the next reading has no pair left to read, and counts none of them again
+      await steady();
+      await w.run(false);
+      expect(asks.at(-1)?.timeWait ?? []).toEqual([]);
+      expect(watch.stats().crossCheck).toMatchObject({ compared: 0, notCompared: 8 });
+    } finally {
+      await watch.close();
+    }
+  });
+});
+
+describe('a connection the tracker evicts', () => {
+  it('counts its sides not compared yet, once', () => {
+    const tracker = new Tracker({ maxConnections: 1 });
+    const bus = new EventBus();
+    tracker.onEventRecord(bus.publishRecord);
+    const watch = new SocketWatch(idle, tracker, { batchMs: 1e9 });
+    bus.subscribe((_seq, e) => watch.onEvent(e));
+    let t = Date.now() - 60_000;
+    const open = (port: number) => {
+      const c = new Conversation(`127.0.0.1:${port}`, `127.0.0.1:${SERVER_PORT}`);
+      t = feed(tracker, [c.c('S'), c.s('SA'), c.c('A')], t + 1);
+    };
+    open(20_000);
+    expect(watch.stats().crossCheck.notCompared).toBe(0);
+    // the table holds one: the first makes room for the second, before any reading
+    open(20_001);
+    expect(tracker.stats().evictions).toBe(1);
+    expect(watch.stats().crossCheck).toMatchObject({ compared: 0, notCompared: 2 });
   });
 });
