@@ -273,21 +273,22 @@ export function writeRecord(e: EventRecord, buf: Buffer, off: number): number {
   return O;
 }
 
+/** One side's address, port and state (0 client, 1 server), after its opening key. */
+function endpoint(f: ConnFields, side: 0 | 1): void {
+  ip(f, side);
+  lit(S_PORT);
+  O = writeNumber(B, O, f.num, side === 0 ? N.port0 : N.port1);
+  lit(S_STATE);
+  ascii(TCP_STATES[f.state[side]]);
+}
+
 /** The connection's summary (see ConnectionSummary) from its fields; how it ended when `ended`. */
 function summary(f: ConnFields, ended: boolean): void {
   const n = f.num;
   lit(S_CLIENT_IP);
-  ip(f, 0);
-  lit(S_PORT);
-  O = writeNumber(B, O, n, N.port0);
-  lit(S_STATE);
-  ascii(TCP_STATES[f.state[0]]);
+  endpoint(f, 0);
   lit(S_SERVER_IP);
-  ip(f, 1);
-  lit(S_PORT);
-  O = writeNumber(B, O, n, N.port1);
-  lit(S_STATE);
-  ascii(TCP_STATES[f.state[1]]);
+  endpoint(f, 1);
   lit(S_STATUS);
   ascii((f.flags & FL.CLOSED) !== 0 ? 'closed' : 'open');
   lit(S_CONNSTATE);
