@@ -1,6 +1,6 @@
 import type { ConnectionView, EndpointView } from '../track/connection';
 import { CLOSE_KINDS, CLOSED_BY, CONN_STATES, ConnFields, FL, N, TCP_STATES } from '../track/record';
-import { LIT_PAD, NUMBER_MAX, lit as bytes, writeLit, writeIPv4, writeNumber, type Lit } from './json-bytes';
+import { LIT_PAD, NUMBER_MAX, lit as bytes, writeAscii, writeLit, writeIPv4, writeNumber, type Lit } from './json-bytes';
 import { ObjectRecord } from './object-record';
 import { EVENT_TYPES, type ConnectionEvent, type EventRecord, type TcpEvent } from './types';
 
@@ -164,7 +164,6 @@ let B: Buffer = Buffer.alloc(0);
  * view would cost more than the chunk held.
  */
 let DV = new DataView(B.buffer, 0, 0);
-let DV_OF: Buffer | null = null;
 let O = 0;
 
 /**
@@ -175,9 +174,8 @@ let O = 0;
  * written too (spaces), within the bound.
  */
 export function writeRecord(e: EventRecord, buf: Buffer, off: number): number {
-  B = buf;
-  if (buf !== DV_OF) {
-    DV_OF = buf;
+  if (buf !== B) {
+    B = buf;
     DV = new DataView(buf.buffer, buf.byteOffset, buf.length);
   }
   O = off;
@@ -366,10 +364,14 @@ function quoted(k: Lit, s: string): void {
 
 /** A string known to need no escaping (a name from the tracker's lists, a number's digits). */
 function ascii(s: string): void {
-  const buf = B;
-  const o = O;
-  for (let i = 0; i < s.length; i++) buf[o + i] = s.charCodeAt(i);
-  O = o + s.length;
+  O = writeAscii(B, O, s);
+}
+
+/** A string known to need no escaping, quoted. */
+function qascii(s: string): void {
+  B[O++] = 0x22;
+  ascii(s);
+  B[O++] = 0x22;
 }
 
 /** Any string, quoted; escaped through JSON.stringify when it holds anything plain ASCII does not. */
@@ -381,18 +383,12 @@ function wstr(s: string): void {
       return;
     }
   }
-  B[O++] = 0x22;
-  ascii(s);
-  B[O++] = 0x22;
+  qascii(s);
 }
 
 function nameOrNull(s: string | null): void {
   if (s === null) lit(NULL);
-  else {
-    B[O++] = 0x22;
-    ascii(s);
-    B[O++] = 0x22;
-  }
+  else qascii(s);
 }
 
 function bool(b: boolean): void {

@@ -1,7 +1,7 @@
 import type { ConnectionView, EndpointNotes, EndpointView } from '../track/connection';
 import { CLOSE_KINDS, CLOSED_BY, CONN_STATES, ConnFields, FL, N, OPT, TCP_STATES, type ConnectionSource } from '../track/record';
 import { ViewSource } from '../track/view-source';
-import { JsonBytes, LIT_PAD, NUMBER_MAX, lit, writeAscii, writeDigits, writeIPv4, writeLit, writeNumber, type Lit } from '../events/json-bytes';
+import { JsonBytes, LIT_PAD, NUMBER_MAX, lit, writeDigits, writeIPv4, writeLit, writeNumber, type Lit } from '../events/json-bytes';
 
 // The Connection object's JSON, the one writer of it: the list endpoint's pages (from views) and
 // analyze's jsonl records (from the tracker's store, src/track/record.ts) both write through
