@@ -205,6 +205,12 @@ export class Metrics {
   }
 }
 
+interface HistogramValue {
+  labels: { le?: number | string };
+  value: number;
+  metricName: string;
+}
+
 /**
  * A histogram without labels that prom-client's registry writes exactly as it writes its own
  * Histogram's (the same lines, bounds, sums and counts), counting an observation in a typed array:
@@ -212,12 +218,6 @@ export class Metrics {
  * event on the metrics' side and most of what the metrics allocated at thousands of connections a
  * second.
  */
-interface HistogramValue {
-  labels: { le?: number | string };
-  value: number;
-  metricName: string;
-}
-
 export class CountingHistogram {
   readonly type = 'histogram' as const;
   readonly aggregator = 'sum' as const;
