@@ -23,8 +23,6 @@ export class EventBus {
   private listeners: BusListener[] = [];
   /** Listener calls that threw (a bug in a consumer, kept visible in /api/stats). */
   listenerErrors = 0;
-  /** publish's reader of an object, pointed at each in turn (the record is valid during the call only). */
-  private readonly object = new ObjectRecord();
 
   constructor() {
     this.publishRecord = this.publishRecord.bind(this);
@@ -35,9 +33,9 @@ export class EventBus {
     return this.seq;
   }
 
-  /** An event given as an object. */
+  /** An event given as an object (a reader of its own, so a listener may publish another). */
   publish(event: TcpEvent): void {
-    this.publishRecord(this.object.of(event));
+    this.publishRecord(new ObjectRecord().of(event));
   }
 
   /** An event read in place (valid during the call only, as it is for the listeners). */
