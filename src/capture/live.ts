@@ -281,6 +281,7 @@ type PacketCap = CapHandle & { onPacket: (nbytes: number) => void };
 function ignorePacket(): void {}
 
 let PacketCapClass: (new () => PacketCap) | null = null;
+let PacketCapBase: (new () => CapHandle) | null = null;
 
 /**
  * cap's handle, with its per-packet call made to `onPacket` directly. cap calls the handle's
@@ -289,7 +290,8 @@ let PacketCapClass: (new () => PacketCap) | null = null;
  * process's hottest loop. Any other event still goes to EventEmitter's emit.
  */
 function packetCapClass(Cap: new () => CapHandle): new () => PacketCap {
-  if (PacketCapClass !== null) return PacketCapClass;
+  if (PacketCapClass !== null && PacketCapBase === Cap) return PacketCapClass;
+  PacketCapBase = Cap;
   PacketCapClass = class extends Cap {
     onPacket: (nbytes: number) => void = ignorePacket;
     // cap passes (event, nbytes, truncated): named, not gathered into an array per call
