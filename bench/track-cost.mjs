@@ -20,7 +20,8 @@
 //   node bench/track-cost.mjs --runs 1 --cases plain-taken [--dist DIR]...
 //
 // Cases `analyze` and `sink`: the tracker as `tcpscope analyze` configures it (no ladder asked for,
-// no events kept) and with one event sink (as `live` hands every event on); `track` takes the
+// no events kept) and with one `onEvent` sink (each event built as an object, which `live`'s bus,
+// taking records, does not do); `track` takes the
 // defaults (bench/lib/track-loop.mjs).
 import { createRequire } from 'node:module';
 import path from 'node:path';

@@ -13,8 +13,8 @@
 // built first) is measured with the cases `decode` and `track` (or those --cases names); the
 // tracker's figure is the difference, over the segments. `track` takes the tracker's defaults
 // (every event kept, as `live` and the server keep them); `analyze` the options `tcpscope analyze`
-// gives it (no ladder asked for, no events kept); `sink` the defaults and one event sink (as `live`
-// hands every event on): bench/lib/track-loop.mjs. --one-path adds the case `one-path` for every build that has a
+// gives it (no ladder asked for, no events kept); `sink` the defaults and one `onEvent` sink
+// (each event built as an object; `live`'s bus takes records and builds none): bench/lib/track-loop.mjs. --one-path adds the case `one-path` for every build that has a
 // plain path (Machine.usePlainPath, the check track-cost and track-plain make too): the same build
 // with it switched off, every segment through the one path, so that what it buys is measured alone.
 import path from 'node:path';

@@ -50,8 +50,8 @@ export function analyzeOptions() {
 
 /**
  * The tracker of case `name`: none for `decode`; analyze's options for `analyze`; for `sink`, the
- * defaults and one event sink that drops what it gets (as `live` hands every event to its bus, each
- * built as an object); the defaults otherwise.
+ * defaults and one `onEvent` sink that drops what it gets, each event built as an object (`live`'s
+ * bus takes records through `onEventRecord` and builds none); the defaults otherwise.
  */
 export function caseTracker(m, name) {
   if (name === 'decode') return null;
