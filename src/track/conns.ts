@@ -92,14 +92,6 @@ export class Conns {
     this.ladder.head = this.ladderHead;
   }
 
-  /**
-   * The time of endpoint x's pending FIN (Expiry.awaitFin): the FIN's own, kept beside its ordinal,
-   * with or without a ladder.
-   */
-  pendingFinTime(x: number): number {
-    return this.st.pendTs[x];
-  }
-
   // ------------------------------------------------------------------ states, through the table
 
   /** Looks up the table for side `side` of s and applies the change; true if the state changed. */

@@ -59,7 +59,7 @@ export class Expiry {
       for (let side = 0; side < 2; side++) {
         const x = 2 * s + side;
         if ((st.eflags[x] & E.PEND_FIN) === 0) continue;
-        const t = c.pendingFinTime(x);
+        const t = st.pendTs[x]; // the FIN's own time, kept beside its ordinal
         if (t > nowMs) {
           this.pendSlots.push(s);
           this.pendIds.push(ids[i]);
