@@ -11,9 +11,9 @@
 // the captures above (the bench captures when they exist). Prints one line per difference and a
 // count; exits 1 when anything differs.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { FIXTURES } from '../test/support/fixtures.mjs';
+import { goldenFiles } from '../test/support/track-golden.mjs';
 import { buildOnce, ROOT } from './lib/build.mjs';
 
 const args = process.argv.slice(2);
@@ -24,11 +24,7 @@ const before = path.resolve(beforeArg);
 const formats = (opt('--formats') ?? 'jsonl,zeek').split(',');
 let files = args.filter((a, i) => !a.startsWith('--') && !['--before', '--formats'].includes(args[i - 1])).map((f) => path.resolve(f));
 if (files.length === 0) {
-  const lines = readFileSync(path.join(FIXTURES, 'manifest.tsv'), 'utf8').trimEnd().split('\n');
-  const col = lines[0].split('\t').indexOf('file');
-  files = lines.slice(1).map((l) => path.join(FIXTURES, l.split('\t')[col]));
-  const regressions = path.join(ROOT, 'test/fixtures/regressions');
-  for (const f of readdirSync(regressions)) if (/\.pcap(ng)?$/.test(f)) files.push(path.join(regressions, f));
+  files = goldenFiles().map((rel) => path.join(ROOT, 'test/fixtures', rel));
   for (const f of ['loopback.pcap', 'loopback.pcapng']) if (existsSync(path.join(ROOT, '.bench-data', f))) files.push(path.join(ROOT, '.bench-data', f));
 }
 await buildOnce();
