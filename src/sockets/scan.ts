@@ -231,6 +231,7 @@ export class SocketScanner {
     let othersUnknown = 0;
     const wanted = ask.ports === null ? null : new Set(ask.ports);
     const lookup = ask.lookup ? new Set(ask.lookup) : null;
+    const asked = new Set((ask.timeWait ?? []).slice(0, 32).map((p) => portPair(p.local, p.remote)));
     for (const [netns, dir] of nsReader) {
       const pid = nsPid.get(netns) ?? null;
       // the counters before this namespace's tables: when the scan runs ss itself they are the
@@ -247,9 +248,18 @@ export class SocketScanner {
         }
       }
       let connected = 0;
+      // ss read only what was asked for (filtered in the kernel); /proc has every socket: the
+      // listeners, the connected ones when asked for, and the closed connections' pairs asked for
+      // (in any state but listening, as ss reads them) with or without them
+      const pairs = !rows && asked.size > 0 ? asked : null;
       for (const r of got) {
-        // ss read only what was asked for (filtered in the kernel); /proc has every socket
-        if (!rows && r.state !== 'LISTEN' && (ask.connected === false || (wanted && !wanted.has(r.localPort) && !wanted.has(r.remotePort)))) continue;
+        if (
+          !rows &&
+          r.state !== 'LISTEN' &&
+          (ask.connected === false || (wanted && !wanted.has(r.localPort) && !wanted.has(r.remotePort))) &&
+          (pairs === null || !pairs.has(portPair(r.localPort, r.remotePort)))
+        )
+          continue;
         const s = r as ScannedSocket;
         s.netns = netns;
         s.owners = [];
@@ -325,7 +335,7 @@ export class SocketScanner {
       unreadable,
       fdScan,
       badLines,
-      timeWaitAsked: (ask.timeWait ?? []).slice(0, 32).map((p) => portPair(p.local, p.remote)),
+      timeWaitAsked: [...asked],
       tcpInfo: ask.tcpInfo,
       ssRuns: this.ssRuns,
       ssCpuMs: this.ssCpuMs,

@@ -5,6 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { readlinkSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SocketScanner } from '../../src/sockets/scan';
 import { buildOnce, getJson, startCli, type RunningCli } from '../cli/support';
 import { needs, root, tool } from '../support/skip';
 import { waitFor } from '../support/wait';
@@ -84,5 +85,16 @@ describe('owners across network namespaces, over a veth pair', needs(root(), too
     const l = (await getJson(`${cli!.url}api/listeners?port=${port}`)).body.listeners as any[];
     expect(l).toHaveLength(1);
     expect(l[0]).toMatchObject({ ip: `${NET}.2`, port, netns: netnsOf(server.pid), owners: [{ pid: server.pid }] });
+  });
+
+  it('reads a closed connection\'s port pair inside the namespace without the connected sockets', () => {
+    // the namespace is read from /proc (not through ss): a pair asked for is read there in any
+    // state but listening, as ss reads it in tcpscope's own namespace
+    const r = new SocketScanner().scan({ tcpInfo: false, ports: [port], connected: false, timeWait: [{ local: port, remote: cport }] });
+    const inside = netnsOf(server.pid);
+    const pair = r.sockets.filter((s) => s.netns === inside && s.localPort === port && s.remotePort === cport);
+    expect(pair).toHaveLength(1);
+    expect(pair[0].state).toBe('ESTABLISHED');
+    expect(r.sockets.some((s) => s.netns === inside && s.state !== 'LISTEN' && s.remotePort !== cport)).toBe(false);
   });
 });
