@@ -1,3 +1,4 @@
+import { ipv4Text } from '../track/record';
 import type { Attribution } from './attribute';
 
 /** Flags of a watched connection's slot. */
@@ -61,8 +62,13 @@ export class WatchTable {
 
   /** The slot of connection `id` (the tracker's id text), or -1. */
   find(id: string): number {
+    return this.findNum(Number(id));
+  }
+
+  /** The slot of connection number `id`, or -1. */
+  findNum(id: number): number {
     if (this.size === 0) return -1;
-    return this.slotById.get(Number(id)) ?? -1;
+    return this.slotById.get(id) ?? -1;
   }
 
   /** A new slot for connection number `id`, pending, open, its other columns to be set by the caller. */
@@ -128,7 +134,7 @@ export class WatchTable {
     let t = this.ipTexts.get(v4);
     if (t === undefined) {
       if (this.ipTexts.size >= IP_TEXTS) this.ipTexts.clear();
-      t = `${v4 >>> 24}.${(v4 >>> 16) & 0xff}.${(v4 >>> 8) & 0xff}.${v4 & 0xff}`;
+      t = ipv4Text(v4);
       this.ipTexts.set(v4, t);
     }
     return t;

@@ -211,6 +211,11 @@ export class ConnRecord implements ConnectionSource {
 export function ipText(f: ConnFields, side: 0 | 1): string {
   const v4 = f.ip4[side];
   if (v4 < 0) return f.ipText[side];
+  return ipv4Text(v4);
+}
+
+/** An IPv4 address (its 32 bits as a number) as dotted text. */
+export function ipv4Text(v4: number): string {
   return `${v4 >>> 24}.${(v4 >>> 16) & 0xff}.${(v4 >>> 8) & 0xff}.${v4 & 0xff}`;
 }
 
