@@ -430,7 +430,7 @@ export class SocketWatch {
       const t = this.t;
       for (const p of q.splice(0, stale)) {
         this.timeWaitPending.delete(portPair(p.local, p.remote));
-        const w = t.find(String(p.id));
+        const w = t.findNum(p.id);
         if (w >= 0) this.countSide(w, p.side);
       }
     }
