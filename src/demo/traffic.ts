@@ -169,15 +169,27 @@ export class DemoTraffic {
     return this.listenOn(net.createServer({ allowHalfOpen: true }, serve), host);
   }
 
-  private listenOn(server: net.Server, host: string): Promise<number> {
-    return new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, host, () => {
-        server.off('error', reject);
-        this.servers.push(server);
-        resolve((server.address() as net.AddressInfo).port);
+  /**
+   * Listens on a port no other case has: the kernel may give ::1 a port number a 127.0.0.1 server
+   * already holds (the two addresses do not share ports), and one case per port is what the
+   * dashboard and the capture filter rely on, so such a port is given back and another taken.
+   */
+  private async listenOn(server: net.Server, host: string): Promise<number> {
+    const taken = new Set(this.servers.map((s) => (s.address() as net.AddressInfo).port));
+    for (let tries = 1; ; tries++) {
+      const port = await new Promise<number>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(0, host, () => {
+          server.off('error', reject);
+          resolve((server.address() as net.AddressInfo).port);
+        });
       });
-    });
+      if (!taken.has(port) || tries >= 20) {
+        this.servers.push(server);
+        return port;
+      }
+      await new Promise<void>((r) => server.close(() => r()));
+    }
   }
 }
 
