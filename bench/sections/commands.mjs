@@ -8,11 +8,10 @@ import { shown, timed } from '../lib/timed.mjs';
 
 /**
  * The build measured beside this one, by the same commands (bench/lib/build.mjs buildRevision):
- * main before this round's changes: reading and decoding a frame taken apart (pcapng packet blocks
- * read as words, the common timestamp options at once, a second's time remembered), and the table's
- * rows, summary and diagnoses read from the tracker's store without a view of each connection.
+ * main before this round's changes to how analyze reads classic pcap and writes the records left
+ * at the end of the file.
  */
-export const BEFORE = '9608f1a';
+export const BEFORE = '2860a91';
 
 export const title = 'Commands as users run them';
 

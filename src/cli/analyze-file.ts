@@ -65,7 +65,7 @@ export async function analyzeFile(
     /** With recordThread, for jsonl: that thread also reads and decodes the file (readWriteAvailable()). */
     readWrite?: boolean;
     /**
-     * Without recordThread, for jsonl (the other formats write their end here): a record thread
+     * Without recordThread, for jsonl and the table (Zeek's records are written here): a record thread
      * writes a share of the records left at the end of the file while this one writes the rest
      * (SharedEnd); it is the reader thread when there is one (readWriteAvailable()).
      */
@@ -95,9 +95,9 @@ async function analyzeWith(
 ): Promise<{ result: FileReadResult; connections: number }> {
   const gate = opts.gate ?? new OutputGate();
   // In the record thread, this thread packs each record and the other one writes its text.
-  // The end is shared for jsonl alone: sharing the table's was measured to cost more than it saved
-  // (useSharedEnd, analyze.ts), and Zeek's records come from the tracker's mirror.
-  const shareEnd = opts.recordThread !== true && opts.sharedEnd === true && o.format === 'jsonl';
+  // The end is shared for jsonl and the table (as the store's fields); Zeek's records come from
+  // the tracker's mirror.
+  const shareEnd = opts.recordThread !== true && opts.sharedEnd === true && (o.format === 'jsonl' || o.format === 'table');
   // each format's code, and the record thread's, loads only when it is used
   const [jsonl, table, zeek, diagnoseFile, threads, shared] = await Promise.all([
     o.format === 'jsonl' ? import('./format/jsonl') : null,
@@ -183,14 +183,18 @@ async function analyzeWith(
       connections++;
     });
   } else if (table !== null && tableFromFields) {
-    const { writeTableFields, FieldsView } = table;
+    const { writeTableFields, tableFieldsText, FieldsView } = table;
     const fields = new ConnFields();
     const view = new FieldsView(fields);
     engine.tracker.onRemoveRecord((r) => {
       begin();
       r.fill(fields);
-      writeTableFields(out, fields);
-      wrote();
+      // (the summary and the diagnoses read the fields here either way)
+      if (toThread) thread!.tableFields(fields, tableFieldsText);
+      else {
+        writeTableFields(out, fields);
+        wrote();
+      }
       summary?.add(view);
       diagnoserSink?.(view);
       connections++;

@@ -54,18 +54,16 @@ function useRecordThread(o: AnalyzeCommandOptions): boolean {
 /**
  * Whether the records left at the end of the file are shared with the thread that read it
  * (SharedEnd), under `--write-thread auto`, when no record thread takes them all; analyzeFile
- * shares jsonl's alone. The end of a capture is where most of its records are written (every
- * connection still in the table, and the closed ones of its last 2×MSL), on the tracking thread,
- * while the reader thread, its reading done, idles: on the bench capture's classic pcap it takes
- * 0.09 s of the tracking thread's 0.22 s there. Not for the table, as measured when its rows were
- * written from views the tracking thread made either way (the summary and the diagnoses read
- * them), and packing one for the other thread cost that thread nearly as much as writing its row:
- * sharing saved it ≤ 0.08 CPU s, cost the reader thread 0.15–0.35 CPU s more and the command
- * 0.25–0.3. (Its rows are now written from the store's fields; sharing them has not been measured
- * since.) A thread
- * started only for them (pcapng, read on the tracking thread) costs more than it saves: its
- * isolate's start and compiling, 0.2–0.3 CPU s, for 0.035 s of the tracking thread's, and its
- * compiling slows that thread's own.
+ * shares jsonl's and the table's. The end of a capture is where most of its records are written
+ * (every connection still in the table, and the closed ones of its last 2×MSL: on the bench
+ * capture, which spans 18 s, all of them), on the tracking thread, while the reader thread, its
+ * reading done, idles. The tracking thread packs each record's fields (it reads them either way:
+ * the table's summary and diagnoses too) and the other writes its text: on the bench capture's
+ * classic pcap that took the tracking thread's CPU at the end from 0.24 to 0.17 s for the table.
+ * (Rows packed as views once cost the reader thread more than they saved.) A thread started only
+ * for them (pcapng, read on the tracking thread) costs more than it saves: its isolate's start and
+ * compiling, 0.2–0.3 CPU s, for 0.035 s of the tracking thread's, and its compiling slows that
+ * thread's own.
  */
 function useSharedEnd(o: AnalyzeCommandOptions, readerThread: boolean): boolean {
   return readerThread && (o.writeThread ?? 'auto') === 'auto' && recordThreadAvailable();

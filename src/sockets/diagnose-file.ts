@@ -29,6 +29,31 @@ const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? o
 const seconds = (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
 /** Connections named in a diagnosis: the newest 20. */
 const MAX_IDS = 20;
+
+/** The ids of the newest MAX_IDS connections of a group, in a ring: one is added for every connection. */
+class NewestIds {
+  private readonly ids: string[] = [];
+  private next = 0;
+
+  add(id: string): void {
+    if (this.ids.length < MAX_IDS) this.ids.push(id);
+    else {
+      this.ids[this.next] = id;
+      this.next = this.next === MAX_IDS - 1 ? 0 : this.next + 1;
+    }
+  }
+
+  /** Newest first. */
+  list(): string[] {
+    const ids = this.ids;
+    const out: string[] = [];
+    for (let i = ids.length, k = this.next; i > 0; i--) {
+      k = k === 0 ? ids.length - 1 : k - 1;
+      out.push(ids[k]);
+    }
+    return out;
+  }
+}
 /** close-wait-held diagnoses reported one by one at most; the rest are counted in the last. */
 const MAX_CLOSE_WAIT = 20;
 
@@ -54,14 +79,14 @@ interface TimeWaitPair {
   reused: number;
   peak: number;
   peakAt: number;
-  ids: string[];
+  ids: NewestIds;
 }
 
 interface Group {
   ip: string;
   port: number;
   n: number;
-  ids: string[];
+  ids: NewestIds;
   sources: Set<string>;
   first: number;
   last: number;
@@ -79,6 +104,11 @@ export class FileDiagnoser {
   /** Ports that accepted a connection in the capture, by server address. */
   private readonly accepted = new Map<string, Set<number>>();
   private readonly timeWait = new Map<string, TimeWaitPair>();
+  /** The pair of the last connection endedInTimeWait() took, by its key's parts: the next is often of the same pair. */
+  private lastPair: TimeWaitPair | null = null;
+  private lastClient = '';
+  private lastServer = '';
+  private lastPort = -1;
   private readonly held: { id: string; side: Side; ms: number; endpoint: string; peer: string }[] = [];
   private heldCount = 0;
 
@@ -119,10 +149,9 @@ export class FileDiagnoser {
   private add(by: Map<string, Group>, c: DiagnosedConnection, last: number): void {
     const k = at(c.server.ip, c.server.port);
     let g = by.get(k);
-    if (!g) by.set(k, (g = { ip: c.server.ip, port: c.server.port, n: 0, ids: [], sources: new Set(), first: c.startedAt, last }));
+    if (!g) by.set(k, (g = { ip: c.server.ip, port: c.server.port, n: 0, ids: new NewestIds(), sources: new Set(), first: c.startedAt, last }));
     g.n++;
-    g.ids.push(c.id);
-    if (g.ids.length > MAX_IDS) g.ids.shift();
+    g.ids.add(c.id);
     if (g.sources.size < 65_536) g.sources.add(c.client.ip);
     g.first = Math.min(g.first, c.startedAt);
     g.last = Math.max(g.last, last);
@@ -130,11 +159,21 @@ export class FileDiagnoser {
 
   /** The client closed first: its port is in TIME_WAIT from `end` for 2×MSL, or until it is used again. */
   private endedInTimeWait(c: DiagnosedConnection, end: number): void {
-    const key = `${c.client.ip} ${c.server.ip} ${c.server.port}`;
-    let g = this.timeWait.get(key);
-    if (!g) {
-      g = { client: c.client.ip, server: at(c.server.ip, c.server.port), ends: [], ports: [], head: 0, live: new Map(), reused: 0, peak: 0, peakAt: end, ids: [] };
-      this.timeWait.set(key, g);
+    const client = c.client.ip;
+    const server = c.server.ip;
+    const serverPort = c.server.port;
+    let g = this.lastPair;
+    if (g === null || client !== this.lastClient || server !== this.lastServer || serverPort !== this.lastPort) {
+      const key = `${client} ${server} ${serverPort}`;
+      g = this.timeWait.get(key) ?? null;
+      if (g === null) {
+        g = { client, server: at(server, serverPort), ends: [], ports: [], head: 0, live: new Map(), reused: 0, peak: 0, peakAt: end, ids: new NewestIds() };
+        this.timeWait.set(key, g);
+      }
+      this.lastPair = g;
+      this.lastClient = client;
+      this.lastServer = server;
+      this.lastPort = serverPort;
     }
     while (g.head < g.ends.length && g.ends[g.head] <= end - this.timeWaitMs) {
       const port = g.ports[g.head];
@@ -155,8 +194,7 @@ export class FileDiagnoser {
       g.peak = g.live.size;
       g.peakAt = end;
     }
-    g.ids.push(c.id);
-    if (g.ids.length > MAX_IDS) g.ids.shift();
+    g.ids.add(c.id);
   }
 
   private closeWait(c: DiagnosedConnection, side: Side, ms: number): void {
@@ -199,7 +237,7 @@ export class FileDiagnoser {
           `nothing listened on ${at(g.ip, g.port)}: ${plural(g.n, 'attempt')} refused` +
           (nearest ? ` — ${nearest}${others.length > 1 ? ` (and ${plural(others.length - 1, 'other port')})` : ''} accepted connections in the same capture` : ''),
         evidence: { attempts: g.n, sources: g.sources.size, firstAt: g.first, lastAt: g.last, acceptedPortsOnAddress: others.slice(0, 20) },
-        connections: [...g.ids].reverse(),
+        connections: g.ids.list(),
         listener: { ip: g.ip, port: g.port },
       });
     }
@@ -212,7 +250,7 @@ export class FileDiagnoser {
           `${plural(g.n, 'connection attempt')} to ${at(g.ip, g.port)} from ${plural(g.sources.size, 'address', 'addresses')} never completed the handshake ` +
           `over ${seconds(g.last - g.first)}: a SYN flood, or clients that cannot complete it`,
         evidence: { halfOpen: g.n, sources: g.sources.size, firstAt: g.first, lastAt: g.last },
-        connections: [...g.ids].reverse(),
+        connections: g.ids.list(),
         listener: { ip: g.ip, port: g.port },
       });
     }
@@ -229,7 +267,7 @@ export class FileDiagnoser {
             : `new connections to it were about to find no free port`) +
           ` — reuse connections, or let the server close first`,
         evidence: { timeWaitPeak: g.peak, portsReusedInTimeWait: g.reused, peakAt: g.peakAt, timeWaitMs: this.timeWaitMs, ephemeralPorts: this.o.ephemeralPorts, share: g.peak / this.o.ephemeralPorts },
-        connections: [...g.ids].reverse(),
+        connections: g.ids.list(),
       });
     }
     return out;

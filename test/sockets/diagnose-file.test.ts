@@ -37,4 +37,19 @@ describe('FileDiagnoser', () => {
     none.tracker.removeAll();
     expect(quiet.diagnoses()).toEqual([]);
   });
+
+  it("names a diagnosis's newest 20 connections, newest first", () => {
+    const e = new Engine({ timeouts: { synSent: 1e9, synReceived: 1e9, established: 1e9, finWait: 1e9, closeWait: 1e9, lastAck: 1e9, closedRetention: 0 } });
+    const d = new FileDiagnoser(e.tracker, () => e.lastTs, 60_000, { ephemeralPorts: 16, timeWaitShare: 0.5 });
+    const ids: string[] = [];
+    e.tracker.onRemove((c) => ids.push(c.id));
+    // fewer than 20 first, then past 20 by a few rounds of the newest ones
+    for (let i = 0; i < 12; i++) closed(e, 50000 + i, 1_000 + i);
+    e.tracker.removeAll();
+    expect(d.diagnoses()[0].connections).toEqual([...ids].reverse());
+    for (let i = 12; i < 57; i++) closed(e, 50000 + i, 1_000 + i);
+    e.tracker.removeAll();
+    expect(ids).toHaveLength(57);
+    expect(d.diagnoses()[0].connections).toEqual(ids.slice(-20).reverse());
+  });
 });

@@ -16,7 +16,8 @@ import { fieldsBytes, packFields, PackedFields } from './record-fields';
  *
  * A record starts at a multiple of 8 bytes with its kind. What cannot be packed so (an endpoint
  * with notes, a string that is not ASCII) is packed as its finished text, made by the caller.
- * A jsonl record comes as its fields (record-fields.ts), which the same writer reads on both sides.
+ * A jsonl record and a table row come as the connection's fields (record-fields.ts), which the same
+ * writer reads on both sides.
  */
 export const RECORD_BATCH_BYTES = 1 << 20;
 
@@ -24,6 +25,7 @@ const VIEW = 1;
 const ZEEK = 2;
 const TEXT = 3;
 const FIELDS = 4;
+const TABLE_FIELDS = 5;
 
 /** float64 fields of a view record (from byte 8), then its strings. */
 const VIEW_NUMS = 22;
@@ -135,12 +137,12 @@ export class RecordBatchWriter {
     return true;
   }
 
-  /** Packs a connection's fields; as `view`. */
-  fields(f: ConnFields): boolean | null {
+  /** Packs a connection's fields, for its jsonl line (or, `table`, its table row); as `view`. */
+  fields(f: ConnFields, table = false): boolean | null {
     const need = fieldsBytes(f);
     if (need < 0) return null;
     if (need > this.buffer.byteLength - this.used) return need > this.buffer.byteLength ? null : false;
-    this.used = packFields(this.u8, this.f64, this.used, FIELDS, f);
+    this.used = packFields(this.u8, this.f64, this.used, table ? TABLE_FIELDS : FIELDS, f);
     this.count++;
     return true;
   }
@@ -212,7 +214,13 @@ export class RecordBatchWriter {
 }
 
 /** What a record read back is. */
-export type BatchRecord = { kind: 'view'; view: ConnectionView } | { kind: 'fields'; fields: PackedFields } | { kind: 'zeek'; zeek: ZeekRecord } | { kind: 'text'; text: string };
+export type BatchRecord =
+  | { kind: 'view'; view: ConnectionView }
+  /** A jsonl line's fields. */
+  | { kind: 'fields'; fields: PackedFields }
+  /** A table row's fields. */
+  | { kind: 'table'; fields: PackedFields }
+  | { kind: 'zeek'; zeek: ZeekRecord } | { kind: 'text'; text: string };
 
 /** Reads a batch back, record by record, as the objects that were packed (or their text). */
 export class RecordBatchReader {
@@ -224,6 +232,7 @@ export class RecordBatchReader {
   /** A fields record read back (one, reused: valid until the next record). */
   private readonly packed = new PackedFields();
   private readonly fields: BatchRecord = { kind: 'fields', fields: this.packed };
+  private readonly table: BatchRecord = { kind: 'table', fields: this.packed };
 
   constructor(buffer: ArrayBuffer, used: number, count: number) {
     this.f64 = new Float64Array(buffer, 0, used >> 3);
@@ -239,9 +248,9 @@ export class RecordBatchReader {
     const o = this.off;
     const u8 = this.u8;
     const kind = u8[o];
-    if (kind === FIELDS) {
+    if (kind === FIELDS || kind === TABLE_FIELDS) {
       this.off = this.packed.at(u8, this.f64, o);
-      return this.fields;
+      return kind === FIELDS ? this.fields : this.table;
     }
     if (kind === TEXT) {
       const n = this.dv.getUint32(o + 4, true);

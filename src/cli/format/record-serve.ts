@@ -7,7 +7,8 @@ import type { ConnectionView } from '../../track/connection';
 import { writeJsonLine } from './jsonl';
 import { RecordBatchReader } from './record-batch';
 import type { FromRecordThread, ToRecordThread } from './record-thread-protocol';
-import { writeTableLine } from './table';
+import { ConnFields } from '../../track/record';
+import { writeTableFields, writeTableLine } from './table';
 import { zeekRow } from './zeek';
 
 /** Output goes back in pieces of this many bytes (or fewer). */
@@ -34,6 +35,8 @@ class RecordWriter {
   private readonly spare: ArrayBuffer[] = [];
   /** A jsonl line or a table row, before it is copied into the output buffer. */
   private readonly line = new JsonBytes(4096);
+  /** A table row's fields, read back. */
+  private readonly scratch = new ConnFields();
 
   constructor(private readonly port: MessagePort) {}
 
@@ -45,8 +48,12 @@ class RecordWriter {
         if (rec.kind === 'fields') {
           writeJsonLine(this.line, rec.fields);
           this.putLine();
+        } else if (rec.kind === 'table') {
+          rec.fields.fill(this.scratch);
+          writeTableFields(this.line, this.scratch);
+          this.putLine();
         } else if (rec.kind === 'view') {
-          // the table's row (jsonl comes as fields), written as the tracking thread writes it
+          // the table's row from a view (with a record thread for every record), as the tracking thread writes it
           writeTableLine(this.line, rec.view);
           this.putLine();
         } else if (rec.kind === 'zeek') this.put(zeekRow(rec.zeek), true);

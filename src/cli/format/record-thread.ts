@@ -113,6 +113,17 @@ export class RecordThread {
     if (r !== true) this.text(textOf(c));
   }
 
+  /** A connection's table row from its fields, filled already; `textOf` makes its line here when they cannot be packed (endpoint notes). */
+  tableFields(f: ConnFields, textOf: (f: ConnFields) => string): void {
+    if (this.failure !== null) return; // end() reports it
+    let r = this.batch.fields(f, true);
+    if (r === false) {
+      this.send();
+      r = this.batch.fields(f, true);
+    }
+    if (r !== true) this.text(textOf(f));
+  }
+
   zeek(r: ZeekRecord, textOf: (r: ZeekRecord) => string): void {
     if (this.failure !== null) return; // end() reports it
     let done = this.batch.zeek(r);

@@ -1,5 +1,5 @@
 import type { ConnectionView, EndpointNotes } from '../../track/connection';
-import { writeAscii, writeDigits, writeIPv4, writePadded, writeUint, type JsonBytes } from '../../events/json-bytes';
+import { JsonBytes, writeAscii, writeDigits, writeIPv4, writePadded, writeUint } from '../../events/json-bytes';
 import { CLOSE_KINDS, CLOSED_BY, FL, N, TCP_STATES, type ConnFields } from '../../track/record';
 import { CONN_STATES, type ConnState } from '../../track/states';
 import { C } from '../../track/store';
@@ -222,6 +222,13 @@ export function writeTableFields(w: JsonBytes, f: ConnFields): void {
   w.ascii(CLOSE_CELLS[closeCode(f)]);
   if (f.notes[0] !== null || f.notes[1] !== null) cell(w, ownersOfNotes(f.notes[0], f.notes[1]));
   w.byte(0x0a);
+}
+
+/** writeTableFields()'s row as text (for a row the record thread cannot take packed). */
+export function tableFieldsText(f: ConnFields): string {
+  const w = new JsonBytes(512);
+  writeTableFields(w, f);
+  return w.result().toString('utf8');
 }
 
 /**
