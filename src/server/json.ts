@@ -239,17 +239,23 @@ let pageBytesPerConnection = BYTES_PER_CONNECTION;
 
 /** A list page, as JSON.stringify writes `{ connections, nextCursor, total }`, in UTF-8. */
 export function pageJson(connections: readonly ConnectionView[], nextCursor: string | null, total: number): Buffer {
-  const w = new JsonBytes(Math.ceil(pageBytesPerConnection * 1.125) * connections.length + CONNECTION_ROOM + 128);
+  return pageJsonOf({ length: connections.length, at: (i) => views.of(connections[i]) }, nextCursor, total);
+}
+
+/** The same page as pageJson, written from sources of fields (the tracker's store: Tracker.selectRecords) with no view built. */
+export function pageJsonOf(page: { readonly length: number; at(i: number): ConnectionSource }, nextCursor: string | null, total: number): Buffer {
+  const n = page.length;
+  const w = new JsonBytes(Math.ceil(pageBytesPerConnection * 1.125) * n + CONNECTION_ROOM + 128);
   w.lit(L.page);
-  for (let i = 0; i < connections.length; i++) {
+  for (let i = 0; i < n; i++) {
     if (i > 0) w.lit(L.comma);
-    writeConnection(w, views.of(connections[i]));
+    writeConnection(w, page.at(i));
   }
   w.lit(L.nextCursor);
   w.str(nextCursor);
   w.lit(L.total);
   w.num(total);
   w.lit(L.close1);
-  if (connections.length >= 16) pageBytesPerConnection = Math.max(BYTES_PER_CONNECTION, Math.ceil(w.pos / connections.length));
+  if (n >= 16) pageBytesPerConnection = Math.max(BYTES_PER_CONNECTION, Math.ceil(w.pos / n));
   return w.result();
 }
