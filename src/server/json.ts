@@ -107,15 +107,26 @@ function noteJson(v: object): string {
   return t;
 }
 
+/**
+ * The text of an endpoint's notes, made once for each notes object: the tracker's notes objects
+ * are shared by connections (Queries.annotate) and never altered, and each list page wrote the same
+ * text again, joined anew for every endpoint.
+ */
+const notesText = new WeakMap<object, string>();
+
 /** What is known of an endpoint beyond the packets, in the notes' own key order; leaves the room made. */
 function notes(w: JsonBytes, p: number, e: EndpointNotes, room: number): number {
   w.pos = p;
-  // one text for all of them: a write into the buffer costs more than joining a few short strings
-  let t = '';
-  for (const k of Object.keys(e) as (keyof EndpointView)[]) {
-    const v = (e as EndpointView)[k];
-    if (k === 'ip' || k === 'port' || k === 'state' || v === undefined) continue;
-    t += `,"${k}":${typeof v === 'object' && v !== null ? noteJson(v) : JSON.stringify(v)}`;
+  let t = notesText.get(e);
+  if (t === undefined) {
+    // one text for all of them: a write into the buffer costs more than joining a few short strings
+    t = '';
+    for (const k of Object.keys(e) as (keyof EndpointView)[]) {
+      const v = (e as EndpointView)[k];
+      if (k === 'ip' || k === 'port' || k === 'state' || v === undefined) continue;
+      t += `,"${k}":${typeof v === 'object' && v !== null ? noteJson(v) : JSON.stringify(v)}`;
+    }
+    notesText.set(e, t);
   }
   if (t.length > 0) w.text(t);
   w.room(room);
