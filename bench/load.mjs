@@ -27,7 +27,10 @@
 // the helper shell); hand-over
 // reads, stream passes and messages, socket readings, `ss` runs and fd scans a second; and all
 // tcpscope processes' CPU per 1 000 connections over that window ("window"), the steady state
-// without the run's first 1.5 s (while V8 is still optimising the code) and its end. --strace S
+// without the run's first 1.5 s (while V8 is still optimising the code) and its end; and `phases`,
+// the run's CPU split into the start until ready (outside the whole-run figure, which is read from
+// ready on; with the main process's threads and the capture process apart), the first 1.5 s of
+// traffic, the window, the last 1.5 s and the 2.5 s tail after the traffic. --strace S
 // adds the system calls a second of each process (strace -c -f) over S seconds after that window.
 // tcpscope runs with --max-connections 1000000 unless --tcpscope gives one, so that its table,
 // listed at the end, holds every connection of the run. Needs root; stops by itself.
@@ -40,7 +43,7 @@ import { childPids, cpuMs, loadAverage, round, rssBytes, sleep, treeCpuMs, treeR
 import { startTcpdump } from './lib/tcpdump.mjs';
 import { getJson, startTcpscope } from './lib/tcpscope.mjs';
 import { startTraffic, startWsObserver } from './lib/children.mjs';
-import { openWindow, straceCounts } from './lib/diag.mjs';
+import { openWindow, straceCounts, threadTotals } from './lib/diag.mjs';
 
 const args = process.argv.slice(2);
 const opt = (n, d) => (args.includes(n) ? args[args.indexOf(n) + 1] : d);
@@ -116,7 +119,7 @@ async function once() {
   const cap0 = capCpu();
   // --diag: all tcpscope processes' CPU at each boundary of the run, so that its whole-run figure
   // splits into the start before traffic, the first 1.5 s, the window, the last 1.5 s and the tail
-  const marks = { ready: cpu0.total, readyCapture: cap0?.total ?? null, startupWallMs: ts.startupWallMs };
+  const marks = { ready: cpu0.total, readyCapture: cap0?.total ?? null, startupWallMs: ts.startupWallMs, readyThreads: diag ? threadTotals(ts.pid) : null };
   const rss0 = treeRssBytes(ts.pid);
   let rssMax = rss0;
   const sampler = setInterval(() => (rssMax = Math.max(rssMax, treeRssBytes(ts.pid))), 500);
@@ -242,7 +245,9 @@ async function once() {
  * The run's CPU (all tcpscope processes) by phase, ms: the start until ready (from the process's
  * birth: loading, the first socket readings, the capture process's start), the first 1.5 s of
  * traffic, the window, its end to the traffic's end, and the tail after it (until the run's last
- * reading); with each phase's share of the whole-run figure per 1 000 connections.
+ * reading); with each phase's share of the whole-run figure per 1 000 connections. The start is
+ * outside the whole-run figure, which is read from ready on; its split by process and thread is
+ * given beside it.
  */
 function phasesOf(m, end, generated) {
   const ms = {
@@ -253,7 +258,7 @@ function phasesOf(m, end, generated) {
     tail: end - m.trafficEnd,
   };
   const per1000 = Object.fromEntries(Object.entries(ms).map(([k, v]) => [k, generated > 0 ? round((v / generated) * 1000, 1) : null]));
-  return { ms: Object.fromEntries(Object.entries(ms).map(([k, v]) => [k, round(v, 0)])), per1000, captureAtReadyMs: m.readyCapture, startupWallMs: round(m.startupWallMs ?? null, 0) };
+  return { ms: Object.fromEntries(Object.entries(ms).map(([k, v]) => [k, round(v, 0)])), per1000, captureAtReadyMs: m.readyCapture, mainAtReadyMs: m.readyThreads, startupWallMs: round(m.startupWallMs ?? null, 0) };
 }
 
 const results = [];
