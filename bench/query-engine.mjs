@@ -5,7 +5,8 @@
 // from whatever else the machine runs (its `min` is the closest to an idle machine).
 //
 // Then a page of 1 000 connections as the list endpoint answers it: the select alone (the views),
-// the body JSON.stringify made of it (what res.json sent), and the body src/server/json.ts writes,
+// the body JSON.stringify made of it (what res.json sent), the body src/server/json.ts writes from
+// the views, and (builds that have it) the body it writes from the store's cursor with no view built,
 // one of each in turn (CPU: user + system of the process, its GC threads included), with the
 // garbage collections that started during each.
 //
@@ -67,6 +68,8 @@ for (const [name, sel] of Object.entries(queries)) {
 // ---- a page of 1 000, to the bytes sent
 const jsonPath = path.join(TARGET, 'dist/server/json.js');
 const pageJson = existsSync(jsonPath) ? require(jsonPath).pageJson : null;
+// builds whose list endpoint writes the page from the store's cursor (Tracker.selectRecords), no view built
+const pageJsonOf = existsSync(jsonPath) ? require(jsonPath).pageJsonOf : null;
 const page = q({ limit: 1000 });
 const bodies = {
   'select, limit 1000 (the views)': () => t.select(page),
@@ -75,8 +78,9 @@ const bodies = {
     return Buffer.from(JSON.stringify({ connections: r.connections, nextCursor: 'x', total: r.total }));
   },
   ...(pageJson && { 'select + pageJson (src/server/json.ts)': () => pageJson(t.select(page).connections, 'x', 1) }),
+  ...(pageJsonOf && t.selectRecords && { 'selectRecords + pageJsonOf (no views; the list endpoint)': () => pageJsonOf(t.selectRecords(page), 'x', 1) }),
 };
-// the three in turn, one call each per round, so that the load falls on them alike; each garbage
+// each in turn, one call each per round, so that the load falls on them alike; each garbage
 // collection is put down to the call it started in
 const names = Object.keys(bodies);
 const wall = names.map(() => []);

@@ -77,6 +77,21 @@ function otherChildrenCpuMs(pids) {
   return out;
 }
 
+/**
+ * CPU ms each thread of `pid` has used since it started, summed by kind: the main thread, the socket
+ * scans' thread, and the rest (V8's and libuv's): what the start cost each, read at ready.
+ */
+export function threadTotals(pid) {
+  const out = { mainThread: 0, scanThread: 0, otherThreads: 0 };
+  for (const [tid, t] of threads(pid)) {
+    const ms = t.user + t.system;
+    if (tid === String(pid)) out.mainThread += ms;
+    else if (t.comm === SCAN_THREAD) out.scanThread += ms;
+    else out.otherThreads += ms;
+  }
+  return out;
+}
+
 /** Starts a window on processes `pids` ({ main, capture }) and `stats()` (tcpscope's /api/stats). */
 export async function openWindow(pids, stats) {
   const t0 = performance.now();

@@ -33,7 +33,7 @@ function summarise(profile) {
   };
   walk(profile.head);
   const top = [...byFn].sort((a, b) => b[1] - a[1]).slice(0, 40).map(([k, v]) => [k, Math.round(v / 1e3) / 1e3]);
-  return { pid: process.pid, argv: process.argv.slice(1, 3), windowMs, totalMB: Math.round(total / 1e3) / 1e3, topMB: top };
+  return { pid: process.pid, thread: require('node:worker_threads').threadId, argv: process.argv.slice(1, 3), windowMs, totalMB: Math.round(total / 1e3) / 1e3, topMB: top };
 }
 
 const t = setTimeout(() => {
@@ -42,7 +42,9 @@ const t = setTimeout(() => {
       const stop = setTimeout(() => {
         session.post('HeapProfiler.stopSampling', (err, r) => {
           if (err) return;
-          fs.writeFileSync(path.join(dir, `heap-sample-${process.pid}.json`), JSON.stringify(summarise(r.profile), null, 1));
+          // a worker thread (the socket scans') shares its process's id: its file is named by its thread too
+          const thread = require('node:worker_threads').threadId;
+          fs.writeFileSync(path.join(dir, `heap-sample-${process.pid}${thread ? `-${thread}` : ''}.json`), JSON.stringify(summarise(r.profile), null, 1));
         });
       }, windowMs);
       stop.unref();

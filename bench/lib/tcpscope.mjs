@@ -4,6 +4,7 @@ import path from 'node:path';
 import { TARGET } from './build.mjs';
 
 export function startTcpscope(args, { nodeArgs = [], env = {}, stdout = 'ignore', root = TARGET } = {}) {
+  const spawnedAt = performance.now();
   const child = spawn(process.execPath, [...nodeArgs, path.join(root, 'bin/tcpscope.js'), ...args], {
     cwd: root,
     env: { ...process.env, ...env },
@@ -25,6 +26,8 @@ export function startTcpscope(args, { nodeArgs = [], env = {}, stdout = 'ignore'
       resolve({
         pid: child.pid,
         url: m[1],
+        // from the spawn to the line that says it serves
+        startupWallMs: performance.now() - spawnedAt,
         stderr: () => err,
         async stop() {
           stopping = true;

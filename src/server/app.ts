@@ -7,7 +7,7 @@ import { DEFAULT_TRACKER_OPTIONS } from '../track/options';
 import { TokenCheck } from './auth';
 import type { ApiErrorCode } from './errors';
 import { DEFAULT_WS_OPTIONS, type ServerDeps, type WsOptions } from './deps';
-import { pageJson } from './json';
+import { pageJsonOf } from './json';
 import { captureHealth, MidstreamCounter } from './loss-evidence';
 import { Metrics } from './metrics';
 import { NAMES_MODULE, NAMES_MODULE_PATH } from './names';
@@ -165,9 +165,9 @@ function sendJson(res: Response, body: Buffer): void {
   res.send(body);
 }
 
-/** A page of the table as the tracker answers it from its columns (track/select.ts), as JSON (json.ts). */
+/** A page of the table as the tracker answers it from its columns (track/select.ts), written as JSON from them (json.ts), no view built. */
 function listConnections(s: AppServices, q: ListQuery): Buffer {
-  const r = s.deps.engine.tracker.select({
+  const r = s.deps.engine.tracker.selectRecords({
     status: q.status,
     state: q.state,
     port: q.port,
@@ -175,8 +175,7 @@ function listConnections(s: AppServices, q: ListQuery): Buffer {
     afterId: q.after,
     limit: q.limit,
   });
-  const last = r.connections[r.connections.length - 1];
-  return pageJson(r.connections, r.more && last ? encodeCursor(Number(last.id)) : null, r.total);
+  return pageJsonOf(r, r.more && r.lastId > 0 ? encodeCursor(r.lastId) : null, r.total);
 }
 
 function errorText(err: unknown): string {

@@ -107,15 +107,26 @@ function noteJson(v: object): string {
   return t;
 }
 
+/**
+ * The text of an endpoint's notes, made once for each notes object: the tracker's notes objects
+ * are shared by connections (Queries.annotate) and never altered, and each list page wrote the same
+ * text again, joined anew for every endpoint.
+ */
+const notesText = new WeakMap<object, string>();
+
 /** What is known of an endpoint beyond the packets, in the notes' own key order; leaves the room made. */
 function notes(w: JsonBytes, p: number, e: EndpointNotes, room: number): number {
   w.pos = p;
-  // one text for all of them: a write into the buffer costs more than joining a few short strings
-  let t = '';
-  for (const k of Object.keys(e) as (keyof EndpointView)[]) {
-    const v = (e as EndpointView)[k];
-    if (k === 'ip' || k === 'port' || k === 'state' || v === undefined) continue;
-    t += `,"${k}":${typeof v === 'object' && v !== null ? noteJson(v) : JSON.stringify(v)}`;
+  let t = notesText.get(e);
+  if (t === undefined) {
+    // one text for all of them: a write into the buffer costs more than joining a few short strings
+    t = '';
+    for (const k of Object.keys(e) as (keyof EndpointView)[]) {
+      const v = (e as EndpointView)[k];
+      if (k === 'ip' || k === 'port' || k === 'state' || v === undefined) continue;
+      t += `,"${k}":${typeof v === 'object' && v !== null ? noteJson(v) : JSON.stringify(v)}`;
+    }
+    notesText.set(e, t);
   }
   if (t.length > 0) w.text(t);
   w.room(room);
@@ -239,17 +250,23 @@ let pageBytesPerConnection = BYTES_PER_CONNECTION;
 
 /** A list page, as JSON.stringify writes `{ connections, nextCursor, total }`, in UTF-8. */
 export function pageJson(connections: readonly ConnectionView[], nextCursor: string | null, total: number): Buffer {
-  const w = new JsonBytes(Math.ceil(pageBytesPerConnection * 1.125) * connections.length + CONNECTION_ROOM + 128);
+  return pageJsonOf({ length: connections.length, at: (i) => views.of(connections[i]) }, nextCursor, total);
+}
+
+/** The same page as pageJson, written from sources of fields (the tracker's store: Tracker.selectRecords) with no view built. */
+export function pageJsonOf(page: { readonly length: number; at(i: number): ConnectionSource }, nextCursor: string | null, total: number): Buffer {
+  const n = page.length;
+  const w = new JsonBytes(Math.ceil(pageBytesPerConnection * 1.125) * n + CONNECTION_ROOM + 128);
   w.lit(L.page);
-  for (let i = 0; i < connections.length; i++) {
+  for (let i = 0; i < n; i++) {
     if (i > 0) w.lit(L.comma);
-    writeConnection(w, views.of(connections[i]));
+    writeConnection(w, page.at(i));
   }
   w.lit(L.nextCursor);
   w.str(nextCursor);
   w.lit(L.total);
   w.num(total);
   w.lit(L.close1);
-  if (connections.length >= 16) pageBytesPerConnection = Math.max(BYTES_PER_CONNECTION, Math.ceil(w.pos / connections.length));
+  if (n >= 16) pageBytesPerConnection = Math.max(BYTES_PER_CONNECTION, Math.ceil(w.pos / n));
   return w.result();
 }

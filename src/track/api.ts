@@ -2,7 +2,7 @@ import type { Segment } from '../decode/segment';
 import type { EventRecordSink, EventSink } from './events';
 import type { ConnectionView, EndpointNotes } from './connection';
 import type { ConnectionDetailView } from './detail';
-import type { Selection } from './select';
+import type { RecordPage, Selection } from './select';
 import type { ConnState, Side, TcpState } from './states';
 import type { ZeekRecord } from './zeek/lifetime';
 
@@ -70,6 +70,8 @@ export interface TrackerApi {
   list(): ConnectionView[];
   /** One page of a list query, in creation order, with how many connections match in all. */
   select(q: Selection): { connections: ConnectionView[]; total: number; more: boolean };
+  /** The same page, read from the table through a cursor rather than as views (for writers of fields). */
+  selectRecords(q: Selection): RecordPage;
   /**
    * Keeps indexes for list queries from now on (a server calls it; costs every new connection and
    * state change a little); a query is walked from its shortest list when that holds at most

@@ -2,7 +2,8 @@ import type { ConnectionView, EndpointNotes } from './connection';
 import type { ConnectionDetailView } from './detail';
 import type { Conns } from './conns';
 import { QueryIndex } from './queryindex';
-import { selectSlots, type Selected, type Selection } from './select';
+import { ConnRecord } from './record';
+import { selectSlots, type RecordPage, type Selected, type Selection } from './select';
 import { TCP_STATES } from './states';
 import { C } from './store';
 
@@ -41,6 +42,8 @@ function notePair(a: EndpointNotes | null, b: EndpointNotes | null): [EndpointNo
  */
 export class Queries {
   private walkUpTo = 0.5;
+  /** The cursor selectRecords' pages read the store through (one: a page is read before the next is asked for). */
+  private record: ConnRecord | null = null;
 
   constructor(
     private readonly c: Conns,
@@ -121,8 +124,31 @@ export class Queries {
 
   /** One page of the connections a list query matches, in creation order, with how many match in all. */
   select(q: Selection): { connections: ConnectionView[]; total: number; more: boolean } {
-    const r = this.walkPage(q) ?? this.fromIndex(q) ?? selectSlots(this.c.st, q);
+    const r = this.page(q);
     return { connections: r.slots.map((s) => this.c.views.connection(s)), total: r.total, more: r.more };
+  }
+
+  /**
+   * The page select() gives, read from the store through a cursor instead of views: a list page of
+   * a thousand connections a second built a thousand views (and their addresses' text) for the
+   * writer to read once and drop, nearly half of what a live server allocated.
+   */
+  selectRecords(q: Selection): RecordPage {
+    const r = this.page(q);
+    const slots = r.slots;
+    const st = this.c.st;
+    const rec = (this.record ??= new ConnRecord(st, this.c.hist, this.c.notes));
+    return {
+      length: slots.length,
+      at: (i) => rec.at(slots[i]),
+      lastId: slots.length > 0 ? st.idNum[slots[slots.length - 1]] : -1,
+      total: r.total,
+      more: r.more,
+    };
+  }
+
+  private page(q: Selection): Selected {
+    return this.walkPage(q) ?? this.fromIndex(q) ?? selectSlots(this.c.st, q);
   }
 
   /**

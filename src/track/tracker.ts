@@ -11,7 +11,7 @@ import type { Mirror } from './mirror';
 import { resolveOptions } from './options';
 import { Queries } from './queries';
 import { ConnRecord, EventCursor } from './record';
-import type { Selection } from './select';
+import type { RecordPage, Selection } from './select';
 import { S } from './states';
 import { ZeekMirror } from './zeek';
 
@@ -138,6 +138,10 @@ export class Tracker implements TrackerApi {
 
   select(q: Selection): { connections: ConnectionView[]; total: number; more: boolean } {
     return this.queries.select(q);
+  }
+
+  selectRecords(q: Selection): RecordPage {
+    return this.queries.selectRecords(q);
   }
 
   enableQueryIndex(walkUpTo = 0.5): void {

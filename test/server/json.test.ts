@@ -150,4 +150,23 @@ describe('the list endpoint’s JSON', { skip: !HAVE_TRACES }, () => {
     }
     expect(pages).toBeGreaterThan(50);
   });
+
+  it('writes an endpoint’s notes as they are now, after they change, though their text is kept', async () => {
+    const t = engine.tracker;
+    const q: Query = { status: 'all', state: null, port: null, host: null };
+    const page = async () => (await fetch(url(server.url, q, 1000, 0))).text();
+    const expected = () => {
+      const all = t.list();
+      return JSON.stringify({ connections: all.slice(0, 1000), nextCursor: all.length > 1000 ? encodeCursor(Number(all[999].id)) : null, total: all.length });
+    };
+    expect(await page()).toBe(expected());
+    const id = t.list()[7].id;
+    for (const srttMs of [1.5, 2.25]) {
+      t.annotate(id, 'server', { kernel: { state: 'TIME_WAIT', agrees: true, at: 1.7e12, rxQueue: 0, txQueue: 0, srttMs, retransTotal: 1, cwnd: 4 } });
+      t.annotate(id, 'client', { processReason: 'not-local' });
+      const text = await page();
+      expect(text).toContain(`"srttMs":${srttMs}`);
+      expect(text).toBe(expected());
+    }
+  });
 });

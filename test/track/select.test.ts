@@ -10,6 +10,7 @@ import { frameTimeMs } from '../../src/capture/frame';
 import { decodeFrame } from '../../src/decode/decode';
 import { Segment } from '../../src/decode/segment';
 import type { ConnectionView } from '../../src/track/connection';
+import { ConnFields } from '../../src/track/record';
 import { addressWords } from '../../src/track/select';
 import { TCP_STATES } from '../../src/track/states';
 import { Tracker } from '../../src/track/tracker';
@@ -34,6 +35,13 @@ function expectSameAsFilter(t: Tracker, q: Query, limit: number, what: string): 
     const want = expected.slice(seen.length, seen.length + limit);
     expect(r.connections, label).toEqual(want);
     expect(r.more, `${label}: more`).toBe(seen.length + want.length < expected.length);
+    // the same page read through the store's cursor (the list endpoint's), no view built
+    const rr = t.selectRecords({ ...q, afterId: after, limit });
+    const last = r.connections[r.connections.length - 1];
+    expect([rr.total, rr.more, rr.lastId], `${label}: records`).toEqual([r.total, r.more, last ? Number(last.id) : -1]);
+    const f = new ConnFields();
+    const ids = Array.from({ length: rr.length }, (_, i) => (rr.at(i).fill(f), f.id));
+    expect(ids, `${label}: records`).toEqual(r.connections.map((c) => Number(c.id)));
     seen.push(...r.connections);
     if (!r.more) break;
     after = Number(r.connections[r.connections.length - 1].id);
