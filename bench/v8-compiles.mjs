@@ -5,9 +5,11 @@
 // again (same SharedFunctionInfo: the same function in the same isolate), deopts by kind and
 // reason, the functions thrown away, and the costliest compiles. With --split TEXT the trace is
 // also summed in two parts, before and from the first stdout line starting with TEXT (for the
-// table, `START (UTC)`: its rows are written at the end, so the second part is the end).
+// table, `START (UTC)`: its rows are written at the end, so the second part is the end). With
+// --stop-after S the command is sent SIGINT after S seconds (for one that runs until stopped: live).
 //
 //   node bench/v8-compiles.mjs [--split 'START (UTC)'] -- bin/tcpscope.js analyze .bench-data/loopback.pcap --format table
+//   node bench/v8-compiles.mjs --stop-after 4 -- bin/tcpscope.js live --no-server --no-sockets -p 9
 //
 // The milliseconds are V8's own (prepare + execute + finalize per compile): wall time of the
 // compiling thread, so they grow with the load of a shared machine; the counts do not (much).
@@ -19,12 +21,14 @@ const cut = args.indexOf('--');
 if (cut < 0) throw new Error('usage: v8-compiles.mjs [--split TEXT] -- SCRIPT ARGS…');
 const opts = args.slice(0, cut);
 const split = opts.includes('--split') ? opts[opts.indexOf('--split') + 1] : null;
+const stopAfter = opts.includes('--stop-after') ? Number(opts[opts.indexOf('--stop-after') + 1]) : 0;
 const run = spawnSync(process.execPath, ['--trace-opt', '--trace-deopt', ...args.slice(cut + 1)], {
   encoding: 'utf8',
   maxBuffer: 1 << 30,
   stdio: ['ignore', 'pipe', 'inherit'],
+  ...(stopAfter > 0 ? { timeout: stopAfter * 1000, killSignal: 'SIGINT' } : {}),
 });
-if (run.status !== 0) throw new Error(`exited with ${run.status}`);
+if (run.status !== 0 && !(stopAfter > 0 && run.stdout)) throw new Error(`exited with ${run.status ?? run.signal}`);
 const lines = run.stdout.split('\n');
 
 const COMPILED = /completed compiling .*?<JSFunction (\S*) ?\(sfi = (\w+)\)>.*?( OSR)? - took ([\d.]+), ([\d.]+), ([\d.]+) ms/;
