@@ -214,6 +214,9 @@ async function analyzeWith(
   const result = await run.done;
   // A file that could not be read at all gets no output, only its error.
   const output = result.error === null || result.frames > 0;
+  // A thread that failed before the end's first round took none of its rounds (this thread writes
+  // them all); one that fails later may take rows with it, so its failure cannot go unsaid.
+  const failedBeforeEnd = thread?.failed ?? false;
   if (output && sharedEnd !== null) {
     // Round by round, to whichever thread is free; a turn of the event loop between rounds lets
     // the record thread's answers in.
@@ -248,8 +251,9 @@ async function analyzeWith(
     // When the thread that shares the end is the one that read the file, and failed while reading,
     // its failure is the reading's: that is reported (result.error), with the summary of what came
     // before it, as when the file is read by a reader thread alone. (It had no records yet: they go
-    // to it only once the file has been read.)
-    if (sharedEnd === null || host === undefined || result.error === null) throw e;
+    // to it only once the file has been read, and none went to it at the end.) A failure during the
+    // end is its own error, even after a damaged file's.
+    if (sharedEnd === null || host === undefined || result.error === null || !failedBeforeEnd) throw e;
   }
   if (output) {
     if (zeek !== null) {

@@ -89,6 +89,11 @@ export class RecordThread {
     this.ended.catch(() => {});
   }
 
+  /** Whether the thread has failed (or ended) already, as far as this thread has heard. */
+  get failed(): boolean {
+    return this.failure !== null;
+  }
+
   /** A connection's table row from its view; `textOf` makes its line here when it cannot be packed (endpoint notes). */
   view(c: ConnectionView, textOf: (c: ConnectionView) => string): void {
     if (this.failure !== null) return; // end() reports it
