@@ -3,7 +3,12 @@ import { Engine } from '../ingest/engine';
 import { ZEEK_TIMERS, type ZeekRecord } from '../track/zeek';
 import { ANALYZE_TRACKER_OPTIONS, DEFAULT_TRACKER_OPTIONS } from '../track/tracker';
 import { ConnFields } from '../track/record';
-import type { DiagnosedConnection } from '../sockets/diagnose-file';
+import type { DiagnosedConnection, FileDiagnoser } from '../sockets/diagnose-file';
+import type { RecordThread } from './format/record-thread';
+import type { SharedEnd } from './format/shared-end';
+import type * as JsonlFormat from './format/jsonl';
+import type * as TableFormat from './format/table';
+import type * as ZeekFormat from './format/zeek';
 import { playFile } from './file-driver';
 import { JsonBytes } from '../events/json-bytes';
 import type { Diagnosis } from '../sockets/diagnose';
@@ -86,6 +91,164 @@ export async function analyzeFile(
 
 type AnalyzeFileOptions = NonNullable<Parameters<typeof analyzeFile>[2]>;
 
+/** The output being written, and where the records removed now go: what the remove sinks and the end share. */
+class Writing {
+  /** Records are written as bytes into one buffer, handed out CHUNK bytes at a time. */
+  readonly out = new JsonBytes(CHUNK + 4096);
+  connections = 0;
+  started = false;
+  /** Whether the records removed now go to the record thread: always with recordThread, by rounds at the end with sharedEnd. */
+  toThread: boolean;
+  /** While this thread writes a round of the records left at the end: where its bytes wait for their turn. */
+  own: Uint8Array[] | null = null;
+
+  constructor(
+    private readonly write: (chunk: Uint8Array) => void,
+    /** What goes before the first record (Zeek's header says when it was written). */
+    private readonly header: (() => string) | null,
+    toThread: boolean,
+  ) {
+    this.toThread = toThread;
+  }
+
+  flush(): void {
+    if (this.out.pos === 0) return;
+    if (this.own !== null) this.own.push(this.out.take(CHUNK + 4096));
+    else this.write(this.out.take(CHUNK + 4096));
+  }
+
+  /** Before each record: the header before the first. */
+  begin(): void {
+    if (this.started) return;
+    this.started = true;
+    if (this.header !== null) this.out.ascii(this.header());
+  }
+
+  /** After each record written here: the chunk handed on once full. */
+  wrote(): void {
+    if (this.out.pos >= CHUNK) this.flush();
+  }
+}
+
+type Jsonl = typeof JsonlFormat;
+type Table = typeof TableFormat;
+type Zeek = typeof ZeekFormat;
+type TableSummary = InstanceType<Table['TableSummary']>;
+/** What the file diagnoser takes its records from: the tracker, or the table's sink. */
+type DiagnosedSource = { onRemove(sink: (c: DiagnosedConnection) => void): void };
+
+/** jsonl's remove sink: straight from the store, no view, no string; to the record thread as the store's fields. */
+function jsonlSink(engine: Engine, w: Writing, jsonl: Jsonl, thread: RecordThread | null): void {
+  const { writeJsonLine, jsonText } = jsonl;
+  engine.tracker.onRemoveRecord((r) => {
+    w.begin();
+    if (w.toThread) thread!.fields(r, jsonText);
+    else {
+      writeJsonLine(w.out, r);
+      w.wrote();
+    }
+    w.connections++;
+  });
+}
+
+/**
+ * The table's remove sink when its rows, its summary and its diagnoses are read from the store's
+ * fields through one reused FieldsView, with no view built (a view costs three times the row).
+ * Returns what the diagnoser subscribes to for the same view: not the tracker, which builds a view
+ * of each connection it removes while it has such a sink.
+ */
+function tableFieldsSink(engine: Engine, w: Writing, table: Table, thread: RecordThread | null, summary: TableSummary): DiagnosedSource {
+  const { writeTableFields, tableFieldsText, FieldsView } = table;
+  const fields = new ConnFields();
+  const view = new FieldsView(fields);
+  let diagnoserSink: ((c: DiagnosedConnection) => void) | null = null;
+  engine.tracker.onRemoveRecord((r) => {
+    w.begin();
+    r.fill(fields);
+    // (the summary and the diagnoses read the fields here either way)
+    if (w.toThread) thread!.tableFields(fields, tableFieldsText);
+    else {
+      writeTableFields(w.out, fields);
+      w.wrote();
+    }
+    summary.add(view);
+    diagnoserSink?.(view);
+    w.connections++;
+  });
+  return {
+    onRemove: (sink) => {
+      diagnoserSink = sink;
+    },
+  };
+}
+
+/** The table's remove sink with a record thread for every record: it takes views. */
+function tableViewSink(engine: Engine, w: Writing, table: Table, thread: RecordThread, summary: TableSummary): void {
+  const { tableLine } = table;
+  engine.tracker.onRemove((c) => {
+    w.begin();
+    thread.view(c, tableLine);
+    summary.add(c);
+    w.connections++;
+  });
+}
+
+/** Where Zeek's records go (from the tracker's mirror): to the record thread for the whole run, or written here. */
+function zeekSink(w: Writing, zeek: Zeek, thread: RecordThread | null): (r: ZeekRecord) => void {
+  if (thread !== null) {
+    return (r) => {
+      w.begin();
+      thread.zeek(r, zeek.zeekRow);
+    };
+  }
+  return (r) => {
+    w.begin();
+    zeek.writeZeekRow(w.out, r);
+    w.wrote();
+  };
+}
+
+/**
+ * The records left at the end of the file, round by round, to whichever thread is free; a turn of
+ * the event loop between rounds lets the record thread's answers in.
+ */
+async function shareTheEnd(engine: Engine, w: Writing, sharedEnd: SharedEnd, gate: OutputGate): Promise<void> {
+  for (;;) {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    w.toThread = sharedEnd.threadTakes();
+    if (!w.toThread) w.own = [];
+    const n = engine.tracker.removeAll(END_ROUND);
+    if (w.toThread) {
+      if (n > 0) sharedEnd.threadRound();
+    } else {
+      w.flush();
+      sharedEnd.ownRound(w.own!);
+      w.own = null;
+    }
+    w.toThread = false;
+    if (n === 0) break;
+    const held = sharedEnd.wait();
+    if (held) await held;
+    if (gate.wait) await gate.wait;
+  }
+}
+
+/** Each format's code, and the record thread's, loaded only when it is used. */
+function loadFormats(o: AnalyzeCommandOptions, opts: AnalyzeFileOptions) {
+  // In the record thread, this thread packs each record and the other one writes its text.
+  // The end is shared for jsonl and the table (as the store's fields); Zeek's records come from
+  // the tracker's mirror.
+  const shareEnd = opts.recordThread !== true && opts.sharedEnd === true && (o.format === 'jsonl' || o.format === 'table');
+  return Promise.all([
+    o.format === 'jsonl' ? import('./format/jsonl') : null,
+    o.format === 'table' ? import('./format/table') : null,
+    o.format === 'zeek' ? import('./format/zeek') : null,
+    o.format === 'table' ? import('../sockets/diagnose-file') : null,
+    opts.recordThread === true || shareEnd ? import('./format/record-thread') : null,
+    shareEnd ? import('./format/shared-end') : null,
+  ] as const);
+}
+
 /** analyzeFile's work, once the thread that reads (if any) has been started. */
 async function analyzeWith(
   o: AnalyzeCommandOptions,
@@ -94,148 +257,37 @@ async function analyzeWith(
   host: ReaderHost | undefined,
 ): Promise<{ result: FileReadResult; connections: number }> {
   const gate = opts.gate ?? new OutputGate();
-  // In the record thread, this thread packs each record and the other one writes its text.
-  // The end is shared for jsonl and the table (as the store's fields); Zeek's records come from
-  // the tracker's mirror.
-  const shareEnd = opts.recordThread !== true && opts.sharedEnd === true && (o.format === 'jsonl' || o.format === 'table');
-  // each format's code, and the record thread's, loads only when it is used
-  const [jsonl, table, zeek, diagnoseFile, threads, shared] = await Promise.all([
-    o.format === 'jsonl' ? import('./format/jsonl') : null,
-    o.format === 'table' ? import('./format/table') : null,
-    o.format === 'zeek' ? import('./format/zeek') : null,
-    o.format === 'table' ? import('../sockets/diagnose-file') : null,
-    opts.recordThread === true || shareEnd ? import('./format/record-thread') : null,
-    shareEnd ? import('./format/shared-end') : null,
-  ] as const);
-  // records are written as bytes into one buffer, handed out CHUNK bytes at a time
-  const out = new JsonBytes(CHUNK + 4096);
-  let connections = 0;
-  let started = false;
+  const [jsonl, table, zeek, diagnoseFile, threads, shared] = await loadFormats(o, opts);
+  const header = zeek !== null ? () => zeek.zeekHeader(new Date()) : table !== null ? table.tableHeader : null;
+  const w = new Writing(write, header, opts.recordThread === true);
   const summary = table !== null ? new table.TableSummary() : null;
-  /** While this thread writes a round of the records left at the end: where its bytes wait for their turn. */
-  let own: Uint8Array[] | null = null;
-  const flush = () => {
-    if (out.pos === 0) return;
-    if (own !== null) own.push(out.take(CHUNK + 4096));
-    else write(out.take(CHUNK + 4096));
-  };
-  // around each record: the header before the first, the chunk handed on once full
-  const begin = () => {
-    if (started) return;
-    started = true;
-    if (zeek !== null) out.ascii(zeek.zeekHeader(new Date()));
-    else if (table !== null) out.ascii(table.tableHeader());
-  };
-  const wrote = () => {
-    if (out.pos >= CHUNK) flush();
-  };
-  const thread = threads !== null ? new threads.RecordThread(write, gate, flush, host) : null;
+  const thread = threads !== null ? new threads.RecordThread(write, gate, () => w.flush(), host) : null;
   const sharedEnd = shared !== null && thread !== null ? new shared.SharedEnd(thread, write) : null;
-  /** Whether the records removed now go to the record thread: always with recordThread, by rounds at the end with sharedEnd. */
-  let toThread = opts.recordThread === true;
-  const zeekRecord = thread && !shareEnd
-    ? (r: ZeekRecord) => {
-        begin();
-        thread.zeek(r, zeek!.zeekRow);
-      }
-    : (r: ZeekRecord) => {
-        begin();
-        zeek!.writeZeekRow(out, r);
-        wrote();
-      };
   const engine = new Engine(
     trackerOptions(o, {
       timeouts: { ...DEFAULT_TRACKER_OPTIONS.timeouts, closedRetention: retentionMs(o) },
       ...ANALYZE_TRACKER_OPTIONS,
       // Zeek's records are Zeek's connections, not ours: the mirror follows Zeek's lifetime for them.
-      ...(o.format === 'zeek' ? { zeekRecords: zeekRecord } : {}),
+      ...(zeek !== null ? { zeekRecords: zeekSink(w, zeek, sharedEnd !== null ? null : thread) } : {}),
     }),
   );
-  // The table's rows, its summary and its diagnoses are read from the store's fields through one
-  // reused FieldsView, with no view built (a view costs three times the row), unless a record
-  // thread takes the rows: it takes views.
-  const tableFromFields = table !== null && opts.recordThread !== true;
-  /**
-   * The diagnoser's remove sink, when it reads the FieldsView (fed below) rather than the tracker's
-   * views: kept here, not given to the tracker, which builds a view of each connection it removes
-   * while it has such a sink.
-   */
-  let diagnoserSink: ((c: DiagnosedConnection) => void) | null = null;
-  const fromFields = {
-    onRemove: (sink: (c: DiagnosedConnection) => void) => {
-      diagnoserSink = sink;
-    },
-  };
-  const diagnosed = tableFromFields ? fromFields : engine.tracker;
+  // (no remove sink for the zeek format: its records come from the mirror)
+  let diagnosed: DiagnosedSource = engine.tracker;
+  if (jsonl !== null) jsonlSink(engine, w, jsonl, thread);
+  else if (table !== null && opts.recordThread !== true) diagnosed = tableFieldsSink(engine, w, table, thread, summary!);
+  else if (table !== null) tableViewSink(engine, w, table, thread!, summary!);
   // what went wrong, from the packets alone: after the table's summary
   const diagnoser = diagnoseFile !== null ? new diagnoseFile.FileDiagnoser(diagnosed, () => engine.lastTs, lingerMs(o), diagnoseThresholds(o)) : null;
-  // (no remove sink for the zeek format: its records come from the mirror)
-  if (jsonl !== null) {
-    // straight from the store: no view, no string; to the record thread as the store's fields
-    const { writeJsonLine, jsonText } = jsonl;
-    engine.tracker.onRemoveRecord((r) => {
-      begin();
-      if (toThread) thread!.fields(r, jsonText);
-      else {
-        writeJsonLine(out, r);
-        wrote();
-      }
-      connections++;
-    });
-  } else if (table !== null && tableFromFields) {
-    const { writeTableFields, tableFieldsText, FieldsView } = table;
-    const fields = new ConnFields();
-    const view = new FieldsView(fields);
-    engine.tracker.onRemoveRecord((r) => {
-      begin();
-      r.fill(fields);
-      // (the summary and the diagnoses read the fields here either way)
-      if (toThread) thread!.tableFields(fields, tableFieldsText);
-      else {
-        writeTableFields(out, fields);
-        wrote();
-      }
-      summary?.add(view);
-      diagnoserSink?.(view);
-      connections++;
-    });
-  } else if (table !== null) {
-    // (only with recordThread: the rows all go to that thread)
-    const { tableLine } = table;
-    engine.tracker.onRemove((c) => {
-      begin();
-      thread!.view(c, tableLine);
-      summary?.add(c);
-      connections++;
-    });
-  }
 
   const run = playFile(engine, o.file, { kind: 'max' }, { onProgress: opts.onProgress, readThread: o.readThread, gate, readerThread: host?.worker });
   const result = await run.done;
   // A file that could not be read at all gets no output, only its error.
   const output = result.error === null || result.frames > 0;
-  if (output && sharedEnd !== null) {
-    // Round by round, to whichever thread is free; a turn of the event loop between rounds lets
-    // the record thread's answers in.
-    for (;;) {
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      toThread = sharedEnd.threadTakes();
-      if (!toThread) own = [];
-      const n = engine.tracker.removeAll(END_ROUND);
-      if (toThread) {
-        if (n > 0) sharedEnd.threadRound();
-      } else {
-        flush();
-        sharedEnd.ownRound(own!);
-        own = null;
-      }
-      toThread = false;
-      if (n === 0) break;
-      const held = sharedEnd.wait();
-      if (held) await held;
-      if (gate.wait) await gate.wait;
-    }
-  } else if (output) {
+  // A thread that failed before the end's first round took none of its rounds (this thread writes
+  // them all); one that fails later may take rows with it, so its failure cannot go unsaid.
+  const failedBeforeEnd = thread?.failed ?? false;
+  if (output && sharedEnd !== null) await shareTheEnd(engine, w, sharedEnd, gate);
+  else if (output) {
     // The rest END_ROUND at a time, waiting for a slow reader between them.
     while (engine.tracker.removeAll(END_ROUND) > 0) {
       if (gate.wait) await gate.wait;
@@ -248,22 +300,26 @@ async function analyzeWith(
     // When the thread that shares the end is the one that read the file, and failed while reading,
     // its failure is the reading's: that is reported (result.error), with the summary of what came
     // before it, as when the file is read by a reader thread alone. (It had no records yet: they go
-    // to it only once the file has been read.)
-    if (sharedEnd === null || host === undefined || result.error === null) throw e;
+    // to it only once the file has been read, and none went to it at the end.) A failure during the
+    // end is its own error, even after a damaged file's.
+    if (sharedEnd === null || host === undefined || result.error === null || !failedBeforeEnd) throw e;
   }
-  if (output) {
-    if (zeek !== null) {
-      connections = engine.tracker.stats().connectionsTotal;
-      begin();
-      out.ascii(zeek.zeekFooter(new Date()));
-    } else if (summary) {
-      if (!started) out.ascii('no TCP connections found\n');
-      out.text(summary.text());
-      if (diagnoser) out.text(diagnosesText(diagnoser.diagnoses()));
-    }
+  if (output) endOutput(w, zeek, summary, diagnoser);
+  w.flush();
+  return { result, connections: zeek !== null && output ? engine.tracker.stats().connectionsTotal : w.connections };
+}
+
+/** What ends the output: Zeek's footer, or the table's summary and diagnoses. */
+function endOutput(w: Writing, zeek: Zeek | null, summary: TableSummary | null, diagnoser: FileDiagnoser | null): void {
+  const out = w.out;
+  if (zeek !== null) {
+    w.begin();
+    out.ascii(zeek.zeekFooter(new Date()));
+  } else if (summary) {
+    if (!w.started) out.ascii('no TCP connections found\n');
+    out.text(summary.text());
+    if (diagnoser) out.text(diagnosesText(diagnoser.diagnoses()));
   }
-  flush();
-  return { result, connections };
 }
 
 /** The diagnoses as the table's last lines: one per diagnosis, its connections' ids after it. */

@@ -58,9 +58,8 @@ function useRecordThread(o: AnalyzeCommandOptions): boolean {
  * (every connection still in the table, and the closed ones of its last 2×MSL: on the bench
  * capture, which spans 18 s, all of them), on the tracking thread, while the reader thread, its
  * reading done, idles. The tracking thread packs each record's fields (it reads them either way:
- * the table's summary and diagnoses too) and the other writes its text: on the bench capture's
- * classic pcap that took the tracking thread's CPU at the end from 0.24 to 0.17 s for the table.
- * (Rows packed as views once cost the reader thread more than they saved.) A thread started only
+ * the table's summary and diagnoses too) and the other writes its text, while the tracking thread
+ * goes on removing the next round. (Rows packed as views once cost the reader thread more than they saved.) A thread started only
  * for them (pcapng, read on the tracking thread) costs more than it saves: its isolate's start and
  * compiling, 0.2–0.3 CPU s, for 0.035 s of the tracking thread's, and its compiling slows that
  * thread's own.

@@ -5,10 +5,10 @@ import { DIAGNOSIS_KINDS } from '../../src/sockets/diagnose';
 import { FileDiagnoser } from '../../src/sockets/diagnose-file';
 import { makeSegment } from '../support/segments';
 
-/** One connection the client closes first, from `port`, ending at `t`. */
-function closed(e: Engine, port: number, t: number, isn = 100): void {
-  const c = (flags: string, s: number, a: number) => makeSegment({ src: `127.0.0.1:${port}`, dst: '127.0.0.2:8080', flags, seq: s + isn - 100, ack: a });
-  const s = (flags: string, q: number, a: number) => makeSegment({ src: '127.0.0.2:8080', dst: `127.0.0.1:${port}`, flags, seq: q, ack: a + isn - 100 });
+/** One connection the client (at `client`) closes first, from `port`, ending at `t`. */
+function closed(e: Engine, port: number, t: number, isn = 100, client = '127.0.0.1'): void {
+  const c = (flags: string, s: number, a: number) => makeSegment({ src: `${client}:${port}`, dst: '127.0.0.2:8080', flags, seq: s + isn - 100, ack: a });
+  const s = (flags: string, q: number, a: number) => makeSegment({ src: '127.0.0.2:8080', dst: `${client}:${port}`, flags, seq: q, ack: a + isn - 100 });
   e.lastTs = t;
   e.tracker.process(c('S', 100, 0), t);
   e.tracker.process(s('SA', 500, 101), t);
@@ -51,5 +51,35 @@ describe('FileDiagnoser', () => {
     e.tracker.removeAll();
     expect(ids).toHaveLength(57);
     expect(d.diagnoses()[0].connections).toEqual(ids.slice(-20).reverse());
+  });
+
+  it('keeps the TIME_WAIT count of each client apart when their connections come in turns', () => {
+    const e = new Engine({ timeouts: { synSent: 1e9, synReceived: 1e9, established: 1e9, finWait: 1e9, closeWait: 1e9, lastAck: 1e9, closedRetention: 0 } });
+    const d = new FileDiagnoser(e.tracker, () => e.lastTs, 60_000, { ephemeralPorts: 16, timeWaitShare: 0.25 });
+    const ids = new Map<string, string[]>();
+    e.tracker.onRemove((c) => {
+      if (!ids.has(c.client.ip)) ids.set(c.client.ip, []);
+      ids.get(c.client.ip)!.push(c.id);
+    });
+    // A, B, A, B, …: 10 ports from A and 6 from B (A's last 4 in a row), then A takes 3 of its ports
+    // again and B 2 of its, still in turns, while all are in TIME_WAIT
+    for (let i = 0; i < 10; i++) {
+      closed(e, 50000 + i, 1_000 + 2 * i, 100, '127.0.0.1');
+      if (i < 6) closed(e, 50000 + i, 1_001 + 2 * i, 100, '127.0.0.3');
+    }
+    for (let i = 0; i < 3; i++) {
+      closed(e, 50000 + i, 2_000 + 2 * i, 100_000, '127.0.0.1');
+      if (i < 2) closed(e, 50000 + i, 2_001 + 2 * i, 100_000, '127.0.0.3');
+    }
+    e.tracker.removeAll();
+    const tw = d.diagnoses().filter((x) => x.kind === 'time-wait-pileup');
+    expect(tw).toHaveLength(2);
+    const of = (client: string) => tw.find((x) => x.text.includes(`from ${client} to 127.0.0.2:8080`))!;
+    expect(of('127.0.0.1')).toMatchObject({ evidence: { timeWaitPeak: 10, portsReusedInTimeWait: 3 } });
+    expect(of('127.0.0.3')).toMatchObject({ evidence: { timeWaitPeak: 6, portsReusedInTimeWait: 2 } });
+    expect(ids.get('127.0.0.1')).toHaveLength(13);
+    expect(ids.get('127.0.0.3')).toHaveLength(8);
+    expect(of('127.0.0.1').connections).toEqual([...ids.get('127.0.0.1')!].reverse());
+    expect(of('127.0.0.3').connections).toEqual([...ids.get('127.0.0.3')!].reverse());
   });
 });

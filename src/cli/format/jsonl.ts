@@ -1,7 +1,7 @@
 import type { ConnectionView } from '../../track/connection';
 import type { ConnectionSource } from '../../track/record';
-import type { JsonBytes } from '../../events/json-bytes';
-import { connectionJson, sourceJson, writeConnection } from '../../server/json';
+import { JsonBytes } from '../../events/json-bytes';
+import { connectionJson, writeConnection } from '../../server/json';
 
 // One connection as a JSON line: the Connection object as the REST API writes it (one writer,
 // src/server/json.ts), the same text JSON.stringify makes of its view, and a newline.
@@ -17,7 +17,15 @@ export function jsonLine(c: ConnectionView): string {
   return connectionJson(c) + '\n';
 }
 
+/** Where jsonText() writes each line before it is read as text. */
+const textLine = new JsonBytes(1024);
+
 /** A line from any source of its fields, as text (for what the record thread cannot take packed). */
 export function jsonText(c: ConnectionSource): string {
-  return sourceJson(c) + '\n';
+  const w = textLine;
+  w.pos = 0;
+  writeJsonLine(w, c);
+  const s = w.buf.toString('utf8', 0, w.pos);
+  w.pos = 0;
+  return s;
 }

@@ -7,6 +7,14 @@ import { RECORD_BATCH_BYTES, RecordBatchWriter } from './record-batch';
 import type { FromRecordThread, ToRecordThread } from './record-thread-protocol';
 import { RECORD_SCRIPT, type ReaderHost } from './read-write';
 
+/** What each kind of record is packed from. */
+interface Packed {
+  view: ConnectionView;
+  fields: ConnFields;
+  table: ConnFields;
+  zeek: ZeekRecord;
+}
+
 /** Batches in flight before reading waits for one to come back: 4 MiB in all. */
 const BATCHES = 4;
 /** The record thread's young generation (V8's default would be 16 times this). */
@@ -89,49 +97,30 @@ export class RecordThread {
     this.ended.catch(() => {});
   }
 
+  /** Whether the thread has failed (or ended) already, as far as this thread has heard. */
+  get failed(): boolean {
+    return this.failure !== null;
+  }
+
   /** A connection's table row from its view; `textOf` makes its line here when it cannot be packed (endpoint notes). */
   view(c: ConnectionView, textOf: (c: ConnectionView) => string): void {
-    if (this.failure !== null) return; // end() reports it
-    let r = this.batch.view(c);
-    if (r === false) {
-      this.send();
-      r = this.batch.view(c);
-    }
-    if (r !== true) this.text(textOf(c));
+    this.put('view', c, c, textOf);
   }
 
   /** A connection's jsonl record from its fields (the tracker's store); `textOf` makes its line here when they cannot be packed. */
   fields(c: ConnectionSource, textOf: (c: ConnectionSource) => string): void {
     if (this.failure !== null) return; // end() reports it
-    const f = this.scratch;
-    c.fill(f);
-    let r = this.batch.fields(f);
-    if (r === false) {
-      this.send();
-      r = this.batch.fields(f);
-    }
-    if (r !== true) this.text(textOf(c));
+    c.fill(this.scratch);
+    this.put('fields', this.scratch, c, textOf);
   }
 
   /** A connection's table row from its fields, filled already; `textOf` makes its line here when they cannot be packed (endpoint notes). */
   tableFields(f: ConnFields, textOf: (f: ConnFields) => string): void {
-    if (this.failure !== null) return; // end() reports it
-    let r = this.batch.fields(f, true);
-    if (r === false) {
-      this.send();
-      r = this.batch.fields(f, true);
-    }
-    if (r !== true) this.text(textOf(f));
+    this.put('table', f, f, textOf);
   }
 
   zeek(r: ZeekRecord, textOf: (r: ZeekRecord) => string): void {
-    if (this.failure !== null) return; // end() reports it
-    let done = this.batch.zeek(r);
-    if (done === false) {
-      this.send();
-      done = this.batch.zeek(r);
-    }
-    if (done !== true) this.text(textOf(r));
+    this.put('zeek', r, r, textOf);
   }
 
   /** Sends the records given so far; onMark is called once their output has been handed on. */
@@ -168,6 +157,35 @@ export class RecordThread {
     if (this.waiting) {
       this.waiting = false;
       this.gate.release();
+    }
+  }
+
+  /**
+   * Packs `record` as `kind` into the batch (into the next one when this one is full), or, when it
+   * cannot be packed, sends the text `textOf` makes of `source` instead.
+   */
+  private put<K extends keyof Packed, S>(kind: K, record: Packed[K], source: S, textOf: (s: S) => string): void {
+    if (this.failure !== null) return; // end() reports it
+    let done = this.pack(kind, record);
+    if (done === false) {
+      this.send();
+      done = this.pack(kind, record);
+    }
+    if (done !== true) this.text(textOf(source));
+  }
+
+  /** RecordBatchWriter's answer for `record` packed as `kind`: true, false (no room) or null (text). */
+  private pack<K extends keyof Packed>(kind: K, record: Packed[K]): boolean | null {
+    const b = this.batch;
+    switch (kind) {
+      case 'view':
+        return b.view(record as ConnectionView);
+      case 'fields':
+        return b.fields(record as ConnFields);
+      case 'table':
+        return b.fields(record as ConnFields, true);
+      default:
+        return b.zeek(record as ZeekRecord);
     }
   }
 

@@ -224,11 +224,17 @@ export function writeTableFields(w: JsonBytes, f: ConnFields): void {
   w.byte(0x0a);
 }
 
+/** Where tableFieldsText() writes each row before it is read as text. */
+const textRow = new JsonBytes(512);
+
 /** writeTableFields()'s row as text (for a row the record thread cannot take packed). */
 export function tableFieldsText(f: ConnFields): string {
-  const w = new JsonBytes(512);
+  const w = textRow;
+  w.pos = 0;
   writeTableFields(w, f);
-  return w.result().toString('utf8');
+  const s = w.buf.toString('utf8', 0, w.pos);
+  w.pos = 0;
+  return s;
 }
 
 /**

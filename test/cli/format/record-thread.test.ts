@@ -179,31 +179,40 @@ describe('analyze with a record thread', () => {
     }
   }, 120_000);
 
-  it('reports the thread that read the file and would share the end, ended mid-read, as a reading error after the records before it', async () => {
-    const file = path.join(tempDir(), 'many.pcapng');
-    // larger than the batches the reader may have out at once, so that it is still reading when ended
-    writeFileSync(file, manyConnections(40000));
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const readWrite = require(path.join(REPO, 'dist/cli/format/read-write.js')) as typeof import('../../../src/cli/format/read-write');
-    const format = 'jsonl';
-    const host = readWrite.startReadWrite(file);
-    const parts: Buffer[] = [];
-    let ended = false;
-    const r = await built.analyzeFile({ file, format, readThread: 'on' }, (c) => parts.push(Buffer.from(c)), {
-      sharedEnd: true,
-      host,
-      // the thread is ended once the first packets have been tracked
-      onProgress: () => {
-        if (ended) return;
-        ended = true;
-        void host.worker.terminate();
-      },
-    });
-    expect(ended).toBe(true);
-    expect(r.result.error?.message).toMatch(/^cannot read .*: the reader thread failed: /);
-    expect(r.result.frames).toBeGreaterThan(0);
-    expect(r.connections).toBeGreaterThan(0);
-    const out = Buffer.concat(parts).toString('utf8');
-    expect(out.split('\n').length - 1).toBe(r.connections);
-  }, 120_000);
+  for (const format of ['jsonl', 'table'] as const) {
+    it(`reports the thread that read the file and would share the end, ended mid-read, as a reading error after the records before it (${format})`, async () => {
+      const file = path.join(tempDir(), 'many.pcapng');
+      // larger than the batches the reader may have out at once, so that it is still reading when ended
+      writeFileSync(file, manyConnections(40000));
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const readWrite = require(path.join(REPO, 'dist/cli/format/read-write.js')) as typeof import('../../../src/cli/format/read-write');
+      const host = readWrite.startReadWrite(file);
+      const parts: Buffer[] = [];
+      let ended = false;
+      const r = await built.analyzeFile({ file, format, readThread: 'on' }, (c) => parts.push(Buffer.from(c)), {
+        sharedEnd: true,
+        host,
+        // the thread is ended once the first packets have been tracked
+        onProgress: () => {
+          if (ended) return;
+          ended = true;
+          void host.worker.terminate();
+        },
+      });
+      expect(ended).toBe(true);
+      expect(r.result.error?.message).toMatch(/^cannot read .*: the reader thread failed: /);
+      expect(r.result.frames).toBeGreaterThan(0);
+      expect(r.connections).toBeGreaterThan(0);
+      const out = Buffer.concat(parts).toString('utf8');
+      if (format === 'jsonl') {
+        expect(out.split('\n').length - 1).toBe(r.connections);
+        return;
+      }
+      // the header, a row for every connection tracked before the damage, then the summary of them
+      const lines = out.split('\n');
+      const rows = lines.indexOf('') - 1;
+      expect(rows).toBe(r.connections);
+      expect(lines[rows + 2]).toMatch(new RegExp(`^${r.connections} connections \\(`));
+    }, 120_000);
+  }
 });
