@@ -79,6 +79,15 @@ export class FileDiagnoser {
   /** Ports that accepted a connection in the capture, by server address. */
   private readonly accepted = new Map<string, Set<number>>();
   private readonly timeWait = new Map<string, TimeWaitPair>();
+  /**
+   * The pair of the last connection that ended in TIME_WAIT, and what named it: a capture's
+   * connections mostly come from few clients to few servers, so the next one is most often the
+   * same pair, found without making its key.
+   */
+  private lastPair: TimeWaitPair | null = null;
+  private lastClient = '';
+  private lastServer = '';
+  private lastPort = -1;
   private readonly held: { id: string; side: Side; ms: number; endpoint: string; peer: string }[] = [];
   private heldCount = 0;
 
@@ -130,11 +139,21 @@ export class FileDiagnoser {
 
   /** The client closed first: its port is in TIME_WAIT from `end` for 2×MSL, or until it is used again. */
   private endedInTimeWait(c: DiagnosedConnection, end: number): void {
-    const key = `${c.client.ip} ${c.server.ip} ${c.server.port}`;
-    let g = this.timeWait.get(key);
-    if (!g) {
-      g = { client: c.client.ip, server: at(c.server.ip, c.server.port), ends: [], ports: [], head: 0, live: new Map(), reused: 0, peak: 0, peakAt: end, ids: [] };
-      this.timeWait.set(key, g);
+    const client = c.client.ip;
+    const server = c.server.ip;
+    const serverPort = c.server.port;
+    let g = this.lastPair;
+    if (g === null || client !== this.lastClient || server !== this.lastServer || serverPort !== this.lastPort) {
+      const key = `${client} ${server} ${serverPort}`;
+      let pair = this.timeWait.get(key);
+      if (!pair) {
+        pair = { client, server: at(server, serverPort), ends: [], ports: [], head: 0, live: new Map(), reused: 0, peak: 0, peakAt: end, ids: [] };
+        this.timeWait.set(key, pair);
+      }
+      g = this.lastPair = pair;
+      this.lastClient = client;
+      this.lastServer = server;
+      this.lastPort = serverPort;
     }
     while (g.head < g.ends.length && g.ends[g.head] <= end - this.timeWaitMs) {
       const port = g.ports[g.head];
