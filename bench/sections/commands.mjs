@@ -42,6 +42,12 @@ export function rows({ root, pcap, pcapng }) {
   r.push({ name: 'analyze-jsonl-pcap-no-read-thread', argv: tcpscope('analyze', pcap, '--format', 'jsonl', '--read-thread', 'off'), what: 'analyze --format jsonl --read-thread off, classic pcap' });
   r.push({ name: 'analyze-jsonl-pcapng-write-thread', argv: tcpscope('analyze', pcapng, '--format', 'jsonl', '--write-thread', 'on'), what: 'analyze --format jsonl --write-thread on, pcapng' });
   r.push({ name: 'analyze-jsonl-pcapng-read-thread', argv: tcpscope('analyze', pcapng, '--format', 'jsonl', '--read-thread', 'on'), what: 'analyze --format jsonl --read-thread on, pcapng' });
+  // pcapng's other formats with the second core given a thread of its own (auto gives it none on two cores)
+  for (const format of ['table', 'zeek']) {
+    for (const [opt, tag] of [['--read-thread', 'read'], ['--write-thread', 'write']]) {
+      r.push({ name: `analyze-${format}-pcapng-${tag}-thread`, argv: tcpscope('analyze', pcapng, '--format', format, opt, 'on'), what: `analyze --format ${format} ${opt} on, pcapng` });
+    }
+  }
   // both: one thread reads the file and writes the records, the other tracks
   for (const [kind, file] of [['pcap', pcap], ['pcapng', pcapng]]) {
     r.push({

@@ -1,7 +1,17 @@
 import type { ConnectionView, EndpointNotes, EndpointView } from '../track/connection';
-import { CLOSE_KINDS, CLOSED_BY, CONN_STATES, ConnFields, FL, N, OPT, TCP_STATES, type ConnectionSource } from '../track/record';
+import * as record from '../track/record';
+import type { ConnectionSource } from '../track/record';
 import { ViewSource } from '../track/view-source';
 import { JsonBytes, LIT_PAD, NUMBER_MAX, lit, writeDigits, writeIPv4, writeLit, writeNumber, type Lit } from '../events/json-bytes';
+
+/**
+ * The record module's names, read from it once. Compiled to CommonJS, a name imported from a module
+ * is read from that module's exports object at every use, and record.ts's (its re-exports make
+ * some of its names accessors) is a dictionary, which the optimizing compiler cannot read inline:
+ * every read was a call, some twenty a connection written.
+ */
+const { CLOSE_KINDS, CLOSED_BY, CONN_STATES, ConnFields, FL, N, OPT, TCP_STATES } = record;
+type ConnFields = record.ConnFields;
 
 // The Connection object's JSON, the one writer of it: the list endpoint's pages (from views) and
 // analyze's jsonl records (from the tracker's store, src/track/record.ts) both write through
