@@ -110,10 +110,11 @@ function noteJson(v: object): string {
 /**
  * The text of an endpoint's notes, joined once for each notes object that connections share: a
  * listener's owner, a no-owner note (the tracker's own objects, frozen and never altered:
- * Queries.annotate). Notes that hold a kernel reading belong to one connection (the reading merged
- * over its owner), so they are not kept here: a joined copy would repeat the shared owner's text
- * for every connection listed, as long as it stays in the table; their pieces are written one
- * after another from each note's own text instead.
+ * Queries.annotate; the socket watch gives one object for all of a listener's connections, and one
+ * per reason). Notes that hold a kernel reading, or an owner found through the endpoint's own
+ * socket, belong to one connection (a reading is merged over its owner), so they are not kept
+ * here: a joined copy would repeat the owner's text for every connection listed, as long as it
+ * stays in the table; their pieces are written one after another from each note's own text instead.
  */
 const sharedNotesText = new WeakMap<object, string>();
 
@@ -151,7 +152,7 @@ function writeNotes(w: JsonBytes, e: EndpointNotes): void {
 /** What is known of an endpoint beyond the packets, in the notes' own key order; leaves the room made. */
 function notes(w: JsonBytes, p: number, e: EndpointNotes, kept: boolean, room: number): number {
   w.pos = p;
-  if (kept && e.kernel === undefined) {
+  if (kept && e.kernel === undefined && (e.process == null || e.process.via === 'listener')) {
     let t = sharedNotesText.get(e);
     // one text for all of them: a write into the buffer costs more than joining a few short strings
     if (t === undefined) sharedNotesText.set(e, (t = notesJoined(e)));
