@@ -28,10 +28,15 @@
 // reads, stream passes and messages, socket readings, `ss` runs and fd scans a second; and all
 // tcpscope processes' CPU per 1 000 connections over that window ("window"), the steady state
 // without the run's first 1.5 s (while V8 is still optimising the code) and its end; and `phases`,
-// the run's CPU split into the start until ready (outside the whole-run figure, which is read from
-// ready on; with the main process's threads and the capture process apart), the first 1.5 s of
-// traffic, the window, the last 1.5 s and the 2.5 s tail after the traffic. --strace S
-// adds the system calls a second of each process (strace -c -f) over S seconds after that window.
+// the run's CPU and wall time between the marks taken along it: the start until ready (outside the
+// whole-run figure, which is read from ready on; with the main process's threads and the capture
+// process apart), ready to the window's start (the traffic's first 1.5 s and the window's first
+// readings), the window, strace's seconds (with --strace), the window's (or strace's) end to the
+// traffic's end, and the traffic's end to the run's last reading (a 2.5 s wait, the stall
+// monitor's report and the last REST poll: 2.5 s or more). A phase whose marks came out of order
+// (the window or strace ending after the traffic, on a loaded machine) has a negative wall time and
+// is named under `outOfOrder`. --strace S adds the system calls a second of each process
+// (strace -c -f) over S seconds after that window.
 // tcpscope runs with --max-connections 1000000 unless --tcpscope gives one, so that its table,
 // listed at the end, holds every connection of the run. Needs root; stops by itself.
 import { fork, spawn } from 'node:child_process';
@@ -117,9 +122,9 @@ async function once() {
   };
   const cpu0 = treeCpuMs(ts.pid);
   const cap0 = capCpu();
-  // --diag: all tcpscope processes' CPU at each boundary of the run, so that its whole-run figure
-  // splits into the start before traffic, the first 1.5 s, the window, the last 1.5 s and the tail
-  const marks = { ready: cpu0.total, readyCapture: cap0?.total ?? null, startupWallMs: ts.startupWallMs, readyThreads: diag ? threadTotals(ts.pid) : null };
+  // --diag: all tcpscope processes' CPU and the wall time at each mark along the run (phasesOf)
+  const mark = () => ({ cpuMs: treeCpuMs(ts.pid).total, wallMs: performance.now() });
+  const marks = { ready: { cpuMs: cpu0.total, wallMs: performance.now() }, readyCapture: cap0?.total ?? null, startupWallMs: ts.startupWallMs, readyThreads: diag ? threadTotals(ts.pid) : null };
   const rss0 = treeRssBytes(ts.pid);
   let rssMax = rss0;
   const sampler = setInterval(() => (rssMax = Math.max(rssMax, treeRssBytes(ts.pid))), 500);
@@ -130,14 +135,15 @@ async function once() {
     ? (async () => {
         const windowS = Math.max(1, seconds - 3 - straceS);
         await sleep(1500);
-        marks.windowOpen = treeCpuMs(ts.pid).total;
+        marks.windowOpen = mark();
         const close = await openWindow({ main: ts.pid, capture: capturePid }, async () => (await getJson(`${ts.url}api/stats`)).body);
         await sleep(windowS * 1000);
         const out = await close();
-        marks.windowClose = treeCpuMs(ts.pid).total;
+        marks.windowClose = mark();
         if (straceS > 0) {
           const [main, capture] = await Promise.all([straceCounts(ts.pid, straceS), capturePid ? straceCounts(capturePid, straceS) : null]);
           out.syscallsPerS = { main, capture };
+          marks.straceEnd = mark();
         }
         return out;
       })()
@@ -147,7 +153,7 @@ async function once() {
     rate === 0 ? sleep(seconds * 1000).then(() => idle) : traffic.run({ cmd: 'short', concurrency, durationMs: seconds * 1000, localAddresses, ...(Number.isFinite(rate) ? { rate } : {}) }),
     bulk > 0 ? traffic.run({ cmd: 'bulk', n: bulk, bytes: bulkMiB * 1024 * 1024 }) : { transfers: 0, completed: 0, bytes: 0 },
   ]);
-  marks.trafficEnd = treeCpuMs(ts.pid).total;
+  marks.trafficEnd = mark();
   const diagnosis = diagDone ? await diagDone : undefined;
   stress?.kill('SIGTERM');
   const stalls = await new Promise((r) => {
@@ -158,6 +164,7 @@ async function once() {
   polling = false;
   await poller;
   const cpu1 = treeCpuMs(ts.pid);
+  marks.end = { cpuMs: cpu1.total, wallMs: performance.now() };
   const cpuWallMs = performance.now() - t0;
   const cap1 = capCpu();
   clearInterval(sampler);
@@ -237,28 +244,36 @@ async function once() {
     sockets: stats.sockets
       ? { scans: stats.sockets.scans, ssRuns: stats.sockets.ssRuns, fdScans: stats.sockets.fdScans, settledWithoutReading: stats.sockets.settledWithoutReading, owners: stats.sockets.owners, crossCheck: { ...stats.sockets.crossCheck, recent: stats.sockets.crossCheck.recent.length } }
       : null,
-    ...(diagnosis ? { diag: diagnosis, phases: phasesOf(marks, cpu1.total, generated) } : {}),
+    ...(diagnosis ? { diag: diagnosis, phases: phasesOf(marks, generated) } : {}),
   };
 }
 
 /**
- * The run's CPU (all tcpscope processes) by phase, ms: the start until ready (from the process's
- * birth: loading, the first socket readings, the capture process's start), the first 1.5 s of
- * traffic, the window, its end to the traffic's end, and the tail after it (until the run's last
- * reading); with each phase's share of the whole-run figure per 1 000 connections. The start is
- * outside the whole-run figure, which is read from ready on; its split by process and thread is
- * given beside it.
+ * The run's CPU (all tcpscope processes) and wall time by phase, ms, between consecutive marks: the
+ * start until ready (from the process's birth: loading, the first socket readings, the capture
+ * process's start; outside the whole-run figure, which is read from ready on; its split by process
+ * and thread beside it), ready to the window's start, the window, strace's seconds (--strace), the
+ * window's or strace's end to the traffic's end, and the traffic's end to the run's last reading;
+ * with each phase's CPU per 1 000 connections. Phases with a negative wall time (marks out of order)
+ * are named in `outOfOrder`: their CPU belongs to the phase before.
  */
-function phasesOf(m, end, generated) {
-  const ms = {
-    startToReady: m.ready,
-    first: m.windowOpen - m.ready,
-    window: m.windowClose - m.windowOpen,
-    last: m.trafficEnd - m.windowClose,
-    tail: end - m.trafficEnd,
-  };
+function phasesOf(m, generated) {
+  const order = [
+    ['readyToWindow', m.ready, m.windowOpen],
+    ['window', m.windowOpen, m.windowClose],
+    ...(m.straceEnd ? [['strace', m.windowClose, m.straceEnd]] : []),
+    ['toTrafficEnd', m.straceEnd ?? m.windowClose, m.trafficEnd],
+    ['afterTraffic', m.trafficEnd, m.end],
+  ];
+  const ms = { startToReady: m.ready.cpuMs };
+  const wallMs = { startToReady: round(m.startupWallMs ?? null, 0) };
+  for (const [k, a, b] of order) {
+    ms[k] = round(b.cpuMs - a.cpuMs, 0);
+    wallMs[k] = round(b.wallMs - a.wallMs, 0);
+  }
   const per1000 = Object.fromEntries(Object.entries(ms).map(([k, v]) => [k, generated > 0 ? round((v / generated) * 1000, 1) : null]));
-  return { ms: Object.fromEntries(Object.entries(ms).map(([k, v]) => [k, round(v, 0)])), per1000, captureAtReadyMs: m.readyCapture, mainAtReadyMs: m.readyThreads, startupWallMs: round(m.startupWallMs ?? null, 0) };
+  const outOfOrder = Object.keys(wallMs).filter((k) => wallMs[k] < 0);
+  return { ms, wallMs, per1000, outOfOrder, captureAtReadyMs: m.readyCapture, mainAtReadyMs: m.readyThreads };
 }
 
 const results = [];
@@ -275,7 +290,7 @@ if (results.length > 0) {
       `${r.params.capture}${r.params.hog ? ` hog ${r.params.hog}` : ''} | load ${r.loadAverage[0]} | stalls max ${r.machineStalls.maxMs} ms, ${r.machineStalls.over100} > 100 ms | ${r.generator.perSecond} conn/s | ` +
         `${c.seenWhole} / ${c.generated} whole | lost ${r.packets.lost} pkts | evidence ${c.lossEvidence.gaps}/${c.lossEvidence.acksOfUnseen}/${c.lossEvidence.midstreamStarts} | ` +
         `handover lost ${c.lossEvidence.handoverLost ?? "-"} ring full ${c.lossEvidence.ringFull ?? "-"} kernel dropped ${c.lossEvidence.kernelDropped ?? "-"} holes ${c.lossEvidence.captureHoles ?? "-"} flagged ${c.captureGap} silently wrong ${c.silentlyWrong} | ${r.cpu.msPer1000Connections} ms/1000, ${r.cpu.msPerS} ms/s (${r.cpu.busyPct} %; main ${r.cpu.main.ms}, capture ${r.cpu.captureProcess?.ms ?? '-'}, all children ${r.cpu.children.ms} ms) | ` +
-        `main ${r.cpu.mainUsPerConnection} µs/conn | ${r.diag ? `window ${r.diag.msPer1000Connections} ms/1000, ${r.diag.allCpuMsPerS} ms/s (main thread ${r.diag.mainThreadMsPerS}, ${r.diag.mainThreadWakeupsPerS} wakeups; other threads ${r.diag.mainOtherThreadsMsPerS}; capture ${r.diag.captureMsPerS}; ss ${Math.round(((r.diag.reapedChildrenCpuMsPerS ?? 0) + (r.diag.otherChildrenCpuMsPerS ?? 0)) * 10) / 10} ms/s) | ` : ''}${r.phases ? `phases ms (start ${r.phases.ms.startToReady}) first ${r.phases.ms.first} window ${r.phases.ms.window} last ${r.phases.ms.last} tail ${r.phases.ms.tail} | ` : ''}WS ${r.ws.eventsPerConnection} events, ${r.ws.bytesPerConnection} B /conn, p50/p99 ${r.ws.latencyMs.p50}/${r.ws.latencyMs.p99} ms lagged ${r.ws.lagged} (server: held unconfirmed ${r.wsServer.heldUnconfirmed ?? '-'}) | REST p50/max ${r.rest.p50Ms}/${r.rest.maxMs} ms`,
+        `main ${r.cpu.mainUsPerConnection} µs/conn | ${r.diag ? `window ${r.diag.msPer1000Connections} ms/1000, ${r.diag.allCpuMsPerS} ms/s (main thread ${r.diag.mainThreadMsPerS}, ${r.diag.mainThreadWakeupsPerS} wakeups; other threads ${r.diag.mainOtherThreadsMsPerS}; capture ${r.diag.captureMsPerS}; ss ${Math.round(((r.diag.reapedChildrenCpuMsPerS ?? 0) + (r.diag.otherChildrenCpuMsPerS ?? 0)) * 10) / 10} ms/s) | ` : ''}${r.phases ? `phases CPU/wall ms ${Object.keys(r.phases.ms).map((k) => `${k} ${r.phases.ms[k]}/${r.phases.wallMs[k]}`).join(', ')}${r.phases.outOfOrder.length > 0 ? ` (OUT OF ORDER: ${r.phases.outOfOrder.join(', ')})` : ''} | ` : ''}WS ${r.ws.eventsPerConnection} events, ${r.ws.bytesPerConnection} B /conn, p50/p99 ${r.ws.latencyMs.p50}/${r.ws.latencyMs.p99} ms lagged ${r.ws.lagged} (server: held unconfirmed ${r.wsServer.heldUnconfirmed ?? '-'}) | REST p50/max ${r.rest.p50Ms}/${r.rest.maxMs} ms`,
     );
   }
 }

@@ -67,9 +67,20 @@ for (const [name, sel] of Object.entries(queries)) {
 
 // ---- a page of 1 000, to the bytes sent
 const jsonPath = path.join(TARGET, 'dist/server/json.js');
-const pageJson = existsSync(jsonPath) ? require(jsonPath).pageJson : null;
+const json = existsSync(jsonPath) ? require(jsonPath) : {};
 // builds whose list endpoint writes the page from the store's cursor (Tracker.selectRecords), no view built
-const pageJsonOf = existsSync(jsonPath) ? require(jsonPath).pageJsonOf : null;
+const pageJsonOf = json.pageJsonOf ?? null;
+// the page written from the views: the build's own pageJson where it has one, else its writer fed
+// the views through a ViewSource (what pageJson did before the list endpoint read the store)
+const viewSourcePath = path.join(TARGET, 'dist/track/view-source.js');
+const pageJson =
+  json.pageJson ??
+  (pageJsonOf && existsSync(viewSourcePath)
+    ? (() => {
+        const views = new (require(viewSourcePath).ViewSource)();
+        return (connections, nextCursor, total) => pageJsonOf({ length: connections.length, at: (i) => views.of(connections[i]) }, nextCursor, total);
+      })()
+    : null);
 const page = q({ limit: 1000 });
 const bodies = {
   'select, limit 1000 (the views)': () => t.select(page),

@@ -16,18 +16,26 @@ const dir = process.env.MODULES_DIR ?? '/tmp';
 const afterMs = Number(process.env.MODULES_AFTER_MS ?? 4000);
 const loadMs = new Map();
 const load = Module._load;
+// a request is resolved (to find the file it loaded) once per requiring module: the same require
+// made again from there (a cached hit) passes straight through; built-ins are not resolved at all
+const resolved = new Set();
 Module._load = function (request, parent) {
   const t = process.hrtime.bigint();
   try {
     return load.apply(this, arguments);
   } finally {
-    let file = request;
-    try {
-      file = Module._resolveFilename(request, parent);
-    } catch {
-      // a built-in or a name that did not resolve: keep the request
+    const key = `${parent?.filename ?? ''}\0${request}`;
+    if (!resolved.has(key) && !Module.isBuiltin(request)) {
+      resolved.add(key);
+      let file = request;
+      try {
+        file = Module._resolveFilename(request, parent);
+      } catch {
+        // a name that did not resolve: keep the request
+      }
+      // the first load of a file is its own; a later first require of it from elsewhere was a cached hit
+      if (!loadMs.has(file)) loadMs.set(file, Number(process.hrtime.bigint() - t) / 1e6);
     }
-    if (!loadMs.has(file)) loadMs.set(file, Number(process.hrtime.bigint() - t) / 1e6);
   }
 };
 

@@ -1,6 +1,6 @@
 import type { ConnectionView, EndpointNotes, EndpointView } from '../track/connection';
 import * as record from '../track/record';
-import type { ConnectionSource } from '../track/record';
+import type { ConnectionSource, SourcePage } from '../track/record';
 import { ViewSource } from '../track/view-source';
 import { JsonBytes, LIT_PAD, NUMBER_MAX, lit, writeDigits, writeIPv4, writeLit, writeNumber, type Lit } from '../events/json-bytes';
 
@@ -13,7 +13,7 @@ import { JsonBytes, LIT_PAD, NUMBER_MAX, lit, writeDigits, writeIPv4, writeLit, 
 const { CLOSE_KINDS, CLOSED_BY, CONN_STATES, ConnFields, FL, N, OPT, TCP_STATES } = record;
 type ConnFields = record.ConnFields;
 
-// The Connection object's JSON, the one writer of it: the list endpoint's pages (from views) and
+// The Connection object's JSON, the one writer of it: the list endpoint's pages and
 // analyze's jsonl records (from the tracker's store, src/track/record.ts) both write through
 // writeConnection(), byte by byte into one buffer: the same text JSON.stringify makes of the view
 // (test/server/json.test.ts and test/cli/format/jsonl.test.ts hold them equal). The shape is fixed
@@ -118,27 +118,56 @@ function noteJson(v: object): string {
 }
 
 /**
- * The text of an endpoint's notes, made once for each notes object: the tracker's notes objects
- * are shared by connections (Queries.annotate) and never altered, and each list page wrote the same
- * text again, joined anew for every endpoint.
+ * The text of an endpoint's notes, joined once for each notes object that connections share: a
+ * listener's owner, a no-owner note (the tracker's own objects, frozen and never altered:
+ * Queries.annotate; the socket watch gives one object for all of a listener's connections, and one
+ * per reason). Notes that hold a kernel reading, or an owner found through the endpoint's own
+ * socket, belong to one connection (a reading is merged over its owner), so they are not kept
+ * here: a joined copy would repeat the owner's text for every connection listed, as long as it
+ * stays in the table; their pieces are written one after another from each note's own text instead.
  */
-const notesText = new WeakMap<object, string>();
+const sharedNotesText = new WeakMap<object, string>();
+
+/** `,"key":` for each key of the notes (a few: EndpointNotes'). */
+const keyText = new Map<string, string>();
+
+/** A note's value as JSON: an object's text kept by object (noteJson), a name or null as it is. */
+function valueJson(v: unknown): string {
+  return typeof v === 'object' && v !== null ? noteJson(v) : JSON.stringify(v);
+}
+
+/** The notes' text: each key but the address, port and state that holds a value, in the notes' own order. */
+function notesJoined(e: EndpointNotes): string {
+  let t = '';
+  for (const k of Object.keys(e) as (keyof EndpointView)[]) {
+    const v = (e as EndpointView)[k];
+    if (k === 'ip' || k === 'port' || k === 'state' || v === undefined) continue;
+    t += `,"${k}":${valueJson(v)}`;
+  }
+  return t;
+}
+
+/** The same text written piece by piece: each key's and each value's text as kept, no joined copy made. */
+function writeNotes(w: JsonBytes, e: EndpointNotes): void {
+  for (const k of Object.keys(e) as (keyof EndpointView)[]) {
+    const v = (e as EndpointView)[k];
+    if (k === 'ip' || k === 'port' || k === 'state' || v === undefined) continue;
+    let kt = keyText.get(k);
+    if (kt === undefined) keyText.set(k, (kt = `,"${k}":`));
+    w.ascii(kt);
+    w.text(valueJson(v));
+  }
+}
 
 /** What is known of an endpoint beyond the packets, in the notes' own key order; leaves the room made. */
-function notes(w: JsonBytes, p: number, e: EndpointNotes, room: number): number {
+function notes(w: JsonBytes, p: number, e: EndpointNotes, kept: boolean, room: number): number {
   w.pos = p;
-  let t = notesText.get(e);
-  if (t === undefined) {
+  if (kept && e.kernel === undefined && (e.process == null || e.process.via === 'listener')) {
+    let t = sharedNotesText.get(e);
     // one text for all of them: a write into the buffer costs more than joining a few short strings
-    t = '';
-    for (const k of Object.keys(e) as (keyof EndpointView)[]) {
-      const v = (e as EndpointView)[k];
-      if (k === 'ip' || k === 'port' || k === 'state' || v === undefined) continue;
-      t += `,"${k}":${typeof v === 'object' && v !== null ? noteJson(v) : JSON.stringify(v)}`;
-    }
-    notesText.set(e, t);
-  }
-  if (t.length > 0) w.text(t);
+    if (t === undefined) sharedNotesText.set(e, (t = notesJoined(e)));
+    if (t.length > 0) w.text(t);
+  } else writeNotes(w, e);
   w.room(room);
   return w.pos;
 }
@@ -159,7 +188,7 @@ function endpoint(w: JsonBytes, p: number, f: ConnFields, side: 0 | 1, room: num
   p = writeNumber(b, p, f.num, side);
   p = writeLit(b, w.dv, p, L.state[f.state[side]]);
   const e = f.notes[side];
-  return e === null ? p : notes(w, p, e, room);
+  return e === null ? p : notes(w, p, e, f.notesKept, room);
 }
 
 /** A writer's scratch: one connection's fields at a time. */
@@ -258,13 +287,11 @@ export function sourceJson(c: ConnectionSource): string {
  */
 let pageBytesPerConnection = BYTES_PER_CONNECTION;
 
-/** A list page, as JSON.stringify writes `{ connections, nextCursor, total }`, in UTF-8. */
-export function pageJson(connections: readonly ConnectionView[], nextCursor: string | null, total: number): Buffer {
-  return pageJsonOf({ length: connections.length, at: (i) => views.of(connections[i]) }, nextCursor, total);
-}
-
-/** The same page as pageJson, written from sources of fields (the tracker's store: Tracker.selectRecords) with no view built. */
-export function pageJsonOf(page: { readonly length: number; at(i: number): ConnectionSource }, nextCursor: string | null, total: number): Buffer {
+/**
+ * A list page, as JSON.stringify writes `{ connections, nextCursor, total }`, in UTF-8, written
+ * from sources of fields (the tracker's store: Tracker.selectRecords) with no view built.
+ */
+export function pageJsonOf(page: SourcePage, nextCursor: string | null, total: number): Buffer {
   const n = page.length;
   const w = new JsonBytes(Math.ceil(pageBytesPerConnection * 1.125) * n + CONNECTION_ROOM + 128);
   w.lit(L.page);

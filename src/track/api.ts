@@ -91,6 +91,11 @@ export interface TrackerApi {
   removeAll(max?: number): number;
   /** Flags every open connection as spanning a hole in the capture; returns how many. */
   markCaptureGap(): number;
-  /** Adds what is known of an endpoint from outside the packets; false if id is not tracked. */
+  /**
+   * Adds what is known of an endpoint from outside the packets; false if id is not tracked. The
+   * note stored is frozen (`fields` itself when the side had no note yet), and neither it nor the
+   * objects in it (an owner, a kernel reading) may be changed afterwards: a changed note is given
+   * as a new object. Writers keep a note's text by object (server/json.ts) on that rule.
+   */
   annotate(id: string, side: Side, fields: EndpointNotes): boolean;
 }

@@ -53,8 +53,10 @@ export class Queries {
   /**
    * Adds what is known of an endpoint from outside the packets (its owner, the kernel's state),
    * merged over earlier notes; it appears on the endpoint in every view. false if id is not tracked.
-   * A note's objects are kept as given and must not be changed afterwards (a changed note is a new
-   * object): writers keep their text by object (server/json.ts).
+   * The stored note is frozen: it is `fields` itself when the side had none (then the caller's object
+   * is frozen too), else a new object; the objects inside it (an owner, a kernel reading) are kept as
+   * given and must not be changed afterwards either (a changed note is a new object), as writers
+   * keep their text by object (server/json.ts).
    */
   annotate(id: string, side: 'client' | 'server', fields: EndpointNotes): boolean {
     const s = this.c.slotOf(id);
@@ -63,7 +65,7 @@ export class Queries {
     const e = this.c.notes.get(n);
     const was = side === 'client' ? (e?.[0] ?? null) : (e?.[1] ?? null);
     // a side with no note yet takes the given object as it is (notes are never altered)
-    const note = was === null ? fields : { ...was, ...fields };
+    const note = Object.freeze(was === null ? fields : { ...was, ...fields });
     this.c.notes.set(n, side === 'client' ? notePair(note, e?.[1] ?? null) : notePair(e?.[0] ?? null, note));
     return true;
   }

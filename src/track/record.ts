@@ -76,6 +76,11 @@ export class ConnFields {
   readonly opts = new Uint8Array(2);
   /** What is known of each endpoint beyond the packets (the keys other than ip, port, state), or null. */
   readonly notes: (EndpointNotes | null)[] = [null, null];
+  /**
+   * Whether `notes` are the tracker's own objects (frozen and never altered: Queries.annotate), so a
+   * writer may keep their text by object; false for a view's endpoints, objects its caller may change.
+   */
+  notesKept = false;
   /** FL bits. */
   flags = 0;
   /** Zeek's conn_state, as an index in CONN_STATES. */
@@ -97,6 +102,12 @@ export class ConnFields {
 /** Something that fills in a connection's fields. */
 export interface ConnectionSource {
   fill(f: ConnFields): void;
+}
+
+/** A page of connections to write (a list page): connection i's fields, through a source valid until the next at(). */
+export interface SourcePage {
+  readonly length: number;
+  at(i: number): ConnectionSource;
 }
 
 /**
@@ -136,6 +147,7 @@ export class ConnRecord implements ConnectionSource {
       f.notes[0] = notes?.[0] ?? null;
       f.notes[1] = notes?.[1] ?? null;
     } else f.notes[0] = f.notes[1] = null;
+    f.notesKept = true;
     f.flags =
       ((cf & C.PARTIAL) !== 0 ? FL.PARTIAL : 0) |
       ((cf & C.CAPTURE_GAP) !== 0 ? FL.CAPTURE_GAP : 0) |

@@ -1,5 +1,5 @@
 import { addressKey, C, type ConnStore } from './store';
-import type { ConnectionSource } from './record';
+import type { SourcePage } from './record';
 import { TCP_STATES, type TcpState } from './states';
 
 /** What a list query asks for; every field narrows the result, null matches anything. */
@@ -27,9 +27,7 @@ export interface Selected {
  * A page of a list query as the store holds it (Queries.selectRecords): connection i's fields through
  * a cursor shared by the page, valid until the next at() or a change to the table.
  */
-export interface RecordPage {
-  readonly length: number;
-  at(i: number): ConnectionSource;
+export interface RecordPage extends SourcePage {
   /** The page's last connection's id number (a cursor for the next page), or -1 on an empty page. */
   readonly lastId: number;
   /** How many connections match in all, and whether more follow the page. */

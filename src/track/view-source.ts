@@ -22,6 +22,8 @@ export class ViewSource implements ConnectionSource {
       f.state[i] = TCP_STATE_INDEX.get(e.state)!;
       f.notes[i] = e.process !== undefined || e.processReason !== undefined || e.kernel !== undefined ? e : null;
     }
+    // a view's endpoints are its caller's objects, free to change: no writer keeps their text
+    f.notesKept = false;
     f.flags = (c.partial ? FL.PARTIAL : 0) | (c.captureGap ? FL.CAPTURE_GAP : 0) | (c.rolesGuessed ? FL.ROLES_GUESSED : 0) | (c.status === 'closed' ? FL.CLOSED : 0);
     f.connState = CONN_STATE_INDEX.get(c.connState)!;
     f.closedBy = CLOSED_BY_INDEX.get(c.closedBy)!;

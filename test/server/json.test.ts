@@ -14,7 +14,7 @@ import { connectionJson } from '../../src/server/json';
 import { listen, type RunningServer } from '../../src/server/listen';
 import { encodeCursor } from '../../src/server/query';
 import type { IdleTimeouts } from '../../src/track/api';
-import type { ConnectionView } from '../../src/track/connection';
+import type { ConnectionView, EndpointNotes } from '../../src/track/connection';
 import { FIXTURES, manifest } from '../support/fixtures.mjs';
 import { matches, rng, type Query } from '../track/helpers';
 
@@ -24,6 +24,9 @@ const HAVE_TRACES = existsSync(path.join(FIXTURES, 'manifest.tsv'));
 function tcpTraces(): string[] {
   return HAVE_TRACES ? manifest().filter((r) => r.tcpStreams > 0).map((r) => r.file) : [];
 }
+
+/** A note as the socket watch gives a listener's owner: one object for all its connections. */
+const LISTENER_NOTE: EndpointNotes = { process: { pid: 7, command: 'srv', cmdline: 'srv --port "8080"', user: 'www', netns: null, fd: 5, via: 'listener' } };
 
 /** An engine holding the traces, with notes on some endpoints and a capture hole over the first half. */
 async function loaded(files: string[]): Promise<Engine> {
@@ -39,7 +42,8 @@ async function loaded(files: string[]): Promise<Engine> {
     engine.tracker.annotate(id, 'client', {
       process: { pid: 100 + i, command: 'cürl', cmdline: `curl -H "X: \\ ${i}" \u2028 http://x/`, user: i % 2 ? 'root' : null, netns: null, fd: 3, via: 'socket' },
     });
-    engine.tracker.annotate(id, 'server', { processReason: 'not-local' });
+    // a listener's owner: one note object shared by connections (then some with a kernel reading merged over it)
+    engine.tracker.annotate(id, 'server', i % 2 === 0 ? LISTENER_NOTE : { processReason: 'not-local' });
     if (i % 3 === 0) {
       engine.tracker.annotate(id, 'server', {
         kernel: { state: 'ESTABLISHED', agrees: false, at: 1.7e12 + 0.5, rxQueue: 0, txQueue: 12, srttMs: 0.125, retransTotal: null, cwnd: 10 },
@@ -168,5 +172,26 @@ describe('the list endpoint’s JSON', { skip: !HAVE_TRACES }, () => {
       expect(text).toContain(`"srttMs":${srttMs}`);
       expect(text).toBe(expected());
     }
+  });
+
+  it('keeps a stored note frozen: the object given itself when the side had none, else the merged one', () => {
+    const t = engine.tracker;
+    const id = t.list()[3].id;
+    const given: EndpointNotes = { processReason: 'not-local' };
+    expect(t.annotate(id, 'client', given)).toBe(true);
+    expect(Object.isFrozen(given)).toBe(true);
+    expect(Object.isFrozen(LISTENER_NOTE)).toBe(true);
+    t.annotate(id, 'client', { kernel: { state: 'CLOSE_WAIT', agrees: true, at: 1.7e12, rxQueue: 0, txQueue: 0, srttMs: 3, retransTotal: 0, cwnd: 10 } });
+    expect(t.get(id)!.client).toMatchObject({ processReason: 'not-local', kernel: { srttMs: 3 } });
+  });
+
+  it('writes a view’s notes as the view holds them now: a view’s endpoints are its caller’s to change', () => {
+    const v = engine.tracker.list().find((c) => c.client.process !== undefined && c.server.process !== undefined)!;
+    expect(connectionJson(v)).toBe(JSON.stringify(v));
+    v.client.processReason = 'not-local';
+    v.server.process = null;
+    delete v.server.kernel;
+    expect(connectionJson(v)).toContain('"processReason":"not-local"');
+    expect(connectionJson(v)).toBe(JSON.stringify(v));
   });
 });
