@@ -5,13 +5,15 @@
 //
 //   node bench/load.mjs [--runs 3] [--seconds 10] [--concurrency 100] [--rate CONN_PER_S] [--bulk 2] [--bulk-mib 200]
 //                       [--hog N] [--in-process] [--tcpscope '--buffer 64'] [--cpu-prof DIR (both processes)]
-//                       [--node '--trace-gc' --stdout FILE] [--diag] [--strace SECONDS] [--json] [--no-rest]
+//                       [--node '--trace-gc' --stdout FILE] [--diag] [--strace SECONDS] [--json] [--no-rest] [--sockets-poll]
 //
 // --rate 0 makes no connections at all (give --bulk 0 too): tcpscope, its WebSocket client and its
 // REST client for --seconds with nothing to capture, so that what it costs a second whatever the
 // traffic shows alone (read `cpu.msPerS` and --diag's `allCpuMsPerS`; per 1 000 connections is null).
 // --no-rest leaves the REST client out, so that what its listing costs the live process shows as
 // the difference with a run that has it.
+// --sockets-poll adds what the dashboard's listeners panel asks: /api/listeners and /api/diagnoses
+// every 2 s (off by default, so that runs stay comparable with those made before it).
 // --hog N runs `stress-ng --cpu N` for the whole run (a CPU hog competing for the cores).
 // --in-process captures on tcpscope's main thread (TCPSCOPE_CAPTURE=in-process), as before the
 // capture process, for comparison.
@@ -68,6 +70,7 @@ const cpuProf = opt('--cpu-prof', null);
 const diag = args.includes('--diag') || args.includes('--strace');
 const straceS = Number(opt('--strace', 0));
 const restClient = !args.includes('--no-rest');
+const socketsPoll = args.includes('--sockets-poll');
 const localAddresses = Array.from({ length: 16 }, (_, i) => `127.0.0.${i + 1}`);
 
 await buildOnce();
@@ -102,6 +105,16 @@ async function once() {
         rest.ms.push(r.ms);
       }
       await sleep(Math.max(0, 1000 - (performance.now() - t)));
+    }
+  })();
+
+  // --sockets-poll: the dashboard's listeners and diagnoses, every 2 s (web/js/sockets.js)
+  let socketsPolling = socketsPoll;
+  const socketsPoller = (async () => {
+    while (socketsPolling) {
+      const t = performance.now();
+      await Promise.all([getJson(`${ts.url}api/listeners`), getJson(`${ts.url}api/diagnoses`)]).catch(() => null);
+      await sleep(Math.max(0, 2000 - (performance.now() - t)));
     }
   })();
 
@@ -162,7 +175,9 @@ async function once() {
   });
   await sleep(2500); // let tcpscope and the WebSocket catch up; TIME_WAIT (2×MSL) ends
   polling = false;
+  socketsPolling = false;
   await poller;
+  await socketsPoller;
   const cpu1 = treeCpuMs(ts.pid);
   marks.end = { cpuMs: cpu1.total, wallMs: performance.now() };
   const cpuWallMs = performance.now() - t0;

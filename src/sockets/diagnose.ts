@@ -1,4 +1,5 @@
-import type { ConnectionView, EndpointProcess } from '../track/connection';
+import type { EndpointProcess } from '../track/connection';
+import { CLOSE_KIND_INDEX, FL, ipText, N, TCP_STATE_INDEX, type ConnFields } from '../track/record';
 import type { Side, TcpState } from '../track/states';
 import type { Listener, SocketIndex } from './attribute';
 
@@ -45,10 +46,14 @@ export const DEFAULT_DIAGNOSE: DiagnoseOptions = { closeWaitMs: 10_000, refusedW
 
 export interface DiagnoseInput {
   now: number;
-  connections: readonly ConnectionView[];
+  /**
+   * Every tracked connection, oldest first, each as its fields (read from the tracker's table: no
+   * view is built; valid only during the call).
+   */
+  connections: (visit: (c: ConnFields) => void) => void;
   index: SocketIndex | null;
-  /** When each endpoint entered CLOSE_WAIT, by side and connection id. */
-  closeWaitSince: Readonly<Record<Side, ReadonlyMap<string, number>>>;
+  /** When each endpoint entered CLOSE_WAIT, by side and connection number. */
+  closeWaitSince: Readonly<Record<Side, ReadonlyMap<number, number>>>;
   /** Rise of the kernel's TcpExt counters over the last few seconds, summed over namespaces. */
   counterRise: Record<string, number>;
   disagreements: readonly Disagreement[];
@@ -63,55 +68,112 @@ export const at = (ip: string, port: number) => (ip.includes(':') ? `[${ip}]:${p
 const seconds = (ms: number) => `${Math.round(ms / 1000)} s`;
 const newest = (ids: string[]) => ids.slice(-20).reverse();
 
-/** The current diagnoses: pure, from what the tracker and the last scan hold. */
+const SIDES: readonly Side[] = ['client', 'server'];
+const S_CLOSE_WAIT = TCP_STATE_INDEX.get('CLOSE_WAIT')!;
+const S_SYN_SENT = TCP_STATE_INDEX.get('SYN_SENT')!;
+const S_SYN_RECEIVED = TCP_STATE_INDEX.get('SYN_RECEIVED')!;
+const S_LISTEN = TCP_STATE_INDEX.get('LISTEN')!;
+const S_TIME_WAIT = TCP_STATE_INDEX.get('TIME_WAIT')!;
+const K_REFUSED = CLOSE_KIND_INDEX.get('refused')!;
+
+/** A connection's id as the API writes it, and as a number (the CLOSE_WAIT maps' key). */
+const idText = (c: ConnFields): string => c.idText ?? String(c.id);
+const idNumber = (c: ConnFields): number => (c.idText === null ? c.id : Number(c.idText));
+
+/**
+ * A key of endpoint `i` (address and port) without text for an IPv4 one: its address and port as
+ * one number; an IPv6 one as ss writes it. Equal endpoints have equal keys.
+ */
+function endpointKey(c: ConnFields, i: 0 | 1): number | string {
+  const v4 = c.ip4[i];
+  const port = c.num[i === 0 ? N.port0 : N.port1];
+  return v4 >= 0 ? v4 * 65536 + port : at(c.ipText[i], port);
+}
+
+/** The current diagnoses: pure, from what the tracker and the last scan hold, in one walk of the connections. */
 export function diagnose(input: DiagnoseInput, o: DiagnoseOptions = DEFAULT_DIAGNOSE): Diagnosis[] {
   const out: Diagnosis[] = [];
-  closeWaitHeld(input, o, out);
-  refused(input, o, out);
-  acceptQueue(input, out);
-  synFlood(input, o, out);
-  timeWaitPileup(input, o, out);
+  const full = fullListeners(input);
+  const refused = new Groups<RefusedGroup>();
+  const waiting: Waiting[] = [];
+  const flood = new Groups<FloodGroup>();
+  const timeWait = new TimeWaitGroups();
+  input.connections((c) => {
+    closeWaitHeld(input, o, c, out);
+    refusedAttempt(input, o, c, refused);
+    if (full.length > 0) synWaiting(c, waiting);
+    halfOpen(c, flood);
+    timeWait.add(c);
+  });
+  refusedDiagnoses(input, refused, out);
+  acceptQueue(input, full, waiting, out);
+  synFlood(input, o, flood, out);
+  timeWaitPileup(o, timeWait, out);
   disagreement(input, out);
   return out;
 }
 
-function closeWaitHeld(input: DiagnoseInput, o: DiagnoseOptions, out: Diagnosis[]): void {
-  for (const c of input.connections) {
-    for (const side of ['client', 'server'] as Side[]) {
-      const e = c[side];
-      if (e.state !== 'CLOSE_WAIT') continue;
-      const since = input.closeWaitSince[side].get(c.id);
-      if (since === undefined || input.now - since < o.closeWaitMs) continue;
-      // the kernel's reading, when there is one, must say so too (an older one waits for the next)
-      if (e.kernel && e.kernel.state !== 'CLOSE_WAIT') continue;
-      const p = e.process ?? null;
-      // the kernel's receive queue counts the peer's FIN (one sequence number) beside the data
-      const unread = e.kernel && e.kernel.state === 'CLOSE_WAIT' ? Math.max(0, e.kernel.rxQueue - 1) : null;
-      out.push({
-        kind: 'close-wait-held',
-        severity: 'warning',
-        text:
-          `the peer closed ${at(c[side === 'client' ? 'server' : 'client'].ip, c[side === 'client' ? 'server' : 'client'].port)}; ` +
-          `${who(p)} has not closed its socket${p?.fd != null ? ` (fd ${p.fd})` : ''} for ${seconds(input.now - since)}` +
-          (unread !== null ? `, with ${unread} bytes still unread` : ''),
-        evidence: { endpoint: at(e.ip, e.port), side, pid: p?.pid ?? null, fd: p?.fd ?? null, closeWaitMs: input.now - since, unreadBytes: unread, kernelState: e.kernel?.state ?? null },
-        connections: [c.id],
-      });
+/** Groups by a key, in the order their first member came. */
+class Groups<G> {
+  readonly list: G[] = [];
+  private readonly byKey = new Map<number | string, G>();
+
+  get(key: number | string, make: () => G): G {
+    let g = this.byKey.get(key);
+    if (g === undefined) {
+      g = make();
+      this.byKey.set(key, g);
+      this.list.push(g);
     }
+    return g;
   }
 }
 
-function refused(input: DiagnoseInput, o: DiagnoseOptions, out: Diagnosis[]): void {
-  const by = new Map<string, { ip: string; port: number; ids: string[]; last: number }>();
-  for (const c of input.connections) {
-    if (c.closeKind !== 'refused' || (c.endedAt ?? c.lastSeenAt) < input.now - o.refusedWindowMs) continue;
-    const k = at(c.server.ip, c.server.port);
-    let g = by.get(k);
-    if (!g) by.set(k, (g = { ip: c.server.ip, port: c.server.port, ids: [], last: 0 }));
-    g.ids.push(c.id);
-    g.last = Math.max(g.last, c.endedAt ?? c.lastSeenAt);
+function closeWaitHeld(input: DiagnoseInput, o: DiagnoseOptions, c: ConnFields, out: Diagnosis[]): void {
+  for (let i = 0 as 0 | 1; i < 2; i++) {
+    if (c.state[i] !== S_CLOSE_WAIT) continue;
+    const side = SIDES[i];
+    const since = input.closeWaitSince[side].get(idNumber(c));
+    if (since === undefined || input.now - since < o.closeWaitMs) continue;
+    const notes = c.notes[i];
+    const kernel = notes?.kernel;
+    // the kernel's reading, when there is one, must say so too (an older one waits for the next)
+    if (kernel && kernel.state !== 'CLOSE_WAIT') continue;
+    const p = notes?.process ?? null;
+    // the kernel's receive queue counts the peer's FIN (one sequence number) beside the data
+    const unread = kernel && kernel.state === 'CLOSE_WAIT' ? Math.max(0, kernel.rxQueue - 1) : null;
+    const j = (1 - i) as 0 | 1;
+    out.push({
+      kind: 'close-wait-held',
+      severity: 'warning',
+      text:
+        `the peer closed ${at(ipText(c, j), c.num[j === 0 ? N.port0 : N.port1])}; ` +
+        `${who(p)} has not closed its socket${p?.fd != null ? ` (fd ${p.fd})` : ''} for ${seconds(input.now - since)}` +
+        (unread !== null ? `, with ${unread} bytes still unread` : ''),
+      evidence: { endpoint: at(ipText(c, i), c.num[i === 0 ? N.port0 : N.port1]), side, pid: p?.pid ?? null, fd: p?.fd ?? null, closeWaitMs: input.now - since, unreadBytes: unread, kernelState: kernel?.state ?? null },
+      connections: [idText(c)],
+    });
   }
-  for (const g of by.values()) {
+}
+
+interface RefusedGroup {
+  ip: string;
+  port: number;
+  ids: string[];
+  last: number;
+}
+
+function refusedAttempt(input: DiagnoseInput, o: DiagnoseOptions, c: ConnFields, by: Groups<RefusedGroup>): void {
+  if (c.closeKind !== K_REFUSED) return;
+  const ended = Number.isNaN(c.num[N.endedAt]) ? c.num[N.lastSeenAt] : c.num[N.endedAt];
+  if (ended < input.now - o.refusedWindowMs) return;
+  const g = by.get(endpointKey(c, 1), () => ({ ip: ipText(c, 1), port: c.num[N.port1], ids: [], last: 0 }));
+  g.ids.push(idText(c));
+  g.last = Math.max(g.last, ended);
+}
+
+function refusedDiagnoses(input: DiagnoseInput, by: Groups<RefusedGroup>, out: Diagnosis[]): void {
+  for (const g of by.list) {
     const live = input.index?.listenersOn(g.ip) ?? [];
     // a listener bound to this very address first, then the nearest port
     const exact = (l: Listener) => (l.ip === '0.0.0.0' || l.ip === '::' ? 1 : 0);
@@ -135,14 +197,30 @@ function refused(input: DiagnoseInput, o: DiagnoseOptions, out: Diagnosis[]): vo
   }
 }
 
-function acceptQueue(input: DiagnoseInput, out: Diagnosis[]): void {
-  const ix = input.index;
-  if (!ix) return;
+/** A connection whose client still waits for an answer to its SYN, or had to send it again. */
+interface Waiting {
+  id: string;
+  ip: string;
+  port: number;
+  synRetransmits: number;
+}
+
+/** Listeners whose accept queue is full. */
+function fullListeners(input: DiagnoseInput): Listener[] {
+  return input.index?.listeners(null).filter((l) => l.backlog !== null && l.acceptQueue >= l.backlog) ?? [];
+}
+
+function synWaiting(c: ConnFields, waiting: Waiting[]): void {
+  const retx = c.num[N.synRetransmits];
+  if (c.state[0] !== S_SYN_SENT && !(retx > 0)) return;
+  waiting.push({ id: idText(c), ip: ipText(c, 1), port: c.num[N.port1], synRetransmits: retx });
+}
+
+function acceptQueue(input: DiagnoseInput, full: readonly Listener[], all: readonly Waiting[], out: Diagnosis[]): void {
   const overflows = input.counterRise.ListenOverflows ?? 0;
   const drops = input.counterRise.ListenDrops ?? 0;
-  for (const l of ix.listeners(null)) {
-    if (l.backlog === null || l.acceptQueue < l.backlog) continue;
-    const waiting = input.connections.filter((c) => c.server.port === l.port && matches(l, c.server.ip) && (c.client.state === 'SYN_SENT' || c.synRetransmits > 0));
+  for (const l of full) {
+    const waiting = all.filter((c) => c.port === l.port && matches(l, c.ip));
     if (overflows === 0 && waiting.length === 0) continue;
     out.push({
       kind: 'accept-queue-full',
@@ -169,18 +247,23 @@ function matches(l: Listener, ip: string): boolean {
   return l.ip === ip || l.ip === '0.0.0.0' || l.ip === '::' || l.ip === `::ffff:${ip}`;
 }
 
-function synFlood(input: DiagnoseInput, o: DiagnoseOptions, out: Diagnosis[]): void {
-  const by = new Map<string, { ip: string; port: number; ids: string[]; sources: Set<string> }>();
-  for (const c of input.connections) {
-    if (c.status !== 'open' || c.handshake.ackAt !== null) continue;
-    if (c.server.state !== 'SYN_RECEIVED' && c.server.state !== 'LISTEN') continue;
-    const k = at(c.server.ip, c.server.port);
-    let g = by.get(k);
-    if (!g) by.set(k, (g = { ip: c.server.ip, port: c.server.port, ids: [], sources: new Set() }));
-    g.ids.push(c.id);
-    g.sources.add(c.client.ip);
-  }
-  for (const g of by.values()) {
+interface FloodGroup {
+  ip: string;
+  port: number;
+  ids: string[];
+  sources: Set<string>;
+}
+
+function halfOpen(c: ConnFields, by: Groups<FloodGroup>): void {
+  if ((c.flags & FL.CLOSED) !== 0 || !Number.isNaN(c.num[N.ackAt])) return;
+  if (c.state[1] !== S_SYN_RECEIVED && c.state[1] !== S_LISTEN) return;
+  const g = by.get(endpointKey(c, 1), () => ({ ip: ipText(c, 1), port: c.num[N.port1], ids: [], sources: new Set() }));
+  g.ids.push(idText(c));
+  g.sources.add(ipText(c, 0));
+}
+
+function synFlood(input: DiagnoseInput, o: DiagnoseOptions, by: Groups<FloodGroup>, out: Diagnosis[]): void {
+  for (const g of by.list) {
     if (g.ids.length < o.synFlood) continue;
     const cookies = input.counterRise.SyncookiesSent ?? 0;
     out.push({
@@ -197,20 +280,45 @@ function synFlood(input: DiagnoseInput, o: DiagnoseOptions, out: Diagnosis[]): v
   }
 }
 
-function timeWaitPileup(input: DiagnoseInput, o: DiagnoseOptions, out: Diagnosis[]): void {
-  const by = new Map<string, { client: string; server: string; ids: string[]; process: EndpointProcess | null }>();
-  for (const c of input.connections) {
-    if (c.client.state !== 'TIME_WAIT') continue;
+interface TimeWaitGroup {
+  client: string;
+  server: string;
+  ids: string[];
+  process: EndpointProcess | null;
+}
+
+/**
+ * Local clients' connections in TIME_WAIT, by client address and server endpoint, in the order
+ * each pair was first seen: by server endpoint, then client address, so that no key text is made
+ * for an IPv4 connection (a busy local client has thousands in TIME_WAIT).
+ */
+class TimeWaitGroups {
+  readonly list: TimeWaitGroup[] = [];
+  private readonly byServer = new Map<number | string, Map<number | string, TimeWaitGroup>>();
+
+  add(c: ConnFields): void {
+    if (c.state[0] !== S_TIME_WAIT) return;
+    const notes = c.notes[0];
     // only a local client runs out of its own ephemeral ports
-    if (c.client.processReason === 'not-local' || c.client.process === undefined) continue;
-    const k = `${c.client.ip} ${at(c.server.ip, c.server.port)}`;
-    let g = by.get(k);
-    if (!g) by.set(k, (g = { client: c.client.ip, server: at(c.server.ip, c.server.port), ids: [], process: null }));
-    g.ids.push(c.id);
-    g.process ??= c.client.process ?? null;
+    if (notes === null || notes.processReason === 'not-local' || notes.process === undefined) return;
+    const sk = endpointKey(c, 1);
+    let clients = this.byServer.get(sk);
+    if (clients === undefined) this.byServer.set(sk, (clients = new Map()));
+    const ck = c.ip4[0] >= 0 ? c.ip4[0] : c.ipText[0];
+    let g = clients.get(ck);
+    if (g === undefined) {
+      g = { client: ipText(c, 0), server: at(ipText(c, 1), c.num[N.port1]), ids: [], process: null };
+      clients.set(ck, g);
+      this.list.push(g);
+    }
+    g.ids.push(idText(c));
+    g.process ??= notes.process ?? null;
   }
+}
+
+function timeWaitPileup(o: DiagnoseOptions, by: TimeWaitGroups, out: Diagnosis[]): void {
   const limit = Math.max(1, Math.floor(o.timeWaitShare * o.ephemeralPorts));
-  for (const g of by.values()) {
+  for (const g of by.list) {
     if (g.ids.length < limit) continue;
     out.push({
       kind: 'time-wait-pileup',

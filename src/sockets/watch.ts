@@ -3,7 +3,7 @@ import { networkInterfaces } from 'node:os';
 import type { EventBus } from '../events/bus';
 import type { EventRecord } from '../events/types';
 import type { TrackerApi } from '../track/api';
-import { CLOSE_KINDS, FL, N } from '../track/record';
+import { CLOSE_KINDS, ConnFields, FL, N, TCP_STATES } from '../track/record';
 import { OWNER_REASONS, type ConnectionView, type EndpointProcess, type KernelEndpoint, type OwnerReason } from '../track/connection';
 import type { Side, TcpState } from '../track/states';
 import { attribute, kernelView, noOwner, ownerNote, portPair, SocketIndex, tupleKey, type Attribution, type Listener } from './attribute';
@@ -167,11 +167,13 @@ export class SocketWatch {
   private unsubscribe: (() => void) | null = null;
   private readonly listenersSeen = new Set<(ix: SocketIndex) => void>();
   private readonly st: SocketStats;
-  /** When each endpoint entered CLOSE_WAIT (by the packets), by connection id, one map a side (no key made per event). */
-  private readonly closeWaitSince = { client: new Map<string, number>(), server: new Map<string, number>() };
+  /** When each endpoint entered CLOSE_WAIT (by the packets), by connection number, one map a side (no key made per event). */
+  private readonly closeWaitSince = { client: new Map<number, number>(), server: new Map<number, number>() };
   /** TcpExt counters summed over namespaces, one entry per scan within COUNTER_WINDOW_MS. */
   private counters: { at: number; c: Record<string, number> }[] = [];
   private readonly diag: DiagnoseOptions;
+  /** A connection's fields as the cross-check and the diagnoses read them from the tracker (one, reused). */
+  private readonly f = new ConnFields();
   /** TIME_WAIT sockets (or sockets the kernel no longer has) to read at the next steady scan. */
   private timeWaitWanted: QueuedPair[] = [];
   /** Pairs queued or being read. */
@@ -216,22 +218,22 @@ export class SocketWatch {
   }
 
   onEvent(e: EventRecord): void {
-    // Every event passes here, read in place: a key is built only for the few that touch CLOSE_WAIT.
+    // Every event passes here, read in place: connections are known by number, no id text is made.
     if (e.type === 'state') {
-      if (e.to === 'CLOSE_WAIT') this.closeWaitSince[e.side!].set(e.connectionId, e.ts);
-      else if (e.from === 'CLOSE_WAIT') this.closeWaitSince[e.side!].delete(e.connectionId);
+      if (e.to === 'CLOSE_WAIT') this.closeWaitSince[e.side!].set(idOf(e), e.ts);
+      else if (e.from === 'CLOSE_WAIT') this.closeWaitSince[e.side!].delete(idOf(e));
       return;
     }
     if (e.type === 'refused') {
-      const w = this.t.find(e.connectionId);
+      const w = this.t.findNum(idOf(e));
       if (w >= 0) this.t.flags[w] |= W.REFUSED;
       return;
     }
     if (e.type !== 'connection') return;
     if (e.phase !== 'opened') {
-      const id = e.connectionId;
+      const id = idOf(e);
       const t = this.t;
-      const w = t.find(id);
+      const w = t.findNum(id);
       if (w >= 0) {
         t.flags[w] |= W.CLOSED;
         t.closedAt[w] = performance.now();
@@ -293,7 +295,11 @@ export class SocketWatch {
     return diagnose(
       {
         now,
-        connections: this.tracker.list(),
+        connections: (visit) =>
+          this.tracker.eachRecord((r) => {
+            r.fill(this.f);
+            visit(this.f);
+          }),
         index: this.latest,
         closeWaitSince: this.closeWaitSince,
         counterRise: rise,
@@ -580,8 +586,7 @@ export class SocketWatch {
         }
         if (closed && ix.at - t.closedTs[w] < this.o.settleMs) continue;
         if (closed && this.leftUnchecked(ix, w, asked)) continue;
-        const c = this.tracker.get(t.id(w));
-        if (c) this.compare(ix, w, c, asked);
+        if (this.tracker.fields(t.idNum[w], this.f)) this.compare(ix, w, this.f, asked);
         else this.forget(w);
       } else if (!this.o.crossCheck && !pending && !this.mayLoseOwner(w)) {
         this.forget(w);
@@ -671,8 +676,9 @@ export class SocketWatch {
 
   /** The server never answered but with a reset (or not at all): no socket of its own ever existed. */
   private refused(w: number): boolean {
-    const c = this.tracker.get(this.t.id(w));
-    return c !== undefined && (c.closeKind === 'refused' || (c.handshake.synAckAt === null && c.counts.server.packets === 0));
+    const f = this.f;
+    if (!this.tracker.fields(this.t.idNum[w], f)) return false;
+    return f.closeKind === REFUSED || (Number.isNaN(f.num[N.synAckAt]) && f.num[N.packets1] === 0);
   }
 
   /** A socket that lost its process (TIME_WAIT, closed) keeps its last owner, marked as such. */
@@ -744,9 +750,14 @@ export class SocketWatch {
     this.st.crossCheck.notCompared++;
   }
 
-  private compare(ix: SocketIndex, w: number, c: ConnectionView, asked: ReadonlySet<number>): void {
+  /**
+   * Compares a connection's settled local endpoints with the reading, from its fields `c` (read
+   * from the tracker's table, no view built). Its addresses and ports are the watch table's, copied
+   * from the same connection's fields when it opened (a connection's endpoints never change).
+   */
+  private compare(ix: SocketIndex, w: number, c: ConnFields, asked: ReadonlySet<number>): void {
     const t = this.t;
-    if (ix.at - c.lastSeenAt < this.o.settleMs) return;
+    if (ix.at - c.num[N.lastSeenAt] < this.o.settleMs) return;
     let finished = 0;
     // the TIME_WAIT readings waited for, and whether any side could be taken further without one
     let waits: number[] | null = null;
@@ -757,14 +768,16 @@ export class SocketWatch {
         finished++;
         continue;
       }
-      const me = i === 0 ? c.client : c.server;
-      const peer = i === 0 ? c.server : c.client;
-      if (!a && !ix.isLocal(me.ip)) {
+      const j = 1 - i;
+      const ip = t.ip(w, i);
+      const port = t.port[2 * w + i];
+      const peerPort = t.port[2 * w + j];
+      if (!a && !ix.isLocal(ip)) {
         other = true;
         continue;
       }
-      const kv = kernelView(ix, me.ip, me.port, peer.ip, peer.port);
-      const pair = kv ? -1 : portPair(me.port, peer.port);
+      const kv = kernelView(ix, ip, port, t.ip(w, j), peerPort);
+      const pair = kv ? -1 : portPair(port, peerPort);
       if (!kv && !asked.has(pair)) {
         // not among the live sockets: in TIME_WAIT or gone; the next steady scan reads it
         if (this.timeWaitPending.has(pair)) {
@@ -773,7 +786,7 @@ export class SocketWatch {
         }
         if (this.timeWaitWanted.length < TIME_WAIT_QUEUE) {
           this.timeWaitPending.add(pair);
-          this.timeWaitWanted.push({ local: me.port, remote: peer.port, at: performance.now(), id: t.idNum[w], side: i });
+          this.timeWaitWanted.push({ local: port, remote: peerPort, at: performance.now(), id: t.idNum[w], side: i });
           (waits ??= []).push(pair);
         } else {
           // more closing connections than a steady scan reads: this side goes unchecked, counted
@@ -785,20 +798,22 @@ export class SocketWatch {
       }
       other = true;
       const kstate = kv?.state ?? 'GONE';
-      const agrees = sameState(me.state, kstate);
+      const state = TCP_STATES[c.state[i]];
+      const was = c.notes[i]?.kernel;
+      const agrees = sameState(state, kstate);
       const k: KernelEndpoint = {
         state: kstate,
         agrees,
         at: ix.at,
         rxQueue: kv?.rxQueue ?? 0,
         txQueue: kv?.txQueue ?? 0,
-        srttMs: kv?.info ? kv.info.srttMs : (ix.scan.tcpInfo ? null : (me.kernel?.srttMs ?? null)),
-        retransTotal: kv?.info ? kv.info.retransTotal : (ix.scan.tcpInfo ? null : (me.kernel?.retransTotal ?? null)),
-        cwnd: kv?.info ? kv.info.cwnd : (ix.scan.tcpInfo ? null : (me.kernel?.cwnd ?? null)),
+        srttMs: kv?.info ? kv.info.srttMs : (ix.scan.tcpInfo ? null : (was?.srttMs ?? null)),
+        retransTotal: kv?.info ? kv.info.retransTotal : (ix.scan.tcpInfo ? null : (was?.retransTotal ?? null)),
+        cwnd: kv?.info ? kv.info.cwnd : (ix.scan.tcpInfo ? null : (was?.cwnd ?? null)),
       };
       this.tracker.annotate(t.id(w), SIDES[i], { kernel: k });
       const cc = this.st.crossCheck;
-      const states = `${me.state}/${kstate}`;
+      const states = `${state}/${kstate}`;
       if (agrees) {
         t.suspect[2 * w + i] = null;
         cc.compared++;
@@ -810,7 +825,7 @@ export class SocketWatch {
           t.counted[2 * w + i] = states;
           cc.compared++;
           cc.disagreements++;
-          cc.recent.push({ connectionId: t.id(w), side: SIDES[i], inferred: me.state, kernel: kstate, at: ix.at });
+          cc.recent.push({ connectionId: t.id(w), side: SIDES[i], inferred: state, kernel: kstate, at: ix.at });
           if (cc.recent.length > 100) cc.recent.shift();
         }
         if (kstate === 'GONE') finished++;
@@ -839,6 +854,11 @@ export class SocketWatch {
       else o.viaSocket++;
     } else o.byReason[a.reason]++;
   }
+}
+
+/** An event's connection as a number: the tracker's records carry it so; an event given as an object, as text. */
+function idOf(e: EventRecord): number {
+  return e.idNumber >= 0 ? e.idNumber : Number(e.connectionId);
 }
 
 /** The kernel's state and the inferred one agree; a socket the kernel no longer has is CLOSED. */

@@ -60,11 +60,6 @@ export class WatchTable {
   private readonly slotById = new Map<number, number>();
   private readonly ipTexts = new Map<number, string>();
 
-  /** The slot of connection `id` (the tracker's id text), or -1. */
-  find(id: string): number {
-    return this.findNum(Number(id));
-  }
-
   /** The slot of connection number `id`, or -1. */
   findNum(id: number): number {
     if (this.size === 0) return -1;

@@ -2,6 +2,7 @@ import type { Segment } from '../decode/segment';
 import type { EventRecordSink, EventSink } from './events';
 import type { ConnectionView, EndpointNotes } from './connection';
 import type { ConnectionDetailView } from './detail';
+import type { ConnectionSource, ConnFields } from './record';
 import type { RecordPage, Selection } from './select';
 import type { ConnState, Side, TcpState } from './states';
 import type { ZeekRecord } from './zeek/lifetime';
@@ -68,6 +69,16 @@ export interface TrackerApi {
   detail(id: string): ConnectionDetailView | undefined;
   /** All tracked connections, oldest first. */
   list(): ConnectionView[];
+  /**
+   * Fills `into` with connection number `id`'s fields read from the table, no view built (for
+   * readers of a few fields, off the packet path); false, `into` untouched, if it is not tracked.
+   */
+  fields(id: number, into: ConnFields): boolean;
+  /**
+   * Every tracked connection, oldest first, read from the table through one cursor (valid only
+   * during the call; the table must not change meanwhile): list() without a view of each.
+   */
+  eachRecord(visit: (c: ConnectionSource) => void): void;
   /** One page of a list query, in creation order, with how many connections match in all. */
   select(q: Selection): { connections: ConnectionView[]; total: number; more: boolean };
   /** The same page, read from the table through a cursor rather than as views (for writers of fields). */

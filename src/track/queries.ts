@@ -2,7 +2,7 @@ import type { ConnectionView, EndpointNotes } from './connection';
 import type { ConnectionDetailView } from './detail';
 import type { Conns } from './conns';
 import { QueryIndex } from './queryindex';
-import { ConnRecord } from './record';
+import { ConnRecord, type ConnectionSource, type ConnFields } from './record';
 import { selectSlots, type RecordPage, type Selected, type Selection } from './select';
 import { TCP_STATES } from './states';
 import { C } from './store';
@@ -103,6 +103,27 @@ export class Queries {
     return out;
   }
 
+  /** Connection number `id`'s fields from the store, no view built; false if it is not tracked. */
+  fields(id: number, into: ConnFields): boolean {
+    if (!Number.isInteger(id) || id <= 0) return false;
+    const s = this.c.ids.get(id);
+    if (s < 0) return false;
+    this.cursor().at(s).fill(into);
+    return true;
+  }
+
+  /** Every connection, oldest first, through the cursor (list() without the views). */
+  eachRecord(visit: (c: ConnectionSource) => void): void {
+    const st = this.c.st;
+    const rec = this.cursor();
+    for (let s = this.c.oldest; s >= 0; s = st.cnext[s]) visit(rec.at(s));
+  }
+
+  /** The one cursor over the store that pages and readers of fields go through (each read before the next is asked for). */
+  private cursor(): ConnRecord {
+    return (this.record ??= new ConnRecord(this.c.st, this.c.hist, this.c.notes));
+  }
+
   /**
    * Keeps lists by state, port and host from now on (built from the table as it is), so that list
    * queries naming one of them cost the length of the shortest such list instead of a scan of the
@@ -139,7 +160,7 @@ export class Queries {
     const r = this.page(q);
     const slots = r.slots;
     const st = this.c.st;
-    const rec = (this.record ??= new ConnRecord(st, this.c.hist, this.c.notes));
+    const rec = this.cursor();
     return {
       length: slots.length,
       at: (i) => rec.at(slots[i]),

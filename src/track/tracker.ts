@@ -10,7 +10,7 @@ import { Machine } from './machine';
 import type { Mirror } from './mirror';
 import { resolveOptions } from './options';
 import { Queries } from './queries';
-import { ConnRecord, EventCursor } from './record';
+import { ConnRecord, EventCursor, type ConnectionSource, type ConnFields } from './record';
 import type { RecordPage, Selection } from './select';
 import { S } from './states';
 import { ZeekMirror } from './zeek';
@@ -134,6 +134,14 @@ export class Tracker implements TrackerApi {
 
   list(): ConnectionView[] {
     return this.queries.list();
+  }
+
+  fields(id: number, into: ConnFields): boolean {
+    return this.queries.fields(id, into);
+  }
+
+  eachRecord(visit: (c: ConnectionSource) => void): void {
+    this.queries.eachRecord(visit);
   }
 
   select(q: Selection): { connections: ConnectionView[]; total: number; more: boolean } {

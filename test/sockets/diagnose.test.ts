@@ -4,11 +4,21 @@ import { describe, expect, it } from 'vitest';
 import { diagnose, DEFAULT_DIAGNOSE, DIAGNOSIS_KINDS, type DiagnoseInput } from '../../src/sockets/diagnose';
 import type { ConnectionView } from '../../src/track/connection';
 import { Engine } from '../../src/ingest/engine';
+import { ConnFields } from '../../src/track/record';
+import { ViewSource } from '../../src/track/view-source';
 import { makeSegment } from '../support/segments';
 
+// each view read as its fields, as the socket watch reads the tracker's table
+const fields = new ConnFields();
+const source = new ViewSource();
 const input = (connections: ConnectionView[], extra: Partial<DiagnoseInput> = {}): DiagnoseInput => ({
   now: Date.now(),
-  connections,
+  connections: (visit) => {
+    for (const c of connections) {
+      source.of(c).fill(fields);
+      visit(fields);
+    }
+  },
   index: null,
   closeWaitSince: { client: new Map(), server: new Map() },
   counterRise: {},
