@@ -22,7 +22,10 @@
 // Cases `analyze` and `sink`: the tracker as `tcpscope analyze` configures it (no ladder asked for,
 // no events kept) and with one `onEvent` sink (each event built as an object, which `live`'s bus,
 // taking records, does not do); `track` takes the
-// defaults (bench/lib/track-loop.mjs).
+// defaults (bench/lib/track-loop.mjs). A case named with `-warm` (`decode-warm`, `track-warm`,
+// `analyze-warm`, …) first reads the capture through a tracker of that case once, in the same
+// process, and then times a fresh one: the code V8 has compiled and settled, without the compiling,
+// the deoptimizations and the recompiling a first pass pays (each figure minus `decode-warm`).
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,8 +34,10 @@ import { caseTracker, loadDist, trackCapture } from './lib/track-loop.mjs';
 
 const HANDLERS = ['ordinary', 'ackFin', 'fin', 'synAck', 'opening'];
 
-async function runCase(name, distArg, file) {
+async function runCase(nameArg, distArg, file) {
   const dist = path.resolve(distArg);
+  const warm = nameArg.endsWith('-warm');
+  const name = warm ? nameArg.slice(0, -'-warm'.length) : nameArg;
   const require = createRequire(import.meta.url);
   const m = loadDist(dist);
   let { Tracker } = m;
@@ -60,6 +65,9 @@ async function runCase(name, distArg, file) {
       return taken;
     };
   }
+  // warmed: the capture read, decoded and tracked once by a tracker of the same case first, so
+  // that what is timed is the code V8 has compiled and settled (no compiling, no deoptimization)
+  if (warm) await trackCapture(m, file, caseTracker({ Tracker }, name));
   const cpu0 = process.cpuUsage();
   const segments = await trackCapture(m, file, tracker);
   const cpu = process.cpuUsage(cpu0);
@@ -71,13 +79,15 @@ console.log(`file ${path.relative(process.cwd(), file)}; ${runs} runs per case, 
 console.log('| build | case | CPU s | segments | ns/segment (read+decode+track) | ns/segment tracking (minus decode) |');
 console.log('|---|---|---:|---:|---:|---:|');
 for (const dist of dists) {
-  const dec = median((results.get(`${dist}\tdecode`) ?? [{ cpuSeconds: NaN }]).map((x) => x.cpuSeconds));
+  const decOf = (d) => median((results.get(`${dist}\t${d}`) ?? [{ cpuSeconds: NaN }]).map((x) => x.cpuSeconds));
   for (const name of cases) {
+    // a warmed case is taken from the warmed decoding, a cold one from the cold
+    const dec = decOf(name.endsWith('-warm') ? 'decode-warm' : 'decode');
     const rs = results.get(`${dist}\t${name}`);
     if (!rs) continue;
     const cpu = median(rs.map((x) => x.cpuSeconds));
     const n = rs[0].segments;
-    const trackNs = name === 'decode' ? '–' : ((1e9 * (cpu - dec)) / n).toFixed(0);
+    const trackNs = name.startsWith('decode') ? '–' : ((1e9 * (cpu - dec)) / n).toFixed(0);
     console.log(`| ${path.relative(process.cwd(), dist) || '.'} | ${name} | ${cpu.toFixed(2)} | ${n} | ${((1e9 * cpu) / n).toFixed(0)} | ${trackNs} |`);
   }
 }

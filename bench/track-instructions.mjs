@@ -17,6 +17,10 @@
 // (each event built as an object; `live`'s bus takes records and builds none): bench/lib/track-loop.mjs. --one-path adds the case `one-path` for every build that has a
 // plain path (Machine.usePlainPath, the check track-cost and track-plain make too): the same build
 // with it switched off, every segment through the one path, so that what it buys is measured alone.
+// A case named with `-warm` (`track-warm`, `analyze-warm`) reads the capture twice in one process,
+// through a tracker of the case each time; its row is the second pass alone (the warmed count less
+// the case's own, less the same for decoding): the code V8 has compiled and settled, without the
+// interpreter, compiling and deoptimizations a first pass pays.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildOnce, ROOT } from './lib/build.mjs';
@@ -29,8 +33,12 @@ const hasPlainPath = (tracker) => typeof tracker.machine?.usePlainPath === 'func
 const args = process.argv.slice(2);
 
 if (args[0] === '--case') {
-  const [, name, dist, file] = args;
+  const [, caseName, dist, file] = args;
   const m = loadDist(dist);
+  const warm = caseName.endsWith('-warm');
+  const name = warm ? caseName.slice(0, -'-warm'.length) : caseName;
+  // a warmed case reads the capture twice, through a tracker of the case each time (see below)
+  if (warm) await trackCapture(m, file, caseTracker(m, name));
   const tracker = caseTracker(m, name);
   if (name === 'one-path') {
     if (!hasPlainPath(tracker)) throw new Error(`${dist}: this build has no plain path to switch off`);
@@ -57,10 +65,26 @@ for (const dist of dists) {
   const dec = count(self, 'decode', dist, file);
   const fmt = (n) => n.toLocaleString('en-US');
   const onePath = args.includes('--one-path') && hasPlainPath(new (loadDist(dist).Tracker)());
+  const cold = new Map();
+  let decWarm = null;
   for (const name of onePath ? [...cases, 'one-path'] : cases) {
-    const trk = count(self, name, dist, file);
-    const per = (trk.instructions - dec.instructions) / trk.out.segments;
     const label = (path.relative(process.cwd(), dist) || '.') + (name === 'track' ? '' : ` (${name})`);
+    if (name.endsWith('-warm')) {
+      // the second pass alone: the warmed case less its cold case (the same first pass, as
+      // --predictable runs it), less the same for decoding
+      const base = name.slice(0, -'-warm'.length);
+      const first = cold.get(base) ?? count(self, base, dist, file);
+      decWarm ??= count(self, 'decode-warm', dist, file);
+      const trk = count(self, name, dist, file);
+      const second = trk.instructions - first.instructions;
+      const decSecond = decWarm.instructions - dec.instructions;
+      const per = (second - decSecond) / trk.out.segments;
+      console.log(`| ${label}: the second pass | ${fmt(decSecond)} | ${fmt(second)} | ${trk.out.segments} | ${per.toFixed(0)} |`);
+      continue;
+    }
+    const trk = count(self, name, dist, file);
+    cold.set(name, trk);
+    const per = (trk.instructions - dec.instructions) / trk.out.segments;
     console.log(`| ${label} | ${fmt(dec.instructions)} | ${fmt(trk.instructions)} | ${trk.out.segments} | ${per.toFixed(0)} |`);
   }
 }

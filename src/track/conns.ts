@@ -101,7 +101,7 @@ export class Conns {
     // (IGNORE and INVALID, the table's two values above every state, in one comparison: each
     // name read from the module is a load and a check at every call)
     if (next === cur || next >= STATES.COUNT) return false;
-    this.setState(s, side, next, ref);
+    this.change(s, side, cur, next, ref);
     return true;
   }
 
@@ -121,19 +121,23 @@ export class Conns {
     const x = 2 * s + side;
     const from = st.st[x];
     if (from === to) return;
-    this.move(s, side, to);
-    this.emit(s, evWord(EV.STATE, side, true, from, to, 0), ref);
+    this.change(s, side, from, to, ref);
   }
 
   /** A state that was never really held (an assumed LISTEN): corrected without an event. */
   correctState(s: number, side: number, to: number): void {
-    this.move(s, side, to);
+    this.move(s, side, this.st.st[2 * s + side], to);
   }
 
-  private move(s: number, side: number, to: number): void {
+  /** Side `side` of s goes from `from` (its state, as the caller read it) to `to`, with its event. */
+  private change(s: number, side: number, from: number, to: number, ref: number): void {
+    this.move(s, side, from, to);
+    this.emit(s, evWord(EV.STATE, side, true, from, to, 0), ref);
+  }
+
+  private move(s: number, side: number, from: number, to: number): void {
     const states = this.st.st;
     const x = 2 * s + side;
-    const from = states[x];
     const other = states[x ^ 1];
     const pairs = this.counters.pairs;
     states[x] = to;

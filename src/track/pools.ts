@@ -165,12 +165,33 @@ export class SegPool extends BlockPool {
   }
 
   /**
-   * Writes a whole record, the time included, from one lookup of its page (the ladder's every
-   * segment: its stride a constant, where `words` is a field load and a checked multiplication).
+   * Writes a whole record, the time included (the ladder's every segment: its stride a constant,
+   * where `words` is a field load and a checked multiplication). The page's two views are kept from
+   * the last write: blocks are mostly handed out page after page, and the two lookups in the lists
+   * of pages (each a list's map, length and element checked, then the view's) cost 28
+   * instructions a segment of the bench capture's second pass (BENCHMARKS.md) with the change in
+   * Conns.change().
    */
   writeAll(r: number, ts: number, seq: number, ack: number, len: number, meta: number): void {
-    this.put(r >>> PG.PAGE_SHIFT, (r & PG.PAGE_MASK) * REC.SEG_WORDS, ts, seq, ack, len, meta);
+    const page = r >>> PG.PAGE_SHIFT;
+    if (page !== this.wPage) {
+      this.wPage = page;
+      this.wF64 = this.f64[page];
+      this.wI32 = this.i32[page];
+    }
+    const i = (r & PG.PAGE_MASK) * REC.SEG_WORDS;
+    this.wF64[i >> 1] = ts;
+    const a = this.wI32;
+    a[i + 2] = seq;
+    a[i + 3] = ack;
+    a[i + 4] = len;
+    a[i + 5] = meta;
   }
+
+  /** The page writeAll() wrote last, and its two views: records are mostly written page after page. */
+  private wPage = -1;
+  private wF64: Float64Array = new Float64Array(0);
+  private wI32: Int32Array = new Int32Array(0);
 
   /** Writes the record at word i of page `page`. */
   protected put(page: number, i: number, ts: number, seq: number, ack: number, len: number, meta: number): void {
