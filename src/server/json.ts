@@ -1,6 +1,8 @@
 import type { ConnectionView, EndpointNotes, EndpointView } from '../track/connection';
 import * as record from '../track/record';
 import type { ConnectionSource } from '../track/record';
+import { CONN_STATES, TCP_STATES } from '../track/states';
+import { CLOSE_KINDS, CLOSED_BY } from '../track/store';
 import { ViewSource } from '../track/view-source';
 import { JsonBytes, LIT_PAD, NUMBER_MAX, lit, writeDigits, writeIPv4, writeLit, writeNumber, type Lit } from '../events/json-bytes';
 
@@ -10,7 +12,7 @@ import { JsonBytes, LIT_PAD, NUMBER_MAX, lit, writeDigits, writeIPv4, writeLit, 
  * some of its names accessors) is a dictionary, which the optimizing compiler cannot read inline:
  * every read was a call, some twenty a connection written.
  */
-const { CLOSE_KINDS, CLOSED_BY, CONN_STATES, ConnFields, FL, N, OPT, TCP_STATES } = record;
+const { ConnFields, FL, N, OPT } = record;
 type ConnFields = record.ConnFields;
 
 // The Connection object's JSON, the one writer of it: the list endpoint's pages (from views) and
