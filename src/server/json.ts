@@ -8,9 +8,11 @@ import { JsonBytes, LIT_PAD, NUMBER_MAX, lit, writeDigits, writeIPv4, writeLit, 
 
 /**
  * The record module's names, read from it once. Compiled to CommonJS, a name imported from a module
- * is read from that module's exports object at every use, and record.ts's (its re-exports make
- * some of its names accessors) is a dictionary, which the optimizing compiler cannot read inline:
- * every read was a call, some twenty a connection written.
+ * is read from that module's exports object at every use; a module that re-exports a value gets
+ * an accessor for it, which turns the whole exports object into a dictionary that the optimizing
+ * compiler cannot read inline (every read a call, some twenty a connection written). record.ts
+ * re-exports nothing for that reason (bench/dict-exports.mjs lists the modules that do), and
+ * module constants stay the cheapest read either way.
  */
 const { ConnFields, FL, N, OPT } = record;
 type ConnFields = record.ConnFields;
