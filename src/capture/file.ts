@@ -44,7 +44,7 @@ import { PcapReader } from './pcap';
 import { PcapngReader } from './pcapng';
 
 export type { CaptureFormat } from './parser';
-export { FILE_ERROR_CODES, MAX_PACKET, type FileErrorCode } from './errors';
+export type { FileErrorCode } from './errors';
 
 export interface FileReadResult {
   /** null when the input ended or failed before its format could be told. */

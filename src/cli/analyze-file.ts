@@ -1,12 +1,14 @@
 import { describeError, type FileReadResult } from '../capture/file';
 import { Engine } from '../ingest/engine';
-import { ZEEK_TIMERS, type ZeekRecord } from '../track/zeek';
-import { ANALYZE_TRACKER_OPTIONS, DEFAULT_TRACKER_OPTIONS } from '../track/tracker';
+import type { ZeekRecord } from '../track/zeek';
+import { ZEEK_TIMERS } from '../track/zeek/lifetime';
+import { ANALYZE_TRACKER_OPTIONS, DEFAULT_TRACKER_OPTIONS } from '../track/options';
 import { ConnFields } from '../track/record';
 import type { DiagnosedConnection, FileDiagnoser } from '../sockets/diagnose-file';
 import type { RecordThread } from './format/record-thread';
 import type { SharedEnd } from './format/shared-end';
 import type * as JsonlFormat from './format/jsonl';
+import { FieldsView } from './format/fields-view';
 import type * as TableFormat from './format/table';
 import type * as ZeekFormat from './format/zeek';
 import { playFile } from './file-driver';
@@ -20,7 +22,6 @@ import type { AnalyzeCommandOptions } from './analyze';
 
 // analyze's work once it has started (analyze.ts decides on threads and starts them first).
 
-export { describeError };
 
 /**
  * How long a closed connection stays in the table before its record is written, in capture time:
@@ -158,7 +159,7 @@ function jsonlSink(engine: Engine, w: Writing, jsonl: Jsonl, thread: RecordThrea
  * of each connection it removes while it has such a sink.
  */
 function tableFieldsSink(engine: Engine, w: Writing, table: Table, thread: RecordThread | null, summary: TableSummary): DiagnosedSource {
-  const { writeTableFields, tableFieldsText, FieldsView } = table;
+  const { writeTableFields, tableFieldsText } = table;
   const fields = new ConnFields();
   const view = new FieldsView(fields);
   let diagnoserSink: ((c: DiagnosedConnection) => void) | null = null;

@@ -101,7 +101,7 @@ export async function runAnalyze(o: AnalyzeCommandOptions): Promise<number> {
     progress?.stop();
     // (analyzeFile ends the thread itself; not if it failed before)
     void host?.worker.terminate();
-    process.stderr.write(`tcpscope: cannot write the records: ${(await import('./analyze-file')).describeError(e)}\n`);
+    process.stderr.write(`tcpscope: cannot write the records: ${(await import('../capture/file')).describeError(e)}\n`);
     return EXIT_FAILURE;
   }
   progress.stop();

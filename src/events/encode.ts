@@ -1,5 +1,7 @@
 import type { ConnectionView, EndpointView } from '../track/connection';
-import { CLOSE_KINDS, CLOSED_BY, CONN_STATES, ConnFields, FL, N, TCP_STATES } from '../track/record';
+import { ConnFields, FL, N } from '../track/record';
+import { CONN_STATES, TCP_STATES } from '../track/states';
+import { CLOSE_KINDS, CLOSED_BY } from '../track/store';
 import { LIT_PAD, NUMBER_MAX, lit as bytes, writeAscii, writeLit, writeIPv4, writeNumber, type Lit } from './json-bytes';
 import { ObjectRecord } from './object-record';
 import { EVENT_TYPES, type ConnectionEvent, type EventRecord, type TcpEvent } from './types';

@@ -1,16 +1,20 @@
 import type { ConnectionView, EndpointNotes, EndpointView } from '../track/connection';
 import * as record from '../track/record';
 import type { ConnectionSource, SourcePage } from '../track/record';
+import { CONN_STATES, TCP_STATES } from '../track/states';
+import { CLOSE_KINDS, CLOSED_BY } from '../track/store';
 import { ViewSource } from '../track/view-source';
 import { JsonBytes, LIT_PAD, NUMBER_MAX, lit, writeDigits, writeIPv4, writeLit, writeNumber, type Lit } from '../events/json-bytes';
 
 /**
  * The record module's names, read from it once. Compiled to CommonJS, a name imported from a module
- * is read from that module's exports object at every use, and record.ts's (its re-exports make
- * some of its names accessors) is a dictionary, which the optimizing compiler cannot read inline:
- * every read was a call, some twenty a connection written.
+ * is read from that module's exports object at every use; a module that re-exports a value gets
+ * an accessor for it, which turns the whole exports object into a dictionary that the optimizing
+ * compiler cannot read inline (every read a call, some twenty a connection written). record.ts
+ * re-exports nothing for that reason (bench/dict-exports.mjs lists the modules that do), and
+ * module constants stay the cheapest read either way.
  */
-const { CLOSE_KINDS, CLOSED_BY, CONN_STATES, ConnFields, FL, N, OPT, TCP_STATES } = record;
+const { ConnFields, FL, N, OPT } = record;
 type ConnFields = record.ConnFields;
 
 // The Connection object's JSON, the one writer of it: the list endpoint's pages and

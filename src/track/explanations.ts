@@ -23,7 +23,6 @@ import { CL, IGNORE, INVALID, nextState, ROLE, ROLE_NAMES, SEGMENT_CLASSES as CL
  * explains the transition in general).
  */
 
-export { ROLE_NAMES };
 export type RoleName = (typeof ROLE_NAMES)[number];
 
 /** The names of the segment classes (CL in transitions.ts), by their value. */

@@ -7,8 +7,6 @@ import type { Ladder } from './ladder';
 import { CONN_STATES, TCP_STATES, type Side, type TcpState } from './states';
 import { C, CLOSE_KINDS, CLOSED_BY, E, HI, type ConnStore } from './store';
 
-export { CLOSE_KINDS, CLOSED_BY, CONN_STATES, TCP_STATES };
-
 /** Each name list's index by name, for turning a view's names back into codes. */
 const indexOf = <T>(list: readonly T[]): Map<T, number> => new Map(list.map((x, i) => [x, i]));
 export const TCP_STATE_INDEX = indexOf<string>(TCP_STATES);

@@ -15,8 +15,6 @@ import type { RecordPage, Selection } from './select';
 import { S } from './states';
 import { ZeekMirror } from './zeek';
 
-export { ANALYZE_TRACKER_OPTIONS, DEFAULT_TRACKER_OPTIONS } from './options';
-
 /**
  * The connection tracker: a flow table of 4-tuples, and for each connection the RFC 9293 state of
  * both endpoints as their kernels hold them (shared/design/tcp-states.md), Zeek's conn_state and

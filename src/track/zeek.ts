@@ -8,9 +8,7 @@ import { type ZeekRecord, ZeekLifetime } from './zeek/lifetime';
 import { L, Z } from './zeek/names';
 import { zeekConnState } from './zeek/verdict';
 
-export { likelyServerPort, zeekSenderIsOrig } from './zeek/origin';
-export { CS, Z } from './zeek/names';
-export { ZEEK_TIMERS, type ZeekRecord } from './zeek/lifetime';
+export type { ZeekRecord } from './zeek/lifetime';
 
 /**
  * Zeek's view of each connection, kept beside the RFC 9293 states so that `connState` and `history`

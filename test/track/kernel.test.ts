@@ -8,7 +8,7 @@ import { openLive, WATCH_SNAPLEN, type LiveCapture } from '../../src/capture/liv
 import { Engine } from '../../src/ingest/engine';
 import type { ConnectionView } from '../../src/track/connection';
 import type { TcpState } from '../../src/track/states';
-import { DEFAULT_TRACKER_OPTIONS } from '../../src/track/tracker';
+import { DEFAULT_TRACKER_OPTIONS } from '../../src/track/options';
 import type { TcpEvent } from '../../src/events/types';
 import {
   afterTimeWait,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Tracker, DEFAULT_TRACKER_OPTIONS } from '../../src/track/tracker';
+import { DEFAULT_TRACKER_OPTIONS } from '../../src/track/options';
+import { Tracker } from '../../src/track/tracker';
 import type { ConnectionView } from '../../src/track/connection';
 import { Conversation, feed } from '../support/segments';
 import { CLIENT, SERVER, conv, handshake, kinds, path, recorded, run } from './helpers';

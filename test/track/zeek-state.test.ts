@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { zeekSenderIsOrig } from '../../src/track/zeek';
+import { zeekSenderIsOrig } from '../../src/track/zeek/origin';
 import { conv, handshake, run } from './helpers';
 
 const web = (isnC = 1000) => conv(isnC, 5000, '10.0.0.1:40000', '10.0.0.2:80');

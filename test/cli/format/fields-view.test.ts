@@ -4,7 +4,8 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readCaptureFile } from '../../../src/capture/file';
-import { FieldsView, TableSummary } from '../../../src/cli/format/table';
+import { FieldsView } from '../../../src/cli/format/fields-view';
+import { TableSummary } from '../../../src/cli/format/table';
 import { Engine } from '../../../src/ingest/engine';
 import { FileDiagnoser, type DiagnosedConnection } from '../../../src/sockets/diagnose-file';
 import { ConnFields } from '../../../src/track/record';

@@ -13,7 +13,7 @@ import { tableLine } from '../../../src/cli/format/table';
 import { Engine } from '../../../src/ingest/engine';
 import { readCaptureFile } from '../../../src/capture/file';
 import type { ConnectionView } from '../../../src/track/connection';
-import { DEFAULT_TRACKER_OPTIONS } from '../../../src/track/tracker';
+import { DEFAULT_TRACKER_OPTIONS } from '../../../src/track/options';
 import { buildOnce, REPO } from '../support';
 import { rawTcp, writePcapng, type NgBlockSpec } from '../../support/captures';
 import { FIXTURES } from '../../support/fixtures.mjs';

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FieldsView, tableLine, writeTableFields, writeTableLine } from '../../../src/cli/format/table';
+import { FieldsView } from '../../../src/cli/format/fields-view';
+import { tableLine, writeTableFields, writeTableLine } from '../../../src/cli/format/table';
 import { ConnFields } from '../../../src/track/record';
 import { ViewSource } from '../../../src/track/view-source';
 import { JsonBytes } from '../../../src/events/json-bytes';
