@@ -215,4 +215,31 @@ describe('analyze with a record thread', () => {
       expect(lines[rows + 2]).toMatch(new RegExp(`^${r.connections} connections \\(`));
     }, 120_000);
   }
+
+  for (const format of ['jsonl', 'table'] as const) {
+    it(`reports the thread that read a damaged file and shares its end, ended once it took a round, as its own failure (${format})`, async () => {
+      const file = path.join(tempDir(), 'cut.pcapng');
+      // cut inside the last block: the file is read to the damage, and every connection is left for the end
+      const whole = manyConnections(6000);
+      writeFileSync(file, whole.subarray(0, whole.length - 7));
+      const read = await built.analyzeFile({ file, format, readThread: 'off' }, () => {});
+      expect(read.result.error).not.toBeNull();
+      expect(read.connections).toBeGreaterThan(1024);
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const readWrite = require(path.join(REPO, 'dist/cli/format/read-write.js')) as typeof import('../../../src/cli/format/read-write');
+      const host = readWrite.startReadWrite(file);
+      // the thread is ended as the end's first round is marked for it: it has taken that round
+      let ended = false;
+      const post = host.port.postMessage.bind(host.port);
+      host.port.postMessage = (m: unknown, transfer?: readonly Transferable[]) => {
+        post(m, transfer as Transferable[]);
+        if (!ended && (m as { type?: string }).type === 'mark') {
+          ended = true;
+          void host.worker.terminate();
+        }
+      };
+      await expect(built.analyzeFile({ file, format, readThread: 'on' }, () => {}, { sharedEnd: true, host })).rejects.toThrow(/record thread/);
+      expect(ended).toBe(true);
+    }, 120_000);
+  }
 });
