@@ -5,6 +5,7 @@
 // compiled code, so these tests use the build in dist/.
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import type { TransferListItem } from 'node:worker_threads';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { AnalyzeFormat } from '../../../src/cli/options';
 import { RecordBatchReader, RecordBatchWriter } from '../../../src/cli/format/record-batch';
@@ -231,8 +232,8 @@ describe('analyze with a record thread', () => {
       // the thread is ended as the end's first round is marked for it: it has taken that round
       let ended = false;
       const post = host.port.postMessage.bind(host.port);
-      host.port.postMessage = (m: unknown, transfer?: readonly Transferable[]) => {
-        post(m, transfer as Transferable[]);
+      host.port.postMessage = (m: unknown, transfer?: readonly TransferListItem[]) => {
+        post(m, transfer);
         if (!ended && (m as { type?: string }).type === 'mark') {
           ended = true;
           void host.worker.terminate();
