@@ -2,7 +2,7 @@ import type { ConnectionView, EndpointNotes, EndpointView } from '../track/conne
 import * as record from '../track/record';
 import type { ConnectionSource, SourcePage } from '../track/record';
 import { ViewSource } from '../track/view-source';
-import { JsonBytes, LIT_PAD, NUMBER_MAX, lit, writeDigits, writeIPv4, writeLit, writeNumber, type Lit } from '../events/json-bytes';
+import { JsonBytes, LIT_PAD, textScratch, NUMBER_MAX, lit, writeDigits, writeIPv4, writeLit, writeNumber, type Lit } from '../events/json-bytes';
 
 /**
  * The record module's names, read from it once. Compiled to CommonJS, a name imported from a module
@@ -275,9 +275,7 @@ export function connectionJson(c: ConnectionView): string {
 
 /** One connection as JSON.stringify writes it, from any source of its fields (the tracker's store). */
 export function sourceJson(c: ConnectionSource): string {
-  const w = new JsonBytes(BYTES_PER_CONNECTION);
-  writeConnection(w, c);
-  return w.result().toString('utf8');
+  return textScratch.textOf(writeConnection, c);
 }
 
 /**
