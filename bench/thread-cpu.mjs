@@ -15,7 +15,9 @@
 // than wall time with the load of a shared machine, but it moves too (±10 % at load 5–8): compare
 // builds in the same run (--runs alternates nothing; run it for each build in turn, a few times).
 // A thread's CPU is its last reading: taken every 10 ms and once more when the exit is seen, so
-// what a thread used in its last few ms before it ended (up to one interval) may be missing.
+// what a thread used in its last few ms before it ended (up to one interval) may be missing. The
+// list of threads is read again every 5 samples (~50 ms, more on a loaded machine): a thread that
+// starts and ends between two readings of it (living under ~50 ms) is missed altogether.
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readdirSync, readSync } from 'node:fs';
 
@@ -101,7 +103,7 @@ function report({ wall, pid, threads, sampler }) {
     const moved = points.filter((p, i) => i > 0 && p[1] > points[i - 1][1]);
     return moved.length ? `${moved[0][0].toFixed(0)}–${moved.at(-1)[0].toFixed(0)} ms` : '–';
   };
-  const totals = { wall, main: total(main), worker: total(worker), others: others.reduce((s, th) => s + total(th), 0), sampler };
+  const totals = { wall, main: total(main), worker: worker ? total(worker) : null, others: others.reduce((s, th) => s + total(th), 0), sampler };
   const lines = [`wall ${wall.toFixed(0)} ms; CPU ms: main ${totals.main.toFixed(0)} (ran ${when(main)})` +
     (worker ? `, worker (guessed: the busiest other thread) ${totals.worker.toFixed(0)} (ran ${when(worker)})` : '') +
     `, ${others.length} others ${totals.others.toFixed(0)}; the sampler's own CPU ${sampler.toFixed(0)} ms`];
@@ -137,5 +139,8 @@ for (let i = 0; i < runs; i++) {
 }
 if (runs > 1) {
   const m = (k) => median(all.map((t) => t[k])).toFixed(0);
-  console.log(`\nmedians of ${runs} runs: wall ${m('wall')} ms; CPU ms: main ${m('main')}, worker (guessed) ${m('worker')}, others ${m('others')}; the sampler's own ${m('sampler')}`);
+  // the worker's median is over the runs that found one (a run without one has no worker's CPU, not 0)
+  const found = all.filter((t) => t.worker !== null).map((t) => t.worker);
+  const worker = found.length > 0 ? `worker (guessed) ${median(found).toFixed(0)} over the ${found.length} of ${runs} runs that found one` : `no worker found in ${runs} runs`;
+  console.log(`\nmedians of ${runs} runs: wall ${m('wall')} ms; CPU ms: main ${m('main')}, ${worker}, others ${m('others')}; the sampler's own ${m('sampler')}`);
 }

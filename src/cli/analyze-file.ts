@@ -269,7 +269,8 @@ async function analyzeWith(
       timeouts: { ...DEFAULT_TRACKER_OPTIONS.timeouts, closedRetention: retentionMs(o) },
       ...ANALYZE_TRACKER_OPTIONS,
       // Zeek's records are Zeek's connections, not ours: the mirror follows Zeek's lifetime for them.
-      ...(zeek !== null ? { zeekRecords: zeekSink(w, zeek, sharedEnd !== null ? null : thread) } : {}),
+      // (the end is never shared for the zeek format: its thread, if any, takes every record)
+      ...(zeek !== null ? { zeekRecords: zeekSink(w, zeek, thread) } : {}),
     }),
   );
   // (no remove sink for the zeek format: its records come from the mirror)
@@ -284,9 +285,6 @@ async function analyzeWith(
   const result = await run.done;
   // A file that could not be read at all gets no output, only its error.
   const output = result.error === null || result.frames > 0;
-  // A thread that failed before the end's first round took none of its rounds (this thread writes
-  // them all); one that fails later may take rows with it, so its failure cannot go unsaid.
-  const failedBeforeEnd = thread?.failed ?? false;
   if (output && sharedEnd !== null) await shareTheEnd(engine, w, sharedEnd, gate);
   else if (output) {
     // The rest END_ROUND at a time, waiting for a slow reader between them.
@@ -298,12 +296,12 @@ async function analyzeWith(
   try {
     await thread?.end();
   } catch (e) {
-    // When the thread that shares the end is the one that read the file, and failed while reading,
-    // its failure is the reading's: that is reported (result.error), with the summary of what came
-    // before it, as when the file is read by a reader thread alone. (It had no records yet: they go
-    // to it only once the file has been read, and none went to it at the end.) A failure during the
-    // end is its own error, even after a damaged file's.
-    if (sharedEnd === null || host === undefined || result.error === null || !failedBeforeEnd) throw e;
+    // When the thread that shares the end is the one that read the file and the reading failed, a
+    // thread that was given no round of the end lost no record (this thread wrote them all): the
+    // reading's error is reported (result.error), with the summary of what came before it, as when
+    // the file is read by a reader thread alone, whenever the thread failed. One given a round may
+    // have taken rows with it: its failure is its own error, even after a damaged file's.
+    if (sharedEnd === null || host === undefined || result.error === null || sharedEnd.roundsSent > 0) throw e;
   }
   if (output) endOutput(w, zeek, summary, diagnoser);
   w.flush();

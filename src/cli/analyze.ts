@@ -59,10 +59,10 @@ function useRecordThread(o: AnalyzeCommandOptions): boolean {
  * capture, which spans 18 s, all of them), on the tracking thread, while the reader thread, its
  * reading done, idles. The tracking thread packs each record's fields (it reads them either way:
  * the table's summary and diagnoses too) and the other writes its text, while the tracking thread
- * goes on removing the next round. (Rows packed as views once cost the reader thread more than they saved.) A thread started only
- * for them (pcapng, read on the tracking thread) costs more than it saves: its isolate's start and
- * compiling, 0.2–0.3 CPU s, for 0.035 s of the tracking thread's, and its compiling slows that
- * thread's own.
+ * goes on removing the next round. (Rows packed as views once cost the reader thread more than
+ * they saved.) A thread started only for them (pcapng, read on the tracking thread) costs more
+ * than it saves: its isolate's start and compiling, 0.2–0.3 CPU s, for 0.035 s of the tracking
+ * thread's, and its compiling slows that thread's own.
  */
 function useSharedEnd(o: AnalyzeCommandOptions, readerThread: boolean): boolean {
   return readerThread && (o.writeThread ?? 'auto') === 'auto' && recordThreadAvailable();

@@ -280,6 +280,18 @@ export class JsonBytes {
     this.pos = writeNumber(this.buf, this.pos, this.one, 0);
   }
 
+  /**
+   * What `write` writes of `arg`, as text: written from the start of this buffer, which is left
+   * empty again (a scratch buffer for one piece of text at a time; `write` must not use it itself).
+   */
+  textOf<T>(write: (w: JsonBytes, arg: T) => void, arg: T): string {
+    this.pos = 0;
+    write(this, arg);
+    const s = this.buf.toString('utf8', 0, this.pos);
+    this.pos = 0;
+    return s;
+  }
+
   result(): Buffer {
     return this.buf.subarray(0, this.pos);
   }
@@ -299,3 +311,6 @@ export function writeLit(b: Uint8Array, dv: DataView, p: number, k: Lit): number
   for (let i = 0, q = p; i < w.length; i++, q += 8) dv.setFloat64(q, w[i], true);
   return p + k.length;
 }
+
+/** The buffer one record's text is written in before it is read as a string (JsonBytes.textOf). */
+export const textScratch = new JsonBytes(1024);

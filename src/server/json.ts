@@ -4,7 +4,7 @@ import type { ConnectionSource, SourcePage } from '../track/record';
 import { CONN_STATES, TCP_STATES } from '../track/states';
 import { CLOSE_KINDS, CLOSED_BY } from '../track/store';
 import { ViewSource } from '../track/view-source';
-import { JsonBytes, LIT_PAD, NUMBER_MAX, lit, writeDigits, writeIPv4, writeLit, writeNumber, type Lit } from '../events/json-bytes';
+import { JsonBytes, LIT_PAD, textScratch, NUMBER_MAX, lit, writeDigits, writeIPv4, writeLit, writeNumber, type Lit } from '../events/json-bytes';
 
 /**
  * The record module's names, read from it once. Compiled to CommonJS, a name imported from a module
@@ -279,9 +279,7 @@ export function connectionJson(c: ConnectionView): string {
 
 /** One connection as JSON.stringify writes it, from any source of its fields (the tracker's store). */
 export function sourceJson(c: ConnectionSource): string {
-  const w = new JsonBytes(BYTES_PER_CONNECTION);
-  writeConnection(w, c);
-  return w.result().toString('utf8');
+  return textScratch.textOf(writeConnection, c);
 }
 
 /**

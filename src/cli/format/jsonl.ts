@@ -1,6 +1,6 @@
 import type { ConnectionView } from '../../track/connection';
 import type { ConnectionSource } from '../../track/record';
-import { JsonBytes } from '../../events/json-bytes';
+import { textScratch, type JsonBytes } from '../../events/json-bytes';
 import { connectionJson, writeConnection } from '../../server/json';
 
 // One connection as a JSON line: the Connection object as the REST API writes it (one writer,
@@ -17,15 +17,7 @@ export function jsonLine(c: ConnectionView): string {
   return connectionJson(c) + '\n';
 }
 
-/** Where jsonText() writes each line before it is read as text. */
-const textLine = new JsonBytes(1024);
-
 /** A line from any source of its fields, as text (for what the record thread cannot take packed). */
 export function jsonText(c: ConnectionSource): string {
-  const w = textLine;
-  w.pos = 0;
-  writeJsonLine(w, c);
-  const s = w.buf.toString('utf8', 0, w.pos);
-  w.pos = 0;
-  return s;
+  return textScratch.textOf(writeJsonLine, c);
 }

@@ -36,6 +36,11 @@ export class SharedEnd {
     };
   }
 
+  /** How many rounds have gone to the record thread. */
+  get roundsSent(): number {
+    return this.sent;
+  }
+
   /** Whether the next round goes to the record thread. */
   threadTakes(): boolean {
     return !this.failed && this.sent - this.marked < THREAD_ROUNDS;

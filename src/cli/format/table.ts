@@ -1,5 +1,5 @@
 import type { ConnectionView, EndpointNotes } from '../../track/connection';
-import { JsonBytes, writeAscii, writeDigits, writeIPv4, writePadded, writeUint } from '../../events/json-bytes';
+import { JsonBytes, textScratch, writeAscii, writeDigits, writeIPv4, writePadded, writeUint } from '../../events/json-bytes';
 import * as record from '../../track/record';
 import type { ConnFields } from '../../track/record';
 import { CONN_STATES, TCP_STATES, type ConnState } from '../../track/states';
@@ -226,17 +226,9 @@ export function writeTableFields(w: JsonBytes, f: ConnFields): void {
   w.byte(0x0a);
 }
 
-/** Where tableFieldsText() writes each row before it is read as text. */
-const textRow = new JsonBytes(512);
-
 /** writeTableFields()'s row as text (for a row the record thread cannot take packed). */
 export function tableFieldsText(f: ConnFields): string {
-  const w = textRow;
-  w.pos = 0;
-  writeTableFields(w, f);
-  const s = w.buf.toString('utf8', 0, w.pos);
-  w.pos = 0;
-  return s;
+  return textScratch.textOf(writeTableFields, f);
 }
 
 /**

@@ -5,6 +5,7 @@
 // compiled code, so these tests use the build in dist/.
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import type { TransferListItem } from 'node:worker_threads';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { AnalyzeFormat } from '../../../src/cli/options';
 import { RecordBatchReader, RecordBatchWriter } from '../../../src/cli/format/record-batch';
@@ -213,6 +214,33 @@ describe('analyze with a record thread', () => {
       const rows = lines.indexOf('') - 1;
       expect(rows).toBe(r.connections);
       expect(lines[rows + 2]).toMatch(new RegExp(`^${r.connections} connections \\(`));
+    }, 120_000);
+  }
+
+  for (const format of ['jsonl', 'table'] as const) {
+    it(`reports the thread that read a damaged file and shares its end, ended once it took a round, as its own failure (${format})`, async () => {
+      const file = path.join(tempDir(), 'cut.pcapng');
+      // cut inside the last block: the file is read to the damage, and every connection is left for the end
+      const whole = manyConnections(6000);
+      writeFileSync(file, whole.subarray(0, whole.length - 7));
+      const read = await built.analyzeFile({ file, format, readThread: 'off' }, () => {});
+      expect(read.result.error).not.toBeNull();
+      expect(read.connections).toBeGreaterThan(1024);
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const readWrite = require(path.join(REPO, 'dist/cli/format/read-write.js')) as typeof import('../../../src/cli/format/read-write');
+      const host = readWrite.startReadWrite(file);
+      // the thread is ended as the end's first round is marked for it: it has taken that round
+      let ended = false;
+      const post = host.port.postMessage.bind(host.port);
+      host.port.postMessage = (m: unknown, transfer?: readonly TransferListItem[]) => {
+        post(m, transfer);
+        if (!ended && (m as { type?: string }).type === 'mark') {
+          ended = true;
+          void host.worker.terminate();
+        }
+      };
+      await expect(built.analyzeFile({ file, format, readThread: 'on' }, () => {}, { sharedEnd: true, host })).rejects.toThrow(/record thread/);
+      expect(ended).toBe(true);
     }, 120_000);
   }
 });
