@@ -1,5 +1,5 @@
 import type { EndpointProcess } from '../track/connection';
-import { CLOSE_KIND_INDEX, FL, ipText, N, TCP_STATE_INDEX, type ConnFields } from '../track/record';
+import { CLOSE_KIND_INDEX, connectionIdNumber, FL, ipText, N, TCP_STATE_INDEX, type ConnFields } from '../track/record';
 import type { Side, TcpState } from '../track/states';
 import type { Listener, SocketIndex } from './attribute';
 
@@ -78,7 +78,7 @@ const K_REFUSED = CLOSE_KIND_INDEX.get('refused')!;
 
 /** A connection's id as the API writes it, and as a number (the CLOSE_WAIT maps' key). */
 const idText = (c: ConnFields): string => c.idText ?? String(c.id);
-const idNumber = (c: ConnFields): number => (c.idText === null ? c.id : Number(c.idText));
+const idNumber = (c: ConnFields): number => (c.idText === null ? c.id : connectionIdNumber(c.idText));
 
 /**
  * A key of endpoint `i` (address and port) without text for an IPv4 one: its address and port as
@@ -133,7 +133,9 @@ function closeWaitHeld(input: DiagnoseInput, o: DiagnoseOptions, c: ConnFields, 
   for (let i = 0 as 0 | 1; i < 2; i++) {
     if (c.state[i] !== S_CLOSE_WAIT) continue;
     const side = SIDES[i];
-    const since = input.closeWaitSince[side].get(idNumber(c));
+    const id = idNumber(c);
+    if (id < 0) continue;
+    const since = input.closeWaitSince[side].get(id);
     if (since === undefined || input.now - since < o.closeWaitMs) continue;
     const notes = c.notes[i];
     const kernel = notes?.kernel;

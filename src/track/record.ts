@@ -20,6 +20,15 @@ export const CLOSE_KIND_INDEX = indexOf<string | null>(CLOSE_KINDS);
 export const orNaN = (n: number | null): number => (n === null ? NaN : n);
 
 /**
+ * A connection id written as text, as a number: -1 unless the text is exactly a positive integer's
+ * decimal form ('' or '0x10' or '1e3' or '07' are not ids), so no two texts share a number.
+ */
+export function connectionIdNumber(text: string): number {
+  const n = Number(text);
+  return Number.isSafeInteger(n) && n > 0 && String(n) === text ? n : -1;
+}
+
+/**
  * The numbers of a Connection object (connection.ts ConnectionView), in the order it has them:
  * ConnFields.num[N.startedAt] is its startedAt. The endpoints' numbers: 0 the client, 1 the server.
  */
