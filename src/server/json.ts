@@ -173,6 +173,9 @@ function writeNotes(w: JsonBytes, e: EndpointNotes): void {
 /** What is known of an endpoint beyond the packets, in the notes' own key order; leaves the room made. */
 function notes(w: JsonBytes, p: number, e: EndpointNotes, kept: boolean, room: number): number {
   w.pos = p;
+  // kept says frozen, not shared: a note without a kernel reading and no owner of its own may still
+  // be one connection's (an owner merged over a reason), and its joined text is then held until the
+  // connection leaves the table or gets a new note (sharedNotesText is weak on the note)
   if (kept && e.kernel === undefined && (e.process == null || e.process.via === 'listener')) {
     let t = sharedNotesText.get(e);
     // one text for all of them: a write into the buffer costs more than joining a few short strings

@@ -104,9 +104,9 @@ export interface TrackerApi {
   markCaptureGap(): number;
   /**
    * Adds what is known of an endpoint from outside the packets; false if id is not tracked. The
-   * note stored is frozen (`fields` itself when the side had no note yet), and neither it nor the
-   * objects in it (an owner, a kernel reading) may be changed afterwards: a changed note is given
+   * note stored is frozen (`fields` itself when the side had no note yet), and so are the objects
+   * in it (an owner, a kernel reading), in place: they are handed over, and a changed note is given
    * as a new object. Writers keep a note's text by object (server/json.ts) on that rule.
    */
-  annotate(id: string, side: Side, fields: EndpointNotes): boolean;
+  annotate(id: string, side: Side, fields: Readonly<EndpointNotes>): boolean;
 }

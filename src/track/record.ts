@@ -86,8 +86,11 @@ export class ConnFields {
   /** What is known of each endpoint beyond the packets (the keys other than ip, port, state), or null. */
   readonly notes: (EndpointNotes | null)[] = [null, null];
   /**
-   * Whether `notes` are the tracker's own objects (frozen and never altered: Queries.annotate), so a
-   * writer may keep their text by object; false for a view's endpoints, objects its caller may change.
+   * Whether `notes` are the tracker's own objects (frozen, with the objects inside them, and never
+   * altered: Queries.annotate), so a writer may keep their text by object; false for a view's
+   * endpoints, objects its caller may change. Frozen is not shared: most notes are one
+   * connection's (a merged note is a new object), and text kept by such a note lives as long as the
+   * note, until the connection leaves the table or is annotated again.
    */
   notesKept = false;
   /** FL bits. */

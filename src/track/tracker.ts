@@ -164,7 +164,7 @@ export class Tracker implements TrackerApi {
     return this.queries.markCaptureGap();
   }
 
-  annotate(id: string, side: 'client' | 'server', fields: EndpointNotes): boolean {
+  annotate(id: string, side: 'client' | 'server', fields: Readonly<EndpointNotes>): boolean {
     return this.queries.annotate(id, side, fields);
   }
 
