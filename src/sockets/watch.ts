@@ -299,7 +299,8 @@ export class SocketWatch {
         now,
         connections: (visit) =>
           this.tracker.eachRecord((r) => {
-            r.fill(this.f);
+            // the diagnoses read no history letters
+            r.fill(this.f, false);
             visit(this.f);
           }),
         index: this.latest,

@@ -113,7 +113,8 @@ export class ConnFields {
 
 /** Something that fills in a connection's fields. */
 export interface ConnectionSource {
-  fill(f: ConnFields): void;
+  /** `history` false: histLen 0, the letters not read (a reader that has no use for them). */
+  fill(f: ConnFields, history?: boolean): void;
 }
 
 /** A page of connections to write (a list page): connection i's fields, through a source valid until the next at(). */
@@ -142,7 +143,7 @@ export class ConnRecord implements ConnectionSource {
     return this;
   }
 
-  fill(f: ConnFields): void {
+  fill(f: ConnFields, history = true): void {
     const st = this.st;
     const s = this.s;
     const c = 2 * s;
@@ -168,7 +169,8 @@ export class ConnRecord implements ConnectionSource {
     f.connState = st.zconn[s];
     f.closedBy = (cf & C.BY_MASK) >>> C.BY_SHIFT;
     f.closeKind = (cf & C.KIND_MASK) >>> C.KIND_SHIFT;
-    this.history(f);
+    if (history) this.history(f);
+    else f.histLen = 0;
     const n = f.num;
     n[N.port0] = st.cport[s];
     n[N.port1] = st.sport[s];
