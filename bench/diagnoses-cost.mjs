@@ -6,7 +6,7 @@
 // No socket reading (index null): the listeners' part of a diagnosis costs nothing here.
 // Wall time of each call in this process, after `--warm` calls; p50, min and max of `--reps`.
 //
-//   node bench/diagnoses-cost.mjs [--file .bench-data/held-600000.pcap] [--reps 10] [--warm 3] [--history]
+//   node bench/diagnoses-cost.mjs [--file .bench-data/held-600000.pcap] [--reps 10] [--warm 3] [--all] [--history]
 // (the file is made on demand by bench/lib/held-conns-pcap.mjs: 600 000 is what 300 s of closed
 // retention holds at 2 000 connections a second); TCPSCOPE_ROOT=.bench-data/rev-2860a91 for an
 // older build.
@@ -32,7 +32,7 @@ await buildOnce();
 const require = createRequire(import.meta.url);
 const { readCaptureFile } = require(path.join(TARGET, 'dist/capture/file.js'));
 const { Engine } = require(path.join(TARGET, 'dist/ingest/engine.js'));
-const { diagnose } = require(path.join(TARGET, 'dist/sockets/diagnose.js'));
+const { diagnose, DIAGNOSED } = require(path.join(TARGET, 'dist/sockets/diagnose.js'));
 const record = require(path.join(TARGET, 'dist/track/record.js'));
 
 const engine = new Engine({ maxConnections: 50_000_000, timeouts: { closedRetention: 1e15 } });
@@ -44,14 +44,19 @@ const fromStore = typeof t.eachRecord === 'function' && record.ConnFields;
 const f = fromStore ? new record.ConnFields() : null;
 // --history: each fill reads the history letters too, as the watch did before it asked for none
 const history = args.includes('--history');
+// --all: every connection filled, as the watch walked before it read only those a diagnosis can name
+const filtered = DIAGNOSED !== undefined && typeof t.eachRecordOf === 'function' && !args.includes('--all');
 const input = () => ({
   now: Date.now(),
   connections: fromStore
-    ? (visit) =>
-        t.eachRecord((r) => {
+    ? (visit) => {
+        const each = (r) => {
           r.fill(f, history);
           visit(f);
-        })
+        };
+        if (filtered) t.eachRecordOf(DIAGNOSED, each);
+        else t.eachRecord(each);
+      }
     : t.list(),
   index: null,
   closeWaitSince: { client: new Map(), server: new Map() },
@@ -71,7 +76,7 @@ console.log(
     build: path.relative(ROOT, TARGET) || '.',
     file: path.relative(ROOT, file),
     held,
-    path: fromStore ? `store (eachRecord + fill${history ? ' with history' : ''})` : 'views (tracker.list())',
+    path: fromStore ? `store (${filtered ? 'eachRecordOf(DIAGNOSED)' : 'eachRecord'} + fill${history ? ' with history' : ''})` : 'views (tracker.list())',
     diagnoses: found,
     reps,
     p50Ms: round(percentile(ms, 50), 1),

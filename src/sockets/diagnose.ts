@@ -47,8 +47,8 @@ export const DEFAULT_DIAGNOSE: DiagnoseOptions = { closeWaitMs: 10_000, refusedW
 export interface DiagnoseInput {
   now: number;
   /**
-   * Every tracked connection, oldest first, each as its fields (read from the tracker's table: no
-   * view is built; valid only during the call).
+   * The tracked connections, oldest first, each as its fields (read from the tracker's table: no
+   * view is built; valid only during the call): every one, or at least those DIAGNOSED lets through.
    */
   connections: (visit: (c: ConnFields) => void) => void;
   index: SocketIndex | null;
@@ -75,6 +75,21 @@ const S_SYN_RECEIVED = TCP_STATE_INDEX.get('SYN_RECEIVED')!;
 const S_LISTEN = TCP_STATE_INDEX.get('LISTEN')!;
 const S_TIME_WAIT = TCP_STATE_INDEX.get('TIME_WAIT')!;
 const K_REFUSED = CLOSE_KIND_INDEX.get('refused')!;
+
+const bit = (...states: number[]): number => states.reduce((m, x) => m | (1 << x), 0);
+
+/**
+ * The connections a diagnosis can name, all others passed over by every check below: an endpoint
+ * in CLOSE_WAIT (closeWaitHeld), a refused attempt (refusedAttempt), a server in SYN_RECEIVED or
+ * LISTEN (halfOpen), a client in SYN_SENT or with SYN retransmits (synWaiting), a client in
+ * TIME_WAIT (TimeWaitGroups). A walk of the table need read no other (RecordFilter).
+ */
+export const DIAGNOSED = {
+  clientStates: bit(S_CLOSE_WAIT, S_SYN_SENT, S_TIME_WAIT),
+  serverStates: bit(S_CLOSE_WAIT, S_SYN_RECEIVED, S_LISTEN),
+  refused: true,
+  synRetransmits: true,
+} as const;
 
 /** A connection's id as the API writes it, and as a number (the CLOSE_WAIT maps' key). */
 const idText = (c: ConnFields): string => c.idText ?? String(c.id);

@@ -7,7 +7,7 @@ import { CLOSE_KINDS, ConnFields, connectionIdNumber, FL, N, TCP_STATES } from '
 import { OWNER_REASONS, type ConnectionView, type EndpointProcess, type KernelEndpoint, type OwnerReason } from '../track/connection';
 import type { Side, TcpState } from '../track/states';
 import { attribute, kernelView, noOwner, ownerNote, portPair, SocketIndex, tupleKey, type Attribution, type Listener } from './attribute';
-import { DEFAULT_DIAGNOSE, diagnose, type DiagnoseOptions, type Diagnosis, type Disagreement } from './diagnose';
+import { DEFAULT_DIAGNOSE, DIAGNOSED, diagnose, type DiagnoseOptions, type Diagnosis, type Disagreement } from './diagnose';
 import type { Scanner } from './scan-thread';
 import { W, WatchTable } from './watched';
 
@@ -298,8 +298,8 @@ export class SocketWatch {
       {
         now,
         connections: (visit) =>
-          this.tracker.eachRecord((r) => {
-            // the diagnoses read no history letters
+          this.tracker.eachRecordOf(DIAGNOSED, (r) => {
+            // only the connections a diagnosis can name; no history letters
             r.fill(this.f, false);
             visit(this.f);
           }),

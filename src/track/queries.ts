@@ -5,7 +5,10 @@ import { QueryIndex } from './queryindex';
 import { ConnRecord, type ConnectionSource, type ConnFields } from './record';
 import { selectSlots, type RecordPage, type Selected, type Selection } from './select';
 import { TCP_STATES } from './states';
-import { C } from './store';
+import { C, CLOSE_KINDS } from './store';
+import type { RecordFilter } from './api';
+
+const K_REFUSED = CLOSE_KINDS.indexOf('refused');
 
 /**
  * Slots sized up front for a server (enableQueryIndex) at most: some 350 bytes of address space
@@ -117,6 +120,23 @@ export class Queries {
     const st = this.c.st;
     const rec = this.cursor();
     for (let s = this.c.oldest; s >= 0; s = st.cnext[s]) visit(rec.at(s));
+  }
+
+  /** eachRecord for the connections `only` lets through, told apart by their states, close kind and SYN retransmits alone. */
+  eachRecordOf(only: RecordFilter, visit: (c: ConnectionSource) => void): void {
+    const st = this.c.st;
+    const rec = this.cursor();
+    const m0 = only.clientStates;
+    const m1 = only.serverStates;
+    for (let s = this.c.oldest; s >= 0; s = st.cnext[s]) {
+      if (
+        ((1 << st.st[2 * s]) & m0) !== 0 ||
+        ((1 << st.st[2 * s + 1]) & m1) !== 0 ||
+        (only.refused && (st.cflags[s] & C.KIND_MASK) >>> C.KIND_SHIFT === K_REFUSED) ||
+        (only.synRetransmits && st.synRetx[s] > 0)
+      )
+        visit(rec.at(s));
+    }
   }
 
   /** The one cursor over the store that pages and readers of fields go through (each read before the next is asked for). */

@@ -1,7 +1,7 @@
 // The diagnoses read from the tracker's store (as the socket watch reads them, IPv4 endpoints as
 // numbers) equal those read from the connection views (every endpoint as text).
 import { describe, expect, it } from 'vitest';
-import { diagnose, DEFAULT_DIAGNOSE, type DiagnoseInput } from '../../src/sockets/diagnose';
+import { diagnose, DEFAULT_DIAGNOSE, DIAGNOSED, type DiagnoseInput } from '../../src/sockets/diagnose';
 import { SocketIndex } from '../../src/sockets/attribute';
 import type { ScannedSocket } from '../../src/sockets/scan';
 import { Engine } from '../../src/ingest/engine';
@@ -119,6 +119,16 @@ describe('diagnose from the store', () => {
     const a = diagnose(fromStore, o);
     const b = diagnose(fromViews, o);
     expect(a).toEqual(b);
+    // the walk the socket watch makes: only the connections a diagnosis can name
+    const only: DiagnoseInput = {
+      ...fromStore,
+      connections: (visit) =>
+        e.tracker.eachRecordOf(DIAGNOSED, (r) => {
+          r.fill(fields, false);
+          visit(fields);
+        }),
+    };
+    expect(diagnose(only, o)).toEqual(a);
     const kinds = (d: typeof a) => d.map((x) => `${x.kind} ${x.listener ? ep(x.listener.ip, x.listener.port) : ''}`).sort();
     expect(kinds(a)).toMatchInlineSnapshot(`
       [
