@@ -32,10 +32,11 @@
 // without the run's first 1.5 s (while V8 is still optimising the code) and its end; and `phases`,
 // the run's CPU and wall time between the marks taken along it: the start until ready (outside the
 // whole-run figure, which is read from ready on; with the main process's threads and the capture
-// process apart), ready to the window's start (the traffic's first 1.5 s and the window's first
-// readings), the window, strace's seconds (with --strace), the window's (or strace's) end to the
-// traffic's end, and the traffic's end to the run's last reading (a 2.5 s wait, the stall
-// monitor's report and the last REST poll: 2.5 s or more). A phase whose marks came out of order
+// process apart), ready to the window's start (the traffic's first 1.5 s), the window (its first
+// readings, taken after its start mark, included), strace's seconds (with --strace), the window's
+// (or strace's) end to the traffic's end, and the traffic's end to the run's last reading (a 2.5 s
+// wait, the stall monitor's report and the pollers' requests then in flight, whose waits between
+// requests are cut short: 2.5 s or a little more). A phase whose marks came out of order
 // (the window or strace ending after the traffic, on a loaded machine) has a negative wall time and
 // is named under `outOfOrder`. --strace S adds the system calls a second of each process
 // (strace -c -f) over S seconds after that window.
@@ -46,7 +47,7 @@ import { openSync } from 'node:fs';
 import path from 'node:path';
 import { buildOnce, ROOT } from './lib/build.mjs';
 import { readFileSync } from 'node:fs';
-import { childPids, cpuMs, loadAverage, round, rssBytes, sleep, treeCpuMs, treeRssBytes } from './lib/proc.mjs';
+import { childPids, cpuMs, loadAverage, round, rssBytes, sleep, sleepUnless, treeCpuMs, treeRssBytes } from './lib/proc.mjs';
 import { startTcpdump } from './lib/tcpdump.mjs';
 import { getJson, startTcpscope } from './lib/tcpscope.mjs';
 import { startTraffic, startWsObserver } from './lib/children.mjs';
@@ -95,6 +96,8 @@ async function once() {
 
   // The REST client: one page of connections every second, as a dashboard's list or a script would.
   const rest = { calls: 0, ms: [] };
+  // both pollers stop waiting between requests when the traffic is over (stopPolls.abort below)
+  const stopPolls = new AbortController();
   let polling = restClient;
   const poller = (async () => {
     while (polling) {
@@ -104,7 +107,7 @@ async function once() {
         rest.calls++;
         rest.ms.push(r.ms);
       }
-      await sleep(Math.max(0, 1000 - (performance.now() - t)));
+      await sleepUnless(Math.max(0, 1000 - (performance.now() - t)), stopPolls.signal);
     }
   })();
 
@@ -114,7 +117,7 @@ async function once() {
     while (socketsPolling) {
       const t = performance.now();
       await Promise.all([getJson(`${ts.url}api/listeners`), getJson(`${ts.url}api/diagnoses`)]).catch(() => null);
-      await sleep(Math.max(0, 2000 - (performance.now() - t)));
+      await sleepUnless(Math.max(0, 2000 - (performance.now() - t)), stopPolls.signal);
     }
   })();
 
@@ -176,6 +179,8 @@ async function once() {
   await sleep(2500); // let tcpscope and the WebSocket catch up; TIME_WAIT (2×MSL) ends
   polling = false;
   socketsPolling = false;
+  // the pollers' waits end now: the readings below are not put off by up to 2 s
+  stopPolls.abort();
   await poller;
   await socketsPoller;
   const cpu1 = treeCpuMs(ts.pid);

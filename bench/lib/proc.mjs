@@ -44,6 +44,20 @@ export function round(x, digits = 2) {
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/** A sleep that ends early, without an error, when `signal` aborts. */
+export const sleepUnless = (ms, signal) =>
+  signal.aborted
+    ? Promise.resolve()
+    : new Promise((r) => {
+        const done = () => {
+          clearTimeout(timer);
+          signal.removeEventListener('abort', done);
+          r();
+        };
+        const timer = setTimeout(done, ms);
+        signal.addEventListener('abort', done, { once: true });
+      });
+
 /** Processes whose parent is `pid` (one level), from /proc. */
 export function childPids(pid) {
   const out = [];

@@ -140,32 +140,46 @@ function valueJson(v: unknown): string {
   return typeof v === 'object' && v !== null ? noteJson(v) : JSON.stringify(v);
 }
 
-/** The notes' text: each key but the address, port and state that holds a value, in the notes' own order. */
-function notesJoined(e: EndpointNotes): string {
-  let t = '';
-  for (const k of Object.keys(e) as (keyof EndpointView)[]) {
-    const v = (e as EndpointView)[k];
-    if (k === 'ip' || k === 'port' || k === 'state' || v === undefined) continue;
-    t += `,"${k}":${valueJson(v)}`;
-  }
-  return t;
-}
-
-/** The same text written piece by piece: each key's and each value's text as kept, no joined copy made. */
-function writeNotes(w: JsonBytes, e: EndpointNotes): void {
+/**
+ * The one walk of a note: each key but the address, port and state that holds a value, in the
+ * notes' own order, handed to `visit` as its `,"key":` text and its value's JSON (kept texts both).
+ */
+function eachNote<C>(e: EndpointNotes, to: C, visit: (to: C, key: string, value: string) => void): void {
   for (const k of Object.keys(e) as (keyof EndpointView)[]) {
     const v = (e as EndpointView)[k];
     if (k === 'ip' || k === 'port' || k === 'state' || v === undefined) continue;
     let kt = keyText.get(k);
     if (kt === undefined) keyText.set(k, (kt = `,"${k}":`));
-    w.ascii(kt);
-    w.text(valueJson(v));
+    visit(to, kt, valueJson(v));
   }
+}
+
+const joinPiece = (to: { t: string }, key: string, value: string): void => {
+  to.t += key + value;
+};
+const writePiece = (w: JsonBytes, key: string, value: string): void => {
+  w.ascii(key);
+  w.text(value);
+};
+
+/** The notes' text, joined once. */
+function notesJoined(e: EndpointNotes): string {
+  const to = { t: '' };
+  eachNote(e, to, joinPiece);
+  return to.t;
+}
+
+/** The same text written piece by piece: each key's and each value's text as kept, no joined copy made. */
+function writeNotes(w: JsonBytes, e: EndpointNotes): void {
+  eachNote(e, w, writePiece);
 }
 
 /** What is known of an endpoint beyond the packets, in the notes' own key order; leaves the room made. */
 function notes(w: JsonBytes, p: number, e: EndpointNotes, kept: boolean, room: number): number {
   w.pos = p;
+  // kept says frozen, not shared: a note without a kernel reading and no owner of its own may still
+  // be one connection's (an owner merged over a reason), and its joined text is then held until the
+  // connection leaves the table or gets a new note (sharedNotesText is weak on the note)
   if (kept && e.kernel === undefined && (e.process == null || e.process.via === 'listener')) {
     let t = sharedNotesText.get(e);
     // one text for all of them: a write into the buffer costs more than joining a few short strings

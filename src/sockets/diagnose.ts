@@ -1,5 +1,5 @@
 import type { EndpointProcess } from '../track/connection';
-import { CLOSE_KIND_INDEX, FL, ipText, N, TCP_STATE_INDEX, type ConnFields } from '../track/record';
+import { CLOSE_KIND_INDEX, connectionIdNumber, FL, ipText, N, TCP_STATE_INDEX, type ConnFields } from '../track/record';
 import type { Side, TcpState } from '../track/states';
 import type { Listener, SocketIndex } from './attribute';
 
@@ -47,8 +47,8 @@ export const DEFAULT_DIAGNOSE: DiagnoseOptions = { closeWaitMs: 10_000, refusedW
 export interface DiagnoseInput {
   now: number;
   /**
-   * Every tracked connection, oldest first, each as its fields (read from the tracker's table: no
-   * view is built; valid only during the call).
+   * The tracked connections, oldest first, each as its fields (read from the tracker's table: no
+   * view is built; valid only during the call): every one, or at least those DIAGNOSED lets through.
    */
   connections: (visit: (c: ConnFields) => void) => void;
   index: SocketIndex | null;
@@ -76,9 +76,24 @@ const S_LISTEN = TCP_STATE_INDEX.get('LISTEN')!;
 const S_TIME_WAIT = TCP_STATE_INDEX.get('TIME_WAIT')!;
 const K_REFUSED = CLOSE_KIND_INDEX.get('refused')!;
 
+const bit = (...states: number[]): number => states.reduce((m, x) => m | (1 << x), 0);
+
+/**
+ * The connections a diagnosis can name, all others passed over by every check below: an endpoint
+ * in CLOSE_WAIT (closeWaitHeld), a refused attempt (refusedAttempt), a server in SYN_RECEIVED or
+ * LISTEN (halfOpen), a client in SYN_SENT or with SYN retransmits (synWaiting), a client in
+ * TIME_WAIT (TimeWaitGroups). A walk of the table need read no other (RecordFilter).
+ */
+export const DIAGNOSED = {
+  clientStates: bit(S_CLOSE_WAIT, S_SYN_SENT, S_TIME_WAIT),
+  serverStates: bit(S_CLOSE_WAIT, S_SYN_RECEIVED, S_LISTEN),
+  refused: true,
+  synRetransmits: true,
+} as const;
+
 /** A connection's id as the API writes it, and as a number (the CLOSE_WAIT maps' key). */
 const idText = (c: ConnFields): string => c.idText ?? String(c.id);
-const idNumber = (c: ConnFields): number => (c.idText === null ? c.id : Number(c.idText));
+const idNumber = (c: ConnFields): number => (c.idText === null ? c.id : connectionIdNumber(c.idText));
 
 /**
  * A key of endpoint `i` (address and port) without text for an IPv4 one: its address and port as
@@ -133,7 +148,9 @@ function closeWaitHeld(input: DiagnoseInput, o: DiagnoseOptions, c: ConnFields, 
   for (let i = 0 as 0 | 1; i < 2; i++) {
     if (c.state[i] !== S_CLOSE_WAIT) continue;
     const side = SIDES[i];
-    const since = input.closeWaitSince[side].get(idNumber(c));
+    const id = idNumber(c);
+    if (id < 0) continue;
+    const since = input.closeWaitSince[side].get(id);
     if (since === undefined || input.now - since < o.closeWaitMs) continue;
     const notes = c.notes[i];
     const kernel = notes?.kernel;

@@ -3,13 +3,13 @@ import { networkInterfaces } from 'node:os';
 import type { EventBus } from '../events/bus';
 import type { EventRecord } from '../events/types';
 import type { TrackerApi } from '../track/api';
-import { ConnFields, FL, N } from '../track/record';
+import { ConnFields, connectionIdNumber, FL, N } from '../track/record';
 import { CLOSE_KINDS } from '../track/store';
 import { TCP_STATES } from '../track/states';
 import { OWNER_REASONS, type ConnectionView, type EndpointProcess, type KernelEndpoint, type OwnerReason } from '../track/connection';
 import type { Side, TcpState } from '../track/states';
 import { attribute, kernelView, noOwner, ownerNote, portPair, SocketIndex, tupleKey, type Attribution, type Listener } from './attribute';
-import { DEFAULT_DIAGNOSE, diagnose, type DiagnoseOptions, type Diagnosis, type Disagreement } from './diagnose';
+import { DEFAULT_DIAGNOSE, DIAGNOSED, diagnose, type DiagnoseOptions, type Diagnosis, type Disagreement } from './diagnose';
 import type { Scanner } from './scan-thread';
 import { W, WatchTable } from './watched';
 
@@ -221,19 +221,21 @@ export class SocketWatch {
 
   onEvent(e: EventRecord): void {
     // Every event passes here, read in place: connections are known by number, no id text is made.
+    if (e.type !== 'state' && e.type !== 'refused' && e.type !== 'connection') return;
+    const id = idOf(e);
+    // an id that is not a connection's number is no key: skipped, never merged with another
+    if (id < 0) return;
     if (e.type === 'state') {
-      if (e.to === 'CLOSE_WAIT') this.closeWaitSince[e.side!].set(idOf(e), e.ts);
-      else if (e.from === 'CLOSE_WAIT') this.closeWaitSince[e.side!].delete(idOf(e));
+      if (e.to === 'CLOSE_WAIT') this.closeWaitSince[e.side!].set(id, e.ts);
+      else if (e.from === 'CLOSE_WAIT') this.closeWaitSince[e.side!].delete(id);
       return;
     }
     if (e.type === 'refused') {
-      const w = this.t.findNum(idOf(e));
+      const w = this.t.findNum(id);
       if (w >= 0) this.t.flags[w] |= W.REFUSED;
       return;
     }
-    if (e.type !== 'connection') return;
     if (e.phase !== 'opened') {
-      const id = idOf(e);
       const t = this.t;
       const w = t.findNum(id);
       if (w >= 0) {
@@ -255,9 +257,9 @@ export class SocketWatch {
     const now = performance.now();
     const t = this.t;
     // the tracker's records carry the id as a number; an event given as an object, as text
-    const id = c.idText === null ? c.id : Number(c.idText);
-    if (!Number.isInteger(id) || id <= 0) return;
-    const w = t.add(id, now);
+    const cid = c.idText === null ? c.id : connectionIdNumber(c.idText);
+    if (cid <= 0) return;
+    const w = t.add(cid, now);
     const a = 2 * w;
     for (let i = 0; i < 2; i++) {
       t.ip4[a + i] = c.ip4[i];
@@ -298,8 +300,9 @@ export class SocketWatch {
       {
         now,
         connections: (visit) =>
-          this.tracker.eachRecord((r) => {
-            r.fill(this.f);
+          this.tracker.eachRecordOf(DIAGNOSED, (r) => {
+            // only the connections a diagnosis can name; no history letters
+            r.fill(this.f, false);
             visit(this.f);
           }),
         index: this.latest,
@@ -858,9 +861,9 @@ export class SocketWatch {
   }
 }
 
-/** An event's connection as a number: the tracker's records carry it so; an event given as an object, as text. */
+/** An event's connection as a number (-1 if its text is not one): the tracker's records carry it so; an event given as an object, as text. */
 function idOf(e: EventRecord): number {
-  return e.idNumber >= 0 ? e.idNumber : Number(e.connectionId);
+  return e.idNumber >= 0 ? e.idNumber : connectionIdNumber(e.connectionId);
 }
 
 /** The kernel's state and the inferred one agree; a socket the kernel no longer has is CLOSED. */

@@ -60,6 +60,17 @@ export interface TrackerStats {
   anomalies: Record<string, number>;
 }
 
+/**
+ * Which connections a walk of the table visits: those with the client or the server in one of
+ * the states whose bits (1 << index in TCP_STATES) are set, refused ones, or with SYN retransmits.
+ */
+export interface RecordFilter {
+  clientStates: number;
+  serverStates: number;
+  refused: boolean;
+  synRetransmits: boolean;
+}
+
 export interface TrackerApi {
   /** Feed one decoded segment seen at `tsMs` (epoch ms). Emits events synchronously. */
   process(seg: Segment, tsMs: number): void;
@@ -79,6 +90,8 @@ export interface TrackerApi {
    * during the call; the table must not change meanwhile): list() without a view of each.
    */
   eachRecord(visit: (c: ConnectionSource) => void): void;
+  /** eachRecord for the connections `only` lets through, the others told apart by a few numbers of the table, not read. */
+  eachRecordOf(only: RecordFilter, visit: (c: ConnectionSource) => void): void;
   /** One page of a list query, in creation order, with how many connections match in all. */
   select(q: Selection): { connections: ConnectionView[]; total: number; more: boolean };
   /** The same page, read from the table through a cursor rather than as views (for writers of fields). */
@@ -104,9 +117,9 @@ export interface TrackerApi {
   markCaptureGap(): number;
   /**
    * Adds what is known of an endpoint from outside the packets; false if id is not tracked. The
-   * note stored is frozen (`fields` itself when the side had no note yet), and neither it nor the
-   * objects in it (an owner, a kernel reading) may be changed afterwards: a changed note is given
+   * note stored is frozen (`fields` itself when the side had no note yet), and so are the objects
+   * in it (an owner, a kernel reading), in place: they are handed over, and a changed note is given
    * as a new object. Writers keep a note's text by object (server/json.ts) on that rule.
    */
-  annotate(id: string, side: Side, fields: EndpointNotes): boolean;
+  annotate(id: string, side: Side, fields: Readonly<EndpointNotes>): boolean;
 }

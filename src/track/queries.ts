@@ -5,7 +5,10 @@ import { QueryIndex } from './queryindex';
 import { ConnRecord, type ConnectionSource, type ConnFields } from './record';
 import { selectSlots, type RecordPage, type Selected, type Selection } from './select';
 import { TCP_STATES } from './states';
-import { C } from './store';
+import { C, CLOSE_KINDS } from './store';
+import type { RecordFilter } from './api';
+
+const K_REFUSED = CLOSE_KINDS.indexOf('refused');
 
 /**
  * Slots sized up front for a server (enableQueryIndex) at most: some 350 bytes of address space
@@ -53,19 +56,19 @@ export class Queries {
   /**
    * Adds what is known of an endpoint from outside the packets (its owner, the kernel's state),
    * merged over earlier notes; it appears on the endpoint in every view. false if id is not tracked.
-   * The stored note is frozen: it is `fields` itself when the side had none (then the caller's object
-   * is frozen too), else a new object; the objects inside it (an owner, a kernel reading) are kept as
-   * given and must not be changed afterwards either (a changed note is a new object), as writers
-   * keep their text by object (server/json.ts).
+   * The stored note and the objects inside it (an owner and its alsoHeldBy, a kernel reading) are
+   * frozen, as writers keep their text by object (server/json.ts): the note is `fields` itself when
+   * the side had none, else a new object; an inner object is frozen in place (so one owner given
+   * for many connections stays one object), the caller handing it over with the note.
    */
-  annotate(id: string, side: 'client' | 'server', fields: EndpointNotes): boolean {
+  annotate(id: string, side: 'client' | 'server', fields: Readonly<EndpointNotes>): boolean {
     const s = this.c.slotOf(id);
     if (s < 0) return false;
     const n = this.c.st.idNum[s];
     const e = this.c.notes.get(n);
     const was = side === 'client' ? (e?.[0] ?? null) : (e?.[1] ?? null);
     // a side with no note yet takes the given object as it is (notes are never altered)
-    const note = Object.freeze(was === null ? fields : { ...was, ...fields });
+    const note = Object.freeze(was === null ? frozenInside(fields) : { ...was, ...frozenInside(fields) });
     this.c.notes.set(n, side === 'client' ? notePair(note, e?.[1] ?? null) : notePair(e?.[0] ?? null, note));
     return true;
   }
@@ -117,6 +120,23 @@ export class Queries {
     const st = this.c.st;
     const rec = this.cursor();
     for (let s = this.c.oldest; s >= 0; s = st.cnext[s]) visit(rec.at(s));
+  }
+
+  /** eachRecord for the connections `only` lets through, told apart by their states, close kind and SYN retransmits alone. */
+  eachRecordOf(only: RecordFilter, visit: (c: ConnectionSource) => void): void {
+    const st = this.c.st;
+    const rec = this.cursor();
+    const m0 = only.clientStates;
+    const m1 = only.serverStates;
+    for (let s = this.c.oldest; s >= 0; s = st.cnext[s]) {
+      if (
+        ((1 << st.st[2 * s]) & m0) !== 0 ||
+        ((1 << st.st[2 * s + 1]) & m1) !== 0 ||
+        (only.refused && (st.cflags[s] & C.KIND_MASK) >>> C.KIND_SHIFT === K_REFUSED) ||
+        (only.synRetransmits && st.synRetx[s] > 0)
+      )
+        visit(rec.at(s));
+    }
   }
 
   /** The one cursor over the store that pages and readers of fields go through (each read before the next is asked for). */
@@ -245,4 +265,15 @@ export class Queries {
     chosen.sort((a, b) => st.idNum[a] - st.idNum[b]);
     return { connections: chosen.map((s) => this.c.views.connection(s)), total };
   }
+}
+
+/** A note's inner objects frozen (an owner's alsoHeldBy with it); the note itself as given. */
+function frozenInside(fields: Readonly<EndpointNotes>): Readonly<EndpointNotes> {
+  const p = fields.process;
+  if (p && !Object.isFrozen(p)) {
+    if (p.alsoHeldBy) Object.freeze(p.alsoHeldBy);
+    Object.freeze(p);
+  }
+  if (fields.kernel && !Object.isFrozen(fields.kernel)) Object.freeze(fields.kernel);
+  return fields;
 }

@@ -18,6 +18,15 @@ export const CLOSE_KIND_INDEX = indexOf<string | null>(CLOSE_KINDS);
 export const orNaN = (n: number | null): number => (n === null ? NaN : n);
 
 /**
+ * A connection id written as text, as a number: -1 unless the text is exactly a positive integer's
+ * decimal form ('' or '0x10' or '1e3' or '07' are not ids), so no two texts share a number.
+ */
+export function connectionIdNumber(text: string): number {
+  const n = Number(text);
+  return Number.isSafeInteger(n) && n > 0 && String(n) === text ? n : -1;
+}
+
+/**
  * The numbers of a Connection object (connection.ts ConnectionView), in the order it has them:
  * ConnFields.num[N.startedAt] is its startedAt. The endpoints' numbers: 0 the client, 1 the server.
  */
@@ -75,8 +84,11 @@ export class ConnFields {
   /** What is known of each endpoint beyond the packets (the keys other than ip, port, state), or null. */
   readonly notes: (EndpointNotes | null)[] = [null, null];
   /**
-   * Whether `notes` are the tracker's own objects (frozen and never altered: Queries.annotate), so a
-   * writer may keep their text by object; false for a view's endpoints, objects its caller may change.
+   * Whether `notes` are the tracker's own objects (frozen, with the objects inside them, and never
+   * altered: Queries.annotate), so a writer may keep their text by object; false for a view's
+   * endpoints, objects its caller may change. Frozen is not shared: most notes are one
+   * connection's (a merged note is a new object), and text kept by such a note lives as long as the
+   * note, until the connection leaves the table or is annotated again.
    */
   notesKept = false;
   /** FL bits. */
@@ -99,7 +111,8 @@ export class ConnFields {
 
 /** Something that fills in a connection's fields. */
 export interface ConnectionSource {
-  fill(f: ConnFields): void;
+  /** `history` false: histLen 0, the letters not read (a reader that has no use for them). */
+  fill(f: ConnFields, history?: boolean): void;
 }
 
 /** A page of connections to write (a list page): connection i's fields, through a source valid until the next at(). */
@@ -128,7 +141,7 @@ export class ConnRecord implements ConnectionSource {
     return this;
   }
 
-  fill(f: ConnFields): void {
+  fill(f: ConnFields, history = true): void {
     const st = this.st;
     const s = this.s;
     const c = 2 * s;
@@ -154,7 +167,8 @@ export class ConnRecord implements ConnectionSource {
     f.connState = st.zconn[s];
     f.closedBy = (cf & C.BY_MASK) >>> C.BY_SHIFT;
     f.closeKind = (cf & C.KIND_MASK) >>> C.KIND_SHIFT;
-    this.history(f);
+    if (history) this.history(f);
+    else f.histLen = 0;
     const n = f.num;
     n[N.port0] = st.cport[s];
     n[N.port1] = st.sport[s];

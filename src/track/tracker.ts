@@ -1,6 +1,6 @@
 import type { Segment } from '../decode/segment';
 import type { EventRecordSink, EventSink } from './events';
-import type { TrackerApi, TrackerOptions, TrackerStats } from './api';
+import type { RecordFilter, TrackerApi, TrackerOptions, TrackerStats } from './api';
 import type { ConnectionView, EndpointNotes } from './connection';
 import type { ConnectionDetailView } from './detail';
 import { Conns } from './conns';
@@ -142,6 +142,10 @@ export class Tracker implements TrackerApi {
     this.queries.eachRecord(visit);
   }
 
+  eachRecordOf(only: RecordFilter, visit: (c: ConnectionSource) => void): void {
+    this.queries.eachRecordOf(only, visit);
+  }
+
   select(q: Selection): { connections: ConnectionView[]; total: number; more: boolean } {
     return this.queries.select(q);
   }
@@ -162,7 +166,7 @@ export class Tracker implements TrackerApi {
     return this.queries.markCaptureGap();
   }
 
-  annotate(id: string, side: 'client' | 'server', fields: EndpointNotes): boolean {
+  annotate(id: string, side: 'client' | 'server', fields: Readonly<EndpointNotes>): boolean {
     return this.queries.annotate(id, side, fields);
   }
 
