@@ -168,9 +168,9 @@ export class SegPool extends BlockPool {
    * Writes a whole record, the time included (the ladder's every segment: its stride a constant,
    * where `words` is a field load and a checked multiplication). The page's two views are kept from
    * the last write: blocks are mostly handed out page after page, and the two lookups in the lists
-   * of pages (each a list's map, length and element checked, then the view's) cost 28
-   * instructions a segment of the bench capture's second pass (BENCHMARKS.md) with the change in
-   * Conns.change().
+   * of pages (each a list's map, length and element checked, then the view's) cost 10
+   * instructions a segment of the bench capture's second pass, measured alone (BENCHMARKS.md; 28
+   * together with Conns.change()'s, with which V8 inlines differently).
    */
   writeAll(r: number, ts: number, seq: number, ack: number, len: number, meta: number): void {
     const page = r >>> PG.PAGE_SHIFT;
