@@ -23,9 +23,11 @@
 // no events kept) and with one `onEvent` sink (each event built as an object, which `live`'s bus,
 // taking records, does not do); `track` takes the
 // defaults (bench/lib/track-loop.mjs). A case named with `-warm` (`decode-warm`, `track-warm`,
-// `analyze-warm`, …) first reads the capture through a tracker of that case once, in the same
-// process, and then times a fresh one: the code V8 has compiled and settled, without the compiling,
-// the deoptimizations and the recompiling a first pass pays (each figure minus `decode-warm`).
+// `analyze-warm`, `one-path-warm`, …) first reads the capture through a tracker of that case, set
+// up as the case sets it up, once, in the same process, collects its garbage (gc(), --expose-gc),
+// and then times a fresh one: the code V8 has compiled and settled, without the compiling, the
+// deoptimizations and the recompiling a first pass pays (each figure minus `decode-warm`). The
+// decoding a case's figure is taken from (`decode`, `decode-warm`) is added when not asked.
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,12 +36,13 @@ import { caseTracker, loadDist, trackCapture } from './lib/track-loop.mjs';
 
 const HANDLERS = ['ordinary', 'ackFin', 'fin', 'synAck', 'opening'];
 
-async function runCase(nameArg, distArg, file) {
-  const dist = path.resolve(distArg);
-  const warm = nameArg.endsWith('-warm');
-  const name = warm ? nameArg.slice(0, -'-warm'.length) : nameArg;
+/**
+ * A tracker of the case `name` (null for decoding alone), with the case's own setup made on it: the
+ * handlers or the mirror answering "not mine", the plain path switched off, its answers counted.
+ * Returns null where the build lacks what the case needs.
+ */
+function makeTracker(m, dist, name) {
   const require = createRequire(import.meta.url);
-  const m = loadDist(dist);
   let { Tracker } = m;
   if (name.endsWith('mirrorless')) {
     const Z = require(path.join(dist, 'track/zeek.js')).ZeekMirror;
@@ -51,30 +54,54 @@ async function runCase(nameArg, distArg, file) {
     for (const h of HANDLERS) Tracker.prototype[h] = () => false;
   }
   const tracker = caseTracker({ Tracker }, name);
+  const plainTaken = { n: null };
   if (name === 'one-path' || name === 'plain-taken') {
     if (typeof tracker.machine?.usePlainPath !== 'function') return null;
     if (name === 'one-path') tracker.machine.usePlainPath(false);
   }
-  let plainTaken = null;
   if (name === 'plain-taken') {
     const plain = tracker.machine.plain;
-    plainTaken = 0;
+    plainTaken.n = 0;
     tracker.machine.plain = function (...a) {
       const taken = plain.apply(this, a);
-      if (taken !== false) plainTaken++; // (where plain() returns nothing, it is called only when taken)
+      if (taken !== false) plainTaken.n++; // (where plain() returns nothing, it is called only when taken)
       return taken;
     };
   }
-  // warmed: the capture read, decoded and tracked once by a tracker of the same case first, so
-  // that what is timed is the code V8 has compiled and settled (no compiling, no deoptimization)
-  if (warm) await trackCapture(m, file, caseTracker({ Tracker }, name));
+  return { tracker, plainTaken };
+}
+
+async function runCase(nameArg, distArg, file) {
+  const dist = path.resolve(distArg);
+  const warm = nameArg.endsWith('-warm');
+  const name = warm ? nameArg.slice(0, -'-warm'.length) : nameArg;
+  const m = loadDist(dist);
+  // warmed: the capture read, decoded and tracked once by a tracker of the same case, set up the
+  // same way, first, so that what is timed is the code V8 has compiled and settled (no compiling,
+  // no deoptimization); then a full collection, so that the timed pass does not pay for the first
+  // tracker's garbage
+  if (warm) {
+    if (typeof globalThis.gc !== 'function') throw new Error(`${nameArg}: a warmed case needs node --expose-gc`);
+    const first = makeTracker(m, dist, name);
+    if (first === null) return null;
+    await trackCapture(m, file, first.tracker);
+    globalThis.gc();
+  }
+  const made = makeTracker(m, dist, name);
+  if (made === null) return null;
+  const { tracker, plainTaken } = made;
   const cpu0 = process.cpuUsage();
   const segments = await trackCapture(m, file, tracker);
   const cpu = process.cpuUsage(cpu0);
-  return { segments, cpuSeconds: (cpu.user + cpu.system) / 1e6, connections: tracker?.stats().connectionsTotal ?? null, plainTaken };
+  return { segments, cpuSeconds: (cpu.user + cpu.system) / 1e6, connections: tracker?.stats().connectionsTotal ?? null, plainTaken: plainTaken.n };
 }
 
-const { results, dists, cases, file, runs, load } = await runBuildCases(fileURLToPath(import.meta.url), runCase, 'decode,track,general');
+/** The cases asked, with the decoding each one's figure is taken from (`decode`, `decode-warm`) added where missing. */
+const withBaselines = (cs) => {
+  const need = new Set(cs.filter((c) => !c.startsWith('decode')).map((c) => (c.endsWith('-warm') ? 'decode-warm' : 'decode')));
+  return [...[...need].filter((d) => !cs.includes(d)), ...cs];
+};
+const { results, dists, cases, file, runs, load } = await runBuildCases(fileURLToPath(import.meta.url), runCase, 'decode,track,general', withBaselines);
 console.log(`file ${path.relative(process.cwd(), file)}; ${runs} runs per case, median CPU s; load average (1 min) at the runs: ${load.join(' ')}`);
 console.log('| build | case | CPU s | segments | ns/segment (read+decode+track) | ns/segment tracking (minus decode) |');
 console.log('|---|---|---:|---:|---:|---:|');

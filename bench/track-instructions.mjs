@@ -18,9 +18,11 @@
 // plain path (Machine.usePlainPath, the check track-cost and track-plain make too): the same build
 // with it switched off, every segment through the one path, so that what it buys is measured alone.
 // A case named with `-warm` (`track-warm`, `analyze-warm`) reads the capture twice in one process,
-// through a tracker of the case each time; its row is the second pass alone (the warmed count less
-// the case's own, less the same for decoding): the code V8 has compiled and settled, without the
-// interpreter, compiling and deoptimizations a first pass pays.
+// through a tracker of the case each time (`one-path-warm`: the one path switched off on both), with
+// a full collection (gc(), --expose-gc) between the passes; its row is the second pass alone (the
+// warmed count less the case's own, less the same for decoding): the code V8 has compiled and
+// settled, without the interpreter, compiling and deoptimizations a first pass pays. The row still
+// holds that collection of the first pass's tracker (decode-warm's, subtracted, has no tracker).
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildOnce, ROOT } from './lib/build.mjs';
@@ -32,19 +34,29 @@ const self = fileURLToPath(import.meta.url);
 const hasPlainPath = (tracker) => typeof tracker.machine?.usePlainPath === 'function';
 const args = process.argv.slice(2);
 
-if (args[0] === '--case') {
-  const [, caseName, dist, file] = args;
-  const m = loadDist(dist);
-  const warm = caseName.endsWith('-warm');
-  const name = warm ? caseName.slice(0, -'-warm'.length) : caseName;
-  // a warmed case reads the capture twice, through a tracker of the case each time (see below)
-  if (warm) await trackCapture(m, file, caseTracker(m, name));
+/** A tracker of the case `name`, with the case's own setup (the one path's switch) made on it. */
+function makeTracker(m, name, dist) {
   const tracker = caseTracker(m, name);
   if (name === 'one-path') {
     if (!hasPlainPath(tracker)) throw new Error(`${dist}: this build has no plain path to switch off`);
     tracker.machine.usePlainPath(false);
   }
-  const segments = await trackCapture(m, file, tracker);
+  return tracker;
+}
+
+if (args[0] === '--case') {
+  const [, caseName, dist, file] = args;
+  const m = loadDist(dist);
+  const warm = caseName.endsWith('-warm');
+  const name = warm ? caseName.slice(0, -'-warm'.length) : caseName;
+  // a warmed case reads the capture twice, through a tracker of the case each time (see above),
+  // and collects the first one's garbage between the passes (run with --expose-gc)
+  if (warm) {
+    if (typeof globalThis.gc !== 'function') throw new Error(`${caseName}: a warmed case needs node --expose-gc`);
+    await trackCapture(m, file, makeTracker(m, name, dist));
+    globalThis.gc();
+  }
+  const segments = await trackCapture(m, file, makeTracker(m, name, dist));
   process.stdout.write(JSON.stringify({ segments }) + '\n');
   process.exit(0);
 }

@@ -1,7 +1,7 @@
 // Machine instructions of one bench case, the whole process counted under valgrind (cachegrind
 // without its cache simulation) and `node --predictable` (V8 compiles and collects on the main
 // thread, in the same order every run). SCRIPT answers `node SCRIPT --case NAME DIST FILE` with
-// one JSON line.
+// one JSON line. A case named with `-warm` runs with --expose-gc (it collects between its passes).
 import { spawnSync } from 'node:child_process';
 
 /**
@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 export function count(script, name, dist, file) {
   const p = spawnSync(
     'valgrind',
-    ['--tool=cachegrind', '--cache-sim=no', '--cachegrind-out-file=/dev/null', process.execPath, '--predictable', script, '--case', name, dist, file],
+    ['--tool=cachegrind', '--cache-sim=no', '--cachegrind-out-file=/dev/null', process.execPath, '--predictable', ...(name.endsWith('-warm') ? ['--expose-gc'] : []), script, '--case', name, dist, file],
     { encoding: 'utf8', maxBuffer: 1 << 24 },
   );
   if (p.error) throw new Error(`valgrind: ${p.error.message}`);

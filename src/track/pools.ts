@@ -24,6 +24,15 @@ export const enum PG {
 /** Words (4 bytes) per record of the ladder's pool and of the pinned copies. */
 const enum REC { SEG_WORDS = 6, PIN_WORDS = 8 }
 
+/** Writes a segment record (time, seq, ack, length, meta) at word i of a page's two views. */
+function store(f64: Float64Array, i32: Int32Array, i: number, ts: number, seq: number, ack: number, len: number, meta: number): void {
+  f64[i >> 1] = ts;
+  i32[i + 2] = seq;
+  i32[i + 3] = ack;
+  i32[i + 4] = len;
+  i32[i + 5] = meta;
+}
+
 /**
  * The blocks of one pool: how many exist, which are free, and each block's link to the next in its
  * chain. One class for every pool, so that the code that hands out a block (the ladder's every
@@ -168,9 +177,9 @@ export class SegPool extends BlockPool {
    * Writes a whole record, the time included (the ladder's every segment: its stride a constant,
    * where `words` is a field load and a checked multiplication). The page's two views are kept from
    * the last write: blocks are mostly handed out page after page, and the two lookups in the lists
-   * of pages (each a list's map, length and element checked, then the view's) cost 28
-   * instructions a segment of the bench capture's second pass (BENCHMARKS.md) with the change in
-   * Conns.change().
+   * of pages (each a list's map, length and element checked, then the view's) cost 10
+   * instructions a segment of the bench capture's second pass, measured alone (BENCHMARKS.md; 28
+   * together with Conns.change()'s, with which V8 inlines differently).
    */
   writeAll(r: number, ts: number, seq: number, ack: number, len: number, meta: number): void {
     const page = r >>> PG.PAGE_SHIFT;
@@ -179,29 +188,13 @@ export class SegPool extends BlockPool {
       this.wF64 = this.f64[page];
       this.wI32 = this.i32[page];
     }
-    const i = (r & PG.PAGE_MASK) * REC.SEG_WORDS;
-    this.wF64[i >> 1] = ts;
-    const a = this.wI32;
-    a[i + 2] = seq;
-    a[i + 3] = ack;
-    a[i + 4] = len;
-    a[i + 5] = meta;
+    store(this.wF64, this.wI32, (r & PG.PAGE_MASK) * REC.SEG_WORDS, ts, seq, ack, len, meta);
   }
 
   /** The page writeAll() wrote last, and its two views: records are mostly written page after page. */
   private wPage = -1;
   private wF64: Float64Array = new Float64Array(0);
   private wI32: Int32Array = new Int32Array(0);
-
-  /** Writes the record at word i of page `page`. */
-  protected put(page: number, i: number, ts: number, seq: number, ack: number, len: number, meta: number): void {
-    this.f64[page][i >> 1] = ts;
-    const a = this.i32[page];
-    a[i + 2] = seq;
-    a[i + 3] = ack;
-    a[i + 4] = len;
-    a[i + 5] = meta;
-  }
 
   protected addRecordPage(records: number): void {
     const buf = new ArrayBuffer(records * this.words * 4);
@@ -220,7 +213,8 @@ export class PinPool extends SegPool {
 
   /** SegPool's writeAll with this pool's stride (the base has the segment pool's as a constant). */
   override writeAll(r: number, ts: number, seq: number, ack: number, len: number, meta: number): void {
-    this.put(r >>> PG.PAGE_SHIFT, (r & PG.PAGE_MASK) * REC.PIN_WORDS, ts, seq, ack, len, meta);
+    const page = r >>> PG.PAGE_SHIFT;
+    store(this.f64[page], this.i32[page], (r & PG.PAGE_MASK) * REC.PIN_WORDS, ts, seq, ack, len, meta);
   }
 
   ord(r: number): number {
