@@ -10,11 +10,9 @@
 // (the file is made on demand by bench/lib/held-conns-pcap.mjs: 600 000 is what 300 s of closed
 // retention holds at 2 000 connections a second); TCPSCOPE_ROOT=.bench-data/rev-2860a91 for an
 // older build.
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
-import { buildOnce, ROOT, TARGET } from './lib/build.mjs';
-import { writeHeldConnections } from './lib/held-conns-pcap.mjs';
+import { ROOT, TARGET } from './lib/build.mjs';
+import { holdCapture } from './lib/held-engine.mjs';
 import { loadAverage, percentile, round } from './lib/proc.mjs';
 
 const args = process.argv.slice(2);
@@ -22,22 +20,9 @@ const opt = (n, d) => (args.includes(n) ? args[args.indexOf(n) + 1] : d);
 const file = path.resolve(ROOT, opt('--file', '.bench-data/held-600000.pcap'));
 const reps = Number(opt('--reps', 10));
 const warm = Number(opt('--warm', 3));
-if (!existsSync(file)) {
-  const m = /held-(\d+)\.pcap$/.exec(file);
-  if (!m) throw new Error(`${file}: no such file (held-N.pcap files are made on demand)`);
-  const w = writeHeldConnections(file, { connections: Number(m[1]) });
-  console.error(`made ${file}: ${w.packets} packets`);
-}
-await buildOnce();
-const require = createRequire(import.meta.url);
-const { readCaptureFile } = require(path.join(TARGET, 'dist/capture/file.js'));
-const { Engine } = require(path.join(TARGET, 'dist/ingest/engine.js'));
-const { diagnose, DIAGNOSED } = require(path.join(TARGET, 'dist/sockets/diagnose.js'));
-const record = require(path.join(TARGET, 'dist/track/record.js'));
-
-const engine = new Engine({ maxConnections: 50_000_000, timeouts: { closedRetention: 1e15 } });
-engine.tracker.enableQueryIndex?.();
-await readCaptureFile(file, (f) => engine.onFrame(f));
+const { engine, load } = await holdCapture(file, { maxConnections: 50_000_000 });
+const { diagnose, DIAGNOSED } = load('sockets/diagnose.js');
+const record = load('track/record.js');
 const t = engine.tracker;
 const held = t.stats().tracked;
 const fromStore = typeof t.eachRecord === 'function' && record.ConnFields;

@@ -10,10 +10,9 @@
 //
 //   node --expose-gc bench/list-notes-heap.mjs [--file .bench-data/held-100000.pcap] [--list 50000] [--kernel 1]
 // with TCPSCOPE_ROOT=.bench-data/rev-2860a91 (or another build) for the same on an older build.
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
-import { buildOnce, TARGET } from './lib/build.mjs';
+import { TARGET } from './lib/build.mjs';
+import { holdCapture } from './lib/held-engine.mjs';
 import { round } from './lib/proc.mjs';
 
 const args = process.argv.slice(2);
@@ -22,15 +21,8 @@ const file = opt('--file', '.bench-data/held-100000.pcap');
 const listN = Number(opt('--list', 50_000));
 const kernel = opt('--kernel', '1') !== '0';
 if (typeof globalThis.gc !== 'function') throw new Error('run with node --expose-gc');
-await buildOnce();
-const require = createRequire(import.meta.url);
-const { readCaptureFile } = require(path.join(TARGET, 'dist/capture/file.js'));
-const { Engine } = require(path.join(TARGET, 'dist/ingest/engine.js'));
-const json = require(path.join(TARGET, 'dist/server/json.js'));
-
-const engine = new Engine({ maxConnections: 10_000_000, timeouts: { closedRetention: 1e15 } });
-engine.tracker.enableQueryIndex?.();
-await readCaptureFile(file, (f) => engine.onFrame(f));
+const { engine, load } = await holdCapture(file);
+const json = load('server/json.js');
 const t = engine.tracker;
 const ids = t.list().map((c) => c.id);
 

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { diagnose, DEFAULT_DIAGNOSE, DIAGNOSED, type DiagnoseInput } from '../../src/sockets/diagnose';
 import { SocketIndex } from '../../src/sockets/attribute';
 import type { ScannedSocket } from '../../src/sockets/scan';
+import { scanResult } from './scan-result';
 import { Engine } from '../../src/ingest/engine';
 import { ConnFields } from '../../src/track/record';
 import { ViewSource } from '../../src/track/view-source';
@@ -64,23 +65,7 @@ function listener(ip: string, port: number, rxQueue: number): ScannedSocket {
 
 function index(): SocketIndex {
   return new SocketIndex(
-    {
-      at: Date.now(),
-      sockets: [listener('0.0.0.0', 9000, 128), listener('::', 9000, 128), listener('0.0.0.0', 1080, 0)],
-      processes: [{ pid: 1, command: 'server', cmdline: 'server', user: 'root', uid: 0, netns: 1, startTime: 1 }],
-      netstat: [],
-      ownNetns: 1,
-      unreadable: 0,
-      fdScan: false,
-      badLines: 0,
-      costMs: 0,
-      timeWaitAsked: [],
-      tcpInfo: false,
-      ssRuns: 0,
-      ssCpuMs: 0,
-      ssViaHelper: 0,
-      ssHelperRestarts: 0,
-    },
+    scanResult([listener('0.0.0.0', 9000, 128), listener('::', 9000, 128), listener('0.0.0.0', 1080, 0)]),
     ['10.0.0.1', '10.0.0.2', 'fd00::1', 'fd00::2'],
   );
 }

@@ -8,7 +8,8 @@
 import { describe, expect, it } from 'vitest';
 import { EventBus } from '../../src/events/bus';
 import { portPair, SocketIndex } from '../../src/sockets/attribute';
-import type { ScanAsk, ScannedSocket, ScanResult } from '../../src/sockets/scan';
+import type { ScanAsk, ScannedSocket } from '../../src/sockets/scan';
+import { scanResult } from './scan-result';
 import type { Scanner } from '../../src/sockets/scan-thread';
 import { SocketWatch } from '../../src/sockets/watch';
 import type { TcpState } from '../../src/track/states';
@@ -28,24 +29,7 @@ function socket(localPort: number, remotePort: number, state: TcpState, inode: n
 }
 
 function reading(sockets: ScannedSocket[], timeWaitAsked: number[] = []): SocketIndex {
-  const scan: ScanResult = {
-    at: Date.now(),
-    sockets: [socket(SERVER_PORT, 0, 'LISTEN', 1), ...sockets],
-    processes: [{ pid: 1, command: 'server', cmdline: 'server', user: 'root', uid: 0, netns: 1, startTime: 1 }],
-    netstat: [],
-    ownNetns: 1,
-    unreadable: 0,
-    fdScan: false,
-    badLines: 0,
-    costMs: 0,
-    timeWaitAsked,
-    tcpInfo: false,
-    ssRuns: 0,
-    ssCpuMs: 0,
-    ssViaHelper: 0,
-    ssHelperRestarts: 0,
-  };
-  return new SocketIndex(scan, ['127.0.0.1']);
+  return new SocketIndex(scanResult([socket(SERVER_PORT, 0, 'LISTEN', 1), ...sockets], timeWaitAsked), ['127.0.0.1']);
 }
 
 interface Internals {
