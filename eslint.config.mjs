@@ -38,6 +38,16 @@ const PURE_MESSAGE = 'decode and track are pure: I/O belongs to capture, sockets
 /** An inline `import('…')` type would pass the stage rule unseen: type imports go at the top. */
 const INLINE_TYPE_IMPORT = { selector: 'TSImportType', message: 'import the type at the top of the file, where the stage rule sees it' };
 
+/**
+ * A value re-exported is a getter on the CommonJS exports object, and one getter makes V8 keep the
+ * whole object as a dictionary: every read of the module's names from elsewhere becomes a call
+ * (bench/dict-exports.mjs lists such modules). Import a name from the module that declares it.
+ */
+const NO_VALUE_REEXPORT = [
+  { selector: "ExportNamedDeclaration[source][exportKind='value']", message: 'import values from the module that declares them; a value re-export slows every read of this module' },
+  { selector: "ExportAllDeclaration[exportKind='value']", message: 'import values from the module that declares them; a value re-export slows every read of this module' },
+];
+
 const pureRules = {
   'no-restricted-imports': [
     'error',
@@ -59,6 +69,7 @@ const pureRules = {
     'error',
     { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: PURE_MESSAGE },
     INLINE_TYPE_IMPORT,
+    ...NO_VALUE_REEXPORT,
   ],
 };
 
@@ -78,7 +89,7 @@ export default defineConfig(
       // a cycle can only close inside src: not following packages halves the lint's time
       'import-x/no-cycle': ['error', { ignoreExternal: true }],
       'import-x/no-self-import': 'error',
-      'no-restricted-syntax': ['error', INLINE_TYPE_IMPORT],
+      'no-restricted-syntax': ['error', INLINE_TYPE_IMPORT, ...NO_VALUE_REEXPORT],
       'import-x/no-restricted-paths': [
         'error',
         {
@@ -105,4 +116,6 @@ export default defineConfig(
       'max-lines-per-function': ['error', { max: 60, skipBlankLines: true, skipComments: true }],
     },
   },
+  // live.ts's names are read once, when a capture opens, never per packet
+  { files: ['src/capture/live.ts'], rules: { 'no-restricted-syntax': ['error', INLINE_TYPE_IMPORT] } },
 );
