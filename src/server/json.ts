@@ -1,21 +1,9 @@
 import type { ConnectionView, EndpointNotes, EndpointView } from '../track/connection';
-import * as record from '../track/record';
-import type { ConnectionSource, SourcePage } from '../track/record';
+import { ConnFields, FL, N, OPT, type ConnectionSource, type SourcePage } from '../track/record';
 import { CONN_STATES, TCP_STATES } from '../track/states';
 import { CLOSE_KINDS, CLOSED_BY } from '../track/store';
 import { ViewSource } from '../track/view-source';
 import { JsonBytes, LIT_PAD, textScratch, NUMBER_MAX, lit, writeDigits, writeIPv4, writeLit, writeNumber, type Lit } from '../events/json-bytes';
-
-/**
- * The record module's names, read from it once. Compiled to CommonJS, a name imported from a module
- * is read from that module's exports object at every use; a module that re-exports a value gets
- * an accessor for it, which turns the whole exports object into a dictionary that the optimizing
- * compiler cannot read inline (every read a call, some twenty a connection written). record.ts
- * re-exports nothing for that reason (bench/dict-exports.mjs lists the modules that do), and
- * module constants stay the cheapest read either way.
- */
-const { ConnFields, FL, N, OPT } = record;
-type ConnFields = record.ConnFields;
 
 // The Connection object's JSON, the one writer of it: the list endpoint's pages and
 // analyze's jsonl records (from the tracker's store, src/track/record.ts) both write through

@@ -1,12 +1,9 @@
 import type { ConnectionView, EndpointView } from '../../track/connection';
-import * as record from '../../track/record';
-import type { ConnFields } from '../../track/record';
+import { FL, N, ipText, type ConnFields } from '../../track/record';
 import { CONN_STATES, TCP_STATES } from '../../track/states';
 import { CLOSE_KINDS, CLOSED_BY } from '../../track/store';
 import type { DiagnosedConnection } from '../../sockets/diagnose-file';
 
-/** The record module's names, read from it once, not at every use (src/server/json.ts says why). */
-const { FL, N, ipText } = record;
 
 // A connection's fields (ConnFields, as the tracker's store fills them when a connection leaves the
 // table) read as the part of a ConnectionView that the table's summary (TableSummary.add) and the

@@ -1,12 +1,9 @@
 import type { ConnectionView, EndpointNotes } from '../../track/connection';
 import { JsonBytes, textScratch, writeAscii, writeDigits, writeIPv4, writePadded, writeUint } from '../../events/json-bytes';
-import * as record from '../../track/record';
-import type { ConnFields } from '../../track/record';
+import { FL, N, type ConnFields } from '../../track/record';
 import { CONN_STATES, TCP_STATES, type ConnState } from '../../track/states';
 import { C, CLOSE_KINDS, CLOSED_BY } from '../../track/store';
 
-/** The record module's names, read from it once, not at every use (src/server/json.ts says why). */
-const { FL, N } = record;
 
 const HEAD = ['START (UTC)', 'CLIENT', 'SERVER', 'CLIENT STATE', 'SERVER STATE', 'CONN', 'HISTORY', 'DURATION', 'RTT', 'PKTS c/s', 'BYTES c/s', 'CLOSE'];
 
